@@ -1,0 +1,50 @@
+//! A Microsoft Graph v1.0-compatible Entra ID tenant, for demos and tests.
+//!
+//! `rewind-emulator` serves the identity platform's token endpoint and the Graph resources Rewind
+//! protects (users, groups, applications, service principals, Conditional Access policies, named
+//! locations, authentication strengths and methods, roles and PIM eligibility, cross-tenant
+//! settings, the recycle bin and the directory audit log) with Graph's wire behaviour: OData
+//! envelopes and paging, `$select`/`$filter`/`$top`/`$count`, delta queries, `$batch`, `$ref`
+//! links, permissions checked against the caller's app roles, and Graph's error envelope.
+//!
+//! The primary types:
+//! - [`start`] seeds a tenant and serves it on a local port, returning a [`RunningEmulator`]
+//!   whose [`EmulatorInfo`] says how to connect.
+//! - [`Tenant::handle`] serves one [`GraphRequest`] without HTTP, which `$batch`, tests and the
+//!   fuzz target use.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let emulator = rewind_emulator::start(rewind_emulator::EmulatorConfig::default()).await?;
+//! println!("{}", serde_json::to_string(&emulator.info).unwrap_or_default());
+//! emulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The design notes are in `docs/design/emulator.md`.
+
+mod auth;
+mod dispatch;
+mod error;
+mod filter;
+mod ops;
+mod permission;
+mod query;
+mod resource;
+mod route;
+mod schema;
+mod seed;
+mod server;
+mod tenant;
+
+pub use auth::{Access, Client, OAuthError};
+pub use dispatch::{Body, GraphRequest, GraphResponse, MAX_BODY_BYTES, Method};
+pub use error::GraphError;
+pub use permission::{GRAPH_APP_ID, READ_PERMISSIONS, WRITE_PERMISSIONS};
+pub use resource::{Coll, Singleton};
+pub use route::{LinkKind, Route, parse as parse_route};
+pub use seed::{BUILTIN_ROLES, SeedOptions, build as seed_tenant};
+pub use server::{ClientInfo, EmulatorConfig, EmulatorInfo, JSON_CONTENT_TYPE, RunningEmulator, start};
+pub use tenant::Tenant;
+
