@@ -116,6 +116,11 @@ impl Tenant {
         &self.domain
     }
 
+    /// The clients configured in this tenant.
+    pub fn clients(&self) -> &[Client] {
+        &self.clients
+    }
+
     /// The number of live objects in a collection.
     pub fn count(&self, coll: Coll) -> usize {
         self.objects.get(&coll).map_or(0, BTreeMap::len)

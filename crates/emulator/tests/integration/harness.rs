@@ -1,0 +1,145 @@
+//! Starts an emulator and talks to it like a Graph client would.
+
+use rewind_emulator::{Access, EmulatorConfig, RunningEmulator, SeedOptions};
+use serde_json::Value;
+
+pub struct Harness {
+    pub emu: RunningEmulator,
+    pub http: reqwest::Client,
+    pub reader: String,
+    pub writer: String,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        Self::with_users(25).await
+    }
+
+    pub async fn with_users(users: usize) -> Harness {
+        let config = EmulatorConfig { seed: SeedOptions { seed: 7, users }, ..EmulatorConfig::default() };
+        let emu = rewind_emulator::start(config).await.expect("emulator starts");
+        let http = reqwest::Client::new();
+        let mut h = Harness { emu, http, reader: String::new(), writer: String::new() };
+        h.reader = h.token(Access::Read).await;
+        h.writer = h.token(Access::Write).await;
+        h
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/v1.0{}", self.emu.info.graph_url, path)
+    }
+
+    pub fn token_url(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/token", self.emu.info.authority_url, self.emu.info.tenant_id)
+    }
+
+    pub async fn token(&self, access: Access) -> String {
+        let c = self.emu.info.client(access).expect("client");
+        let r = self
+            .http
+            .post(self.token_url())
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", c.client_id.as_str()),
+                ("client_secret", c.client_secret.as_str()),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.expect("token json");
+        v["access_token"].as_str().expect("access_token").to_string()
+    }
+
+    pub async fn send(&self, token: &str, method: reqwest::Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Reply {
+        let url = if path.starts_with("http") { path.to_string() } else { self.url(path) };
+        let mut req = self.http.request(method, url);
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, body, text }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(&self.reader, reqwest::Method::GET, path, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(&self.writer, reqwest::Method::POST, path, Some(body), &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.send(&self.writer, reqwest::Method::PATCH, path, Some(body), &[]).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(&self.writer, reqwest::Method::DELETE, path, None, &[]).await
+    }
+
+    /// Follows `@odata.nextLink` to the end and returns every item.
+    pub async fn get_all(&self, path: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut next = Some(self.url(path));
+        while let Some(url) = next {
+            let r = self.send(&self.reader, reqwest::Method::GET, &url, None, &[]).await;
+            assert_eq!(r.status, 200, "{url}: {}", r.text);
+            items.extend(r.body["value"].as_array().cloned().unwrap_or_default());
+            next = r.body["@odata.nextLink"].as_str().map(str::to_string);
+        }
+        items
+    }
+
+    /// The id of the first object of a list whose `displayName` equals `name`.
+    pub async fn id_named(&self, path: &str, name: &str) -> String {
+        self.get_all(path)
+            .await
+            .iter()
+            .find(|o| o["displayName"] == name)
+            .and_then(|o| o["id"].as_str())
+            .unwrap_or_else(|| panic!("no {name} in {path}"))
+            .to_string()
+    }
+
+    pub async fn new_user(&self, nick: &str) -> String {
+        let domain = self.emu.with_tenant(|t| t.domain().to_string());
+        let r = self
+            .post("/users", &serde_json::json!({
+                "accountEnabled": true, "displayName": nick, "mailNickname": nick,
+                "userPrincipalName": format!("{nick}@{domain}"),
+                "passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "Xq7!rewind-Test"}
+            }))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.body["id"].as_str().expect("id").to_string()
+    }
+}

@@ -1,0 +1,17 @@
+//! Integration tests of the emulator over real HTTP on 127.0.0.1, one binary with a module per
+//! theme. `Harness` starts an emulator on port 0 and holds a token for each client.
+//!
+//! The fidelity tests read `../shared/reference/graph-types.md` (set `REWIND_SHARED` to point
+//! elsewhere); the SDK test needs the Python venv that `./dev/test` installs.
+
+mod auth;
+mod batch;
+mod delta;
+mod errors;
+mod fidelity_types;
+mod harness;
+mod kinds;
+mod links;
+mod odata;
+mod recycle;
+mod sdk_python;
