@@ -7,7 +7,9 @@ use crate::cli::{Cli, Command, TenantArgs};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Emulator(args) => emulator::run(args).await,
@@ -19,7 +21,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn emulator_config(t: &TenantArgs) -> rewind_emulator::EmulatorConfig {
     rewind_emulator::EmulatorConfig {
         listen: t.listen,
-        seed: rewind_emulator::SeedOptions { seed: t.seed, users: t.users },
+        seed: rewind_emulator::SeedOptions {
+            seed: t.seed,
+            users: t.users,
+        },
     }
 }
 
@@ -28,12 +33,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = ctrl_c.await;
+            return;
         };
         tokio::select! {
             _ = ctrl_c => {}

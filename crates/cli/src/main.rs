@@ -12,7 +12,10 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("REWIND_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("REWIND_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .init();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -68,7 +68,12 @@ pub struct OAuthError {
 
 impl OAuthError {
     fn new(status: u16, error: &'static str, code: u32, description: impl Into<String>) -> Self {
-        OAuthError { status, error, code, description: description.into() }
+        OAuthError {
+            status,
+            error,
+            code,
+            description: description.into(),
+        }
     }
 
     /// The JSON body the endpoint returns.
@@ -111,28 +116,42 @@ impl Tenant {
         form: &HashMap<String, String>,
         basic: Option<(String, String)>,
     ) -> Result<Value, OAuthError> {
-        if !tenant.eq_ignore_ascii_case(&self.tenant_id) && !tenant.eq_ignore_ascii_case(&self.domain) {
-            return Err(OAuthError::new(400, "invalid_request", 90002, format!(
-                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
-            )));
+        if !tenant.eq_ignore_ascii_case(&self.tenant_id)
+            && !tenant.eq_ignore_ascii_case(&self.domain)
+        {
+            return Err(OAuthError::new(
+                400,
+                "invalid_request",
+                90002,
+                format!(
+                    "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+                ),
+            ));
         }
         let grant = form.get("grant_type").map_or("", String::as_str);
         if grant != "client_credentials" {
-            return Err(OAuthError::new(400, "unsupported_grant_type", 70003, format!(
-                "The app requested an unsupported grant type '{grant}'."
-            )));
+            return Err(OAuthError::new(
+                400,
+                "unsupported_grant_type",
+                70003,
+                format!("The app requested an unsupported grant type '{grant}'."),
+            ));
         }
         check_scope(form.get("scope").map_or("", String::as_str))?;
         let (client_id, basic_secret) = match (form.get("client_id"), basic) {
             (Some(id), b) => (id.clone(), b.map(|(_, s)| s)),
             (None, Some((id, s))) => (id, Some(s)),
             (None, None) => {
-                return Err(OAuthError::new(400, "invalid_request", 900144,
-                    "The request body must contain the following parameter: 'client_id'."));
+                return Err(OAuthError::new(
+                    400,
+                    "invalid_request",
+                    900_144,
+                    "The request body must contain the following parameter: 'client_id'.",
+                ));
             }
         };
         let client = self.clients.iter().find(|c| c.client_id == client_id).cloned().ok_or_else(|| {
-            OAuthError::new(400, "unauthorized_client", 700016, format!(
+            OAuthError::new(400, "unauthorized_client", 700_016, format!(
                 "Application with identifier '{client_id}' was not found in the directory '{}'.", self.tenant_id
             ))
         })?;
@@ -153,31 +172,57 @@ impl Tenant {
         basic_secret: Option<&str>,
         tenant: &str,
     ) -> Result<&'static str, OAuthError> {
-        if let Some(secret) = form.get("client_secret").map(String::as_str).or(basic_secret) {
+        if let Some(secret) = form
+            .get("client_secret")
+            .map(String::as_str)
+            .or(basic_secret)
+        {
             if secret == client.client_secret {
                 return Ok("1");
             }
-            return Err(OAuthError::new(401, "invalid_client", 7_000_215, format!(
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
-                client.client_id
-            )));
+            return Err(OAuthError::new(
+                401,
+                "invalid_client",
+                7_000_215,
+                format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                    client.client_id
+                ),
+            ));
         }
         if let Some(assertion) = form.get("client_assertion") {
             if form.get("client_assertion_type").map(String::as_str) != Some(ASSERTION_TYPE) {
-                return Err(OAuthError::new(400, "invalid_request", 50027,
-                    "The client_assertion_type must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'."));
+                return Err(OAuthError::new(
+                    400,
+                    "invalid_request",
+                    50027,
+                    "The client_assertion_type must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.",
+                ));
             }
             self.check_assertion(assertion, &client.client_id, tenant)?;
             return Ok("2");
         }
-        Err(OAuthError::new(401, "invalid_client", 7_000_218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."))
+        Err(OAuthError::new(
+            401,
+            "invalid_client",
+            7_000_218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        ))
     }
 
     fn check_assertion(&self, jwt: &str, client_id: &str, tenant: &str) -> Result<(), OAuthError> {
-        let bad = |m: &str| OAuthError::new(401, "invalid_client", 700_027, format!("Client assertion failed validation: {m}"));
+        let bad = |m: &str| {
+            OAuthError::new(
+                401,
+                "invalid_client",
+                700_027,
+                format!("Client assertion failed validation: {m}"),
+            )
+        };
         let mut parts = jwt.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(bad("the assertion is not a JWS compact token."));
         };
         let header = decode_json(h).ok_or_else(|| bad("the header is not base64url JSON."))?;
@@ -187,24 +232,45 @@ impl Tenant {
         }
         let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
         if !matches!(alg, "RS256" | "PS256") {
-            return Err(bad(&format!("unsupported algorithm '{alg}'; use PS256 or RS256.")));
+            return Err(bad(&format!(
+                "unsupported algorithm '{alg}'; use PS256 or RS256."
+            )));
         }
         if header.get("x5t").is_none() && header.get("x5t#S256").is_none() {
-            return Err(bad("the header names no certificate thumbprint (x5t or x5t#S256)."));
+            return Err(bad(
+                "the header names no certificate thumbprint (x5t or x5t#S256).",
+            ));
         }
-        let claim = |k: &str| claims.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let claim = |k: &str| {
+            claims
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         if claim("iss") != client_id || claim("sub") != client_id {
             return Err(bad("'iss' and 'sub' must both be the client id."));
         }
         let aud = claim("aud");
-        if !aud.ends_with("/oauth2/v2.0/token") || !aud.to_ascii_lowercase().contains(&tenant.to_ascii_lowercase()) {
-            return Err(bad(&format!("the audience '{aud}' is not this token endpoint.")));
+        if !aud.ends_with("/oauth2/v2.0/token")
+            || !aud
+                .to_ascii_lowercase()
+                .contains(&tenant.to_ascii_lowercase())
+        {
+            return Err(bad(&format!(
+                "the audience '{aud}' is not this token endpoint."
+            )));
         }
         let now = self.now().as_second();
         let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
         let nbf = claims.get("nbf").and_then(Value::as_i64).unwrap_or(0);
         if exp <= now || nbf > now + 300 {
-            return Err(OAuthError::new(401, "invalid_client", 700_024, "Client assertion is not within its valid time range."));
+            return Err(OAuthError::new(
+                401,
+                "invalid_client",
+                700_024,
+                "Client assertion is not within its valid time range.",
+            ));
         }
         Ok(())
     }
@@ -231,7 +297,11 @@ impl Tenant {
             .values()
             .filter(|a| a.get("principalId").and_then(Value::as_str) == Some(sp_id))
             .filter(|a| a.get("resourceId").and_then(Value::as_str) == Some(graph_sp_id.as_str()))
-            .filter_map(|a| role_values.get(a.get("appRoleId")?.as_str()?).map(|v| (*v).to_string()))
+            .filter_map(|a| {
+                role_values
+                    .get(a.get("appRoleId")?.as_str()?)
+                    .map(|v| (*v).to_string())
+            })
             .collect();
         roles.sort();
         roles.dedup();
@@ -255,10 +325,14 @@ impl Tenant {
             ver: "1.0".into(),
             idtyp: "app".into(),
         };
-        let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"HS256","kid":"rewind-emulator"}"#);
+        let header =
+            URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"HS256","kid":"rewind-emulator"}"#);
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
         let signing_input = format!("{header}.{payload}");
-        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(self.sign(signing_input.as_bytes())))
+        format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(self.sign(signing_input.as_bytes()))
+        )
     }
 
     fn sign(&self, input: &[u8]) -> Vec<u8> {
@@ -271,17 +345,22 @@ impl Tenant {
 
     /// Checks an `Authorization` header value and returns the token's claims.
     pub(crate) fn verify_bearer(&self, header: Option<&str>) -> Result<Claims, GraphError> {
-        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
+        let Some(token) = header.and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        }) else {
             return Err(GraphError::unauthenticated("Access token is empty."));
         };
-        let invalid = || GraphError::unauthenticated("Access token validation failure. Invalid audience.");
+        let invalid =
+            || GraphError::unauthenticated("Access token validation failure. Invalid audience.");
         let (signing_input, sig) = token.trim().rsplit_once('.').ok_or_else(invalid)?;
         let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| invalid())?;
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.signing_key) else {
             return Err(invalid());
         };
         mac.update(signing_input.as_bytes());
-        mac.verify_slice(&sig).map_err(|_| GraphError::unauthenticated("Access token validation failure."))?;
+        mac.verify_slice(&sig)
+            .map_err(|_| GraphError::unauthenticated("Access token validation failure."))?;
         let payload = signing_input.split('.').nth(1).ok_or_else(invalid)?;
         let claims: Claims = URL_SAFE_NO_PAD
             .decode(payload)
@@ -292,7 +371,9 @@ impl Tenant {
             return Err(invalid());
         }
         if claims.exp <= self.now().as_second() {
-            return Err(GraphError::unauthenticated("Lifetime validation failed, the token is expired."));
+            return Err(GraphError::unauthenticated(
+                "Lifetime validation failed, the token is expired.",
+            ));
         }
         Ok(claims)
     }
@@ -305,7 +386,11 @@ impl Tenant {
             .and_then(Value::as_str)
             .unwrap_or(&claims.appid)
             .to_string();
-        Actor { app_id: claims.appid.clone(), display_name, service_principal_id: claims.oid.clone() }
+        Actor {
+            app_id: claims.appid.clone(),
+            display_name,
+            service_principal_id: claims.oid.clone(),
+        }
     }
 }
 
@@ -317,9 +402,14 @@ fn check_scope(scope: &str) -> Result<(), OAuthError> {
     if ok {
         return Ok(());
     }
-    Err(OAuthError::new(400, "invalid_scope", 1_002_012, format!(
-        "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
-    )))
+    Err(OAuthError::new(
+        400,
+        "invalid_scope",
+        1_002_012,
+        format!(
+            "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+        ),
+    ))
 }
 
 fn decode_json(part: &str) -> Option<Value> {

@@ -67,7 +67,10 @@ pub struct GraphRequest {
 impl GraphRequest {
     /// The first header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -95,11 +98,19 @@ pub struct GraphResponse {
 
 impl GraphResponse {
     pub(crate) fn json(status: u16, v: Value) -> Self {
-        GraphResponse { status, headers: Vec::new(), body: Body::Json(v) }
+        GraphResponse {
+            status,
+            headers: Vec::new(),
+            body: Body::Json(v),
+        }
     }
 
     pub(crate) fn no_content() -> Self {
-        GraphResponse { status: 204, headers: Vec::new(), body: Body::Empty }
+        GraphResponse {
+            status: 204,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
     }
 }
 
@@ -118,18 +129,26 @@ impl Ctx<'_> {
     /// The request body as a JSON object, or Graph's error for anything else.
     pub(crate) fn body_object(&self) -> Result<Map<String, Value>, GraphError> {
         if self.req.body.iter().all(u8::is_ascii_whitespace) {
-            return Err(GraphError::bad_request("Empty Payload. JSON content expected."));
+            return Err(GraphError::bad_request(
+                "Empty Payload. JSON content expected.",
+            ));
         }
         match serde_json::from_slice::<Value>(&self.req.body) {
             Ok(Value::Object(m)) => Ok(m),
-            Ok(_) => Err(GraphError::bad_request("The request body must be a JSON object.")),
-            Err(e) => Err(GraphError::bad_request(format!("Unable to read JSON request payload: {e}."))),
+            Ok(_) => Err(GraphError::bad_request(
+                "The request body must be a JSON object.",
+            )),
+            Err(e) => Err(GraphError::bad_request(format!(
+                "Unable to read JSON request payload: {e}."
+            ))),
         }
     }
 
     /// The `ConsistencyLevel: eventual` header is present.
     pub(crate) fn eventual(&self) -> bool {
-        self.req.header("consistencylevel").is_some_and(|v| v.eq_ignore_ascii_case("eventual"))
+        self.req
+            .header("consistencylevel")
+            .is_some_and(|v| v.eq_ignore_ascii_case("eventual"))
     }
 }
 
@@ -139,15 +158,24 @@ impl Tenant {
         self.handle_at_depth(base_url, req, 0)
     }
 
-    pub(crate) fn handle_at_depth(&mut self, base_url: &str, req: &GraphRequest, depth: u8) -> GraphResponse {
+    pub(crate) fn handle_at_depth(
+        &mut self,
+        base_url: &str,
+        req: &GraphRequest,
+        depth: u8,
+    ) -> GraphResponse {
         let request_id = self.new_guid();
-        let client_request_id = req.header("client-request-id").unwrap_or(&request_id).to_string();
+        let client_request_id = req
+            .header("client-request-id")
+            .unwrap_or(&request_id)
+            .to_string();
         let mut resp = match self.serve(base_url, req, depth) {
             Ok(r) => r,
             Err(e) => self.error_response(&e, &request_id, &client_request_id),
         };
         resp.headers.push(("request-id".into(), request_id.clone()));
-        resp.headers.push(("client-request-id".into(), client_request_id));
+        resp.headers
+            .push(("client-request-id".into(), client_request_id));
         resp.headers.push((
             "x-ms-ags-diagnostic".into(),
             r#"{"ServerInfo":{"DataCenter":"Local","Slice":"E","Ring":"0","ScaleUnit":"000","RoleInstance":"rewind-emulator"}}"#.into(),
@@ -155,7 +183,12 @@ impl Tenant {
         resp
     }
 
-    pub(crate) fn error_response(&self, e: &GraphError, request_id: &str, client_request_id: &str) -> GraphResponse {
+    pub(crate) fn error_response(
+        &self,
+        e: &GraphError,
+        request_id: &str,
+        client_request_id: &str,
+    ) -> GraphResponse {
         let date = format_time(self.now()).trim_end_matches('Z').to_string();
         GraphResponse {
             status: e.status,
@@ -164,17 +197,25 @@ impl Tenant {
         }
     }
 
-    fn serve(&mut self, base_url: &str, req: &GraphRequest, depth: u8) -> Result<GraphResponse, GraphError> {
+    fn serve(
+        &mut self,
+        base_url: &str,
+        req: &GraphRequest,
+        depth: u8,
+    ) -> Result<GraphResponse, GraphError> {
         self.purge_expired();
         let claims = self.verify_bearer(req.header("authorization"))?;
         let route = route::parse(&req.path)?;
         let write = req.method.is_write() && !is_read_only_post(&route);
-        if !permission::satisfied(&claims.roles, permission::required(&route, write)) && route != Route::Batch {
+        if !permission::satisfied(&claims.roles, permission::required(&route, write))
+            && route != Route::Batch
+        {
             return Err(GraphError::forbidden());
         }
-        let include_evolvable = req
-            .header("prefer")
-            .is_some_and(|p| p.to_ascii_lowercase().contains("include-unknown-enum-members"));
+        let include_evolvable = req.header("prefer").is_some_and(|p| {
+            p.to_ascii_lowercase()
+                .contains("include-unknown-enum-members")
+        });
         let ctx = Ctx {
             base_url,
             path: &req.path,

@@ -1,4 +1,4 @@
-//! `$filter`: the subset of OData filter expressions Graph clients send for the resources in
+//! `$filter`: the subset of `OData` filter expressions Graph clients send for the resources in
 //! scope — `eq`/`ne`/`ge`/`gt`/`le`/`lt` on (nested) properties, `startswith(prop,'x')`,
 //! `prop in ('a','b')`, `and`/`or`/`not`, parentheses, and `any` lambdas over collections
 //! (`targetResources/any(t:t/id eq 'x')`). Parsed once per request, evaluated per object.
@@ -8,10 +8,24 @@ use serde_json::{Map, Value};
 /// A parsed filter expression.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Filter {
-    Cmp { path: Vec<String>, op: CmpOp, value: Literal },
-    In { path: Vec<String>, values: Vec<Literal> },
-    StartsWith { path: Vec<String>, prefix: String },
-    Any { path: Vec<String>, var: String, inner: Box<Filter> },
+    Cmp {
+        path: Vec<String>,
+        op: CmpOp,
+        value: Literal,
+    },
+    In {
+        path: Vec<String>,
+        values: Vec<Literal>,
+    },
+    StartsWith {
+        path: Vec<String>,
+        prefix: String,
+    },
+    Any {
+        path: Vec<String>,
+        var: String,
+        inner: Box<Filter>,
+    },
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
@@ -122,10 +136,13 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
 }
 
 fn classify_word(word: String) -> Tok {
-    if word.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-') {
-        if let Ok(n) = word.parse::<f64>() {
-            return Tok::Num(n);
-        }
+    if word
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || c == '-')
+        && let Ok(n) = word.parse::<f64>()
+    {
+        return Tok::Num(n);
     }
     Tok::Ident(word)
 }
@@ -137,10 +154,16 @@ struct Parser {
 
 /// Parses a `$filter` value.
 pub(crate) fn parse(s: &str) -> Result<Filter, FilterError> {
-    let mut p = Parser { toks: tokenize(s)?, pos: 0 };
+    let mut p = Parser {
+        toks: tokenize(s)?,
+        pos: 0,
+    };
     let f = p.or()?;
     if p.pos != p.toks.len() {
-        return Err(FilterError(format!("unexpected token at position {}", p.pos)));
+        return Err(FilterError(format!(
+            "unexpected token at position {}",
+            p.pos
+        )));
     }
     Ok(f)
 }
@@ -216,18 +239,26 @@ impl Parser {
             return Ok(Filter::StartsWith { path, prefix });
         }
         let mut path = split_path(&word);
-        if let Some(last) = path.last() {
-            if last.eq_ignore_ascii_case("any") && self.peek() == Some(&Tok::LParen) {
-                path.pop();
-                return self.lambda(path);
-            }
+        if let Some(last) = path.last()
+            && last.eq_ignore_ascii_case("any")
+            && self.peek() == Some(&Tok::LParen)
+        {
+            path.pop();
+            return self.lambda(path);
         }
         if self.keyword("in") {
-            return Ok(Filter::In { path, values: self.literal_list()? });
+            return Ok(Filter::In {
+                path,
+                values: self.literal_list()?,
+            });
         }
         let op = match self.next() {
             Some(Tok::Ident(op)) => parse_op(&op)?,
-            other => return Err(FilterError(format!("expected an operator, found {other:?}"))),
+            other => {
+                return Err(FilterError(format!(
+                    "expected an operator, found {other:?}"
+                )));
+            }
         };
         let value = self.literal()?;
         Ok(Filter::Cmp { path, op, value })
@@ -241,7 +272,11 @@ impl Parser {
         self.expect(&Tok::Colon)?;
         let inner = self.or()?;
         self.expect(&Tok::RParen)?;
-        Ok(Filter::Any { path, var, inner: Box::new(inner) })
+        Ok(Filter::Any {
+            path,
+            var,
+            inner: Box::new(inner),
+        })
     }
 
     fn path(&mut self) -> Result<Vec<String>, FilterError> {
@@ -309,7 +344,9 @@ impl Filter {
 
     fn collect_roots<'a>(&'a self, out: &mut Vec<&'a str>) {
         match self {
-            Filter::Cmp { path, .. } | Filter::In { path, .. } | Filter::StartsWith { path, .. } => {
+            Filter::Cmp { path, .. }
+            | Filter::In { path, .. }
+            | Filter::StartsWith { path, .. } => {
                 out.extend(path.first().map(String::as_str));
             }
             Filter::Any { path, .. } => out.extend(path.first().map(String::as_str)),
@@ -331,7 +368,11 @@ impl Filter {
             Filter::StartsWith { path, prefix } => resolve(obj, path, var)
                 .and_then(Value::as_str)
                 .is_some_and(|s| s.to_lowercase().starts_with(&prefix.to_lowercase())),
-            Filter::Any { path, var: name, inner } => resolve(obj, path, var)
+            Filter::Any {
+                path,
+                var: name,
+                inner,
+            } => resolve(obj, path, var)
                 .and_then(Value::as_array)
                 .is_some_and(|items| items.iter().any(|item| inner.eval(obj, Some((name, item))))),
             Filter::And(a, b) => a.eval(obj, var) && b.eval(obj, var),
@@ -363,7 +404,9 @@ fn compare(v: Option<&Value>, op: CmpOp, lit: &Literal) -> bool {
         (Value::Null, Literal::Null) => Some(std::cmp::Ordering::Equal),
         (_, Literal::Null) | (Value::Null, _) => None,
         (Value::String(s), Literal::Str(l)) => Some(s.to_lowercase().cmp(&l.to_lowercase())),
-        (Value::String(s), Literal::DateTime(t)) => s.parse::<jiff::Timestamp>().ok().map(|x| x.cmp(t)),
+        (Value::String(s), Literal::DateTime(t)) => {
+            s.parse::<jiff::Timestamp>().ok().map(|x| x.cmp(t))
+        }
         (Value::Number(n), Literal::Num(l)) => n.as_f64().and_then(|x| x.partial_cmp(l)),
         (Value::Bool(b), Literal::Bool(l)) => Some(b.cmp(l)),
         _ => None,
@@ -389,10 +432,22 @@ mod tests {
         let user = json!({"id": "a1", "displayName": "Adele Vance", "accountEnabled": true});
         let user = user.as_object().unwrap();
         assert!(parse("displayName eq 'adele vance'").unwrap().matches(user));
-        assert!(parse("startswith(displayName,'Ade')").unwrap().matches(user));
+        assert!(
+            parse("startswith(displayName,'Ade')")
+                .unwrap()
+                .matches(user)
+        );
         assert!(parse("id in ('x','a1')").unwrap().matches(user));
-        assert!(parse("accountEnabled eq true and not(id eq 'b')").unwrap().matches(user));
-        assert!(!parse("id eq 'b' or displayName eq 'x'").unwrap().matches(user));
+        assert!(
+            parse("accountEnabled eq true and not(id eq 'b')")
+                .unwrap()
+                .matches(user)
+        );
+        assert!(
+            !parse("id eq 'b' or displayName eq 'x'")
+                .unwrap()
+                .matches(user)
+        );
     }
 
     #[test]
@@ -401,16 +456,34 @@ mod tests {
             "initiatedBy": {"app": {"appId": "c1"}},
             "targetResources": [{"id": "t1"}, {"id": "t2"}]});
         let rec = rec.as_object().unwrap();
-        let f = parse("activityDateTime ge 2026-01-01T00:00:00Z and activityDateTime le 2026-01-03T00:00:00Z").unwrap();
+        let f = parse(
+            "activityDateTime ge 2026-01-01T00:00:00Z and activityDateTime le 2026-01-03T00:00:00Z",
+        )
+        .unwrap();
         assert!(f.matches(rec));
-        assert!(!parse("activityDateTime gt 2026-01-02T03:04:05Z").unwrap().matches(rec));
+        assert!(
+            !parse("activityDateTime gt 2026-01-02T03:04:05Z")
+                .unwrap()
+                .matches(rec)
+        );
         assert!(parse("initiatedBy/app/appId eq 'c1'").unwrap().matches(rec));
-        assert!(parse("targetResources/any(t:t/id eq 't2')").unwrap().matches(rec));
+        assert!(
+            parse("targetResources/any(t:t/id eq 't2')")
+                .unwrap()
+                .matches(rec)
+        );
     }
 
     #[test]
     fn malformed_filters_are_errors() {
-        for bad in ["displayName eq", "startswith(displayName)", "id in ()", "'x'", "a eqq 'b'", "(a eq 'b'"] {
+        for bad in [
+            "displayName eq",
+            "startswith(displayName)",
+            "id in ()",
+            "'x'",
+            "a eqq 'b'",
+            "(a eq 'b'",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

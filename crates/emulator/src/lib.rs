@@ -3,7 +3,7 @@
 //! `rewind-emulator` serves the identity platform's token endpoint and the Graph resources Rewind
 //! protects (users, groups, applications, service principals, Conditional Access policies, named
 //! locations, authentication strengths and methods, roles and PIM eligibility, cross-tenant
-//! settings, the recycle bin and the directory audit log) with Graph's wire behaviour: OData
+//! settings, the recycle bin and the directory audit log) with Graph's wire behaviour: `OData`
 //! envelopes and paging, `$select`/`$filter`/`$top`/`$count`, delta queries, `$batch`, `$ref`
 //! links, permissions checked against the caller's app roles, and Graph's error envelope.
 //!
@@ -45,6 +45,7 @@ pub use permission::{GRAPH_APP_ID, READ_PERMISSIONS, WRITE_PERMISSIONS};
 pub use resource::{Coll, Singleton};
 pub use route::{LinkKind, Route, parse as parse_route};
 pub use seed::{BUILTIN_ROLES, SeedOptions, build as seed_tenant};
-pub use server::{ClientInfo, EmulatorConfig, EmulatorInfo, JSON_CONTENT_TYPE, RunningEmulator, start};
+pub use server::{
+    ClientInfo, EmulatorConfig, EmulatorInfo, JSON_CONTENT_TYPE, RunningEmulator, start,
+};
 pub use tenant::Tenant;
-

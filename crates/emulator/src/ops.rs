@@ -19,7 +19,11 @@ use crate::route::{Action, Route};
 use crate::tenant::Tenant;
 
 /// Runs the handler for `route`.
-pub(crate) fn route(t: &mut Tenant, ctx: &Ctx<'_>, route: &Route) -> Result<GraphResponse, GraphError> {
+pub(crate) fn route(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    route: &Route,
+) -> Result<GraphResponse, GraphError> {
     use Method::{Delete, Get, Patch, Post};
     match (route, ctx.req.method) {
         (Route::Collection(c, s), Get) => objects::list(t, ctx, *c, s),
@@ -29,11 +33,33 @@ pub(crate) fn route(t: &mut Tenant, ctx: &Ctx<'_>, route: &Route) -> Result<Grap
         (Route::Item(c, s, id), Delete) => objects::delete(t, ctx, *c, s, id),
         (Route::Count(c), Get) => objects::count(t, ctx, *c),
         (Route::Delta(c), Get) => delta::delta(t, ctx, *c),
-        (Route::Links { coll, id, kind, is_ref: false }, Get) => links::list(t, ctx, *coll, id, *kind),
-        (Route::Links { coll, id, kind, is_ref: true }, Post) => links::add(t, ctx, *coll, id, *kind),
-        (Route::LinkItem { coll, id, kind, linked }, Delete) => {
-            links::remove(t, ctx, *coll, id, *kind, linked)
-        }
+        (
+            Route::Links {
+                coll,
+                id,
+                kind,
+                is_ref: false,
+            },
+            Get,
+        ) => links::list(t, ctx, *coll, id, *kind),
+        (
+            Route::Links {
+                coll,
+                id,
+                kind,
+                is_ref: true,
+            },
+            Post,
+        ) => links::add(t, ctx, *coll, id, *kind),
+        (
+            Route::LinkItem {
+                coll,
+                id,
+                kind,
+                linked,
+            },
+            Delete,
+        ) => links::remove(t, ctx, *coll, id, *kind, linked),
         (Route::Action(c, id, Action::Usage), Get) => actions::usage(t, ctx, *c, id),
         (Route::Action(c, id, Action::Restore), Post) => recycle::restore_ca(t, ctx, *c, id),
         (Route::Action(c, id, action), Post) => actions::run(t, ctx, *c, id, *action),
@@ -41,7 +67,7 @@ pub(crate) fn route(t: &mut Tenant, ctx: &Ctx<'_>, route: &Route) -> Result<Grap
         (Route::DeletedItem(id), Get) => recycle::get(t, ctx, id),
         (Route::DeletedItem(id), Delete) => recycle::purge(t, ctx, id),
         (Route::DeletedRestore(id), Post) => recycle::restore(t, ctx, id),
-        (Route::CaDeletedList(c), Get) => recycle::list_ca(t, ctx, *c),
+        (Route::CaDeletedList(c), Get) => Ok(recycle::list_ca(t, ctx, *c)),
         (Route::CaDeletedItem(c, id), Get) => recycle::get_ca(t, ctx, *c, id),
         (Route::CaDeletedItem(c, id), Delete) => recycle::purge_ca(t, ctx, *c, id),
         (Route::Singleton(s), Get) => singletons::get(t, ctx, *s),

@@ -1,4 +1,4 @@
-//! OData system query options (`$select`, `$top`, `$filter`, `$count`, `$skiptoken`,
+//! `OData` system query options (`$select`, `$top`, `$filter`, `$count`, `$skiptoken`,
 //! `$deltatoken`), the opaque paging tokens, and the response envelopes built from them.
 
 use base64::Engine as _;
@@ -26,16 +26,25 @@ pub(crate) struct Query {
 impl Query {
     /// Parses the query pairs. Unknown system options are refused, as Graph does.
     pub(crate) fn parse(pairs: &[(String, String)]) -> Result<Query, GraphError> {
-        let mut q = Query { raw: pairs.to_vec(), ..Query::default() };
+        let mut q = Query {
+            raw: pairs.to_vec(),
+            ..Query::default()
+        };
         for (k, v) in pairs {
             match k.trim_start_matches('$').to_ascii_lowercase().as_str() {
                 "select" => {
-                    q.select = Some(v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
+                    q.select = Some(
+                        v.split(',')
+                            .map(|s| s.trim().to_string())
+                            .filter(|s| !s.is_empty())
+                            .collect(),
+                    );
                 }
                 "top" => q.top = Some(parse_top(v)?),
                 "filter" => {
                     q.filter = Some(
-                        filter::parse(v).map_err(|e| GraphError::unsupported_query(e.to_string()))?,
+                        filter::parse(v)
+                            .map_err(|e| GraphError::unsupported_query(e.to_string()))?,
                     );
                 }
                 "count" => q.count = v.eq_ignore_ascii_case("true"),
@@ -47,7 +56,9 @@ impl Query {
                     )));
                 }
                 _ if k.starts_with('$') => {
-                    return Err(GraphError::bad_request(format!("Unknown system query option '{k}'.")));
+                    return Err(GraphError::bad_request(format!(
+                        "Unknown system query option '{k}'."
+                    )));
                 }
                 _ => {}
             }
@@ -56,8 +67,13 @@ impl Query {
     }
 
     /// Checks `$select` and `$filter` property names against the type.
-    pub(crate) fn check_properties(&self, type_name: &str, extra: &[&str]) -> Result<(), GraphError> {
-        let known = |p: &str| p == "id" || extra.contains(&p) || schema().prop(type_name, p).is_some();
+    pub(crate) fn check_properties(
+        &self,
+        type_name: &str,
+        extra: &[&str],
+    ) -> Result<(), GraphError> {
+        let known =
+            |p: &str| p == "id" || extra.contains(&p) || schema().prop(type_name, p).is_some();
         let unknown = |p: &str| {
             GraphError::bad_request(format!(
                 "Could not find a property named '{p}' on type 'microsoft.graph.{type_name}'."
@@ -79,7 +95,11 @@ impl Query {
     }
 
     /// The page size for a collection with Graph's default and maximum.
-    pub(crate) fn page_size(&self, (default, max): (usize, usize), strict: bool) -> Result<usize, GraphError> {
+    pub(crate) fn page_size(
+        &self,
+        (default, max): (usize, usize),
+        strict: bool,
+    ) -> Result<usize, GraphError> {
         match self.top {
             None => Ok(default),
             Some(n) if n > max && strict => Err(GraphError::bad_request(format!(
@@ -90,22 +110,43 @@ impl Query {
     }
 
     /// The query string for `@odata.nextLink`: the original options with a new `$skiptoken`.
-    pub(crate) fn next_link(&self, base: &str, path: &str, token_name: &str, token: &str) -> String {
-        let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace("%24", "$");
+    pub(crate) fn next_link(
+        &self,
+        base: &str,
+        path: &str,
+        token_name: &str,
+        token: &str,
+    ) -> String {
+        let enc = |s: &str| {
+            form_urlencoded::byte_serialize(s.as_bytes())
+                .collect::<String>()
+                .replace("%24", "$")
+        };
         let mut pairs: Vec<String> = self
             .raw
             .iter()
-            .filter(|(k, _)| !matches!(k.to_ascii_lowercase().as_str(), "$skiptoken" | "$deltatoken"))
+            .filter(|(k, _)| {
+                !matches!(
+                    k.to_ascii_lowercase().as_str(),
+                    "$skiptoken" | "$deltatoken"
+                )
+            })
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
             .collect();
         pairs.push(format!("{token_name}={}", enc(token)));
-        format!("{base}/v1.0/{}?{}", path.trim_start_matches('/'), pairs.join("&"))
+        format!(
+            "{base}/v1.0/{}?{}",
+            path.trim_start_matches('/'),
+            pairs.join("&")
+        )
     }
 }
 
 fn parse_top(v: &str) -> Result<usize, GraphError> {
     match v.trim().parse::<i64>() {
-        Ok(n) if n >= 1 => usize::try_from(n).map_err(|_| GraphError::bad_request("Invalid $top value.")),
+        Ok(n) if n >= 1 => {
+            usize::try_from(n).map_err(|_| GraphError::bad_request("Invalid $top value."))
+        }
         _ => Err(GraphError::bad_request(format!(
             "Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive."
         ))),
@@ -141,7 +182,10 @@ pub(crate) fn context(base: &str, path: &str, select: Option<&[String]>, entity:
 }
 
 /// Restricts a rendered object to the selected properties (plus any `@odata.type`).
-pub(crate) fn apply_select(obj: Map<String, Value>, select: Option<&[String]>) -> Map<String, Value> {
+pub(crate) fn apply_select(
+    obj: Map<String, Value>,
+    select: Option<&[String]>,
+) -> Map<String, Value> {
     let Some(sel) = select else { return obj };
     obj.into_iter()
         .filter(|(k, _)| k == "@odata.type" || sel.iter().any(|s| s == k))
@@ -149,7 +193,12 @@ pub(crate) fn apply_select(obj: Map<String, Value>, select: Option<&[String]>) -
 }
 
 /// A collection response envelope.
-pub(crate) fn collection(context: String, items: Vec<Value>, next: Option<String>, count: Option<usize>) -> Value {
+pub(crate) fn collection(
+    context: String,
+    items: Vec<Value>,
+    next: Option<String>,
+    count: Option<usize>,
+) -> Value {
     let mut m = Map::new();
     m.insert("@odata.context".into(), Value::String(context));
     if let Some(n) = count {

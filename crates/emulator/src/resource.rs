@@ -230,35 +230,47 @@ impl Coll {
             Coll::Users => ("UserManagement", "user", "Core Directory"),
             Coll::Groups => ("GroupManagement", "group", "Core Directory"),
             Coll::Applications => ("ApplicationManagement", "application", "Core Directory"),
-            Coll::ServicePrincipals => {
-                ("ApplicationManagement", "service principal", "Core Directory")
-            }
-            Coll::AdministrativeUnits => {
-                ("AdministrativeUnit", "administrative unit", "Core Directory")
-            }
-            Coll::Oauth2PermissionGrants => {
-                ("ApplicationManagement", "delegated permission grant", "Core Directory")
-            }
-            Coll::AppRoleAssignments => {
-                ("ApplicationManagement", "app role assignment", "Core Directory")
-            }
-            Coll::FederatedCredentials => {
-                ("ApplicationManagement", "federated identity credential", "Core Directory")
-            }
+            Coll::ServicePrincipals => (
+                "ApplicationManagement",
+                "service principal",
+                "Core Directory",
+            ),
+            Coll::AdministrativeUnits => (
+                "AdministrativeUnit",
+                "administrative unit",
+                "Core Directory",
+            ),
+            Coll::Oauth2PermissionGrants => (
+                "ApplicationManagement",
+                "delegated permission grant",
+                "Core Directory",
+            ),
+            Coll::AppRoleAssignments => (
+                "ApplicationManagement",
+                "app role assignment",
+                "Core Directory",
+            ),
+            Coll::FederatedCredentials => (
+                "ApplicationManagement",
+                "federated identity credential",
+                "Core Directory",
+            ),
             Coll::CaPolicies => ("Policy", "conditional access policy", "Conditional Access"),
             Coll::NamedLocations => ("Policy", "named location", "Conditional Access"),
             Coll::AuthStrengths => ("Policy", "authentication strength", "Conditional Access"),
-            Coll::AuthMethodConfigs => {
-                ("Policy", "authentication method configuration", "Authentication Methods")
-            }
+            Coll::AuthMethodConfigs => (
+                "Policy",
+                "authentication method configuration",
+                "Authentication Methods",
+            ),
             Coll::RoleDefinitions => ("RoleManagement", "role definition", "Core Directory"),
             Coll::RoleAssignments => ("RoleManagement", "member to role", "Core Directory"),
-            Coll::RoleEligibilitySchedules => {
-                ("RoleManagement", "eligible member to role", "PIM")
-            }
-            Coll::CrossTenantPartners => {
-                ("CrossTenantAccessSettings", "partner to cross-tenant access setting", "Core Directory")
-            }
+            Coll::RoleEligibilitySchedules => ("RoleManagement", "eligible member to role", "PIM"),
+            Coll::CrossTenantPartners => (
+                "CrossTenantAccessSettings",
+                "partner to cross-tenant access setting",
+                "Core Directory",
+            ),
         }
     }
 
@@ -313,9 +325,12 @@ impl Singleton {
     /// Properties the service manages; a PATCH that sets them is refused.
     pub(crate) fn read_only(self) -> &'static [&'static str] {
         match self {
-            Singleton::AuthenticationMethodsPolicy => {
-                &["displayName", "description", "lastModifiedDateTime", "policyVersion"]
-            }
+            Singleton::AuthenticationMethodsPolicy => &[
+                "displayName",
+                "description",
+                "lastModifiedDateTime",
+                "policyVersion",
+            ],
             Singleton::CrossTenantDefault => &["isServiceDefault"],
             _ => &[],
         }

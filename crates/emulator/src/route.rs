@@ -170,11 +170,24 @@ fn directory_route(coll: Coll, alt_key: Option<String>, rest: &[&str]) -> Option
 
 fn item_route(coll: Coll, id: String, tail: &[&str]) -> Option<Route> {
     let link = |kind| match tail.get(1) {
-        None => Some(Route::Links { coll, id: id.clone(), kind, is_ref: false }),
-        Some(&"$ref") if tail.len() == 2 => Some(Route::Links { coll, id: id.clone(), kind, is_ref: true }),
-        Some(linked) if tail.get(2) == Some(&"$ref") && tail.len() == 3 => {
-            Some(Route::LinkItem { coll, id: id.clone(), kind, linked: (*linked).to_string() })
-        }
+        None => Some(Route::Links {
+            coll,
+            id: id.clone(),
+            kind,
+            is_ref: false,
+        }),
+        Some(&"$ref") if tail.len() == 2 => Some(Route::Links {
+            coll,
+            id: id.clone(),
+            kind,
+            is_ref: true,
+        }),
+        Some(linked) if tail.get(2) == Some(&"$ref") && tail.len() == 3 => Some(Route::LinkItem {
+            coll,
+            id: id.clone(),
+            kind,
+            linked: (*linked).to_string(),
+        }),
         _ => None,
     };
     let Some(first) = tail.first() else {
@@ -251,7 +264,9 @@ fn deleted_cast(name: &str) -> Option<Coll> {
 }
 
 fn identity_route(rest: &[&str]) -> Option<Route> {
-    let ["conditionalAccess", tail @ ..] = rest else { return None };
+    let ["conditionalAccess", tail @ ..] = rest else {
+        return None;
+    };
     match tail {
         ["policies", more @ ..] => plain_route(Coll::CaPolicies, more),
         ["namedLocations", more @ ..] => plain_route(Coll::NamedLocations, more),
@@ -283,7 +298,11 @@ fn strength_route(rest: &[&str]) -> Option<Route> {
                 "usage" | "usage()" => Action::Usage,
                 _ => return None,
             };
-            Some(Route::Action(Coll::AuthStrengths, (*id).to_string(), action))
+            Some(Route::Action(
+                Coll::AuthStrengths,
+                (*id).to_string(),
+                action,
+            ))
         }
         other => plain_route(Coll::AuthStrengths, other),
     }
@@ -306,8 +325,12 @@ fn policies_route(rest: &[&str]) -> Option<Route> {
         }
         ("authenticationStrengthPolicies", more) => strength_route(more),
         ("conditionalAccessPolicies", more) => plain_route(Coll::CaPolicies, more),
-        ("crossTenantAccessPolicy", []) => Some(Route::Singleton(Singleton::CrossTenantAccessPolicy)),
-        ("crossTenantAccessPolicy", ["default"]) => Some(Route::Singleton(Singleton::CrossTenantDefault)),
+        ("crossTenantAccessPolicy", []) => {
+            Some(Route::Singleton(Singleton::CrossTenantAccessPolicy))
+        }
+        ("crossTenantAccessPolicy", ["default"]) => {
+            Some(Route::Singleton(Singleton::CrossTenantDefault))
+        }
         ("crossTenantAccessPolicy", ["partners", more @ ..]) => {
             plain_route(Coll::CrossTenantPartners, more)
         }
@@ -316,7 +339,9 @@ fn policies_route(rest: &[&str]) -> Option<Route> {
 }
 
 fn role_route(rest: &[&str]) -> Option<Route> {
-    let ["directory", kind, more @ ..] = rest else { return None };
+    let ["directory", kind, more @ ..] = rest else {
+        return None;
+    };
     match *kind {
         "roleDefinitions" => plain_route(Coll::RoleDefinitions, more),
         "roleAssignments" => plain_route(Coll::RoleAssignments, more),
@@ -343,14 +368,48 @@ mod tests {
         let cases = [
             ("/users", Route::Collection(Coll::Users, Scope::All)),
             ("users/delta()", Route::Delta(Coll::Users)),
-            ("/groups/g1/members/$ref", Route::Links { coll: Coll::Groups, id: "g1".into(), kind: LinkKind::Members, is_ref: true }),
-            ("/groups/g1/members/u1/$ref", Route::LinkItem { coll: Coll::Groups, id: "g1".into(), kind: LinkKind::Members, linked: "u1".into() }),
-            ("/applications(appId='abc')", Route::Item(Coll::Applications, Scope::All, "appId=abc".into())),
-            ("/servicePrincipals/s1/appRoleAssignedTo", Route::Collection(Coll::AppRoleAssignments, Scope::ResourceOf("s1".into()))),
-            ("/directory/deletedItems/microsoft.graph.user", Route::DeletedList(Coll::Users)),
-            ("/directory/deletedItems/x/restore", Route::DeletedRestore("x".into())),
-            ("/identity/conditionalAccess/deletedItems/policies/p/restore", Route::Action(Coll::CaPolicies, "p".into(), Action::Restore)),
-            ("/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2", Route::Item(Coll::AuthMethodConfigs, Scope::All, "Fido2".into())),
+            (
+                "/groups/g1/members/$ref",
+                Route::Links {
+                    coll: Coll::Groups,
+                    id: "g1".into(),
+                    kind: LinkKind::Members,
+                    is_ref: true,
+                },
+            ),
+            (
+                "/groups/g1/members/u1/$ref",
+                Route::LinkItem {
+                    coll: Coll::Groups,
+                    id: "g1".into(),
+                    kind: LinkKind::Members,
+                    linked: "u1".into(),
+                },
+            ),
+            (
+                "/applications(appId='abc')",
+                Route::Item(Coll::Applications, Scope::All, "appId=abc".into()),
+            ),
+            (
+                "/servicePrincipals/s1/appRoleAssignedTo",
+                Route::Collection(Coll::AppRoleAssignments, Scope::ResourceOf("s1".into())),
+            ),
+            (
+                "/directory/deletedItems/microsoft.graph.user",
+                Route::DeletedList(Coll::Users),
+            ),
+            (
+                "/directory/deletedItems/x/restore",
+                Route::DeletedRestore("x".into()),
+            ),
+            (
+                "/identity/conditionalAccess/deletedItems/policies/p/restore",
+                Route::Action(Coll::CaPolicies, "p".into(), Action::Restore),
+            ),
+            (
+                "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2",
+                Route::Item(Coll::AuthMethodConfigs, Scope::All, "Fido2".into()),
+            ),
             ("/auditLogs/directoryAudits", Route::AuditList),
             ("/$batch", Route::Batch),
         ];
@@ -361,7 +420,13 @@ mod tests {
 
     #[test]
     fn unknown_paths_are_graph_errors() {
-        for path in ["/", "/nope", "/users/a/b/c/d", "/identity/conditionalAccess/x", "/directory/deletedItems"] {
+        for path in [
+            "/",
+            "/nope",
+            "/users/a/b/c/d",
+            "/identity/conditionalAccess/x",
+            "/directory/deletedItems",
+        ] {
             let err = parse(path).unwrap_err();
             assert_eq!(err.status, 400, "{path}");
         }

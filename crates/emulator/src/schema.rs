@@ -80,12 +80,24 @@ pub(crate) enum BodyError {
     #[error("Invalid value for property '{path}': expected {expected}.")]
     WrongType { path: String, expected: String },
     #[error("Property '{path}' has an invalid value '{value}' for enum type '{enum_name}'.")]
-    BadEnum { path: String, value: String, enum_name: String },
+    BadEnum {
+        path: String,
+        value: String,
+        enum_name: String,
+    },
     #[error("Property '{path}' cannot be null.")]
     NullNotAllowed { path: String },
-    #[error("The type '{given}' given in '@odata.type' of '{path}' is not compatible with '{declared}'.")]
-    BadODataType { path: String, given: String, declared: String },
-    #[error("A value for '{path}' must name its derived type in '@odata.type' because '{declared}' is abstract.")]
+    #[error(
+        "The type '{given}' given in '@odata.type' of '{path}' is not compatible with '{declared}'."
+    )]
+    BadODataType {
+        path: String,
+        given: String,
+        declared: String,
+    },
+    #[error(
+        "A value for '{path}' must name its derived type in '@odata.type' because '{declared}' is abstract."
+    )]
     AbstractWithoutType { path: String, declared: String },
 }
 
@@ -121,10 +133,10 @@ impl Schema {
                 {
                     current = Some(parse_type_header(rest));
                 }
-            } else if let Some(def) = current.as_mut() {
-                if let Some((name, prop)) = parse_prop(line) {
-                    def.props.entry(name).or_insert(prop);
-                }
+            } else if let Some(def) = current.as_mut()
+                && let Some((name, prop)) = parse_prop(line)
+            {
+                def.props.entry(name).or_insert(prop);
             }
         }
         if let Some(done) = current.take() {
@@ -141,7 +153,7 @@ impl Schema {
             let mut inherited = BTreeMap::new();
             let mut base = self.types.get(&name).and_then(|t| t.base.clone());
             let mut guard = 0;
-            while let Some(b) = base {
+            while let Some(b) = base.take() {
                 guard += 1;
                 if guard > 16 {
                     break;
@@ -150,7 +162,7 @@ impl Schema {
                 for (k, v) in &def.props {
                     inherited.entry(k.clone()).or_insert_with(|| v.clone());
                 }
-                base = def.base.clone();
+                base.clone_from(&def.base);
             }
             if let Some(def) = self.types.get_mut(&name) {
                 for (k, v) in inherited {
@@ -218,7 +230,10 @@ impl Schema {
         };
         let mut out = Map::new();
         if concrete != declared || def.is_abstract || body.contains_key("@odata.type") {
-            out.insert("@odata.type".into(), Value::String(format!("#microsoft.graph.{concrete}")));
+            out.insert(
+                "@odata.type".into(),
+                Value::String(format!("#microsoft.graph.{concrete}")),
+            );
         }
         for (key, value) in body {
             if key.contains('@') {
@@ -251,7 +266,9 @@ impl Schema {
         let is_abstract = self.types.get(declared).is_some_and(|t| t.is_abstract);
         match body.get("@odata.type").and_then(Value::as_str) {
             Some(given) => {
-                let name = given.trim_start_matches('#').trim_start_matches("microsoft.graph.");
+                let name = given
+                    .trim_start_matches('#')
+                    .trim_start_matches("microsoft.graph.");
                 if self.types.contains_key(name) && self.is_assignable(name, declared) {
                     Ok(name.to_string())
                 } else {
@@ -270,10 +287,17 @@ impl Schema {
         }
     }
 
-    fn validate_value(&self, prop: &PropDef, value: &Value, path: &str) -> Result<Value, BodyError> {
+    fn validate_value(
+        &self,
+        prop: &PropDef,
+        value: &Value,
+        path: &str,
+    ) -> Result<Value, BodyError> {
         if value.is_null() {
             if prop.not_null && prop.collection {
-                return Err(BodyError::NullNotAllowed { path: path.to_string() });
+                return Err(BodyError::NullNotAllowed {
+                    path: path.to_string(),
+                });
             }
             return Ok(Value::Null);
         }
@@ -305,7 +329,9 @@ impl Schema {
                     let Value::Object(obj) = value else {
                         return Err(wrong(path, "a JSON object"));
                     };
-                    return self.validate_object(name, obj, path, &["*"]).map(Value::Object);
+                    return self
+                        .validate_object(name, obj, path, &["*"])
+                        .map(Value::Object);
                 }
                 // A type the listing does not describe: accept its JSON as given.
                 Ok(value.clone())
@@ -363,7 +389,10 @@ impl Schema {
     fn render_value(&self, prop: &PropDef, value: &Value, opts: RenderOptions) -> Value {
         match value {
             Value::Array(items) if prop.collection => Value::Array(
-                items.iter().map(|v| self.render_single(&prop.ty, v, opts)).collect(),
+                items
+                    .iter()
+                    .map(|v| self.render_single(&prop.ty, v, opts))
+                    .collect(),
             ),
             v => self.render_single(&prop.ty, v, opts),
         }
@@ -386,15 +415,26 @@ impl Schema {
 }
 
 fn wrong(path: &str, expected: &str) -> BodyError {
-    BodyError::WrongType { path: path.to_string(), expected: expected.to_string() }
+    BodyError::WrongType {
+        path: path.to_string(),
+        expected: expected.to_string(),
+    }
 }
 
 fn join_path(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn display_path(path: &str) -> String {
-    if path.is_empty() { "the request body".to_string() } else { path.to_string() }
+    if path.is_empty() {
+        "the request body".to_string()
+    } else {
+        path.to_string()
+    }
 }
 
 fn validate_prim(p: Prim, value: &Value, path: &str) -> Result<Value, BodyError> {
@@ -404,10 +444,18 @@ fn validate_prim(p: Prim, value: &Value, path: &str) -> Result<Value, BodyError>
         Prim::Int32 => value.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
         Prim::Int64 => value.is_i64() || value.is_u64(),
         Prim::Double => value.is_number(),
-        Prim::DateTimeOffset => value.as_str().is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok()),
-        Prim::Date => value.as_str().is_some_and(|s| s.parse::<jiff::civil::Date>().is_ok()),
-        Prim::Duration => value.as_str().is_some_and(|s| s.parse::<jiff::Span>().is_ok()),
-        Prim::Guid => value.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()),
+        Prim::DateTimeOffset => value
+            .as_str()
+            .is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok()),
+        Prim::Date => value
+            .as_str()
+            .is_some_and(|s| s.parse::<jiff::civil::Date>().is_ok()),
+        Prim::Duration => value
+            .as_str()
+            .is_some_and(|s| s.parse::<jiff::Span>().is_ok()),
+        Prim::Guid => value
+            .as_str()
+            .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()),
         Prim::Binary => value.as_str().is_some_and(is_base64),
     };
     if ok {
@@ -446,7 +494,12 @@ fn validate_enum(name: &str, e: &EnumDef, value: &Value, path: &str) -> Result<V
         value: v.to_string(),
         enum_name: name.to_string(),
     };
-    let known = |m: &str| e.members.iter().chain(&e.evolvable).any(|x| x.eq_ignore_ascii_case(m));
+    let known = |m: &str| {
+        e.members
+            .iter()
+            .chain(&e.evolvable)
+            .any(|x| x.eq_ignore_ascii_case(m))
+    };
     if e.flags {
         let mut parts = Vec::new();
         for part in s.split(',').map(str::trim) {
@@ -472,20 +525,28 @@ fn canonical_member(e: &EnumDef, m: &str) -> String {
         .unwrap_or_else(|| m.to_string())
 }
 
+/// The member Graph sends for `m`: itself, or `unknownFutureValue` for an evolvable member.
+fn hide_evolvable<'a>(e: &EnumDef, m: &'a str) -> &'a str {
+    if e.evolvable.iter().any(|x| x == m) {
+        "unknownFutureValue"
+    } else {
+        m
+    }
+}
+
 fn render_enum(e: &EnumDef, value: &Value, opts: RenderOptions) -> Value {
-    let Some(s) = value.as_str() else { return value.clone() };
+    let Some(s) = value.as_str() else {
+        return value.clone();
+    };
     if opts.include_evolvable || e.evolvable.is_empty() {
         return value.clone();
     }
-    fn hide<'a>(e: &EnumDef, m: &'a str) -> &'a str {
-        if e.evolvable.iter().any(|x| x == m) { "unknownFutureValue" } else { m }
-    }
     if e.flags {
-        let mut parts: Vec<&str> = s.split(',').map(|m| hide(e, m)).collect();
+        let mut parts: Vec<&str> = s.split(',').map(|m| hide_evolvable(e, m)).collect();
         parts.dedup();
         Value::String(parts.join(","))
     } else {
-        Value::String(hide(e, s).to_string())
+        Value::String(hide_evolvable(e, s).to_string())
     }
 }
 
@@ -493,12 +554,23 @@ fn parse_enum(rest: &str) -> (String, EnumDef) {
     let (head, members) = rest.split_once(':').unwrap_or((rest, ""));
     let flags = head.contains("(Flags)");
     let name = head.replace("(Flags)", "").trim().to_string();
-    let all: Vec<String> = members.split(',').map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect();
+    let all: Vec<String> = members
+        .split(',')
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
     let (members, evolvable) = match all.iter().position(|m| m == "unknownFutureValue") {
         Some(i) => (all[..=i].to_vec(), all[i + 1..].to_vec()),
         None => (all, Vec::new()),
     };
-    (name, EnumDef { flags, members, evolvable })
+    (
+        name,
+        EnumDef {
+            flags,
+            members,
+            evolvable,
+        },
+    )
 }
 
 fn parse_type_header(rest: &str) -> TypeDef {
@@ -506,10 +578,19 @@ fn parse_type_header(rest: &str) -> TypeDef {
     let is_open = rest.contains("[OpenType]");
     let clean = rest.replace("[abstract]", "").replace("[OpenType]", "");
     let (name, base) = match clean.split_once(':') {
-        Some((n, b)) => (n.trim().to_string(), Some(b.trim().trim_start_matches("graph.").to_string())),
+        Some((n, b)) => (
+            n.trim().to_string(),
+            Some(b.trim().trim_start_matches("graph.").to_string()),
+        ),
         None => (clean.trim().to_string(), None),
     };
-    TypeDef { name, base, is_abstract, is_open, props: BTreeMap::new() }
+    TypeDef {
+        name,
+        base,
+        is_abstract,
+        is_open,
+        props: BTreeMap::new(),
+    }
 }
 
 fn parse_prop(line: &str) -> Option<(String, PropDef)> {
@@ -531,7 +612,15 @@ fn parse_prop(line: &str) -> Option<(String, PropDef)> {
         Some(inner) => (true, inner.trim_end_matches(')')),
         None => (false, ty_text),
     };
-    Some((name.trim().to_string(), PropDef { ty: parse_type_ref(inner), collection, not_null, nav }))
+    Some((
+        name.trim().to_string(),
+        PropDef {
+            ty: parse_type_ref(inner),
+            collection,
+            not_null,
+            nav,
+        },
+    ))
 }
 
 fn parse_type_ref(text: &str) -> TypeRef {
@@ -558,7 +647,10 @@ mod tests {
     use serde_json::json;
 
     fn obj(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap()
+        match v {
+            Value::Object(m) => m,
+            other => panic!("not an object: {other}"),
+        }
     }
 
     #[test]
@@ -575,29 +667,50 @@ mod tests {
 
     #[test]
     fn flags_are_normalised_without_spaces() {
-        let body = obj(json!({"displayName": "x", "allowedCombinations": ["password, sms", "fido2"]}));
-        let out = schema().validate_body("authenticationStrengthPolicy", &body, &[]).unwrap();
+        let body =
+            obj(json!({"displayName": "x", "allowedCombinations": ["password, sms", "fido2"]}));
+        let out = schema()
+            .validate_body("authenticationStrengthPolicy", &body, &[])
+            .unwrap();
         assert_eq!(out["allowedCombinations"], json!(["password,sms", "fido2"]));
     }
 
     #[test]
     fn unknown_properties_and_wrong_types_name_the_path() {
         let err = schema()
-            .validate_body("conditionalAccessPolicy", &obj(json!({"conditions": {"users": {"includeGroups": [1]}}})), &[])
+            .validate_body(
+                "conditionalAccessPolicy",
+                &obj(json!({"conditions": {"users": {"includeGroups": [1]}}})),
+                &[],
+            )
             .unwrap_err();
         assert_eq!(
             err,
-            BodyError::WrongType { path: "conditions.users.includeGroups[0]".into(), expected: "Edm.String".into() }
+            BodyError::WrongType {
+                path: "conditions.users.includeGroups[0]".into(),
+                expected: "Edm.String".into()
+            }
         );
-        let err = schema().validate_body("user", &obj(json!({"nickname": "x"})), &[]).unwrap_err();
-        assert_eq!(err, BodyError::UnknownProperty { path: "nickname".into() });
+        let err = schema()
+            .validate_body("user", &obj(json!({"nickname": "x"})), &[])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            BodyError::UnknownProperty {
+                path: "nickname".into()
+            }
+        );
     }
 
     #[test]
     fn abstract_values_need_their_odata_type() {
-        let body = obj(json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "x",
-            "isTrusted": true, "ipRanges": [{"cidrAddress": "10.0.0.0/8"}]}));
-        let err = schema().validate_body("namedLocation", &body, &[]).unwrap_err();
+        let body = obj(
+            json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "x",
+            "isTrusted": true, "ipRanges": [{"cidrAddress": "10.0.0.0/8"}]}),
+        );
+        let err = schema()
+            .validate_body("namedLocation", &body, &[])
+            .unwrap_err();
         assert!(matches!(err, BodyError::AbstractWithoutType { .. }));
     }
 
@@ -605,11 +718,29 @@ mod tests {
     fn render_fills_defaults_and_hides_evolvable_members() {
         let stored = obj(json!({"id": "1", "displayName": "p", "state": "enabled",
             "grantControls": {"operator": "OR", "builtInControls": ["riskRemediation"]}}));
-        let out = schema().render("conditionalAccessPolicy", &stored, &[], RenderOptions::default());
+        let out = schema().render(
+            "conditionalAccessPolicy",
+            &stored,
+            &[],
+            RenderOptions::default(),
+        );
         assert_eq!(out["description"], Value::Null);
-        assert_eq!(out["grantControls"]["builtInControls"], json!(["unknownFutureValue"]));
+        assert_eq!(
+            out["grantControls"]["builtInControls"],
+            json!(["unknownFutureValue"])
+        );
         assert_eq!(out["grantControls"]["termsOfUse"], json!([]));
-        let out = schema().render("conditionalAccessPolicy", &stored, &[], RenderOptions { include_evolvable: true });
-        assert_eq!(out["grantControls"]["builtInControls"], json!(["riskRemediation"]));
+        let out = schema().render(
+            "conditionalAccessPolicy",
+            &stored,
+            &[],
+            RenderOptions {
+                include_evolvable: true,
+            },
+        );
+        assert_eq!(
+            out["grantControls"]["builtInControls"],
+            json!(["riskRemediation"])
+        );
     }
 }

@@ -24,8 +24,7 @@ use crate::seed::{self, SeedOptions};
 use crate::tenant::Tenant;
 
 /// The content type Graph sends with JSON bodies.
-pub const JSON_CONTENT_TYPE: &str =
-    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+pub const JSON_CONTENT_TYPE: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 
 /// How to run an emulator.
 #[derive(Debug, Clone)]
@@ -38,7 +37,10 @@ pub struct EmulatorConfig {
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
-        EmulatorConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), seed: SeedOptions::default() }
+        EmulatorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: SeedOptions::default(),
+        }
     }
 }
 
@@ -129,11 +131,18 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
         clients: tenant
             .clients
             .iter()
-            .map(|c| ClientInfo { client_id: c.client_id.clone(), client_secret: c.client_secret.clone(), access: c.access })
+            .map(|c| ClientInfo {
+                client_id: c.client_id.clone(),
+                client_secret: c.client_secret.clone(),
+                access: c.access,
+            })
             .collect(),
     };
     let tenant = Arc::new(Mutex::new(tenant));
-    let app = router(AppState { tenant: Arc::clone(&tenant), base_url });
+    let app = router(AppState {
+        tenant: Arc::clone(&tenant),
+        base_url,
+    });
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -143,7 +152,13 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
             tracing::error!(error = %e, "emulator server stopped");
         }
     });
-    Ok(RunningEmulator { info, addr, tenant, stop: Some(stop), task })
+    Ok(RunningEmulator {
+        info,
+        addr,
+        tenant,
+        stop: Some(stop),
+        task,
+    })
 }
 
 fn router(state: AppState) -> Router {
@@ -156,9 +171,17 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn token(State(state): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn token(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let basic = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(parse_basic);
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_basic);
     let mut t = state.lock();
     let result = t.issue_token(&tenant, &form, basic);
     let (status, body) = match result {
@@ -166,18 +189,26 @@ async fn token(State(state): State<AppState>, Path(tenant): Path<String>, header
         Err(e) => {
             let trace = t.new_guid();
             let when = crate::tenant::format_time(t.now());
-            (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), e.to_body(&trace, &when))
+            (
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+                e.to_body(&trace, &when),
+            )
         }
     };
     drop(t);
     let mut resp = (status, axum::Json(body)).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
     resp
 }
 
 fn parse_basic(value: &str) -> Option<(String, String)> {
     let encoded = value.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((id.to_string(), secret.to_string()))
@@ -188,19 +219,40 @@ async fn graph(State(state): State<AppState>, Path(path): Path<String>, req: Req
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+        .filter_map(|(k, v)| {
+            Some((
+                k.as_str().to_ascii_lowercase(),
+                v.to_str().ok()?.to_string(),
+            ))
+        })
         .collect();
-    let query: Vec<(String, String)> =
-        parts.uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    let query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
     let Some(method) = Method::parse(parts.method.as_str()) else {
         return error_only(&state, &GraphError::method_not_allowed());
     };
     let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
-        return error_only(&state, &GraphError::new(413, "Request_EntityTooLarge", format!(
-            "The request body is larger than the {MAX_BODY_BYTES} bytes Microsoft Graph accepts."
-        )));
+        return error_only(
+            &state,
+            &GraphError::new(
+                413,
+                "Request_EntityTooLarge",
+                format!(
+                    "The request body is larger than the {MAX_BODY_BYTES} bytes Microsoft Graph accepts."
+                ),
+            ),
+        );
     };
-    let request = GraphRequest { method, path: format!("/{path}"), query, headers, body: bytes.to_vec() };
+    let request = GraphRequest {
+        method,
+        path: format!("/{path}"),
+        query,
+        headers,
+        body: bytes.to_vec(),
+    };
     let response = state.lock().handle(&state.base_url, &request);
     to_http(response)
 }
@@ -216,7 +268,10 @@ fn error_only(state: &AppState, e: &GraphError) -> Response {
 fn to_http(r: GraphResponse) -> Response {
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (content_type, body) = match r.body {
-        Body::Json(v) => (Some(JSON_CONTENT_TYPE), AxumBody::from(serde_json::to_vec(&v).unwrap_or_default())),
+        Body::Json(v) => (
+            Some(JSON_CONTENT_TYPE),
+            AxumBody::from(serde_json::to_vec(&v).unwrap_or_default()),
+        ),
         Body::Text(s) => (Some("text/plain"), AxumBody::from(s)),
         Body::Empty => (None, AxumBody::empty()),
     };
@@ -228,9 +283,15 @@ fn to_http(r: GraphResponse) -> Response {
     }
     h.insert("odata-version", HeaderValue::from_static("4.0"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
     for (k, v) in r.headers {
-        if let (Ok(name), Ok(value)) = (header::HeaderName::try_from(k.as_str()), HeaderValue::from_str(&v)) {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::try_from(k.as_str()),
+            HeaderValue::from_str(&v),
+        ) {
             h.insert(name, value);
         }
     }
@@ -271,9 +332,19 @@ async fn clock(State(state): State<AppState>, body: axum::body::Bytes) -> Respon
 async fn not_served(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path().to_string();
     let e = if path.starts_with("/beta") {
-        GraphError::new(400, "BadRequest", "The emulator serves Microsoft Graph v1.0 only; use /v1.0.")
+        GraphError::new(
+            400,
+            "BadRequest",
+            "The emulator serves Microsoft Graph v1.0 only; use /v1.0.",
+        )
     } else {
-        GraphError::new(404, "NotFound", format!("Nothing is served at '{path}'. Graph is at /v1.0, tokens at /{{tenant}}/oauth2/v2.0/token."))
+        GraphError::new(
+            404,
+            "NotFound",
+            format!(
+                "Nothing is served at '{path}'. Graph is at /v1.0, tokens at /{{tenant}}/oauth2/v2.0/token."
+            ),
+        )
     };
     error_only(&state, &e)
 }

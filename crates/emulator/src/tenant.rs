@@ -56,7 +56,9 @@ pub(crate) struct Clock {
 
 impl Clock {
     pub(crate) fn now(self) -> Timestamp {
-        Timestamp::now().saturating_add(self.offset).unwrap_or(Timestamp::MAX)
+        Timestamp::now()
+            .saturating_add(self.offset)
+            .unwrap_or(Timestamp::MAX)
     }
 
     pub(crate) fn advance(&mut self, by: SignedDuration) {
@@ -138,7 +140,9 @@ impl Tenant {
     /// A fresh random GUID from the tenant's seeded generator (deterministic per seed).
     pub(crate) fn new_guid(&mut self) -> String {
         let bytes: [u8; 16] = self.rng.random();
-        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
     }
 
     /// A fresh opaque id in the style of role and app role assignment ids.
@@ -159,7 +163,10 @@ impl Tenant {
 
     /// Inserts or replaces an object and journals the change.
     pub(crate) fn put(&mut self, coll: Coll, id: &str, obj: Obj) {
-        self.objects.entry(coll).or_default().insert(id.to_string(), obj);
+        self.objects
+            .entry(coll)
+            .or_default()
+            .insert(id.to_string(), obj);
         self.journal_change(coll, id, None);
     }
 
@@ -172,14 +179,25 @@ impl Tenant {
 
     pub(crate) fn journal_change(&mut self, coll: Coll, id: &str, link: Option<(String, bool)>) {
         self.seq += 1;
-        self.journal.push(Change { seq: self.seq, coll, id: id.to_string(), link });
+        self.journal.push(Change {
+            seq: self.seq,
+            coll,
+            id: id.to_string(),
+            link,
+        });
     }
 
     /// Finds a live directory object of any type by id.
     pub(crate) fn directory_object(&self, id: &str) -> Option<(Coll, &Obj)> {
-        [Coll::Users, Coll::Groups, Coll::ServicePrincipals, Coll::Applications, Coll::AdministrativeUnits]
-            .into_iter()
-            .find_map(|c| self.get(c, id).map(|o| (c, o)))
+        [
+            Coll::Users,
+            Coll::Groups,
+            Coll::ServicePrincipals,
+            Coll::Applications,
+            Coll::AdministrativeUnits,
+        ]
+        .into_iter()
+        .find_map(|c| self.get(c, id).map(|o| (c, o)))
     }
 
     /// Resolves a path key to an id: users also by `userPrincipalName`, applications and service
@@ -195,7 +213,11 @@ impl Tenant {
         };
         self.coll(coll)
             .iter()
-            .find(|(_, o)| o.get(prop).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(value)))
+            .find(|(_, o)| {
+                o.get(prop)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(value))
+            })
             .map(|(id, _)| id.clone())
     }
 
@@ -205,7 +227,13 @@ impl Tenant {
 
     /// Adds a link; false when it already existed.
     pub(crate) fn add_link(&mut self, coll: Coll, kind: LinkKind, id: &str, other: &str) -> bool {
-        let added = self.links.entry(kind).or_default().entry(id.to_string()).or_default().insert(other.to_string());
+        let added = self
+            .links
+            .entry(kind)
+            .or_default()
+            .entry(id.to_string())
+            .or_default()
+            .insert(other.to_string());
         if added && kind == LinkKind::Members {
             self.journal_change(coll, id, Some((other.to_string(), true)));
         }
@@ -213,7 +241,13 @@ impl Tenant {
     }
 
     /// Removes a link; false when it did not exist.
-    pub(crate) fn remove_link(&mut self, coll: Coll, kind: LinkKind, id: &str, other: &str) -> bool {
+    pub(crate) fn remove_link(
+        &mut self,
+        coll: Coll,
+        kind: LinkKind,
+        id: &str,
+        other: &str,
+    ) -> bool {
         let removed = self
             .links
             .get_mut(&kind)
@@ -229,7 +263,9 @@ impl Tenant {
     pub(crate) fn detach_links(&mut self, id: &str) -> Vec<(LinkKind, String, String)> {
         let mut detached = Vec::new();
         for kind in [LinkKind::Members, LinkKind::Owners] {
-            let Some(map) = self.links.get(&kind) else { continue };
+            let Some(map) = self.links.get(&kind) else {
+                continue;
+            };
             if let Some(own) = map.get(id) {
                 detached.extend(own.iter().map(|o| (kind, id.to_string(), o.clone())));
             }
@@ -240,7 +276,9 @@ impl Tenant {
             }
         }
         for (kind, holder, other) in &detached {
-            let coll = self.directory_object(holder).map_or(Coll::Groups, |(c, _)| c);
+            let coll = self
+                .directory_object(holder)
+                .map_or(Coll::Groups, |(c, _)| c);
             self.remove_link(coll, *kind, holder, other);
         }
         if let Some(map) = self.links.get_mut(&LinkKind::Members) {
@@ -280,5 +318,8 @@ impl Tenant {
 
 /// Formats a time the way Graph does: `2024-05-01T08:30:00Z`.
 pub(crate) fn format_time(t: Timestamp) -> String {
-    t.round(jiff::Unit::Second).unwrap_or(t).strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    t.round(jiff::Unit::Second)
+        .unwrap_or(t)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }

@@ -2,6 +2,8 @@
 //! tenant, says what it serves and shows how to point a client at it.
 
 use crate::exit::Expected;
+use std::fmt::Write as _;
+
 use rewind_emulator::{Access, Coll, EmulatorInfo, RunningEmulator};
 
 use crate::cli::DemoArgs;
@@ -22,9 +24,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 fn tour(emulator: &RunningEmulator) -> String {
     let info = &emulator.info;
     let counts = emulator.with_tenant(|t| {
-        [Coll::Users, Coll::Groups, Coll::Applications, Coll::ServicePrincipals, Coll::CaPolicies, Coll::NamedLocations, Coll::RoleAssignments]
-            .map(|c| format!("{:>5}  {}", t.count(c), c.context_path()))
-            .join("\n")
+        [
+            Coll::Users,
+            Coll::Groups,
+            Coll::Applications,
+            Coll::ServicePrincipals,
+            Coll::CaPolicies,
+            Coll::NamedLocations,
+            Coll::RoleAssignments,
+        ]
+        .map(|c| format!("{:>5}  {}", t.count(c), c.context_path()))
+        .join("\n")
     });
     let domain = emulator.with_tenant(|t| t.domain().to_string());
     let mut s = format!(
@@ -33,7 +43,13 @@ fn tour(emulator: &RunningEmulator) -> String {
         info.tenant_id, info.graph_url, info.authority_url, info.tenant_id
     );
     for c in &info.clients {
-        s.push_str(&format!("  {:<5}  client_id {}  client_secret {}\n", access_name(c.access), c.client_id, c.client_secret));
+        let _ = writeln!(
+            s,
+            "  {:<5}  client_id {}  client_secret {}",
+            access_name(c.access),
+            c.client_id,
+            c.client_secret
+        );
     }
     s.push_str(&pointing(info));
     s
@@ -47,7 +63,9 @@ fn access_name(a: Access) -> &'static str {
 }
 
 fn pointing(info: &EmulatorInfo) -> String {
-    let Some(reader) = info.client(Access::Read) else { return String::new() };
+    let Some(reader) = info.client(Access::Read) else {
+        return String::new();
+    };
     format!(
         "\nPoint a client at it:\n\
          \x20 export REWIND_GRAPH_URL={g} REWIND_AUTHORITY_URL={a} REWIND_TENANT_ID={t}\n\
@@ -58,6 +76,10 @@ fn pointing(info: &EmulatorInfo) -> String {
          \x20   -d scope=https://graph.microsoft.com/.default | jq -r .access_token)\n\
          \x20 curl -s -H \"Authorization: Bearer $TOKEN\" '{g}/v1.0/identity/conditionalAccess/policies' | jq '.value[].displayName'\n\n\
          Official SDKs work too: point their base URL at {g}/v1.0 and give them the token.\n",
-        g = info.graph_url, a = info.authority_url, t = info.tenant_id, id = reader.client_id, secret = reader.client_secret
+        g = info.graph_url,
+        a = info.authority_url,
+        t = info.tenant_id,
+        id = reader.client_id,
+        secret = reader.client_secret
     )
 }

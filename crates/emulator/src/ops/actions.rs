@@ -18,9 +18,16 @@ use crate::schema::schema;
 use crate::tenant::{Tenant, format_time};
 
 /// Characters of generated client secrets.
-const SECRET_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789~._-";
+const SECRET_ALPHABET: &[u8] =
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789~._-";
 
-pub(crate) fn run(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, key: &str, action: Action) -> Result<GraphResponse, GraphError> {
+pub(crate) fn run(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    key: &str,
+    action: Action,
+) -> Result<GraphResponse, GraphError> {
     match action {
         Action::AddPassword => add_password(t, ctx, coll, key),
         Action::RemovePassword => remove_password(t, ctx, coll, key),
@@ -29,21 +36,44 @@ pub(crate) fn run(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, key: &str, action: 
     }
 }
 
-fn add_password(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, key: &str) -> Result<GraphResponse, GraphError> {
+fn add_password(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    key: &str,
+) -> Result<GraphResponse, GraphError> {
     let id = resolve(t, coll, &Scope::All, key)?;
-    let body = if ctx.req.body.is_empty() { Map::new() } else { ctx.body_object()? };
+    let body = if ctx.req.body.is_empty() {
+        Map::new()
+    } else {
+        ctx.body_object()?
+    };
     let given = match body.get("passwordCredential") {
-        Some(Value::Object(p)) => schema().validate_body("passwordCredential", p, &[]).map_err(|e| body_error(coll, &e))?,
+        Some(Value::Object(p)) => schema()
+            .validate_body("passwordCredential", p, &[])
+            .map_err(|e| body_error(coll, &e))?,
         Some(Value::Null) | None => Map::new(),
-        Some(_) => return Err(GraphError::bad_request("passwordCredential must be an object.")),
+        Some(_) => {
+            return Err(GraphError::bad_request(
+                "passwordCredential must be an object.",
+            ));
+        }
     };
     let start = t.now();
-    let start_s = given.get("startDateTime").and_then(Value::as_str).map_or_else(|| format_time(start), str::to_string);
-    let end_s = given.get("endDateTime").and_then(Value::as_str).map_or_else(
-        || format_time(start + SignedDuration::from_hours(24 * 730)),
-        str::to_string,
-    );
-    let secret: String = (0..40).map(|_| SECRET_ALPHABET[t.rng.random_range(0..SECRET_ALPHABET.len())] as char).collect();
+    let start_s = given
+        .get("startDateTime")
+        .and_then(Value::as_str)
+        .map_or_else(|| format_time(start), str::to_string);
+    let end_s = given
+        .get("endDateTime")
+        .and_then(Value::as_str)
+        .map_or_else(
+            || format_time(start + SignedDuration::from_hours(24 * 730)),
+            str::to_string,
+        );
+    let secret: String = (0..40)
+        .map(|_| SECRET_ALPHABET[t.rng.random_range(0..SECRET_ALPHABET.len())] as char)
+        .collect();
     let key_id = t.new_guid();
     let credential = json!({
         "customKeyIdentifier": null,
@@ -56,114 +86,245 @@ fn add_password(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, key: &str) -> Result<
     });
     let before = t.get(coll, &id).cloned().unwrap_or_default();
     let mut obj = before.clone();
-    let creds = obj.entry("passwordCredentials").or_insert_with(|| Value::Array(Vec::new()));
+    let creds = obj
+        .entry("passwordCredentials")
+        .or_insert_with(|| Value::Array(Vec::new()));
     if let Value::Array(list) = creds {
         list.push(credential.clone());
     }
     t.put(coll, &id, obj.clone());
-    let changes = vec![("KeyDescription".to_string(), before.get("passwordCredentials").cloned().unwrap_or(Value::Null), obj["passwordCredentials"].clone())];
-    let activity = format!("Update {} – Certificates and secrets management ", coll.audit_vocabulary().1);
-    record(t, &ctx.actor, coll, AuditOp::Named { activity, operation: "Update" }, &id, display_name(&obj).as_deref(), changes);
+    let changes = vec![(
+        "KeyDescription".to_string(),
+        before
+            .get("passwordCredentials")
+            .cloned()
+            .unwrap_or(Value::Null),
+        obj["passwordCredentials"].clone(),
+    )];
+    let activity = format!(
+        "Update {} – Certificates and secrets management ",
+        coll.audit_vocabulary().1
+    );
+    record(
+        t,
+        &ctx.actor,
+        coll,
+        AuditOp::Named {
+            activity,
+            operation: "Update",
+        },
+        &id,
+        display_name(&obj).as_deref(),
+        changes,
+    );
     let mut response = credential;
     response["secretText"] = Value::String(secret);
     let mut body = Map::new();
-    body.insert("@odata.context".into(), Value::String(format!("{}/v1.0/$metadata#microsoft.graph.passwordCredential", ctx.base_url)));
+    body.insert(
+        "@odata.context".into(),
+        Value::String(format!(
+            "{}/v1.0/$metadata#microsoft.graph.passwordCredential",
+            ctx.base_url
+        )),
+    );
     if let Value::Object(m) = response {
         body.extend(m);
     }
     Ok(GraphResponse::json(200, Value::Object(body)))
 }
 
-fn remove_password(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, key: &str) -> Result<GraphResponse, GraphError> {
+fn remove_password(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    key: &str,
+) -> Result<GraphResponse, GraphError> {
     let id = resolve(t, coll, &Scope::All, key)?;
     let body = ctx.body_object()?;
-    let key_id = body.get("keyId").and_then(Value::as_str).ok_or_else(|| GraphError::bad_request("The request body needs 'keyId'."))?;
+    let key_id = body
+        .get("keyId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| GraphError::bad_request("The request body needs 'keyId'."))?;
     let before = t.get(coll, &id).cloned().unwrap_or_default();
     let mut obj = before.clone();
-    let list = obj.get_mut("passwordCredentials").and_then(Value::as_array_mut);
+    let list = obj
+        .get_mut("passwordCredentials")
+        .and_then(Value::as_array_mut);
     let removed = list.is_some_and(|l| {
         let n = l.len();
         l.retain(|c| c.get("keyId").and_then(Value::as_str) != Some(key_id));
         l.len() != n
     });
     if !removed {
-        return Err(GraphError::bad_request(format!("No password credential with keyId '{key_id}' exists on this object.")));
+        return Err(GraphError::bad_request(format!(
+            "No password credential with keyId '{key_id}' exists on this object."
+        )));
     }
     t.put(coll, &id, obj.clone());
-    let changes = vec![("KeyDescription".to_string(), before.get("passwordCredentials").cloned().unwrap_or(Value::Null), obj["passwordCredentials"].clone())];
-    let activity = format!("Update {} – Certificates and secrets management ", coll.audit_vocabulary().1);
-    record(t, &ctx.actor, coll, AuditOp::Named { activity, operation: "Update" }, &id, display_name(&obj).as_deref(), changes);
+    let changes = vec![(
+        "KeyDescription".to_string(),
+        before
+            .get("passwordCredentials")
+            .cloned()
+            .unwrap_or(Value::Null),
+        obj["passwordCredentials"].clone(),
+    )];
+    let activity = format!(
+        "Update {} – Certificates and secrets management ",
+        coll.audit_vocabulary().1
+    );
+    record(
+        t,
+        &ctx.actor,
+        coll,
+        AuditOp::Named {
+            activity,
+            operation: "Update",
+        },
+        &id,
+        display_name(&obj).as_deref(),
+        changes,
+    );
     Ok(GraphResponse::no_content())
 }
 
-fn update_combinations(t: &mut Tenant, ctx: &Ctx<'_>, key: &str) -> Result<GraphResponse, GraphError> {
+fn update_combinations(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    key: &str,
+) -> Result<GraphResponse, GraphError> {
     let id = resolve(t, Coll::AuthStrengths, &Scope::All, key)?;
     let body = ctx.body_object()?;
     let mut only = Map::new();
-    only.insert("allowedCombinations".into(), body.get("allowedCombinations").cloned().unwrap_or(Value::Null));
-    let valid = schema().validate_body("authenticationStrengthPolicy", &only, &[]).map_err(|e| body_error(Coll::AuthStrengths, &e))?;
-    let combos: Vec<String> = valid["allowedCombinations"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+    only.insert(
+        "allowedCombinations".into(),
+        body.get("allowedCombinations")
+            .cloned()
+            .unwrap_or(Value::Null),
+    );
+    let valid = schema()
+        .validate_body("authenticationStrengthPolicy", &only, &[])
+        .map_err(|e| body_error(Coll::AuthStrengths, &e))?;
+    let combos: Vec<String> = valid["allowedCombinations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
     if combos.is_empty() {
-        return Err(GraphError::new(400, "BadRequest", "allowedCombinations must list at least one combination."));
+        return Err(GraphError::new(
+            400,
+            "BadRequest",
+            "allowedCombinations must list at least one combination.",
+        ));
     }
     let before = t.get(Coll::AuthStrengths, &id).cloned().unwrap_or_default();
     if before.get("policyType").and_then(Value::as_str) == Some("builtIn") {
-        return Err(GraphError::new(400, "BadRequest", "Built-in authentication strengths cannot be changed."));
+        return Err(GraphError::new(
+            400,
+            "BadRequest",
+            "Built-in authentication strengths cannot be changed.",
+        ));
     }
     let mut obj = before.clone();
     let refs: Vec<&str> = combos.iter().map(String::as_str).collect();
     obj.insert("allowedCombinations".into(), json!(combos));
-    obj.insert("requirementsSatisfied".into(), Value::String(strength_requirements(&refs).into()));
+    obj.insert(
+        "requirementsSatisfied".into(),
+        Value::String(strength_requirements(&refs).into()),
+    );
     obj.insert("modifiedDateTime".into(), Value::String(t.now_string()));
     t.put(Coll::AuthStrengths, &id, obj.clone());
-    let changes = vec![("allowedCombinations".to_string(), before["allowedCombinations"].clone(), obj["allowedCombinations"].clone())];
-    record(t, &ctx.actor, Coll::AuthStrengths, AuditOp::Update, &id, display_name(&obj).as_deref(), changes);
+    let changes = vec![(
+        "allowedCombinations".to_string(),
+        before["allowedCombinations"].clone(),
+        obj["allowedCombinations"].clone(),
+    )];
+    record(
+        t,
+        &ctx.actor,
+        Coll::AuthStrengths,
+        AuditOp::Update,
+        &id,
+        display_name(&obj).as_deref(),
+        changes,
+    );
     let referencing = policies_using(t, &id);
-    Ok(GraphResponse::json(200, json!({
-        "@odata.context": format!("{}/v1.0/$metadata#microsoft.graph.updateAllowedCombinationsResult", ctx.base_url),
-        "additionalInformation": null,
-        "conditionalAccessReferences": referencing,
-        "currentCombinations": obj["allowedCombinations"],
-        "previousCombinations": before["allowedCombinations"],
-    })))
+    Ok(GraphResponse::json(
+        200,
+        json!({
+            "@odata.context": format!("{}/v1.0/$metadata#microsoft.graph.updateAllowedCombinationsResult", ctx.base_url),
+            "additionalInformation": null,
+            "conditionalAccessReferences": referencing,
+            "currentCombinations": obj["allowedCombinations"],
+            "previousCombinations": before["allowedCombinations"],
+        }),
+    ))
 }
 
 fn policies_using(t: &Tenant, strength_id: &str) -> Vec<String> {
     t.coll(Coll::CaPolicies)
         .iter()
         .filter(|(_, p)| {
-            p.get("grantControls").and_then(|g| g.pointer("/authenticationStrength/id")).and_then(Value::as_str)
+            p.get("grantControls")
+                .and_then(|g| g.pointer("/authenticationStrength/id"))
+                .and_then(Value::as_str)
                 == Some(strength_id)
         })
         .map(|(id, _)| id.clone())
         .collect()
 }
 
-pub(crate) fn usage(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, key: &str) -> Result<GraphResponse, GraphError> {
+pub(crate) fn usage(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    key: &str,
+) -> Result<GraphResponse, GraphError> {
     let id = resolve(t, coll, &Scope::All, key)?;
-    let mfa = t.get(coll, &id).and_then(|s| s.get("requirementsSatisfied")).and_then(Value::as_str) == Some("mfa");
+    let mfa = t
+        .get(coll, &id)
+        .and_then(|s| s.get("requirementsSatisfied"))
+        .and_then(Value::as_str)
+        == Some("mfa");
     let policies: Vec<Value> = policies_using(t, &id)
         .iter()
         .filter_map(|pid| t.get(Coll::CaPolicies, pid))
         .map(|p| Value::Object(render(t, ctx, Coll::CaPolicies, p)))
         .collect();
-    let (mfa_list, none_list) = if mfa { (policies, Vec::new()) } else { (Vec::new(), policies) };
-    Ok(GraphResponse::json(200, json!({
-        "@odata.context": format!("{}/v1.0/$metadata#microsoft.graph.authenticationStrengthUsage", ctx.base_url),
-        "mfa": mfa_list,
-        "none": none_list,
-    })))
+    let (mfa_list, none_list) = if mfa {
+        (policies, Vec::new())
+    } else {
+        (Vec::new(), policies)
+    };
+    Ok(GraphResponse::json(
+        200,
+        json!({
+            "@odata.context": format!("{}/v1.0/$metadata#microsoft.graph.authenticationStrengthUsage", ctx.base_url),
+            "mfa": mfa_list,
+            "none": none_list,
+        }),
+    ))
 }
 
 /// `POST /roleManagement/directory/roleEligibilityScheduleRequests`: `adminAssign` creates an
 /// eligibility schedule, `adminRemove` removes it; the request object is returned with 201.
-pub(crate) fn eligibility_request(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, GraphError> {
+pub(crate) fn eligibility_request(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+) -> Result<GraphResponse, GraphError> {
     let body = ctx.body_object()?;
-    let req = schema().validate_body("unifiedRoleEligibilityScheduleRequest", &body, &[]).map_err(|e| body_error(Coll::RoleEligibilitySchedules, &e))?;
+    let req = schema()
+        .validate_body("unifiedRoleEligibilityScheduleRequest", &body, &[])
+        .map_err(|e| body_error(Coll::RoleEligibilitySchedules, &e))?;
     let get = |k: &str| req.get(k).and_then(Value::as_str).map(str::to_string);
-    let action = get("action").ok_or_else(|| GraphError::bad_request("The request needs 'action'."))?;
-    let principal = get("principalId").ok_or_else(|| GraphError::bad_request("The request needs 'principalId'."))?;
-    let role = get("roleDefinitionId").ok_or_else(|| GraphError::bad_request("The request needs 'roleDefinitionId'."))?;
+    let action =
+        get("action").ok_or_else(|| GraphError::bad_request("The request needs 'action'."))?;
+    let principal = get("principalId")
+        .ok_or_else(|| GraphError::bad_request("The request needs 'principalId'."))?;
+    let role = get("roleDefinitionId")
+        .ok_or_else(|| GraphError::bad_request("The request needs 'roleDefinitionId'."))?;
     let scope = get("directoryScopeId").unwrap_or_else(|| "/".into());
     if t.directory_object(&principal).is_none() {
         return Err(GraphError::not_found(&principal));
@@ -171,15 +332,27 @@ pub(crate) fn eligibility_request(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Graph
     if find_role_definition(t, &role).is_none() {
         return Err(GraphError::not_found(&role));
     }
-    let existing = t.coll(Coll::RoleEligibilitySchedules).iter().find(|(_, s)| {
-        s.get("principalId").and_then(Value::as_str) == Some(principal.as_str())
-            && s.get("roleDefinitionId").and_then(Value::as_str) == Some(role.as_str())
-            && s.get("directoryScopeId").and_then(Value::as_str) == Some(scope.as_str())
-    }).map(|(id, _)| id.clone());
+    let existing = t
+        .coll(Coll::RoleEligibilitySchedules)
+        .iter()
+        .find(|(_, s)| {
+            s.get("principalId").and_then(Value::as_str) == Some(principal.as_str())
+                && s.get("roleDefinitionId").and_then(Value::as_str) == Some(role.as_str())
+                && s.get("directoryScopeId").and_then(Value::as_str) == Some(scope.as_str())
+        })
+        .map(|(id, _)| id.clone());
     let request_id = t.new_guid();
     let now = t.now_string();
     let target = match (action.as_str(), existing) {
-        ("adminAssign", Some(_)) => return Err(GraphError::bad_request("The Role assignment already exists.").with_detail("RoleAssignmentExists", "The Role assignment already exists.", "")),
+        ("adminAssign", Some(_)) => {
+            return Err(
+                GraphError::bad_request("The Role assignment already exists.").with_detail(
+                    "RoleAssignmentExists",
+                    "The Role assignment already exists.",
+                    "",
+                ),
+            );
+        }
         ("adminAssign", None) => {
             let sid = t.new_guid();
             let schedule = json!({
@@ -191,24 +364,85 @@ pub(crate) fn eligibility_request(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Graph
             if let Value::Object(m) = schedule {
                 t.put(Coll::RoleEligibilitySchedules, &sid, m);
             }
-            record(t, &ctx.actor, Coll::RoleEligibilitySchedules, AuditOp::Named { activity: "Add eligible member to role in PIM completed (permanent)".into(), operation: "Add" }, &sid, None, Vec::new());
+            record(
+                t,
+                &ctx.actor,
+                Coll::RoleEligibilitySchedules,
+                AuditOp::Named {
+                    activity: "Add eligible member to role in PIM completed (permanent)".into(),
+                    operation: "Add",
+                },
+                &sid,
+                None,
+                Vec::new(),
+            );
             sid
         }
         ("adminRemove", Some(sid)) => {
             t.take(Coll::RoleEligibilitySchedules, &sid);
-            record(t, &ctx.actor, Coll::RoleEligibilitySchedules, AuditOp::Named { activity: "Remove eligible member from role in PIM completed (permanent)".into(), operation: "Delete" }, &sid, None, Vec::new());
+            record(
+                t,
+                &ctx.actor,
+                Coll::RoleEligibilitySchedules,
+                AuditOp::Named {
+                    activity: "Remove eligible member from role in PIM completed (permanent)"
+                        .into(),
+                    operation: "Delete",
+                },
+                &sid,
+                None,
+                Vec::new(),
+            );
             sid
         }
-        ("adminRemove", None) => return Err(GraphError::bad_request("The Role assignment does not exist.").with_detail("RoleAssignmentDoesNotExist", "The Role assignment does not exist.", "")),
-        (other, _) => return Err(GraphError::bad_request(format!("The action '{other}' is not supported by the emulator; use adminAssign or adminRemove."))),
+        ("adminRemove", None) => {
+            return Err(
+                GraphError::bad_request("The Role assignment does not exist.").with_detail(
+                    "RoleAssignmentDoesNotExist",
+                    "The Role assignment does not exist.",
+                    "",
+                ),
+            );
+        }
+        (other, _) => {
+            return Err(GraphError::bad_request(format!(
+                "The action '{other}' is not supported by the emulator; use adminAssign or adminRemove."
+            )));
+        }
     };
     let mut out = req.clone();
     out.insert("id".into(), Value::String(request_id));
-    out.insert("status".into(), Value::String(if action == "adminRemove" { "Revoked" } else { "Provisioned" }.into()));
+    out.insert(
+        "status".into(),
+        Value::String(
+            if action == "adminRemove" {
+                "Revoked"
+            } else {
+                "Provisioned"
+            }
+            .into(),
+        ),
+    );
     out.insert("createdDateTime".into(), Value::String(now.clone()));
     out.insert("completedDateTime".into(), Value::String(now));
     out.insert("targetScheduleId".into(), Value::String(target));
     out.insert("directoryScopeId".into(), Value::String(scope));
-    let rendered = schema().render("unifiedRoleEligibilityScheduleRequest", &out, &[], ctx.render);
-    Ok(GraphResponse::json(201, entity(context(ctx.base_url, "roleManagement/directory/roleEligibilityScheduleRequests", None, true), rendered)))
+    let rendered = schema().render(
+        "unifiedRoleEligibilityScheduleRequest",
+        &out,
+        &[],
+        ctx.render,
+    );
+    Ok(GraphResponse::json(
+        201,
+        entity(
+            context(
+                ctx.base_url,
+                "roleManagement/directory/roleEligibilityScheduleRequests",
+                None,
+                true,
+            ),
+            rendered,
+        ),
+    ))
 }

@@ -19,9 +19,16 @@ pub(crate) enum AuditOp {
     Delete,
     Restore,
     HardDelete,
-    Link { kind: LinkKind, added: bool, other: String },
+    Link {
+        kind: LinkKind,
+        added: bool,
+        other: String,
+    },
     /// A named activity such as "Update application – Certificates and secrets management".
-    Named { activity: String, operation: &'static str },
+    Named {
+        activity: String,
+        operation: &'static str,
+    },
 }
 
 /// Appends an audit record. `modified` lists `(property, old, new)`.
@@ -45,13 +52,21 @@ pub(crate) fn record(
         "groupType": null,
         "modifiedProperties": modified,
     })];
-    if let AuditOp::Link { other, .. } = &op {
-        let (other_type, other_name) = t
-            .directory_object(other)
-            .map(|(c, o)| (c.audit_type(), o.get("displayName").cloned().unwrap_or(Value::Null)))
-            .unwrap_or(("User", Value::Null));
-        targets.insert(0, json!({"id": other, "displayName": other_name, "type": other_type,
-            "userPrincipalName": null, "groupType": null, "modifiedProperties": []}));
+    if let AuditOp::Link { other, .. } = op {
+        let other = other.as_str();
+        let (other_type, other_name) =
+            t.directory_object(other)
+                .map_or(("User", Value::Null), |(c, o)| {
+                    (
+                        c.audit_type(),
+                        o.get("displayName").cloned().unwrap_or(Value::Null),
+                    )
+                });
+        targets.insert(
+            0,
+            json!({"id": other, "displayName": other_name, "type": other_type,
+            "userPrincipalName": null, "groupType": null, "modifiedProperties": []}),
+        );
     }
     let seq = t.audit.len();
     let correlation = t.new_guid();
@@ -85,34 +100,64 @@ pub(crate) fn record(
 fn activity(coll: Coll, noun: &str, op: &AuditOp) -> (String, &'static str) {
     match op {
         AuditOp::Add if coll == Coll::RoleAssignments => ("Add member to role".into(), "Assign"),
-        AuditOp::Delete if coll == Coll::RoleAssignments => ("Remove member from role".into(), "Unassign"),
+        AuditOp::Delete if coll == Coll::RoleAssignments => {
+            ("Remove member from role".into(), "Unassign")
+        }
         AuditOp::Add => (format!("Add {noun}"), "Add"),
         AuditOp::Update => (format!("Update {noun}"), "Update"),
         AuditOp::Delete => (format!("Delete {noun}"), "Delete"),
         AuditOp::Restore => (format!("Restore {noun}"), "Update"),
         AuditOp::HardDelete => (format!("Hard delete {noun}"), "Delete"),
         AuditOp::Link { kind, added, .. } => {
-            let what = if *kind == LinkKind::Owners { "owner" } else { "member" };
-            let name = if *added { format!("Add {what} to {noun}") } else { format!("Remove {what} from {noun}") };
+            let what = if *kind == LinkKind::Owners {
+                "owner"
+            } else {
+                "member"
+            };
+            let name = if *added {
+                format!("Add {what} to {noun}")
+            } else {
+                format!("Remove {what} from {noun}")
+            };
             (name, if *added { "Assign" } else { "Unassign" })
         }
-        AuditOp::Named { activity, operation } => (activity.clone(), operation),
+        AuditOp::Named {
+            activity,
+            operation,
+        } => (activity.clone(), operation),
     }
 }
 
 /// Entra logs policy changes as one property holding the whole policy; directory objects per
 /// property. Values are JSON text, as in the real log.
 fn audit_properties(coll: Coll, modified: Vec<(String, Value, Value)>) -> Vec<Value> {
-    let as_text = |v: &Value| if v.is_null() { String::new() } else { v.to_string() };
+    let as_text = |v: &Value| {
+        if v.is_null() {
+            String::new()
+        } else {
+            v.to_string()
+        }
+    };
     if matches!(coll, Coll::CaPolicies | Coll::NamedLocations) && !modified.is_empty() {
-        let old: Map<String, Value> = modified.iter().map(|(k, o, _)| (k.clone(), o.clone())).collect();
-        let new: Map<String, Value> = modified.iter().map(|(k, _, n)| (k.clone(), n.clone())).collect();
-        let name = if coll == Coll::CaPolicies { "ConditionalAccessPolicy" } else { "NamedLocation" };
-        return vec![json!({"displayName": name, "oldValue": Value::Object(old).to_string(), "newValue": Value::Object(new).to_string()})];
+        let (mut old, mut new) = (Map::new(), Map::new());
+        for (k, o, n) in modified {
+            old.insert(k.clone(), o);
+            new.insert(k, n);
+        }
+        let name = if coll == Coll::CaPolicies {
+            "ConditionalAccessPolicy"
+        } else {
+            "NamedLocation"
+        };
+        return vec![
+            json!({"displayName": name, "oldValue": Value::Object(old).to_string(), "newValue": Value::Object(new).to_string()}),
+        ];
     }
     modified
-        .iter()
-        .map(|(k, o, n)| json!({"displayName": k, "oldValue": as_text(o), "newValue": as_text(n)}))
+        .into_iter()
+        .map(
+            |(k, o, n)| json!({"displayName": k, "oldValue": as_text(&o), "newValue": as_text(&n)}),
+        )
         .collect()
 }
 
@@ -124,7 +169,12 @@ struct Cursor {
 pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, GraphError> {
     let q = &ctx.query;
     let size = q.page_size(DIRECTORY_PAGE, false)?;
-    let end = q.skiptoken.as_deref().map(query::decode_token::<Cursor>).transpose()?.map_or(t.audit.len(), |c| c.before.min(t.audit.len()));
+    let end = q
+        .skiptoken
+        .as_deref()
+        .map(query::decode_token::<Cursor>)
+        .transpose()?
+        .map_or(t.audit.len(), |c| c.before.min(t.audit.len()));
     let mut items = Vec::new();
     let mut last = end;
     let mut more = false;
@@ -137,12 +187,30 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, Graph
             more = true;
             break;
         }
-        items.push(Value::Object(apply_select(rec.clone(), q.select.as_deref())));
+        items.push(Value::Object(apply_select(
+            rec.clone(),
+            q.select.as_deref(),
+        )));
         last = i;
     }
-    let next = more.then(|| q.next_link(ctx.base_url, ctx.path, "$skiptoken", &query::encode_token(&Cursor { before: last })));
-    let ctx_url = context(ctx.base_url, "auditLogs/directoryAudits", q.select.as_deref(), false);
-    Ok(GraphResponse::json(200, collection(ctx_url, items, next, None)))
+    let next = more.then(|| {
+        q.next_link(
+            ctx.base_url,
+            ctx.path,
+            "$skiptoken",
+            &query::encode_token(&Cursor { before: last }),
+        )
+    });
+    let ctx_url = context(
+        ctx.base_url,
+        "auditLogs/directoryAudits",
+        q.select.as_deref(),
+        false,
+    );
+    Ok(GraphResponse::json(
+        200,
+        collection(ctx_url, items, next, None),
+    ))
 }
 
 pub(crate) fn get(t: &mut Tenant, ctx: &Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
@@ -151,6 +219,18 @@ pub(crate) fn get(t: &mut Tenant, ctx: &Ctx<'_>, id: &str) -> Result<GraphRespon
         .iter()
         .find(|r| r.get("id").and_then(Value::as_str) == Some(id))
         .cloned()
-        .ok_or_else(|| GraphError::new(404, "Request_ResourceNotFound", format!("The audit record '{id}' does not exist.")))?;
-    Ok(GraphResponse::json(200, entity(context(ctx.base_url, "auditLogs/directoryAudits", None, true), rec)))
+        .ok_or_else(|| {
+            GraphError::new(
+                404,
+                "Request_ResourceNotFound",
+                format!("The audit record '{id}' does not exist."),
+            )
+        })?;
+    Ok(GraphResponse::json(
+        200,
+        entity(
+            context(ctx.base_url, "auditLogs/directoryAudits", None, true),
+            rec,
+        ),
+    ))
 }

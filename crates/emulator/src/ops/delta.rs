@@ -26,6 +26,9 @@ const TOKEN_DAYS: i64 = 7;
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 999;
 
+/// Per group, the members added (`true`) or removed (`false`) in a round.
+type MemberChanges = BTreeMap<String, Vec<(String, bool)>>;
+
 /// The state carried by `$deltatoken` and `$skiptoken`.
 #[derive(Debug, Serialize, Deserialize)]
 struct DeltaState {
@@ -58,7 +61,11 @@ impl<'de> Deserialize<'de> for Coll {
     }
 }
 
-pub(crate) fn delta(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> Result<GraphResponse, GraphError> {
+pub(crate) fn delta(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+) -> Result<GraphResponse, GraphError> {
     let q = &ctx.query;
     let state = match (&q.deltatoken, &q.skiptoken) {
         (Some(tok), _) if tok == "latest" => return Ok(latest(t, ctx, coll)),
@@ -78,7 +85,9 @@ pub(crate) fn delta(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> Result<GraphRe
         }
     };
     if state.coll != coll {
-        return Err(GraphError::bad_request("The token belongs to another resource."));
+        return Err(GraphError::bad_request(
+            "The token belongs to another resource.",
+        ));
     }
     Ok(page(t, ctx, state))
 }
@@ -93,7 +102,12 @@ fn latest(t: &Tenant, ctx: &Ctx<'_>, coll: Coll) -> GraphResponse {
         after: None,
         initial: false,
     };
-    let mut body = collection(context(ctx.base_url, coll.context_path(), None, false), Vec::new(), None, None);
+    let mut body = collection(
+        context(ctx.base_url, coll.context_path(), None, false),
+        Vec::new(),
+        None,
+        None,
+    );
     body["@odata.deltaLink"] = Value::String(delta_link(ctx, coll, &state));
     GraphResponse::json(200, body)
 }
@@ -124,28 +138,62 @@ fn resumed(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, tok: &str) -> Result<DeltaStat
 fn page_size(ctx: &Ctx<'_>) -> usize {
     ctx.req
         .header("prefer")
-        .and_then(|p| p.split(',').find_map(|part| part.trim().strip_prefix("odata.maxpagesize=")))
+        .and_then(|p| {
+            p.split(',')
+                .find_map(|part| part.trim().strip_prefix("odata.maxpagesize="))
+        })
         .and_then(|n| n.trim().parse::<usize>().ok())
         .map_or(DEFAULT_PAGE, |n| n.clamp(1, MAX_PAGE))
 }
 
 fn page(t: &Tenant, ctx: &Ctx<'_>, mut state: DeltaState) -> GraphResponse {
     let size = page_size(ctx);
-    let lower = state.after.clone().map_or(Bound::Unbounded, Bound::Excluded);
-    let (ids, link_changes): (Vec<String>, BTreeMap<String, Vec<(String, bool)>>) = if state.initial {
-        let ids = t.coll(state.coll).range::<String, _>((lower, Bound::Unbounded)).map(|(k, _)| k.clone()).take(size + 1).collect();
+    let lower = state
+        .after
+        .clone()
+        .map_or(Bound::Unbounded, Bound::Excluded);
+    let (ids, link_changes): (Vec<String>, MemberChanges) = if state.initial {
+        let ids = t
+            .coll(state.coll)
+            .range::<String, _>((lower, Bound::Unbounded))
+            .map(|(k, _)| k.clone())
+            .take(size + 1)
+            .collect();
         (ids, BTreeMap::new())
     } else {
         let (changed, links) = changes_between(t, state.coll, state.since, state.upto);
-        let ids = changed.range::<String, _>((lower, Bound::Unbounded)).cloned().take(size + 1).collect();
+        let ids = changed
+            .range::<String, _>((lower, Bound::Unbounded))
+            .take(size + 1)
+            .cloned()
+            .collect();
         (ids, links)
     };
     let more = ids.len() > size;
-    let items: Vec<Value> = ids.iter().take(size).map(|id| entry(t, ctx, &state, id, link_changes.get(id))).collect();
-    let mut body = collection(context(ctx.base_url, state.coll.context_path(), state.select.as_deref(), false), items, None, None);
+    let items: Vec<Value> = ids
+        .iter()
+        .take(size)
+        .map(|id| entry(t, ctx, &state, id, link_changes.get(id)))
+        .collect();
+    let mut body = collection(
+        context(
+            ctx.base_url,
+            state.coll.context_path(),
+            state.select.as_deref(),
+            false,
+        ),
+        items,
+        None,
+        None,
+    );
     if more {
         state.after = ids.get(size - 1).cloned();
-        let link = format!("{}/v1.0/{}/delta?$skiptoken={}", ctx.base_url, state.coll.context_path(), query::encode_token(&state));
+        let link = format!(
+            "{}/v1.0/{}/delta?$skiptoken={}",
+            ctx.base_url,
+            state.coll.context_path(),
+            query::encode_token(&state)
+        );
         body["@odata.nextLink"] = Value::String(link);
     } else {
         body["@odata.deltaLink"] = Value::String(delta_link(ctx, state.coll, &state));
@@ -154,40 +202,91 @@ fn page(t: &Tenant, ctx: &Ctx<'_>, mut state: DeltaState) -> GraphResponse {
 }
 
 fn delta_link(ctx: &Ctx<'_>, coll: Coll, state: &DeltaState) -> String {
-    let next = DeltaState { coll, since: state.upto, upto: state.upto, issued: state.issued, select: state.select.clone(), after: None, initial: false };
-    format!("{}/v1.0/{}/delta?$deltatoken={}", ctx.base_url, coll.context_path(), query::encode_token(&next))
+    let next = DeltaState {
+        coll,
+        since: state.upto,
+        upto: state.upto,
+        issued: state.issued,
+        select: state.select.clone(),
+        after: None,
+        initial: false,
+    };
+    format!(
+        "{}/v1.0/{}/delta?$deltatoken={}",
+        ctx.base_url,
+        coll.context_path(),
+        query::encode_token(&next)
+    )
 }
 
 /// Objects changed in `(since, upto]`, and per group the net member changes.
-fn changes_between(t: &Tenant, coll: Coll, since: u64, upto: u64) -> (BTreeSet<String>, BTreeMap<String, Vec<(String, bool)>>) {
+fn changes_between(
+    t: &Tenant,
+    coll: Coll,
+    since: u64,
+    upto: u64,
+) -> (BTreeSet<String>, MemberChanges) {
     let start = t.journal.partition_point(|c| c.seq <= since);
     let mut ids = BTreeSet::new();
     let mut links: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
-    for c in t.journal[start..].iter().take_while(|c| c.seq <= upto).filter(|c| c.coll == coll) {
+    for c in t.journal[start..]
+        .iter()
+        .take_while(|c| c.seq <= upto)
+        .filter(|c| c.coll == coll)
+    {
         ids.insert(c.id.clone());
         if let Some((member, added)) = &c.link {
-            links.entry(c.id.clone()).or_default().insert(member.clone(), *added);
+            links
+                .entry(c.id.clone())
+                .or_default()
+                .insert(member.clone(), *added);
         }
     }
-    let links = links.into_iter().map(|(g, m)| (g, m.into_iter().collect())).collect();
+    let links = links
+        .into_iter()
+        .map(|(g, m)| (g, m.into_iter().collect()))
+        .collect();
     (ids, links)
 }
 
-fn entry(t: &Tenant, ctx: &Ctx<'_>, state: &DeltaState, id: &str, link_changes: Option<&Vec<(String, bool)>>) -> Value {
+fn entry(
+    t: &Tenant,
+    ctx: &Ctx<'_>,
+    state: &DeltaState,
+    id: &str,
+    link_changes: Option<&Vec<(String, bool)>>,
+) -> Value {
     let Some(obj) = t.get(state.coll, id) else {
-        let reason = if t.recycle_bin.contains_key(id) { "changed" } else { "deleted" };
+        let reason = if t.recycle_bin.contains_key(id) {
+            "changed"
+        } else {
+            "deleted"
+        };
         return json!({ "id": id, "@removed": { "reason": reason } });
     };
     let select = state.select.clone().or_else(|| {
-        state.coll.default_select().map(|d| std::iter::once("id").chain(d.iter().copied()).map(String::from).collect())
+        state.coll.default_select().map(|d| {
+            std::iter::once("id")
+                .chain(d.iter().copied())
+                .map(String::from)
+                .collect()
+        })
     });
-    let mut out: Map<String, Value> = apply_select(render(t, ctx, state.coll, obj), select.as_deref());
+    let mut out: Map<String, Value> =
+        apply_select(render(t, ctx, state.coll, obj), select.as_deref());
     if !out.contains_key("id") {
         out.insert("id".into(), Value::String(id.to_string()));
     }
-    let wants_members = state.select.as_ref().is_none_or(|s| s.iter().any(|x| x == "members"));
+    let wants_members = state
+        .select
+        .as_ref()
+        .is_none_or(|s| s.iter().any(|x| x == "members"));
     if state.coll == Coll::Groups && wants_members {
-        let members = if state.initial { current_members(t, id) } else { member_changes(t, link_changes) };
+        let members = if state.initial {
+            current_members(t, id)
+        } else {
+            member_changes(t, link_changes)
+        };
         if state.initial || !members.is_empty() {
             out.insert("members@delta".into(), Value::Array(members));
         }
@@ -196,12 +295,18 @@ fn entry(t: &Tenant, ctx: &Ctx<'_>, state: &DeltaState, id: &str, link_changes: 
 }
 
 fn member_ref(t: &Tenant, member: &str) -> Value {
-    let ty = t.directory_object(member).map_or("user", |(c, _)| c.entity_type());
+    let ty = t
+        .directory_object(member)
+        .map_or("user", |(c, _)| c.entity_type());
     json!({ "@odata.type": format!("#microsoft.graph.{ty}"), "id": member })
 }
 
 fn current_members(t: &Tenant, id: &str) -> Vec<Value> {
-    t.link_set(crate::route::LinkKind::Members, id).into_iter().flatten().map(|m| member_ref(t, m)).collect()
+    t.link_set(crate::route::LinkKind::Members, id)
+        .into_iter()
+        .flatten()
+        .map(|m| member_ref(t, m))
+        .collect()
 }
 
 fn member_changes(t: &Tenant, changes: Option<&Vec<(String, bool)>>) -> Vec<Value> {

@@ -35,39 +35,79 @@ fn link_name(kind: LinkKind) -> &'static str {
 }
 
 fn holder(t: &Tenant, coll: Coll, id: &str) -> Result<String, GraphError> {
-    t.resolve_key(coll, id).ok_or_else(|| GraphError::not_found(id))
+    t.resolve_key(coll, id)
+        .ok_or_else(|| GraphError::not_found(id))
 }
 
-pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str, kind: LinkKind) -> Result<GraphResponse, GraphError> {
+pub(crate) fn list(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    id: &str,
+    kind: LinkKind,
+) -> Result<GraphResponse, GraphError> {
     let id = holder(t, coll, id)?;
     let q = &ctx.query;
     let size = q.page_size(DIRECTORY_PAGE, true)?;
-    let after = q.skiptoken.as_deref().map(query::decode_token::<Cursor>).transpose()?.map(|c| c.after);
+    let after = q
+        .skiptoken
+        .as_deref()
+        .map(query::decode_token::<Cursor>)
+        .transpose()?
+        .map(|c| c.after);
     let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
     let linked: Vec<&String> = t
         .link_set(kind, &id)
-        .map(|s| s.range::<String, _>((lower, Bound::Unbounded)).take(size + 1).collect())
+        .map(|s| {
+            s.range::<String, _>((lower, Bound::Unbounded))
+                .take(size + 1)
+                .collect()
+        })
         .unwrap_or_default();
     let more = linked.len() > size;
     let mut items = Vec::new();
     for other in linked.iter().take(size) {
-        let Some((c, obj)) = t.directory_object(other) else { continue };
+        let Some((c, obj)) = t.directory_object(other) else {
+            continue;
+        };
         let mut rendered = render(t, ctx, c, obj);
-        rendered.insert("@odata.type".into(), Value::String(format!("#microsoft.graph.{}", c.entity_type())));
+        rendered.insert(
+            "@odata.type".into(),
+            Value::String(format!("#microsoft.graph.{}", c.entity_type())),
+        );
         let select = q.select.clone().or_else(|| {
-            c.default_select().map(|d| std::iter::once("id").chain(d.iter().copied()).map(String::from).collect())
+            c.default_select().map(|d| {
+                std::iter::once("id")
+                    .chain(d.iter().copied())
+                    .map(String::from)
+                    .collect()
+            })
         });
         items.push(Value::Object(apply_select(rendered, select.as_deref())));
     }
     let next = more.then(|| {
         let after = linked[size - 1].clone();
-        q.next_link(ctx.base_url, ctx.path, "$skiptoken", &query::encode_token(&Cursor { after }))
+        q.next_link(
+            ctx.base_url,
+            ctx.path,
+            "$skiptoken",
+            &query::encode_token(&Cursor { after }),
+        )
     });
     let ctx_url = context(ctx.base_url, "directoryObjects", q.select.as_deref(), false);
-    Ok(GraphResponse::json(200, collection(ctx_url, items, next, None)))
+    Ok(GraphResponse::json(
+        200,
+        collection(ctx_url, items, next, None),
+    ))
 }
 
-pub(crate) fn add(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str, kind: LinkKind) -> Result<GraphResponse, GraphError> {
+pub(crate) fn add(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    id: &str,
+    kind: LinkKind,
+) -> Result<GraphResponse, GraphError> {
     let id = holder(t, coll, id)?;
     let body = ctx.body_object()?;
     let other = body
@@ -75,7 +115,9 @@ pub(crate) fn add(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str, kind: Lin
         .and_then(Value::as_str)
         .and_then(id_from_odata_url)
         .ok_or_else(|| GraphError::bad_request("The request body must be {\"@odata.id\": \"https://graph.microsoft.com/v1.0/directoryObjects/{id}\"}."))?;
-    let (other_coll, _) = t.directory_object(&other).ok_or_else(|| GraphError::not_found(&other))?;
+    let (other_coll, _) = t
+        .directory_object(&other)
+        .ok_or_else(|| GraphError::not_found(&other))?;
     check_link_type(coll, kind, other_coll, &id, &other)?;
     if !t.add_link(coll, kind, &id, &other) {
         return Err(GraphError::bad_request(format!(
@@ -87,10 +129,20 @@ pub(crate) fn add(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str, kind: Lin
     Ok(GraphResponse::no_content())
 }
 
-fn check_link_type(coll: Coll, kind: LinkKind, other: Coll, id: &str, other_id: &str) -> Result<(), GraphError> {
+fn check_link_type(
+    coll: Coll,
+    kind: LinkKind,
+    other: Coll,
+    id: &str,
+    other_id: &str,
+) -> Result<(), GraphError> {
     let allowed = match (coll, kind) {
-        (Coll::Groups, LinkKind::Members) => matches!(other, Coll::Users | Coll::Groups | Coll::ServicePrincipals),
-        (Coll::AdministrativeUnits, LinkKind::Members) => matches!(other, Coll::Users | Coll::Groups),
+        (Coll::Groups, LinkKind::Members) => {
+            matches!(other, Coll::Users | Coll::Groups | Coll::ServicePrincipals)
+        }
+        (Coll::AdministrativeUnits, LinkKind::Members) => {
+            matches!(other, Coll::Users | Coll::Groups)
+        }
         (_, LinkKind::Owners) => matches!(other, Coll::Users | Coll::ServicePrincipals),
         _ => false,
     };
@@ -105,7 +157,14 @@ fn check_link_type(coll: Coll, kind: LinkKind, other: Coll, id: &str, other_id: 
     Ok(())
 }
 
-pub(crate) fn remove(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str, kind: LinkKind, linked: &str) -> Result<GraphResponse, GraphError> {
+pub(crate) fn remove(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    id: &str,
+    kind: LinkKind,
+    linked: &str,
+) -> Result<GraphResponse, GraphError> {
     let id = holder(t, coll, id)?;
     if !t.remove_link(coll, kind, &id, linked) {
         return Err(GraphError::not_found(linked));
@@ -114,8 +173,20 @@ pub(crate) fn remove(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str, kind: 
     Ok(GraphResponse::no_content())
 }
 
-fn audit_link(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str, kind: LinkKind, other: &str, added: bool) {
+fn audit_link(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    id: &str,
+    kind: LinkKind,
+    other: &str,
+    added: bool,
+) {
     let name = t.get(coll, id).and_then(display_name);
-    let op = AuditOp::Link { kind, added, other: other.to_string() };
+    let op = AuditOp::Link {
+        kind,
+        added,
+        other: other.to_string(),
+    };
     record(t, &ctx.actor, coll, op, id, name.as_deref(), Vec::new());
 }

@@ -32,7 +32,12 @@ pub(crate) fn render(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, obj: &Obj) -> Map<St
 /// The `$select` list to apply: the client's, else the type's default property set.
 fn effective_select(ctx: &Ctx<'_>, coll: Coll) -> Option<Vec<String>> {
     ctx.query.select.clone().or_else(|| {
-        coll.default_select().map(|d| std::iter::once("id").chain(d.iter().copied()).map(String::from).collect())
+        coll.default_select().map(|d| {
+            std::iter::once("id")
+                .chain(d.iter().copied())
+                .map(String::from)
+                .collect()
+        })
     })
 }
 
@@ -42,7 +47,9 @@ pub(crate) fn in_scope(coll: Coll, scope: &Scope, obj: &Obj) -> bool {
         Scope::All => true,
         Scope::PrincipalOf(p) => field("principalId") == Some(p.as_str()),
         Scope::ResourceOf(r) => field("resourceId") == Some(r.as_str()),
-        Scope::ParentApp(a) => coll == Coll::FederatedCredentials && field(kinds::PARENT) == Some(a.as_str()),
+        Scope::ParentApp(a) => {
+            coll == Coll::FederatedCredentials && field(kinds::PARENT) == Some(a.as_str())
+        }
     }
 }
 
@@ -50,14 +57,23 @@ pub(crate) fn in_scope(coll: Coll, scope: &Scope, obj: &Obj) -> bool {
 fn check_scope_parent(t: &Tenant, scope: &Scope) -> Result<(), GraphError> {
     match scope {
         Scope::All => Ok(()),
-        Scope::PrincipalOf(id) | Scope::ResourceOf(id) => {
-            t.directory_object(id).map(|_| ()).ok_or_else(|| GraphError::not_found(id))
-        }
-        Scope::ParentApp(id) => t.get(Coll::Applications, id).map(|_| ()).ok_or_else(|| GraphError::not_found(id)),
+        Scope::PrincipalOf(id) | Scope::ResourceOf(id) => t
+            .directory_object(id)
+            .map(|_| ())
+            .ok_or_else(|| GraphError::not_found(id)),
+        Scope::ParentApp(id) => t
+            .get(Coll::Applications, id)
+            .map(|_| ())
+            .ok_or_else(|| GraphError::not_found(id)),
     }
 }
 
-pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, scope: &Scope) -> Result<GraphResponse, GraphError> {
+pub(crate) fn list(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    scope: &Scope,
+) -> Result<GraphResponse, GraphError> {
     check_scope_parent(t, scope)?;
     let q = &ctx.query;
     q.check_properties(coll.entity_type(), &[])?;
@@ -65,11 +81,23 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, scope: &Scope) -> 
         return Err(count_needs_eventual());
     }
     let size = q.page_size(DIRECTORY_PAGE, coll.is_directory_object())?;
-    let after = q.skiptoken.as_deref().map(query::decode_token::<Cursor>).transpose()?.map(|c| c.after);
-    let lower = after.as_ref().map_or(Bound::Unbounded, |a| Bound::Excluded(a.clone()));
-    let matching = |o: &&Obj| in_scope(coll, scope, o) && q.filter.as_ref().is_none_or(|f| f.matches(o));
-    let page: Vec<(&String, &Obj)> =
-        t.coll(coll).range((lower, Bound::Unbounded)).filter(|(_, o)| matching(o)).take(size + 1).collect();
+    let after = q
+        .skiptoken
+        .as_deref()
+        .map(query::decode_token::<Cursor>)
+        .transpose()?
+        .map(|c| c.after);
+    let lower = after
+        .as_ref()
+        .map_or(Bound::Unbounded, |a| Bound::Excluded(a.clone()));
+    let matching =
+        |o: &&Obj| in_scope(coll, scope, o) && q.filter.as_ref().is_none_or(|f| f.matches(o));
+    let page: Vec<(&String, &Obj)> = t
+        .coll(coll)
+        .range((lower, Bound::Unbounded))
+        .filter(|(_, o)| matching(o))
+        .take(size + 1)
+        .collect();
     let more = page.len() > size;
     let select = effective_select(ctx, coll);
     let items: Vec<Value> = page
@@ -79,11 +107,25 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, scope: &Scope) -> 
         .collect();
     let next = more.then(|| {
         let after = page[size - 1].0.clone();
-        q.next_link(ctx.base_url, ctx.path, "$skiptoken", &query::encode_token(&Cursor { after }))
+        q.next_link(
+            ctx.base_url,
+            ctx.path,
+            "$skiptoken",
+            &query::encode_token(&Cursor { after }),
+        )
     });
-    let count = (q.count && after.is_none()).then(|| t.coll(coll).values().filter(|o| matching(o)).count());
-    let ctx_path = context(ctx.base_url, coll.context_path(), q.select.as_deref(), false);
-    Ok(GraphResponse::json(200, collection(ctx_path, items, next, count)))
+    let count =
+        (q.count && after.is_none()).then(|| t.coll(coll).values().filter(|o| matching(o)).count());
+    let ctx_path = context(
+        ctx.base_url,
+        coll.context_path(),
+        q.select.as_deref(),
+        false,
+    );
+    Ok(GraphResponse::json(
+        200,
+        collection(ctx_path, items, next, count),
+    ))
 }
 
 fn count_needs_eventual() -> GraphError {
@@ -92,45 +134,93 @@ fn count_needs_eventual() -> GraphError {
     )
 }
 
-pub(crate) fn count(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> Result<GraphResponse, GraphError> {
+pub(crate) fn count(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+) -> Result<GraphResponse, GraphError> {
     if coll.is_directory_object() && !ctx.eventual() {
         return Err(count_needs_eventual());
     }
-    let n = t.coll(coll).values().filter(|o| ctx.query.filter.as_ref().is_none_or(|f| f.matches(o))).count();
-    Ok(GraphResponse { status: 200, headers: Vec::new(), body: Body::Text(n.to_string()) })
+    let n = t
+        .coll(coll)
+        .values()
+        .filter(|o| ctx.query.filter.as_ref().is_none_or(|f| f.matches(o)))
+        .count();
+    Ok(GraphResponse {
+        status: 200,
+        headers: Vec::new(),
+        body: Body::Text(n.to_string()),
+    })
 }
 
 /// Resolves the key in the path to a stored id within the scope, or 404.
-pub(crate) fn resolve(t: &Tenant, coll: Coll, scope: &Scope, key: &str) -> Result<String, GraphError> {
+pub(crate) fn resolve(
+    t: &Tenant,
+    coll: Coll,
+    scope: &Scope,
+    key: &str,
+) -> Result<String, GraphError> {
     check_scope_parent(t, scope)?;
-    let id = t.resolve_key(coll, key).ok_or_else(|| GraphError::not_found(key.trim_start_matches("appId=")))?;
+    let id = t
+        .resolve_key(coll, key)
+        .ok_or_else(|| GraphError::not_found(key.trim_start_matches("appId=")))?;
     match t.get(coll, &id) {
         Some(o) if in_scope(coll, scope, o) => Ok(id),
         _ => Err(GraphError::not_found(key)),
     }
 }
 
-pub(crate) fn get(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, scope: &Scope, key: &str) -> Result<GraphResponse, GraphError> {
+pub(crate) fn get(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    scope: &Scope,
+    key: &str,
+) -> Result<GraphResponse, GraphError> {
     ctx.query.check_properties(coll.entity_type(), &[])?;
     let id = resolve(t, coll, scope, key)?;
     let obj = t.get(coll, &id).ok_or_else(|| GraphError::not_found(key))?;
     let select = effective_select(ctx, coll);
     let body = apply_select(render(t, ctx, coll, obj), select.as_deref());
-    let ctx_path = context(ctx.base_url, coll.context_path(), ctx.query.select.as_deref(), true);
+    let ctx_path = context(
+        ctx.base_url,
+        coll.context_path(),
+        ctx.query.select.as_deref(),
+        true,
+    );
     Ok(GraphResponse::json(200, entity(ctx_path, body)))
 }
 
-pub(crate) fn get_directory_object(t: &mut Tenant, ctx: &Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    let (coll, obj) = t.directory_object(id).ok_or_else(|| GraphError::not_found(id))?;
+pub(crate) fn get_directory_object(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    id: &str,
+) -> Result<GraphResponse, GraphError> {
+    let (coll, obj) = t
+        .directory_object(id)
+        .ok_or_else(|| GraphError::not_found(id))?;
     let mut body = render(t, ctx, coll, obj);
-    body.insert("@odata.type".into(), Value::String(format!("#microsoft.graph.{}", coll.entity_type())));
-    let body: Map<String, Value> = std::iter::once(("@odata.type".to_string(), body["@odata.type"].clone()))
-        .chain(body.into_iter().filter(|(k, _)| k != "@odata.type"))
-        .collect();
-    Ok(GraphResponse::json(200, entity(context(ctx.base_url, "directoryObjects", None, true), body)))
+    body.insert(
+        "@odata.type".into(),
+        Value::String(format!("#microsoft.graph.{}", coll.entity_type())),
+    );
+    let body: Map<String, Value> =
+        std::iter::once(("@odata.type".to_string(), body["@odata.type"].clone()))
+            .chain(body.into_iter().filter(|(k, _)| k != "@odata.type"))
+            .collect();
+    Ok(GraphResponse::json(
+        200,
+        entity(context(ctx.base_url, "directoryObjects", None, true), body),
+    ))
 }
 
-pub(crate) fn create(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, scope: &Scope) -> Result<GraphResponse, GraphError> {
+pub(crate) fn create(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    scope: &Scope,
+) -> Result<GraphResponse, GraphError> {
     check_scope_parent(t, scope)?;
     let body = ctx.body_object()?;
     let id = kinds::create(t, ctx, coll, scope, body)?;
@@ -138,30 +228,69 @@ pub(crate) fn create(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, scope: &Scope) -
     let name = display_name(obj);
     let rendered = render(t, ctx, coll, obj);
     let added = added_properties(&rendered);
-    record(t, &ctx.actor, coll, AuditOp::Add, &id, name.as_deref(), added);
+    record(
+        t,
+        &ctx.actor,
+        coll,
+        AuditOp::Add,
+        &id,
+        name.as_deref(),
+        added,
+    );
     let body = match coll.default_select() {
         Some(_) => apply_select(rendered, effective_select(ctx, coll).as_deref()),
         None => rendered,
     };
-    Ok(GraphResponse::json(201, entity(context(ctx.base_url, coll.context_path(), None, true), body)))
+    Ok(GraphResponse::json(
+        201,
+        entity(context(ctx.base_url, coll.context_path(), None, true), body),
+    ))
 }
 
-pub(crate) fn update(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, scope: &Scope, key: &str) -> Result<GraphResponse, GraphError> {
+pub(crate) fn update(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    scope: &Scope,
+    key: &str,
+) -> Result<GraphResponse, GraphError> {
     let id = resolve(t, coll, scope, key)?;
     let body = ctx.body_object()?;
     let before = t.get(coll, &id).cloned().unwrap_or_default();
     kinds::update(t, ctx, coll, &id, body)?;
     let after = t.get(coll, &id).cloned().unwrap_or_default();
     let changes = changed_properties(&before, &after);
-    record(t, &ctx.actor, coll, AuditOp::Update, &id, display_name(&after).as_deref(), changes);
+    record(
+        t,
+        &ctx.actor,
+        coll,
+        AuditOp::Update,
+        &id,
+        display_name(&after).as_deref(),
+        changes,
+    );
     Ok(GraphResponse::no_content())
 }
 
-pub(crate) fn delete(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, scope: &Scope, key: &str) -> Result<GraphResponse, GraphError> {
+pub(crate) fn delete(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    scope: &Scope,
+    key: &str,
+) -> Result<GraphResponse, GraphError> {
     let id = resolve(t, coll, scope, key)?;
     let name = t.get(coll, &id).and_then(display_name);
     kinds::delete(t, coll, &id)?;
-    record(t, &ctx.actor, coll, AuditOp::Delete, &id, name.as_deref(), Vec::new());
+    record(
+        t,
+        &ctx.actor,
+        coll,
+        AuditOp::Delete,
+        &id,
+        name.as_deref(),
+        Vec::new(),
+    );
     Ok(GraphResponse::no_content())
 }
 
@@ -176,19 +305,28 @@ pub(crate) fn display_name(obj: &Obj) -> Option<String> {
 /// Properties of a new object as audit `modifiedProperties` (old value empty).
 fn added_properties(obj: &Map<String, Value>) -> Vec<(String, Value, Value)> {
     obj.iter()
-        .filter(|(k, v)| !k.starts_with('@') && *k != "id" && !v.is_null() && *v != &Value::Array(Vec::new()))
+        .filter(|(k, v)| {
+            !k.starts_with('@') && *k != "id" && !v.is_null() && *v != &Value::Array(Vec::new())
+        })
         .map(|(k, v)| (k.clone(), Value::Null, v.clone()))
         .collect()
 }
 
 /// The top-level properties that differ between two stored versions.
 pub(crate) fn changed_properties(before: &Obj, after: &Obj) -> Vec<(String, Value, Value)> {
-    let mut keys: Vec<&String> = before.keys().chain(after.keys()).filter(|k| !k.starts_with('_')).collect();
+    let mut keys: Vec<&String> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|k| !k.starts_with('_'))
+        .collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
         .filter_map(|k| {
-            let (b, a) = (before.get(k).cloned().unwrap_or(Value::Null), after.get(k).cloned().unwrap_or(Value::Null));
+            let (b, a) = (
+                before.get(k).cloned().unwrap_or(Value::Null),
+                after.get(k).cloned().unwrap_or(Value::Null),
+            );
             (b != a).then(|| (k.clone(), b, a))
         })
         .collect()

@@ -15,23 +15,37 @@ use crate::tenant::{Obj, Tenant};
 
 fn typed(coll: Coll, mut obj: Map<String, Value>) -> Map<String, Value> {
     obj.shift_remove("@odata.type");
-    std::iter::once(("@odata.type".to_string(), Value::String(format!("#microsoft.graph.{}", coll.entity_type()))))
-        .chain(obj)
-        .collect()
+    std::iter::once((
+        "@odata.type".to_string(),
+        Value::String(format!("#microsoft.graph.{}", coll.entity_type())),
+    ))
+    .chain(obj)
+    .collect()
 }
 
 fn render_deleted(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, obj: &Obj) -> Map<String, Value> {
     let select = ctx.query.select.clone().or_else(|| {
-        coll.default_select().map(|d| ["id", "deletedDateTime"].into_iter().chain(d.iter().copied()).map(String::from).collect())
+        coll.default_select().map(|d| {
+            ["id", "deletedDateTime"]
+                .into_iter()
+                .chain(d.iter().copied())
+                .map(String::from)
+                .collect()
+        })
     });
-    typed(coll, apply_select(render(t, ctx, coll, obj), select.as_deref()))
+    typed(
+        coll,
+        apply_select(render(t, ctx, coll, obj), select.as_deref()),
+    )
 }
 
 pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> Result<GraphResponse, GraphError> {
     let q = &ctx.query;
     q.check_properties(coll.entity_type(), &[])?;
     if q.count && !ctx.eventual() {
-        return Err(GraphError::bad_request("$count on deleted items requires the header 'ConsistencyLevel: eventual'."));
+        return Err(GraphError::bad_request(
+            "$count on deleted items requires the header 'ConsistencyLevel: eventual'.",
+        ));
     }
     let size = q.page_size(DIRECTORY_PAGE, true)?;
     let items: Vec<Value> = t
@@ -41,44 +55,99 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> Result<GraphRes
         .take(size)
         .map(|d| Value::Object(render_deleted(t, ctx, coll, &d.obj)))
         .collect();
-    let count = q.count.then(|| t.recycle_bin.values().filter(|d| d.coll == coll).count());
-    let path = format!("directory/deletedItems/microsoft.graph.{}", coll.entity_type());
-    Ok(GraphResponse::json(200, collection(context(ctx.base_url, &path, q.select.as_deref(), false), items, None, count)))
+    let count = q
+        .count
+        .then(|| t.recycle_bin.values().filter(|d| d.coll == coll).count());
+    let path = format!(
+        "directory/deletedItems/microsoft.graph.{}",
+        coll.entity_type()
+    );
+    Ok(GraphResponse::json(
+        200,
+        collection(
+            context(ctx.base_url, &path, q.select.as_deref(), false),
+            items,
+            None,
+            count,
+        ),
+    ))
 }
 
 pub(crate) fn get(t: &mut Tenant, ctx: &Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    let d = t.recycle_bin.get(id).ok_or_else(|| GraphError::not_found(id))?;
+    let d = t
+        .recycle_bin
+        .get(id)
+        .ok_or_else(|| GraphError::not_found(id))?;
     let body = render_deleted(t, ctx, d.coll, &d.obj);
-    Ok(GraphResponse::json(200, entity(context(ctx.base_url, "directory/deletedItems", None, true), body)))
+    Ok(GraphResponse::json(
+        200,
+        entity(
+            context(ctx.base_url, "directory/deletedItems", None, true),
+            body,
+        ),
+    ))
 }
 
 pub(crate) fn purge(t: &mut Tenant, ctx: &Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    let d = t.recycle_bin.remove(id).ok_or_else(|| GraphError::not_found(id))?;
+    let d = t
+        .recycle_bin
+        .remove(id)
+        .ok_or_else(|| GraphError::not_found(id))?;
     t.journal_change(d.coll, id, None);
     if d.coll == Coll::Applications {
         remove_federated_credentials(t, id);
     }
-    record(t, &ctx.actor, d.coll, AuditOp::HardDelete, id, display_name(&d.obj).as_deref(), Vec::new());
+    record(
+        t,
+        &ctx.actor,
+        d.coll,
+        AuditOp::HardDelete,
+        id,
+        display_name(&d.obj).as_deref(),
+        Vec::new(),
+    );
     Ok(GraphResponse::no_content())
 }
 
-pub(crate) fn restore(t: &mut Tenant, ctx: &Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    let d = t.recycle_bin.get(id).cloned().ok_or_else(|| GraphError::not_found(id))?;
+pub(crate) fn restore(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    id: &str,
+) -> Result<GraphResponse, GraphError> {
+    let d = t
+        .recycle_bin
+        .get(id)
+        .cloned()
+        .ok_or_else(|| GraphError::not_found(id))?;
     check_no_conflict(t, &d.obj, d.coll)?;
     t.recycle_bin.remove(id);
     let mut obj = d.obj;
     obj.remove("deletedDateTime");
     t.put(d.coll, id, obj);
     for (kind, holder, other) in &d.links {
-        let (h, o) = (t.directory_object(holder).map(|(c, _)| c), t.directory_object(other));
+        let (h, o) = (
+            t.directory_object(holder).map(|(c, _)| c),
+            t.directory_object(other),
+        );
         if let (Some(hc), Some(_)) = (h, o) {
             t.add_link(hc, *kind, holder, other);
         }
     }
     let obj = t.get(d.coll, id).cloned().unwrap_or_default();
-    record(t, &ctx.actor, d.coll, AuditOp::Restore, id, display_name(&obj).as_deref(), Vec::new());
+    record(
+        t,
+        &ctx.actor,
+        d.coll,
+        AuditOp::Restore,
+        id,
+        display_name(&obj).as_deref(),
+        Vec::new(),
+    );
     let body = typed(d.coll, render(t, ctx, d.coll, &obj));
-    Ok(GraphResponse::json(200, entity(context(ctx.base_url, "directoryObjects", None, true), body)))
+    Ok(GraphResponse::json(
+        200,
+        entity(context(ctx.base_url, "directoryObjects", None, true), body),
+    ))
 }
 
 /// A user cannot come back while another live user holds its sign-in name.
@@ -86,8 +155,15 @@ fn check_no_conflict(t: &Tenant, obj: &Obj, coll: Coll) -> Result<(), GraphError
     if coll != Coll::Users {
         return Ok(());
     }
-    let upn = obj.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default();
-    let clash = t.coll(Coll::Users).values().any(|u| u.get("userPrincipalName").and_then(Value::as_str).is_some_and(|x| x.eq_ignore_ascii_case(upn)));
+    let upn = obj
+        .get("userPrincipalName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let clash = t.coll(Coll::Users).values().any(|u| {
+        u.get("userPrincipalName")
+            .and_then(Value::as_str)
+            .is_some_and(|x| x.eq_ignore_ascii_case(upn))
+    });
     if clash {
         return Err(GraphError::bad_request(format!(
             "Request to restore object failed: another object with the userPrincipalName '{upn}' exists."
@@ -104,32 +180,100 @@ fn ca_path(coll: Coll) -> &'static str {
     }
 }
 
-pub(crate) fn list_ca(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> Result<GraphResponse, GraphError> {
+pub(crate) fn list_ca(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> GraphResponse {
     let items: Vec<Value> = t
         .ca_deleted
         .get(&coll)
         .into_iter()
         .flatten()
-        .map(|(_, (obj, _))| Value::Object(apply_select(render(t, ctx, coll, obj), ctx.query.select.as_deref())))
+        .map(|(_, (obj, _))| {
+            Value::Object(apply_select(
+                render(t, ctx, coll, obj),
+                ctx.query.select.as_deref(),
+            ))
+        })
         .collect();
-    Ok(GraphResponse::json(200, collection(context(ctx.base_url, ca_path(coll), None, false), items, None, None)))
+    GraphResponse::json(
+        200,
+        collection(
+            context(ctx.base_url, ca_path(coll), None, false),
+            items,
+            None,
+            None,
+        ),
+    )
 }
 
-pub(crate) fn get_ca(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str) -> Result<GraphResponse, GraphError> {
-    let (obj, _) = t.ca_deleted.get(&coll).and_then(|m| m.get(id)).ok_or_else(|| GraphError::not_found(id))?;
-    Ok(GraphResponse::json(200, entity(context(ctx.base_url, ca_path(coll), None, true), render(t, ctx, coll, obj))))
+pub(crate) fn get_ca(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    id: &str,
+) -> Result<GraphResponse, GraphError> {
+    let (obj, _) = t
+        .ca_deleted
+        .get(&coll)
+        .and_then(|m| m.get(id))
+        .ok_or_else(|| GraphError::not_found(id))?;
+    Ok(GraphResponse::json(
+        200,
+        entity(
+            context(ctx.base_url, ca_path(coll), None, true),
+            render(t, ctx, coll, obj),
+        ),
+    ))
 }
 
-pub(crate) fn purge_ca(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str) -> Result<GraphResponse, GraphError> {
-    let (obj, _) = t.ca_deleted.get_mut(&coll).and_then(|m| m.remove(id)).ok_or_else(|| GraphError::not_found(id))?;
-    record(t, &ctx.actor, coll, AuditOp::HardDelete, id, display_name(&obj).as_deref(), Vec::new());
+pub(crate) fn purge_ca(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    id: &str,
+) -> Result<GraphResponse, GraphError> {
+    let (obj, _) = t
+        .ca_deleted
+        .get_mut(&coll)
+        .and_then(|m| m.remove(id))
+        .ok_or_else(|| GraphError::not_found(id))?;
+    record(
+        t,
+        &ctx.actor,
+        coll,
+        AuditOp::HardDelete,
+        id,
+        display_name(&obj).as_deref(),
+        Vec::new(),
+    );
     Ok(GraphResponse::no_content())
 }
 
-pub(crate) fn restore_ca(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str) -> Result<GraphResponse, GraphError> {
-    let (mut obj, _) = t.ca_deleted.get_mut(&coll).and_then(|m| m.remove(id)).ok_or_else(|| GraphError::not_found(id))?;
+pub(crate) fn restore_ca(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    id: &str,
+) -> Result<GraphResponse, GraphError> {
+    let (mut obj, _) = t
+        .ca_deleted
+        .get_mut(&coll)
+        .and_then(|m| m.remove(id))
+        .ok_or_else(|| GraphError::not_found(id))?;
     obj.remove("deletedDateTime");
     t.put(coll, id, obj.clone());
-    record(t, &ctx.actor, coll, AuditOp::Restore, id, display_name(&obj).as_deref(), Vec::new());
-    Ok(GraphResponse::json(200, entity(context(ctx.base_url, coll.context_path(), None, true), render(t, ctx, coll, &obj))))
+    record(
+        t,
+        &ctx.actor,
+        coll,
+        AuditOp::Restore,
+        id,
+        display_name(&obj).as_deref(),
+        Vec::new(),
+    );
+    Ok(GraphResponse::json(
+        200,
+        entity(
+            context(ctx.base_url, coll.context_path(), None, true),
+            render(t, ctx, coll, &obj),
+        ),
+    ))
 }

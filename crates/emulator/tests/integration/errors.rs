@@ -14,42 +14,110 @@ use crate::harness::Harness;
 #[tokio::test]
 async fn bad_bodies_get_graph_errors_naming_the_problem() {
     let h = Harness::start().await;
-    let raw = h.http.post(h.url("/groups")).bearer_auth(&h.writer).header("Content-Type", "application/json").body("{\"displayName\": ").send().await.unwrap();
+    let raw = h
+        .http
+        .post(h.url("/groups"))
+        .bearer_auth(&h.writer)
+        .header("Content-Type", "application/json")
+        .body("{\"displayName\": ")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(raw.status(), 400);
     let v: serde_json::Value = raw.json().await.unwrap();
     assert_eq!(v["error"]["code"], "Request_BadRequest");
     let r = h.post("/groups", &json!({"displayName": "x", "mailEnabled": false, "mailNickname": "x", "securityEnabled": true, "colour": "red"})).await;
-    assert_eq!((r.status, r.body["error"]["message"].as_str()), (400, Some("Invalid property 'colour'.")));
+    assert_eq!(
+        (r.status, r.body["error"]["message"].as_str()),
+        (400, Some("Invalid property 'colour'."))
+    );
     let r = h.post("/groups", &json!({"displayName": "x", "mailEnabled": "no", "mailNickname": "x", "securityEnabled": true})).await;
-    assert!(r.body["error"]["message"].as_str().unwrap().contains("'mailEnabled'"), "{}", r.text);
-    let r = h.post("/groups", &json!({"displayName": "x", "mailNickname": "x", "securityEnabled": true})).await;
-    assert!(r.body["error"]["message"].as_str().unwrap().contains("mailEnabled"), "{}", r.text);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'mailEnabled'"),
+        "{}",
+        r.text
+    );
+    let r = h
+        .post(
+            "/groups",
+            &json!({"displayName": "x", "mailNickname": "x", "securityEnabled": true}),
+        )
+        .await;
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("mailEnabled"),
+        "{}",
+        r.text
+    );
     let r = h.post("/identity/conditionalAccess/policies", &json!({"displayName": "x", "state": "sometimes",
         "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
         "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}})).await;
     assert_eq!(r.status, 400);
-    assert!(r.body["error"]["message"].as_str().unwrap().contains("'state'"));
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'state'")
+    );
     let r = h.post("/groups", &json!([1, 2])).await;
     assert_eq!(r.status, 400);
-    let empty = h.http.post(h.url("/groups")).bearer_auth(&h.writer).send().await.unwrap();
+    let empty = h
+        .http
+        .post(h.url("/groups"))
+        .bearer_auth(&h.writer)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(empty.status(), 400);
 }
 
 #[tokio::test]
 async fn unknown_ids_paths_and_methods() {
     let h = Harness::start().await;
-    for path in ["/users/00000000-0000-0000-0000-000000000001", "/groups/nope", "/identity/conditionalAccess/policies/nope",
-                 "/roleManagement/directory/roleDefinitions/nope", "/applications(appId='nope')"] {
+    for path in [
+        "/users/00000000-0000-0000-0000-000000000001",
+        "/groups/nope",
+        "/identity/conditionalAccess/policies/nope",
+        "/roleManagement/directory/roleDefinitions/nope",
+        "/applications(appId='nope')",
+    ] {
         let r = h.get(path).await;
-        assert_eq!((r.status, r.code()), (404, "Request_ResourceNotFound"), "{path}");
+        assert_eq!(
+            (r.status, r.code()),
+            (404, "Request_ResourceNotFound"),
+            "{path}"
+        );
     }
     let r = h.get("/widgets").await;
     assert_eq!(r.status, 400);
-    let r = h.send(&h.writer, Method::PUT, "/users", Some(&json!({})), &[]).await;
+    let r = h
+        .send(&h.writer, Method::PUT, "/users", Some(&json!({})), &[])
+        .await;
     assert_eq!(r.status, 405);
-    let r = h.send(&h.reader, Method::GET, "/users?$orderby=displayName", None, &[]).await;
+    let r = h
+        .send(
+            &h.reader,
+            Method::GET,
+            "/users?$orderby=displayName",
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(r.code(), "Request_UnsupportedQuery");
-    let r = h.send(&h.reader, Method::GET, "/users?$skiptoken=garbage", None, &[]).await;
+    let r = h
+        .send(
+            &h.reader,
+            Method::GET,
+            "/users?$skiptoken=garbage",
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 400);
 }
 
@@ -57,7 +125,15 @@ async fn unknown_ids_paths_and_methods() {
 async fn oversized_bodies_are_refused() {
     let h = Harness::start().await;
     let big = format!("{{\"displayName\": \"{}\"}}", "x".repeat(5 * 1024 * 1024));
-    let r = h.http.post(h.url("/groups")).bearer_auth(&h.writer).header("Content-Type", "application/json").body(big).send().await.unwrap();
+    let r = h
+        .http
+        .post(h.url("/groups"))
+        .bearer_auth(&h.writer)
+        .header("Content-Type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "Request_EntityTooLarge");
@@ -65,21 +141,46 @@ async fn oversized_bodies_are_refused() {
 
 fn writer_tenant() -> (Tenant, String) {
     let mut t = rewind_emulator::seed_tenant(&SeedOptions { seed: 3, users: 3 });
-    let c = t.clients().iter().find(|c| c.access == rewind_emulator::Access::Write).unwrap().clone();
-    let form: HashMap<String, String> = [("grant_type", "client_credentials"), ("client_id", c.client_id.as_str()),
-        ("client_secret", c.client_secret.as_str()), ("scope", "https://graph.microsoft.com/.default")]
-        .into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let c = t
+        .clients()
+        .iter()
+        .find(|c| c.access == rewind_emulator::Access::Write)
+        .unwrap()
+        .clone();
+    let form: HashMap<String, String> = [
+        ("grant_type", "client_credentials"),
+        ("client_id", c.client_id.as_str()),
+        ("client_secret", c.client_secret.as_str()),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     let tenant_id = t.tenant_id().to_string();
-    let token = t.issue_token(&tenant_id, &form, None).unwrap()["access_token"].as_str().unwrap().to_string();
+    let token = t.issue_token(&tenant_id, &form, None).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     (t, token)
 }
 
 fn path_strategy() -> impl Strategy<Value = String> {
     let seg = prop_oneof![
-        Just("users".to_string()), Just("groups".to_string()), Just("identity".to_string()), Just("conditionalAccess".to_string()),
-        Just("policies".to_string()), Just("members".to_string()), Just("$ref".to_string()), Just("delta".to_string()),
-        Just("$batch".to_string()), Just("directory".to_string()), Just("deletedItems".to_string()), Just("restore".to_string()),
-        Just("namedLocations".to_string()), Just("applications(appId='x')".to_string()), Just("$count".to_string()),
+        Just("users".to_string()),
+        Just("groups".to_string()),
+        Just("identity".to_string()),
+        Just("conditionalAccess".to_string()),
+        Just("policies".to_string()),
+        Just("members".to_string()),
+        Just("$ref".to_string()),
+        Just("delta".to_string()),
+        Just("$batch".to_string()),
+        Just("directory".to_string()),
+        Just("deletedItems".to_string()),
+        Just("restore".to_string()),
+        Just("namedLocations".to_string()),
+        Just("applications(appId='x')".to_string()),
+        Just("$count".to_string()),
         "[a-zA-Z0-9%'()=._-]{0,12}",
     ];
     prop::collection::vec(seg, 0..6).prop_map(|s| format!("/{}", s.join("/")))

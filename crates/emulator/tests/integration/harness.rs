@@ -34,10 +34,20 @@ impl Harness {
     }
 
     pub async fn with_users(users: usize) -> Harness {
-        let config = EmulatorConfig { seed: SeedOptions { seed: 7, users }, ..EmulatorConfig::default() };
-        let emu = rewind_emulator::start(config).await.expect("emulator starts");
+        let config = EmulatorConfig {
+            seed: SeedOptions { seed: 7, users },
+            ..EmulatorConfig::default()
+        };
+        let emu = rewind_emulator::start(config)
+            .await
+            .expect("emulator starts");
         let http = reqwest::Client::new();
-        let mut h = Harness { emu, http, reader: String::new(), writer: String::new() };
+        let mut h = Harness {
+            emu,
+            http,
+            reader: String::new(),
+            writer: String::new(),
+        };
         h.reader = h.token(Access::Read).await;
         h.writer = h.token(Access::Write).await;
         h
@@ -48,7 +58,10 @@ impl Harness {
     }
 
     pub fn token_url(&self) -> String {
-        format!("{}/{}/oauth2/v2.0/token", self.emu.info.authority_url, self.emu.info.tenant_id)
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.emu.info.authority_url, self.emu.info.tenant_id
+        )
     }
 
     pub async fn token(&self, access: Access) -> String {
@@ -67,11 +80,25 @@ impl Harness {
             .expect("token request");
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.expect("token json");
-        v["access_token"].as_str().expect("access_token").to_string()
+        v["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
     }
 
-    pub async fn send(&self, token: &str, method: reqwest::Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Reply {
-        let url = if path.starts_with("http") { path.to_string() } else { self.url(path) };
+    pub async fn send(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            self.url(path)
+        };
         let mut req = self.http.request(method, url);
         if !token.is_empty() {
             req = req.bearer_auth(token);
@@ -87,23 +114,32 @@ impl Harness {
         let headers = r.headers().clone();
         let text = r.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        self.send(&self.reader, reqwest::Method::GET, path, None, &[]).await
+        self.send(&self.reader, reqwest::Method::GET, path, None, &[])
+            .await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
-        self.send(&self.writer, reqwest::Method::POST, path, Some(body), &[]).await
+        self.send(&self.writer, reqwest::Method::POST, path, Some(body), &[])
+            .await
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> Reply {
-        self.send(&self.writer, reqwest::Method::PATCH, path, Some(body), &[]).await
+        self.send(&self.writer, reqwest::Method::PATCH, path, Some(body), &[])
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Reply {
-        self.send(&self.writer, reqwest::Method::DELETE, path, None, &[]).await
+        self.send(&self.writer, reqwest::Method::DELETE, path, None, &[])
+            .await
     }
 
     /// Follows `@odata.nextLink` to the end and returns every item.
@@ -111,7 +147,9 @@ impl Harness {
         let mut items = Vec::new();
         let mut next = Some(self.url(path));
         while let Some(url) = next {
-            let r = self.send(&self.reader, reqwest::Method::GET, &url, None, &[]).await;
+            let r = self
+                .send(&self.reader, reqwest::Method::GET, &url, None, &[])
+                .await;
             assert_eq!(r.status, 200, "{url}: {}", r.text);
             items.extend(r.body["value"].as_array().cloned().unwrap_or_default());
             next = r.body["@odata.nextLink"].as_str().map(str::to_string);

@@ -4,6 +4,17 @@
 //! The fidelity tests read `../shared/reference/graph-types.md` (set `REWIND_SHARED` to point
 //! elsewhere); the SDK test needs the Python venv that `./dev/test` installs.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on the first surprise"
+)]
+#![expect(
+    clippy::many_single_char_names,
+    reason = "short names for the parts of a token request read best"
+)]
+
+mod audit;
 mod auth;
 mod batch;
 mod delta;

@@ -1,0 +1,117 @@
+//! The `rewind` binary as scripts use it: `rewind emulator`'s first stdout line is the
+//! connection JSON of DESIGN §8.1 and the tenant answers there; `rewind demo` tells a newcomer
+//! what is served; a bad flag exits with the usage code.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first surprise"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn rewind() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rewind"))
+}
+
+#[test]
+fn emulator_prints_connection_json_first_and_serves() {
+    let mut child = rewind()
+        .args(["emulator", "--listen", "127.0.0.1:0", "--users", "3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("rewind runs");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: Value = serde_json::from_str(&line).expect("first line is JSON");
+    for key in ["graph_url", "authority_url", "tenant_id"] {
+        assert!(info[key].is_string(), "{key} in {line}");
+    }
+    let clients = info["clients"].as_array().unwrap();
+    let reader = clients
+        .iter()
+        .find(|c| c["access"] == "read")
+        .expect("a read client");
+    assert!(clients.iter().any(|c| c["access"] == "write"));
+    let url = format!(
+        "{}/{}/oauth2/v2.0/token",
+        info["authority_url"].as_str().unwrap(),
+        info["tenant_id"].as_str().unwrap()
+    );
+    let rt = tokio_rt();
+    let status = rt.block_on(async {
+        let http = reqwest::Client::new();
+        let token: Value = http
+            .post(url)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", reader["client_id"].as_str().unwrap()),
+                ("client_secret", reader["client_secret"].as_str().unwrap()),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        http.get(format!(
+            "{}/v1.0/users",
+            info["graph_url"].as_str().unwrap()
+        ))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .status()
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(status, 200);
+}
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn demo_tells_how_to_connect() {
+    let out = rewind()
+        .args(["demo", "--no-wait", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("serving Microsoft Graph v1.0"), "{text}");
+    assert!(text.contains("/oauth2/v2.0/token"));
+    assert!(text.contains("export REWIND_GRAPH_URL="));
+    assert!(text.contains("identity/conditionalAccess/policies"));
+}
+
+#[test]
+fn an_address_that_cannot_be_bound_exits_with_the_usage_code() {
+    let out = rewind()
+        .args(["emulator", "--listen", "192.0.2.1:1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen on 192.0.2.1:1"));
+    let out = rewind()
+        .args(["emulator", "--listen", "not-an-address"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
