@@ -1,8 +1,10 @@
 //! The command line, declared with clap. Help texts are the user documentation of each flag.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use rewind_emulator::{Preset, Scenario};
 
 /// Point-in-time recovery for Microsoft Entra ID configuration.
 #[derive(Debug, Parser)]
@@ -29,9 +31,47 @@ pub struct TenantArgs {
     /// Seed of the tenant generator: the same seed gives the same tenant, ids included.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Number of ordinary users besides the named administrators and break-glass accounts.
-    #[arg(long, default_value_t = 25)]
-    pub users: usize,
+    /// Tenant size: tiny (~30 objects), small (~500), medium (~20k), large (~150k).
+    #[arg(long, value_parser = clap::value_parser!(Preset))]
+    pub preset: Option<Preset>,
+    /// Ordinary users besides the named administrators and break-glass accounts [default: 25].
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// Groups besides the baseline ones.
+    #[arg(long)]
+    pub groups: Option<usize>,
+    /// Applications (with their service principals) besides the named ones.
+    #[arg(long)]
+    pub apps: Option<usize>,
+    /// Conditional Access policies in all (at least the 7 baseline ones).
+    #[arg(long)]
+    pub policies: Option<usize>,
+    /// Load the tenant from FILE if it exists and save it there on shutdown.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Replay an incident once the tenant is ready: lockout-policy, attacker, mass-delete,
+    /// script-gone-wrong.
+    #[arg(long, value_parser = clap::value_parser!(Scenario))]
+    pub scenario: Option<Scenario>,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// Faults, with the names of the fields of `GET/PUT /_emulator/faults`.
+#[derive(Debug, Clone, Args)]
+pub struct FaultArgs {
+    /// Added latency per request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of requests (0 to 1) answered 503/504 with Retry-After.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// How long a just-created object stays invisible, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub replication_lag_ms: u64,
+    /// Graph's throttling budgets on (directory resource units, 1 request/s for CA, audit logs).
+    #[arg(long)]
+    pub throttle: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,12 +19,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn emulator_config(t: &TenantArgs) -> rewind_emulator::EmulatorConfig {
+    let mut seed = match t.preset {
+        Some(p) => p.options(t.seed),
+        None => rewind_emulator::SeedOptions {
+            seed: t.seed,
+            ..rewind_emulator::SeedOptions::default()
+        },
+    };
+    seed.users = t.users.unwrap_or(seed.users);
+    seed.groups = t.groups.unwrap_or(seed.groups);
+    seed.apps = t.apps.unwrap_or(seed.apps);
+    seed.policies = t.policies.unwrap_or(seed.policies);
     rewind_emulator::EmulatorConfig {
         listen: t.listen,
-        seed: rewind_emulator::SeedOptions {
-            seed: t.seed,
-            users: t.users,
+        seed,
+        preset: t.preset,
+        faults: rewind_emulator::Faults {
+            latency_ms: t.faults.latency_ms,
+            error_rate: t.faults.error_rate,
+            replication_lag_ms: t.faults.replication_lag_ms,
+            throttle: t.faults.throttle,
         },
+        scenario: t.scenario,
+        state: t.state.clone(),
     }
 }
 

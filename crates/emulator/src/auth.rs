@@ -105,6 +105,29 @@ pub(crate) struct Claims {
     pub roles: Vec<String>,
     pub ver: String,
     pub idtyp: String,
+    /// Delegated scopes (user tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scp: Option<String>,
+    /// The signed-in user's name (user tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
+    /// The signed-in user's display name (user tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Claims {
+    /// What the token may do: its application roles, or its delegated scopes.
+    pub(crate) fn permissions(&self) -> Vec<String> {
+        let scopes = self
+            .scp
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        self.roles.iter().cloned().chain(scopes).collect()
+    }
 }
 
 impl Tenant {
@@ -324,10 +347,17 @@ impl Tenant {
             roles: self.graph_roles_of(&client.service_principal_id),
             ver: "1.0".into(),
             idtyp: "app".into(),
+            scp: None,
+            upn: None,
+            name: None,
         };
+        self.sign_claims(&claims)
+    }
+
+    fn sign_claims(&self, claims: &Claims) -> String {
         let header =
             URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"HS256","kid":"rewind-emulator"}"#);
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
         let signing_input = format!("{header}.{payload}");
         format!(
             "{signing_input}.{}",
@@ -380,17 +410,64 @@ impl Tenant {
 
     /// The audit actor for a token.
     pub(crate) fn actor_of(&self, claims: &Claims) -> Actor {
+        if claims.idtyp == "user" {
+            return Actor::User {
+                id: claims.oid.clone(),
+                display_name: claims.name.clone().unwrap_or_default(),
+                user_principal_name: claims.upn.clone().unwrap_or_default(),
+            };
+        }
         let display_name = self
             .get(Coll::ServicePrincipals, &claims.oid)
             .and_then(|sp| sp.get("displayName"))
             .and_then(Value::as_str)
             .unwrap_or(&claims.appid)
             .to_string();
-        Actor {
+        Actor::App {
             app_id: claims.appid.clone(),
             display_name,
             service_principal_id: claims.oid.clone(),
         }
+    }
+
+    /// An app-only token for a service principal, minted directly (the emulator's scenarios act
+    /// through the Graph API with it, so their changes are attributed like real ones).
+    pub(crate) fn mint_for_service_principal(&self, sp_id: &str) -> Option<String> {
+        let sp = self.get(Coll::ServicePrincipals, sp_id)?;
+        let client = Client {
+            client_id: sp.get("appId").and_then(Value::as_str)?.to_string(),
+            client_secret: String::new(),
+            access: Access::Write,
+            display_name: String::new(),
+            service_principal_id: sp_id.to_string(),
+        };
+        Some(self.mint(&client, "1"))
+    }
+
+    /// A delegated token for a user with the given scopes, as if they had signed in to a tool.
+    pub(crate) fn mint_for_user(&self, user_id: &str, scopes: &str) -> Option<String> {
+        let user = self.get(Coll::Users, user_id)?;
+        let text = |k: &str| user.get(k).and_then(Value::as_str).map(str::to_string);
+        let now = self.now().as_second();
+        let claims = Claims {
+            aud: "https://graph.microsoft.com".into(),
+            iss: format!("https://sts.windows.net/{}/", self.tenant_id),
+            iat: now,
+            nbf: now,
+            exp: now + TOKEN_SECONDS,
+            appid: "14d82eec-204b-4c2f-b7e8-296a70dab67e".into(),
+            appidacr: "0".into(),
+            oid: user_id.to_string(),
+            sub: user_id.to_string(),
+            tid: self.tenant_id.clone(),
+            roles: Vec::new(),
+            ver: "1.0".into(),
+            idtyp: "user".into(),
+            scp: Some(scopes.to_string()),
+            upn: text("userPrincipalName"),
+            name: text("displayName"),
+        };
+        Some(self.sign_claims(&claims))
     }
 }
 

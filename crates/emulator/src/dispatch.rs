@@ -4,7 +4,10 @@
 
 use serde_json::{Map, Value};
 
+use rand::Rng as _;
+
 use crate::error::GraphError;
+use crate::faults::{self, Service};
 use crate::ops;
 use crate::permission;
 use crate::query::Query;
@@ -169,10 +172,14 @@ impl Tenant {
             .header("client-request-id")
             .unwrap_or(&request_id)
             .to_string();
+        self.stats.requests += 1;
         let mut resp = match self.serve(base_url, req, depth) {
             Ok(r) => r,
             Err(e) => self.error_response(&e, &request_id, &client_request_id),
         };
+        if resp.status == 429 {
+            self.stats.throttled += 1;
+        }
         resp.headers.push(("request-id".into(), request_id.clone()));
         resp.headers
             .push(("client-request-id".into(), client_request_id));
@@ -207,11 +214,13 @@ impl Tenant {
         let claims = self.verify_bearer(req.header("authorization"))?;
         let route = route::parse(&req.path)?;
         let write = req.method.is_write() && !is_read_only_post(&route);
-        if !permission::satisfied(&claims.roles, permission::required(&route, write))
+        if !permission::satisfied(&claims.permissions(), permission::required(&route, write))
             && route != Route::Batch
         {
             return Err(GraphError::forbidden());
         }
+        let query = Query::parse(&req.query)?;
+        let units = self.apply_faults(&route, req.method, &query, &claims.appid)?;
         let include_evolvable = req.header("prefer").is_some_and(|p| {
             p.to_ascii_lowercase()
                 .contains("include-unknown-enum-members")
@@ -219,13 +228,58 @@ impl Tenant {
         let ctx = Ctx {
             base_url,
             path: &req.path,
-            query: Query::parse(&req.query)?,
+            query,
             actor: self.actor_of(&claims),
             render: RenderOptions { include_evolvable },
             req,
             depth,
         };
-        ops::route(self, &ctx, &route)
+        let mut resp = ops::route(self, &ctx, &route)?;
+        if let Some(units) = units {
+            resp.headers
+                .push(("x-ms-resource-unit".into(), units.to_string()));
+        }
+        Ok(resp)
+    }
+
+    /// Injected errors and throttling, before the request is served. Returns the resource
+    /// units charged when the request is a directory request.
+    fn apply_faults(
+        &mut self,
+        route: &Route,
+        method: Method,
+        query: &Query,
+        app: &str,
+    ) -> Result<Option<u64>, GraphError> {
+        let Some(service) = faults::service_of(route) else {
+            return Ok(None);
+        };
+        if self.faults.error_rate > 0.0 && self.rng.random::<f64>() < self.faults.error_rate {
+            self.stats.injected_errors += 1;
+            let status = if self.rng.random::<bool>() { 503 } else { 504 };
+            let code = if status == 503 {
+                "serviceNotAvailable"
+            } else {
+                "gatewayTimeout"
+            };
+            return Err(GraphError::new(status, code, "The service is temporarily unavailable. Retry after the time in the Retry-After header.")
+                .with_header("Retry-After", "1".into()));
+        }
+        if service != Service::Directory && !self.faults.throttle {
+            return Ok(None);
+        }
+        let units = faults::resource_units(route, method, query.select.is_some(), query.top);
+        if self.faults.throttle {
+            let limit = faults::directory_limit(self.count(crate::resource::Coll::Users));
+            let now = self.now();
+            self.throttle
+                .charge(service, app, now, units, method.is_write(), limit)?;
+        }
+        if service == Service::Directory {
+            self.stats.resource_units += units;
+            return Ok(Some(units));
+        }
+        Ok(None)
     }
 }
 

@@ -14,10 +14,10 @@
 //!   fuzz target use.
 //!
 //! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let emulator = rewind_emulator::start(rewind_emulator::EmulatorConfig::default()).await?;
-//! println!("{}", serde_json::to_string(&emulator.info).unwrap_or_default());
-//! emulator.shutdown().await;
+//! println!("{}", serde_json::to_string(&emulator.info)?);
+//! emulator.shutdown().await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -27,12 +27,15 @@
 mod auth;
 mod dispatch;
 mod error;
+mod faults;
 mod filter;
 mod ops;
 mod permission;
+mod persist;
 mod query;
 mod resource;
 mod route;
+mod scenario;
 mod schema;
 mod seed;
 mod server;
@@ -41,11 +44,14 @@ mod tenant;
 pub use auth::{Access, Client, OAuthError};
 pub use dispatch::{Body, GraphRequest, GraphResponse, MAX_BODY_BYTES, Method};
 pub use error::GraphError;
+pub use faults::{Faults, Stats};
 pub use permission::{GRAPH_APP_ID, READ_PERMISSIONS, WRITE_PERMISSIONS};
+pub use persist::{StateError, load as load_state, save as save_state};
 pub use resource::{Coll, Singleton};
 pub use route::{LinkKind, Route, parse as parse_route};
-pub use seed::{BUILTIN_ROLES, SeedOptions, build as seed_tenant};
+pub use scenario::{Scenario, ScenarioActor, ScenarioReport, ScenarioStep};
+pub use seed::{BASELINE_POLICIES, BUILTIN_ROLES, Preset, SeedOptions, build as seed_tenant};
 pub use server::{
-    ClientInfo, EmulatorConfig, EmulatorInfo, JSON_CONTENT_TYPE, RunningEmulator, start,
+    ClientInfo, EmulatorConfig, EmulatorInfo, JSON_CONTENT_TYPE, RunningEmulator, StartError, start,
 };
 pub use tenant::Tenant;

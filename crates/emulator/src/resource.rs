@@ -38,8 +38,27 @@ pub enum Coll {
     CrossTenantPartners,
 }
 
+/// Sets serialise as their `@odata.context` path, which names them unambiguously.
+impl serde::Serialize for Coll {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.context_path())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Coll {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as serde::Deserialize>::deserialize(d)?;
+        Coll::ALL
+            .into_iter()
+            .find(|c| c.context_path() == s)
+            .ok_or_else(|| serde::de::Error::custom("unknown collection"))
+    }
+}
+
 /// A singleton policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Singleton {
     /// `/policies/authorizationPolicy`
     AuthorizationPolicy,

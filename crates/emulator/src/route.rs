@@ -7,7 +7,9 @@ use crate::error::GraphError;
 use crate::resource::{Coll, Singleton};
 
 /// Which link collection of an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum LinkKind {
     /// `members` of a group or administrative unit.
     Members,

@@ -349,6 +349,19 @@ impl Schema {
         expand: &[&str],
         opts: RenderOptions,
     ) -> Map<String, Value> {
+        self.render_only(type_name, stored, expand, opts, None)
+    }
+
+    /// [`Schema::render`] restricted to the properties in `only` (plus `id` and `@odata.type`),
+    /// so a `$select` or a default property set costs what it returns, not the whole type.
+    pub(crate) fn render_only(
+        &self,
+        type_name: &str,
+        stored: &Map<String, Value>,
+        expand: &[&str],
+        opts: RenderOptions,
+        only: Option<&[String]>,
+    ) -> Map<String, Value> {
         let concrete = stored
             .get("@odata.type")
             .and_then(Value::as_str)
@@ -367,7 +380,9 @@ impl Schema {
             if name == "id" || (prop.nav && !expand.iter().any(|n| *n == "*" || n == name)) {
                 continue;
             }
-            if matches!(prop.ty, TypeRef::Prim(Prim::Stream)) {
+            if matches!(prop.ty, TypeRef::Prim(Prim::Stream))
+                || only.is_some_and(|sel| !sel.iter().any(|s| s == name))
+            {
                 continue;
             }
             let value = match stored.get(name) {

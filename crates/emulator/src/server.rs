@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
@@ -20,7 +21,10 @@ use tokio::sync::oneshot;
 use crate::auth::Access;
 use crate::dispatch::{Body, GraphRequest, GraphResponse, MAX_BODY_BYTES, Method};
 use crate::error::GraphError;
-use crate::seed::{self, SeedOptions};
+use crate::faults::Faults;
+use crate::persist::{self, StateError};
+use crate::scenario::Scenario;
+use crate::seed::{self, Preset, SeedOptions};
 use crate::tenant::Tenant;
 
 /// The content type Graph sends with JSON bodies.
@@ -31,8 +35,16 @@ pub const JSON_CONTENT_TYPE: &str = "application/json;odata.metadata=minimal;oda
 pub struct EmulatorConfig {
     /// Address to listen on; port 0 picks a free one.
     pub listen: SocketAddr,
-    /// The tenant to seed.
+    /// The tenant to seed (when there is no saved state to load).
     pub seed: SeedOptions,
+    /// The preset the counts came from, if any (reported by `/_emulator/faults`).
+    pub preset: Option<Preset>,
+    /// Faults from the start.
+    pub faults: Faults,
+    /// A scenario to replay once the tenant is ready.
+    pub scenario: Option<Scenario>,
+    /// Load the tenant from this file if it exists, and save it there on shutdown.
+    pub state: Option<PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -40,8 +52,41 @@ impl Default for EmulatorConfig {
         EmulatorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: SeedOptions::default(),
+            preset: None,
+            faults: Faults::default(),
+            scenario: None,
+            state: None,
         }
     }
+}
+
+/// Why an emulator could not start (or save its state).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The fault settings are out of range.
+    #[error("invalid faults: {0}")]
+    Faults(String),
+    /// The state file cannot be used.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// What was fixed when the emulator started, reported beside the faults.
+#[derive(Debug, Clone)]
+struct Started {
+    preset: Option<String>,
+    seed: u64,
+    scenario: Option<String>,
+    seeded_in_ms: u128,
 }
 
 /// One configured client, as printed for scripts (DESIGN §8.1).
@@ -79,6 +124,7 @@ impl EmulatorInfo {
 struct AppState {
     tenant: Arc<Mutex<Tenant>>,
     base_url: Arc<str>,
+    started: Arc<Started>,
 }
 
 impl AppState {
@@ -94,6 +140,7 @@ pub struct RunningEmulator {
     /// The bound address.
     pub addr: SocketAddr,
     tenant: Arc<Mutex<Tenant>>,
+    state: Option<PathBuf>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -104,12 +151,20 @@ impl RunningEmulator {
         f(&mut self.tenant.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Stops serving and waits for the server task to end.
-    pub async fn shutdown(mut self) {
+    /// Stops serving, waits for the server task to end, and saves the tenant when a state file
+    /// was given.
+    pub async fn shutdown(mut self) -> Result<(), StateError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        match &self.state {
+            Some(path) => persist::save(
+                &self.tenant.lock().unwrap_or_else(PoisonError::into_inner),
+                path,
+            ),
+            None => Ok(()),
+        }
     }
 
     /// Serves until the task ends (it ends only on shutdown).
@@ -118,12 +173,31 @@ impl RunningEmulator {
     }
 }
 
-/// Seeds a tenant, binds the listener and serves in the background.
-pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
-    let listener = TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
+/// Loads or seeds a tenant, replays the scenario if one was asked for, binds the listener and
+/// serves in the background.
+pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError> {
+    config.faults.validate().map_err(StartError::Faults)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     let base_url: Arc<str> = Arc::from(format!("http://{addr}"));
-    let tenant = seed::build(&config.seed);
+    let clock = std::time::Instant::now();
+    let mut tenant = match &config.state {
+        Some(path) if path.exists() => persist::load(path)?,
+        _ => seed::build(&config.seed),
+    };
+    let seeded_in_ms = clock.elapsed().as_millis();
+    if let Some(s) = config.scenario {
+        tenant.run_scenario(&base_url, s);
+    }
+    tenant.set_faults(config.faults.clone());
     let info = EmulatorInfo {
         graph_url: base_url.to_string(),
         authority_url: base_url.to_string(),
@@ -138,10 +212,17 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
             })
             .collect(),
     };
+    let started = Started {
+        preset: config.preset.map(|p| p.name().to_string()),
+        seed: config.seed.seed,
+        scenario: config.scenario.map(|s| s.name().to_string()),
+        seeded_in_ms,
+    };
     let tenant = Arc::new(Mutex::new(tenant));
     let app = router(AppState {
         tenant: Arc::clone(&tenant),
         base_url,
+        started: Arc::new(started),
     });
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -156,6 +237,7 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
         info,
         addr,
         tenant,
+        state: config.state,
         stop: Some(stop),
         task,
     })
@@ -167,6 +249,13 @@ fn router(state: AppState) -> Router {
         .route("/v1.0/{*path}", any(graph))
         .route("/_emulator/info", get(info))
         .route("/_emulator/clock", post(clock))
+        .route("/_emulator/faults", get(get_faults).put(put_faults))
+        .route("/_emulator/stats", get(get_stats).delete(reset_stats))
+        .route("/_emulator/scenarios", get(list_scenarios))
+        .route(
+            "/_emulator/scenarios/{name}",
+            get(describe_scenario).post(run_scenario),
+        )
         .fallback(not_served)
         .with_state(state)
 }
@@ -246,6 +335,10 @@ async fn graph(State(state): State<AppState>, Path(path): Path<String>, req: Req
             ),
         );
     };
+    let latency = state.lock().faults().latency_ms;
+    if latency > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+    }
     let request = GraphRequest {
         method,
         path: format!("/{path}"),
@@ -304,7 +397,8 @@ async fn info(State(state): State<AppState>) -> Response {
         .iter()
         .map(|c| (c.context_path().to_string(), Value::from(t.count(*c))))
         .collect();
-    let body = json!({"tenant_id": t.tenant_id(), "domain": t.domain(), "now": crate::tenant::format_time(t.now()), "objects": counts});
+    let body = json!({"tenant_id": t.tenant_id(), "domain": t.domain(), "now": crate::tenant::format_time(t.now()),
+        "objects": counts, "seeded_in_ms": state.started.seeded_in_ms});
     drop(t);
     axum::Json(body).into_response()
 }
@@ -327,6 +421,137 @@ async fn clock(State(state): State<AppState>, body: axum::body::Bytes) -> Respon
         }
         _ => (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "send {\"advanceSeconds\": N} with N >= 0; the clock only moves forward"}))).into_response(),
     }
+}
+
+/// `GET/PUT /_emulator/faults`: the fault settings beside what was fixed at start, with the
+/// names of the `rewind emulator` flags.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultDoc {
+    #[serde(default)]
+    preset: Option<String>,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    scenario: Option<String>,
+    #[serde(default)]
+    latency_ms: u64,
+    #[serde(default)]
+    error_rate: f64,
+    #[serde(default)]
+    replication_lag_ms: u64,
+    #[serde(default)]
+    throttle: bool,
+}
+
+impl FaultDoc {
+    fn faults(&self) -> Faults {
+        Faults {
+            latency_ms: self.latency_ms,
+            error_rate: self.error_rate,
+            replication_lag_ms: self.replication_lag_ms,
+            throttle: self.throttle,
+        }
+    }
+}
+
+impl AppState {
+    fn fault_doc(&self, f: &Faults) -> FaultDoc {
+        FaultDoc {
+            preset: self.started.preset.clone(),
+            seed: Some(self.started.seed),
+            scenario: self.started.scenario.clone(),
+            latency_ms: f.latency_ms,
+            error_rate: f.error_rate,
+            replication_lag_ms: f.replication_lag_ms,
+            throttle: f.throttle,
+        }
+    }
+}
+
+async fn get_faults(State(state): State<AppState>) -> Response {
+    let faults = state.lock().faults().clone();
+    axum::Json(state.fault_doc(&faults)).into_response()
+}
+
+async fn put_faults(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let doc: FaultDoc = match serde_json::from_slice(&body) {
+        Ok(d) => d,
+        Err(e) => return admin_error(&format!("invalid faults document: {e}")),
+    };
+    let fixed = [
+        ("preset", &doc.preset, &state.started.preset),
+        ("scenario", &doc.scenario, &state.started.scenario),
+    ];
+    for (name, given, actual) in fixed {
+        if given.is_some() && given != actual {
+            return admin_error(&format!(
+                "{name} is fixed when the emulator starts; restart it to change {name}"
+            ));
+        }
+    }
+    if doc.seed.is_some_and(|s| s != state.started.seed) {
+        return admin_error("seed is fixed when the emulator starts; restart it to change seed");
+    }
+    let faults = doc.faults();
+    if let Err(e) = faults.validate() {
+        return admin_error(&e);
+    }
+    state.lock().set_faults(faults.clone());
+    axum::Json(state.fault_doc(&faults)).into_response()
+}
+
+async fn list_scenarios(State(state): State<AppState>) -> Response {
+    let t = state.lock();
+    let all: Vec<Value> = Scenario::ALL
+        .iter()
+        .map(|s| {
+            let r = t.scenario_report(*s);
+            json!({"name": r.name, "description": r.description, "ran": r.ran, "steps": r.steps.len()})
+        })
+        .collect();
+    drop(t);
+    axum::Json(json!({ "scenarios": all })).into_response()
+}
+
+fn scenario_named(name: &str) -> Result<Scenario, Box<Response>> {
+    name.parse::<Scenario>().map_err(|e| {
+        Box::new((StatusCode::NOT_FOUND, axum::Json(json!({ "error": e }))).into_response())
+    })
+}
+
+async fn describe_scenario(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    match scenario_named(&name) {
+        Ok(s) => axum::Json(state.lock().scenario_report(s)).into_response(),
+        Err(resp) => *resp,
+    }
+}
+
+async fn run_scenario(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    match scenario_named(&name) {
+        Ok(s) => {
+            let report = state.lock().run_scenario(&state.base_url, s);
+            axum::Json(report).into_response()
+        }
+        Err(resp) => *resp,
+    }
+}
+
+async fn get_stats(State(state): State<AppState>) -> Response {
+    axum::Json(state.lock().stats()).into_response()
+}
+
+async fn reset_stats(State(state): State<AppState>) -> Response {
+    state.lock().reset_stats();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn admin_error(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({ "error": message })),
+    )
+        .into_response()
 }
 
 async fn not_served(State(state): State<AppState>, req: Request) -> Response {

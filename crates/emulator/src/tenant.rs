@@ -4,14 +4,17 @@
 //! Every change to an object or a link is appended to a journal with a sequence number; delta
 //! queries are answered from that journal, so their cost follows the number of changes.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::{SignedDuration, Timestamp};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::auth::Client;
+use crate::faults::{Faults, Stats, Throttle};
 use crate::resource::{Coll, Singleton};
 use crate::route::LinkKind;
 
@@ -22,7 +25,7 @@ pub(crate) const RECYCLE_DAYS: i64 = 30;
 pub(crate) type Obj = Map<String, Value>;
 
 /// A soft-deleted directory object with the links it had, so a restore brings them back.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Deleted {
     pub coll: Coll,
     pub obj: Obj,
@@ -31,7 +34,7 @@ pub(crate) struct Deleted {
 }
 
 /// One journal entry: an object (or a link on it) changed at `seq`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Change {
     pub seq: u64,
     pub coll: Coll,
@@ -40,16 +43,49 @@ pub(crate) struct Change {
     pub link: Option<(String, bool)>,
 }
 
-/// Who is calling: the client whose token was presented.
+/// Who is calling: the app of an app-only token, or the user of a delegated one.
 #[derive(Debug, Clone)]
-pub(crate) struct Actor {
-    pub app_id: String,
-    pub display_name: String,
-    pub service_principal_id: String,
+pub(crate) enum Actor {
+    App {
+        app_id: String,
+        display_name: String,
+        service_principal_id: String,
+    },
+    User {
+        id: String,
+        display_name: String,
+        user_principal_name: String,
+    },
+}
+
+impl Actor {
+    /// The audit record's `initiatedBy`.
+    pub(crate) fn initiated_by(&self) -> Value {
+        match self {
+            Actor::App {
+                app_id,
+                display_name,
+                service_principal_id,
+            } => serde_json::json!({
+                "app": {"appId": app_id, "displayName": display_name,
+                        "servicePrincipalId": service_principal_id, "servicePrincipalName": display_name},
+                "user": null,
+            }),
+            Actor::User {
+                id,
+                display_name,
+                user_principal_name,
+            } => serde_json::json!({
+                "app": null,
+                "user": {"id": id, "displayName": display_name, "userPrincipalName": user_principal_name,
+                         "ipAddress": "203.0.113.10", "userType": "Member"},
+            }),
+        }
+    }
 }
 
 /// The emulator's clock: real time plus an offset that the admin API moves forward.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub(crate) struct Clock {
     offset: SignedDuration,
 }
@@ -66,23 +102,44 @@ impl Clock {
     }
 }
 
-/// One emulated Entra tenant.
-#[derive(Debug)]
+/// One emulated Entra tenant. It serialises (for `--state`) without its derived and run-time
+/// parts: the reverse link index, fault settings, counters and throttle windows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tenant {
     pub(crate) tenant_id: String,
     pub(crate) domain: String,
-    pub(crate) objects: HashMap<Coll, BTreeMap<String, Obj>>,
-    pub(crate) singletons: HashMap<Singleton, Obj>,
-    pub(crate) links: HashMap<LinkKind, BTreeMap<String, BTreeSet<String>>>,
+    pub(crate) objects: BTreeMap<Coll, BTreeMap<String, Obj>>,
+    pub(crate) singletons: BTreeMap<Singleton, Obj>,
+    pub(crate) links: BTreeMap<LinkKind, BTreeMap<String, BTreeSet<String>>>,
+    /// The reverse of `links`: for each object, what links to it. Derived, never saved.
+    #[serde(skip)]
+    pub(crate) linked_from: BTreeMap<LinkKind, BTreeMap<String, BTreeSet<String>>>,
     pub(crate) recycle_bin: BTreeMap<String, Deleted>,
-    pub(crate) ca_deleted: HashMap<Coll, BTreeMap<String, (Obj, Timestamp)>>,
+    pub(crate) ca_deleted: BTreeMap<Coll, BTreeMap<String, (Obj, Timestamp)>>,
     pub(crate) audit: Vec<Obj>,
     pub(crate) journal: Vec<Change>,
     pub(crate) seq: u64,
     pub(crate) clock: Clock,
+    #[serde(skip, default = "placeholder_rng")]
     pub(crate) rng: ChaCha8Rng,
     pub(crate) clients: Vec<Client>,
     pub(crate) signing_key: [u8; 32],
+    /// Registered authentication methods per user (`/users/{id}/authentication/methods`).
+    pub(crate) auth_methods: BTreeMap<String, Vec<Obj>>,
+    /// What each scenario did, once it ran.
+    pub(crate) scenarios: BTreeMap<String, crate::scenario::ScenarioReport>,
+    #[serde(skip)]
+    pub(crate) faults: Faults,
+    #[serde(skip)]
+    pub(crate) stats: Stats,
+    #[serde(skip)]
+    pub(crate) throttle: Throttle,
+    /// When objects created through the API were created, for replication lag.
+    #[serde(skip)]
+    pub(crate) created_at: HashMap<String, Timestamp>,
+    /// Requests refused because of replication lag (counted where only `&self` is at hand).
+    #[serde(skip)]
+    pub(crate) lag_hits: Cell<u64>,
 }
 
 impl Tenant {
@@ -93,11 +150,12 @@ impl Tenant {
         Tenant {
             tenant_id,
             domain,
-            objects: HashMap::new(),
-            singletons: HashMap::new(),
-            links: HashMap::new(),
+            objects: BTreeMap::new(),
+            singletons: BTreeMap::new(),
+            links: BTreeMap::new(),
+            linked_from: BTreeMap::new(),
             recycle_bin: BTreeMap::new(),
-            ca_deleted: HashMap::new(),
+            ca_deleted: BTreeMap::new(),
             audit: Vec::new(),
             journal: Vec::new(),
             seq: 0,
@@ -105,6 +163,13 @@ impl Tenant {
             rng,
             clients: Vec::new(),
             signing_key,
+            auth_methods: BTreeMap::new(),
+            scenarios: BTreeMap::new(),
+            faults: Faults::default(),
+            stats: Stats::default(),
+            throttle: Throttle::default(),
+            created_at: HashMap::new(),
+            lag_hits: Cell::new(0),
         }
     }
 
@@ -116,6 +181,28 @@ impl Tenant {
     /// The initial (`*.onmicrosoft.com`) domain.
     pub fn domain(&self) -> &str {
         &self.domain
+    }
+
+    /// Rebuilds what a saved tenant does not carry: the reverse link index and a generator
+    /// seeded from the saved state, so ids keep coming from a deterministic stream.
+    pub(crate) fn after_load(&mut self) {
+        let mut reseed = [0u8; 8];
+        reseed.copy_from_slice(&self.signing_key[..8]);
+        self.rng = ChaCha8Rng::seed_from_u64(u64::from_le_bytes(reseed) ^ self.seq);
+        let mut index: BTreeMap<LinkKind, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+        for (kind, map) in &self.links {
+            for (holder, set) in map {
+                for other in set {
+                    index
+                        .entry(*kind)
+                        .or_default()
+                        .entry(other.clone())
+                        .or_default()
+                        .insert(holder.clone());
+                }
+            }
+        }
+        self.linked_from = index;
     }
 
     /// The clients configured in this tenant.
@@ -234,8 +321,16 @@ impl Tenant {
             .entry(id.to_string())
             .or_default()
             .insert(other.to_string());
-        if added && kind == LinkKind::Members {
-            self.journal_change(coll, id, Some((other.to_string(), true)));
+        if added {
+            self.linked_from
+                .entry(kind)
+                .or_default()
+                .entry(other.to_string())
+                .or_default()
+                .insert(id.to_string());
+            if kind == LinkKind::Members {
+                self.journal_change(coll, id, Some((other.to_string(), true)));
+            }
         }
         added
     }
@@ -253,39 +348,49 @@ impl Tenant {
             .get_mut(&kind)
             .and_then(|m| m.get_mut(id))
             .is_some_and(|set| set.remove(other));
-        if removed && kind == LinkKind::Members {
-            self.journal_change(coll, id, Some((other.to_string(), false)));
+        if removed {
+            if let Some(holders) = self
+                .linked_from
+                .get_mut(&kind)
+                .and_then(|m| m.get_mut(other))
+            {
+                holders.remove(id);
+            }
+            if kind == LinkKind::Members {
+                self.journal_change(coll, id, Some((other.to_string(), false)));
+            }
         }
         removed
+    }
+
+    /// The objects that link to `id` (the groups it is a member of, the objects it owns).
+    pub(crate) fn holders_of(&self, kind: LinkKind, id: &str) -> Vec<String> {
+        self.linked_from
+            .get(&kind)
+            .and_then(|m| m.get(id))
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Removes every link to or from `id`, returning them as `(kind, holder, other)`.
     pub(crate) fn detach_links(&mut self, id: &str) -> Vec<(LinkKind, String, String)> {
         let mut detached = Vec::new();
         for kind in [LinkKind::Members, LinkKind::Owners] {
-            let Some(map) = self.links.get(&kind) else {
-                continue;
-            };
-            if let Some(own) = map.get(id) {
+            if let Some(own) = self.link_set(kind, id) {
                 detached.extend(own.iter().map(|o| (kind, id.to_string(), o.clone())));
             }
-            for (holder, set) in map {
-                if holder != id && set.contains(id) {
-                    detached.push((kind, holder.clone(), id.to_string()));
-                }
-            }
+            detached.extend(
+                self.holders_of(kind, id)
+                    .into_iter()
+                    .filter(|h| h != id)
+                    .map(|h| (kind, h, id.to_string())),
+            );
         }
         for (kind, holder, other) in &detached {
             let coll = self
                 .directory_object(holder)
                 .map_or(Coll::Groups, |(c, _)| c);
             self.remove_link(coll, *kind, holder, other);
-        }
-        if let Some(map) = self.links.get_mut(&LinkKind::Members) {
-            map.remove(id);
-        }
-        if let Some(map) = self.links.get_mut(&LinkKind::Owners) {
-            map.remove(id);
         }
         detached
     }
@@ -309,11 +414,61 @@ impl Tenant {
         }
     }
 
+    /// True while an object created through the API is still replicating and so invisible.
+    pub(crate) fn is_lagging(&self, id: &str) -> bool {
+        let lag = self.faults.replication_lag_ms;
+        if lag == 0 {
+            return false;
+        }
+        self.created_at.get(id).is_some_and(|at| {
+            self.now().as_millisecond() - at.as_millisecond()
+                < i64::try_from(lag).unwrap_or(i64::MAX)
+        })
+    }
+
+    /// [`Tenant::is_lagging`], counting a refusal in the stats when it is.
+    pub(crate) fn refuse_lagging(&self, id: &str) -> bool {
+        let lagging = self.is_lagging(id);
+        if lagging {
+            self.lag_hits.set(self.lag_hits.get() + 1);
+        }
+        lagging
+    }
+
+    /// The current fault settings.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Replaces the fault settings.
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.faults = faults;
+    }
+
+    /// The request counters, with replication-lag refusals folded in.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            lagged: self.stats.lagged + self.lag_hits.get(),
+            ..self.stats.clone()
+        }
+    }
+
+    /// Sets every counter back to zero.
+    pub fn reset_stats(&mut self) {
+        self.stats = Stats::default();
+        self.lag_hits.set(0);
+    }
+
     /// Moves the emulator clock forward (recycle-bin purge, token and delta-link expiry).
     pub fn advance_clock(&mut self, by: SignedDuration) {
         self.clock.advance(by);
         self.purge_expired();
     }
+}
+
+/// The generator a loaded tenant starts with until [`Tenant::after_load`] reseeds it.
+fn placeholder_rng() -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(0)
 }
 
 /// Formats a time the way Graph does: `2024-05-01T08:30:00Z`.

@@ -11,13 +11,13 @@ use crate::cli::DemoArgs;
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let emulator = rewind_emulator::start(super::emulator_config(&args.tenant))
         .await
-        .map_err(|e| Expected::Usage(format!("cannot listen on {}: {e}", args.tenant.listen)))?;
+        .map_err(|e| Expected::Usage(e.to_string()))?;
     print!("{}", tour(&emulator));
     if !args.no_wait {
         println!("Serving until Ctrl-C.");
         super::shutdown_signal().await;
     }
-    emulator.shutdown().await;
+    emulator.shutdown().await?;
     Ok(())
 }
 

@@ -80,15 +80,7 @@ pub(crate) fn record(
         "activityDateTime": t.now_string(),
         "loggedByService": service,
         "operationType": operation,
-        "initiatedBy": {
-            "app": {
-                "appId": actor.app_id,
-                "displayName": actor.display_name,
-                "servicePrincipalId": actor.service_principal_id,
-                "servicePrincipalName": actor.display_name,
-            },
-            "user": null,
-        },
+        "initiatedBy": actor.initiated_by(),
         "targetResources": targets,
         "additionalDetails": [],
     });

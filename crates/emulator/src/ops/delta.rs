@@ -14,10 +14,10 @@ use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::objects::render;
+use super::objects::render_selected;
 use crate::dispatch::{Ctx, GraphResponse};
 use crate::error::GraphError;
-use crate::query::{self, apply_select, collection, context};
+use crate::query::{self, collection, context};
 use crate::resource::Coll;
 use crate::tenant::Tenant;
 
@@ -45,22 +45,6 @@ struct DeltaState {
     initial: bool,
 }
 
-impl Serialize for Coll {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.context_path())
-    }
-}
-
-impl<'de> Deserialize<'de> for Coll {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Coll::ALL
-            .into_iter()
-            .find(|c| c.context_path() == s)
-            .ok_or_else(|| serde::de::Error::custom("unknown collection"))
-    }
-}
-
 pub(crate) fn delta(
     t: &mut Tenant,
     ctx: &Ctx<'_>,
@@ -76,7 +60,7 @@ pub(crate) fn delta(
             DeltaState {
                 coll,
                 since: 0,
-                upto: t.seq,
+                upto: settled(t, coll, 0),
                 issued: t.now().as_second(),
                 select: q.select.clone(),
                 after: None,
@@ -127,12 +111,25 @@ fn resumed(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, tok: &str) -> Result<DeltaStat
     Ok(DeltaState {
         coll,
         since: prev.upto,
-        upto: t.seq,
+        upto: settled(t, coll, prev.upto),
         issued: t.now().as_second(),
         select: prev.select,
         after: None,
         initial: false,
     })
+}
+
+/// The journal position a round can report up to: just before the first change to an object
+/// that is still replicating, so that the change is reported in a later round instead of lost.
+fn settled(t: &Tenant, coll: Coll, since: u64) -> u64 {
+    if t.faults.replication_lag_ms == 0 {
+        return t.seq;
+    }
+    let start = t.journal.partition_point(|c| c.seq <= since);
+    t.journal[start..]
+        .iter()
+        .find(|c| c.coll == coll && t.is_lagging(&c.id))
+        .map_or(t.seq, |c| c.seq - 1)
 }
 
 fn page_size(ctx: &Ctx<'_>) -> usize {
@@ -156,6 +153,7 @@ fn page(t: &Tenant, ctx: &Ctx<'_>, mut state: DeltaState) -> GraphResponse {
         let ids = t
             .coll(state.coll)
             .range::<String, _>((lower, Bound::Unbounded))
+            .filter(|(k, _)| !t.is_lagging(k))
             .map(|(k, _)| k.clone())
             .take(size + 1)
             .collect();
@@ -272,8 +270,7 @@ fn entry(
                 .collect()
         })
     });
-    let mut out: Map<String, Value> =
-        apply_select(render(t, ctx, state.coll, obj), select.as_deref());
+    let mut out: Map<String, Value> = render_selected(t, ctx, state.coll, obj, select.as_deref());
     if !out.contains_key("id") {
         out.insert("id".into(), Value::String(id.to_string()));
     }

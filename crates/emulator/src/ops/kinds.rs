@@ -512,9 +512,10 @@ fn fill_service_principal(t: &Tenant, obj: &mut Obj) -> Result<(), GraphError> {
     let app_id = str_of(obj, "appId").unwrap_or_default().to_string();
     let app = t
         .coll(Coll::Applications)
-        .values()
-        .find(|a| str_of(a, "appId") == Some(app_id.as_str()))
-        .cloned()
+        .iter()
+        .find(|(_, a)| str_of(a, "appId") == Some(app_id.as_str()))
+        .filter(|(id, _)| !t.refuse_lagging(id))
+        .map(|(_, a)| a.clone())
         .ok_or_else(|| no_backing_application(&app_id))?;
     if t.coll(Coll::ServicePrincipals)
         .values()

@@ -36,6 +36,7 @@ fn link_name(kind: LinkKind) -> &'static str {
 
 fn holder(t: &Tenant, coll: Coll, id: &str) -> Result<String, GraphError> {
     t.resolve_key(coll, id)
+        .filter(|found| !t.refuse_lagging(found))
         .ok_or_else(|| GraphError::not_found(id))
 }
 
@@ -117,6 +118,7 @@ pub(crate) fn add(
         .ok_or_else(|| GraphError::bad_request("The request body must be {\"@odata.id\": \"https://graph.microsoft.com/v1.0/directoryObjects/{id}\"}."))?;
     let (other_coll, _) = t
         .directory_object(&other)
+        .filter(|_| !t.refuse_lagging(&other))
         .ok_or_else(|| GraphError::not_found(&other))?;
     check_link_type(coll, kind, other_coll, &id, &other)?;
     if !t.add_link(coll, kind, &id, &other) {

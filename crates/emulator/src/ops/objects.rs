@@ -24,9 +24,26 @@ struct Cursor {
 
 /// Renders a stored object as Graph returns it, before `$select`.
 pub(crate) fn render(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, obj: &Obj) -> Map<String, Value> {
-    let mut out = schema().render(coll.entity_type(), obj, coll.inline_navs(), ctx.render);
+    render_selected(t, ctx, coll, obj, None)
+}
+
+/// Renders only the selected properties of a stored object, with `$select` applied.
+pub(crate) fn render_selected(
+    t: &Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    obj: &Obj,
+    select: Option<&[String]>,
+) -> Map<String, Value> {
+    let mut out = schema().render_only(
+        coll.entity_type(),
+        obj,
+        coll.inline_navs(),
+        ctx.render,
+        select,
+    );
     kinds::decorate(t, ctx, coll, &mut out);
-    out
+    apply_select(out, select)
 }
 
 /// The `$select` list to apply: the client's, else the type's default property set.
@@ -95,7 +112,7 @@ pub(crate) fn list(
     let page: Vec<(&String, &Obj)> = t
         .coll(coll)
         .range((lower, Bound::Unbounded))
-        .filter(|(_, o)| matching(o))
+        .filter(|(id, o)| matching(o) && !t.is_lagging(id))
         .take(size + 1)
         .collect();
     let more = page.len() > size;
@@ -103,7 +120,7 @@ pub(crate) fn list(
     let items: Vec<Value> = page
         .iter()
         .take(size)
-        .map(|(_, o)| Value::Object(apply_select(render(t, ctx, coll, o), select.as_deref())))
+        .map(|(_, o)| Value::Object(render_selected(t, ctx, coll, o, select.as_deref())))
         .collect();
     let next = more.then(|| {
         let after = page[size - 1].0.clone();
@@ -114,8 +131,12 @@ pub(crate) fn list(
             &query::encode_token(&Cursor { after }),
         )
     });
-    let count =
-        (q.count && after.is_none()).then(|| t.coll(coll).values().filter(|o| matching(o)).count());
+    let count = (q.count && after.is_none()).then(|| {
+        t.coll(coll)
+            .iter()
+            .filter(|(id, o)| matching(o) && !t.is_lagging(id))
+            .count()
+    });
     let ctx_path = context(
         ctx.base_url,
         coll.context_path(),
@@ -166,7 +187,7 @@ pub(crate) fn resolve(
         .resolve_key(coll, key)
         .ok_or_else(|| GraphError::not_found(key.trim_start_matches("appId=")))?;
     match t.get(coll, &id) {
-        Some(o) if in_scope(coll, scope, o) => Ok(id),
+        Some(o) if in_scope(coll, scope, o) && !t.refuse_lagging(&id) => Ok(id),
         _ => Err(GraphError::not_found(key)),
     }
 }
@@ -182,7 +203,7 @@ pub(crate) fn get(
     let id = resolve(t, coll, scope, key)?;
     let obj = t.get(coll, &id).ok_or_else(|| GraphError::not_found(key))?;
     let select = effective_select(ctx, coll);
-    let body = apply_select(render(t, ctx, coll, obj), select.as_deref());
+    let body = render_selected(t, ctx, coll, obj, select.as_deref());
     let ctx_path = context(
         ctx.base_url,
         coll.context_path(),
@@ -224,6 +245,10 @@ pub(crate) fn create(
     check_scope_parent(t, scope)?;
     let body = ctx.body_object()?;
     let id = kinds::create(t, ctx, coll, scope, body)?;
+    if t.faults.replication_lag_ms > 0 {
+        let now = t.now();
+        t.created_at.insert(id.clone(), now);
+    }
     let obj = t.get(coll, &id).ok_or_else(|| GraphError::not_found(&id))?;
     let name = display_name(obj);
     let rendered = render(t, ctx, coll, obj);

@@ -140,7 +140,11 @@ async fn oversized_bodies_are_refused() {
 }
 
 fn writer_tenant() -> (Tenant, String) {
-    let mut t = rewind_emulator::seed_tenant(&SeedOptions { seed: 3, users: 3 });
+    let mut t = rewind_emulator::seed_tenant(&SeedOptions {
+        seed: 3,
+        users: 3,
+        ..SeedOptions::default()
+    });
     let c = t
         .clients()
         .iter()

@@ -35,7 +35,11 @@ impl Harness {
 
     pub async fn with_users(users: usize) -> Harness {
         let config = EmulatorConfig {
-            seed: SeedOptions { seed: 7, users },
+            seed: SeedOptions {
+                seed: 7,
+                users,
+                ..SeedOptions::default()
+            },
             ..EmulatorConfig::default()
         };
         let emu = rewind_emulator::start(config)

@@ -60,7 +60,8 @@ async fn official_python_sdk_reads_the_tenant() {
             read["ip_locations"].as_u64(),
             read["country_locations"].as_u64()
         ),
-        (Some(1), Some(1))
+        (Some(1), Some(2)),
+        "head office; allowed and blocked countries"
     );
     assert_eq!(
         read["ip_ranges"],
