@@ -76,6 +76,9 @@ pub(crate) fn route(
         (Route::AuditList, Get) => audit::list(t, ctx),
         (Route::AuditItem(id), Get) => audit::get(t, ctx, id),
         (Route::DirectoryObject(id), Get) => objects::get_directory_object(t, ctx, id),
+        (Route::AuthMethods { user, method }, Get) => {
+            objects::auth_methods(t, ctx, user, method.as_deref())
+        }
         (Route::Batch, Post) => batch::run(t, ctx),
         _ => Err(GraphError::method_not_allowed()),
     }

@@ -101,6 +101,14 @@ pub const GRAPH_APP_ROLES: &[(&str, &str)] = &[
         "fee28b28-e1f3-4841-818e-2704dc62245f",
     ),
     ("AuditLog.Read.All", "b0afded3-3588-46d8-8b3d-9842eff778da"),
+    (
+        "UserAuthenticationMethod.Read.All",
+        "38d9df27-64da-44fd-b7c5-a6fbac20248f",
+    ),
+    (
+        "UserAuthenticationMethod.ReadWrite.All",
+        "50483e42-d915-4231-9639-7fdb7fd190e5",
+    ),
 ];
 
 /// The least-privilege read set of DESIGN §10, given to the emulator's read-only client.
@@ -115,6 +123,7 @@ pub const READ_PERMISSIONS: &[&str] = &[
     "RoleManagement.Read.Directory",
     "RoleEligibilitySchedule.Read.Directory",
     "AuditLog.Read.All",
+    "UserAuthenticationMethod.Read.All",
 ];
 
 /// The write set used by restore.
@@ -137,6 +146,7 @@ pub const WRITE_PERMISSIONS: &[&str] = &[
     "RoleManagement.ReadWrite.Directory",
     "RoleEligibilitySchedule.ReadWrite.Directory",
     "AuditLog.Read.All",
+    "UserAuthenticationMethod.ReadWrite.All",
 ];
 
 /// Alternatives: the request passes when the roles hold every permission of one alternative.
@@ -196,6 +206,7 @@ pub(crate) fn required(route: &Route, write: bool) -> Requirement {
         Route::AuditList | Route::AuditItem(_) => {
             &[&["AuditLog.Read.All"], &["Directory.Read.All"]]
         }
+        Route::AuthMethods { .. } => &[&["UserAuthenticationMethod.Read.All"]],
         Route::Batch => &[],
     }
 }

@@ -100,6 +100,13 @@ pub enum Route {
     AuditItem(String),
     /// `GET /directoryObjects/{id}`.
     DirectoryObject(String),
+    /// `GET /users/{id}/authentication/methods[/{methodId}]`.
+    AuthMethods {
+        /// The user's key.
+        user: String,
+        /// One method, or all of them.
+        method: Option<String>,
+    },
     /// `POST /$batch`.
     Batch,
 }
@@ -212,6 +219,17 @@ fn item_route(coll: Coll, id: String, tail: &[&str]) -> Option<Route> {
         (Coll::ServicePrincipals | Coll::Users | Coll::Groups, "approleassignments") => {
             sub_route(Coll::AppRoleAssignments, Scope::PrincipalOf(id), &tail[1..])
         }
+        (Coll::Users, "authentication") => match tail {
+            [_, "methods"] => Some(Route::AuthMethods {
+                user: id,
+                method: None,
+            }),
+            [_, "methods", m] => Some(Route::AuthMethods {
+                user: id,
+                method: Some((*m).to_string()),
+            }),
+            _ => None,
+        },
         (Coll::ServicePrincipals, "approleassignedto") => {
             sub_route(Coll::AppRoleAssignments, Scope::ResourceOf(id), &tail[1..])
         }

@@ -403,10 +403,14 @@ async fn info(State(state): State<AppState>) -> Response {
     axum::Json(body).into_response()
 }
 
+/// `POST /_emulator/clock`: `{"advanceSeconds": N}` moves the clock forward; `{"freeze": true}`
+/// stops it (only `advanceSeconds` moves it then) and `{"freeze": false}` lets it run again.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ClockRequest {
+    #[serde(default)]
     advance_seconds: i64,
+    freeze: Option<bool>,
 }
 
 async fn clock(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
@@ -414,12 +418,17 @@ async fn clock(State(state): State<AppState>, body: axum::body::Bytes) -> Respon
     match parsed {
         Ok(req) if req.advance_seconds >= 0 => {
             let mut t = state.lock();
+            if let Some(frozen) = req.freeze {
+                t.freeze_clock(frozen);
+            }
             t.advance_clock(jiff::SignedDuration::from_secs(req.advance_seconds));
             let now = crate::tenant::format_time(t.now());
             drop(t);
             axum::Json(json!({ "now": now })).into_response()
         }
-        _ => (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "send {\"advanceSeconds\": N} with N >= 0; the clock only moves forward"}))).into_response(),
+        _ => admin_error(
+            "send {\"advanceSeconds\": N} with N >= 0 and/or {\"freeze\": true|false}; the clock only moves forward",
+        ),
     }
 }
 

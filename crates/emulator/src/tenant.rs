@@ -88,13 +88,16 @@ impl Actor {
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub(crate) struct Clock {
     offset: SignedDuration,
+    /// When set, time stands still at this instant (plus `offset`): tests of time windows
+    /// need it, and it makes a run reproducible.
+    #[serde(default)]
+    frozen_at: Option<Timestamp>,
 }
 
 impl Clock {
     pub(crate) fn now(self) -> Timestamp {
-        Timestamp::now()
-            .saturating_add(self.offset)
-            .unwrap_or(Timestamp::MAX)
+        let base = self.frozen_at.unwrap_or_else(Timestamp::now);
+        base.saturating_add(self.offset).unwrap_or(Timestamp::MAX)
     }
 
     pub(crate) fn advance(&mut self, by: SignedDuration) {
@@ -457,6 +460,23 @@ impl Tenant {
     pub fn reset_stats(&mut self) {
         self.stats = Stats::default();
         self.lag_hits.set(0);
+    }
+
+    /// Stops (or restarts) the emulator clock; while stopped only [`Tenant::advance_clock`]
+    /// moves it.
+    pub fn freeze_clock(&mut self, frozen: bool) {
+        let now = self.now();
+        self.clock = if frozen {
+            Clock {
+                offset: SignedDuration::ZERO,
+                frozen_at: Some(now),
+            }
+        } else {
+            Clock {
+                offset: now.duration_since(Timestamp::now()),
+                frozen_at: None,
+            }
+        };
     }
 
     /// Moves the emulator clock forward (recycle-bin purge, token and delta-link expiry).

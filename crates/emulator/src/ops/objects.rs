@@ -319,6 +319,35 @@ pub(crate) fn delete(
     Ok(GraphResponse::no_content())
 }
 
+/// `GET /users/{id}/authentication/methods[/{methodId}]`: the methods a user registered.
+pub(crate) fn auth_methods(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    user: &str,
+    method: Option<&str>,
+) -> Result<GraphResponse, GraphError> {
+    let id = resolve(t, Coll::Users, &Scope::All, user)?;
+    let methods = t.auth_methods.get(&id).cloned().unwrap_or_default();
+    let rendered = methods
+        .iter()
+        .map(|m| schema().render("authenticationMethod", m, &[], ctx.render));
+    let path = format!("users('{id}')/authentication/methods");
+    match method {
+        None => {
+            let items = rendered.map(Value::Object).collect();
+            Ok(GraphResponse::json(
+                200,
+                collection(context(ctx.base_url, &path, None, false), items, None, None),
+            ))
+        }
+        Some(m) => rendered
+            .into_iter()
+            .find(|r| r.get("id").and_then(Value::as_str) == Some(m))
+            .map(|r| GraphResponse::json(200, entity(context(ctx.base_url, &path, None, true), r)))
+            .ok_or_else(|| GraphError::not_found(m)),
+    }
+}
+
 /// The display name (or another human name) of an object, for audit records.
 pub(crate) fn display_name(obj: &Obj) -> Option<String> {
     ["displayName", "name", "userPrincipalName", "tenantId"]

@@ -34,14 +34,19 @@ impl Harness {
     }
 
     pub async fn with_users(users: usize) -> Harness {
-        let config = EmulatorConfig {
-            seed: SeedOptions {
-                seed: 7,
-                users,
-                ..SeedOptions::default()
-            },
-            ..EmulatorConfig::default()
+        let seed = SeedOptions {
+            seed: 7,
+            users,
+            ..SeedOptions::default()
         };
+        Self::with_config(EmulatorConfig {
+            seed,
+            ..EmulatorConfig::default()
+        })
+        .await
+    }
+
+    pub async fn with_config(config: EmulatorConfig) -> Harness {
         let emu = rewind_emulator::start(config)
             .await
             .expect("emulator starts");
@@ -55,6 +60,46 @@ impl Harness {
         h.reader = h.token(Access::Read).await;
         h.writer = h.token(Access::Write).await;
         h
+    }
+
+    /// Serves one request in-process with a token, for loops too long for HTTP.
+    pub fn direct(
+        &self,
+        token: &str,
+        method: rewind_emulator::Method,
+        path: &str,
+    ) -> rewind_emulator::GraphResponse {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let req = rewind_emulator::GraphRequest {
+            method,
+            path: path.to_string(),
+            query: form_urlencoded_pairs(query),
+            headers: vec![("authorization".into(), format!("Bearer {token}"))],
+            body: Vec::new(),
+        };
+        let base = self.emu.info.graph_url.clone();
+        self.emu.with_tenant(|t| t.handle(&base, &req))
+    }
+
+    /// Puts fault settings through the admin API.
+    pub async fn set_faults(&self, faults: &Value) -> Reply {
+        let r = self
+            .http
+            .put(format!("{}/_emulator/faults", self.emu.info.graph_url))
+            .json(faults)
+            .send()
+            .await
+            .expect("faults");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -184,4 +229,12 @@ impl Harness {
         assert_eq!(r.status, 201, "{}", r.text);
         r.body["id"].as_str().expect("id").to_string()
     }
+}
+
+fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.replace("%20", " ")))
+        .collect()
 }
