@@ -373,16 +373,21 @@ impl Schema {
         if let Some(t) = stored.get("@odata.type") {
             out.insert("@odata.type".into(), t.clone());
         }
-        if let Some(id) = stored.get("id") {
+        let wants = |name: &str| only.is_none_or(|sel| sel.iter().any(|s| s == name));
+        if let Some(id) = stored.get("id").filter(|_| wants("id")) {
             out.insert("id".into(), id.clone());
         }
-        for (name, prop) in &def.props {
-            if name == "id" || (prop.nav && !expand.iter().any(|n| *n == "*" || n == name)) {
+        // With a selection, visit only the selected properties: a page of default-property users
+        // then costs a dozen lookups per user, not a walk over the type's hundred properties.
+        let props: Box<dyn Iterator<Item = (&String, &PropDef)>> = match only {
+            Some(sel) => Box::new(sel.iter().filter_map(|n| def.props.get_key_value(n))),
+            None => Box::new(def.props.iter()),
+        };
+        for (name, prop) in props {
+            if name == "id" || matches!(prop.ty, TypeRef::Prim(Prim::Stream)) {
                 continue;
             }
-            if matches!(prop.ty, TypeRef::Prim(Prim::Stream))
-                || only.is_some_and(|sel| !sel.iter().any(|s| s == name))
-            {
+            if prop.nav && !expand.iter().any(|n| *n == "*" || n == name) {
                 continue;
             }
             let value = match stored.get(name) {
@@ -394,7 +399,7 @@ impl Schema {
             out.insert(name.clone(), value);
         }
         for (k, v) in stored {
-            if k.starts_with("extension_") {
+            if k.starts_with("extension_") && wants(k) {
                 out.insert(k.clone(), v.clone());
             }
         }

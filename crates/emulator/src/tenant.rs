@@ -116,6 +116,8 @@ pub struct Tenant {
     pub(crate) links: BTreeMap<LinkKind, BTreeMap<String, BTreeSet<String>>>,
     /// The reverse of `links`: for each object, what links to it. Derived, never saved.
     #[serde(skip)]
+    pub(crate) sign_in_names: HashMap<String, String>,
+    #[serde(skip)]
     pub(crate) linked_from: BTreeMap<LinkKind, BTreeMap<String, BTreeSet<String>>>,
     pub(crate) recycle_bin: BTreeMap<String, Deleted>,
     pub(crate) ca_deleted: BTreeMap<Coll, BTreeMap<String, (Obj, Timestamp)>>,
@@ -157,6 +159,7 @@ impl Tenant {
             singletons: BTreeMap::new(),
             links: BTreeMap::new(),
             linked_from: BTreeMap::new(),
+            sign_in_names: HashMap::new(),
             recycle_bin: BTreeMap::new(),
             ca_deleted: BTreeMap::new(),
             audit: Vec::new(),
@@ -206,6 +209,20 @@ impl Tenant {
             }
         }
         self.linked_from = index;
+        let users: Vec<(String, Obj)> = self
+            .coll(Coll::Users)
+            .iter()
+            .map(|(id, o)| (id.clone(), o.clone()))
+            .chain(
+                self.recycle_bin
+                    .iter()
+                    .filter(|(_, d)| d.coll == Coll::Users)
+                    .map(|(id, d)| (id.clone(), d.obj.clone())),
+            )
+            .collect();
+        for (id, o) in users {
+            self.index_sign_in_name(&id, &o);
+        }
     }
 
     /// The clients configured in this tenant.
@@ -253,11 +270,38 @@ impl Tenant {
 
     /// Inserts or replaces an object and journals the change.
     pub(crate) fn put(&mut self, coll: Coll, id: &str, obj: Obj) {
+        if coll == Coll::Users {
+            self.index_sign_in_name(id, &obj);
+        }
         self.objects
             .entry(coll)
             .or_default()
             .insert(id.to_string(), obj);
         self.journal_change(coll, id, None);
+    }
+
+    fn index_sign_in_name(&mut self, id: &str, obj: &Obj) {
+        if let Some(upn) = obj.get("userPrincipalName").and_then(Value::as_str) {
+            self.sign_in_names
+                .insert(upn.to_ascii_lowercase(), id.to_string());
+        }
+    }
+
+    /// The user, live or in the recycle bin, that holds a sign-in name. The index may hold
+    /// stale entries (a renamed or purged user); they are checked against the object here.
+    pub(crate) fn sign_in_name_owner(&self, upn: &str) -> Option<&str> {
+        let owner = self.sign_in_names.get(&upn.to_ascii_lowercase())?;
+        let holds = |o: &Obj| {
+            o.get("userPrincipalName")
+                .and_then(Value::as_str)
+                .is_some_and(|u| u.eq_ignore_ascii_case(upn))
+        };
+        let live = self.get(Coll::Users, owner).is_some_and(holds);
+        let binned = self
+            .recycle_bin
+            .get(owner)
+            .is_some_and(|d| d.coll == Coll::Users && holds(&d.obj));
+        (live || binned).then_some(owner.as_str())
     }
 
     /// Removes an object and journals the change.
@@ -298,7 +342,10 @@ impl Tenant {
         }
         let (prop, value) = match key.strip_prefix("appId=") {
             Some(app_id) => ("appId", app_id),
-            None if coll == Coll::Users && key.contains('@') => ("userPrincipalName", key),
+            None if coll == Coll::Users && key.contains('@') => {
+                let owner = self.sign_in_name_owner(key)?;
+                return self.get(coll, owner).map(|_| owner.to_string());
+            }
             None => return None,
         };
         self.coll(coll)

@@ -393,13 +393,7 @@ fn check_upn(t: &Tenant, id: &str, obj: &Obj) -> Result<(), GraphError> {
             t.domain
         )).with_detail("InvalidValue", "userPrincipalName", "userPrincipalName"));
     }
-    let taken = t.coll(Coll::Users).iter().any(|(other, o)| {
-        other != id && str_of(o, "userPrincipalName").is_some_and(|u| u.eq_ignore_ascii_case(upn))
-    }) || t.recycle_bin.values().any(|d| {
-        d.coll == Coll::Users
-            && str_of(&d.obj, "userPrincipalName").is_some_and(|u| u.eq_ignore_ascii_case(upn))
-    });
-    if taken {
+    if t.sign_in_name_owner(upn).is_some_and(|owner| owner != id) {
         return Err(GraphError::bad_request(
             "Another object with the same value for property userPrincipalName already exists.",
         )

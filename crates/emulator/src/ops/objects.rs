@@ -43,7 +43,7 @@ pub(crate) fn render_selected(
         select,
     );
     kinds::decorate(t, ctx, coll, &mut out);
-    apply_select(out, select)
+    out
 }
 
 /// The `$select` list to apply: the client's, else the type's default property set.

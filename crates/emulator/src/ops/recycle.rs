@@ -159,12 +159,8 @@ fn check_no_conflict(t: &Tenant, obj: &Obj, coll: Coll) -> Result<(), GraphError
         .get("userPrincipalName")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let clash = t.coll(Coll::Users).values().any(|u| {
-        u.get("userPrincipalName")
-            .and_then(Value::as_str)
-            .is_some_and(|x| x.eq_ignore_ascii_case(upn))
-    });
-    if clash {
+    let id = obj.get("id").and_then(Value::as_str).unwrap_or_default();
+    if t.sign_in_name_owner(upn).is_some_and(|owner| owner != id) {
         return Err(GraphError::bad_request(format!(
             "Request to restore object failed: another object with the userPrincipalName '{upn}' exists."
         )));
