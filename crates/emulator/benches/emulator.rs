@@ -3,6 +3,8 @@
 //!
 //! Run: `cargo bench -p rewind-emulator --bench emulator` (figures go to docs/benchmarks.md).
 
+#![expect(clippy::expect_used, reason = "a benchmark stops at the first failure")]
+
 use std::time::Instant;
 
 /// The same allocator as the `rewind` binary: the figures are the product's.
