@@ -98,12 +98,14 @@ async fn main() {
         ]
         .map(|c| (c.context_path(), t.count(c)))
     });
+    let memberships = emu.with_tenant(|t| t.link_count(rewind_emulator::LinkKind::Members));
     let rss_mib = proc_status_kib("VmRSS:") / 1024;
     let hwm_mib = proc_status_kib("VmHWM:") / 1024;
     println!("large preset: seeded and serving in {seed_s:.2} s");
     for (k, n) in counts {
         println!("  {n:>7} {k}");
     }
+    println!("  {memberships:>7} group memberships (nested groups included)");
     println!("resident memory with the large tenant: {rss_mib} MiB (peak {hwm_mib} MiB)");
 
     let http = reqwest::Client::new();

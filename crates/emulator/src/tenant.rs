@@ -225,6 +225,13 @@ impl Tenant {
         }
     }
 
+    /// The number of links of a kind (group memberships, ownerships).
+    pub fn link_count(&self, kind: LinkKind) -> usize {
+        self.links
+            .get(&kind)
+            .map_or(0, |m| m.values().map(BTreeSet::len).sum())
+    }
+
     /// The clients configured in this tenant.
     pub fn clients(&self) -> &[Client] {
         &self.clients

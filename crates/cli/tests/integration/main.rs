@@ -4,6 +4,7 @@
 
 #![expect(
     clippy::unwrap_used,
+    clippy::expect_used,
     reason = "a test fails loudly on the first surprise"
 )]
 
@@ -80,6 +81,106 @@ fn tokio_rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// Starts `rewind emulator` with extra flags and returns the child and its connection JSON.
+fn spawn_emulator(extra: &[&str]) -> (std::process::Child, Value) {
+    let mut child = rewind()
+        .args(["emulator", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("rewind runs");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (
+        child,
+        serde_json::from_str(&line).expect("first line is JSON"),
+    )
+}
+
+#[test]
+fn emulator_flags_set_preset_scenario_and_faults() {
+    let (mut child, info) = spawn_emulator(&[
+        "--preset",
+        "tiny",
+        "--scenario",
+        "lockout-policy",
+        "--throttle",
+        "--latency-ms",
+        "3",
+    ]);
+    let base = info["graph_url"].as_str().unwrap().to_string();
+    let rt = tokio_rt();
+    let (faults, scenario): (Value, Value) = rt.block_on(async {
+        let http = reqwest::Client::new();
+        let f = http
+            .get(format!("{base}/_emulator/faults"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let s = http
+            .get(format!("{base}/_emulator/scenarios/lockout-policy"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (f, s)
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(
+        (
+            faults["preset"].as_str(),
+            faults["throttle"].as_bool(),
+            faults["latency_ms"].as_u64()
+        ),
+        (Some("tiny"), Some(true), Some(3))
+    );
+    assert_eq!(faults["scenario"], "lockout-policy");
+    assert_eq!(scenario["ran"], true);
+    assert_eq!(scenario["steps"][0]["status"], 201);
+}
+
+#[test]
+fn bad_emulator_settings_exit_with_the_usage_code() {
+    for args in [
+        &["--error-rate", "2"][..],
+        &["--preset", "huge"],
+        &["--scenario", "ransomware"],
+    ] {
+        let out = rewind()
+            .args(["emulator", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("rewind-cli-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("broken.state");
+    std::fs::write(&state, b"not a tenant").unwrap();
+    let out = rewind()
+        .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a usable emulator state file"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
