@@ -207,7 +207,8 @@ pub(crate) fn required(route: &Route, write: bool) -> Requirement {
             &[&["AuditLog.Read.All"], &["Directory.Read.All"]]
         }
         Route::AuthMethods { .. } => &[&["UserAuthenticationMethod.Read.All"]],
-        Route::Batch => &[],
+        // The batch itself needs nothing; each inner request is checked on its own.
+        Route::Batch => &[&[]],
     }
 }
 

@@ -270,7 +270,8 @@ struct Seeder {
 
 /// Builds a tenant from the options.
 pub fn build(opts: &SeedOptions) -> Tenant {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64_compat(opts.seed);
+    let mut rng =
+        <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(opts.seed ^ 0x005e_ed7e_4aa7);
     let tenant_id = uuid::Builder::from_random_bytes(rng.random())
         .into_uuid()
         .to_string();
@@ -279,16 +280,6 @@ pub fn build(opts: &SeedOptions) -> Tenant {
     let mut s = Seeder { t, created };
     s.seed_all(opts);
     s.t
-}
-
-trait SeedCompat {
-    fn seed_from_u64_compat(seed: u64) -> Self;
-}
-
-impl SeedCompat for rand_chacha::ChaCha8Rng {
-    fn seed_from_u64_compat(seed: u64) -> Self {
-        <Self as rand::SeedableRng>::seed_from_u64(seed ^ 0x005e_ed7e_4aa7)
-    }
 }
 
 fn obj(v: Value) -> Map<String, Value> {

@@ -250,7 +250,6 @@ fn apply_binds(
 /// Creates an object from a request body; returns its key.
 pub(crate) fn create(
     t: &mut Tenant,
-    ctx: &Ctx<'_>,
     coll: Coll,
     scope: &Scope,
     mut body: Map<String, Value>,
@@ -272,7 +271,7 @@ pub(crate) fn create(
         }
     }
     let id = new_key(t, coll, &obj);
-    fill_on_create(t, ctx, coll, scope, &id, &mut obj)?;
+    fill_on_create(t, coll, scope, &id, &mut obj)?;
     check_binds_exist(t, &binds)?;
     let mut stored = Map::new();
     if let Some(ty) = obj.remove("@odata.type") {
@@ -305,7 +304,6 @@ fn new_key(t: &mut Tenant, coll: Coll, obj: &Obj) -> String {
 
 fn fill_on_create(
     t: &mut Tenant,
-    ctx: &Ctx<'_>,
     coll: Coll,
     scope: &Scope,
     id: &str,
@@ -351,7 +349,6 @@ fn fill_on_create(
         }
         Coll::AdministrativeUnits | Coll::AuthMethodConfigs | Coll::RoleEligibilitySchedules => {}
     }
-    let _ = ctx;
     Ok(())
 }
 
@@ -385,7 +382,6 @@ pub(crate) fn decorate(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, out: &mut Map<Stri
 /// Applies a PATCH body to a stored object.
 pub(crate) fn update(
     t: &mut Tenant,
-    ctx: &Ctx<'_>,
     coll: Coll,
     id: &str,
     mut body: Map<String, Value>,
@@ -459,7 +455,6 @@ pub(crate) fn update(
         t.put(coll, id, merged);
     }
     apply_binds(t, coll, id, &binds)?;
-    let _ = ctx;
     Ok(())
 }
 

@@ -221,15 +221,7 @@ pub(crate) fn get_directory_object(
     let (coll, obj) = t
         .directory_object(id)
         .ok_or_else(|| GraphError::not_found(id))?;
-    let mut body = render(t, ctx, coll, obj);
-    body.insert(
-        "@odata.type".into(),
-        Value::String(format!("#microsoft.graph.{}", coll.entity_type())),
-    );
-    let body: Map<String, Value> =
-        std::iter::once(("@odata.type".to_string(), body["@odata.type"].clone()))
-            .chain(body.into_iter().filter(|(k, _)| k != "@odata.type"))
-            .collect();
+    let body = typed(coll, render(t, ctx, coll, obj));
     Ok(GraphResponse::json(
         200,
         entity(context(ctx.base_url, "directoryObjects", None, true), body),
@@ -244,7 +236,7 @@ pub(crate) fn create(
 ) -> Result<GraphResponse, GraphError> {
     check_scope_parent(t, scope)?;
     let body = ctx.body_object()?;
-    let id = kinds::create(t, ctx, coll, scope, body)?;
+    let id = kinds::create(t, coll, scope, body)?;
     if t.faults.replication_lag_ms > 0 {
         let now = t.now();
         t.created_at.insert(id.clone(), now);
@@ -282,7 +274,7 @@ pub(crate) fn update(
     let id = resolve(t, coll, scope, key)?;
     let body = ctx.body_object()?;
     let before = t.get(coll, &id).cloned().unwrap_or_default();
-    kinds::update(t, ctx, coll, &id, body)?;
+    kinds::update(t, coll, &id, body)?;
     let after = t.get(coll, &id).cloned().unwrap_or_default();
     let changes = changed_properties(&before, &after);
     record(
@@ -346,6 +338,18 @@ pub(crate) fn auth_methods(
             .map(|r| GraphResponse::json(200, entity(context(ctx.base_url, &path, None, true), r)))
             .ok_or_else(|| GraphError::not_found(m)),
     }
+}
+
+/// An object with its `@odata.type` first, as Graph returns directory objects whose type the
+/// path does not name (`/directoryObjects/{id}`, the recycle bin).
+pub(crate) fn typed(coll: Coll, mut obj: Map<String, Value>) -> Map<String, Value> {
+    obj.shift_remove("@odata.type");
+    std::iter::once((
+        "@odata.type".to_string(),
+        Value::String(format!("#microsoft.graph.{}", coll.entity_type())),
+    ))
+    .chain(obj)
+    .collect()
 }
 
 /// The display name (or another human name) of an object, for audit records.

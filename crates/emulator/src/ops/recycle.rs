@@ -6,22 +6,12 @@ use serde_json::{Map, Value};
 
 use super::audit::{AuditOp, record};
 use super::kinds::remove_federated_credentials;
-use super::objects::{display_name, render};
+use super::objects::{display_name, render, typed};
 use crate::dispatch::{Ctx, GraphResponse};
 use crate::error::GraphError;
 use crate::query::{apply_select, collection, context, entity};
 use crate::resource::{Coll, DIRECTORY_PAGE};
 use crate::tenant::{Obj, Tenant};
-
-fn typed(coll: Coll, mut obj: Map<String, Value>) -> Map<String, Value> {
-    obj.shift_remove("@odata.type");
-    std::iter::once((
-        "@odata.type".to_string(),
-        Value::String(format!("#microsoft.graph.{}", coll.entity_type())),
-    ))
-    .chain(obj)
-    .collect()
-}
 
 fn render_deleted(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, obj: &Obj) -> Map<String, Value> {
     let select = ctx.query.select.clone().or_else(|| {
