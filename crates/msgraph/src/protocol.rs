@@ -1,0 +1,14 @@
+//! The sans-IO core: requests to make and responses to read, with no network in sight. Every
+//! piece is unit-tested with literal JSON; `client.rs` puts it on reqwest.
+
+mod batch;
+mod error;
+mod page;
+mod retry;
+mod token;
+
+pub use batch::{BatchRequest, BatchResponse, MAX_BATCH, batch_bodies, parse_batch_response};
+pub use error::{FailureKind, GraphFailure};
+pub use page::{DeltaItem, DeltaRound, Page, PageError, Pager};
+pub use retry::{RetryDecision, RetryPolicy, parse_retry_after};
+pub use token::{AccessToken, GRAPH_SCOPE, secret_form};
