@@ -180,7 +180,7 @@ async fn transient_failures_are_retried_until_they_pass() {
         t.set_faults(rewind_emulator::Faults {
             error_rate: 0.5,
             ..Default::default()
-        })
+        });
     });
     let reader = client(&emu, Access::Read, None);
     let users = reader.list("/users?$top=5").await.unwrap();
@@ -193,7 +193,7 @@ async fn transient_failures_are_retried_until_they_pass() {
         t.set_faults(rewind_emulator::Faults {
             error_rate: 1.0,
             ..Default::default()
-        })
+        });
     });
     let err = reader.get("/groups").await.unwrap_err();
     assert!(matches!(err, ClientError::GaveUp { .. }), "{err}");
