@@ -140,11 +140,11 @@ mod tests {
             RetryDecision::GiveUp
         );
         assert_eq!(
-            p.decide(12, Duration::ZERO, Some(Duration::from_secs(600)), 0.5),
+            p.decide(12, Duration::ZERO, Some(Duration::from_mins(10)), 0.5),
             RetryDecision::GiveUp
         );
         assert_eq!(
-            p.decide(2, Duration::ZERO, Some(Duration::from_secs(600)), 0.5),
+            p.decide(2, Duration::ZERO, Some(Duration::from_mins(10)), 0.5),
             RetryDecision::RetryAfter(Duration::from_secs(30))
         );
     }
