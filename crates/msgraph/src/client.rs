@@ -10,9 +10,9 @@ use serde_json::Value;
 use tokio::sync::{Mutex, Semaphore};
 
 use crate::protocol::{
-    AccessToken, BatchRequest, BatchResponse, DeltaItem, DeltaRound, GraphFailure, Page, PageError,
-    Pager, RetryDecision, RetryPolicy, batch_bodies, parse_batch_response, parse_retry_after,
-    secret_form,
+    AccessToken, BatchRequest, BatchResponse, CertificateError, DeltaItem, DeltaRound,
+    GraphFailure, Page, PageError, Pager, RetryDecision, RetryPolicy, assertion_form, batch_bodies,
+    client_assertion, parse_batch_response, parse_retry_after, secret_form,
 };
 
 /// Where a tenant's Graph and identity platform live.
@@ -90,6 +90,29 @@ pub enum Credential {
         /// The secret.
         secret: Secret,
     },
+    /// A certificate: a PEM with the RSA private key and the certificate, used to sign a JWT
+    /// client assertion for each token.
+    Certificate {
+        /// The application (client) id.
+        client_id: String,
+        /// The PEM text.
+        pem: Secret,
+    },
+}
+
+impl Credential {
+    /// The token request form, signing an assertion for certificates.
+    fn token_form(&self, token_url: &str) -> Result<Vec<(&'static str, String)>, ClientError> {
+        match self {
+            Credential::Secret { client_id, secret } => Ok(secret_form(client_id, secret.expose())),
+            Credential::Certificate { client_id, pem } => {
+                let jti = format!("{:032x}", rand::rng().random::<u128>());
+                let now = jiff::Timestamp::now().as_second();
+                let assertion = client_assertion(pem.expose(), client_id, token_url, &jti, now)?;
+                Ok(assertion_form(client_id, &assertion))
+            }
+        }
+    }
 }
 
 /// Tuning.
@@ -136,6 +159,9 @@ pub enum ClientError {
         #[source]
         source: reqwest::Error,
     },
+    /// The certificate credential cannot be used.
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
     /// A response did not have the expected shape.
     #[error("unexpected response from {url}: {source}")]
     Malformed {
@@ -220,12 +246,12 @@ impl GraphClient {
         if let Some(t) = guard.as_ref().filter(|t| !force && t.is_fresh(now)) {
             return Ok(t.secret().to_string());
         }
-        let Credential::Secret { client_id, secret } = &self.credential;
         let url = self.endpoints.token_url();
+        let form = self.credential.token_form(&url)?;
         let resp = self
             .http
             .post(&url)
-            .form(&secret_form(client_id, secret.expose()))
+            .form(&form)
             .send()
             .await
             .map_err(|source| ClientError::Unreachable {

@@ -1,12 +1,16 @@
 //! The sans-IO core: requests to make and responses to read, with no network in sight. Every
 //! piece is unit-tested with literal JSON; `client.rs` puts it on reqwest.
 
+mod assertion;
 mod batch;
 mod error;
 mod page;
 mod retry;
 mod token;
 
+pub use assertion::{
+    ASSERTION_TYPE, CertificateError, assertion_form, client_assertion, thumbprint_s256,
+};
 pub use batch::{BatchRequest, BatchResponse, MAX_BATCH, batch_bodies, parse_batch_response};
 pub use error::{FailureKind, GraphFailure};
 pub use page::{DeltaItem, DeltaRound, Page, PageError, Pager};

@@ -198,3 +198,29 @@ async fn transient_failures_are_retried_until_they_pass() {
     let err = reader.get("/groups").await.unwrap_err();
     assert!(matches!(err, ClientError::GaveUp { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn certificate_credentials_sign_an_assertion() {
+    let emu = emulator().await;
+    let c = emu.info.client(Access::Read).unwrap();
+    let endpoints = Endpoints {
+        graph_url: emu.info.graph_url.clone(),
+        authority_url: emu.info.authority_url.clone(),
+        tenant_id: emu.info.tenant_id.clone(),
+    };
+    let pem = include_str!("../fixtures/test-client.pem");
+    let credential = Credential::Certificate {
+        client_id: c.client_id.clone(),
+        pem: Secret::new(pem),
+    };
+    let client = GraphClient::new(endpoints.clone(), credential, ClientOptions::default()).unwrap();
+    assert_eq!(client.list("/groups").await.unwrap().len(), 11);
+    let broken = Credential::Certificate {
+        client_id: c.client_id.clone(),
+        pem: Secret::new("not a pem"),
+    };
+    let client = GraphClient::new(endpoints, broken, ClientOptions::default()).unwrap();
+    let err = client.get("/groups").await.unwrap_err();
+    assert!(matches!(err, ClientError::Certificate(_)), "{err}");
+    assert!(err.to_string().contains("CERTIFICATE"));
+}
