@@ -7,8 +7,8 @@
 //! permission in the emulated tenant changes what the next token can do, as in Entra.
 //!
 //! Client assertions are checked for form, algorithm, thumbprint header, issuer, subject,
-//! audience and lifetime; their signature is not verified because clients are not registered
-//! with certificates yet.
+//! audience and lifetime, and their signature is verified against the certificates registered
+//! on the client's application (`keyCredentials`), as Entra does.
 
 use std::collections::HashMap;
 
@@ -295,7 +295,59 @@ impl Tenant {
                 "Client assertion is not within its valid time range.",
             ));
         }
-        Ok(())
+        self.check_assertion_signature(jwt, client_id, alg)
+    }
+
+    /// Verifies the assertion's signature against the certificates registered on the client's
+    /// application (`keyCredentials` of type `AsymmetricX509Cert`), as Entra does.
+    fn check_assertion_signature(
+        &self,
+        jwt: &str,
+        client_id: &str,
+        alg: &str,
+    ) -> Result<(), OAuthError> {
+        let bad = |m: &str| {
+            OAuthError::new(
+                401,
+                "invalid_client",
+                700_027,
+                format!("Client assertion failed signature validation: {m}"),
+            )
+        };
+        let certificates: Vec<String> = self
+            .coll(Coll::Applications)
+            .values()
+            .filter(|a| a.get("appId").and_then(Value::as_str) == Some(client_id))
+            .flat_map(|a| {
+                a.get("keyCredentials")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter(|k| k.get("type").and_then(Value::as_str) == Some("AsymmetricX509Cert"))
+            .filter_map(|k| k.get("key").and_then(Value::as_str).map(certificate_pem))
+            .collect();
+        if certificates.is_empty() {
+            return Err(bad("the application has no certificate in keyCredentials."));
+        }
+        let algorithm = if alg == "PS256" {
+            jsonwebtoken::Algorithm::PS256
+        } else {
+            jsonwebtoken::Algorithm::RS256
+        };
+        let mut validation = jsonwebtoken::Validation::new(algorithm);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let verified = certificates.iter().any(|pem| {
+            jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes())
+                .is_ok_and(|key| jsonwebtoken::decode::<Value>(jwt, &key, &validation).is_ok())
+        });
+        if verified {
+            Ok(())
+        } else {
+            Err(bad("no registered certificate verifies the signature."))
+        }
     }
 
     /// The Graph permissions granted to a service principal: its app role assignments on the
@@ -487,6 +539,19 @@ fn check_scope(scope: &str) -> Result<(), OAuthError> {
             "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
         ),
     ))
+}
+
+/// A certificate stored as base64 DER (`keyCredentials[].key`) in PEM form.
+fn certificate_pem(der_base64: &str) -> String {
+    let lines: Vec<String> = der_base64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
 }
 
 fn decode_json(part: &str) -> Option<Value> {

@@ -91,8 +91,26 @@ async fn token_errors_name_what_to_fix() {
     assert_eq!(r.json::<Value>().await.unwrap()["error_codes"][0], 90002);
 }
 
+/// The fixture certificate's base64 DER, as `keyCredentials[].key` carries it.
+fn certificate_der_base64(pem: &str) -> String {
+    pem.lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END CERTIFICATE-----"))
+        .collect()
+}
+
+fn sign_assertion(pem: &str, client_id: &str, aud: &str, alg: jsonwebtoken::Algorithm) -> String {
+    let now = jiff::Timestamp::now().as_second();
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.x5t_s256 = Some("thumbprint".into());
+    let claims = json!({"aud": aud, "iss": client_id, "sub": client_id, "jti": "1", "nbf": now, "iat": now, "exp": now + 600});
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
 #[tokio::test]
-async fn basic_auth_and_client_assertions_are_accepted() {
+async fn basic_auth_and_signed_client_assertions_are_accepted() {
     let h = Harness::start().await;
     let c = h.emu.info.client(Access::Read).unwrap().clone();
     let r = h
@@ -108,18 +126,7 @@ async fn basic_auth_and_client_assertions_are_accepted() {
         .unwrap();
     assert_eq!(r.status(), 200);
 
-    let now = jiff::Timestamp::now().as_second();
-    let assertion = |aud: &str| {
-        let header = URL_SAFE_NO_PAD
-            .encode(json!({"alg": "PS256", "typ": "JWT", "x5t#S256": "abc"}).to_string());
-        let claims = URL_SAFE_NO_PAD.encode(
-            json!({"aud": aud, "iss": c.client_id, "sub": c.client_id,
-            "jti": "1", "nbf": now, "iat": now, "exp": now + 600})
-            .to_string(),
-        );
-        format!("{header}.{claims}.c2lnbmF0dXJl")
-    };
-    let good = assertion(&h.token_url());
+    let pem = include_str!("../../../../fixtures/test-client.pem");
     let form = |a: &str| {
         vec![
             ("grant_type", "client_credentials".to_string()),
@@ -132,6 +139,12 @@ async fn basic_auth_and_client_assertions_are_accepted() {
             ("scope", "https://graph.microsoft.com/.default".to_string()),
         ]
     };
+    let good = sign_assertion(
+        pem,
+        &c.client_id,
+        &h.token_url(),
+        jsonwebtoken::Algorithm::PS256,
+    );
     let r = h
         .http
         .post(h.token_url())
@@ -139,27 +152,70 @@ async fn basic_auth_and_client_assertions_are_accepted() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
-    let token = r.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let claims: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(token.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(claims["appidacr"], "2");
-    let bad = assertion("https://login.microsoftonline.com/elsewhere/oauth2/v2.0/token");
+    assert_eq!(r.status(), 401, "no certificate is registered yet");
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("no certificate in keyCredentials")
+    );
+
+    let reader_app = format!("/applications(appId='{}')", c.client_id);
+    let cert = json!({"keyCredentials": [{"type": "AsymmetricX509Cert", "usage": "Verify", "displayName": "CN=rewind-test-client",
+        "key": certificate_der_base64(pem)}]});
+    assert_eq!(h.patch(&reader_app, &cert).await.status, 204);
+    for alg in [
+        jsonwebtoken::Algorithm::PS256,
+        jsonwebtoken::Algorithm::RS256,
+    ] {
+        let r = h
+            .http
+            .post(h.token_url())
+            .form(&form(&sign_assertion(
+                pem,
+                &c.client_id,
+                &h.token_url(),
+                alg,
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{alg:?}");
+        let token = r.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let claims: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["appidacr"], "2", "certificate-authenticated");
+    }
+    let forged = format!("{}.c2lnbmF0dXJl", good.rsplit_once('.').unwrap().0);
     let r = h
         .http
         .post(h.token_url())
-        .form(&form(&bad))
+        .form(&form(&forged))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(r.status(), 401, "a forged signature is refused");
+    let elsewhere = sign_assertion(
+        pem,
+        &c.client_id,
+        "https://login.microsoftonline.com/elsewhere/oauth2/v2.0/token",
+        jsonwebtoken::Algorithm::PS256,
+    );
+    let r = h
+        .http
+        .post(h.token_url())
+        .form(&form(&elsewhere))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "the audience must be this endpoint");
 }
 
 #[tokio::test]

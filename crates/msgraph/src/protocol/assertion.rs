@@ -95,7 +95,7 @@ pub fn assertion_form(client_id: &str, assertion: &str) -> Vec<(&'static str, St
 mod tests {
     use super::*;
 
-    const PEM: &str = include_str!("../../tests/fixtures/test-client.pem");
+    const PEM: &str = include_str!("../../../../fixtures/test-client.pem");
 
     #[test]
     fn assertions_carry_what_entra_checks() {

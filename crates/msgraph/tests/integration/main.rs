@@ -208,7 +208,24 @@ async fn certificate_credentials_sign_an_assertion() {
         authority_url: emu.info.authority_url.clone(),
         tenant_id: emu.info.tenant_id.clone(),
     };
-    let pem = include_str!("../fixtures/test-client.pem");
+    let pem = include_str!("../../../../fixtures/test-client.pem");
+    let der: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END CERTIFICATE-----"))
+        .collect();
+    let writer = client(&emu, Access::Write, None);
+    let cert =
+        json!({"keyCredentials": [{"type": "AsymmetricX509Cert", "usage": "Verify", "key": der}]});
+    writer
+        .write(
+            reqwest::Method::PATCH,
+            &format!("/applications(appId='{}')", c.client_id),
+            Some(&cert),
+        )
+        .await
+        .unwrap();
     let credential = Credential::Certificate {
         client_id: c.client_id.clone(),
         pem: Secret::new(pem),
