@@ -226,6 +226,16 @@ impl Coll {
         }
     }
 
+    /// The `$select` Graph applies without one: `id` and the default set, or `None` for all.
+    pub(crate) fn default_selection(self) -> Option<Vec<String>> {
+        self.default_select().map(|d| {
+            std::iter::once("id")
+                .chain(d.iter().copied())
+                .map(String::from)
+                .collect()
+        })
+    }
+
     /// Navigation properties Graph returns inline with this type.
     pub(crate) fn inline_navs(self) -> &'static [&'static str] {
         match self {

@@ -15,7 +15,7 @@ use crate::query::{context, entity};
 use crate::resource::Coll;
 use crate::route::{Action, Scope};
 use crate::schema::schema;
-use crate::tenant::{Tenant, format_time};
+use crate::tenant::{Obj, Tenant, format_time};
 
 /// Characters of generated client secrets.
 const SECRET_ALPHABET: &[u8] =
@@ -92,31 +92,7 @@ fn add_password(
     if let Value::Array(list) = creds {
         list.push(credential.clone());
     }
-    t.put(coll, &id, obj.clone());
-    let changes = vec![(
-        "KeyDescription".to_string(),
-        before
-            .get("passwordCredentials")
-            .cloned()
-            .unwrap_or(Value::Null),
-        obj["passwordCredentials"].clone(),
-    )];
-    let activity = format!(
-        "Update {} – Certificates and secrets management ",
-        coll.audit_vocabulary().1
-    );
-    record(
-        t,
-        &ctx.actor,
-        coll,
-        AuditOp::Named {
-            activity,
-            operation: "Update",
-        },
-        &id,
-        display_name(&obj).as_deref(),
-        changes,
-    );
+    store_credentials(t, ctx, coll, &id, &before, obj.clone());
     let mut response = credential;
     response["secretText"] = Value::String(secret);
     let mut body = Map::new();
@@ -131,6 +107,37 @@ fn add_password(
         body.extend(m);
     }
     Ok(GraphResponse::json(200, Value::Object(body)))
+}
+
+/// Stores a changed credential list and audits it the way Entra names it.
+fn store_credentials(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str, before: &Obj, obj: Obj) {
+    let old = before
+        .get("passwordCredentials")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let changes = vec![(
+        "KeyDescription".to_string(),
+        old,
+        obj["passwordCredentials"].clone(),
+    )];
+    let name = display_name(&obj);
+    t.put(coll, id, obj);
+    let activity = format!(
+        "Update {} – Certificates and secrets management ",
+        coll.audit_vocabulary().1
+    );
+    record(
+        t,
+        &ctx.actor,
+        coll,
+        AuditOp::Named {
+            activity,
+            operation: "Update",
+        },
+        id,
+        name.as_deref(),
+        changes,
+    );
 }
 
 fn remove_password(
@@ -160,31 +167,7 @@ fn remove_password(
             "No password credential with keyId '{key_id}' exists on this object."
         )));
     }
-    t.put(coll, &id, obj.clone());
-    let changes = vec![(
-        "KeyDescription".to_string(),
-        before
-            .get("passwordCredentials")
-            .cloned()
-            .unwrap_or(Value::Null),
-        obj["passwordCredentials"].clone(),
-    )];
-    let activity = format!(
-        "Update {} – Certificates and secrets management ",
-        coll.audit_vocabulary().1
-    );
-    record(
-        t,
-        &ctx.actor,
-        coll,
-        AuditOp::Named {
-            activity,
-            operation: "Update",
-        },
-        &id,
-        display_name(&obj).as_deref(),
-        changes,
-    );
+    store_credentials(t, ctx, coll, &id, &before, obj.clone());
     Ok(GraphResponse::no_content())
 }
 

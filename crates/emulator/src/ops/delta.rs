@@ -262,14 +262,10 @@ fn entry(
         };
         return json!({ "id": id, "@removed": { "reason": reason } });
     };
-    let select = state.select.clone().or_else(|| {
-        state.coll.default_select().map(|d| {
-            std::iter::once("id")
-                .chain(d.iter().copied())
-                .map(String::from)
-                .collect()
-        })
-    });
+    let select = state
+        .select
+        .clone()
+        .or_else(|| state.coll.default_selection());
     let mut out: Map<String, Value> = render_selected(t, ctx, state.coll, obj, select.as_deref());
     if !out.contains_key("id") {
         out.insert("id".into(), Value::String(id.to_string()));

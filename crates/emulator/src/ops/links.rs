@@ -76,14 +76,7 @@ pub(crate) fn list(
             "@odata.type".into(),
             Value::String(format!("#microsoft.graph.{}", c.entity_type())),
         );
-        let select = q.select.clone().or_else(|| {
-            c.default_select().map(|d| {
-                std::iter::once("id")
-                    .chain(d.iter().copied())
-                    .map(String::from)
-                    .collect()
-            })
-        });
+        let select = q.select.clone().or_else(|| c.default_selection());
         items.push(Value::Object(apply_select(rendered, select.as_deref())));
     }
     let next = more.then(|| {

@@ -48,14 +48,10 @@ pub(crate) fn render_selected(
 
 /// The `$select` list to apply: the client's, else the type's default property set.
 fn effective_select(ctx: &Ctx<'_>, coll: Coll) -> Option<Vec<String>> {
-    ctx.query.select.clone().or_else(|| {
-        coll.default_select().map(|d| {
-            std::iter::once("id")
-                .chain(d.iter().copied())
-                .map(String::from)
-                .collect()
-        })
-    })
+    ctx.query
+        .select
+        .clone()
+        .or_else(|| coll.default_selection())
 }
 
 pub(crate) fn in_scope(coll: Coll, scope: &Scope, obj: &Obj) -> bool {

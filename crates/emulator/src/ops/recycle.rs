@@ -15,12 +15,9 @@ use crate::tenant::{Obj, Tenant};
 
 fn render_deleted(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, obj: &Obj) -> Map<String, Value> {
     let select = ctx.query.select.clone().or_else(|| {
-        coll.default_select().map(|d| {
-            ["id", "deletedDateTime"]
-                .into_iter()
-                .chain(d.iter().copied())
-                .map(String::from)
-                .collect()
+        coll.default_selection().map(|mut s| {
+            s.push("deletedDateTime".into());
+            s
         })
     });
     typed(
