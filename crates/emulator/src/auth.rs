@@ -383,27 +383,40 @@ impl Tenant {
         roles
     }
 
-    fn mint(&self, client: &Client, acr: &str) -> String {
+    /// The claims every access token of this tenant carries, for a principal and its app.
+    fn base_claims(&self, appid: &str, acr: &str, oid: &str) -> Claims {
         let now = self.now().as_second();
-        let claims = Claims {
+        Claims {
             aud: "https://graph.microsoft.com".into(),
             iss: format!("https://sts.windows.net/{}/", self.tenant_id),
             iat: now,
             nbf: now,
             exp: now + TOKEN_SECONDS,
-            appid: client.client_id.clone(),
+            appid: appid.into(),
             appidacr: acr.into(),
-            oid: client.service_principal_id.clone(),
-            sub: client.service_principal_id.clone(),
+            oid: oid.into(),
+            sub: oid.into(),
             tid: self.tenant_id.clone(),
-            roles: self.graph_roles_of(&client.service_principal_id),
+            roles: Vec::new(),
             ver: "1.0".into(),
             idtyp: "app".into(),
             scp: None,
             upn: None,
             name: None,
-        };
+        }
+    }
+
+    fn mint(&self, client: &Client, acr: &str) -> String {
+        let mut claims = self.base_claims(&client.client_id, acr, &client.service_principal_id);
+        claims.roles = self.graph_roles_of(&client.service_principal_id);
         self.sign_claims(&claims)
+    }
+
+    /// An access token for one of the configured clients, minted directly as the token endpoint
+    /// would after a successful sign-in (tests, the fuzz target and tools use it).
+    pub fn access_token(&self, access: Access) -> Option<String> {
+        let client = self.clients.iter().find(|c| c.access == access)?;
+        Some(self.mint(client, "1"))
     }
 
     fn sign_claims(&self, claims: &Claims) -> String {
@@ -500,25 +513,12 @@ impl Tenant {
     pub(crate) fn mint_for_user(&self, user_id: &str, scopes: &str) -> Option<String> {
         let user = self.get(Coll::Users, user_id)?;
         let text = |k: &str| user.get(k).and_then(Value::as_str).map(str::to_string);
-        let now = self.now().as_second();
-        let claims = Claims {
-            aud: "https://graph.microsoft.com".into(),
-            iss: format!("https://sts.windows.net/{}/", self.tenant_id),
-            iat: now,
-            nbf: now,
-            exp: now + TOKEN_SECONDS,
-            appid: "14d82eec-204b-4c2f-b7e8-296a70dab67e".into(),
-            appidacr: "0".into(),
-            oid: user_id.to_string(),
-            sub: user_id.to_string(),
-            tid: self.tenant_id.clone(),
-            roles: Vec::new(),
-            ver: "1.0".into(),
-            idtyp: "user".into(),
-            scp: Some(scopes.to_string()),
-            upn: text("userPrincipalName"),
-            name: text("displayName"),
-        };
+        // The appId of Microsoft Graph PowerShell, the tool an administrator signs in to.
+        let mut claims = self.base_claims("14d82eec-204b-4c2f-b7e8-296a70dab67e", "0", user_id);
+        claims.idtyp = "user".into();
+        claims.scp = Some(scopes.to_string());
+        claims.upn = text("userPrincipalName");
+        claims.name = text("displayName");
         Some(self.sign_claims(&claims))
     }
 }

@@ -19,17 +19,8 @@ fn rewind() -> Command {
 
 #[test]
 fn emulator_prints_connection_json_first_and_serves() {
-    let mut child = rewind()
-        .args(["emulator", "--listen", "127.0.0.1:0", "--users", "3"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("rewind runs");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let info: Value = serde_json::from_str(&line).expect("first line is JSON");
+    let (mut child, info) = spawn_emulator(&["--users", "3"]);
+    let line = info.to_string();
     for key in ["graph_url", "authority_url", "tenant_id"] {
         assert!(info[key].is_string(), "{key} in {line}");
     }

@@ -6,7 +6,6 @@
 
 #![no_main]
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
@@ -15,19 +14,8 @@ use rewind_emulator::{Access, GraphRequest, Method, SeedOptions, Tenant};
 fn token() -> &'static (Tenant, String) {
     static T: OnceLock<(Tenant, String)> = OnceLock::new();
     T.get_or_init(|| {
-        let mut t = rewind_emulator::seed_tenant(&SeedOptions { seed: 11, users: 5, ..SeedOptions::default() });
-        let c = t.clients().iter().find(|c| c.access == Access::Write).cloned().unwrap();
-        let form: HashMap<String, String> = [
-            ("grant_type", "client_credentials"),
-            ("client_id", c.client_id.as_str()),
-            ("client_secret", c.client_secret.as_str()),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let tid = t.tenant_id().to_string();
-        let token = t.issue_token(&tid, &form, None).unwrap()["access_token"].as_str().unwrap().to_string();
+        let t = rewind_emulator::seed_tenant(&SeedOptions { seed: 11, users: 5, ..SeedOptions::default() });
+        let token = t.access_token(Access::Write).unwrap();
         (t, token)
     })
 }

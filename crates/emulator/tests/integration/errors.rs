@@ -2,8 +2,6 @@
 //! properties, wrong types, missing required fields, unknown ids, oversized bodies, unknown
 //! paths and methods. A property test throws arbitrary requests at the dispatcher.
 
-use std::collections::HashMap;
-
 use proptest::prelude::*;
 use reqwest::Method;
 use rewind_emulator::{GraphRequest, Method as GMethod, SeedOptions, Tenant};
@@ -140,31 +138,12 @@ async fn oversized_bodies_are_refused() {
 }
 
 fn writer_tenant() -> (Tenant, String) {
-    let mut t = rewind_emulator::seed_tenant(&SeedOptions {
+    let t = rewind_emulator::seed_tenant(&SeedOptions {
         seed: 3,
         users: 3,
         ..SeedOptions::default()
     });
-    let c = t
-        .clients()
-        .iter()
-        .find(|c| c.access == rewind_emulator::Access::Write)
-        .unwrap()
-        .clone();
-    let form: HashMap<String, String> = [
-        ("grant_type", "client_credentials"),
-        ("client_id", c.client_id.as_str()),
-        ("client_secret", c.client_secret.as_str()),
-        ("scope", "https://graph.microsoft.com/.default"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let tenant_id = t.tenant_id().to_string();
-    let token = t.issue_token(&tenant_id, &form, None).unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = t.access_token(rewind_emulator::Access::Write).unwrap();
     (t, token)
 }
 
