@@ -1,0 +1,282 @@
+//! Connection settings, read in two phases (CONVENTIONS §4.7): every source is first read into a
+//! [`RawConfig`] of optional values — the config file, then `REWIND_*` variables, then flags,
+//! each overriding the one before — and the merged result is checked once into a [`Config`]
+//! that holds no `Option` it does not mean. Secrets are wrapped so that they never print.
+
+use std::path::{Path, PathBuf};
+
+use rewind_msgraph::{Credential, Endpoints, Secret};
+use serde::Deserialize;
+
+/// The store used when none is configured.
+pub const DEFAULT_STORE: &str = "./rewind.db";
+
+/// Settings as one source gave them; every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawConfig {
+    /// Graph's base URL (`REWIND_GRAPH_URL`).
+    pub graph_url: Option<String>,
+    /// The identity platform's base URL (`REWIND_AUTHORITY_URL`).
+    pub authority_url: Option<String>,
+    /// The tenant (`REWIND_TENANT_ID`).
+    pub tenant_id: Option<String>,
+    /// The app's client id (`REWIND_CLIENT_ID`).
+    pub client_id: Option<String>,
+    /// A client secret (`REWIND_CLIENT_SECRET`).
+    pub client_secret: Option<String>,
+    /// A PEM with key and certificate (`REWIND_CLIENT_CERTIFICATE`).
+    pub client_certificate: Option<PathBuf>,
+    /// Where the timeline lives (`REWIND_STORE`).
+    pub store: Option<String>,
+}
+
+/// Why settings cannot be used; each message names what to set or fix.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The config file cannot be read or parsed.
+    #[error("config file {path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (an unknown key is named).
+        reason: String,
+    },
+    /// A required setting is missing.
+    #[error("no {what}: set {flag} or {env}, or `{key} = …` in the config file")]
+    Missing {
+        /// What is missing.
+        what: &'static str,
+        /// The flag.
+        flag: &'static str,
+        /// The environment variable.
+        env: &'static str,
+        /// The config file key.
+        key: &'static str,
+    },
+    /// Both a secret and a certificate were given.
+    #[error("both a client secret and a client certificate are set; keep one")]
+    TwoCredentials,
+    /// The store is not a path, `sqlite://…` or `postgres://…`.
+    #[error("REWIND_STORE '{0}' is neither a file path, sqlite://… nor postgres://…")]
+    Store(String),
+    /// The certificate file cannot be read.
+    #[error("cannot read the client certificate {path}: {reason}")]
+    Certificate {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl RawConfig {
+    /// Reads a TOML config file; unknown keys are errors, so typos do not pass silently.
+    pub fn from_file(path: &Path) -> Result<RawConfig, ConfigError> {
+        let err = |reason: String| ConfigError::File {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| err(e.message().to_string()))
+    }
+
+    /// Reads the `REWIND_*` variables from `vars` (pass `std::env::vars()`).
+    pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> RawConfig {
+        let mut raw = RawConfig::default();
+        for (k, v) in vars {
+            let slot = match k.as_str() {
+                "REWIND_GRAPH_URL" => &mut raw.graph_url,
+                "REWIND_AUTHORITY_URL" => &mut raw.authority_url,
+                "REWIND_TENANT_ID" => &mut raw.tenant_id,
+                "REWIND_CLIENT_ID" => &mut raw.client_id,
+                "REWIND_CLIENT_SECRET" => &mut raw.client_secret,
+                "REWIND_STORE" => &mut raw.store,
+                "REWIND_CLIENT_CERTIFICATE" => {
+                    raw.client_certificate = Some(PathBuf::from(v));
+                    continue;
+                }
+                _ => continue,
+            };
+            *slot = Some(v);
+        }
+        raw
+    }
+
+    /// `self` with every value that `over` sets replaced by `over`'s.
+    #[must_use]
+    pub fn overridden_by(self, over: RawConfig) -> RawConfig {
+        RawConfig {
+            graph_url: over.graph_url.or(self.graph_url),
+            authority_url: over.authority_url.or(self.authority_url),
+            tenant_id: over.tenant_id.or(self.tenant_id),
+            client_id: over.client_id.or(self.client_id),
+            client_secret: over.client_secret.or(self.client_secret),
+            client_certificate: over.client_certificate.or(self.client_certificate),
+            store: over.store.or(self.store),
+        }
+    }
+}
+
+/// Where the timeline is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A `SQLite` file.
+    Sqlite(PathBuf),
+    /// A `PostgreSQL` database (the URL may carry a password: never printed).
+    Postgres(Secret),
+}
+
+impl StoreLocation {
+    fn parse(s: &str) -> Result<StoreLocation, ConfigError> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(StoreLocation::Postgres(Secret::new(s)));
+        }
+        let path = s.strip_prefix("sqlite://").unwrap_or(s);
+        if path.is_empty() || path.contains("://") {
+            return Err(ConfigError::Store(s.to_string()));
+        }
+        Ok(StoreLocation::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// Checked settings for talking to one tenant.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Graph and identity platform endpoints.
+    pub endpoints: Endpoints,
+    /// How to sign in.
+    pub credential: Credential,
+    /// Where the timeline lives.
+    pub store: StoreLocation,
+}
+
+impl Config {
+    /// Checks merged settings.
+    pub fn resolve(raw: RawConfig) -> Result<Config, ConfigError> {
+        let missing = |what, flag, env, key| ConfigError::Missing {
+            what,
+            flag,
+            env,
+            key,
+        };
+        let tenant = raw
+            .tenant_id
+            .ok_or_else(|| missing("tenant", "--tenant-id", "REWIND_TENANT_ID", "tenant_id"))?;
+        let client_id = raw
+            .client_id
+            .ok_or_else(|| missing("client id", "--client-id", "REWIND_CLIENT_ID", "client_id"))?;
+        let credential = match (raw.client_secret, raw.client_certificate) {
+            (Some(_), Some(_)) => return Err(ConfigError::TwoCredentials),
+            (Some(s), None) => Credential::Secret {
+                client_id,
+                secret: Secret::new(s),
+            },
+            (None, Some(path)) => {
+                let pem = std::fs::read_to_string(&path).map_err(|e| ConfigError::Certificate {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+                Credential::Certificate {
+                    client_id,
+                    pem: Secret::new(pem),
+                }
+            }
+            (None, None) => {
+                return Err(missing(
+                    "client secret or certificate",
+                    "--client-secret",
+                    "REWIND_CLIENT_SECRET",
+                    "client_secret",
+                ));
+            }
+        };
+        let mut endpoints = Endpoints::public_cloud(tenant);
+        if let Some(g) = raw.graph_url {
+            endpoints.graph_url = g;
+        }
+        if let Some(a) = raw.authority_url {
+            endpoints.authority_url = a;
+        }
+        let store = StoreLocation::parse(raw.store.as_deref().unwrap_or(DEFAULT_STORE))?;
+        Ok(Config {
+            endpoints,
+            credential,
+            store,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> RawConfig {
+        RawConfig::from_env(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+        )
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_file() {
+        let file: RawConfig = toml::from_str("tenant_id = \"file\"\nclient_id = \"file\"\nclient_secret = \"s\"\nstore = \"file.db\"").unwrap();
+        let vars = env(&[
+            ("REWIND_TENANT_ID", "env"),
+            ("REWIND_STORE", "env.db"),
+            ("HOME", "/root"),
+        ]);
+        let flags = RawConfig {
+            tenant_id: Some("flag".into()),
+            ..RawConfig::default()
+        };
+        let c = Config::resolve(file.overridden_by(vars).overridden_by(flags)).unwrap();
+        assert_eq!(c.endpoints.tenant_id, "flag");
+        assert_eq!(c.store, StoreLocation::Sqlite("env.db".into()));
+        assert_eq!(
+            c.endpoints.graph_url, "https://graph.microsoft.com",
+            "public cloud by default"
+        );
+    }
+
+    #[test]
+    fn errors_say_what_to_set() {
+        let err = Config::resolve(env(&[("REWIND_CLIENT_ID", "c")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no tenant: set --tenant-id or REWIND_TENANT_ID, or `tenant_id = …` in the config file"
+        );
+        let err = Config::resolve(env(&[("REWIND_TENANT_ID", "t"), ("REWIND_CLIENT_ID", "c")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("REWIND_CLIENT_SECRET"));
+        let bad_store = env(&[
+            ("REWIND_TENANT_ID", "t"),
+            ("REWIND_CLIENT_ID", "c"),
+            ("REWIND_CLIENT_SECRET", "s"),
+            ("REWIND_STORE", "mysql://x"),
+        ]);
+        assert_eq!(
+            Config::resolve(bad_store).unwrap_err(),
+            ConfigError::Store("mysql://x".into())
+        );
+        let typo = toml::from_str::<RawConfig>("tenant = \"x\"").unwrap_err();
+        assert!(typo.message().contains("unknown field `tenant`"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Config::resolve(env(&[
+            ("REWIND_TENANT_ID", "t"),
+            ("REWIND_CLIENT_ID", "c"),
+            ("REWIND_CLIENT_SECRET", "hunter2"),
+            ("REWIND_STORE", "postgres://rewind:pa55@127.0.0.1/rewind"),
+        ]))
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("pa55"),
+            "{shown}"
+        );
+    }
+}
