@@ -153,6 +153,31 @@ fn parse_top(v: &str) -> Result<usize, GraphError> {
     }
 }
 
+/// The paging cursor inside `$skiptoken` of lists ordered by key: the last key served.
+#[derive(Serialize, serde::Deserialize)]
+struct Cursor {
+    after: String,
+}
+
+impl Query {
+    /// The key after which this page starts, from `$skiptoken`.
+    pub(crate) fn after(&self) -> Result<Option<String>, GraphError> {
+        Ok(self
+            .skiptoken
+            .as_deref()
+            .map(decode_token::<Cursor>)
+            .transpose()?
+            .map(|c| c.after))
+    }
+}
+
+/// The `$skiptoken` of the page that starts after `key`.
+pub(crate) fn after_token(key: &str) -> String {
+    encode_token(&Cursor {
+        after: key.to_string(),
+    })
+}
+
 /// Encodes a paging or delta token: opaque to clients, self-describing to the emulator.
 pub(crate) fn encode_token<T: Serialize>(t: &T) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(t).unwrap_or_default())

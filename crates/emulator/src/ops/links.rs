@@ -3,7 +3,6 @@
 
 use std::ops::Bound;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::audit::{AuditOp, record};
@@ -14,11 +13,6 @@ use crate::query::{self, apply_select, collection, context};
 use crate::resource::{Coll, DIRECTORY_PAGE};
 use crate::route::LinkKind;
 use crate::tenant::Tenant;
-
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    after: String,
-}
 
 /// The object id at the end of an `@odata.id` URL such as
 /// `https://graph.microsoft.com/v1.0/directoryObjects/{id}`.
@@ -50,12 +44,7 @@ pub(crate) fn list(
     let id = holder(t, coll, id)?;
     let q = &ctx.query;
     let size = q.page_size(DIRECTORY_PAGE, true)?;
-    let after = q
-        .skiptoken
-        .as_deref()
-        .map(query::decode_token::<Cursor>)
-        .transpose()?
-        .map(|c| c.after);
+    let after = q.after()?;
     let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
     let linked: Vec<&String> = t
         .link_set(kind, &id)
@@ -85,7 +74,7 @@ pub(crate) fn list(
             ctx.base_url,
             ctx.path,
             "$skiptoken",
-            &query::encode_token(&Cursor { after }),
+            &query::after_token(&after),
         )
     });
     let ctx_url = context(ctx.base_url, "directoryObjects", q.select.as_deref(), false);

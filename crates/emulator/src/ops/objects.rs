@@ -3,7 +3,6 @@
 
 use std::ops::Bound;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::audit::{AuditOp, record};
@@ -17,11 +16,6 @@ use crate::schema::schema;
 use crate::tenant::{Obj, Tenant};
 
 /// The paging cursor inside `$skiptoken`.
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    after: String,
-}
-
 /// Renders a stored object as Graph returns it, before `$select`.
 pub(crate) fn render(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, obj: &Obj) -> Map<String, Value> {
     render_selected(t, ctx, coll, obj, None)
@@ -94,12 +88,7 @@ pub(crate) fn list(
         return Err(count_needs_eventual());
     }
     let size = q.page_size(DIRECTORY_PAGE, coll.is_directory_object())?;
-    let after = q
-        .skiptoken
-        .as_deref()
-        .map(query::decode_token::<Cursor>)
-        .transpose()?
-        .map(|c| c.after);
+    let after = q.after()?;
     let lower = after
         .as_ref()
         .map_or(Bound::Unbounded, |a| Bound::Excluded(a.clone()));
@@ -124,7 +113,7 @@ pub(crate) fn list(
             ctx.base_url,
             ctx.path,
             "$skiptoken",
-            &query::encode_token(&Cursor { after }),
+            &query::after_token(&after),
         )
     });
     let count = (q.count && after.is_none()).then(|| {

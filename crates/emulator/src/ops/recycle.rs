@@ -213,11 +213,7 @@ pub(crate) fn purge_ca(
     coll: Coll,
     id: &str,
 ) -> Result<GraphResponse, GraphError> {
-    let (obj, _) = t
-        .ca_deleted
-        .get_mut(&coll)
-        .and_then(|m| m.remove(id))
-        .ok_or_else(|| GraphError::not_found(id))?;
+    let obj = take_ca(t, coll, id)?;
     record(
         t,
         &ctx.actor,
@@ -236,11 +232,7 @@ pub(crate) fn restore_ca(
     coll: Coll,
     id: &str,
 ) -> Result<GraphResponse, GraphError> {
-    let (mut obj, _) = t
-        .ca_deleted
-        .get_mut(&coll)
-        .and_then(|m| m.remove(id))
-        .ok_or_else(|| GraphError::not_found(id))?;
+    let mut obj = take_ca(t, coll, id)?;
     obj.remove("deletedDateTime");
     t.put(coll, id, obj.clone());
     record(
@@ -259,4 +251,13 @@ pub(crate) fn restore_ca(
             render(t, ctx, coll, &obj),
         ),
     ))
+}
+
+/// Takes a CA policy or named location out of CA deleted items.
+fn take_ca(t: &mut Tenant, coll: Coll, id: &str) -> Result<Obj, GraphError> {
+    t.ca_deleted
+        .get_mut(&coll)
+        .and_then(|m| m.remove(id))
+        .map(|(obj, _)| obj)
+        .ok_or_else(|| GraphError::not_found(id))
 }
