@@ -11,7 +11,7 @@ use crate::faults::{self, Service};
 use crate::ops;
 use crate::permission;
 use crate::query::Query;
-use crate::route::{self, Route};
+use crate::route::{self, Route, Scope};
 use crate::schema::RenderOptions;
 use crate::tenant::{Actor, Tenant, format_time};
 
@@ -218,6 +218,13 @@ impl Tenant {
             return Err(GraphError::forbidden());
         }
         let query = Query::parse(&req.query)?;
+        let listing =
+            matches!(route, Route::Collection(_, Scope::All)) && req.method == Method::Get;
+        if !query.expand.is_empty() && !listing {
+            return Err(GraphError::unsupported_query(
+                "This emulator supports $expand only when listing a collection.",
+            ));
+        }
         let units = self.apply_faults(&route, req.method, &query, &claims.appid)?;
         let include_evolvable = req.header("prefer").is_some_and(|p| {
             p.to_ascii_lowercase()

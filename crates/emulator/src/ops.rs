@@ -5,6 +5,7 @@ mod actions;
 mod audit;
 mod batch;
 mod delta;
+mod expand;
 mod kinds;
 mod links;
 mod objects;

@@ -19,8 +19,62 @@ pub(crate) struct Query {
     pub count: bool,
     pub skiptoken: Option<String>,
     pub deltatoken: Option<String>,
+    /// `$expand`, each relationship with its nested `$select`.
+    pub expand: Vec<Expand>,
     /// Every pair as received, for rebuilding `@odata.nextLink`.
     pub raw: Vec<(String, String)>,
+}
+
+/// One relationship of `$expand`: `owners` or `owners($select=id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Expand {
+    pub nav: String,
+    pub select: Option<Vec<String>>,
+}
+
+/// Parses `$expand`: relationships separated by commas outside parentheses, each with an
+/// optional `($select=…)`; other nested options are refused.
+fn parse_expand(v: &str) -> Result<Vec<Expand>, GraphError> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, ch) in v.char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(&v[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&v[start..]);
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let Some((nav, rest)) = p.split_once('(') else {
+                return Ok(Expand {
+                    nav: p.to_string(),
+                    select: None,
+                });
+            };
+            let inner = rest.strip_suffix(')').unwrap_or(rest);
+            let select = inner
+                .strip_prefix("$select=")
+                .or_else(|| inner.strip_prefix("select="))
+                .ok_or_else(|| {
+                    GraphError::unsupported_query(format!(
+                        "Only $select is supported inside $expand, not '{inner}'."
+                    ))
+                })?;
+            Ok(Expand {
+                nav: nav.trim().to_string(),
+                select: Some(select.split(',').map(|s| s.trim().to_string()).collect()),
+            })
+        })
+        .collect()
 }
 
 impl Query {
@@ -50,7 +104,8 @@ impl Query {
                 "count" => q.count = v.eq_ignore_ascii_case("true"),
                 "skiptoken" => q.skiptoken = Some(v.clone()),
                 "deltatoken" => q.deltatoken = Some(v.clone()),
-                "orderby" | "search" | "expand" | "skip" | "format" => {
+                "expand" => q.expand = parse_expand(v)?,
+                "orderby" | "search" | "skip" | "format" => {
                     return Err(GraphError::unsupported_query(format!(
                         "The query option '{k}' is not supported by this emulator for this resource."
                     )));

@@ -87,7 +87,11 @@ pub(crate) fn list(
     if coll.is_directory_object() && q.count && !ctx.eventual() {
         return Err(count_needs_eventual());
     }
-    let size = q.page_size(DIRECTORY_PAGE, coll.is_directory_object())?;
+    super::expand::check(coll, &q.expand)?;
+    let mut size = q.page_size(DIRECTORY_PAGE, coll.is_directory_object())?;
+    if !q.expand.is_empty() {
+        size = size.min(super::expand::EXPAND_PAGE);
+    }
     let after = q.after()?;
     let lower = after
         .as_ref()
@@ -105,7 +109,11 @@ pub(crate) fn list(
     let items: Vec<Value> = page
         .iter()
         .take(size)
-        .map(|(_, o)| Value::Object(render_selected(t, ctx, coll, o, select.as_deref())))
+        .map(|(id, o)| {
+            let mut out = render_selected(t, ctx, coll, o, select.as_deref());
+            super::expand::add(t, ctx, coll, id, &mut out);
+            Value::Object(out)
+        })
         .collect();
     let next = more.then(|| {
         let after = page[size - 1].0.clone();

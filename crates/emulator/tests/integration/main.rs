@@ -19,6 +19,7 @@ mod auth;
 mod batch;
 mod delta;
 mod errors;
+mod expand;
 mod faults;
 mod fidelity_types;
 mod harness;
