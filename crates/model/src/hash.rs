@@ -14,6 +14,16 @@ impl ContentHash {
         ContentHash(*blake3::hash(bytes).as_bytes())
     }
 
+    /// A hash from its raw 32 bytes (as a database column holds it).
+    pub fn from_slice(bytes: &[u8]) -> Option<ContentHash> {
+        <[u8; 32]>::try_from(bytes).ok().map(ContentHash)
+    }
+
+    /// A hash from its raw bytes.
+    pub fn from_array(bytes: [u8; 32]) -> ContentHash {
+        ContentHash(bytes)
+    }
+
     /// The raw 32 bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

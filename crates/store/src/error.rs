@@ -1,0 +1,31 @@
+//! What can go wrong with a store, each message saying what to do about it.
+
+/// A store error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be opened or answered with an error.
+    #[error("store database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The store was written by a newer Rewind.
+    #[error(
+        "this store has schema version {found}, newer than this Rewind understands ({known}); upgrade Rewind"
+    )]
+    TooNew {
+        /// The store's version.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+    /// A key problem: missing, wrong, malformed, or given for an unencrypted store.
+    #[error("store key: {0}")]
+    Key(String),
+    /// Stored data does not match its address or cannot be read back.
+    #[error("store data is damaged: {0}")]
+    Corrupt(String),
+    /// No such tenant, snapshot or object.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with what is stored (a tenant name taken, a concurrent capture).
+    #[error("{0}")]
+    Conflict(String),
+}

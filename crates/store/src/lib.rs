@@ -1,0 +1,26 @@
+//! Rewind's timeline store (docs/design/store-format.md): versions as zstd-compressed,
+//! optionally encrypted blobs addressed by the BLAKE3 hash of their canonical bytes; a
+//! per-object timeline of changes; snapshots that commit to a manifest hash and to their
+//! parent in a hash chain; delta cursors and audit records committed in the same transaction as
+//! the snapshot they belong to, so that a snapshot is complete or invisible.
+//!
+//! One [`Store`] serves both dialects: `SQLite` (one file, WAL; the default) and `PostgreSQL`
+//! (fleets). Queries are written once in the SQL both understand, with `$n` placeholders;
+//! the schema is versioned per dialect under `migrations/`.
+
+mod error;
+mod manifest;
+mod schema;
+mod seal;
+mod store;
+mod timeline;
+mod verify;
+
+pub use error::StoreError;
+pub use manifest::{Change, Manifest, ObjectKey, apply, chain_hash, manifest_hash};
+pub use seal::StoreKey;
+pub use store::{Dialect, NewTenant, Store, TenantInfo};
+pub use timeline::{
+    AuditEntry, KindCounts, NewSnapshot, SnapshotInfo, VersionChange, VersionRecord,
+};
+pub use verify::{Problem, VerifyReport};

@@ -1,0 +1,257 @@
+//! Opening a store, its key check, and the tenants it holds.
+
+use std::path::Path;
+use std::str::FromStr as _;
+
+use jiff::Timestamp;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor as _, Row as _};
+
+use crate::error::StoreError;
+use crate::schema;
+use crate::seal::{Sealer, StoreKey};
+
+/// The SQL dialect behind a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// One `SQLite` file in WAL mode.
+    Sqlite,
+    /// A `PostgreSQL` database.
+    Postgres,
+}
+
+/// A timeline store. Cheap to clone; every clone shares the connection pool.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: AnyPool,
+    pub(crate) dialect: Dialect,
+    pub(crate) sealer: Sealer,
+}
+
+/// A tenant to add to a store: its connection settings, never its secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTenant {
+    /// The directory (tenant) id.
+    pub tenant_id: String,
+    /// A short name people use on the command line.
+    pub name: String,
+    /// Graph's base URL.
+    pub graph_url: String,
+    /// The identity platform's base URL.
+    pub authority_url: String,
+    /// The app used to read it, if known.
+    pub client_id: Option<String>,
+}
+
+/// A tenant held in a store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TenantInfo {
+    /// The store's own number for it.
+    #[serde(skip)]
+    pub id: i64,
+    /// The directory (tenant) id.
+    pub tenant_id: String,
+    /// Its short name.
+    pub name: String,
+    /// Graph's base URL.
+    pub graph_url: String,
+    /// The identity platform's base URL.
+    pub authority_url: String,
+    /// The app used to read it, if known.
+    pub client_id: Option<String>,
+    /// When it was added.
+    pub created_at: Timestamp,
+}
+
+const TENANT_COLUMNS: &str = "id, tenant_id, name, graph_url, authority_url, client_id, created_at";
+
+impl Store {
+    /// Opens (creating when absent) a `SQLite` store file.
+    pub async fn open_sqlite(path: &Path, key: Option<&StoreKey>) -> Result<Store, StoreError> {
+        let text = path.to_string_lossy();
+        let escaped: String = text
+            .chars()
+            .map(|c| match c {
+                '%' => "%25".to_string(),
+                '?' => "%3F".to_string(),
+                '#' => "%23".to_string(),
+                c => c.to_string(),
+            })
+            .collect();
+        let url = format!("sqlite://{escaped}?mode=rwc");
+        Store::connect(&url, Dialect::Sqlite, key).await
+    }
+
+    /// Opens a `PostgreSQL` store (creating its tables when absent).
+    pub async fn open_postgres(url: &str, key: Option<&StoreKey>) -> Result<Store, StoreError> {
+        Store::connect(url, Dialect::Postgres, key).await
+    }
+
+    async fn connect(
+        url: &str,
+        dialect: Dialect,
+        key: Option<&StoreKey>,
+    ) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let options = AnyConnectOptions::from_str(url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match dialect {
+                Dialect::Sqlite => 4,
+                Dialect::Postgres => 8,
+            })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+                             PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        schema::migrate(&pool, dialect).await?;
+        let store = Store {
+            db: pool,
+            dialect,
+            sealer: Sealer::new(key),
+        };
+        store.check_key(key).await?;
+        Ok(store)
+    }
+
+    /// The dialect behind this store.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Whether blobs are encrypted.
+    pub fn encrypted(&self) -> bool {
+        self.sealer.encrypted()
+    }
+
+    /// Records the encryption mode on first use; afterwards, refuses a missing, unexpected or
+    /// wrong key before anything is read or written.
+    async fn check_key(&self, key: Option<&StoreKey>) -> Result<(), StoreError> {
+        let stored = sqlx::query("SELECT value FROM meta WHERE key = 'key_check'")
+            .fetch_optional(&self.db)
+            .await?
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()?;
+        let wanted = key.map_or_else(|| "none".to_string(), StoreKey::check_value);
+        match stored {
+            None => {
+                sqlx::query(
+                    "INSERT INTO meta (key, value) VALUES ('key_check', $1) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(&wanted)
+                .execute(&self.db)
+                .await?;
+                Ok(())
+            }
+            Some(s) if s == wanted => Ok(()),
+            Some(s) if s == "none" => Err(StoreError::Key(
+                "this store is not encrypted; unset REWIND_STORE_KEY and --store-key-file".into(),
+            )),
+            Some(_) if key.is_none() => Err(StoreError::Key(
+                "this store is encrypted; set REWIND_STORE_KEY or --store-key-file to its key"
+                    .into(),
+            )),
+            Some(_) => Err(StoreError::Key(
+                "the key given is not this store's key".into(),
+            )),
+        }
+    }
+
+    /// Adds a tenant; its name and tenant id must be new to the store.
+    pub async fn add_tenant(&self, t: &NewTenant) -> Result<TenantInfo, StoreError> {
+        if self.tenant(&t.name).await?.is_some() || self.tenant(&t.tenant_id).await?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "the store already has a tenant named '{}' or with id {}",
+                t.name, t.tenant_id
+            )));
+        }
+        let row = sqlx::query(&format!(
+            "INSERT INTO tenants (tenant_id, name, graph_url, authority_url, client_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TENANT_COLUMNS}"
+        ))
+        .bind(&t.tenant_id)
+        .bind(&t.name)
+        .bind(&t.graph_url)
+        .bind(&t.authority_url)
+        .bind(t.client_id.as_deref())
+        .bind(Timestamp::now().as_microsecond())
+        .fetch_one(&self.db)
+        .await?;
+        tenant_row(&row)
+    }
+
+    /// Every tenant, by name.
+    pub async fn tenants(&self) -> Result<Vec<TenantInfo>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name"
+        ))
+        .fetch_all(&self.db)
+        .await?
+        .iter()
+        .map(tenant_row)
+        .collect()
+    }
+
+    /// The tenant with this name or tenant id.
+    pub async fn tenant(&self, name_or_id: &str) -> Result<Option<TenantInfo>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants WHERE name = $1 OR tenant_id = $1"
+        ))
+        .bind(name_or_id)
+        .fetch_optional(&self.db)
+        .await?
+        .as_ref()
+        .map(tenant_row)
+        .transpose()
+    }
+
+    /// Removes a tenant with its whole timeline (snapshots, versions, cursors, audit). Blobs
+    /// other tenants may share stay until retention collects what nothing references.
+    pub async fn remove_tenant(&self, tenant: &TenantInfo) -> Result<(), StoreError> {
+        let mut tx = self.db.begin().await?;
+        for table in ["versions", "cursors", "audit", "snapshots"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE tenant = $1"))
+                .bind(tenant.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM tenants WHERE id = $1")
+            .bind(tenant.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}
+
+fn tenant_row(r: &sqlx::any::AnyRow) -> Result<TenantInfo, StoreError> {
+    Ok(TenantInfo {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        name: r.try_get("name")?,
+        graph_url: r.try_get("graph_url")?,
+        authority_url: r.try_get("authority_url")?,
+        client_id: r.try_get("client_id")?,
+        created_at: micros(r.try_get("created_at")?)?,
+    })
+}
+
+/// A stored time (microseconds since the epoch).
+pub(crate) fn micros(us: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(us)
+        .map_err(|e| StoreError::Corrupt(format!("a stored time {us} is out of range: {e}")))
+}

@@ -1,0 +1,635 @@
+//! Writing and reading the timeline: blobs, snapshots with their version rows, cursors and
+//! audit records, and the views built from them (a manifest at a snapshot, an object's history).
+
+use std::collections::BTreeMap;
+
+use futures_util::TryStreamExt as _;
+use jiff::Timestamp;
+use rewind_model::{ContentHash, Kind};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use crate::error::StoreError;
+use crate::manifest::{Change, Manifest, ObjectKey, apply, chain_hash, manifest_hash};
+use crate::store::{Store, TenantInfo, micros};
+
+/// Rows per multi-row `INSERT`: well under both dialects' limits on bound values.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Objects and changes of one kind in one snapshot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindCounts {
+    /// Objects of the kind after the snapshot.
+    pub objects: u64,
+    /// Created since the parent.
+    pub created: u64,
+    /// Updated since the parent.
+    pub updated: u64,
+    /// Deleted since the parent.
+    pub deleted: u64,
+}
+
+/// A stored snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotInfo {
+    /// Its id, unique in the store.
+    pub id: i64,
+    /// The store's number of its tenant.
+    #[serde(skip)]
+    pub tenant: i64,
+    /// When the capture began.
+    pub taken_at: Timestamp,
+    /// The previous snapshot of the tenant.
+    pub parent: Option<i64>,
+    /// The hash of its manifest.
+    pub manifest: ContentHash,
+    /// Its chain hash.
+    pub chain: ContentHash,
+    /// Every kind was read in full (a restore point).
+    pub complete: bool,
+    /// Objects in the tenant at this point.
+    pub objects: u64,
+    /// Per kind, objects and changes.
+    pub counts: BTreeMap<Kind, KindCounts>,
+    /// Graph requests the capture made.
+    pub requests: u64,
+    /// How long the capture took.
+    pub millis: u64,
+}
+
+impl SnapshotInfo {
+    /// Changes of every kind together.
+    pub fn totals(&self) -> KindCounts {
+        self.counts
+            .values()
+            .fold(KindCounts::default(), |a, c| KindCounts {
+                objects: a.objects + c.objects,
+                created: a.created + c.created,
+                updated: a.updated + c.updated,
+                deleted: a.deleted + c.deleted,
+            })
+    }
+}
+
+/// One object's change in a new snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionChange {
+    /// The object.
+    pub object: ObjectKey,
+    /// Its new version; `None` when it was deleted.
+    pub hash: Option<ContentHash>,
+    /// Its display name, to find it by (the last known name when deleted).
+    pub name: Option<String>,
+    /// What happened.
+    pub change: Change,
+    /// Who did it, from the audit log.
+    pub actors: Vec<String>,
+}
+
+/// A directory audit record as kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// Graph's record id.
+    pub record_id: String,
+    /// When the activity happened.
+    pub activity_time: Timestamp,
+    /// `activityDisplayName`.
+    pub activity: String,
+    /// Who initiated it (a user principal name or an app's name).
+    pub actor: String,
+    /// Ids of the objects it touched.
+    pub targets: Vec<String>,
+    /// The record as Graph returned it.
+    pub raw: Value,
+}
+
+/// A snapshot to commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSnapshot {
+    /// When the capture began.
+    pub taken_at: Timestamp,
+    /// Every object that changed since the parent.
+    pub changes: Vec<VersionChange>,
+    /// Delta links to resume from next time.
+    pub cursors: Vec<(Kind, String)>,
+    /// Audit records read by this capture.
+    pub audit: Vec<AuditEntry>,
+    /// Graph requests made.
+    pub requests: u64,
+    /// How long it took.
+    pub millis: u64,
+}
+
+/// One version in an object's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VersionRecord {
+    /// The snapshot that recorded it.
+    pub snapshot: i64,
+    /// That snapshot's time.
+    pub taken_at: Timestamp,
+    /// The version; `None` when the object was deleted.
+    pub hash: Option<ContentHash>,
+    /// Its display name then.
+    pub name: Option<String>,
+    /// What happened.
+    pub change: Change,
+    /// Who did it.
+    pub actors: Vec<String>,
+}
+
+const SNAPSHOT_COLUMNS: &str = "id, tenant, taken_at, parent, manifest, chain, complete, objects, \
+                                counts, requests, millis";
+
+impl Store {
+    /// Stores canonical version bytes under their hashes (already stored ones are skipped).
+    /// Done as a capture streams, outside the snapshot's transaction: blobs of a capture that
+    /// then fails are unreferenced and harmless.
+    pub async fn put_blobs(&self, blobs: &[(ContentHash, Vec<u8>)]) -> Result<(), StoreError> {
+        for chunk in blobs.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::from("INSERT INTO blobs (hash, size, data) VALUES ");
+            push_placeholders(&mut sql, chunk.len(), 3);
+            sql.push_str(" ON CONFLICT (hash) DO NOTHING");
+            let mut q = sqlx::query(&sql);
+            for (hash, bytes) in chunk {
+                let sealed = self.sealer.seal(hash.as_bytes(), bytes)?;
+                q = q
+                    .bind(hash.as_bytes().to_vec())
+                    .bind(i64::try_from(bytes.len()).unwrap_or(i64::MAX))
+                    .bind(sealed);
+            }
+            q.execute(&self.db).await?;
+        }
+        Ok(())
+    }
+
+    /// The canonical bytes stored under `hash`, checked against it.
+    pub async fn blob(&self, hash: &ContentHash) -> Result<Vec<u8>, StoreError> {
+        let row = sqlx::query("SELECT data FROM blobs WHERE hash = $1")
+            .bind(hash.as_bytes().to_vec())
+            .fetch_optional(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("blob {} is missing", hash.to_hex())))?;
+        let data: Vec<u8> = row.try_get(0)?;
+        let plain = self
+            .sealer
+            .open(hash.as_bytes(), &data)
+            .map_err(|e| StoreError::Corrupt(format!("blob {}: {e}", hash.to_hex())))?;
+        if ContentHash::of(&plain) != *hash {
+            return Err(StoreError::Corrupt(format!(
+                "blob {} does not match its hash",
+                hash.to_hex()
+            )));
+        }
+        Ok(plain)
+    }
+
+    /// A stored version as JSON.
+    pub async fn version(&self, hash: &ContentHash) -> Result<Value, StoreError> {
+        let bytes = self.blob(hash).await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError::Corrupt(format!("blob {} is not JSON: {e}", hash.to_hex())))
+    }
+
+    /// Commits a snapshot on top of `base` (the tenant's latest snapshot when the capture
+    /// began, with its manifest): the snapshot row, its version rows, the cursors and the
+    /// audit records, in one transaction. Fails with a conflict, changing nothing, when another
+    /// snapshot of the tenant was committed since `base`.
+    pub async fn commit(
+        &self,
+        tenant: &TenantInfo,
+        base: Option<&SnapshotInfo>,
+        base_manifest: &Manifest,
+        new: &NewSnapshot,
+    ) -> Result<SnapshotInfo, StoreError> {
+        let mut manifest = base_manifest.clone();
+        for c in &new.changes {
+            apply(&mut manifest, c.object.clone(), c.hash);
+        }
+        let counts = count(&manifest, &new.changes);
+        let manifest_hash = manifest_hash(&manifest);
+        let taken_at = new.taken_at.as_microsecond();
+        let chain = chain_hash(
+            base.map(|b| &b.chain),
+            &manifest_hash,
+            &tenant.tenant_id,
+            taken_at,
+        );
+        let counts_json = serde_json::to_string(&counts)
+            .map_err(|e| StoreError::Corrupt(format!("counts: {e}")))?;
+
+        let mut tx = self.db.begin().await?;
+        // Take the tenant's write lock first (a row lock in PostgreSQL, the database's write
+        // lock in SQLite), then check nobody committed since the capture began.
+        sqlx::query("UPDATE tenants SET id = id WHERE id = $1")
+            .bind(tenant.id)
+            .execute(&mut *tx)
+            .await?;
+        let latest: Option<i64> = sqlx::query("SELECT MAX(id) FROM snapshots WHERE tenant = $1")
+            .bind(tenant.id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if latest != base.map(|b| b.id) {
+            return Err(StoreError::Conflict(format!(
+                "another capture of tenant '{}' finished first; run capture again",
+                tenant.name
+            )));
+        }
+        let row = sqlx::query(&format!(
+            "INSERT INTO snapshots (tenant, taken_at, parent, manifest, chain, complete, objects, \
+             counts, requests, millis) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9) \
+             RETURNING {SNAPSHOT_COLUMNS}"
+        ))
+        .bind(tenant.id)
+        .bind(taken_at)
+        .bind(base.map(|b| b.id))
+        .bind(manifest_hash.as_bytes().to_vec())
+        .bind(chain.as_bytes().to_vec())
+        .bind(len_i64(manifest.len()))
+        .bind(counts_json)
+        .bind(i64::try_from(new.requests).unwrap_or(i64::MAX))
+        .bind(i64::try_from(new.millis).unwrap_or(i64::MAX))
+        .fetch_one(&mut *tx)
+        .await?;
+        let snapshot = snapshot_row(&row)?;
+
+        for chunk in new.changes.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO versions (tenant, kind, key, snapshot, hash, name, change, actors) VALUES ",
+            );
+            push_placeholders(&mut sql, chunk.len(), 8);
+            let mut q = sqlx::query(&sql);
+            for c in chunk {
+                q = q
+                    .bind(tenant.id)
+                    .bind(c.object.kind.name())
+                    .bind(c.object.key.clone())
+                    .bind(snapshot.id)
+                    .bind(c.hash.map(|h| h.as_bytes().to_vec()))
+                    .bind(c.name.as_deref().map(|n| self.sealer.index(n)))
+                    .bind(c.change.name())
+                    .bind(
+                        self.sealer
+                            .seal_text(c.object.key.as_bytes(), &json_list(&c.actors))?,
+                    );
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for (kind, link) in &new.cursors {
+            sqlx::query(
+                "INSERT INTO cursors (tenant, kind, link, snapshot) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant, kind) DO UPDATE SET link = excluded.link, snapshot = excluded.snapshot",
+            )
+            .bind(tenant.id)
+            .bind(kind.name())
+            .bind(link)
+            .bind(snapshot.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for chunk in new.audit.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO audit (tenant, record_id, snapshot, activity_time, activity, actor, targets, data) VALUES ",
+            );
+            push_placeholders(&mut sql, chunk.len(), 8);
+            sql.push_str(" ON CONFLICT (tenant, record_id) DO NOTHING");
+            let mut q = sqlx::query(&sql);
+            for a in chunk {
+                let raw = serde_json::to_vec(&a.raw)
+                    .map_err(|e| StoreError::Corrupt(format!("audit record: {e}")))?;
+                let data = self.sealer.seal(a.record_id.as_bytes(), &raw)?;
+                q = q
+                    .bind(tenant.id)
+                    .bind(a.record_id.clone())
+                    .bind(snapshot.id)
+                    .bind(a.activity_time.as_microsecond())
+                    .bind(self.sealer.seal_text(a.record_id.as_bytes(), &a.activity)?)
+                    .bind(self.sealer.seal_text(a.record_id.as_bytes(), &a.actor)?)
+                    .bind(
+                        self.sealer
+                            .seal_text(a.record_id.as_bytes(), &json_list(&a.targets))?,
+                    )
+                    .bind(data);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(snapshot)
+    }
+
+    /// The tenant's snapshots, oldest first.
+    pub async fn snapshots(&self, tenant: &TenantInfo) -> Result<Vec<SnapshotInfo>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE tenant = $1 ORDER BY id"
+        ))
+        .bind(tenant.id)
+        .fetch_all(&self.db)
+        .await?
+        .iter()
+        .map(snapshot_row)
+        .collect()
+    }
+
+    /// The tenant's latest snapshot.
+    pub async fn latest(&self, tenant: &TenantInfo) -> Result<Option<SnapshotInfo>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE tenant = $1 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(tenant.id)
+        .fetch_optional(&self.db)
+        .await?
+        .as_ref()
+        .map(snapshot_row)
+        .transpose()
+    }
+
+    /// The tenant's last snapshot taken at or before `at`.
+    pub async fn snapshot_at(
+        &self,
+        tenant: &TenantInfo,
+        at: Timestamp,
+    ) -> Result<Option<SnapshotInfo>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE tenant = $1 AND taken_at <= $2 \
+             ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(tenant.id)
+        .bind(at.as_microsecond())
+        .fetch_optional(&self.db)
+        .await?
+        .as_ref()
+        .map(snapshot_row)
+        .transpose()
+    }
+
+    /// A snapshot of the tenant by id.
+    pub async fn snapshot(
+        &self,
+        tenant: &TenantInfo,
+        id: i64,
+    ) -> Result<Option<SnapshotInfo>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE tenant = $1 AND id = $2"
+        ))
+        .bind(tenant.id)
+        .bind(id)
+        .fetch_optional(&self.db)
+        .await?
+        .as_ref()
+        .map(snapshot_row)
+        .transpose()
+    }
+
+    /// The manifest at a snapshot: every object's latest version up to it.
+    pub async fn manifest(
+        &self,
+        tenant: &TenantInfo,
+        snapshot: &SnapshotInfo,
+    ) -> Result<Manifest, StoreError> {
+        let mut manifest = Manifest::new();
+        let mut rows = sqlx::query(
+            "SELECT kind, key, hash FROM versions WHERE tenant = $1 AND snapshot <= $2 ORDER BY snapshot",
+        )
+        .bind(tenant.id)
+        .bind(snapshot.id)
+        .fetch(&self.db);
+        while let Some(row) = rows.try_next().await? {
+            let (key, hash) = version_key(&row)?;
+            apply(&mut manifest, key, hash);
+        }
+        Ok(manifest)
+    }
+
+    /// The delta links to resume from.
+    pub async fn cursors(&self, tenant: &TenantInfo) -> Result<BTreeMap<Kind, String>, StoreError> {
+        let rows = sqlx::query("SELECT kind, link FROM cursors WHERE tenant = $1")
+            .bind(tenant.id)
+            .fetch_all(&self.db)
+            .await?;
+        let mut out = BTreeMap::new();
+        for r in rows {
+            let kind: String = r.try_get(0)?;
+            let kind = Kind::from_name(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{kind}' in cursors")))?;
+            out.insert(kind, r.try_get(1)?);
+        }
+        Ok(out)
+    }
+
+    /// The time of the newest audit record kept for the tenant.
+    pub async fn last_audit_time(
+        &self,
+        tenant: &TenantInfo,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let us: Option<i64> = sqlx::query("SELECT MAX(activity_time) FROM audit WHERE tenant = $1")
+            .bind(tenant.id)
+            .fetch_one(&self.db)
+            .await?
+            .try_get(0)?;
+        us.map(micros).transpose()
+    }
+
+    /// Every version of one object, oldest first.
+    pub async fn history(
+        &self,
+        tenant: &TenantInfo,
+        object: &ObjectKey,
+    ) -> Result<Vec<VersionRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT v.snapshot, s.taken_at, v.hash, v.name, v.change, v.actors FROM versions v \
+             JOIN snapshots s ON s.id = v.snapshot \
+             WHERE v.tenant = $1 AND v.kind = $2 AND v.key = $3 ORDER BY v.snapshot",
+        )
+        .bind(tenant.id)
+        .bind(object.kind.name())
+        .bind(object.key.clone())
+        .fetch_all(&self.db)
+        .await?;
+        let mut out: Vec<VersionRecord> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let change: String = r.try_get(4)?;
+            let hash = opt_hash(r.try_get(2)?)?;
+            let actors = self
+                .sealer
+                .open_text(object.key.as_bytes(), &r.try_get::<String, _>(5)?)?;
+            let name = if self.sealer.encrypted() {
+                match &hash {
+                    Some(h) => self.version(h).await?["displayName"]
+                        .as_str()
+                        .map(str::to_string),
+                    None => out.last().and_then(|p| p.name.clone()),
+                }
+            } else {
+                r.try_get(3)?
+            };
+            out.push(VersionRecord {
+                snapshot: r.try_get(0)?,
+                taken_at: micros(r.try_get(1)?)?,
+                hash,
+                name,
+                change: Change::from_name(&change)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown change '{change}'")))?,
+                actors: parse_list(&actors)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Objects whose key is `key` (any kind), or whose display name ever was `name` within
+    /// `kind`: how `OBJECT` arguments are resolved. Each with its latest known name.
+    pub async fn find_objects(
+        &self,
+        tenant: &TenantInfo,
+        kind: Option<Kind>,
+        key_or_name: &str,
+    ) -> Result<Vec<(ObjectKey, Option<String>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, key, name FROM versions WHERE tenant = $1 AND (key = $2 OR name = $3) \
+             ORDER BY snapshot",
+        )
+        .bind(tenant.id)
+        .bind(key_or_name)
+        .bind(self.sealer.index(key_or_name))
+        .fetch_all(&self.db)
+        .await?;
+        let mut found: BTreeMap<ObjectKey, Option<String>> = BTreeMap::new();
+        for r in rows {
+            let k: String = r.try_get(0)?;
+            let Some(k) = Kind::from_name(&k) else {
+                continue;
+            };
+            if kind.is_some_and(|want| want != k) {
+                continue;
+            }
+            let name: Option<String> = r.try_get(2)?;
+            let name = name.map(|n| {
+                if n.starts_with("h:") {
+                    key_or_name.to_string()
+                } else {
+                    n
+                }
+            });
+            found.insert(ObjectKey::new(k, r.try_get::<String, _>(1)?), name);
+        }
+        Ok(found.into_iter().collect())
+    }
+
+    /// Display names similar to `text`, for "did you mean" hints.
+    pub async fn names_like(
+        &self,
+        tenant: &TenantInfo,
+        text: &str,
+        limit: i64,
+    ) -> Result<Vec<(Kind, String)>, StoreError> {
+        if self.sealer.encrypted() {
+            return Ok(Vec::new());
+        }
+        let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
+        let rows = sqlx::query(
+            "SELECT DISTINCT kind, name FROM versions WHERE tenant = $1 AND name IS NOT NULL \
+             AND LOWER(name) LIKE $2 ORDER BY name LIMIT $3",
+        )
+        .bind(tenant.id)
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&self.db)
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Some(k) = Kind::from_name(&r.try_get::<String, _>(0)?) {
+                out.push((k, r.try_get(1)?));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Per kind, objects in `manifest` and the changes listed.
+fn count(manifest: &Manifest, changes: &[VersionChange]) -> BTreeMap<Kind, KindCounts> {
+    let mut counts: BTreeMap<Kind, KindCounts> = BTreeMap::new();
+    for k in manifest.keys() {
+        counts.entry(k.kind).or_default().objects += 1;
+    }
+    for c in changes {
+        let e = counts.entry(c.object.kind).or_default();
+        match c.change {
+            Change::Created => e.created += 1,
+            Change::Updated => e.updated += 1,
+            Change::Deleted => e.deleted += 1,
+        }
+    }
+    counts
+}
+
+/// Appends `($1, $2, …), (…)` for `rows` rows of `cols` values.
+fn push_placeholders(sql: &mut String, rows: usize, cols: usize) {
+    use std::fmt::Write as _;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            let _ = write!(
+                sql,
+                "{}${}",
+                if c == 0 { "" } else { ", " },
+                r * cols + c + 1
+            );
+        }
+        sql.push(')');
+    }
+}
+
+pub(crate) fn snapshot_row(r: &AnyRow) -> Result<SnapshotInfo, StoreError> {
+    let counts: String = r.try_get("counts")?;
+    let hash = |col: &str| -> Result<ContentHash, StoreError> {
+        let b: Vec<u8> = r.try_get(col)?;
+        ContentHash::from_slice(&b)
+            .ok_or_else(|| StoreError::Corrupt(format!("snapshot {col} is not 32 bytes")))
+    };
+    Ok(SnapshotInfo {
+        id: r.try_get("id")?,
+        tenant: r.try_get("tenant")?,
+        taken_at: micros(r.try_get("taken_at")?)?,
+        parent: r.try_get("parent")?,
+        manifest: hash("manifest")?,
+        chain: hash("chain")?,
+        complete: r.try_get::<i64, _>("complete")? != 0,
+        objects: u64::try_from(r.try_get::<i64, _>("objects")?).unwrap_or(0),
+        counts: serde_json::from_str(&counts)
+            .map_err(|e| StoreError::Corrupt(format!("snapshot counts: {e}")))?,
+        requests: u64::try_from(r.try_get::<i64, _>("requests")?).unwrap_or(0),
+        millis: u64::try_from(r.try_get::<i64, _>("millis")?).unwrap_or(0),
+    })
+}
+
+/// `(kind, key, hash)` columns 0–2 of a versions row.
+pub(crate) fn version_key(r: &AnyRow) -> Result<(ObjectKey, Option<ContentHash>), StoreError> {
+    let kind: String = r.try_get(0)?;
+    let kind = Kind::from_name(&kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{kind}' in versions")))?;
+    Ok((
+        ObjectKey::new(kind, r.try_get::<String, _>(1)?),
+        opt_hash(r.try_get(2)?)?,
+    ))
+}
+
+fn opt_hash(b: Option<Vec<u8>>) -> Result<Option<ContentHash>, StoreError> {
+    b.map(|b| {
+        ContentHash::from_slice(&b)
+            .ok_or_else(|| StoreError::Corrupt("a version hash is not 32 bytes".into()))
+    })
+    .transpose()
+}
+
+fn len_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_list(s: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("a stored list: {e}")))
+}
