@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use rewind_msgraph::{Credential, Endpoints, Secret};
+use rewind_store::{StoreKey, TenantInfo};
 use serde::Deserialize;
 
 /// The store used when none is configured.
@@ -29,6 +30,12 @@ pub struct RawConfig {
     pub client_certificate: Option<PathBuf>,
     /// Where the timeline lives (`REWIND_STORE`).
     pub store: Option<String>,
+    /// The store's encryption key as text (`REWIND_STORE_KEY`).
+    pub store_key: Option<String>,
+    /// A file holding the store's encryption key (`REWIND_STORE_KEY_FILE`).
+    pub store_key_file: Option<PathBuf>,
+    /// Which of the store's tenants, by name or tenant id (`REWIND_TENANT`).
+    pub tenant: Option<String>,
 }
 
 /// Why settings cannot be used; each message names what to set or fix.
@@ -60,6 +67,9 @@ pub enum ConfigError {
     /// The store is not a path, `sqlite://…` or `postgres://…`.
     #[error("REWIND_STORE '{0}' is neither a file path, sqlite://… nor postgres://…")]
     Store(String),
+    /// The store key cannot be used.
+    #[error("store key: {0}")]
+    StoreKey(String),
     /// The certificate file cannot be read.
     #[error("cannot read the client certificate {path}: {reason}")]
     Certificate {
@@ -92,6 +102,12 @@ impl RawConfig {
                 "REWIND_CLIENT_ID" => &mut raw.client_id,
                 "REWIND_CLIENT_SECRET" => &mut raw.client_secret,
                 "REWIND_STORE" => &mut raw.store,
+                "REWIND_STORE_KEY" => &mut raw.store_key,
+                "REWIND_TENANT" => &mut raw.tenant,
+                "REWIND_STORE_KEY_FILE" => {
+                    raw.store_key_file = Some(PathBuf::from(v));
+                    continue;
+                }
                 "REWIND_CLIENT_CERTIFICATE" => {
                     raw.client_certificate = Some(PathBuf::from(v));
                     continue;
@@ -114,6 +130,46 @@ impl RawConfig {
             client_secret: over.client_secret.or(self.client_secret),
             client_certificate: over.client_certificate.or(self.client_certificate),
             store: over.store.or(self.store),
+            store_key: over.store_key.or(self.store_key),
+            store_key_file: over.store_key_file.or(self.store_key_file),
+            tenant: over.tenant.or(self.tenant),
+        }
+    }
+
+    /// The connection settings a store keeps for one of its tenants, as the lowest layer.
+    pub fn from_stored(t: &TenantInfo) -> RawConfig {
+        RawConfig {
+            graph_url: Some(t.graph_url.clone()),
+            authority_url: Some(t.authority_url.clone()),
+            tenant_id: Some(t.tenant_id.clone()),
+            client_id: t.client_id.clone(),
+            ..RawConfig::default()
+        }
+    }
+
+    /// Where the store is (the default when unset).
+    pub fn store_location(&self) -> Result<StoreLocation, ConfigError> {
+        StoreLocation::parse(self.store.as_deref().unwrap_or(DEFAULT_STORE))
+    }
+
+    /// The store key, from `REWIND_STORE_KEY` or the key file; `None` for a plain store.
+    pub fn store_key(&self) -> Result<Option<StoreKey>, ConfigError> {
+        let bad = |reason: String| ConfigError::StoreKey(reason);
+        match (&self.store_key, &self.store_key_file) {
+            (Some(_), Some(_)) => Err(bad(
+                "both REWIND_STORE_KEY and a key file are set; keep one".into(),
+            )),
+            (Some(text), None) => StoreKey::parse(text.as_bytes())
+                .map(Some)
+                .map_err(|e| bad(format!("REWIND_STORE_KEY: {e}"))),
+            (None, Some(path)) => {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+                StoreKey::parse(&bytes)
+                    .map(Some)
+                    .map_err(|e| bad(format!("{}: {e}", path.display())))
+            }
+            (None, None) => Ok(None),
         }
     }
 }
@@ -128,7 +184,8 @@ pub enum StoreLocation {
 }
 
 impl StoreLocation {
-    fn parse(s: &str) -> Result<StoreLocation, ConfigError> {
+    /// Reads a `REWIND_STORE` value: a path, `sqlite://path` or `postgres://…`.
+    pub fn parse(s: &str) -> Result<StoreLocation, ConfigError> {
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
             return Ok(StoreLocation::Postgres(Secret::new(s)));
         }
@@ -154,6 +211,7 @@ pub struct Config {
 impl Config {
     /// Checks merged settings.
     pub fn resolve(raw: RawConfig) -> Result<Config, ConfigError> {
+        let store = raw.store_location()?;
         let missing = |what, flag, env, key| ConfigError::Missing {
             what,
             flag,
@@ -198,7 +256,6 @@ impl Config {
         if let Some(a) = raw.authority_url {
             endpoints.authority_url = a;
         }
-        let store = StoreLocation::parse(raw.store.as_deref().unwrap_or(DEFAULT_STORE))?;
         Ok(Config {
             endpoints,
             credential,
@@ -260,8 +317,8 @@ mod tests {
             Config::resolve(bad_store).unwrap_err(),
             ConfigError::Store("mysql://x".into())
         );
-        let typo = toml::from_str::<RawConfig>("tenant = \"x\"").unwrap_err();
-        assert!(typo.message().contains("unknown field `tenant`"));
+        let typo = toml::from_str::<RawConfig>("tenantid = \"x\"").unwrap_err();
+        assert!(typo.message().contains("unknown field `tenantid`"));
     }
 
     #[test]

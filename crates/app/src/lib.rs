@@ -1,7 +1,12 @@
 //! Rewind's use cases — capture, compare, restore, watch — and the configuration they run with.
-//! For now it holds the configuration: [`RawConfig`] read from a file, `REWIND_*` variables and
-//! flags in that order of precedence, checked once into a [`Config`].
+//! Configuration: [`RawConfig`] read from a file, `REWIND_*` variables and flags in that order
+//! of precedence, checked once into a [`Config`]. Use cases: [`capture()`]. They report
+//! progress as events and never print.
 
+pub mod capture;
 mod config;
+pub mod locate;
+
+pub use capture::{CaptureError, CaptureEvent, CaptureOptions, CaptureReport, capture};
 
 pub use config::{Config, ConfigError, DEFAULT_STORE, RawConfig, StoreLocation};

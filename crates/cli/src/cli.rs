@@ -1,5 +1,10 @@
 //! The command line, declared with clap. Help texts are the user documentation of each flag.
 
+#![expect(
+    clippy::doc_markdown,
+    reason = "doc comments here are clap help texts: plain text users read, not rustdoc"
+)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -18,8 +23,157 @@ pub struct Cli {
 pub enum Command {
     /// Serve a Graph-compatible emulated tenant; the first stdout line is its connection JSON.
     Emulator(EmulatorArgs),
-    /// Start the emulator on a seeded tenant and show how to use it.
+    /// Start the emulator on a seeded tenant, capture it, replay an incident, capture again
+    /// and show the timeline.
     Demo(DemoArgs),
+    /// Read the tenant and store one snapshot (full the first time, changes afterwards).
+    Capture(CaptureArgs),
+    /// List snapshots with their time, completeness and changes per kind.
+    Log(LogArgs),
+    /// Print an object's configuration at a point in time.
+    Show(ShowArgs),
+    /// List every version of an object and who changed it.
+    History(HistoryArgs),
+    /// Check every blob, manifest and the hash chain of the store.
+    Verify(VerifyArgs),
+    /// Manage the tenants a store keeps.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+/// Where the timeline is and which of its tenants. Environment variables (`REWIND_STORE`,
+/// `REWIND_STORE_KEY`, `REWIND_TENANT`, …) and the config file fill what flags leave out.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// TOML file with settings (keys as the flags, with underscores).
+    #[arg(long, value_name = "FILE", env = "REWIND_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The store: a file path, sqlite://PATH or postgres://URL [env: REWIND_STORE]
+    /// [default: ./rewind.db].
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// File with the store's encryption key (or REWIND_STORE_KEY with the key itself).
+    #[arg(long, value_name = "FILE")]
+    pub store_key_file: Option<PathBuf>,
+    /// Which tenant of the store, by name or tenant id [env: REWIND_TENANT]; needed only when
+    /// the store keeps several.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Print JSON (the stable scripting contract) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How to reach and sign in to the tenant [env: `REWIND_GRAPH_URL`, `REWIND_AUTHORITY_URL`,
+/// `REWIND_TENANT_ID`, `REWIND_CLIENT_ID`, `REWIND_CLIENT_SECRET`, `REWIND_CLIENT_CERTIFICATE`].
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// Microsoft Graph's base URL [default: https://graph.microsoft.com].
+    #[arg(long, value_name = "URL")]
+    pub graph_url: Option<String>,
+    /// The identity platform's base URL [default: https://login.microsoftonline.com].
+    #[arg(long, value_name = "URL")]
+    pub authority_url: Option<String>,
+    /// The directory (tenant) id.
+    #[arg(long, value_name = "ID")]
+    pub tenant_id: Option<String>,
+    /// The application (client) id.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// A client secret; prefer REWIND_CLIENT_SECRET, which other users cannot see in `ps`.
+    #[arg(long, value_name = "SECRET")]
+    pub client_secret: Option<String>,
+    /// A PEM file with the private key and certificate of the app.
+    #[arg(long, value_name = "FILE")]
+    pub client_certificate: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Read everything in full even when delta cursors exist.
+    #[arg(long)]
+    pub full: bool,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Only snapshots at or after T (RFC 3339, a snapshot id, or a time ago: 2h, 3d).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only snapshots at or before T.
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// An id, a display name, or either after a kind: group/Finance, ca/<name>, user/<id>.
+    pub object: String,
+    /// The point in time (RFC 3339, a snapshot id, or a time ago: 2h, 3d) [default: latest].
+    #[arg(long, value_name = "T")]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// An id, a display name, or either after a kind: group/Finance, ca/<name>, user/<id>.
+    pub object: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Add a tenant to the store (its connection settings; never its secret).
+    Add(TenantAddArgs),
+    /// List the store's tenants.
+    List(TenantListArgs),
+    /// Remove a tenant and its whole timeline from the store.
+    Remove(TenantRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TenantAddArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// A short name for it.
+    pub name: String,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantListArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantRemoveArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The tenant's name or id.
+    pub name: String,
+    /// Confirm: its snapshots and history are deleted.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// What tenant to emulate and where.

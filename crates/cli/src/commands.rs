@@ -1,7 +1,14 @@
 //! One module per command; `run` dispatches and owns the tokio runtime.
 
+mod capture;
 mod demo;
 mod emulator;
+mod history;
+mod log;
+mod session;
+mod show;
+mod tenant;
+mod verify;
 
 use crate::cli::{Cli, Command, TenantArgs};
 
@@ -14,6 +21,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Emulator(args) => emulator::run(args).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Capture(args) => capture::run(args).await,
+            Command::Log(args) => log::run(args).await,
+            Command::Show(args) => show::run(args).await,
+            Command::History(args) => history::run(args).await,
+            Command::Verify(args) => verify::run(args).await,
+            Command::Tenant(cmd) => tenant::run(cmd).await,
         }
     })
 }

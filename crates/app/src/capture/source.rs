@@ -1,0 +1,179 @@
+//! Where each kind is read from and what reading it needs: pure facts, so that the request
+//! plan of a capture can be read (and tested) apart from the I/O that carries it out.
+
+use rewind_model::Kind;
+
+/// The most objects Graph returns on one directory page.
+pub(crate) const PAGE: usize = 999;
+
+/// How a kind is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// One object at the kind's path.
+    Singleton,
+    /// A paged list, compared by hash with the previous snapshot.
+    List,
+    /// A delta query: every object the first time, changes afterwards.
+    Delta,
+    /// Contained in a parent kind and read by expanding the parent list
+    /// (`/applications?$expand=federatedIdentityCredentials`); keyed `parent/child`.
+    Contained {
+        /// The parent kind.
+        parent: Kind,
+        /// The navigation property.
+        nav: &'static str,
+    },
+}
+
+/// How `kind` is read.
+pub(crate) fn source(kind: Kind) -> Source {
+    match kind {
+        Kind::FederatedIdentityCredential => Source::Contained {
+            parent: Kind::Application,
+            nav: "federatedIdentityCredentials",
+        },
+        Kind::AppRoleAssignment => Source::Contained {
+            parent: Kind::ServicePrincipal,
+            nav: "appRoleAssignedTo",
+        },
+        k if k.is_singleton() => Source::Singleton,
+        k if k.has_delta() => Source::Delta,
+        _ => Source::List,
+    }
+}
+
+/// Relationships kept inside their owner's version (`owners`, `members`) that delta does not
+/// report, read by expanding the owner's list: `(kind, navigation, property)`. Group members
+/// come with the groups' delta (`members@delta`) instead.
+pub(crate) const LINKS: &[(Kind, &str)] = &[
+    (Kind::Group, "owners"),
+    (Kind::Application, "owners"),
+    (Kind::ServicePrincipal, "owners"),
+    (Kind::AdministrativeUnit, "members"),
+];
+
+/// Graph returns at most this many items in an expanded relationship; an owner that shows
+/// exactly this many has its relationship paged in full.
+pub(crate) const EXPAND_CAP: usize = 20;
+
+/// Properties read for users: the delta query tracks only what it is asked for, and Graph's
+/// default set leaves out most configuration (account state, department, usage location…).
+pub(crate) const USER_SELECT: &[&str] = &[
+    "id",
+    "accountEnabled",
+    "ageGroup",
+    "businessPhones",
+    "city",
+    "companyName",
+    "consentProvidedForMinor",
+    "country",
+    "department",
+    "displayName",
+    "employeeId",
+    "employeeType",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mailNickname",
+    "mobilePhone",
+    "officeLocation",
+    "otherMails",
+    "passwordPolicies",
+    "postalCode",
+    "preferredLanguage",
+    "state",
+    "streetAddress",
+    "surname",
+    "usageLocation",
+    "userPrincipalName",
+    "userType",
+];
+
+/// The URL that starts reading `kind` in full.
+pub(crate) fn start_url(kind: Kind) -> String {
+    let path = kind.graph_path();
+    match source(kind) {
+        Source::Singleton => path.to_string(),
+        Source::Delta if kind == Kind::User => {
+            format!("{path}/delta?$select={}", USER_SELECT.join(","))
+        }
+        Source::Delta => format!("{path}/delta"),
+        Source::List if is_directory(kind) => format!("{path}?$top={PAGE}"),
+        Source::List => path.to_string(),
+        Source::Contained { parent, nav } => {
+            format!("{}?$select=id&$expand={nav}", parent.graph_path())
+        }
+    }
+}
+
+/// The URL listing every owner of a relationship, with the related ids only.
+pub(crate) fn links_url(kind: Kind, nav: &str) -> String {
+    format!("{}?$select=id&$expand={nav}($select=id)", kind.graph_path())
+}
+
+/// The URL of one object's relationship, paged in full.
+pub(crate) fn relationship_url(kind: Kind, id: &str, nav: &str) -> String {
+    let select = if matches!(nav, "owners" | "members") {
+        "?$select=id"
+    } else {
+        ""
+    };
+    format!("{}/{id}/{nav}{select}", kind.graph_path())
+}
+
+/// Directory lists take `$top` up to 999; policy lists page on their own.
+fn is_directory(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::User
+            | Kind::Group
+            | Kind::Application
+            | Kind::ServicePrincipal
+            | Kind::AdministrativeUnit
+            | Kind::OAuth2PermissionGrant
+    )
+}
+
+/// The least-privileged application permission that reads `kind` (for error messages).
+pub(crate) fn read_permission(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "User.Read.All",
+        Kind::Group => "GroupMember.Read.All",
+        Kind::AdministrativeUnit => "AdministrativeUnit.Read.All",
+        Kind::Application
+        | Kind::ServicePrincipal
+        | Kind::FederatedIdentityCredential
+        | Kind::AppRoleAssignment => "Application.Read.All",
+        Kind::OAuth2PermissionGrant => "Directory.Read.All",
+        Kind::RoleDefinition | Kind::RoleAssignment => "RoleManagement.Read.Directory",
+        Kind::RoleEligibilitySchedule => "RoleEligibilitySchedule.Read.Directory",
+        _ => "Policy.Read.All",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_way_in_and_a_permission() {
+        for kind in Kind::ALL {
+            let url = start_url(kind);
+            assert!(url.starts_with('/'), "{kind:?}: {url}");
+            assert!(read_permission(kind).contains(".Read"));
+        }
+        assert_eq!(
+            start_url(Kind::FederatedIdentityCredential),
+            "/applications?$select=id&$expand=federatedIdentityCredentials"
+        );
+        assert_eq!(start_url(Kind::Group), "/groups/delta");
+        assert_eq!(
+            start_url(Kind::RoleAssignment),
+            "/roleManagement/directory/roleAssignments"
+        );
+        assert_eq!(
+            links_url(Kind::Group, "owners"),
+            "/groups?$select=id&$expand=owners($select=id)"
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! How people name points in time and objects on the command line (DESIGN §8): `T` is an
+//! RFC 3339 time, a snapshot id, or a time ago (`90m`, `2h`, `3d`, `1w`); `OBJECT` is an id,
+//! a display name, or either prefixed by a kind (`group/Finance`, `ca/Block legacy auth`).
+//! Misses are answered with the closest names the store knows.
+
+use std::str::FromStr;
+
+use jiff::{SignedDuration, Timestamp};
+use rewind_model::Kind;
+use rewind_store::{ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
+
+/// A point in time as given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeSpec {
+    /// An instant.
+    At(Timestamp),
+    /// A snapshot by id.
+    Snapshot(i64),
+    /// So long before now.
+    Ago(SignedDuration),
+}
+
+/// Why a time or object cannot be found.
+#[derive(Debug, thiserror::Error)]
+pub enum LocateError {
+    /// `T` does not parse.
+    #[error(
+        "'{0}' is not a time: use an RFC 3339 time (2026-11-27T09:30:00Z), a date, a snapshot id (42) or a time ago (90m, 2h, 3d, 1w)"
+    )]
+    BadTime(String),
+    /// No snapshot at or before the time.
+    #[error("no snapshot of tenant '{tenant}' at or before {when}{}", first_hint(.first.as_ref()))]
+    NoSnapshot {
+        /// The tenant.
+        tenant: String,
+        /// The time asked for.
+        when: String,
+        /// The first snapshot there is, if any.
+        first: Option<(i64, Timestamp)>,
+    },
+    /// No object matches.
+    #[error("no object '{given}' in tenant '{tenant}'{}", suggest(.suggestions))]
+    NoObject {
+        /// What was asked for.
+        given: String,
+        /// The tenant.
+        tenant: String,
+        /// Close names.
+        suggestions: Vec<String>,
+    },
+    /// Several objects match.
+    #[error("'{given}' names {} objects; say which: {}", .candidates.len(), .candidates.join(", "))]
+    Ambiguous {
+        /// What was asked for.
+        given: String,
+        /// `kind/id (name)` of each.
+        candidates: Vec<String>,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn first_hint(first: Option<&(i64, Timestamp)>) -> String {
+    match first {
+        Some((id, at)) => format!("; the first is snapshot {id} at {at}"),
+        None => "; run `rewind capture` first".into(),
+    }
+}
+
+fn suggest(s: &[String]) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", s.join(", "))
+    }
+}
+
+impl FromStr for TimeSpec {
+    type Err = LocateError;
+
+    fn from_str(s: &str) -> Result<TimeSpec, LocateError> {
+        let t = s.trim();
+        let bad = || LocateError::BadTime(s.to_string());
+        if let Ok(id) = t.parse::<i64>() {
+            return Ok(TimeSpec::Snapshot(id));
+        }
+        if let Some(split) = t.find(|c: char| !c.is_ascii_digit()).filter(|i| *i > 0) {
+            let (n, unit) = t.split_at(split);
+            let n: i64 = n.parse().map_err(|_| bad())?;
+            let secs = match unit {
+                "s" => Some(1),
+                "m" | "min" => Some(60),
+                "h" => Some(3600),
+                "d" => Some(86_400),
+                "w" => Some(604_800),
+                _ => None,
+            };
+            if let Some(unit) = secs {
+                return Ok(TimeSpec::Ago(SignedDuration::from_secs(
+                    n.saturating_mul(unit),
+                )));
+            }
+        }
+        if let Ok(at) = t.parse::<Timestamp>() {
+            return Ok(TimeSpec::At(at));
+        }
+        if let Ok(date) = t.parse::<jiff::civil::Date>() {
+            let end = date.at(23, 59, 59, 999_999_999);
+            return end
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .map(|z| TimeSpec::At(z.timestamp()))
+                .map_err(|_| bad());
+        }
+        Err(bad())
+    }
+}
+
+impl TimeSpec {
+    /// The instant meant, given the time now (`None` for a snapshot id).
+    pub fn instant(self, now: Timestamp) -> Option<Timestamp> {
+        match self {
+            TimeSpec::At(t) => Some(t),
+            TimeSpec::Ago(d) => Some(now.saturating_sub(d).unwrap_or(now)),
+            TimeSpec::Snapshot(_) => None,
+        }
+    }
+}
+
+/// The snapshot a time names: the last one taken at or before it, or the one with that id.
+pub async fn snapshot_for(
+    store: &Store,
+    tenant: &TenantInfo,
+    spec: TimeSpec,
+    now: Timestamp,
+) -> Result<SnapshotInfo, LocateError> {
+    let found = match spec.instant(now) {
+        Some(at) => store.snapshot_at(tenant, at).await?,
+        None => match spec {
+            TimeSpec::Snapshot(id) => store.snapshot(tenant, id).await?,
+            _ => None,
+        },
+    };
+    if let Some(s) = found {
+        return Ok(s);
+    }
+    let first = store
+        .snapshots(tenant)
+        .await?
+        .first()
+        .map(|s| (s.id, s.taken_at));
+    let when = match spec {
+        TimeSpec::Snapshot(id) => format!("snapshot {id}"),
+        other => other
+            .instant(now)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+    };
+    Err(LocateError::NoSnapshot {
+        tenant: tenant.name.clone(),
+        when,
+        first,
+    })
+}
+
+/// The kind a command-line prefix names: a kind's name or a common short form.
+pub fn kind_named(s: &str) -> Option<Kind> {
+    let alias = match s.to_ascii_lowercase().as_str() {
+        "ca" | "capolicy" | "policy" => Some(Kind::ConditionalAccessPolicy),
+        "location" => Some(Kind::NamedLocation),
+        "app" => Some(Kind::Application),
+        "sp" => Some(Kind::ServicePrincipal),
+        "au" => Some(Kind::AdministrativeUnit),
+        "role" | "roledefinition" => Some(Kind::RoleDefinition),
+        "roleassignment" => Some(Kind::RoleAssignment),
+        _ => None,
+    };
+    alias.or_else(|| Kind::from_name(s))
+}
+
+/// The object `spec` names.
+pub async fn resolve_object(
+    store: &Store,
+    tenant: &TenantInfo,
+    spec: &str,
+) -> Result<(ObjectKey, Option<String>), LocateError> {
+    let (kind, rest) = match spec.split_once('/') {
+        Some((k, rest)) if kind_named(k).is_some() => (kind_named(k), rest),
+        _ => (None, spec),
+    };
+    let mut found = store.find_objects(tenant, kind, rest).await?;
+    if found.len() > 1 {
+        // A key beats a name that happens to equal it.
+        if let Some(exact) = found.iter().find(|(k, _)| k.key == rest).cloned() {
+            found = vec![exact];
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => {
+            let suggestions = store
+                .names_like(tenant, rest, 5)
+                .await?
+                .into_iter()
+                .map(|(k, n)| format!("{}/{n}", k.name()))
+                .collect();
+            Err(LocateError::NoObject {
+                given: spec.to_string(),
+                tenant: tenant.name.clone(),
+                suggestions,
+            })
+        }
+        _ => Err(LocateError::Ambiguous {
+            given: spec.to_string(),
+            candidates: found
+                .iter()
+                .map(|(k, n)| {
+                    format!(
+                        "{}/{} ({})",
+                        k.kind.name(),
+                        k.key,
+                        n.as_deref().unwrap_or("-")
+                    )
+                })
+                .collect(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_in_every_documented_form() {
+        assert_eq!("42".parse::<TimeSpec>().unwrap(), TimeSpec::Snapshot(42));
+        assert_eq!(
+            "2h".parse::<TimeSpec>().unwrap(),
+            TimeSpec::Ago(SignedDuration::from_hours(2))
+        );
+        assert_eq!(
+            "90m".parse::<TimeSpec>().unwrap(),
+            TimeSpec::Ago(SignedDuration::from_mins(90))
+        );
+        assert_eq!(
+            "1w".parse::<TimeSpec>().unwrap(),
+            TimeSpec::Ago(SignedDuration::from_hours(168))
+        );
+        let at: Timestamp = "2026-11-27T09:30:00Z".parse().unwrap();
+        assert_eq!(
+            "2026-11-27T09:30:00Z".parse::<TimeSpec>().unwrap(),
+            TimeSpec::At(at)
+        );
+        let end_of_day: Timestamp = "2026-11-27T23:59:59.999999999Z".parse().unwrap();
+        assert_eq!(
+            "2026-11-27".parse::<TimeSpec>().unwrap(),
+            TimeSpec::At(end_of_day)
+        );
+        let err = "yesterday".parse::<TimeSpec>().unwrap_err().to_string();
+        assert!(err.contains("RFC 3339") && err.contains("2h"), "{err}");
+        assert!("3x".parse::<TimeSpec>().is_err());
+    }
+
+    #[test]
+    fn kinds_have_short_names() {
+        assert_eq!(kind_named("ca"), Some(Kind::ConditionalAccessPolicy));
+        assert_eq!(kind_named("Group"), Some(Kind::Group));
+        assert_eq!(
+            kind_named("unifiedRoleAssignment"),
+            Some(Kind::RoleAssignment)
+        );
+        assert_eq!(kind_named("nope"), None);
+    }
+}

@@ -1,0 +1,191 @@
+//! `rewind capture`: one snapshot, with a progress bar on a terminal and the report of
+//! DESIGN §8.1 with `--json`.
+
+use std::io::IsTerminal as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rewind_app::capture::FailureClass;
+use rewind_app::{CaptureError, CaptureEvent, CaptureOptions, CaptureReport, Config, RawConfig};
+use rewind_model::Kind;
+use rewind_msgraph::{ClientOptions, GraphClient};
+use rewind_store::{NewTenant, TenantInfo};
+use serde_json::json;
+
+use super::session::{Session, usage};
+use crate::cli::CaptureArgs;
+use crate::exit::Expected;
+
+pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.store, Some(&args.connect)).await?;
+    let stored = session.find_tenant().await?;
+    let raw = match &stored {
+        Some(t) => RawConfig::from_stored(t).overridden_by(session.raw.clone()),
+        None => session.raw.clone(),
+    };
+    let config = Config::resolve(raw).map_err(usage)?;
+    let tenant = match stored {
+        Some(t) => t,
+        None => add_tenant(&session, &config).await?,
+    };
+    let options = ClientOptions {
+        concurrency: usize::from(args.concurrency),
+        ..ClientOptions::default()
+    };
+    let client = GraphClient::new(config.endpoints.clone(), config.credential.clone(), options)?;
+    let report = {
+        let bar = Progress::new(!args.store.json && std::io::stderr().is_terminal());
+        let result = rewind_app::capture(
+            &client,
+            &session.store,
+            &tenant,
+            CaptureOptions { full: args.full },
+            &|e| bar.event(&e),
+        )
+        .await;
+        bar.finish();
+        result.map_err(classify)?
+    };
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    if args.store.json {
+        println!("{}", report_json(&tenant, &report));
+    } else {
+        print!("{}", report_text(&tenant, &report));
+    }
+    session.store.close().await;
+    Ok(())
+}
+
+/// The first capture of a tenant the store does not know yet records its settings.
+async fn add_tenant(session: &Session, config: &Config) -> anyhow::Result<TenantInfo> {
+    let e = &config.endpoints;
+    let name = session
+        .raw
+        .tenant
+        .clone()
+        .unwrap_or_else(|| e.tenant_id.clone());
+    let added = session
+        .store
+        .add_tenant(&NewTenant {
+            tenant_id: e.tenant_id.clone(),
+            name,
+            graph_url: e.graph_url.clone(),
+            authority_url: e.authority_url.clone(),
+            client_id: Some(config.credential.client_id().to_string()),
+        })
+        .await?;
+    Ok(added)
+}
+
+fn classify(e: CaptureError) -> anyhow::Error {
+    match e.class() {
+        FailureClass::Authentication | FailureClass::Permission => {
+            Expected::Auth(e.to_string()).into()
+        }
+        FailureClass::Unreachable => usage(e),
+        FailureClass::Other => anyhow::Error::new(e).context("capture failed; nothing was stored"),
+    }
+}
+
+/// The `--json` report: DESIGN §8.1's fields first, then more.
+pub fn report_json(tenant: &TenantInfo, r: &CaptureReport) -> serde_json::Value {
+    let t = r.snapshot.totals();
+    json!({
+        "snapshot": r.snapshot.id,
+        "taken_at": r.snapshot.taken_at,
+        "complete": r.snapshot.complete,
+        "objects": r.snapshot.objects,
+        "changes": {"created": t.created, "updated": t.updated, "deleted": t.deleted},
+        "requests": r.requests,
+        "seconds": r.seconds,
+        "tenant": tenant.name,
+        "tenant_id": tenant.tenant_id,
+        "full": r.full,
+        "throttled": r.throttled,
+        "retries": r.retries,
+        "kinds": r.snapshot.counts,
+        "warnings": r.warnings,
+    })
+}
+
+fn report_text(tenant: &TenantInfo, r: &CaptureReport) -> String {
+    let t = r.snapshot.totals();
+    let mut s = format!(
+        "snapshot {} of {} at {} ({}, {})\n  {} objects: {} created, {} updated, {} deleted\n  {:.1} s, {} requests ({} throttled, {} retried)\n",
+        r.snapshot.id,
+        tenant.name,
+        r.snapshot.taken_at,
+        if r.full { "full" } else { "incremental" },
+        if r.snapshot.complete {
+            "complete"
+        } else {
+            "incomplete"
+        },
+        r.snapshot.objects,
+        t.created,
+        t.updated,
+        t.deleted,
+        r.seconds,
+        r.requests,
+        r.throttled,
+        r.retries,
+    );
+    let changed = super::log::kind_changes(&r.snapshot);
+    if !changed.is_empty() {
+        s.push_str("  ");
+        s.push_str(&changed);
+        s.push('\n');
+    }
+    s
+}
+
+/// A spinner with counts per kind, on stderr, only on a terminal.
+struct Progress {
+    bar: Option<ProgressBar>,
+    counts: Mutex<Vec<(Kind, u64)>>,
+}
+
+impl Progress {
+    fn new(show: bool) -> Progress {
+        let bar = show.then(|| {
+            let b = ProgressBar::new_spinner();
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>3} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        Progress {
+            bar,
+            counts: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn event(&self, e: &CaptureEvent) {
+        let Some(bar) = &self.bar else { return };
+        match e {
+            CaptureEvent::Read { kind, objects } => {
+                let Ok(mut counts) = self.counts.lock() else {
+                    return;
+                };
+                match counts.iter_mut().find(|(k, _)| k == kind) {
+                    Some(c) => c.1 = *objects,
+                    None => counts.push((*kind, *objects)),
+                }
+                let total: u64 = counts.iter().map(|c| c.1).sum();
+                bar.set_message(format!("reading: {total} objects ({} last)", kind.name()));
+            }
+            CaptureEvent::Committing => bar.set_message("committing the snapshot"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

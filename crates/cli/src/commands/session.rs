@@ -1,0 +1,117 @@
+//! What every store command does first: merge settings (config file, then `REWIND_*`, then
+//! flags), open the store with its key, and pick the tenant.
+
+use anyhow::Context as _;
+use rewind_app::{RawConfig, StoreLocation};
+use rewind_store::{Store, StoreError, TenantInfo};
+
+use crate::cli::{ConnectArgs, StoreArgs};
+use crate::exit::Expected;
+
+/// An open store with the settings it was opened with.
+pub struct Session {
+    pub store: Store,
+    pub raw: RawConfig,
+}
+
+impl Session {
+    /// Opens the store named by the settings.
+    pub async fn open(args: &StoreArgs, connect: Option<&ConnectArgs>) -> anyhow::Result<Session> {
+        let file = match &args.config {
+            Some(path) => RawConfig::from_file(path).map_err(usage)?,
+            None => RawConfig::default(),
+        };
+        let mut flags = RawConfig {
+            store: args.store.clone(),
+            store_key_file: args.store_key_file.clone(),
+            tenant: args.tenant.clone(),
+            ..RawConfig::default()
+        };
+        if let Some(c) = connect {
+            flags.graph_url.clone_from(&c.graph_url);
+            flags.authority_url.clone_from(&c.authority_url);
+            flags.tenant_id.clone_from(&c.tenant_id);
+            flags.client_id.clone_from(&c.client_id);
+            flags.client_secret.clone_from(&c.client_secret);
+            flags.client_certificate.clone_from(&c.client_certificate);
+        }
+        let raw = file
+            .overridden_by(RawConfig::from_env(std::env::vars()))
+            .overridden_by(flags);
+        let key = raw.store_key().map_err(usage)?;
+        let location = raw.store_location().map_err(usage)?;
+        let store = match &location {
+            StoreLocation::Sqlite(path) => Store::open_sqlite(path, key.as_ref()).await,
+            StoreLocation::Postgres(url) => {
+                Store::open_postgres(url.expose_secret(), key.as_ref()).await
+            }
+        };
+        let store = store.map_err(|e| match e {
+            StoreError::Key(_) | StoreError::TooNew { .. } => usage(e),
+            other => anyhow::Error::new(other)
+                .context(format!("cannot open the store {}", describe(&location))),
+        })?;
+        Ok(Session { store, raw })
+    }
+
+    /// The tenant the settings name (`--tenant`, then `--tenant-id`), or the store's only one.
+    pub async fn tenant(&self) -> anyhow::Result<TenantInfo> {
+        self.find_tenant().await?.ok_or_else(|| {
+            usage(
+                "the store keeps no tenant yet: run `rewind capture` with REWIND_TENANT_ID and the client settings, or `rewind tenant add`",
+            )
+        })
+    }
+
+    /// Like [`Session::tenant`], but `None` when the store keeps none that matches (capture adds
+    /// it).
+    pub async fn find_tenant(&self) -> anyhow::Result<Option<TenantInfo>> {
+        let wanted = self.raw.tenant.as_ref().or(self.raw.tenant_id.as_ref());
+        if let Some(name) = wanted {
+            let found = self.store.tenant(name).await?;
+            if found.is_none() && self.raw.tenant.is_some() {
+                return Err(usage(format!(
+                    "the store has no tenant '{name}'; it has: {}",
+                    self.tenant_names().await?
+                )));
+            }
+            return Ok(found);
+        }
+        let mut all = self.store.tenants().await.context("listing tenants")?;
+        match all.len() {
+            0 => Ok(None),
+            1 => Ok(all.pop()),
+            _ => Err(usage(format!(
+                "the store keeps several tenants; pick one with --tenant or REWIND_TENANT: {}",
+                self.tenant_names().await?
+            ))),
+        }
+    }
+
+    async fn tenant_names(&self) -> anyhow::Result<String> {
+        let names: Vec<String> = self
+            .store
+            .tenants()
+            .await?
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        Ok(if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        })
+    }
+}
+
+fn describe(location: &StoreLocation) -> String {
+    match location {
+        StoreLocation::Sqlite(p) => p.display().to_string(),
+        StoreLocation::Postgres(_) => "(PostgreSQL, from REWIND_STORE)".into(),
+    }
+}
+
+/// A usage or configuration error (exit code 2).
+pub fn usage(e: impl std::fmt::Display) -> anyhow::Error {
+    Expected::Usage(e.to_string()).into()
+}

@@ -1,0 +1,107 @@
+//! `rewind tenant add|list|remove`: the tenants one store keeps.
+
+use rewind_app::RawConfig;
+use rewind_store::NewTenant;
+use serde_json::json;
+
+use super::session::{Session, usage};
+use crate::cli::{TenantAddArgs, TenantCommand, TenantListArgs, TenantRemoveArgs};
+
+pub async fn run(cmd: TenantCommand) -> anyhow::Result<()> {
+    match cmd {
+        TenantCommand::Add(a) => add(a).await,
+        TenantCommand::List(a) => list(a).await,
+        TenantCommand::Remove(a) => remove(a).await,
+    }
+}
+
+async fn add(args: TenantAddArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.store, Some(&args.connect)).await?;
+    let raw: &RawConfig = &session.raw;
+    let tenant_id = raw
+        .tenant_id
+        .clone()
+        .ok_or_else(|| usage("no tenant id: set --tenant-id or REWIND_TENANT_ID"))?;
+    let defaults = rewind_msgraph::Endpoints::public_cloud(tenant_id.clone());
+    let added = session
+        .store
+        .add_tenant(&NewTenant {
+            tenant_id,
+            name: args.name,
+            graph_url: raw.graph_url.clone().unwrap_or(defaults.graph_url),
+            authority_url: raw.authority_url.clone().unwrap_or(defaults.authority_url),
+            client_id: raw.client_id.clone(),
+        })
+        .await
+        .map_err(usage)?;
+    if args.store.json {
+        println!("{}", json!(added));
+    } else {
+        println!("added tenant {} ({})", added.name, added.tenant_id);
+    }
+    session.store.close().await;
+    Ok(())
+}
+
+async fn list(args: TenantListArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.store, None).await?;
+    let tenants = session.store.tenants().await?;
+    let mut rows = Vec::new();
+    for t in &tenants {
+        let latest = session.store.latest(t).await?;
+        rows.push((t, latest));
+    }
+    if args.store.json {
+        let items: Vec<_> = rows
+            .iter()
+            .map(|(t, l)| {
+                let mut v = json!(t);
+                v["latest_snapshot"] = json!(l.as_ref().map(|s| s.id));
+                v["latest_taken_at"] = json!(l.as_ref().map(|s| s.taken_at));
+                v
+            })
+            .collect();
+        println!("{}", json!({ "tenants": items }));
+    } else if rows.is_empty() {
+        println!(
+            "no tenants: `rewind tenant add NAME --tenant-id ID --client-id ID`, or just `rewind capture`"
+        );
+    } else {
+        println!(
+            "{:<20}  {:<36}  {:<30}  LATEST SNAPSHOT",
+            "NAME", "TENANT ID", "GRAPH"
+        );
+        for (t, l) in rows {
+            let latest = l.map_or_else(
+                || "-".to_string(),
+                |s| format!("{} at {}", s.id, s.taken_at),
+            );
+            println!(
+                "{:<20}  {:<36}  {:<30}  {latest}",
+                t.name, t.tenant_id, t.graph_url
+            );
+        }
+    }
+    session.store.close().await;
+    Ok(())
+}
+
+async fn remove(args: TenantRemoveArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.store, None).await?;
+    let Some(tenant) = session.store.tenant(&args.name).await? else {
+        return Err(usage(format!("the store has no tenant '{}'", args.name)));
+    };
+    let snapshots = session.store.snapshots(&tenant).await?.len();
+    if !args.yes {
+        return Err(usage(format!(
+            "removing {} deletes its {snapshots} snapshot(s) and their history; run again with --yes",
+            tenant.name
+        )));
+    }
+    session.store.remove_tenant(&tenant).await?;
+    if !args.store.json {
+        println!("removed tenant {} and {snapshots} snapshot(s)", tenant.name);
+    }
+    session.store.close().await;
+    Ok(())
+}

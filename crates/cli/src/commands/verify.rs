@@ -1,0 +1,50 @@
+//! `rewind verify`: the store's integrity; exits 6 when something is wrong.
+
+use super::session::Session;
+use crate::cli::VerifyArgs;
+use crate::exit::Expected;
+
+pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.store, None).await?;
+    let report = session.store.verify().await?;
+    session.store.close().await;
+    if args.store.json {
+        println!(
+            "{}",
+            serde_json::json!({"ok": report.ok(), "report": report})
+        );
+    } else {
+        println!(
+            "checked {} blobs, {} snapshots, {} versions, {} audit records",
+            report.blobs, report.snapshots, report.versions, report.audit
+        );
+        for p in &report.problems {
+            let mut at = Vec::new();
+            if let Some(t) = &p.tenant {
+                at.push(format!("tenant {t}"));
+            }
+            if let Some(s) = p.snapshot {
+                at.push(format!("snapshot {s}"));
+            }
+            if let Some(o) = &p.object {
+                at.push(format!("{}/{}", o.kind.name(), o.key));
+            }
+            if let Some(b) = &p.blob {
+                at.push(format!("blob {}", b.to_hex()));
+            }
+            println!("PROBLEM {}: {}", at.join(", "), p.what);
+        }
+    }
+    if report.ok() {
+        if !args.store.json {
+            println!("ok: every blob matches its hash and the chain is intact");
+        }
+        Ok(())
+    } else {
+        Err(Expected::Found(format!(
+            "the store has {} problem(s)",
+            report.problems.len()
+        ))
+        .into())
+    }
+}
