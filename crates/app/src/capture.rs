@@ -319,19 +319,32 @@ impl Run<'_> {
         }
         let mut links: BTreeMap<Kind, BTreeMap<String, Vec<String>>> = links.into_iter().collect();
 
-        // Phase two: objects that keep relationships get them and are built.
+        // Phase two: objects that keep relationships get them and are built. A kind read in
+        // full (first capture, `--full`, or an expired cursor) gets its relationships in full.
+        // Otherwise relationships are read again for the objects the audit log names, for
+        // those a new (or restored) principal owns, and for those that held a principal that
+        // went away: Entra drops and restores such links without a record of their own.
+        let lifecycle = if full {
+            Lifecycle::default()
+        } else {
+            self.principal_lifecycle(&observed).await?
+        };
         for (kind, nav) in LINKS {
             let Some(mut h) = held.remove(kind) else {
                 continue;
             };
             let seen = observed.entry(*kind).or_default();
-            let found = if full {
-                links.remove(kind).unwrap_or_default()
-            } else {
-                self.refresh_links(*kind, nav, &mut h, seen, named).await?
+            let found = match links.remove(kind) {
+                Some(all) => all,
+                None if seen.complete => self.read_links(*kind, nav).await?.1,
+                None => {
+                    self.refresh_links(*kind, nav, &mut h, seen, named, &lifecycle)
+                        .await?
+                }
             };
+            let whole = seen.complete;
             for (key, mut value) in std::mem::take(&mut h.values) {
-                if full || found.contains_key(&key) {
+                if whole || found.contains_key(&key) {
                     let ids = found.get(&key).cloned().unwrap_or_default();
                     value.insert((*nav).to_string(), Value::from(ids));
                 }
@@ -345,18 +358,22 @@ impl Run<'_> {
         for (kind, seen) in contained {
             observed.insert(kind, seen);
         }
-        if !full {
-            for kind in Kind::ALL {
-                if let Source::Contained { parent, nav } = source::source(kind) {
-                    let parents = observed
-                        .get(&parent)
-                        .map(|o| self.touched(parent, o, named));
-                    let seen = self
-                        .refresh_contained(kind, parent, nav, parents.unwrap_or_default())
-                        .await?;
-                    observed.insert(kind, seen);
-                }
+        for kind in Kind::ALL {
+            let Source::Contained { parent, nav } = source::source(kind) else {
+                continue;
+            };
+            if observed.contains_key(&kind) {
+                continue;
             }
+            let parent_seen = observed.get(&parent);
+            let seen = if parent_seen.is_some_and(|p| p.complete) {
+                self.read_contained_full(kind).await?.1
+            } else {
+                let parents = parent_seen.map(|o| self.touched(parent, o, named));
+                self.refresh_contained(kind, parent, nav, parents.unwrap_or_default())
+                    .await?
+            };
+            observed.insert(kind, seen);
         }
         Ok((observed, new_cursors))
     }
@@ -696,7 +713,14 @@ impl Run<'_> {
         held: &mut Held,
         seen: &Observed,
         named: &BTreeSet<String>,
+        lifecycle: &Lifecycle,
     ) -> Result<BTreeMap<String, Vec<String>>, CaptureError> {
+        let mut named = named.clone();
+        named.extend(lifecycle.owned_by_new.iter().cloned());
+        if !lifecycle.removed.is_empty() {
+            named.extend(self.holders_of(kind, nav, held, &lifecycle.removed).await?);
+        }
+        let named = &named;
         let targets: Vec<String> = self
             .touched(kind, seen, named)
             .into_iter()
@@ -856,6 +880,82 @@ impl Run<'_> {
                         source: Box::new(source),
                     })?;
             out.extend(pager.feed(page).into_iter().filter_map(audit::entry));
+        }
+        Ok(out)
+    }
+}
+
+/// Principals that appeared or went away in this capture.
+#[derive(Debug, Default)]
+struct Lifecycle {
+    /// Users, groups and service principals removed.
+    removed: BTreeSet<String>,
+    /// What new (or restored) users and service principals own.
+    owned_by_new: BTreeSet<String>,
+}
+
+impl Run<'_> {
+    async fn principal_lifecycle(
+        &self,
+        observed: &BTreeMap<Kind, Observed>,
+    ) -> Result<Lifecycle, CaptureError> {
+        let mut out = Lifecycle::default();
+        for kind in [Kind::User, Kind::Group, Kind::ServicePrincipal] {
+            if let Some(o) = observed.get(&kind) {
+                out.removed.extend(o.removed.iter().cloned());
+            }
+        }
+        for kind in [Kind::User, Kind::ServicePrincipal] {
+            let Some(o) = observed.get(&kind) else {
+                continue;
+            };
+            let new: Vec<String> = o
+                .entries
+                .keys()
+                .filter(|k| !self.base.contains_key(&ObjectKey::new(kind, k.as_str())))
+                .cloned()
+                .collect();
+            for items in self
+                .relationships(kind, &new, "ownedObjects")
+                .await?
+                .into_values()
+            {
+                out.owned_by_new.extend(assemble::ids(&Value::Array(items)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Objects of `kind` whose `prop` held one of `gone` (from what was read this time, or
+    /// from their previous version).
+    async fn holders_of(
+        &self,
+        kind: Kind,
+        prop: &str,
+        held: &Held,
+        gone: &BTreeSet<String>,
+    ) -> Result<Vec<String>, CaptureError> {
+        let holds = |v: &Map<String, Value>| {
+            assemble::held_ids(v, prop)
+                .iter()
+                .any(|id| gone.contains(id))
+        };
+        let mut out: Vec<String> = held
+            .values
+            .iter()
+            .filter(|(_, v)| holds(v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let start = ObjectKey::new(kind, "");
+        for (k, hash) in self.base.range(start..).take_while(|(k, _)| k.kind == kind) {
+            if held.values.contains_key(&k.key) {
+                continue;
+            }
+            if let Value::Object(prev) = self.store.version(hash).await?
+                && holds(&prev)
+            {
+                out.push(k.key.clone());
+            }
         }
         Ok(out)
     }

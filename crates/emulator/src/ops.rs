@@ -61,6 +61,7 @@ pub(crate) fn route(
             },
             Delete,
         ) => links::remove(t, ctx, *coll, id, *kind, linked),
+        (Route::Owned { coll, id }, Get) => links::owned(t, ctx, *coll, id),
         (Route::Action(c, id, Action::Usage), Get) => actions::usage(t, ctx, *c, id),
         (Route::Action(c, id, Action::Restore), Post) => recycle::restore_ca(t, ctx, *c, id),
         (Route::Action(c, id, action), Post) => actions::run(t, ctx, *c, id, *action),

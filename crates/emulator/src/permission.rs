@@ -172,6 +172,7 @@ pub(crate) fn required(route: &Route, write: bool) -> Requirement {
         Route::Links { coll, kind, .. } | Route::LinkItem { coll, kind, .. } => {
             link_requirement(*coll, *kind, write)
         }
+        Route::Owned { coll, .. } => coll_requirement(*coll, write),
         Route::Action(c, _, Action::Usage) => coll_requirement(*c, false),
         Route::Action(c, _, _) => coll_requirement(*c, true),
         Route::DeletedList(c) => coll_requirement(*c, false),

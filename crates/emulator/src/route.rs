@@ -67,6 +67,13 @@ pub enum Route {
         /// The path ends in `$ref`.
         is_ref: bool,
     },
+    /// `GET /users/{id}/ownedObjects` or `/servicePrincipals/{id}/ownedObjects`.
+    Owned {
+        /// The owner's set.
+        coll: Coll,
+        /// The owner's key.
+        id: String,
+    },
     /// `DELETE …/{linked}/$ref`.
     LinkItem {
         /// The holder's set.
@@ -206,6 +213,9 @@ fn item_route(coll: Coll, id: String, tail: &[&str]) -> Option<Route> {
         (Coll::Groups | Coll::AdministrativeUnits, "members") => link(LinkKind::Members),
         (Coll::Groups | Coll::Applications | Coll::ServicePrincipals, "owners") => {
             link(LinkKind::Owners)
+        }
+        (Coll::Users | Coll::ServicePrincipals, "ownedobjects") if tail.len() == 1 => {
+            Some(Route::Owned { coll, id })
         }
         (Coll::Applications | Coll::ServicePrincipals, "addpassword") if tail.len() == 1 => {
             Some(Route::Action(coll, id, Action::AddPassword))

@@ -113,7 +113,7 @@ pub(crate) fn links_url(kind: Kind, nav: &str) -> String {
 
 /// The URL of one object's relationship, paged in full.
 pub(crate) fn relationship_url(kind: Kind, id: &str, nav: &str) -> String {
-    let select = if matches!(nav, "owners" | "members") {
+    let select = if matches!(nav, "owners" | "members" | "ownedObjects") {
         "?$select=id"
     } else {
         ""

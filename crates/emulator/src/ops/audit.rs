@@ -41,6 +41,39 @@ pub(crate) fn record(
     display_name: Option<&str>,
     modified: Vec<(String, Value, Value)>,
 ) {
+    let related = related(t, coll, id);
+    record_related(t, actor, coll, op, id, display_name, modified, &related);
+}
+
+/// The other objects Entra names in a record about a contained object: the application of a
+/// federated credential; the resource and the principal of an app role assignment.
+pub(crate) fn related(t: &Tenant, coll: Coll, id: &str) -> Vec<String> {
+    let Some(obj) = t.get(coll, id) else {
+        return Vec::new();
+    };
+    let props: &[&str] = match coll {
+        Coll::FederatedCredentials => &[super::kinds::PARENT],
+        Coll::AppRoleAssignments => &["resourceId", "principalId"],
+        _ => &[],
+    };
+    props
+        .iter()
+        .filter_map(|p| obj.get(*p).and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+/// [`record`] with the related objects given (for a deletion, taken before the object went).
+#[expect(clippy::too_many_arguments, reason = "one record's every part, named")]
+pub(crate) fn record_related(
+    t: &mut Tenant,
+    actor: &Actor,
+    coll: Coll,
+    op: AuditOp,
+    id: &str,
+    display_name: Option<&str>,
+    modified: Vec<(String, Value, Value)>,
+    related: &[String],
+) {
     let (category, noun, service) = coll.audit_vocabulary();
     let (activity, operation) = activity(coll, noun, &op);
     let modified = audit_properties(coll, modified);
@@ -64,6 +97,20 @@ pub(crate) fn record(
                 });
         targets.insert(
             0,
+            json!({"id": other, "displayName": other_name, "type": other_type,
+            "userPrincipalName": null, "groupType": null, "modifiedProperties": []}),
+        );
+    }
+    for other in related {
+        let (other_type, other_name) =
+            t.directory_object(other)
+                .map_or(("Application", Value::Null), |(c, o)| {
+                    (
+                        c.audit_type(),
+                        o.get("displayName").cloned().unwrap_or(Value::Null),
+                    )
+                });
+        targets.push(
             json!({"id": other, "displayName": other_name, "type": other_type,
             "userPrincipalName": null, "groupType": null, "modifiedProperties": []}),
         );

@@ -42,18 +42,39 @@ pub(crate) fn list(
     kind: LinkKind,
 ) -> Result<GraphResponse, GraphError> {
     let id = holder(t, coll, id)?;
+    let linked = t.link_set(kind, &id).cloned().unwrap_or_default();
+    page_of(t, ctx, &linked)
+}
+
+/// `GET /users/{id}/ownedObjects` (and for service principals): what the object owns.
+pub(crate) fn owned(
+    t: &mut Tenant,
+    ctx: &Ctx<'_>,
+    coll: Coll,
+    id: &str,
+) -> Result<GraphResponse, GraphError> {
+    let id = t
+        .resolve_key(coll, id)
+        .ok_or_else(|| GraphError::not_found(id))?;
+    let owned: std::collections::BTreeSet<String> =
+        t.holders_of(LinkKind::Owners, &id).into_iter().collect();
+    page_of(t, ctx, &owned)
+}
+
+/// One page of directory objects named by `ids`, in id order, with `@odata.type`.
+fn page_of(
+    t: &Tenant,
+    ctx: &Ctx<'_>,
+    ids: &std::collections::BTreeSet<String>,
+) -> Result<GraphResponse, GraphError> {
     let q = &ctx.query;
     let size = q.page_size(DIRECTORY_PAGE, true)?;
     let after = q.after()?;
     let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-    let linked: Vec<&String> = t
-        .link_set(kind, &id)
-        .map(|s| {
-            s.range::<String, _>((lower, Bound::Unbounded))
-                .take(size + 1)
-                .collect()
-        })
-        .unwrap_or_default();
+    let linked: Vec<&String> = ids
+        .range::<String, _>((lower, Bound::Unbounded))
+        .take(size + 1)
+        .collect();
     let more = linked.len() > size;
     let mut items = Vec::new();
     for other in linked.iter().take(size) {

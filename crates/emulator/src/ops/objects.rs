@@ -291,8 +291,9 @@ pub(crate) fn delete(
 ) -> Result<GraphResponse, GraphError> {
     let id = resolve(t, coll, scope, key)?;
     let name = t.get(coll, &id).and_then(display_name);
+    let related = super::audit::related(t, coll, &id);
     kinds::delete(t, coll, &id)?;
-    record(
+    super::audit::record_related(
         t,
         &ctx.actor,
         coll,
@@ -300,6 +301,7 @@ pub(crate) fn delete(
         &id,
         name.as_deref(),
         Vec::new(),
+        &related,
     );
     Ok(GraphResponse::no_content())
 }
