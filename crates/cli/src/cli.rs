@@ -204,7 +204,7 @@ pub struct TenantArgs {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Replay an incident once the tenant is ready: lockout-policy, attacker, mass-delete,
-    /// script-gone-wrong.
+    /// script-gone-wrong (`demo` replays it between two captures; attacker by default).
     #[arg(long, value_parser = clap::value_parser!(Scenario))]
     pub scenario: Option<Scenario>,
     #[command(flatten)]
@@ -238,6 +238,9 @@ pub struct EmulatorArgs {
 pub struct DemoArgs {
     #[command(flatten)]
     pub tenant: TenantArgs,
+    /// Where the demo keeps its timeline [default: a new file in the temporary directory].
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
     /// Print the tour and exit instead of serving until interrupted.
     #[arg(long, hide = true)]
     pub no_wait: bool,

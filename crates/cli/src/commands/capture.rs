@@ -25,6 +25,7 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         None => session.raw.clone(),
     };
     let config = Config::resolve(raw).map_err(usage)?;
+    let added = stored.is_none();
     let tenant = match stored {
         Some(t) => t,
         None => add_tenant(&session, &config).await?,
@@ -45,6 +46,10 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         )
         .await;
         bar.finish();
+        if result.is_err() && added {
+            // A first capture that failed leaves the store as it found it.
+            session.store.remove_tenant(&tenant).await?;
+        }
         result.map_err(classify)?
     };
     for w in &report.warnings {
@@ -111,7 +116,7 @@ pub fn report_json(tenant: &TenantInfo, r: &CaptureReport) -> serde_json::Value 
     })
 }
 
-fn report_text(tenant: &TenantInfo, r: &CaptureReport) -> String {
+pub fn report_text(tenant: &TenantInfo, r: &CaptureReport) -> String {
     let t = r.snapshot.totals();
     let mut s = format!(
         "snapshot {} of {} at {} ({}, {})\n  {} objects: {} created, {} updated, {} deleted\n  {:.1} s, {} requests ({} throttled, {} retried)\n",

@@ -1,23 +1,99 @@
-//! `rewind demo`: the story on the embedded default. For now it starts the emulator on a seeded
-//! tenant, says what it serves and shows how to point a client at it.
+//! `rewind demo`: the story on the embedded default. It starts the emulator on a seeded tenant,
+//! captures it, replays an incident through the emulator's Graph API, captures again and shows
+//! the timeline; then it says how to point `rewind` (or any Graph client) at it.
 
-use crate::exit::Expected;
 use std::fmt::Write as _;
+use std::path::Path;
 
-use rewind_emulator::{Access, Coll, EmulatorInfo, RunningEmulator};
+use rewind_app::CaptureOptions;
+use rewind_emulator::{Access, Coll, EmulatorInfo, RunningEmulator, Scenario};
+use rewind_msgraph::{ClientOptions, Credential, Endpoints, GraphClient, Secret};
+use rewind_store::{NewTenant, Store};
 
 use crate::cli::DemoArgs;
+use crate::exit::Expected;
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let emulator = rewind_emulator::start(super::emulator_config(&args.tenant))
+    let mut config = super::emulator_config(&args.tenant);
+    let scenario = config.scenario.take().unwrap_or(Scenario::Attacker);
+    let emulator = rewind_emulator::start(config)
         .await
         .map_err(|e| Expected::Usage(e.to_string()))?;
     print!("{}", tour(&emulator));
+    let store_path = args.store.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("rewind-demo-{}.db", std::process::id()))
+    });
+    timeline(&emulator, &store_path, scenario).await?;
     if !args.no_wait {
         println!("Serving until Ctrl-C.");
         super::shutdown_signal().await;
     }
     emulator.shutdown().await?;
+    Ok(())
+}
+
+/// Capture, incident, capture, log: the timeline part of the story.
+async fn timeline(
+    emulator: &RunningEmulator,
+    path: &Path,
+    scenario: Scenario,
+) -> anyhow::Result<()> {
+    let info = &emulator.info;
+    let reader = info
+        .client(Access::Read)
+        .ok_or_else(|| anyhow::anyhow!("the emulator has no read client"))?;
+    let endpoints = Endpoints {
+        graph_url: info.graph_url.clone(),
+        authority_url: info.authority_url.clone(),
+        tenant_id: info.tenant_id.clone(),
+    };
+    let credential = Credential::Secret {
+        client_id: reader.client_id.clone(),
+        secret: Secret::new(reader.client_secret.clone()),
+    };
+    let client = GraphClient::new(endpoints, credential, ClientOptions::default())?;
+    let store = Store::open_sqlite(path, None).await?;
+    let tenant = match store.tenant(&info.tenant_id).await? {
+        Some(t) => t,
+        None => {
+            store
+                .add_tenant(&NewTenant {
+                    tenant_id: info.tenant_id.clone(),
+                    name: format!("demo-{}", &info.tenant_id[..8]),
+                    graph_url: info.graph_url.clone(),
+                    authority_url: info.authority_url.clone(),
+                    client_id: Some(reader.client_id.clone()),
+                })
+                .await?
+        }
+    };
+    let capture =
+        || rewind_app::capture(&client, &store, &tenant, CaptureOptions::default(), &|_| {});
+    println!("\n1. Capture the tenant into {}:\n", path.display());
+    let first = capture().await?;
+    print!("{}", super::capture::report_text(&tenant, &first));
+    let report = emulator.with_tenant(|t| t.run_scenario(&info.graph_url, scenario));
+    println!(
+        "\n2. An incident ({}): {}\n   Replayed as {} Graph requests, each in the audit log under its actor.",
+        scenario.name(),
+        scenario.description(),
+        report.steps.len()
+    );
+    println!("\n3. Capture again: only the changes are read.\n");
+    let second = capture().await?;
+    print!("{}", super::capture::report_text(&tenant, &second));
+    println!("\n4. The timeline (`rewind log`):\n");
+    let mut snapshots = store.snapshots(&tenant).await?;
+    snapshots.reverse();
+    print!("{}", super::log::table(&snapshots));
+    println!(
+        "\nExplore it: export REWIND_STORE={} REWIND_TENANT={}\n\
+         then `rewind log`, `rewind history OBJECT`, `rewind show OBJECT --at {}`, `rewind verify`.\n",
+        path.display(),
+        tenant.name,
+        first.snapshot.id
+    );
+    store.close().await;
     Ok(())
 }
 

@@ -35,38 +35,39 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
     } else if snapshots.is_empty() {
         println!("no snapshots of {} yet: run `rewind capture`", tenant.name);
     } else {
-        println!(
-            "{:>6}  {:<20}  {:<8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}",
-            "ID",
-            "TAKEN AT (UTC)",
-            "COMPLETE",
-            "OBJECTS",
-            "CREATED",
-            "UPDATED",
-            "DELETED",
-            "REQUESTS"
-        );
-        for s in &snapshots {
-            let t = s.totals();
-            println!(
-                "{:>6}  {:<20}  {:<8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}",
-                s.id,
-                s.taken_at.strftime("%Y-%m-%d %H:%M:%S"),
-                if s.complete { "yes" } else { "no" },
-                s.objects,
-                t.created,
-                t.updated,
-                t.deleted,
-                s.requests
-            );
-            let changed = kind_changes(s);
-            if !changed.is_empty() {
-                println!("{:>8}{changed}", "");
-            }
-        }
+        print!("{}", table(&snapshots));
     }
     session.store.close().await;
     Ok(())
+}
+
+/// The text table of `rewind log`, in the order given.
+pub fn table(snapshots: &[SnapshotInfo]) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "{:>6}  {:<19}  {:<8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}\n",
+        "ID", "TAKEN AT (UTC)", "COMPLETE", "OBJECTS", "CREATED", "UPDATED", "DELETED", "REQUESTS"
+    );
+    for s in snapshots {
+        let t = s.totals();
+        let _ = writeln!(
+            out,
+            "{:>6}  {:<19}  {:<8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}",
+            s.id,
+            s.taken_at.strftime("%Y-%m-%d %H:%M:%S"),
+            if s.complete { "yes" } else { "no" },
+            s.objects,
+            t.created,
+            t.updated,
+            t.deleted,
+            s.requests
+        );
+        let changed = kind_changes(s);
+        if !changed.is_empty() {
+            let _ = writeln!(out, "{:>8}{changed}", "");
+        }
+    }
+    out
 }
 
 fn after(s: &SnapshotInfo, spec: TimeSpec, now: jiff::Timestamp) -> bool {

@@ -8,6 +8,8 @@
     reason = "a test fails loudly on the first surprise"
 )]
 
+mod timeline;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

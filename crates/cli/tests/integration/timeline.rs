@@ -1,0 +1,377 @@
+//! `capture`, `log`, `show`, `history`, `verify` and `tenant` as scripts use them: the JSON
+//! contract of DESIGN §8.1, exit codes, and a store that survives `kill -9` at any moment.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{rewind, spawn_emulator, tokio_rt};
+
+/// An emulator and a store directory for one test.
+struct Setup {
+    emulator: Child,
+    info: Value,
+    dir: PathBuf,
+}
+
+impl Setup {
+    fn new(extra: &[&str]) -> Setup {
+        let (emulator, info) = spawn_emulator(extra);
+        let dir = std::env::temp_dir().join(format!("rewind-cli-{}", uuid_like()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Setup {
+            emulator,
+            info,
+            dir,
+        }
+    }
+
+    fn store(&self) -> PathBuf {
+        self.dir.join("timeline.db")
+    }
+
+    /// `rewind ARGS` with the read client's settings in the environment.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let reader = self.info["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["access"] == "read")
+            .unwrap();
+        let mut c = rewind();
+        c.args(args)
+            .env("REWIND_GRAPH_URL", self.info["graph_url"].as_str().unwrap())
+            .env(
+                "REWIND_AUTHORITY_URL",
+                self.info["authority_url"].as_str().unwrap(),
+            )
+            .env("REWIND_TENANT_ID", self.info["tenant_id"].as_str().unwrap())
+            .env("REWIND_CLIENT_ID", reader["client_id"].as_str().unwrap())
+            .env(
+                "REWIND_CLIENT_SECRET",
+                reader["client_secret"].as_str().unwrap(),
+            )
+            .env("REWIND_STORE", self.store())
+            .env_remove("REWIND_STORE_KEY")
+            .env_remove("REWIND_TENANT");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn scenario(&self, name: &str) {
+        let url = format!(
+            "{}/_emulator/scenarios/{name}",
+            self.info["graph_url"].as_str().unwrap()
+        );
+        tokio_rt().block_on(async { reqwest::Client::new().post(url).send().await.unwrap() });
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = self.emulator.kill();
+        let _ = self.emulator.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+fn code(out: &Output) -> Option<i32> {
+    out.status.code()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn capture_log_show_history_and_verify_speak_the_scripting_contract() {
+    let s = Setup::new(&[]);
+    let first = s.json(&["capture", "--json"]);
+    for key in [
+        "snapshot", "taken_at", "complete", "objects", "changes", "requests", "seconds",
+    ] {
+        assert!(first.get(key).is_some(), "{key} in {first}");
+    }
+    assert_eq!(first["complete"], true);
+    assert_eq!(first["changes"]["created"], first["objects"]);
+    s.scenario("attacker");
+    let second = s.json(&["capture", "--json"]);
+    assert_eq!(second["changes"]["updated"], 3, "{second}");
+    assert_eq!(second["changes"]["created"], 2, "{second}");
+
+    let log = s.json(&["log", "--json"]);
+    let snaps = log["snapshots"].as_array().unwrap();
+    assert_eq!(snaps.len(), 2);
+    assert_eq!(snaps[0]["snapshot"], second["snapshot"], "newest first");
+
+    let policy = "ca/CA001-Global-AttackSurfaceReduction-AnyApp-AnyPlatform-BLOCK-CountryWhitelist";
+    let before = s.json(&[
+        "show",
+        policy,
+        "--at",
+        &first["snapshot"].to_string(),
+        "--json",
+    ]);
+    let after = s.json(&["show", policy, "--json"]);
+    assert_ne!(before["object"], after["object"], "the attacker changed it");
+    assert_eq!(
+        before["object"]["displayName"],
+        after["object"]["displayName"]
+    );
+    let history = s.json(&["history", policy, "--json"]);
+    let versions = history["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[1]["actors"][0], "Contoso Automation");
+    let text = String::from_utf8(s.run(&["history", policy]).stdout).unwrap();
+    assert!(
+        text.contains("Contoso Automation") && text.contains("updated"),
+        "{text}"
+    );
+
+    let unknown = s.run(&["show", "ca/CA001-Global"]);
+    assert_eq!(code(&unknown), Some(2));
+    assert!(
+        stderr(&unknown).contains("did you mean"),
+        "{}",
+        stderr(&unknown)
+    );
+    let bad_time = s.run(&["show", policy, "--at", "yesterday"]);
+    assert_eq!(code(&bad_time), Some(2));
+    assert!(stderr(&bad_time).contains("RFC 3339"));
+
+    let verify = s.json(&["verify", "--json"]);
+    assert_eq!(verify["ok"], true, "{verify}");
+}
+
+#[test]
+fn bad_settings_and_refusals_exit_with_their_codes() {
+    let s = Setup::new(&[]);
+    let wrong = s
+        .cmd(&["capture"])
+        .env("REWIND_CLIENT_SECRET", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(code(&wrong), Some(3), "{}", stderr(&wrong));
+    assert!(stderr(&wrong).contains("REWIND_CLIENT_SECRET"));
+    assert!(
+        !stderr(&wrong).contains(&s.info["clients"][0]["client_secret"].as_str().unwrap()[..12])
+    );
+    let no_tenant = s
+        .cmd(&["capture"])
+        .env_remove("REWIND_TENANT_ID")
+        .output()
+        .unwrap();
+    assert_eq!(code(&no_tenant), Some(2), "{}", stderr(&no_tenant));
+    assert!(stderr(&no_tenant).contains("REWIND_TENANT_ID"));
+    let unreachable = s
+        .cmd(&["capture"])
+        .env("REWIND_GRAPH_URL", "http://127.0.0.1:9")
+        .env("REWIND_AUTHORITY_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(code(&unreachable), Some(2), "{}", stderr(&unreachable));
+    assert!(stderr(&unreachable).contains("127.0.0.1:9"));
+    let log = s.run(&["log"]);
+    assert_eq!(
+        code(&log),
+        Some(2),
+        "no tenant in the store yet: {}",
+        stderr(&log)
+    );
+    // A key for a plain store is refused before anything is written.
+    assert!(s.run(&["capture"]).status.success());
+    let keyed = s
+        .cmd(&["log"])
+        .env("REWIND_STORE_KEY", "00".repeat(32))
+        .output()
+        .unwrap();
+    assert_eq!(code(&keyed), Some(2), "{}", stderr(&keyed));
+    assert!(stderr(&keyed).contains("not encrypted"));
+}
+
+#[test]
+fn verify_reports_damage_with_exit_code_six() {
+    let s = Setup::new(&[]);
+    assert!(s.run(&["capture"]).status.success());
+    damage(&s.store());
+    let out = s.run(&["verify"]);
+    assert_eq!(code(&out), Some(6), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("PROBLEM") && text.contains("manifest hash"),
+        "{text}"
+    );
+}
+
+/// Points one version row at another version's content, as tampering would.
+fn damage(db: &Path) {
+    tokio_rt().block_on(async {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        let mut c = sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        sqlx::query("UPDATE versions SET hash = (SELECT hash FROM versions WHERE kind = 'group' LIMIT 1) WHERE kind = 'user' AND key = (SELECT MIN(key) FROM versions WHERE kind = 'user')")
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn tenants_are_added_listed_and_removed() {
+    let s = Setup::new(&[]);
+    let tid = s.info["tenant_id"].as_str().unwrap();
+    let added = s.json(&["tenant", "add", "contoso", "--tenant-id", tid, "--json"]);
+    assert_eq!(added["name"], "contoso");
+    assert!(s.run(&["capture", "--tenant", "contoso"]).status.success());
+    let other = s.run(&[
+        "tenant",
+        "add",
+        "fabrikam",
+        "--tenant-id",
+        "11111111-1111-1111-1111-111111111111",
+    ]);
+    assert!(other.status.success(), "{}", stderr(&other));
+    let list = s.json(&["tenant", "list", "--json"]);
+    let names: Vec<&str> = list["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["contoso", "fabrikam"]);
+    assert!(list["tenants"][0]["latest_snapshot"].is_number());
+    assert!(
+        !list.to_string().contains("client_secret"),
+        "secrets are never stored"
+    );
+    // With two tenants, commands must be told which.
+    let ambiguous = s
+        .cmd(&["log"])
+        .env_remove("REWIND_TENANT_ID")
+        .output()
+        .unwrap();
+    assert_eq!(code(&ambiguous), Some(2));
+    assert!(
+        stderr(&ambiguous).contains("contoso, fabrikam"),
+        "{}",
+        stderr(&ambiguous)
+    );
+    let refused = s.run(&["tenant", "remove", "contoso"]);
+    assert_eq!(code(&refused), Some(2));
+    assert!(stderr(&refused).contains("--yes"));
+    assert!(
+        s.run(&["tenant", "remove", "contoso", "--yes"])
+            .status
+            .success()
+    );
+    let list = s.json(&["tenant", "list", "--json"]);
+    assert_eq!(list["tenants"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn kill_dash_nine_at_any_moment_leaves_a_store_that_verifies() {
+    // Latency stretches a capture of the small tenant over about a second, so kills land in
+    // every phase: token, paging, blob writes, the commit.
+    let s = Setup::new(&["--preset", "small", "--latency-ms", "15"]);
+    assert!(s.run(&["capture"]).status.success());
+    s.scenario("mass-delete");
+    let committed = |s: &Setup| {
+        s.json(&["log", "--json"])["snapshots"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let mut snapshots = committed(&s);
+    let mut interrupted = 0;
+    for delay_ms in [5, 40, 80, 120, 200, 300, 450, 600, 800] {
+        let mut child = s
+            .cmd(&["capture", "--full"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        let verify = s.run(&["verify"]);
+        assert!(
+            verify.status.success(),
+            "after a kill at {delay_ms} ms: {}",
+            String::from_utf8_lossy(&verify.stdout)
+        );
+        let now = committed(&s);
+        // A snapshot is either wholly there (the capture finished first) or not at all.
+        assert!(
+            now == snapshots || (now == snapshots + 1 && status.success()),
+            "{delay_ms} ms: {snapshots} -> {now}"
+        );
+        interrupted += usize::from(!status.success());
+        snapshots = now;
+    }
+    assert!(
+        interrupted >= 3,
+        "only {interrupted} kills landed during a capture"
+    );
+    let last = s.json(&["capture", "--json"]);
+    assert_eq!(last["complete"], true);
+    assert!(s.run(&["verify"]).status.success());
+}
+
+#[test]
+fn demo_captures_an_incident_between_two_snapshots() {
+    let dir = std::env::temp_dir().join(format!("rewind-demo-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("demo.db");
+    let out = rewind()
+        .args([
+            "demo",
+            "--no-wait",
+            "--listen",
+            "127.0.0.1:0",
+            "--scenario",
+            "mass-delete",
+            "--store",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("(full, complete)") && text.contains("(incremental, complete)"),
+        "{text}"
+    );
+    assert!(text.contains("An incident (mass-delete)"), "{text}");
+    let verify = rewind()
+        .args(["verify", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(verify.status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
