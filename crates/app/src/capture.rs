@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use futures_util::future::try_join_all;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use jiff::Timestamp;
 use rewind_model::{ContentHash, Kind};
 use rewind_msgraph::protocol::{BatchRequest, DeltaItem, DeltaRound, FailureKind, Page, Pager};
@@ -206,23 +206,19 @@ pub async fn capture(
     };
     let mut warnings = Vec::new();
     let since = store.last_audit_time(tenant).await?;
-    let records = match run.read_audit(since).await {
-        Ok(r) => r,
-        Err(e) if matches!(e.class(), FailureClass::Permission) => {
-            warnings.push(format!("{e}; changes are stored without attribution"));
-            Vec::new()
-        }
-        Err(e) => return Err(e),
-    };
-    let named: BTreeSet<String> = records.iter().flat_map(|r| r.targets.clone()).collect();
-
-    let read = run.read_all(full, &cursors, &named).await;
+    let read = run.read_all(full, &cursors, since).await;
     drop(run);
     let written = writer
         .await
         .map_err(|e| StoreError::Corrupt(format!("the blob writer stopped: {e}")))?;
-    let (observed, new_cursors) = read?;
+    let Read {
+        observed,
+        cursors: new_cursors,
+        records,
+        audit_warning,
+    } = read?;
     written?;
+    warnings.extend(audit_warning);
 
     let mut changes: Vec<VersionChange> = observed
         .iter()
@@ -265,7 +261,13 @@ async fn write_blobs(
     Ok(())
 }
 
-type Cursors = Vec<(Kind, String)>;
+/// Everything a capture read.
+struct Read {
+    observed: BTreeMap<Kind, Observed>,
+    cursors: Vec<(Kind, String)>,
+    records: Vec<AuditEntry>,
+    audit_warning: Option<String>,
+}
 
 impl Run<'_> {
     /// Reads every kind; returns what was observed per kind and the new delta links.
@@ -273,37 +275,62 @@ impl Run<'_> {
         &self,
         full: bool,
         cursors: &BTreeMap<Kind, String>,
-        named: &BTreeSet<String>,
-    ) -> Result<(BTreeMap<Kind, Observed>, Cursors), CaptureError> {
+        audit_since: Option<Timestamp>,
+    ) -> Result<Read, CaptureError> {
         // Phase one: every kind's own objects, and in a full capture the relationships and
-        // contained objects, all in parallel (the client bounds requests in flight).
-        let direct = try_join_all(
-            Kind::ALL
-                .into_iter()
-                .filter(|k| !matches!(source::source(*k), Source::Contained { .. }))
-                .map(|k| self.read_kind(k, if full { None } else { cursors.get(&k) })),
-        );
-        let links = async {
-            if full {
-                try_join_all(LINKS.iter().map(|(k, nav)| self.read_links(*k, nav))).await
+        // contained objects. Each is a chain of pages that cannot run in parallel with itself;
+        // chains run as many at a time as the client sends requests, longest first, so that
+        // the longest chain always has a slot and the capture takes about as long as its
+        // requests divided by the concurrency (not as long as the sum of its longest chains).
+        let mut chains: Vec<(u64, Chain)> = Kind::ALL
+            .into_iter()
+            .filter(|k| !matches!(source::source(*k), Source::Contained { .. }))
+            .map(|k| (self.pages_of(k, source::source(k), full), Chain::Kind(k)))
+            .collect();
+        if full {
+            for (k, nav) in LINKS {
+                chains.push((self.expanded_pages(*k), Chain::Links(*k, nav)));
+            }
+            for k in Kind::ALL {
+                if let Source::Contained { parent, .. } = source::source(k) {
+                    chains.push((self.expanded_pages(parent), Chain::Contained(k)));
+                }
+            }
+        }
+        chains.sort_by_key(|(pages, _)| std::cmp::Reverse(*pages));
+        let runs = chains.into_iter().map(|(_, chain)| {
+            let cursor = if full {
+                None
             } else {
-                Ok(Vec::new())
+                cursors.get(&chain.kind())
+            };
+            self.run_chain(chain, cursor)
+        });
+        let phase_one = futures_util::stream::iter(runs)
+            .buffer_unordered(self.client.concurrency().max(1))
+            .try_collect::<Vec<Done>>();
+        // The audit log is read alongside: only phase two needs it.
+        let audit = async {
+            match self.read_audit(audit_since).await {
+                Ok(records) => Ok((records, None)),
+                Err(e) if e.class() == FailureClass::Permission => Ok((
+                    Vec::new(),
+                    Some(format!("{e}; changes are stored without attribution")),
+                )),
+                Err(e) => Err(e),
             }
         };
-        let contained = async {
-            if full {
-                try_join_all(
-                    Kind::ALL
-                        .into_iter()
-                        .filter(|k| matches!(source::source(*k), Source::Contained { .. }))
-                        .map(|k| self.read_contained_full(k)),
-                )
-                .await
-            } else {
-                Ok(Vec::new())
+        let (done, (records, audit_warning)) = tokio::try_join!(phase_one, audit)?;
+        let named: BTreeSet<String> = records.iter().flat_map(|r| r.targets.clone()).collect();
+        let named = &named;
+        let (mut direct, mut links, mut contained) = (Vec::new(), Vec::new(), Vec::new());
+        for d in done {
+            match d {
+                Done::Kind(r) => direct.push(r),
+                Done::Links(k, found) => links.push((k, found)),
+                Done::Contained(k, seen) => contained.push((k, seen)),
             }
-        };
-        let (direct, links, contained) = tokio::try_join!(direct, links, contained)?;
+        }
 
         let mut observed = BTreeMap::new();
         let mut new_cursors = Vec::new();
@@ -375,7 +402,63 @@ impl Run<'_> {
             };
             observed.insert(kind, seen);
         }
-        Ok((observed, new_cursors))
+        Ok(Read {
+            observed,
+            cursors: new_cursors,
+            records,
+            audit_warning,
+        })
+    }
+
+    /// Runs one chain of pages.
+    async fn run_chain(&self, chain: Chain, cursor: Option<&String>) -> Result<Done, CaptureError> {
+        Ok(match chain {
+            Chain::Kind(k) => Done::Kind(self.read_kind(k, cursor).await?),
+            Chain::Links(k, nav) => {
+                let (k, found) = self.read_links(k, nav).await?;
+                Done::Links(k, found)
+            }
+            Chain::Contained(k) => {
+                let (k, seen) = self.read_contained_full(k).await?;
+                Done::Contained(k, seen)
+            }
+        })
+    }
+
+    /// Pages a kind's own read is expected to take, from the previous snapshot's counts (a
+    /// first capture guesses by kind: the directory is large, policies are small).
+    fn pages_of(&self, kind: Kind, source: Source, full: bool) -> u64 {
+        let known = self.count(kind);
+        let guess = match kind {
+            Kind::User => 100_000,
+            Kind::Group => 20_000,
+            Kind::Application | Kind::ServicePrincipal => 5_000,
+            _ => 1,
+        };
+        let n = if self.base.is_empty() { guess } else { known };
+        match source {
+            Source::Delta if !full => 1,
+            _ => n.div_ceil(PAGE as u64).max(1),
+        }
+    }
+
+    /// Pages an expanded list of `kind` is expected to take (100 objects a page).
+    fn expanded_pages(&self, kind: Kind) -> u64 {
+        let n = if self.base.is_empty() {
+            self.pages_of(kind, Source::List, true) * PAGE as u64
+        } else {
+            self.count(kind)
+        };
+        n.div_ceil(source::EXPAND_PAGE as u64).max(1)
+    }
+
+    /// Objects of `kind` in the previous snapshot.
+    fn count(&self, kind: Kind) -> u64 {
+        let start = ObjectKey::new(kind, "");
+        self.base
+            .range(start..)
+            .take_while(|(k, _)| k.kind == kind)
+            .count() as u64
     }
 
     /// Stores a built version (unless unchanged) and records it.
@@ -959,6 +1042,29 @@ impl Run<'_> {
         }
         Ok(out)
     }
+}
+
+/// One chain of pages of the first phase.
+#[derive(Debug, Clone, Copy)]
+enum Chain {
+    Kind(Kind),
+    Links(Kind, &'static str),
+    Contained(Kind),
+}
+
+impl Chain {
+    fn kind(self) -> Kind {
+        match self {
+            Chain::Kind(k) | Chain::Links(k, _) | Chain::Contained(k) => k,
+        }
+    }
+}
+
+/// What a chain read.
+enum Done {
+    Kind(KindRead),
+    Links(Kind, BTreeMap<String, Vec<String>>),
+    Contained(Kind, Observed),
 }
 
 /// Objects read and kept for their relationships before they are built.

@@ -36,6 +36,8 @@ pub enum Command {
     History(HistoryArgs),
     /// Check every blob, manifest and the hash chain of the store.
     Verify(VerifyArgs),
+    /// Write a point in time as a directory tree, one JSON file per object.
+    Export(ExportArgs),
     /// Manage the tenants a store keeps.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -131,6 +133,17 @@ pub struct HistoryArgs {
     pub store: StoreArgs,
     /// An id, a display name, or either after a kind: group/Finance, ca/<name>, user/<id>.
     pub object: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The directory to write (created when missing; files of objects no longer there go).
+    pub dir: PathBuf,
+    /// The point in time (RFC 3339, a snapshot id, or a time ago: 2h, 3d) [default: latest].
+    #[arg(long, value_name = "T")]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Args)]

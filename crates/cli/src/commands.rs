@@ -3,6 +3,7 @@
 mod capture;
 mod demo;
 mod emulator;
+mod export;
 mod history;
 mod log;
 mod session;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Show(args) => show::run(args).await,
             Command::History(args) => history::run(args).await,
             Command::Verify(args) => verify::run(args).await,
+            Command::Export(args) => export::run(args).await,
             Command::Tenant(cmd) => tenant::run(cmd).await,
         }
     })

@@ -246,6 +246,11 @@ impl GraphClient {
         &self.endpoints
     }
 
+    /// Requests this client sends at once.
+    pub fn concurrency(&self) -> usize {
+        self.options.concurrency
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> ClientStats {
         ClientStats {

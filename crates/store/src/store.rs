@@ -5,7 +5,7 @@ use std::str::FromStr as _;
 
 use jiff::Timestamp;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor as _, Row as _};
+use sqlx::{AnyPool, ConnectOptions as _, Executor as _, Row as _};
 
 use crate::error::StoreError;
 use crate::schema;
@@ -93,7 +93,9 @@ impl Store {
         key: Option<&StoreKey>,
     ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let options = AnyConnectOptions::from_str(url)?;
+        // Long scans (verify, a large manifest) are expected; they are not warnings for users.
+        let options = AnyConnectOptions::from_str(url)?
+            .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1));
         let pool = AnyPoolOptions::new()
             .max_connections(match dialect {
                 Dialect::Sqlite => 4,

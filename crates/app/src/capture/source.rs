@@ -52,6 +52,9 @@ pub(crate) const LINKS: &[(Kind, &str)] = &[
     (Kind::AdministrativeUnit, "members"),
 ];
 
+/// Graph returns at most this many objects on a page that expands a relationship.
+pub(crate) const EXPAND_PAGE: usize = 100;
+
 /// Graph returns at most this many items in an expanded relationship; an owner that shows
 /// exactly this many has its relationship paged in full.
 pub(crate) const EXPAND_CAP: usize = 20;
