@@ -144,6 +144,10 @@ pub struct ExportArgs {
     /// The point in time (RFC 3339, a snapshot id, or a time ago: 2h, 3d) [default: latest].
     #[arg(long, value_name = "T")]
     pub at: Option<String>,
+    /// DIR already holds the export of this earlier point: write only what changed since
+    /// (fast; for keeping a git work tree in step).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -44,6 +44,14 @@ impl Endpoints {
         )
     }
 
+    /// Whether an absolute URL is under Graph's base URL: the only place the client sends its
+    /// token (a next link or a stored cursor pointing elsewhere is refused, not followed).
+    pub fn is_graph(&self, url: &str) -> bool {
+        let base = self.graph_url.trim_end_matches('/');
+        url.strip_prefix(base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+
     /// An absolute URL for a path relative to `/v1.0`, or the URL itself when it is absolute
     /// (next and delta links are followed verbatim).
     pub fn url(&self, path_or_url: &str) -> String {
@@ -177,6 +185,14 @@ pub enum ClientError {
     /// The certificate credential cannot be used.
     #[error(transparent)]
     Certificate(#[from] CertificateError),
+    /// A link pointed away from Graph's base URL; following it would hand the token over.
+    #[error("refusing to send the Graph token to {url}: it is not under {graph_url}")]
+    ForeignUrl {
+        /// The URL.
+        url: String,
+        /// The configured Graph base URL.
+        graph_url: String,
+    },
     /// A response did not have the expected shape.
     #[error("unexpected response from {url}: {source}")]
     Malformed {
@@ -311,6 +327,12 @@ impl GraphClient {
                     details: Vec::new(),
                 },
             })?;
+        if !self.endpoints.is_graph(url) {
+            return Err(ClientError::ForeignUrl {
+                url: url.to_string(),
+                graph_url: self.endpoints.graph_url.clone(),
+            });
+        }
         let started = Instant::now();
         let mut waited = Duration::ZERO;
         let mut refreshed = false;
@@ -492,3 +514,20 @@ impl GraphClient {
 /// Sent on every request: evolvable enum members come back as themselves, not as
 /// `unknownFutureValue`, so a backup can restore them.
 const PREFER: &str = "include-unknown-enum-members";
+
+#[cfg(test)]
+mod tests {
+    use super::Endpoints;
+
+    #[test]
+    fn the_token_goes_only_under_the_graph_base_url() {
+        let e = Endpoints {
+            graph_url: "https://graph.microsoft.com/".into(),
+            ..Endpoints::public_cloud("t")
+        };
+        assert!(e.is_graph("https://graph.microsoft.com/v1.0/users?$skiptoken=x"));
+        assert!(e.is_graph(&e.url("/users/delta")));
+        assert!(!e.is_graph("https://graph.microsoft.com.evil.example/v1.0/users"));
+        assert!(!e.is_graph("http://127.0.0.1:9/v1.0/users"));
+    }
+}

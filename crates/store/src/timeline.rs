@@ -447,6 +447,32 @@ impl Store {
         Ok(manifest)
     }
 
+    /// Objects with a version row after snapshot `after` up to snapshot `upto`: what changed
+    /// between two points, found without reading either state.
+    pub async fn changed_between(
+        &self,
+        tenant: &TenantInfo,
+        after: i64,
+        upto: i64,
+    ) -> Result<Vec<ObjectKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT kind, key FROM versions WHERE tenant = $1 AND snapshot > $2 AND snapshot <= $3",
+        )
+        .bind(tenant.id)
+        .bind(after)
+        .bind(upto)
+        .fetch_all(&self.db)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let kind: String = r.try_get(0)?;
+            let kind = Kind::from_name(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{kind}' in versions")))?;
+            out.push(ObjectKey::new(kind, r.try_get::<String, _>(1)?));
+        }
+        Ok(out)
+    }
+
     /// The delta links to resume from.
     pub async fn cursors(&self, tenant: &TenantInfo) -> Result<BTreeMap<Kind, String>, StoreError> {
         let rows = sqlx::query("SELECT kind, link FROM cursors WHERE tenant = $1")
@@ -522,8 +548,9 @@ impl Store {
         Ok(out)
     }
 
-    /// Objects whose key is `key` (any kind), or whose display name ever was `name` within
-    /// `kind`: how `OBJECT` arguments are resolved. Each with its latest known name.
+    /// Objects whose key is `key` (a contained object's also by its own id, after the `/`), or
+    /// whose display name ever was `name`, of any kind or of `kind`: how `OBJECT` arguments are
+    /// resolved. Each with its latest known name.
     pub async fn find_objects(
         &self,
         tenant: &TenantInfo,
@@ -531,8 +558,8 @@ impl Store {
         key_or_name: &str,
     ) -> Result<Vec<(ObjectKey, Option<String>)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT kind, key, name FROM versions WHERE tenant = $1 AND (key = $2 OR name = $3) \
-             ORDER BY snapshot",
+            "SELECT kind, key, name FROM versions WHERE tenant = $1 AND (key = $2 OR name = $3 \
+             OR substr(key, length(key) - length($2)) = '/' || $2) ORDER BY snapshot",
         )
         .bind(tenant.id)
         .bind(key_or_name)

@@ -26,9 +26,30 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         .await
         .map_err(usage)?;
     let manifest = session.store.manifest(&tenant, &snapshot).await?;
+    let since = match &args.since {
+        Some(t) => {
+            let spec = t.parse::<TimeSpec>().map_err(usage)?;
+            let from = snapshot_for(&session.store, &tenant, spec, now)
+                .await
+                .map_err(usage)?;
+            Some(
+                session
+                    .store
+                    .changed_between(&tenant, from.id, snapshot.id)
+                    .await?,
+            )
+        }
+        None => None,
+    };
     let mut written = BTreeSet::new();
     let (mut changed, mut removed) = (0u64, 0u64);
-    let entries: Vec<_> = manifest.iter().collect();
+    let entries: Vec<_> = match &since {
+        Some(keys) => keys
+            .iter()
+            .filter_map(|k| manifest.get_key_value(k))
+            .collect(),
+        None => manifest.iter().collect(),
+    };
     for batch in entries.chunks(2_000) {
         let hashes: Vec<_> = batch.iter().map(|(_, h)| **h).collect();
         let blobs: std::collections::HashMap<_, _> =
@@ -60,8 +81,21 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
             written.insert(path);
         }
     }
-    for kind in rewind_model::Kind::ALL {
-        removed += remove_stale(&args.dir.join(kind.name()), &written)?;
+    match &since {
+        // Only objects that changed can have gone.
+        Some(keys) => {
+            for k in keys.iter().filter(|k| !manifest.contains_key(k)) {
+                let path = object_path(&args.dir, k.kind.name(), &k.key)?;
+                if std::fs::remove_file(&path).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        None => {
+            for kind in rewind_model::Kind::ALL {
+                removed += remove_stale(&args.dir.join(kind.name()), &written)?;
+            }
+        }
     }
     session.store.close().await;
     if args.store.json {

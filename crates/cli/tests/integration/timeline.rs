@@ -375,3 +375,51 @@ fn demo_captures_an_incident_between_two_snapshots() {
     assert!(verify.status.success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn export_writes_one_file_per_object_and_then_only_what_changed() {
+    let s = Setup::new(&[]);
+    let first = s.json(&["capture", "--json"]);
+    let tree = s.dir.join("tree");
+    let tree_arg = tree.to_str().unwrap();
+    let full = s.json(&["export", tree_arg, "--json"]);
+    assert_eq!(full["objects"], first["objects"]);
+    assert_eq!(full["written"], first["objects"]);
+    let policies = std::fs::read_dir(tree.join("conditionalAccessPolicy"))
+        .unwrap()
+        .count();
+    assert_eq!(policies, 7);
+    let fic = std::fs::read_dir(tree.join("federatedIdentityCredential"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert!(
+        fic.path().is_dir(),
+        "contained objects sit under their parent"
+    );
+    s.scenario("mass-delete");
+    let second = s.json(&["capture", "--json"]);
+    let since = first["snapshot"].to_string();
+    let step = s.json(&["export", tree_arg, "--since", &since, "--json"]);
+    let c = &second["changes"];
+    let changed = c["created"].as_u64().unwrap() + c["updated"].as_u64().unwrap();
+    assert_eq!(
+        step["written"].as_u64().unwrap(),
+        changed,
+        "{step} after {second}"
+    );
+    assert_eq!(step["removed"], c["deleted"]);
+    // A full export of the same point into the same tree finds nothing left to do.
+    let again = s.json(&["export", tree_arg, "--json"]);
+    assert_eq!(
+        (again["written"].as_u64(), again["removed"].as_u64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+    let user_files = std::fs::read_dir(tree.join("user")).unwrap().count() as u64;
+    assert_eq!(
+        user_files,
+        second["kinds"]["user"]["objects"].as_u64().unwrap()
+    );
+}

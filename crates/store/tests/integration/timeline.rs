@@ -18,6 +18,7 @@ on_both!(
     encrypted_stores_need_their_key,
     a_newer_schema_is_refused,
     tenants_are_added_listed_and_removed,
+    contained_objects_are_found_by_their_own_id,
 );
 
 fn tenant_spec(name: &str) -> NewTenant {
@@ -329,5 +330,40 @@ async fn tenants_are_added_listed_and_removed(db: Db) {
     assert!(store.tenant("contoso").await.unwrap().is_none());
     assert!(store.snapshots(&t).await.unwrap().is_empty());
     assert!(store.verify().await.unwrap().ok());
+    db.cleanup(store).await;
+}
+
+async fn contained_objects_are_found_by_their_own_id(db: Db) {
+    let store = db.store().await;
+    let t = store.add_tenant(&tenant_spec("contoso")).await.unwrap();
+    let fic = version(
+        &store,
+        Kind::FederatedIdentityCredential,
+        "app-1/fic_1",
+        &json!({"name": "deploy"}),
+    )
+    .await;
+    let other = version(
+        &store,
+        Kind::FederatedIdentityCredential,
+        "app-2/xfic_1",
+        &json!({"name": "other"}),
+    )
+    .await;
+    store
+        .commit(&t, None, &Manifest::new(), &snapshot(vec![fic, other], 1))
+        .await
+        .unwrap();
+    let found = store.find_objects(&t, None, "fic_1").await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0.key, "app-1/fic_1");
+    assert_eq!(
+        store
+            .find_objects(&t, None, "app-1/fic_1")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     db.cleanup(store).await;
 }

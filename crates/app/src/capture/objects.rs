@@ -1,0 +1,369 @@
+//! Reading a kind's own objects: singletons, paged lists and delta rounds, streamed into the
+//! store as they arrive; and the audit log.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+use rewind_model::{ContentHash, Kind};
+use rewind_msgraph::ClientError;
+use rewind_msgraph::protocol::{BatchRequest, DeltaItem, DeltaRound, Page, Pager};
+use rewind_store::{AuditEntry, ObjectKey, StoreError};
+use serde_json::{Map, Value};
+
+use super::assemble::{self, Built, Entry, Observed};
+use super::source::{self, LINKS, PAGE, Source};
+use super::{CaptureError, CaptureEvent, Run, audit, kind_label, no_key};
+
+impl Run<'_> {
+    /// Stores a built version (unless unchanged) and records it.
+    pub(super) async fn keep(
+        &self,
+        kind: Kind,
+        built: Built,
+        seen: &mut Observed,
+    ) -> Result<(), CaptureError> {
+        let hash = built.canonical.hash();
+        if self.base.get(&ObjectKey::new(kind, built.key.as_str())) != Some(&hash) {
+            self.send(vec![(hash, built.canonical.bytes().to_vec())])
+                .await?;
+        }
+        seen.entries.insert(
+            built.key,
+            Entry {
+                hash,
+                name: built.name,
+            },
+        );
+        Ok(())
+    }
+
+    pub(super) async fn send(
+        &self,
+        blobs: Vec<(ContentHash, Vec<u8>)>,
+    ) -> Result<(), CaptureError> {
+        if blobs.is_empty() {
+            return Ok(());
+        }
+        self.blobs.send(blobs).await.map_err(|_| {
+            CaptureError::Store(StoreError::Corrupt("the blob writer stopped early".into()))
+        })
+    }
+
+    pub(super) fn graph_error(kind: Kind, source: ClientError) -> CaptureError {
+        CaptureError::Graph {
+            what: kind_label(kind),
+            permission: source::read_permission(kind),
+            source: Box::new(source),
+        }
+    }
+
+    pub(super) async fn page(&self, kind: Kind, url: &str) -> Result<Page, CaptureError> {
+        self.client
+            .page(url, PAGE)
+            .await
+            .map_err(|e| Self::graph_error(kind, e))
+    }
+
+    /// Reads one kind's own objects.
+    pub(super) async fn read_kind(
+        &self,
+        kind: Kind,
+        cursor: Option<&String>,
+    ) -> Result<KindRead, CaptureError> {
+        match source::source(kind) {
+            Source::Singleton => {
+                let raw = self
+                    .client
+                    .get(&source::start_url(kind))
+                    .await
+                    .map_err(|e| Self::graph_error(kind, e))?;
+                self.singleton_from(kind, &raw).await
+            }
+            Source::List => {
+                let url = source::start_url(kind);
+                let first = self.page(kind, &url).await?;
+                self.list_from(kind, first).await
+            }
+            Source::Delta => self.read_delta(kind, cursor).await,
+            Source::Contained { .. } => Ok(KindRead {
+                kind,
+                observed: Observed::default(),
+                cursor: None,
+                held: None,
+            }),
+        }
+    }
+
+    /// Singletons and policy lists: their first pages in one `$batch` (they are small, and a
+    /// round trip each would be most of an incremental capture's requests). An answer that is
+    /// not a success inside the batch (throttled, failed, refused) is read again on its own,
+    /// with the client's retries and a typed error.
+    pub(super) async fn read_small(&self, kinds: &[Kind]) -> Result<Vec<KindRead>, CaptureError> {
+        let Some(first) = kinds.first() else {
+            return Ok(Vec::new());
+        };
+        let requests: Vec<BatchRequest> = kinds
+            .iter()
+            .map(|k| BatchRequest {
+                method: "GET",
+                url: source::start_url(*k),
+                body: None,
+            })
+            .collect();
+        let answers = self
+            .client
+            .batch(&requests)
+            .await
+            .map_err(|e| Self::graph_error(*first, e))?;
+        let mut out = Vec::with_capacity(kinds.len());
+        for (kind, answer) in kinds.iter().copied().zip(answers) {
+            let read = match (answer.status, source::source(kind)) {
+                (200, Source::Singleton) => self.singleton_from(kind, &answer.body).await?,
+                (200, Source::List) => match Page::parse(answer.body.to_string().as_bytes()) {
+                    Ok(page) => self.list_from(kind, page).await?,
+                    Err(e) => {
+                        return Err(CaptureError::Malformed {
+                            what: kind_label(kind),
+                            problem: e.to_string(),
+                        });
+                    }
+                },
+                _ => self.read_kind(kind, None).await?,
+            };
+            out.push(read);
+        }
+        Ok(out)
+    }
+
+    async fn singleton_from(&self, kind: Kind, raw: &Value) -> Result<KindRead, CaptureError> {
+        let mut seen = Observed {
+            complete: true,
+            ..Observed::default()
+        };
+        let key = assemble::key_of(kind, raw).unwrap_or_else(|| kind.name().into());
+        self.keep(kind, assemble::build(kind, key, raw), &mut seen)
+            .await?;
+        (self.progress)(CaptureEvent::Read { kind, objects: 1 });
+        Ok(KindRead {
+            kind,
+            observed: seen,
+            cursor: None,
+            held: None,
+        })
+    }
+
+    /// A list from its first page on, following `@odata.nextLink`.
+    async fn list_from(&self, kind: Kind, first: Page) -> Result<KindRead, CaptureError> {
+        let mut seen = Observed {
+            complete: true,
+            ..Observed::default()
+        };
+        let mut page = Some(first);
+        let mut pager = Pager::new(String::new());
+        while let Some(current) = page.take() {
+            let items = pager.feed(current);
+            let mut blobs = Vec::new();
+            for raw in items {
+                let key = assemble::key_of(kind, &raw).ok_or_else(|| no_key(kind))?;
+                let built = assemble::build(kind, key, &raw);
+                self.stage(kind, built, &mut seen, &mut blobs);
+            }
+            self.send(blobs).await?;
+            (self.progress)(CaptureEvent::Read {
+                kind,
+                objects: seen.entries.len() as u64,
+            });
+            if let Some(url) = pager.next().map(str::to_string) {
+                page = Some(self.page(kind, &url).await?);
+            }
+        }
+        Ok(KindRead {
+            kind,
+            observed: seen,
+            cursor: None,
+            held: None,
+        })
+    }
+
+    /// Adds a built version to a page's blobs (unless unchanged) and records it.
+    pub(super) fn stage(
+        &self,
+        kind: Kind,
+        built: Built,
+        seen: &mut Observed,
+        blobs: &mut Vec<(ContentHash, Vec<u8>)>,
+    ) {
+        let hash = built.canonical.hash();
+        if self.base.get(&ObjectKey::new(kind, built.key.as_str())) != Some(&hash) {
+            blobs.push((hash, built.canonical.bytes().to_vec()));
+        }
+        seen.entries.insert(
+            built.key,
+            Entry {
+                hash,
+                name: built.name,
+            },
+        );
+    }
+
+    /// A delta round: in full from the start URL, or the changes since `cursor`. An expired
+    /// cursor (410) falls back to a full round, as Graph asks.
+    pub(super) async fn read_delta(
+        &self,
+        kind: Kind,
+        cursor: Option<&String>,
+    ) -> Result<KindRead, CaptureError> {
+        match self.delta_round(kind, cursor).await {
+            Err(CaptureError::Graph { source, .. })
+                if cursor.is_some()
+                    && matches!(source.as_ref(), ClientError::Graph(f) if f.status == 410) =>
+            {
+                tracing::info!(kind = kind.name(), "delta token expired; reading in full");
+                self.delta_round(kind, None).await
+            }
+            other => other,
+        }
+    }
+
+    pub(super) async fn delta_round(
+        &self,
+        kind: Kind,
+        cursor: Option<&String>,
+    ) -> Result<KindRead, CaptureError> {
+        let initial = cursor.is_none();
+        let keeps_links = LINKS.iter().any(|(k, _)| *k == kind) || kind == Kind::Group;
+        let mut seen = Observed {
+            complete: initial,
+            ..Observed::default()
+        };
+        let mut held = Held::default();
+        let start = cursor.cloned().unwrap_or_else(|| source::start_url(kind));
+        let mut round = DeltaRound::new(start);
+        while let Some(url) = round.next().map(str::to_string) {
+            let page = self.page(kind, &url).await?;
+            let items = round.feed(page).map_err(|e| CaptureError::Malformed {
+                what: kind_label(kind),
+                problem: e.to_string(),
+            })?;
+            let mut blobs = Vec::new();
+            for item in items {
+                match item {
+                    DeltaItem::Removed { id, .. } => {
+                        held.values.remove(&id);
+                        seen.entries.remove(&id);
+                        seen.removed.insert(id);
+                    }
+                    DeltaItem::Upsert(raw) => {
+                        let key = assemble::key_of(kind, &raw).ok_or_else(|| no_key(kind))?;
+                        seen.removed.remove(&key);
+                        let Value::Object(item) = raw else { continue };
+                        let mut value = match held.values.remove(&key) {
+                            Some(v) => v,
+                            None if initial => Map::new(),
+                            None => self.previous(kind, &key).await?,
+                        };
+                        assemble::merge(&mut value, &item);
+                        if let Some(Value::Array(entries)) = item.get("members@delta") {
+                            let members = held
+                                .members
+                                .entry(key.clone())
+                                .or_insert_with(|| assemble::held_ids(&value, "members"));
+                            assemble::apply_member_delta(members, entries);
+                        }
+                        if keeps_links {
+                            held.values.insert(key, value);
+                        } else {
+                            let built = assemble::build(kind, key, &Value::Object(value));
+                            self.stage(kind, built, &mut seen, &mut blobs);
+                        }
+                    }
+                }
+            }
+            self.send(blobs).await?;
+            let read = (seen.entries.len() + held.values.len()) as u64;
+            (self.progress)(CaptureEvent::Read {
+                kind,
+                objects: read,
+            });
+        }
+        let link =
+            round
+                .delta_link()
+                .map(str::to_string)
+                .ok_or_else(|| CaptureError::Malformed {
+                    what: kind_label(kind),
+                    problem: "the delta round ended without a deltaLink".into(),
+                })?;
+        Ok(KindRead {
+            kind,
+            observed: seen,
+            cursor: Some(link),
+            held: keeps_links.then_some(held),
+        })
+    }
+
+    /// The previous version of an object, as JSON, to merge a delta item into.
+    pub(super) async fn previous(
+        &self,
+        kind: Kind,
+        key: &str,
+    ) -> Result<Map<String, Value>, CaptureError> {
+        let Some(hash) = self.base.get(&ObjectKey::new(kind, key)) else {
+            return Ok(Map::new());
+        };
+        match self.store.version(hash).await? {
+            Value::Object(m) => Ok(m),
+            _ => Ok(Map::new()),
+        }
+    }
+
+    /// Audit records since `since` (all Graph still has on a first capture); a few minutes of
+    /// overlap catch records that arrive late, and the store keeps each record once.
+    pub(super) async fn read_audit(
+        &self,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<AuditEntry>, CaptureError> {
+        let mut url = format!("/auditLogs/directoryAudits?$top={PAGE}");
+        if let Some(t) = since {
+            let from = t
+                .saturating_sub(jiff::SignedDuration::from_mins(10))
+                .unwrap_or(t);
+            let _ = write!(
+                url,
+                "&$filter=activityDateTime ge {}",
+                from.strftime("%Y-%m-%dT%H:%M:%SZ")
+            );
+        }
+        let mut out = Vec::new();
+        let mut pager = Pager::new(url);
+        while let Some(next) = pager.next().map(str::to_string) {
+            let page =
+                self.client
+                    .page(&next, PAGE)
+                    .await
+                    .map_err(|source| CaptureError::Graph {
+                        what: "the directory audit log".into(),
+                        permission: "AuditLog.Read.All",
+                        source: Box::new(source),
+                    })?;
+            out.extend(pager.feed(page).into_iter().filter_map(audit::entry));
+        }
+        Ok(out)
+    }
+}
+
+/// Objects read and kept for their relationships before they are built.
+#[derive(Debug, Default)]
+pub(super) struct Held {
+    pub(super) values: BTreeMap<String, Map<String, Value>>,
+    pub(super) members: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// One kind's own objects as read.
+pub(super) struct KindRead {
+    pub(super) kind: Kind,
+    pub(super) observed: Observed,
+    pub(super) cursor: Option<String>,
+    pub(super) held: Option<Held>,
+}

@@ -1,0 +1,240 @@
+//! The two phases of reading: every kind's own objects (chains of pages, scheduled longest
+//! first), then the relationships of the objects that keep them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use jiff::Timestamp;
+use rewind_model::Kind;
+use rewind_store::ObjectKey;
+use serde_json::Value;
+
+use super::assemble::{self, Observed};
+use super::objects::{Held, KindRead};
+use super::relations::Lifecycle;
+use super::source::{self, LINKS, PAGE, Source};
+use super::{CaptureError, FailureClass, Read, Run};
+
+impl Run<'_> {
+    /// Reads every kind; returns what was observed per kind and the new delta links.
+    pub(super) async fn read_all(
+        &self,
+        full: bool,
+        cursors: &BTreeMap<Kind, String>,
+        audit_since: Option<Timestamp>,
+    ) -> Result<Read, CaptureError> {
+        // Phase one: every kind's own objects, and in a full capture the relationships and
+        // contained objects. Each is a chain of pages that cannot run in parallel with itself;
+        // chains run as many at a time as the client sends requests, longest first, so that
+        // the longest chain always has a slot and the capture takes about as long as its
+        // requests divided by the concurrency (not as long as the sum of its longest chains).
+        let mut chains: Vec<(u64, Chain)> = Kind::ALL
+            .into_iter()
+            .filter(|k| matches!(source::source(*k), Source::Delta))
+            .map(|k| (self.pages_of(k, source::source(k), full), Chain::Kind(k)))
+            .collect();
+        chains.push((1, Chain::Small));
+        if full {
+            for (k, nav) in LINKS {
+                chains.push((self.expanded_pages(*k), Chain::Links(*k, nav)));
+            }
+            for k in Kind::ALL {
+                if let Source::Contained { parent, .. } = source::source(k) {
+                    chains.push((self.expanded_pages(parent), Chain::Contained(k)));
+                }
+            }
+        }
+        chains.sort_by_key(|(pages, _)| std::cmp::Reverse(*pages));
+        let runs = chains.into_iter().map(|(_, chain)| {
+            let cursor = match chain {
+                Chain::Kind(k) if !full => cursors.get(&k),
+                _ => None,
+            };
+            self.run_chain(chain, cursor)
+        });
+        let phase_one = futures_util::stream::iter(runs)
+            .buffer_unordered(self.client.concurrency().max(1))
+            .try_collect::<Vec<Done>>();
+        // The audit log is read alongside: only phase two needs it.
+        let audit = async {
+            match self.read_audit(audit_since).await {
+                Ok(records) => Ok((records, None)),
+                Err(e) if e.class() == FailureClass::Permission => Ok((
+                    Vec::new(),
+                    Some(format!("{e}; changes are stored without attribution")),
+                )),
+                Err(e) => Err(e),
+            }
+        };
+        let (done, (records, audit_warning)) = tokio::try_join!(phase_one, audit)?;
+        let named: BTreeSet<String> = records.iter().flat_map(|r| r.targets.clone()).collect();
+        let named = &named;
+        let (mut direct, mut links, mut contained) = (Vec::new(), Vec::new(), Vec::new());
+        for d in done {
+            match d {
+                Done::Kinds(r) => direct.extend(r),
+                Done::Links(k, found) => links.push((k, found)),
+                Done::Contained(k, seen) => contained.push((k, seen)),
+            }
+        }
+
+        let mut observed = BTreeMap::new();
+        let mut new_cursors = Vec::new();
+        let mut held: BTreeMap<Kind, Held> = BTreeMap::new();
+        for r in direct {
+            if let Some(link) = r.cursor {
+                new_cursors.push((r.kind, link));
+            }
+            if let Some(h) = r.held {
+                held.insert(r.kind, h);
+            }
+            observed.insert(r.kind, r.observed);
+        }
+        let mut links: BTreeMap<Kind, BTreeMap<String, Vec<String>>> = links.into_iter().collect();
+
+        // Phase two: objects that keep relationships get them and are built. A kind read in
+        // full (first capture, `--full`, or an expired cursor) gets its relationships in full.
+        // Otherwise relationships are read again for the objects the audit log names, for
+        // those a new (or restored) principal owns, and for those that held a principal that
+        // went away: Entra drops and restores such links without a record of their own.
+        let lifecycle = if full {
+            Lifecycle::default()
+        } else {
+            self.principal_lifecycle(&observed).await?
+        };
+        for (kind, nav) in LINKS {
+            let Some(mut h) = held.remove(kind) else {
+                continue;
+            };
+            let seen = observed.entry(*kind).or_default();
+            let found = match links.remove(kind) {
+                Some(all) => all,
+                None if seen.complete => self.read_links(*kind, nav).await?.1,
+                None => {
+                    self.refresh_links(*kind, nav, &mut h, seen, named, &lifecycle)
+                        .await?
+                }
+            };
+            let whole = seen.complete;
+            for (key, mut value) in std::mem::take(&mut h.values) {
+                if whole || found.contains_key(&key) {
+                    let ids = found.get(&key).cloned().unwrap_or_default();
+                    value.insert((*nav).to_string(), Value::from(ids));
+                }
+                if let Some(members) = h.members.remove(&key) {
+                    value.insert("members".into(), Value::from_iter(members));
+                }
+                let built = assemble::build(*kind, key, &Value::Object(value));
+                self.keep(*kind, built, seen).await?;
+            }
+        }
+        for (kind, seen) in contained {
+            observed.insert(kind, seen);
+        }
+        for kind in Kind::ALL {
+            let Source::Contained { parent, nav } = source::source(kind) else {
+                continue;
+            };
+            if observed.contains_key(&kind) {
+                continue;
+            }
+            let parent_seen = observed.get(&parent);
+            let seen = if parent_seen.is_some_and(|p| p.complete) {
+                self.read_contained_full(kind).await?.1
+            } else {
+                let parents = parent_seen.map(|o| self.touched(parent, o, named));
+                self.refresh_contained(kind, parent, nav, parents.unwrap_or_default())
+                    .await?
+            };
+            observed.insert(kind, seen);
+        }
+        Ok(Read {
+            observed,
+            cursors: new_cursors,
+            records,
+            audit_warning,
+        })
+    }
+
+    /// Runs one chain of pages.
+    pub(super) async fn run_chain(
+        &self,
+        chain: Chain,
+        cursor: Option<&String>,
+    ) -> Result<Done, CaptureError> {
+        Ok(match chain {
+            Chain::Kind(k) => Done::Kinds(vec![self.read_kind(k, cursor).await?]),
+            Chain::Small => {
+                let kinds: Vec<Kind> = Kind::ALL
+                    .into_iter()
+                    .filter(|k| matches!(source::source(*k), Source::Singleton | Source::List))
+                    .collect();
+                Done::Kinds(self.read_small(&kinds).await?)
+            }
+            Chain::Links(k, nav) => {
+                let (k, found) = self.read_links(k, nav).await?;
+                Done::Links(k, found)
+            }
+            Chain::Contained(k) => {
+                let (k, seen) = self.read_contained_full(k).await?;
+                Done::Contained(k, seen)
+            }
+        })
+    }
+
+    /// Pages a kind's own read is expected to take, from the previous snapshot's counts (a
+    /// first capture guesses by kind: the directory is large, policies are small).
+    pub(super) fn pages_of(&self, kind: Kind, source: Source, full: bool) -> u64 {
+        let known = self.count(kind);
+        let guess = match kind {
+            Kind::User => 100_000,
+            Kind::Group => 20_000,
+            Kind::Application | Kind::ServicePrincipal => 5_000,
+            _ => 1,
+        };
+        let n = if self.base.is_empty() { guess } else { known };
+        match source {
+            Source::Delta if !full => 1,
+            _ => n.div_ceil(PAGE as u64).max(1),
+        }
+    }
+
+    /// Pages an expanded list of `kind` is expected to take (100 objects a page).
+    pub(super) fn expanded_pages(&self, kind: Kind) -> u64 {
+        let n = if self.base.is_empty() {
+            self.pages_of(kind, Source::List, true) * PAGE as u64
+        } else {
+            self.count(kind)
+        };
+        n.div_ceil(source::EXPAND_PAGE as u64).max(1)
+    }
+
+    /// Objects of `kind` in the previous snapshot.
+    pub(super) fn count(&self, kind: Kind) -> u64 {
+        let start = ObjectKey::new(kind, "");
+        self.base
+            .range(start..)
+            .take_while(|(k, _)| k.kind == kind)
+            .count() as u64
+    }
+}
+
+/// One chain of pages of the first phase.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Chain {
+    /// A delta kind's round.
+    Kind(Kind),
+    /// Every singleton and policy list, first pages batched together.
+    Small,
+    /// An expanded relationship of a kind.
+    Links(Kind, &'static str),
+    /// A contained kind, by expanding its parents.
+    Contained(Kind),
+}
+
+/// What a chain read.
+pub(super) enum Done {
+    Kinds(Vec<KindRead>),
+    Links(Kind, BTreeMap<String, Vec<String>>),
+    Contained(Kind, Observed),
+}
