@@ -263,6 +263,7 @@ impl Store {
         );
         let counts_json = serde_json::to_string(&counts)
             .map_err(|e| StoreError::Corrupt(format!("counts: {e}")))?;
+        let batch = self.put_audit_batch(&new.audit).await?;
 
         let mut tx = self.db.begin().await?;
         // Take the tenant's write lock first (a row lock in PostgreSQL, the database's write
@@ -336,15 +337,12 @@ impl Store {
         }
         for chunk in new.audit.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from(
-                "INSERT INTO audit (tenant, record_id, snapshot, activity_time, activity, actor, targets, data) VALUES ",
+                "INSERT INTO audit (tenant, record_id, snapshot, activity_time, activity, actor, targets, batch) VALUES ",
             );
             push_placeholders(&mut sql, self.dialect, chunk.len(), 8);
             sql.push_str(" ON CONFLICT (tenant, record_id) DO NOTHING");
             let mut q = sqlx::query(&sql);
             for a in chunk {
-                let raw = serde_json::to_vec(&a.raw)
-                    .map_err(|e| StoreError::Corrupt(format!("audit record: {e}")))?;
-                let data = self.sealer.seal(a.record_id.as_bytes(), &raw)?;
                 q = q
                     .bind(tenant.id)
                     .bind(a.record_id.clone())
@@ -356,12 +354,28 @@ impl Store {
                         self.sealer
                             .seal_text(a.record_id.as_bytes(), &json_list(&a.targets))?,
                     )
-                    .bind(data);
+                    .bind(batch.as_bytes().to_vec());
             }
             q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(snapshot)
+    }
+
+    /// Stores a capture's audit records together as one blob (a JSON array in record-id order):
+    /// records are alike, and compressed together they take a fraction of the space they
+    /// would one by one. Each `audit` row names its batch.
+    async fn put_audit_batch(&self, records: &[AuditEntry]) -> Result<ContentHash, StoreError> {
+        let mut sorted: Vec<&AuditEntry> = records.iter().collect();
+        sorted.sort_by(|a, b| a.record_id.cmp(&b.record_id));
+        let raws: Vec<&Value> = sorted.iter().map(|a| &a.raw).collect();
+        let bytes = serde_json::to_vec(&raws)
+            .map_err(|e| StoreError::Corrupt(format!("audit records: {e}")))?;
+        let hash = ContentHash::of(&bytes);
+        if !records.is_empty() {
+            self.put_blobs(&[(hash, bytes)]).await?;
+        }
+        Ok(hash)
     }
 
     /// The tenant's snapshots, oldest first.

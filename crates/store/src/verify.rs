@@ -70,7 +70,7 @@ impl Store {
         for tenant in self.tenants().await? {
             self.verify_timeline(&tenant, &good, &mut report).await?;
         }
-        self.verify_audit(&mut report).await?;
+        self.verify_audit(&good, &mut report).await?;
         Ok(report)
     }
 
@@ -229,19 +229,46 @@ impl Store {
         Ok(out)
     }
 
-    async fn verify_audit(&self, report: &mut VerifyReport) -> Result<(), StoreError> {
-        let mut rows = sqlx::query("SELECT record_id, data FROM audit").fetch(&self.db);
-        while let Some(r) = rows.try_next().await? {
+    /// Every audit row's batch is a good blob that holds the record.
+    async fn verify_audit(
+        &self,
+        good: &HashSet<ContentHash>,
+        report: &mut VerifyReport,
+    ) -> Result<(), StoreError> {
+        let rows = sqlx::query("SELECT record_id, batch FROM audit")
+            .fetch_all(&self.db)
+            .await?;
+        let mut by_batch: std::collections::BTreeMap<ContentHash, Vec<String>> =
+            std::collections::BTreeMap::new();
+        for r in rows {
             report.audit += 1;
             let id: String = r.try_get(0)?;
-            let data: Vec<u8> = r.try_get(1)?;
-            let readable = self
-                .sealer
-                .open(id.as_bytes(), &data)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
-            if readable.is_none() {
-                report.problem(format!("audit record {id} cannot be read"));
+            let raw: Vec<u8> = r.try_get(1)?;
+            match ContentHash::from_slice(&raw) {
+                Some(h) => by_batch.entry(h).or_default().push(id),
+                None => {
+                    report.problem(format!("audit record {id} names no batch"));
+                }
+            }
+        }
+        for (batch, ids) in by_batch {
+            let held: HashSet<String> = if good.contains(&batch) {
+                self.version(&batch)
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_array().cloned())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|r| r.get("id").and_then(serde_json::Value::as_str))
+                    .map(str::to_string)
+                    .collect()
+            } else {
+                HashSet::new()
+            };
+            for id in ids.iter().filter(|id| !held.contains(*id)) {
+                report
+                    .problem(format!("audit record {id} is missing from its batch"))
+                    .blob = Some(batch);
             }
         }
         Ok(())

@@ -13,6 +13,9 @@ use super::assemble::{self, Observed};
 use super::objects::{Held, KindRead};
 use super::relations::Lifecycle;
 use super::source::{self, LINKS, PAGE, Source};
+
+/// Versions handed to the blob writer at once when they are built outside a page.
+const BLOB_BATCH: usize = 500;
 use super::{CaptureError, FailureClass, Read, Run};
 
 impl Run<'_> {
@@ -68,35 +71,49 @@ impl Run<'_> {
         };
         let (done, (records, audit_warning)) = tokio::try_join!(phase_one, audit)?;
         let named: BTreeSet<String> = records.iter().flat_map(|r| r.targets.clone()).collect();
-        let named = &named;
-        let (mut direct, mut links, mut contained) = (Vec::new(), Vec::new(), Vec::new());
+        let observed = self.phase_two(full, done, &named).await?;
+        Ok(Read {
+            observed: observed.0,
+            cursors: observed.1,
+            records,
+            audit_warning,
+        })
+    }
+
+    /// Phase two: objects that keep relationships get them and are built. A kind read in full
+    /// (first capture, `--full`, or an expired cursor) gets its relationships in full.
+    /// Otherwise relationships are read again for the objects the audit log names, for those a
+    /// new (or restored) principal owns, and for those that held a principal that went away:
+    /// Entra drops and restores such links without a record of their own.
+    async fn phase_two(
+        &self,
+        full: bool,
+        done: Vec<Done>,
+        named: &BTreeSet<String>,
+    ) -> Result<(BTreeMap<Kind, Observed>, Vec<(Kind, String)>), CaptureError> {
+        let mut observed = BTreeMap::new();
+        let mut cursors = Vec::new();
+        let mut held: BTreeMap<Kind, Held> = BTreeMap::new();
+        let mut links: BTreeMap<Kind, BTreeMap<String, Vec<String>>> = BTreeMap::new();
         for d in done {
             match d {
-                Done::Kinds(r) => direct.extend(r),
-                Done::Links(k, found) => links.push((k, found)),
-                Done::Contained(k, seen) => contained.push((k, seen)),
+                Done::Kinds(reads) => {
+                    for r in reads {
+                        cursors.extend(r.cursor.map(|link| (r.kind, link)));
+                        if let Some(h) = r.held {
+                            held.insert(r.kind, h);
+                        }
+                        observed.insert(r.kind, r.observed);
+                    }
+                }
+                Done::Links(k, found) => {
+                    links.insert(k, found);
+                }
+                Done::Contained(k, seen) => {
+                    observed.insert(k, seen);
+                }
             }
         }
-
-        let mut observed = BTreeMap::new();
-        let mut new_cursors = Vec::new();
-        let mut held: BTreeMap<Kind, Held> = BTreeMap::new();
-        for r in direct {
-            if let Some(link) = r.cursor {
-                new_cursors.push((r.kind, link));
-            }
-            if let Some(h) = r.held {
-                held.insert(r.kind, h);
-            }
-            observed.insert(r.kind, r.observed);
-        }
-        let mut links: BTreeMap<Kind, BTreeMap<String, Vec<String>>> = links.into_iter().collect();
-
-        // Phase two: objects that keep relationships get them and are built. A kind read in
-        // full (first capture, `--full`, or an expired cursor) gets its relationships in full.
-        // Otherwise relationships are read again for the objects the audit log names, for
-        // those a new (or restored) principal owns, and for those that held a principal that
-        // went away: Entra drops and restores such links without a record of their own.
         let lifecycle = if full {
             Lifecycle::default()
         } else {
@@ -115,21 +132,7 @@ impl Run<'_> {
                         .await?
                 }
             };
-            let whole = seen.complete;
-            for (key, mut value) in std::mem::take(&mut h.values) {
-                if whole || found.contains_key(&key) {
-                    let ids = found.get(&key).cloned().unwrap_or_default();
-                    value.insert((*nav).to_string(), Value::from(ids));
-                }
-                if let Some(members) = h.members.remove(&key) {
-                    value.insert("members".into(), Value::from_iter(members));
-                }
-                let built = assemble::build(*kind, key, &Value::Object(value));
-                self.keep(*kind, built, seen).await?;
-            }
-        }
-        for (kind, seen) in contained {
-            observed.insert(kind, seen);
+            self.build_held(*kind, nav, h, &found, seen).await?;
         }
         for kind in Kind::ALL {
             let Source::Contained { parent, nav } = source::source(kind) else {
@@ -148,12 +151,36 @@ impl Run<'_> {
             };
             observed.insert(kind, seen);
         }
-        Ok(Read {
-            observed,
-            cursors: new_cursors,
-            records,
-            audit_warning,
-        })
+        Ok((observed, cursors))
+    }
+
+    /// Builds held objects with their relationship `nav` (all of them when the kind was read in
+    /// full, else those in `found`) and their members, and stores them.
+    async fn build_held(
+        &self,
+        kind: Kind,
+        nav: &str,
+        mut held: Held,
+        found: &BTreeMap<String, Vec<String>>,
+        seen: &mut Observed,
+    ) -> Result<(), CaptureError> {
+        let whole = seen.complete;
+        let mut blobs = Vec::new();
+        for (key, mut value) in std::mem::take(&mut held.values) {
+            if whole || found.contains_key(&key) {
+                let ids = found.get(&key).cloned().unwrap_or_default();
+                value.insert(nav.to_string(), Value::from(ids));
+            }
+            if let Some(members) = held.members.remove(&key) {
+                value.insert("members".into(), Value::from_iter(members));
+            }
+            let built = assemble::build(kind, key, &Value::Object(value));
+            self.stage(kind, built, seen, &mut blobs);
+            if blobs.len() >= BLOB_BATCH {
+                self.send(std::mem::take(&mut blobs)).await?;
+            }
+        }
+        self.send(blobs).await
     }
 
     /// Runs one chain of pages.

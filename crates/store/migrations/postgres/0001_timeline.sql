@@ -44,7 +44,6 @@ CREATE TABLE versions (
     PRIMARY KEY (tenant, kind, key, snapshot)
 );
 CREATE INDEX versions_by_snapshot ON versions (snapshot);
-CREATE INDEX versions_by_name ON versions (tenant, name);
 CREATE TABLE cursors (
     tenant   BIGINT NOT NULL,
     kind     TEXT NOT NULL,
@@ -60,7 +59,7 @@ CREATE TABLE audit (
     activity      TEXT NOT NULL,
     actor         TEXT NOT NULL,
     targets       TEXT NOT NULL,
-    data          BYTEA NOT NULL,
+    batch         BYTEA NOT NULL,
     PRIMARY KEY (tenant, record_id)
 );
 CREATE INDEX audit_by_snapshot ON audit (tenant, snapshot);

@@ -1,4 +1,6 @@
 -- The timeline (docs/design/store-format.md). SQLite dialect; keep in step with postgres/0001.
+-- Blobs, versions and audit rows are clustered on their keys (WITHOUT ROWID): a key stored
+-- once instead of in the table and again in its index.
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -16,7 +18,7 @@ CREATE TABLE blobs (
     hash BLOB PRIMARY KEY,
     size INTEGER NOT NULL,
     data BLOB NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE snapshots (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant       INTEGER NOT NULL REFERENCES tenants(id),
@@ -42,9 +44,8 @@ CREATE TABLE versions (
     change   TEXT NOT NULL,
     actors   TEXT NOT NULL,
     PRIMARY KEY (tenant, kind, key, snapshot)
-);
+) WITHOUT ROWID;
 CREATE INDEX versions_by_snapshot ON versions (snapshot);
-CREATE INDEX versions_by_name ON versions (tenant, name);
 CREATE TABLE cursors (
     tenant   INTEGER NOT NULL,
     kind     TEXT NOT NULL,
@@ -60,7 +61,7 @@ CREATE TABLE audit (
     activity      TEXT NOT NULL,
     actor         TEXT NOT NULL,
     targets       TEXT NOT NULL,
-    data          BLOB NOT NULL,
+    batch         BLOB NOT NULL,
     PRIMARY KEY (tenant, record_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX audit_by_snapshot ON audit (tenant, snapshot);

@@ -232,6 +232,18 @@ async fn verify_finds_damaged_blobs_versions_and_chain(db: Db) {
             .any(|p| p.snapshot == Some(s2.id) && p.what.contains("manifest hash")),
         "{whats:?}"
     );
+    // An audit record pointed at a batch that does not hold it.
+    db.tamper(&format!("UPDATE audit SET batch = {}", hex(&other)))
+        .await;
+    let report = store.verify().await.unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.what.contains("missing from its batch")),
+        "{:?}",
+        report.problems
+    );
     // A snapshot removed from the middle of the chain.
     db.tamper(&format!("DELETE FROM snapshots WHERE id = {}", s1.id))
         .await;
