@@ -104,12 +104,14 @@ pub fn manifest_hash(manifest: &Manifest) -> ContentHash {
 }
 
 /// The chain hash of a snapshot: BLAKE3 over a domain tag, the parent's chain hash (32 zero
-/// bytes for a tenant's first snapshot), the manifest hash, the tenant id and the capture time
-/// in microseconds. Changing any stored version, manifest or the order of snapshots changes
-/// every later chain hash.
+/// bytes for a tenant's first snapshot), the manifest hash, the hash of the snapshot's audit
+/// records (32 zero bytes when it has none), the tenant id and the capture time in
+/// microseconds. Changing any stored version, audit record, manifest or the order of snapshots
+/// changes every later chain hash.
 pub fn chain_hash(
     parent: Option<&ContentHash>,
     manifest: &ContentHash,
+    audit: Option<&ContentHash>,
     tenant_id: &str,
     taken_at_micros: i64,
 ) -> ContentHash {
@@ -117,6 +119,7 @@ pub fn chain_hash(
     h.update(b"rewind-chain-v1");
     h.update(parent.map_or(&[0u8; 32], |p| p.as_bytes()));
     h.update(manifest.as_bytes());
+    h.update(audit.map_or(&[0u8; 32], |a| a.as_bytes()));
     h.update(tenant_id.as_bytes());
     h.update(&taken_at_micros.to_le_bytes());
     ContentHash::from_array(*h.finalize().as_bytes())
@@ -145,13 +148,14 @@ mod tests {
     }
 
     #[test]
-    fn the_chain_binds_parent_manifest_tenant_and_time() {
+    fn the_chain_binds_parent_manifest_audit_tenant_and_time() {
         let m = h("m");
-        let first = chain_hash(None, &m, "t", 1);
-        assert_ne!(first, chain_hash(Some(&first), &m, "t", 1));
-        assert_ne!(first, chain_hash(None, &h("n"), "t", 1));
-        assert_ne!(first, chain_hash(None, &m, "u", 1));
-        assert_ne!(first, chain_hash(None, &m, "t", 2));
+        let first = chain_hash(None, &m, None, "t", 1);
+        assert_ne!(first, chain_hash(Some(&first), &m, None, "t", 1));
+        assert_ne!(first, chain_hash(None, &h("n"), None, "t", 1));
+        assert_ne!(first, chain_hash(None, &m, Some(&h("a")), "t", 1));
+        assert_ne!(first, chain_hash(None, &m, None, "u", 1));
+        assert_ne!(first, chain_hash(None, &m, None, "t", 2));
     }
 
     #[test]

@@ -216,11 +216,11 @@ impl Store {
         .transpose()
     }
 
-    /// Removes a tenant with its whole timeline (snapshots, versions, cursors, audit). Blobs
+    /// Removes a tenant with its whole timeline (snapshots, versions, cursors). Blobs
     /// other tenants may share stay until retention collects what nothing references.
     pub async fn remove_tenant(&self, tenant: &TenantInfo) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
-        for table in ["versions", "cursors", "audit", "snapshots"] {
+        for table in ["versions", "cursors", "snapshots"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE tenant = $1"))
                 .bind(tenant.id)
                 .execute(&mut *tx)

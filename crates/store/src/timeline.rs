@@ -47,6 +47,8 @@ pub struct SnapshotInfo {
     pub manifest: ContentHash,
     /// Its chain hash.
     pub chain: ContentHash,
+    /// The blob of the audit records this capture read (a JSON array), if any.
+    pub audit: Option<ContentHash>,
     /// Every kind was read in full (a restore point).
     pub complete: bool,
     /// Objects in the tenant at this point.
@@ -114,7 +116,7 @@ pub struct NewSnapshot {
     pub changes: Vec<VersionChange>,
     /// Delta links to resume from next time.
     pub cursors: Vec<(Kind, String)>,
-    /// Audit records read by this capture.
+    /// Audit records read by this capture (records an earlier snapshot keeps are dropped).
     pub audit: Vec<AuditEntry>,
     /// Graph requests made.
     pub requests: u64,
@@ -139,8 +141,8 @@ pub struct VersionRecord {
     pub actors: Vec<String>,
 }
 
-const SNAPSHOT_COLUMNS: &str = "id, tenant, taken_at, parent, manifest, chain, complete, objects, \
-                                counts, requests, millis";
+const SNAPSHOT_COLUMNS: &str = "id, tenant, taken_at, parent, manifest, chain, audit, complete, \
+                                objects, counts, requests, millis";
 
 impl Store {
     /// Stores canonical version bytes under their hashes (already stored ones are skipped).
@@ -255,15 +257,16 @@ impl Store {
         let counts = count(&manifest, &new.changes);
         let manifest_hash = manifest_hash(&manifest);
         let taken_at = new.taken_at.as_microsecond();
+        let (audit, audit_until) = self.put_audit_batch(tenant, &new.audit).await?;
         let chain = chain_hash(
             base.map(|b| &b.chain),
             &manifest_hash,
+            audit.as_ref(),
             &tenant.tenant_id,
             taken_at,
         );
         let counts_json = serde_json::to_string(&counts)
             .map_err(|e| StoreError::Corrupt(format!("counts: {e}")))?;
-        let batch = self.put_audit_batch(&new.audit).await?;
 
         let mut tx = self.db.begin().await?;
         // Take the tenant's write lock first (a row lock in PostgreSQL, the database's write
@@ -284,15 +287,17 @@ impl Store {
             )));
         }
         let row = sqlx::query(&format!(
-            "INSERT INTO snapshots (tenant, taken_at, parent, manifest, chain, complete, objects, \
-             counts, requests, millis) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9) \
-             RETURNING {SNAPSHOT_COLUMNS}"
+            "INSERT INTO snapshots (tenant, taken_at, parent, manifest, chain, audit, audit_until, \
+             complete, objects, counts, requests, millis) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11) RETURNING {SNAPSHOT_COLUMNS}"
         ))
         .bind(tenant.id)
         .bind(taken_at)
         .bind(base.map(|b| b.id))
         .bind(manifest_hash.as_bytes().to_vec())
         .bind(chain.as_bytes().to_vec())
+        .bind(audit.map(|a| a.as_bytes().to_vec()))
+        .bind(audit_until)
         .bind(len_i64(manifest.len()))
         .bind(counts_json)
         .bind(i64::try_from(new.requests).unwrap_or(i64::MAX))
@@ -335,47 +340,77 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        for chunk in new.audit.chunks(ROWS_PER_INSERT) {
-            let mut sql = String::from(
-                "INSERT INTO audit (tenant, record_id, snapshot, activity_time, activity, actor, targets, batch) VALUES ",
-            );
-            push_placeholders(&mut sql, self.dialect, chunk.len(), 8);
-            sql.push_str(" ON CONFLICT (tenant, record_id) DO NOTHING");
-            let mut q = sqlx::query(&sql);
-            for a in chunk {
-                q = q
-                    .bind(tenant.id)
-                    .bind(a.record_id.clone())
-                    .bind(snapshot.id)
-                    .bind(a.activity_time.as_microsecond())
-                    .bind(self.sealer.seal_text(a.record_id.as_bytes(), &a.activity)?)
-                    .bind(self.sealer.seal_text(a.record_id.as_bytes(), &a.actor)?)
-                    .bind(
-                        self.sealer
-                            .seal_text(a.record_id.as_bytes(), &json_list(&a.targets))?,
-                    )
-                    .bind(batch.as_bytes().to_vec());
-            }
-            q.execute(&mut *tx).await?;
-        }
         tx.commit().await?;
         Ok(snapshot)
     }
 
-    /// Stores a capture's audit records together as one blob (a JSON array in record-id order):
-    /// records are alike, and compressed together they take a fraction of the space they
-    /// would one by one. Each `audit` row names its batch.
-    async fn put_audit_batch(&self, records: &[AuditEntry]) -> Result<ContentHash, StoreError> {
-        let mut sorted: Vec<&AuditEntry> = records.iter().collect();
-        sorted.sort_by(|a, b| a.record_id.cmp(&b.record_id));
-        let raws: Vec<&Value> = sorted.iter().map(|a| &a.raw).collect();
+    /// Stores the audit records a capture read that no recent snapshot holds yet, together
+    /// as one blob (a JSON array in record-id order): records are alike, and compressed
+    /// together they take a fraction of the space they would one by one. Returns the blob's
+    /// hash and the newest record's time, or nothing when every record was already kept.
+    async fn put_audit_batch(
+        &self,
+        tenant: &TenantInfo,
+        records: &[AuditEntry],
+    ) -> Result<(Option<ContentHash>, Option<i64>), StoreError> {
+        let Some(oldest) = records.iter().map(|r| r.activity_time).min() else {
+            return Ok((None, None));
+        };
+        let kept = self.audit_ids_since(tenant, oldest).await?;
+        let mut fresh: Vec<&AuditEntry> = records
+            .iter()
+            .filter(|r| !kept.contains(&r.record_id))
+            .collect();
+        fresh.sort_by(|a, b| a.record_id.cmp(&b.record_id));
+        fresh.dedup_by(|a, b| a.record_id == b.record_id);
+        let Some(until) = fresh.iter().map(|r| r.activity_time.as_microsecond()).max() else {
+            return Ok((None, None));
+        };
+        let raws: Vec<&Value> = fresh.iter().map(|a| &a.raw).collect();
         let bytes = serde_json::to_vec(&raws)
             .map_err(|e| StoreError::Corrupt(format!("audit records: {e}")))?;
         let hash = ContentHash::of(&bytes);
-        if !records.is_empty() {
-            self.put_blobs(&[(hash, bytes)]).await?;
+        self.put_blobs(&[(hash, bytes)]).await?;
+        Ok((Some(hash), Some(until)))
+    }
+
+    /// Ids of the audit records kept in snapshots whose newest record is at or after `since`:
+    /// the overlap a new capture may read again.
+    async fn audit_ids_since(
+        &self,
+        tenant: &TenantInfo,
+        since: Timestamp,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT audit FROM snapshots WHERE tenant = $1 AND audit IS NOT NULL AND audit_until >= $2",
+        )
+        .bind(tenant.id)
+        .bind(since.as_microsecond())
+        .fetch_all(&self.db)
+        .await?;
+        let mut ids = std::collections::HashSet::new();
+        for r in rows {
+            let raw: Vec<u8> = r.try_get(0)?;
+            let hash = ContentHash::from_slice(&raw)
+                .ok_or_else(|| StoreError::Corrupt("an audit hash is not 32 bytes".into()))?;
+            ids.extend(record_ids(&self.version(&hash).await?));
         }
-        Ok(hash)
+        Ok(ids)
+    }
+
+    /// The audit records a snapshot keeps, as Graph returned them.
+    pub async fn audit_records(&self, snapshot: &SnapshotInfo) -> Result<Vec<Value>, StoreError> {
+        match &snapshot.audit {
+            None => Ok(Vec::new()),
+            Some(h) => match self.version(h).await? {
+                Value::Array(records) => Ok(records),
+                _ => Err(StoreError::Corrupt(format!(
+                    "the audit blob {} of snapshot {} is not a list",
+                    h.to_hex(),
+                    snapshot.id
+                ))),
+            },
+        }
     }
 
     /// The tenant's snapshots, oldest first.
@@ -508,11 +543,12 @@ impl Store {
         &self,
         tenant: &TenantInfo,
     ) -> Result<Option<Timestamp>, StoreError> {
-        let us: Option<i64> = sqlx::query("SELECT MAX(activity_time) FROM audit WHERE tenant = $1")
-            .bind(tenant.id)
-            .fetch_one(&self.db)
-            .await?
-            .try_get(0)?;
+        let us: Option<i64> =
+            sqlx::query("SELECT MAX(audit_until) FROM snapshots WHERE tenant = $1")
+                .bind(tenant.id)
+                .fetch_one(&self.db)
+                .await?
+                .try_get(0)?;
         us.map(micros).transpose()
     }
 
@@ -685,6 +721,7 @@ pub(crate) fn snapshot_row(r: &AnyRow) -> Result<SnapshotInfo, StoreError> {
         parent: r.try_get("parent")?,
         manifest: hash("manifest")?,
         chain: hash("chain")?,
+        audit: opt_hash(r.try_get("audit")?)?,
         complete: r.try_get::<i64, _>("complete")? != 0,
         objects: u64::try_from(r.try_get::<i64, _>("objects")?).unwrap_or(0),
         counts: serde_json::from_str(&counts)
@@ -703,6 +740,16 @@ pub(crate) fn version_key(r: &AnyRow) -> Result<(ObjectKey, Option<ContentHash>)
         ObjectKey::new(kind, r.try_get::<String, _>(1)?),
         opt_hash(r.try_get(2)?)?,
     ))
+}
+
+/// The `id`s of a JSON array of audit records.
+pub(crate) fn record_ids(records: &Value) -> Vec<String> {
+    records
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect()
 }
 
 fn opt_hash(b: Option<Vec<u8>>) -> Result<Option<ContentHash>, StoreError> {

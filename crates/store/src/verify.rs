@@ -37,7 +37,7 @@ pub struct VerifyReport {
     pub snapshots: u64,
     /// Version rows folded.
     pub versions: u64,
-    /// Audit records opened.
+    /// Audit records read back.
     pub audit: u64,
     /// Everything wrong, in the order found.
     pub problems: Vec<Problem>,
@@ -70,7 +70,6 @@ impl Store {
         for tenant in self.tenants().await? {
             self.verify_timeline(&tenant, &good, &mut report).await?;
         }
-        self.verify_audit(&good, &mut report).await?;
         Ok(report)
     }
 
@@ -178,9 +177,20 @@ impl Store {
                     previous.map(|p| p.1)
                 }
             };
+            if let Some(a) = &s.audit {
+                match self.audit_records(s).await {
+                    Ok(records) if good.contains(a) => report.audit += records.len() as u64,
+                    _ => {
+                        let p = report.problem("its audit records are missing or damaged");
+                        (p.tenant, p.snapshot) = here(Some(s.id));
+                        p.blob = Some(*a);
+                    }
+                }
+            }
             let chain = chain_hash(
                 parent_chain.as_ref(),
                 &s.manifest,
+                s.audit.as_ref(),
                 &tenant.tenant_id,
                 s.taken_at.as_microsecond(),
             );
@@ -227,50 +237,5 @@ impl Store {
             }
         }
         Ok(out)
-    }
-
-    /// Every audit row's batch is a good blob that holds the record.
-    async fn verify_audit(
-        &self,
-        good: &HashSet<ContentHash>,
-        report: &mut VerifyReport,
-    ) -> Result<(), StoreError> {
-        let rows = sqlx::query("SELECT record_id, batch FROM audit")
-            .fetch_all(&self.db)
-            .await?;
-        let mut by_batch: std::collections::BTreeMap<ContentHash, Vec<String>> =
-            std::collections::BTreeMap::new();
-        for r in rows {
-            report.audit += 1;
-            let id: String = r.try_get(0)?;
-            let raw: Vec<u8> = r.try_get(1)?;
-            match ContentHash::from_slice(&raw) {
-                Some(h) => by_batch.entry(h).or_default().push(id),
-                None => {
-                    report.problem(format!("audit record {id} names no batch"));
-                }
-            }
-        }
-        for (batch, ids) in by_batch {
-            let held: HashSet<String> = if good.contains(&batch) {
-                self.version(&batch)
-                    .await
-                    .ok()
-                    .and_then(|v| v.as_array().cloned())
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|r| r.get("id").and_then(serde_json::Value::as_str))
-                    .map(str::to_string)
-                    .collect()
-            } else {
-                HashSet::new()
-            };
-            for id in ids.iter().filter(|id| !held.contains(*id)) {
-                report
-                    .problem(format!("audit record {id} is missing from its batch"))
-                    .blob = Some(batch);
-            }
-        }
-        Ok(())
     }
 }

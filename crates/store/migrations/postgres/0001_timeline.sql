@@ -25,6 +25,8 @@ CREATE TABLE snapshots (
     manifest     BYTEA NOT NULL,
     chain        BYTEA NOT NULL,
     chain_anchor BYTEA,
+    audit        BYTEA,
+    audit_until  BIGINT,
     complete     BIGINT NOT NULL,
     objects      BIGINT NOT NULL,
     counts       TEXT NOT NULL,
@@ -51,15 +53,3 @@ CREATE TABLE cursors (
     snapshot BIGINT NOT NULL,
     PRIMARY KEY (tenant, kind)
 );
-CREATE TABLE audit (
-    tenant        BIGINT NOT NULL,
-    record_id     TEXT NOT NULL,
-    snapshot      BIGINT NOT NULL,
-    activity_time BIGINT NOT NULL,
-    activity      TEXT NOT NULL,
-    actor         TEXT NOT NULL,
-    targets       TEXT NOT NULL,
-    batch         BYTEA NOT NULL,
-    PRIMARY KEY (tenant, record_id)
-);
-CREATE INDEX audit_by_snapshot ON audit (tenant, snapshot);

@@ -157,9 +157,25 @@ async fn snapshots_fold_into_manifests_and_histories(db: Db) {
     );
     assert!(!store.names_like(&t, "aro", 5).await.unwrap().is_empty());
 
+    let records = store.audit_records(&s2).await.unwrap();
+    assert_eq!(records, vec![json!({"id": "Directory_1"})]);
+    // A record read again by the next capture (the overlap window) is kept once.
+    let again = NewSnapshot {
+        audit: vec![AuditEntry {
+            record_id: "Directory_1".into(),
+            activity_time: at(1_500),
+            activity: "Update user".into(),
+            actor: "admin@contoso".into(),
+            targets: vec!["alice".into()],
+            raw: json!({"id": "Directory_1"}),
+        }],
+        ..snapshot(vec![], 3_000)
+    };
+    let s3 = store.commit(&t, Some(&s2), &m2, &again).await.unwrap();
+    assert_eq!(s3.audit, None);
     let report = store.verify().await.unwrap();
     assert!(report.ok(), "{:?}", report.problems);
-    assert_eq!((report.snapshots, report.versions, report.audit), (2, 5, 1));
+    assert_eq!((report.snapshots, report.versions, report.audit), (3, 5, 1));
     db.cleanup(store).await;
 }
 
@@ -232,15 +248,19 @@ async fn verify_finds_damaged_blobs_versions_and_chain(db: Db) {
             .any(|p| p.snapshot == Some(s2.id) && p.what.contains("manifest hash")),
         "{whats:?}"
     );
-    // An audit record pointed at a batch that does not hold it.
-    db.tamper(&format!("UPDATE audit SET batch = {}", hex(&other)))
-        .await;
+    // A snapshot's audit records swapped for other content.
+    db.tamper(&format!(
+        "UPDATE snapshots SET audit = {} WHERE id = {}",
+        hex(&other),
+        s2.id
+    ))
+    .await;
     let report = store.verify().await.unwrap();
     assert!(
         report
             .problems
             .iter()
-            .any(|p| p.what.contains("missing from its batch")),
+            .any(|p| p.what.contains("audit records are missing")),
         "{:?}",
         report.problems
     );
