@@ -145,7 +145,7 @@ impl Run<'_> {
             .collect())
     }
 
-    /// Objects of `kind` that this capture created, updated, or that the audit log names.
+    /// Objects of `kind` that this capture created or removed, or that the audit log names.
     pub(super) fn touched(
         &self,
         kind: Kind,
@@ -313,14 +313,25 @@ impl Run<'_> {
             .map(|(k, _)| k.clone())
             .collect();
         let start = ObjectKey::new(kind, "");
-        for (k, hash) in self.base.range(start..).take_while(|(k, _)| k.kind == kind) {
-            if held.values.contains_key(&k.key) {
-                continue;
-            }
-            if let Value::Object(prev) = self.store.version(hash).await?
-                && holds(&prev)
-            {
-                out.push(k.key.clone());
+        let previous: Vec<(&String, ContentHash)> = self
+            .base
+            .range(start..)
+            .take_while(|(k, _)| k.kind == kind)
+            .filter(|(k, _)| !held.values.contains_key(&k.key))
+            .map(|(k, h)| (&k.key, *h))
+            .collect();
+        // Read in batches: a deleted principal may have owned any of thousands of objects.
+        for chunk in previous.chunks(2_000) {
+            let hashes: Vec<ContentHash> = chunk.iter().map(|(_, h)| *h).collect();
+            let blobs: std::collections::HashMap<ContentHash, Vec<u8>> =
+                self.store.blobs(&hashes).await?.into_iter().collect();
+            for (key, hash) in chunk {
+                let prev = blobs
+                    .get(hash)
+                    .and_then(|b| serde_json::from_slice::<Map<String, Value>>(b).ok());
+                if prev.is_some_and(|p| holds(&p)) {
+                    out.push((*key).clone());
+                }
             }
         }
         Ok(out)

@@ -1,6 +1,6 @@
 -- The timeline (docs/design/store-format.md). SQLite dialect; keep in step with postgres/0001.
--- Rowid tables on purpose: rows append densely in insertion order, where tables clustered on
--- random keys (hashes, GUIDs) fill their pages about half (measured: a fifth more space).
+-- Rowid tables on purpose: rows append densely in insertion order (WITHOUT ROWID, clustered on
+-- random hashes and GUIDs, saved nothing measurable).
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
