@@ -101,7 +101,6 @@ pub(crate) fn start_url(kind: Kind) -> String {
             format!("{path}/delta?$select={}", USER_SELECT.join(","))
         }
         Source::Delta => format!("{path}/delta"),
-        Source::List if is_directory(kind) => format!("{path}?$top={PAGE}"),
         Source::List => path.to_string(),
         Source::Contained { parent, nav } => {
             format!("{}?$select=id&$expand={nav}", parent.graph_path())
@@ -122,19 +121,6 @@ pub(crate) fn relationship_url(kind: Kind, id: &str, nav: &str) -> String {
         ""
     };
     format!("{}/{id}/{nav}{select}", kind.graph_path())
-}
-
-/// Directory lists take `$top` up to 999; policy lists page on their own.
-fn is_directory(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::User
-            | Kind::Group
-            | Kind::Application
-            | Kind::ServicePrincipal
-            | Kind::AdministrativeUnit
-            | Kind::OAuth2PermissionGrant
-    )
 }
 
 /// The least-privileged application permission that reads `kind` (for error messages).

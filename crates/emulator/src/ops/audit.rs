@@ -86,34 +86,10 @@ pub(crate) fn record_related(
         "modifiedProperties": modified,
     })];
     if let AuditOp::Link { other, .. } = op {
-        let other = other.as_str();
-        let (other_type, other_name) =
-            t.directory_object(other)
-                .map_or(("User", Value::Null), |(c, o)| {
-                    (
-                        c.audit_type(),
-                        o.get("displayName").cloned().unwrap_or(Value::Null),
-                    )
-                });
-        targets.insert(
-            0,
-            json!({"id": other, "displayName": other_name, "type": other_type,
-            "userPrincipalName": null, "groupType": null, "modifiedProperties": []}),
-        );
+        targets.insert(0, other_target(t, &other, "User"));
     }
     for other in related {
-        let (other_type, other_name) =
-            t.directory_object(other)
-                .map_or(("Application", Value::Null), |(c, o)| {
-                    (
-                        c.audit_type(),
-                        o.get("displayName").cloned().unwrap_or(Value::Null),
-                    )
-                });
-        targets.push(
-            json!({"id": other, "displayName": other_name, "type": other_type,
-            "userPrincipalName": null, "groupType": null, "modifiedProperties": []}),
-        );
+        targets.push(other_target(t, other, "Application"));
     }
     let seq = t.audit.len();
     let correlation = t.new_guid();
@@ -134,6 +110,16 @@ pub(crate) fn record_related(
     if let Value::Object(m) = rec {
         t.audit.push(m);
     }
+}
+
+/// A target that is not the record's subject: a linked object, or a contained object's parent.
+/// `fallback` is its type when it no longer exists.
+fn other_target(t: &Tenant, id: &str, fallback: &str) -> Value {
+    let (ty, name) = t.directory_object(id).map_or((fallback, Value::Null), |(c, o)| {
+        (c.audit_type(), o.get("displayName").cloned().unwrap_or(Value::Null))
+    });
+    json!({"id": id, "displayName": name, "type": ty,
+        "userPrincipalName": null, "groupType": null, "modifiedProperties": []})
 }
 
 fn activity(coll: Coll, noun: &str, op: &AuditOp) -> (String, &'static str) {
