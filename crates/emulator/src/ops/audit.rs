@@ -115,9 +115,14 @@ pub(crate) fn record_related(
 /// A target that is not the record's subject: a linked object, or a contained object's parent.
 /// `fallback` is its type when it no longer exists.
 fn other_target(t: &Tenant, id: &str, fallback: &str) -> Value {
-    let (ty, name) = t.directory_object(id).map_or((fallback, Value::Null), |(c, o)| {
-        (c.audit_type(), o.get("displayName").cloned().unwrap_or(Value::Null))
-    });
+    let (ty, name) = t
+        .directory_object(id)
+        .map_or((fallback, Value::Null), |(c, o)| {
+            (
+                c.audit_type(),
+                o.get("displayName").cloned().unwrap_or(Value::Null),
+            )
+        });
     json!({"id": id, "displayName": name, "type": ty,
         "userPrincipalName": null, "groupType": null, "modifiedProperties": []})
 }
