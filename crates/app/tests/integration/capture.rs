@@ -208,9 +208,15 @@ async fn throttling_errors_and_replication_lag_leave_the_snapshot_unchanged() {
         .await;
     env.admin(Method::POST, "/_emulator/scenarios/mass-delete", &json!({}))
         .await;
-    // Under lag the first capture may not see the newest objects yet; the next one must.
+    // Under lag the first capture may not see the newest objects yet; once the lag has passed
+    // (the emulator's clock moved on), the next one must.
     env.capture(&client, &store, false).await;
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    env.admin(
+        Method::POST,
+        "/_emulator/clock",
+        &json!({"advanceSeconds": 1}),
+    )
+    .await;
     let report = env.capture(&client, &store, false).await;
     let faults = env.admin(Method::GET, "/_emulator/stats", &json!({})).await;
     env.admin(
