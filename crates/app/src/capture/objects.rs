@@ -23,21 +23,12 @@ impl Run<'_> {
         built: Built,
         seen: &mut Observed,
     ) -> Result<(), CaptureError> {
-        let hash = built.canonical.hash();
-        if self.base.get(&ObjectKey::new(kind, built.key.as_str())) != Some(&hash) {
-            self.send(vec![(hash, built.canonical.bytes().to_vec())])
-                .await?;
-        }
-        seen.entries.insert(
-            built.key,
-            Entry {
-                hash,
-                name: built.name,
-            },
-        );
-        Ok(())
+        let mut blobs = Vec::new();
+        self.stage(kind, built, seen, &mut blobs);
+        self.send(blobs).await
     }
 
+    /// Hands blobs to the writer task.
     pub(super) async fn send(
         &self,
         blobs: Vec<(ContentHash, Vec<u8>)>,
