@@ -106,7 +106,11 @@ impl Run<'_> {
             .client
             .batch(&requests)
             .await
-            .map_err(|e| Self::graph_error(*first, e))?;
+            .map_err(|e| CaptureError::Graph {
+                what: "the policies and settings ($batch)".into(),
+                permission: source::read_permission(*first),
+                source: Box::new(e),
+            })?;
         let mut out = Vec::with_capacity(kinds.len());
         for (kind, answer) in kinds.iter().copied().zip(answers) {
             let read = match (answer.status, source::source(kind)) {
