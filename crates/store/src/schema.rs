@@ -2,7 +2,7 @@
 //! recorded in `schema_migrations`. A store with a migration this build does not know was
 //! written by a newer Rewind and is refused rather than misread.
 
-use sqlx::{AnyPool, Row as _};
+use sqlx::{AnyConnection, AnyPool, Row as _};
 
 use crate::error::StoreError;
 use crate::store::Dialect;
@@ -24,15 +24,38 @@ const MIGRATIONS: &[Migration] = &[Migration {
 /// The newest schema version this build writes.
 pub const SCHEMA_VERSION: i64 = 1;
 
-/// Brings the schema up to date; refuses a newer one.
+/// An arbitrary key for `PostgreSQL`'s advisory lock that serialises migrations ("rewind").
+const MIGRATION_LOCK: i64 = 0x7265_7769_6e64;
+
+/// Brings the schema up to date; refuses a newer one. Safe when several processes open a new
+/// store at once (a fleet starting): migrations run one process at a time, under `PostgreSQL`'s
+/// advisory lock or `SQLite`'s write lock, and each re-checks what is applied once it holds it.
 pub(crate) async fn migrate(db: &AnyPool, dialect: Dialect) -> Result<(), StoreError> {
+    let mut conn = db.acquire().await?;
+    if dialect == Dialect::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let result = migrate_on(&mut conn, dialect).await;
+    if dialect == Dialect::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    result
+}
+
+async fn migrate_on(conn: &mut AnyConnection, dialect: Dialect) -> Result<(), StoreError> {
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL)",
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
-        .fetch_all(db)
+        .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(|r| r.try_get::<i64, _>(0))
@@ -44,18 +67,48 @@ pub(crate) async fn migrate(db: &AnyPool, dialect: Dialect) -> Result<(), StoreE
         });
     }
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-        let sql = match dialect {
-            Dialect::Sqlite => m.sqlite,
-            Dialect::Postgres => m.postgres,
+        // SQLite: take the write lock up front, so a concurrent opener waits here.
+        let begin = match dialect {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
         };
-        let mut tx = db.begin().await?;
-        sqlx::raw_sql(sql).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO schema_migrations (version, description) VALUES ($1, $2)")
-            .bind(m.version)
-            .bind(m.description)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        sqlx::raw_sql(begin).execute(&mut *conn).await?;
+        match apply(conn, dialect, m).await {
+            Ok(()) => {
+                sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+            }
+            Err(e) => {
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                return Err(e);
+            }
+        }
     }
+    Ok(())
+}
+
+/// Applies one migration inside the open transaction, unless another process just did.
+async fn apply(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    m: &Migration,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+        .bind(m.version)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some();
+    if done {
+        return Ok(());
+    }
+    let sql = match dialect {
+        Dialect::Sqlite => m.sqlite,
+        Dialect::Postgres => m.postgres,
+    };
+    sqlx::raw_sql(sql).execute(&mut *conn).await?;
+    sqlx::query("INSERT INTO schema_migrations (version, description) VALUES ($1, $2)")
+        .bind(m.version)
+        .bind(m.description)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

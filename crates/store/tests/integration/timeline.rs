@@ -19,6 +19,7 @@ on_both!(
     a_newer_schema_is_refused,
     tenants_are_added_listed_and_removed,
     contained_objects_are_found_by_their_own_id,
+    a_fleet_opening_a_new_store_at_once_all_succeed,
 );
 
 fn tenant_spec(name: &str) -> NewTenant {
@@ -397,5 +398,19 @@ async fn contained_objects_are_found_by_their_own_id(db: Db) {
             .len(),
         1
     );
+    db.cleanup(store).await;
+}
+
+async fn a_fleet_opening_a_new_store_at_once_all_succeed(db: Db) {
+    let opens = (0..4).map(|_| db.open(None));
+    let stores = futures_util::future::join_all(opens).await;
+    for s in &stores {
+        assert!(s.is_ok(), "{:?}", s.as_ref().err());
+    }
+    let store = db.store().await;
+    assert!(store.tenants().await.unwrap().is_empty());
+    for s in stores.into_iter().flatten() {
+        s.close().await;
+    }
     db.cleanup(store).await;
 }
