@@ -30,6 +30,8 @@ pub enum Command {
     Capture(CaptureArgs),
     /// List snapshots with their time, completeness and changes per kind.
     Log(LogArgs),
+    /// What changed between two points, with the properties and who changed them.
+    Changes(ChangesArgs),
     /// Print an object's configuration at a point in time.
     Show(ShowArgs),
     /// List every version of an object and who changed it.
@@ -114,6 +116,24 @@ pub struct LogArgs {
     /// Only snapshots at or before T.
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The earlier point (RFC 3339, a snapshot id, or a time ago: 2h, 3d).
+    #[arg(long, value_name = "T")]
+    pub from: String,
+    /// The later point [default: the latest snapshot].
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
+    /// Only objects of this kind (group, user, ca, app, sp, …).
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// Only changes by this actor (part of a user principal name or an app's name).
+    #[arg(long, value_name = "ACTOR")]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! One module per command; `run` dispatches and owns the tokio runtime.
 
 mod capture;
+mod changes;
 mod demo;
 mod emulator;
 mod export;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Demo(args) => demo::run(args).await,
             Command::Capture(args) => capture::run(args).await,
             Command::Log(args) => log::run(args).await,
+            Command::Changes(args) => changes::run(args).await,
             Command::Show(args) => show::run(args).await,
             Command::History(args) => history::run(args).await,
             Command::Verify(args) => verify::run(args).await,

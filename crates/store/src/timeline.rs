@@ -522,6 +522,45 @@ impl Store {
         Ok(out)
     }
 
+    /// Who changed each object after snapshot `after` up to snapshot `upto`, from its version
+    /// rows: the union of their actors, in order of appearance.
+    pub async fn actors_between(
+        &self,
+        tenant: &TenantInfo,
+        after: i64,
+        upto: i64,
+    ) -> Result<BTreeMap<ObjectKey, Vec<String>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, key, actors FROM versions WHERE tenant = $1 AND snapshot > $2 \
+             AND snapshot <= $3 ORDER BY snapshot",
+        )
+        .bind(tenant.id)
+        .bind(after)
+        .bind(upto)
+        .fetch_all(&self.db)
+        .await?;
+        let mut out: BTreeMap<ObjectKey, Vec<String>> = BTreeMap::new();
+        for r in rows {
+            let kind: String = r.try_get(0)?;
+            let Some(kind) = Kind::from_name(&kind) else {
+                return Err(StoreError::Corrupt(format!(
+                    "unknown kind '{kind}' in versions"
+                )));
+            };
+            let key: String = r.try_get(1)?;
+            let actors = self
+                .sealer
+                .open_text(key.as_bytes(), &r.try_get::<String, _>(2)?)?;
+            let entry = out.entry(ObjectKey::new(kind, key)).or_default();
+            for a in parse_list(&actors)? {
+                if !entry.contains(&a) {
+                    entry.push(a);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The delta links to resume from.
     pub async fn cursors(&self, tenant: &TenantInfo) -> Result<BTreeMap<Kind, String>, StoreError> {
         let rows = sqlx::query("SELECT kind, link FROM cursors WHERE tenant = $1")

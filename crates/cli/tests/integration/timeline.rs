@@ -165,6 +165,38 @@ fn capture_log_show_history_and_verify_speak_the_scripting_contract() {
     assert_eq!(code(&bad_time), Some(2));
     assert!(stderr(&bad_time).contains("RFC 3339"));
 
+    let first_id = first["snapshot"].to_string();
+    let changes = s.json(&["changes", "--from", &first_id, "--json"]);
+    assert_eq!(changes["from"]["snapshot"], first["snapshot"]);
+    assert_eq!(changes["to"]["snapshot"], second["snapshot"]);
+    let list = changes["changes"].as_array().unwrap();
+    assert_eq!(list.len(), 5, "{changes}");
+    assert!(
+        list.iter().all(|c| c["actors"][0] == "Contoso Automation"),
+        "{changes}"
+    );
+    let ca001 = list
+        .iter()
+        .find(|c| {
+            c["display_name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("CA001"))
+        })
+        .unwrap();
+    assert_eq!(ca001["change"], "updated");
+    assert_eq!(
+        ca001["paths"],
+        serde_json::json!(["conditions.users.excludeGroups"])
+    );
+    let only_ca = s.json(&["changes", "--from", &first_id, "--kind", "ca", "--json"]);
+    assert_eq!(only_ca["changes"].as_array().unwrap().len(), 2);
+    let nobody = s.json(&[
+        "changes", "--from", &first_id, "--actor", "nobody", "--json",
+    ]);
+    assert!(nobody["changes"].as_array().unwrap().is_empty());
+    let live = s.run(&["changes", "--from", &first_id, "--to", "live"]);
+    assert_eq!(code(&live), Some(2), "{}", stderr(&live));
+
     let verify = s.json(&["verify", "--json"]);
     assert_eq!(verify["ok"], true, "{verify}");
 }
