@@ -32,6 +32,8 @@ pub enum Command {
     Log(LogArgs),
     /// What changed between two points, with the properties and who changed them.
     Changes(ChangesArgs),
+    /// The changed properties with old and new values, for one object or all of them.
+    Diff(DiffArgs),
     /// Print an object's configuration at a point in time.
     Show(ShowArgs),
     /// List every version of an object and who changed it.
@@ -134,6 +136,20 @@ pub struct ChangesArgs {
     /// Only changes by this actor (part of a user principal name or an app's name).
     #[arg(long, value_name = "ACTOR")]
     pub actor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Only this object: an id, a display name, or either after a kind (ca/<name>).
+    pub object: Option<String>,
+    /// The earlier point (RFC 3339, a snapshot id, or a time ago: 2h, 3d).
+    #[arg(long, value_name = "T")]
+    pub from: String,
+    /// The later point [default: the latest snapshot].
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Args)]

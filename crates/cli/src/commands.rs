@@ -2,7 +2,9 @@
 
 mod capture;
 mod changes;
+mod compare;
 mod demo;
+mod diff;
 mod emulator;
 mod export;
 mod history;
@@ -26,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Capture(args) => capture::run(args).await,
             Command::Log(args) => log::run(args).await,
             Command::Changes(args) => changes::run(args).await,
+            Command::Diff(args) => diff::run(args).await,
             Command::Show(args) => show::run(args).await,
             Command::History(args) => history::run(args).await,
             Command::Verify(args) => verify::run(args).await,

@@ -194,6 +194,38 @@ fn capture_log_show_history_and_verify_speak_the_scripting_contract() {
         "changes", "--from", &first_id, "--actor", "nobody", "--json",
     ]);
     assert!(nobody["changes"].as_array().unwrap().is_empty());
+    let mfa = "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA";
+    let diff = s.json(&["diff", mfa, "--from", &first_id, "--json"]);
+    let objects = diff["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), 1, "{diff}");
+    assert_eq!(
+        objects[0]["properties"],
+        serde_json::json!([{"path": "state", "old": "enabled", "new": "enabledForReportingButNotEnforced"}])
+    );
+    let back = s.json(&[
+        "changes",
+        "--from",
+        &second["snapshot"].to_string(),
+        "--to",
+        &first_id,
+        "--json",
+    ]);
+    let deleted = back["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"] == "deleted")
+        .count();
+    assert_eq!(
+        deleted, 2,
+        "going back in time, what was created is deleted: {back}"
+    );
+    let text = String::from_utf8(s.run(&["diff", "--from", &first_id]).stdout).unwrap();
+    assert!(
+        text.contains("-   \"enabled\"")
+            && text.contains("+   \"enabledForReportingButNotEnforced\""),
+        "{text}"
+    );
     let live = s.run(&["changes", "--from", &first_id, "--to", "live"]);
     assert_eq!(code(&live), Some(2), "{}", stderr(&live));
 
