@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -71,6 +70,25 @@ impl Setup {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Graph requests the emulator has answered since its counters were reset.
+    fn graph_requests(&self) -> u64 {
+        let url = format!(
+            "{}/_emulator/stats",
+            self.info["graph_url"].as_str().unwrap()
+        );
+        let stats: Value =
+            tokio_rt().block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() });
+        stats["requests"].as_u64().unwrap()
+    }
+
+    fn reset_stats(&self) {
+        let url = format!(
+            "{}/_emulator/stats",
+            self.info["graph_url"].as_str().unwrap()
+        );
+        tokio_rt().block_on(async { reqwest::Client::new().delete(url).send().await.unwrap() });
     }
 
     fn scenario(&self, name: &str) {
@@ -360,9 +378,10 @@ fn tenants_are_added_listed_and_removed() {
 
 #[test]
 fn kill_dash_nine_at_any_moment_leaves_a_store_that_verifies() {
-    // Latency stretches a capture of the small tenant over about a second, so kills land in
-    // every phase: token, paging, blob writes, the commit.
-    let s = Setup::new(&["--preset", "small", "--latency-ms", "15"]);
+    // Kills are placed by progress, not by the clock: after the capture has had k of its R
+    // Graph requests answered (counted by the emulator). Any k < R interrupts it for sure; k = R
+    // lands in the last writes or the commit, which may or may not finish first.
+    let s = Setup::new(&["--preset", "small", "--latency-ms", "5"]);
     assert!(s.run(&["capture"]).status.success());
     s.scenario("mass-delete");
     let committed = |s: &Setup| {
@@ -371,36 +390,53 @@ fn kill_dash_nine_at_any_moment_leaves_a_store_that_verifies() {
             .unwrap()
             .len()
     };
+    s.reset_stats();
+    assert!(s.run(&["capture", "--full"]).status.success());
+    let requests = s.graph_requests();
+    assert!(
+        requests > 8,
+        "a full capture of small makes {requests} requests"
+    );
     let mut snapshots = committed(&s);
-    let mut interrupted = 0;
-    for delay_ms in [5, 40, 80, 120, 200, 300, 450, 600, 800] {
+    for k in [
+        0,
+        1,
+        2,
+        requests / 4,
+        requests / 2,
+        requests * 3 / 4,
+        requests - 1,
+        requests,
+    ] {
+        s.reset_stats();
         let mut child = s
             .cmd(&["capture", "--full"])
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        while s.graph_requests() < k && child.try_wait().unwrap().is_none() {}
         let _ = child.kill(); // SIGKILL
         let status = child.wait().unwrap();
+        if k < requests {
+            assert!(
+                !status.success(),
+                "killed after {k} of {requests} requests, it finished"
+            );
+        }
         let verify = s.run(&["verify"]);
         assert!(
             verify.status.success(),
-            "after a kill at {delay_ms} ms: {}",
+            "after a kill at request {k} of {requests}: {}",
             String::from_utf8_lossy(&verify.stdout)
         );
         let now = committed(&s);
         // A snapshot is either wholly there (the capture finished first) or not at all.
         assert!(
             now == snapshots || (now == snapshots + 1 && status.success()),
-            "{delay_ms} ms: {snapshots} -> {now}"
+            "request {k}: {snapshots} -> {now}"
         );
-        interrupted += usize::from(!status.success());
         snapshots = now;
     }
-    assert!(
-        interrupted >= 3,
-        "only {interrupted} kills landed during a capture"
-    );
     let last = s.json(&["capture", "--json"]);
     assert_eq!(last["complete"], true);
     assert!(s.run(&["verify"]).status.success());
