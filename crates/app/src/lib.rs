@@ -5,7 +5,9 @@
 
 pub mod capture;
 mod config;
+pub mod live;
 pub mod locate;
+pub mod names;
 
 pub use capture::{CaptureError, CaptureEvent, CaptureOptions, CaptureReport, capture};
 

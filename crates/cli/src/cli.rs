@@ -124,10 +124,12 @@ pub struct LogArgs {
 pub struct ChangesArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// The earlier point (RFC 3339, a snapshot id, or a time ago: 2h, 3d).
     #[arg(long, value_name = "T")]
     pub from: String,
-    /// The later point [default: the latest snapshot].
+    /// The later point, or `live` to read the tenant now [default: the latest snapshot].
     #[arg(long, value_name = "T")]
     pub to: Option<String>,
     /// Only objects of this kind (group, user, ca, app, sp, …).
@@ -142,12 +144,14 @@ pub struct ChangesArgs {
 pub struct DiffArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// Only this object: an id, a display name, or either after a kind (ca/<name>).
     pub object: Option<String>,
     /// The earlier point (RFC 3339, a snapshot id, or a time ago: 2h, 3d).
     #[arg(long, value_name = "T")]
     pub from: String,
-    /// The later point [default: the latest snapshot].
+    /// The later point, or `live` to read the tenant now [default: the latest snapshot].
     #[arg(long, value_name = "T")]
     pub to: Option<String>,
 }

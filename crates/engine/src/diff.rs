@@ -1,7 +1,6 @@
 //! The difference between two canonical versions of an object, property by property.
 //!
 //! Versions are canonical (`rewind_model::canonicalize`): keys sorted, set-like arrays sorted,
-//! empty values gone. So two versions differ exactly where their JSON differs, and arrays can
 //! be compared as wholes: an array that differs is one changed property, reported with its old
 //! and new values (the elements added and removed follow from them). Objects are compared
 //! member by member, so a change deep inside a policy is reported at its full path
@@ -19,6 +18,39 @@ pub struct PropertyChange {
     pub old: Option<Value>,
     /// Its value after; `None` when it is no longer set.
     pub new: Option<Value>,
+    /// For a set-like array: the elements in `new` that are not in `old`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<Value>,
+    /// For a set-like array: the elements in `old` that are not in `new`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<Value>,
+}
+
+impl PropertyChange {
+    fn new(path: &str, old: Option<&Value>, new: Option<&Value>) -> PropertyChange {
+        let name = path.rsplit('.').next().unwrap_or(path);
+        fn set(v: Option<&Value>) -> Option<&[Value]> {
+            match v {
+                Some(Value::Array(items)) => Some(items.as_slice()),
+                None => Some(&[]),
+                Some(_) => None,
+            }
+        }
+        let (mut added, mut removed) = (Vec::new(), Vec::new());
+        if let (Some(a), Some(b)) = (set(old), set(new))
+            && !rewind_model::is_ordered_array(name)
+        {
+            added = b.iter().filter(|x| !a.contains(x)).cloned().collect();
+            removed = a.iter().filter(|x| !b.contains(x)).cloned().collect();
+        }
+        PropertyChange {
+            path: path.to_string(),
+            old: old.cloned(),
+            new: new.cloned(),
+            added,
+            removed,
+        }
+    }
 }
 
 /// Every property that differs between `old` and `new`, in path order.
@@ -32,11 +64,7 @@ fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<Prop
     match (old, new) {
         (Some(Value::Object(a)), Some(Value::Object(b))) => members(path, a, b, out),
         (a, b) if a == b => {}
-        (a, b) => out.push(PropertyChange {
-            path: path.to_string(),
-            old: a.cloned(),
-            new: b.cloned(),
-        }),
+        (a, b) => out.push(PropertyChange::new(path, a, b)),
     }
 }
 
@@ -72,7 +100,9 @@ mod tests {
             "conditions": {"users": {"includeUsers": ["All"], "excludeGroups": ["bg"]}}});
         let new = json!({"displayName": "MFA", "state": "enabledForReportingButNotEnforced",
             "conditions": {"users": {"includeUsers": ["All"]}}, "sessionControls": {"signInFrequency": {"value": 1}}});
-        let got: Vec<(String, Option<Value>, Option<Value>)> = property_changes(&old, &new)
+        let changes = property_changes(&old, &new);
+        assert_eq!(changes[0].removed, vec![json!("bg")]);
+        let got: Vec<(String, Option<Value>, Option<Value>)> = changes
             .into_iter()
             .map(|c| (c.path, c.old, c.new))
             .collect();
@@ -96,6 +126,20 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn set_like_arrays_list_elements_added_and_removed_ordered_ones_do_not() {
+        let old = json!({"excludeGroups": ["a", "b"], "businessPhones": ["1", "2"]});
+        let new = json!({"excludeGroups": ["b", "c"], "businessPhones": ["2", "1"]});
+        let changes = property_changes(&old, &new);
+        assert_eq!(changes[1].path, "excludeGroups");
+        assert_eq!(
+            (&changes[1].added, &changes[1].removed),
+            (&vec![json!("c")], &vec![json!("a")])
+        );
+        assert_eq!(changes[0].path, "businessPhones");
+        assert!(changes[0].added.is_empty() && changes[0].removed.is_empty());
     }
 
     fn json_value() -> impl Strategy<Value = Value> {
@@ -161,6 +205,21 @@ mod tests {
                 apply(&mut patched, &c.path, c.new.as_ref());
             }
             prop_assert_eq!(strip_empty(patched), strip_empty(new));
+        }
+
+        #[test]
+        fn added_and_removed_elements_turn_the_old_set_into_the_new(
+            a in prop::collection::vec(0i64..6, 0..6),
+            b in prop::collection::vec(0i64..6, 0..6),
+        ) {
+            let (old, new) = (json!({"s": a}), json!({"s": b}));
+            for c in property_changes(&old, &new) {
+                let mut got: Vec<Value> = c.old.as_ref().and_then(Value::as_array).cloned().unwrap_or_default();
+                got.retain(|x| !c.removed.contains(x));
+                got.extend(c.added.iter().cloned());
+                let want: Vec<Value> = c.new.as_ref().and_then(Value::as_array).cloned().unwrap_or_default();
+                prop_assert!(got.iter().all(|x| want.contains(x)) && want.iter().all(|x| got.contains(x)));
+            }
         }
     }
 

@@ -54,6 +54,11 @@ const FLAGS: &[&str] = &[
 /// Arrays whose order is meaningful, kept as given.
 const ORDERED: &[&str] = &["businessPhones", "otherMails"];
 
+/// Whether an array property keeps its order (every other array is a set).
+pub fn is_ordered_array(property: &str) -> bool {
+    ORDERED.contains(&property)
+}
+
 /// A canonical version: a JSON value in canonical form, with its bytes and hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Canonical {

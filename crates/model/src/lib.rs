@@ -22,8 +22,8 @@ mod hash;
 mod kind;
 mod reference;
 
-pub use canonical::{Canonical, canonicalize};
+pub use canonical::{Canonical, canonicalize, is_ordered_array};
 pub use decode::{DecodeError, decode_text, parse_json};
 pub use hash::ContentHash;
-pub use kind::Kind;
+pub use kind::{Kind, display_name};
 pub use reference::{Reference, Target, references};

@@ -19,6 +19,9 @@ pub enum StoreError {
     /// A key problem: missing, wrong, malformed, or given for an unencrypted store.
     #[error("store key: {0}")]
     Key(String),
+    /// A file beside the database (a lock, a temporary store) cannot be used.
+    #[error("store file: {0}")]
+    Io(#[from] std::io::Error),
     /// Stored data does not match its address or cannot be read back.
     #[error("store data is damaged: {0}")]
     Corrupt(String),

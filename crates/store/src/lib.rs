@@ -10,6 +10,7 @@
 
 mod error;
 mod manifest;
+mod points;
 mod schema;
 mod seal;
 mod store;

@@ -728,6 +728,18 @@ fn count(manifest: &Manifest, changes: &[VersionChange]) -> BTreeMap<Kind, KindC
 /// plain `?` for `SQLite`, whose driver would otherwise look every `$n` up by name (a third of
 /// a large capture's time went there).
 fn push_placeholders(sql: &mut String, dialect: Dialect, rows: usize, cols: usize) {
+    push_placeholders_after(sql, dialect, 0, rows, cols);
+}
+
+/// Like `push_placeholders`, after `before` parameters already in the statement (which SQLite
+/// must then write as `?` too).
+pub(crate) fn push_placeholders_after(
+    sql: &mut String,
+    dialect: Dialect,
+    before: usize,
+    rows: usize,
+    cols: usize,
+) {
     use std::fmt::Write as _;
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
@@ -738,7 +750,7 @@ fn push_placeholders(sql: &mut String, dialect: Dialect, rows: usize, cols: usiz
             match dialect {
                 Dialect::Sqlite => sql.push('?'),
                 Dialect::Postgres => {
-                    let _ = write!(sql, "${}", r * cols + c + 1);
+                    let _ = write!(sql, "${}", before + r * cols + c + 1);
                 }
             }
         }

@@ -85,7 +85,7 @@ async fn add_tenant(session: &Session, config: &Config) -> anyhow::Result<Tenant
     Ok(added)
 }
 
-fn classify(e: CaptureError) -> anyhow::Error {
+pub fn classify(e: CaptureError) -> anyhow::Error {
     match e.class() {
         FailureClass::Authentication | FailureClass::Permission => {
             Expected::Auth(e.to_string()).into()
@@ -148,13 +148,13 @@ pub fn report_text(tenant: &TenantInfo, r: &CaptureReport) -> String {
 }
 
 /// A spinner with counts per kind, on stderr, only on a terminal.
-struct Progress {
+pub struct Progress {
     bar: Option<ProgressBar>,
     counts: Mutex<Vec<(Kind, u64)>>,
 }
 
 impl Progress {
-    fn new(show: bool) -> Progress {
+    pub fn new(show: bool) -> Progress {
         let bar = show.then(|| {
             let b = ProgressBar::new_spinner();
             b.set_style(
@@ -170,7 +170,7 @@ impl Progress {
         }
     }
 
-    fn event(&self, e: &CaptureEvent) {
+    pub fn event(&self, e: &CaptureEvent) {
         let Some(bar) = &self.bar else { return };
         match e {
             CaptureEvent::Read { kind, objects } => {
@@ -188,7 +188,7 @@ impl Progress {
         }
     }
 
-    fn finish(&self) {
+    pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

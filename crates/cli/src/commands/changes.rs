@@ -6,7 +6,7 @@ use rewind_app::locate::kind_named;
 use serde::Serialize;
 use serde_json::json;
 
-use super::compare::{Compared, compare, point, point_json};
+use super::compare::{Compared, compare, point};
 use super::session::{Session, usage};
 use crate::cli::ChangesArgs;
 
@@ -22,23 +22,22 @@ struct ObjectChange {
 }
 
 pub async fn run(args: ChangesArgs) -> anyhow::Result<()> {
-    let session = Session::open(&args.store, None).await?;
+    let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
     let kind = match &args.kind {
         Some(k) => Some(kind_named(k).ok_or_else(|| usage(format!("'{k}' is not a kind")))?),
         None => None,
     };
     let actor = args.actor.as_ref().map(|a| a.to_lowercase());
-    let from = point(&session.store, &tenant, Some(&args.from)).await?;
-    let to = point(&session.store, &tenant, args.to.as_deref()).await?;
-    let compared = compare(&session.store, &tenant, from, to, |k, who| {
+    let from = point(&session, &tenant, Some(&args.from)).await?;
+    let to = point(&session, &tenant, args.to.as_deref()).await?;
+    let compared = compare(from, to, |k, who| {
         kind.is_none_or(|want| k.kind == want)
             && actor
                 .as_ref()
                 .is_none_or(|a| who.iter().any(|x| x.to_lowercase().contains(a)))
     })
     .await?;
-    session.store.close().await;
     let changes: Vec<ObjectChange> = compared
         .objects
         .iter()
@@ -60,11 +59,12 @@ pub async fn run(args: ChangesArgs) -> anyhow::Result<()> {
     if args.store.json {
         println!(
             "{}",
-            json!({"from": point_json(&compared.from), "to": point_json(&compared.to), "changes": changes})
+            json!({"from": compared.from.json(), "to": compared.to.json(), "changes": changes})
         );
     } else {
         print!("{}", text(&compared, &changes));
     }
+    session.store.close().await;
     Ok(())
 }
 
@@ -72,11 +72,9 @@ fn text(c: &Compared, changes: &[ObjectChange]) -> String {
     use std::fmt::Write as _;
     let count = |k: &str| changes.iter().filter(|x| x.change == k).count();
     let mut out = format!(
-        "from snapshot {} ({}) to snapshot {} ({}): {} created, {} updated, {} deleted\n",
-        c.from.id,
-        c.from.taken_at,
-        c.to.id,
-        c.to.taken_at,
+        "from {} to {}: {} created, {} updated, {} deleted\n",
+        c.from.label(),
+        c.to.label(),
         count("created"),
         count("updated"),
         count("deleted")

@@ -1,20 +1,24 @@
-//! `rewind diff [OBJECT] --from T [--to T]`: the changed properties with their old and new
-//! values, for one object or for every object that changed; coloured on a terminal, `--json`
-//! for scripts.
+//! `rewind diff [OBJECT] --from T [--to T|live]`: the changed properties with their old and new
+//! values, for one object or for every object that changed; set-like arrays as the elements
+//! added and removed; referenced objects named as they were at each point. Coloured on a
+//! terminal, `--json` for scripts.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 
 use rewind_app::locate::resolve_object;
+use rewind_app::names::Named;
 use rewind_engine::PropertyChange;
+use rewind_model::references;
 use rewind_store::Change;
 use serde_json::{Value, json};
 
-use super::compare::{Compared, Difference, compare, point, point_json};
+use super::compare::{Compared, Difference, ReferenceNames, compare, describe, point};
 use super::session::{Session, usage};
 use crate::cli::DiffArgs;
 
 pub async fn run(args: DiffArgs) -> anyhow::Result<()> {
-    let session = Session::open(&args.store, None).await?;
+    let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
     let only = match &args.object {
         Some(spec) => Some(
@@ -25,45 +29,96 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let from = point(&session.store, &tenant, Some(&args.from)).await?;
-    let to = point(&session.store, &tenant, args.to.as_deref()).await?;
-    let compared = compare(&session.store, &tenant, from, to, |k, _| {
-        only.as_ref().is_none_or(|o| o == k)
-    })
-    .await?;
-    session.store.close().await;
+    let from = point(&session, &tenant, Some(&args.from)).await?;
+    let to = point(&session, &tenant, args.to.as_deref()).await?;
+    let compared = compare(from, to, |k, _| only.as_ref().is_none_or(|o| o == k)).await?;
+    let names = ReferenceNames::of(&compared).await?;
+    let objects: Vec<ObjectDiff<'_>> = compared
+        .objects
+        .iter()
+        .map(|d| ObjectDiff::new(d, &names))
+        .collect();
     if args.store.json {
-        println!("{}", diff_json(&compared));
+        println!("{}", diff_json(&compared, &objects));
     } else {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", unified(&compared, colour));
+        print!("{}", unified(&compared, &objects, colour));
     }
+    session.store.close().await;
     Ok(())
 }
 
-/// Every property that differs, from nothing for a created object and to nothing for a deleted
-/// one.
-fn properties(d: &Difference) -> Vec<PropertyChange> {
-    let empty = Value::Object(serde_json::Map::new());
-    rewind_engine::property_changes(
-        d.old.as_ref().unwrap_or(&empty),
-        d.new.as_ref().unwrap_or(&empty),
-    )
+/// One object's changed properties, each with the names of the objects it references.
+struct ObjectDiff<'a> {
+    difference: &'a Difference,
+    properties: Vec<(PropertyChange, BTreeMap<String, Named>)>,
 }
 
-fn diff_json(c: &Compared) -> Value {
-    let objects: Vec<Value> = c
-        .objects
+impl<'a> ObjectDiff<'a> {
+    /// Every property that differs (from nothing for a created object, to nothing for a
+    /// deleted one), with the referenced ids under it named: old values' at the earlier
+    /// point, new values' at the later.
+    fn new(d: &'a Difference, names: &ReferenceNames) -> ObjectDiff<'a> {
+        let empty = Value::Object(serde_json::Map::new());
+        let (old, new) = (
+            d.old.as_ref().unwrap_or(&empty),
+            d.new.as_ref().unwrap_or(&empty),
+        );
+        let (old_refs, new_refs) = (
+            references(d.object.kind, old),
+            references(d.object.kind, new),
+        );
+        let properties = rewind_engine::property_changes(old, new)
+            .into_iter()
+            .map(|p| {
+                let mut named = BTreeMap::new();
+                for (refs, side) in [(&old_refs, &names.old), (&new_refs, &names.new)] {
+                    for r in refs.iter().filter(|r| under(&r.path, &p.path)) {
+                        if let Some(n) = side.get(&(r.target, r.id.clone())) {
+                            named.insert(r.id.clone(), n.clone());
+                        }
+                    }
+                }
+                (p, named)
+            })
+            .collect();
+        ObjectDiff {
+            difference: d,
+            properties,
+        }
+    }
+}
+
+/// Whether reference path `at` (`a.b[2].id`) lies at or under property path `property`.
+fn under(at: &str, property: &str) -> bool {
+    at.strip_prefix(property)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+}
+
+fn diff_json(c: &Compared, objects: &[ObjectDiff<'_>]) -> Value {
+    let objects: Vec<Value> = objects
         .iter()
-        .map(|d| {
+        .map(|o| {
+            let d = o.difference;
+            let properties: Vec<Value> = o
+                .properties
+                .iter()
+                .map(|(p, named)| {
+                    let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
+                    if !named.is_empty() {
+                        v["names"] = serde_json::to_value(named).unwrap_or(Value::Null);
+                    }
+                    v
+                })
+                .collect();
             json!({"kind": d.object.kind.name(), "id": d.object.key, "display_name": d.display_name(),
-                   "change": d.change.name(), "actors": d.actors, "properties": properties(d)})
+                   "change": d.change.name(), "actors": d.actors, "properties": properties})
         })
         .collect();
-    json!({"from": point_json(&c.from), "to": point_json(&c.to), "objects": objects})
+    json!({"from": c.from.json(), "to": c.to.json(), "objects": objects})
 }
 
-fn unified(c: &Compared, colour: bool) -> String {
+fn unified(c: &Compared, objects: &[ObjectDiff<'_>], colour: bool) -> String {
     use std::fmt::Write as _;
     let paint = |code: &str, s: &str| {
         if colour {
@@ -72,11 +127,9 @@ fn unified(c: &Compared, colour: bool) -> String {
             s.to_string()
         }
     };
-    let mut out = format!(
-        "--- snapshot {} ({})\n+++ snapshot {} ({})\n",
-        c.from.id, c.from.taken_at, c.to.id, c.to.taken_at
-    );
-    for d in &c.objects {
+    let mut out = format!("--- {}\n+++ {}\n", c.from.label(), c.to.label());
+    for o in objects {
+        let d = o.difference;
         let mark = match d.change {
             Change::Created => "+",
             Change::Updated => "~",
@@ -94,21 +147,41 @@ fn unified(c: &Compared, colour: bool) -> String {
             d.display_name().unwrap_or_default()
         );
         let _ = writeln!(out, "\n{}", paint("1", &head));
-        for p in properties(d) {
+        for (p, named) in &o.properties {
             let _ = writeln!(out, "  {}", paint("36", &p.path));
-            if let Some(old) = &p.old {
-                for line in pretty(old).lines() {
-                    let _ = writeln!(out, "{}", paint("31", &format!("-   {line}")));
-                }
+            let lines = |sign: &str, values: &[&Value]| -> Vec<String> {
+                values
+                    .iter()
+                    .flat_map(|v| pretty(v).lines().map(str::to_string).collect::<Vec<_>>())
+                    .map(|line| format!("{sign}   {line}{}", annotation(&line, named)))
+                    .collect()
+            };
+            let (minus, plus) = if p.added.is_empty() && p.removed.is_empty() {
+                (
+                    p.old.iter().collect::<Vec<_>>(),
+                    p.new.iter().collect::<Vec<_>>(),
+                )
+            } else {
+                (p.removed.iter().collect(), p.added.iter().collect())
+            };
+            for line in lines("-", &minus) {
+                let _ = writeln!(out, "{}", paint("31", &line));
             }
-            if let Some(new) = &p.new {
-                for line in pretty(new).lines() {
-                    let _ = writeln!(out, "{}", paint("32", &format!("+   {line}")));
-                }
+            for line in lines("+", &plus) {
+                let _ = writeln!(out, "{}", paint("32", &line));
             }
         }
     }
     out
+}
+
+/// `  # group "Break-glass"` after a line that holds a referenced id.
+fn annotation(line: &str, named: &BTreeMap<String, Named>) -> String {
+    named
+        .iter()
+        .find(|(id, _)| line.contains(&format!("\"{id}\"")))
+        .map(|(_, n)| format!("  # {}", describe(n)))
+        .unwrap_or_default()
 }
 
 fn pretty(v: &Value) -> String {
