@@ -731,7 +731,7 @@ fn push_placeholders(sql: &mut String, dialect: Dialect, rows: usize, cols: usiz
     push_placeholders_after(sql, dialect, 0, rows, cols);
 }
 
-/// Like `push_placeholders`, after `before` parameters already in the statement (which SQLite
+/// Like `push_placeholders`, after `before` parameters already in the statement (which `SQLite`
 /// must then write as `?` too).
 pub(crate) fn push_placeholders_after(
     sql: &mut String,
