@@ -29,13 +29,6 @@ pub struct PropertyChange {
 impl PropertyChange {
     fn new(path: &str, old: Option<&Value>, new: Option<&Value>) -> PropertyChange {
         let name = path.rsplit('.').next().unwrap_or(path);
-        fn set(v: Option<&Value>) -> Option<&[Value]> {
-            match v {
-                Some(Value::Array(items)) => Some(items.as_slice()),
-                None => Some(&[]),
-                Some(_) => None,
-            }
-        }
         let (mut added, mut removed) = (Vec::new(), Vec::new());
         if let (Some(a), Some(b)) = (set(old), set(new))
             && !rewind_model::is_ordered_array(name)
@@ -50,6 +43,15 @@ impl PropertyChange {
             added,
             removed,
         }
+    }
+}
+
+/// The elements of an array value; an absent value is the empty set.
+fn set(v: Option<&Value>) -> Option<&[Value]> {
+    match v {
+        Some(Value::Array(items)) => Some(items.as_slice()),
+        None => Some(&[]),
+        Some(_) => None,
     }
 }
 
