@@ -254,6 +254,19 @@ impl std::str::FromStr for Kind {
     }
 }
 
+/// The name people know an object by: its display name, else its sign-in name or the name of
+/// the principal it assigns.
+pub fn display_name(object: &Value) -> Option<&str> {
+    [
+        "displayName",
+        "userPrincipalName",
+        "principalDisplayName",
+        "name",
+    ]
+    .iter()
+    .find_map(|k| object.get(*k).and_then(Value::as_str))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,17 +296,4 @@ mod tests {
         );
         assert_eq!(Kind::detect(&json!({"colour": "red"})), None);
     }
-}
-
-/// The name people know an object by: its display name, else its sign-in name or the name of
-/// the principal it assigns.
-pub fn display_name(object: &Value) -> Option<&str> {
-    [
-        "displayName",
-        "userPrincipalName",
-        "principalDisplayName",
-        "name",
-    ]
-    .iter()
-    .find_map(|k| object.get(*k).and_then(Value::as_str))
 }
