@@ -38,6 +38,12 @@ pub enum Command {
     Show(ShowArgs),
     /// List every version of an object and who changed it.
     History(HistoryArgs),
+    /// For each property of an object, the change (time, actor) that set its value.
+    Blame(BlameArgs),
+    /// What an object references and what references it, by kind and name.
+    Refs(RefsArgs),
+    /// Check a state: --refs reports references to objects that do not exist (exit code 6).
+    Check(CheckArgs),
     /// Check every blob, manifest and the hash chain of the store.
     Verify(VerifyArgs),
     /// Write a point in time as a directory tree, one JSON file per object.
@@ -148,6 +154,10 @@ pub struct DiffArgs {
     pub connect: ConnectArgs,
     /// Only this object: an id, a display name, or either after a kind (ca/<name>).
     pub object: Option<String>,
+    /// Exit with code 6 when there are differences (for scripts: `rewind diff --from 1d --to
+    /// live --exit-code || alert`).
+    #[arg(long)]
+    pub exit_code: bool,
     /// The earlier point (RFC 3339, a snapshot id, or a time ago: 2h, 3d).
     #[arg(long, value_name = "T")]
     pub from: String,
@@ -173,6 +183,41 @@ pub struct HistoryArgs {
     pub store: StoreArgs,
     /// An id, a display name, or either after a kind: group/Finance, ca/<name>, user/<id>.
     pub object: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BlameArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// An id, a display name, or either after a kind: group/Finance, ca/<name>, user/<id>.
+    pub object: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RefsArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// An id, a display name, or either after a kind: group/Finance, ca/<name>, user/<id>.
+    pub object: String,
+    /// The point (RFC 3339, a snapshot id, a time ago, or `live`) [default: latest].
+    #[arg(long, value_name = "T")]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Report references to objects that do not exist at that point.
+    #[arg(long)]
+    pub refs: bool,
+    /// The point (RFC 3339, a snapshot id, a time ago, or `live`) [default: latest].
+    #[arg(long, value_name = "T")]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,9 @@
 //! One module per command; `run` dispatches and owns the tokio runtime.
 
+mod blame;
 mod capture;
 mod changes;
+mod check;
 mod compare;
 mod demo;
 mod diff;
@@ -9,6 +11,7 @@ mod emulator;
 mod export;
 mod history;
 mod log;
+mod refs;
 mod session;
 mod show;
 mod tenant;
@@ -31,6 +34,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Diff(args) => diff::run(args).await,
             Command::Show(args) => show::run(args).await,
             Command::History(args) => history::run(args).await,
+            Command::Blame(args) => blame::run(args).await,
+            Command::Refs(args) => refs::run(args).await,
+            Command::Check(args) => check::run(args).await,
             Command::Verify(args) => verify::run(args).await,
             Command::Export(args) => export::run(args).await,
             Command::Tenant(cmd) => tenant::run(cmd).await,

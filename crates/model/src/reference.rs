@@ -105,6 +105,11 @@ fn rules(kind: Kind) -> &'static [(&'static str, Target)] {
     }
 }
 
+/// Whether objects of `kind` can reference others.
+pub fn refers(kind: Kind) -> bool {
+    !rules(kind).is_empty()
+}
+
 /// The references of an object of `kind` (canonical or as read).
 pub fn references(kind: Kind, object: &Value) -> Vec<Reference> {
     let mut out = Vec::new();

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::compare::{Compared, Difference, ReferenceNames, compare, describe, point};
 use super::session::{Session, usage};
 use crate::cli::DiffArgs;
+use crate::exit::Expected;
 
 pub async fn run(args: DiffArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
@@ -45,6 +46,9 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<()> {
         print!("{}", unified(&compared, &objects, colour));
     }
     session.store.close().await;
+    if args.exit_code && !compared.objects.is_empty() {
+        return Err(Expected::Found(format!("{} objects differ", compared.objects.len())).into());
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@
     reason = "a test fails loudly on the first surprise"
 )]
 
+mod explore;
 mod timeline;
 
 use std::io::{BufRead, BufReader};

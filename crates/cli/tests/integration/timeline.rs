@@ -9,14 +9,14 @@ use serde_json::Value;
 use super::{rewind, spawn_emulator, tokio_rt};
 
 /// An emulator and a store directory for one test.
-struct Setup {
+pub struct Setup {
     emulator: Child,
     info: Value,
     dir: PathBuf,
 }
 
 impl Setup {
-    fn new(extra: &[&str]) -> Setup {
+    pub fn new(extra: &[&str]) -> Setup {
         let (emulator, info) = spawn_emulator(extra);
         let dir = std::env::temp_dir().join(format!("rewind-cli-{}", uuid_like()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -27,7 +27,7 @@ impl Setup {
         }
     }
 
-    fn store(&self) -> PathBuf {
+    pub fn store(&self) -> PathBuf {
         self.dir.join("timeline.db")
     }
 
@@ -58,11 +58,11 @@ impl Setup {
         c
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().unwrap()
     }
 
-    fn json(&self, args: &[&str]) -> Value {
+    pub fn json(&self, args: &[&str]) -> Value {
         let out = self.run(args);
         assert!(
             out.status.success(),
@@ -91,7 +91,7 @@ impl Setup {
         tokio_rt().block_on(async { reqwest::Client::new().delete(url).send().await.unwrap() });
     }
 
-    fn scenario(&self, name: &str) {
+    pub fn scenario(&self, name: &str) {
         let url = format!(
             "{}/_emulator/scenarios/{name}",
             self.info["graph_url"].as_str().unwrap()
@@ -119,11 +119,11 @@ fn uuid_like() -> String {
     )
 }
 
-fn code(out: &Output) -> Option<i32> {
+pub fn code(out: &Output) -> Option<i32> {
     out.status.code()
 }
 
-fn stderr(out: &Output) -> String {
+pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 

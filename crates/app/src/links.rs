@@ -1,0 +1,104 @@
+//! The references between objects at one point: every edge, what points at one object, and
+//! the references that point at nothing (a CA policy excluding a group that was deleted, a
+//! role assignment of a deleted principal) — what `refs` and `check --refs` report.
+
+use std::collections::BTreeSet;
+
+use rewind_model::{ContentHash, Kind, Reference, Target, display_name, references, refers};
+use rewind_store::{ObjectKey, Store, StoreError, TenantInfo};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::names::{Named, load, resolve};
+
+/// One reference of one object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Edge {
+    /// The referencing object.
+    pub from: ObjectKey,
+    /// Its display name.
+    pub from_name: Option<String>,
+    /// The reference.
+    pub reference: Reference,
+}
+
+/// A reference and what it points at, if anything.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolvedEdge {
+    /// The reference.
+    #[serde(flatten)]
+    pub edge: Edge,
+    /// What it points at: `None` when the timeline never saw it; `exists: false` when it was
+    /// deleted.
+    pub target: Option<Named>,
+}
+
+impl ResolvedEdge {
+    /// Whether it points at nothing that exists.
+    pub fn dangling(&self) -> bool {
+        self.target.as_ref().is_none_or(|t| !t.exists)
+    }
+}
+
+/// Every reference of every object at `snapshot`, resolved.
+pub async fn edges_at(
+    store: &Store,
+    tenant: &TenantInfo,
+    snapshot: i64,
+) -> Result<Vec<ResolvedEdge>, StoreError> {
+    let mut edges = Vec::new();
+    for kind in Kind::ALL.into_iter().filter(|k| refers(*k)) {
+        let present = store.kind_at(tenant, kind, snapshot).await?;
+        let hashes: Vec<ContentHash> = present.values().copied().collect();
+        let values = load(store, &hashes).await?;
+        for (key, hash) in &present {
+            let Some(v) = values.get(hash) else { continue };
+            edges.extend(edges_of(key, v));
+        }
+    }
+    resolve_edges(store, tenant, snapshot, edges).await
+}
+
+/// The references of one object.
+pub fn edges_of(key: &ObjectKey, value: &Value) -> Vec<Edge> {
+    let from_name = display_name(value).map(str::to_string);
+    references(key.kind, value)
+        .into_iter()
+        .map(|reference| Edge {
+            from: key.clone(),
+            from_name: from_name.clone(),
+            reference,
+        })
+        .collect()
+}
+
+/// Resolves what each edge points at.
+pub async fn resolve_edges(
+    store: &Store,
+    tenant: &TenantInfo,
+    snapshot: i64,
+    edges: Vec<Edge>,
+) -> Result<Vec<ResolvedEdge>, StoreError> {
+    let wanted: BTreeSet<(Target, String)> = edges
+        .iter()
+        .map(|e| (e.reference.target, e.reference.id.clone()))
+        .collect();
+    let named = resolve(store, tenant, snapshot, &wanted).await?;
+    Ok(edges
+        .into_iter()
+        .map(|edge| {
+            let target = named
+                .get(&(edge.reference.target, edge.reference.id.clone()))
+                .cloned();
+            ResolvedEdge { edge, target }
+        })
+        .collect())
+}
+
+/// Whether `edge` points at the object `key` (with `value`, for references by `appId` or
+/// role template id).
+pub fn points_at(edge: &ResolvedEdge, key: &ObjectKey) -> bool {
+    edge.target
+        .as_ref()
+        .is_some_and(|t| t.kind == key.kind && t.key == key.key)
+}
