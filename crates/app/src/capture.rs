@@ -179,6 +179,9 @@ pub async fn capture(
     options: CaptureOptions,
     progress: &(dyn Fn(CaptureEvent) + Sync),
 ) -> Result<CaptureReport, CaptureError> {
+    // Shared with other captures; keeps `forget` from collecting blobs this capture is about
+    // to reference.
+    let _lock = store.lock_shared().await?;
     let started = Instant::now();
     let stats_before = client.stats();
     let taken_at = Timestamp::now();

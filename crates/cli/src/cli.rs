@@ -46,6 +46,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Check every blob, manifest and the hash chain of the store.
     Verify(VerifyArgs),
+    /// Forget snapshots a retention policy does not keep, then delete blobs nothing uses.
+    Forget(ForgetArgs),
     /// Write a point in time as a directory tree, one JSON file per object.
     Export(ExportArgs),
     /// Manage the tenants a store keeps.
@@ -233,6 +235,33 @@ pub struct ExportArgs {
     /// (fast; for keeping a git work tree in step).
     #[arg(long, value_name = "T")]
     pub since: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Keep the newest N snapshots.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_last: u32,
+    /// Keep the newest snapshot of each of the last N hours that have one.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_hourly: u32,
+    /// Keep the newest snapshot of each of the last N days that have one.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_daily: u32,
+    /// Keep the newest snapshot of each of the last N ISO weeks that have one.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_weekly: u32,
+    /// Keep the newest snapshot of each of the last N months that have one.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_monthly: u32,
+    /// Keep the newest snapshot of each of the last N years that have one.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_yearly: u32,
+    /// Show what would be forgotten; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

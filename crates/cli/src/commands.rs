@@ -9,6 +9,7 @@ mod demo;
 mod diff;
 mod emulator;
 mod export;
+mod forget;
 mod history;
 mod log;
 mod refs;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Refs(args) => refs::run(args).await,
             Command::Check(args) => check::run(args).await,
             Command::Verify(args) => verify::run(args).await,
+            Command::Forget(args) => forget::run(args).await,
             Command::Export(args) => export::run(args).await,
             Command::Tenant(cmd) => tenant::run(cmd).await,
         }

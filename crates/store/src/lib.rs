@@ -9,8 +9,11 @@
 //! the schema is versioned per dialect under `migrations/`.
 
 mod error;
+mod forget;
+mod lock;
 mod manifest;
 mod points;
+mod retention;
 mod schema;
 mod seal;
 mod store;
@@ -18,7 +21,10 @@ mod timeline;
 mod verify;
 
 pub use error::StoreError;
+pub use forget::ForgetReport;
+pub use lock::StoreLock;
 pub use manifest::{Change, Manifest, ObjectKey, apply, chain_hash, manifest_hash};
+pub use retention::{Decision, KeepPolicy, select};
 pub use seal::StoreKey;
 pub use store::{Dialect, NewTenant, Store, TenantInfo};
 pub use timeline::{

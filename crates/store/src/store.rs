@@ -26,6 +26,8 @@ pub struct Store {
     pub(crate) db: AnyPool,
     pub(crate) dialect: Dialect,
     pub(crate) sealer: Sealer,
+    /// `SQLite`: the lock file beside the database (see `lock.rs`).
+    pub(crate) lock_file: Option<std::path::PathBuf>,
 }
 
 /// A tenant to add to a store: its connection settings, never its secrets.
@@ -79,7 +81,11 @@ impl Store {
             })
             .collect();
         let url = format!("sqlite://{escaped}?mode=rwc");
-        Store::connect(&url, Dialect::Sqlite, key).await
+        let mut store = Store::connect(&url, Dialect::Sqlite, key).await?;
+        let mut lock = path.as_os_str().to_owned();
+        lock.push(".lock");
+        store.lock_file = Some(lock.into());
+        Ok(store)
     }
 
     /// Opens a `PostgreSQL` store (creating its tables when absent).
@@ -120,6 +126,7 @@ impl Store {
             db: pool,
             dialect,
             sealer: Sealer::new(key),
+            lock_file: None,
         };
         store.check_key(key).await?;
         Ok(store)

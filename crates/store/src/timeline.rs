@@ -803,7 +803,7 @@ pub(crate) fn record_ids(records: &Value) -> Vec<String> {
         .collect()
 }
 
-fn opt_hash(b: Option<Vec<u8>>) -> Result<Option<ContentHash>, StoreError> {
+pub(crate) fn opt_hash(b: Option<Vec<u8>>) -> Result<Option<ContentHash>, StoreError> {
     b.map(|b| {
         ContentHash::from_slice(&b)
             .ok_or_else(|| StoreError::Corrupt("a version hash is not 32 bytes".into()))
@@ -815,10 +815,10 @@ fn len_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn json_list(items: &[String]) -> String {
+pub(crate) fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
-fn parse_list(s: &str) -> Result<Vec<String>, StoreError> {
+pub(crate) fn parse_list(s: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("a stored list: {e}")))
 }

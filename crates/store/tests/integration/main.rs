@@ -8,4 +8,5 @@
 )]
 
 mod db;
+mod forget;
 mod timeline;

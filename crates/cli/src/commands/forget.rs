@@ -1,0 +1,68 @@
+//! `rewind forget --keep-…`: retention in the manner of restic's `forget`; the forgotten
+//! snapshots' changes fold into the kept ones, so every kept point reads exactly as before.
+
+use rewind_store::{KeepPolicy, StoreError};
+use serde_json::json;
+
+use super::session::{Session, usage};
+use crate::cli::ForgetArgs;
+
+pub async fn run(args: ForgetArgs) -> anyhow::Result<()> {
+    let policy = KeepPolicy {
+        last: args.keep_last,
+        hourly: args.keep_hourly,
+        daily: args.keep_daily,
+        weekly: args.keep_weekly,
+        monthly: args.keep_monthly,
+        yearly: args.keep_yearly,
+    };
+    if policy.is_empty() {
+        return Err(usage(
+            "say what to keep: --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly or --keep-yearly (the newest snapshot is always kept)",
+        ));
+    }
+    let session = Session::open(&args.store, None).await?;
+    let tenant = session.tenant().await?;
+    let report = match session.store.forget(&tenant, policy, args.dry_run).await {
+        Err(e @ StoreError::Conflict(_)) => return Err(usage(e)),
+        other => other?,
+    };
+    session.store.close().await;
+    let forgotten = report.decisions.iter().filter(|d| !d.keep()).count();
+    if args.store.json {
+        println!(
+            "{}",
+            json!({"tenant": tenant.name, "policy": policy, "report": report, "forgotten": forgotten})
+        );
+        return Ok(());
+    }
+    println!("{:>6}  {:<20}  DECISION", "ID", "TAKEN AT (UTC)");
+    for d in &report.decisions {
+        println!(
+            "{:>6}  {:<20}  {}",
+            d.snapshot,
+            d.taken_at.strftime("%Y-%m-%d %H:%M:%S"),
+            if d.keep() {
+                format!("keep ({})", d.reasons.join(", "))
+            } else {
+                "forget".to_string()
+            }
+        );
+    }
+    let verb = if args.dry_run {
+        "would forget"
+    } else {
+        "forgot"
+    };
+    println!("{verb} {forgotten} of {} snapshots", report.decisions.len());
+    if !args.dry_run && forgotten > 0 {
+        println!(
+            "{} version rows folded into kept snapshots, {} removed; {} blobs ({:.1} MiB) no longer used were deleted",
+            report.versions_folded,
+            report.versions_removed,
+            report.blobs_removed,
+            report.bytes_removed as f64 / 1_048_576.0
+        );
+    }
+    Ok(())
+}

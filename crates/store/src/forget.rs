@@ -1,0 +1,287 @@
+//! Forgetting snapshots (docs/design/store-format.md, "Forgetting"). A snapshot stores only
+//! its changes, so a forgotten snapshot's rows fold into the next kept snapshot: for each
+//! object changed in the run of forgotten snapshots before a kept one, the kept snapshot gets
+//! one row with the object's latest version, the change relative to the previous kept snapshot
+//! and everyone who changed it on the way. Every kept snapshot's manifest — and so its manifest
+//! hash and chain hash — stays exactly as it was; a kept snapshot whose parent went records the
+//! parent's chain hash as its anchor. Then the blobs nothing references are deleted.
+
+use std::collections::{BTreeMap, HashSet};
+
+use futures_util::TryStreamExt as _;
+use rewind_model::{ContentHash, Kind};
+use serde::Serialize;
+use sqlx::Row as _;
+
+use crate::error::StoreError;
+use crate::manifest::{Change, ObjectKey};
+use crate::retention::{Decision, KeepPolicy, select};
+use crate::store::{Store, TenantInfo};
+use crate::timeline::{SnapshotInfo, json_list, opt_hash, parse_list};
+
+/// What `forget` decided and did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForgetReport {
+    /// Each snapshot, newest first, with why it is kept (empty reasons: forgotten).
+    pub decisions: Vec<Decision>,
+    /// Nothing was changed.
+    pub dry_run: bool,
+    /// Version rows removed (folded away or superseded).
+    pub versions_removed: u64,
+    /// Version rows written into kept snapshots.
+    pub versions_folded: u64,
+    /// Blobs deleted because nothing references them any more.
+    pub blobs_removed: u64,
+    /// Their stored size.
+    pub bytes_removed: u64,
+}
+
+/// One object's net change over a run of forgotten snapshots and the kept one after it.
+struct Folded {
+    key: ObjectKey,
+    hash: Option<ContentHash>,
+    name: Option<String>,
+    actors: Vec<String>,
+    in_kept: bool,
+}
+
+/// A kept snapshot, the forgotten run before it, and the fold of the run into it.
+type Plan<'a> = (
+    &'a SnapshotInfo,
+    Vec<&'a SnapshotInfo>,
+    Vec<(Folded, Option<Change>)>,
+);
+
+impl Store {
+    /// Applies `policy` to the tenant's snapshots: forgets the ones it does not keep and
+    /// collects the blobs left unreferenced (in every tenant of the store). Fails with a
+    /// conflict, changing nothing, while a capture or import runs.
+    pub async fn forget(
+        &self,
+        tenant: &TenantInfo,
+        policy: KeepPolicy,
+        dry_run: bool,
+    ) -> Result<ForgetReport, StoreError> {
+        let snapshots = self.snapshots(tenant).await?;
+        let times: Vec<(i64, jiff::Timestamp)> =
+            snapshots.iter().map(|s| (s.id, s.taken_at)).collect();
+        let decisions = select(&times, policy);
+        let mut report = ForgetReport {
+            decisions,
+            dry_run,
+            versions_removed: 0,
+            versions_folded: 0,
+            blobs_removed: 0,
+            bytes_removed: 0,
+        };
+        let kept: HashSet<i64> = report
+            .decisions
+            .iter()
+            .filter(|d| d.keep())
+            .map(|d| d.snapshot)
+            .collect();
+        if dry_run || kept.len() == snapshots.len() {
+            return Ok(report);
+        }
+        let _lock = self.try_lock_exclusive().await?;
+        // Plan every run from the data as stored (folding preserves every kept state, so the
+        // state at the previous kept snapshot reads the same before and after).
+        let mut plans = Vec::new();
+        let mut previous: Option<&SnapshotInfo> = None;
+        let mut run: Vec<&SnapshotInfo> = Vec::new();
+        for s in &snapshots {
+            if !kept.contains(&s.id) {
+                run.push(s);
+                continue;
+            }
+            if !run.is_empty() {
+                let folded = self.fold(tenant, previous.map(|p| p.id), s.id).await?;
+                plans.push((s, std::mem::take(&mut run), folded));
+            }
+            previous = Some(s);
+        }
+        self.apply_folds(tenant, &plans, &mut report).await?;
+        let (blobs, bytes) = self.collect_garbage().await?;
+        report.blobs_removed = blobs;
+        report.bytes_removed = bytes;
+        Ok(report)
+    }
+
+    /// The net change of each object with rows after `previous` up to `kept`.
+    async fn fold(
+        &self,
+        tenant: &TenantInfo,
+        previous: Option<i64>,
+        kept: i64,
+    ) -> Result<Vec<(Folded, Option<Change>)>, StoreError> {
+        let mut rows = sqlx::query(
+            "SELECT kind, key, snapshot, hash, name, actors FROM versions WHERE tenant = $1 \
+             AND snapshot > $2 AND snapshot <= $3 ORDER BY snapshot",
+        )
+        .bind(tenant.id)
+        .bind(previous.unwrap_or(0))
+        .bind(kept)
+        .fetch(&self.db);
+        let mut by_key: BTreeMap<ObjectKey, Folded> = BTreeMap::new();
+        while let Some(r) = rows.try_next().await? {
+            let kind: String = r.try_get(0)?;
+            let kind = Kind::from_name(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{kind}' in versions")))?;
+            let key = ObjectKey::new(kind, r.try_get::<String, _>(1)?);
+            let snapshot: i64 = r.try_get(2)?;
+            let hash = opt_hash(r.try_get(3)?)?;
+            let name: Option<String> = r.try_get(4)?;
+            let actors = self
+                .sealer
+                .open_text(key.key.as_bytes(), &r.try_get::<String, _>(5)?)?;
+            let f = by_key.entry(key.clone()).or_insert_with(|| Folded {
+                key,
+                hash: None,
+                name: None,
+                actors: Vec::new(),
+                in_kept: false,
+            });
+            f.hash = hash;
+            f.name = name.or(f.name.take());
+            f.in_kept |= snapshot == kept;
+            for a in parse_list(&actors)? {
+                if !f.actors.contains(&a) {
+                    f.actors.push(a);
+                }
+            }
+        }
+        drop(rows);
+        let keys: Vec<ObjectKey> = by_key.keys().cloned().collect();
+        let before = match previous {
+            Some(p) => self.versions_at(tenant, &keys, p).await?,
+            None => std::collections::HashMap::new(),
+        };
+        Ok(by_key
+            .into_values()
+            .map(|f| {
+                let was = before.get(&f.key).copied().flatten();
+                let change = Change::between(was.as_ref(), f.hash.as_ref());
+                (f, change)
+            })
+            .collect())
+    }
+
+    /// Writes the planned folds and removes the forgotten snapshots, in one transaction.
+    async fn apply_folds(
+        &self,
+        tenant: &TenantInfo,
+        plans: &[Plan<'_>],
+        report: &mut ForgetReport,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.db.begin().await?;
+        for (kept, run, folded) in plans {
+            for gone in run {
+                let removed =
+                    sqlx::query("DELETE FROM versions WHERE tenant = $1 AND snapshot = $2")
+                        .bind(tenant.id)
+                        .bind(gone.id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                report.versions_removed += removed;
+            }
+            let mut counts = kept.counts.clone();
+            for c in counts.values_mut() {
+                (c.created, c.updated, c.deleted) = (0, 0, 0);
+            }
+            for (f, change) in folded {
+                if f.in_kept {
+                    sqlx::query(
+                        "DELETE FROM versions WHERE tenant = $1 AND kind = $2 AND key = $3 AND snapshot = $4",
+                    )
+                    .bind(tenant.id)
+                    .bind(f.key.kind.name())
+                    .bind(f.key.key.clone())
+                    .bind(kept.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    report.versions_removed += 1;
+                }
+                let Some(change) = change else { continue };
+                sqlx::query(
+                    "INSERT INTO versions (tenant, kind, key, snapshot, hash, name, change, actors) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(tenant.id)
+                .bind(f.key.kind.name())
+                .bind(f.key.key.clone())
+                .bind(kept.id)
+                .bind(f.hash.map(|h| h.as_bytes().to_vec()))
+                .bind(f.name.clone())
+                .bind(change.name())
+                .bind(
+                    self.sealer
+                        .seal_text(f.key.key.as_bytes(), &json_list(&f.actors))?,
+                )
+                .execute(&mut *tx)
+                .await?;
+                report.versions_folded += 1;
+                let e = counts.entry(f.key.kind).or_default();
+                match change {
+                    Change::Created => e.created += 1,
+                    Change::Updated => e.updated += 1,
+                    Change::Deleted => e.deleted += 1,
+                }
+            }
+            let parent_gone = kept.parent.is_some_and(|p| run.iter().any(|g| g.id == p));
+            let anchor = run
+                .iter()
+                .find(|g| Some(g.id) == kept.parent)
+                .map(|g| g.chain.as_bytes().to_vec());
+            let counts_json = serde_json::to_string(&counts)
+                .map_err(|e| StoreError::Corrupt(format!("counts: {e}")))?;
+            sqlx::query(
+                "UPDATE snapshots SET counts = $1, \
+                 chain_anchor = CASE WHEN $2 THEN $3 ELSE chain_anchor END WHERE id = $4",
+            )
+            .bind(counts_json)
+            .bind(parent_gone)
+            .bind(anchor)
+            .bind(kept.id)
+            .execute(&mut *tx)
+            .await?;
+            for gone in run {
+                sqlx::query("UPDATE cursors SET snapshot = $1 WHERE tenant = $2 AND snapshot = $3")
+                    .bind(kept.id)
+                    .bind(tenant.id)
+                    .bind(gone.id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM snapshots WHERE id = $1")
+                    .bind(gone.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes blobs no version row and no snapshot's audit references, in every tenant.
+    /// Returns how many and their stored size.
+    async fn collect_garbage(&self) -> Result<(u64, u64), StoreError> {
+        const UNREFERENCED: &str = "FROM blobs WHERE hash NOT IN \
+             (SELECT hash FROM versions WHERE hash IS NOT NULL) \
+             AND hash NOT IN (SELECT audit FROM snapshots WHERE audit IS NOT NULL)";
+        let mut tx = self.db.begin().await?;
+        let row = sqlx::query(&format!(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) {UNREFERENCED}"
+        ))
+        .fetch_one(&mut *tx)
+        .await?;
+        let (count, bytes): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        sqlx::query(&format!("DELETE {UNREFERENCED}"))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((
+            u64::try_from(count).unwrap_or(0),
+            u64::try_from(bytes).unwrap_or(0),
+        ))
+    }
+}
