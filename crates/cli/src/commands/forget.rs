@@ -57,11 +57,11 @@ pub async fn run(args: ForgetArgs) -> anyhow::Result<()> {
     println!("{verb} {forgotten} of {} snapshots", report.decisions.len());
     if !args.dry_run && forgotten > 0 {
         println!(
-            "{} version rows folded into kept snapshots, {} removed; {} blobs ({:.1} MiB) no longer used were deleted",
+            "{} version rows folded into kept snapshots, {} removed; {} blobs ({} KiB) no longer used were deleted",
             report.versions_folded,
             report.versions_removed,
             report.blobs_removed,
-            report.bytes_removed as f64 / 1_048_576.0
+            report.bytes_removed.div_ceil(1024)
         );
     }
     Ok(())
