@@ -12,7 +12,7 @@
 //! cursors and the audit records are committed in one transaction at the end, so a capture that
 //! fails or is killed leaves no snapshot and no advanced cursor.
 
-mod assemble;
+pub(crate) mod assemble;
 mod audit;
 mod objects;
 mod phases;

@@ -5,6 +5,7 @@
 
 pub mod capture;
 mod config;
+pub mod import;
 pub mod links;
 pub mod live;
 pub mod locate;

@@ -48,8 +48,12 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Forget snapshots a retention policy does not keep, then delete blobs nothing uses.
     Forget(ForgetArgs),
-    /// Write a point in time as a directory tree, one JSON file per object.
+    /// Write a point in time as a directory tree, one JSON file per object (EntraExporter's
+    /// layout).
     Export(ExportArgs),
+    /// Read exported trees (Rewind's, EntraExporter's, loose JSON files) or a git history of
+    /// them into the timeline.
+    Import(ImportArgs),
     /// Manage the tenants a store keeps.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -262,6 +266,22 @@ pub struct ForgetArgs {
     /// Show what would be forgotten; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Directories or files, read together as one snapshot (with --git: one repository).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// When the exported state was taken (RFC 3339) [default: now].
+    #[arg(long, value_name = "T", conflicts_with = "git")]
+    pub taken_at: Option<String>,
+    /// PATH is a git repository: one snapshot per commit of HEAD's first-parent history, at
+    /// the commit's time (commits already in the timeline are skipped).
+    #[arg(long)]
+    pub git: bool,
 }
 
 #[derive(Debug, Args)]

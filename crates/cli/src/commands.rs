@@ -11,6 +11,7 @@ mod emulator;
 mod export;
 mod forget;
 mod history;
+mod import;
 mod log;
 mod refs;
 mod session;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Verify(args) => verify::run(args).await,
             Command::Forget(args) => forget::run(args).await,
             Command::Export(args) => export::run(args).await,
+            Command::Import(args) => import::run(args).await,
             Command::Tenant(cmd) => tenant::run(cmd).await,
         }
     })

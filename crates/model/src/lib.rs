@@ -20,6 +20,7 @@ mod canonical;
 mod decode;
 mod hash;
 mod kind;
+pub mod layout;
 mod reference;
 
 pub use canonical::{Canonical, canonicalize, is_ordered_array};

@@ -12,3 +12,4 @@
 mod capture;
 mod env;
 mod failures;
+mod import;

@@ -1,6 +1,8 @@
 //! `rewind export DIR [--at T]`: a point in time as a directory tree, one canonical JSON file
-//! per object at `DIR/<kind>/<id>.json` (a contained object under its parent:
-//! `DIR/federatedIdentityCredential/<application>/<id>.json`). Files already holding the same
+//! per object, laid out as EntraExporter lays out its output
+//! (`DIR/Identity/Conditional/AccessPolicies/<id>/<id>.json`, a contained object under its
+//! parent: `DIR/Applications/<app>/FederatedIdentityCredentials/<id>/<id>.json`; see
+//! `rewind_model::layout`), so tools that read its trees read Rewind's. Files already holding the same
 //! bytes are left alone and files of objects that are gone are removed, so exporting into the
 //! same directory again (a git work tree, say) changes exactly what changed.
 
@@ -9,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use rewind_app::locate::{TimeSpec, snapshot_for};
+use rewind_model::Kind;
+use rewind_model::layout::{kind_dir, object_file};
 use serde_json::Value;
 
 use super::session::{Session, usage};
@@ -55,15 +59,17 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         let blobs: std::collections::HashMap<_, _> =
             session.store.blobs(&hashes).await?.into_iter().collect();
         for (object, hash) in batch {
-            let path = object_path(&args.dir, object.kind.name(), &object.key)?;
+            let path = object_path(&args.dir, object.kind, &object.key)?;
             let bytes = blobs.get(*hash).map(Vec::as_slice).unwrap_or_default();
             let mut value: Value = serde_json::from_slice(bytes).with_context(|| {
                 format!("version {hash} of {}/{}", object.kind.name(), object.key)
             })?;
             if let Value::Object(m) = &mut value {
+                // Graph's own id: a contained object's is the part after its parent's.
+                let own = object.key.rsplit('/').next().unwrap_or(&object.key);
                 m.insert(
                     object.kind.key_property().into(),
-                    Value::String(object.key.clone()),
+                    Value::String(own.to_string()),
                 );
                 m.sort_keys();
             }
@@ -81,20 +87,23 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
             written.insert(path);
         }
     }
-    match &since {
+    if let Some(keys) = &since {
         // Only objects that changed can have gone.
-        Some(keys) => {
-            for k in keys.iter().filter(|k| !manifest.contains_key(k)) {
-                let path = object_path(&args.dir, k.kind.name(), &k.key)?;
-                if std::fs::remove_file(&path).is_ok() {
-                    removed += 1;
-                }
+        for k in keys.iter().filter(|k| !manifest.contains_key(k)) {
+            let path = object_path(&args.dir, k.kind, &k.key)?;
+            if std::fs::remove_file(&path).is_ok() {
+                removed += 1;
+                remove_empty_parent(&path);
             }
         }
-        None => {
-            for kind in rewind_model::Kind::ALL {
-                removed += remove_stale(&args.dir.join(kind.name()), &written)?;
-            }
+    } else {
+        let dirs: BTreeSet<&str> = Kind::ALL
+            .into_iter()
+            .map(kind_dir)
+            .filter(|d| !d.contains("/*/"))
+            .collect();
+        for dir in dirs {
+            removed += remove_stale(&args.dir.join(dir), &written)?;
         }
     }
     session.store.close().await;
@@ -116,21 +125,18 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `DIR/kind/key.json`, each key segment checked to stay inside `DIR`.
-fn object_path(dir: &Path, kind: &str, key: &str) -> anyhow::Result<PathBuf> {
-    let mut path = dir.join(kind);
-    let segments: Vec<&str> = key.split('/').collect();
-    for (i, seg) in segments.iter().enumerate() {
-        if seg.is_empty() || *seg == "." || *seg == ".." || seg.contains('\\') {
-            return Err(usage(format!("the key '{key}' cannot be a file name")));
-        }
-        if i + 1 == segments.len() {
-            path.push(format!("{seg}.json"));
-        } else {
-            path.push(seg);
-        }
+/// The object's file under `DIR`, in EntraExporter's layout (`rewind_model::layout`).
+fn object_path(dir: &Path, kind: Kind, key: &str) -> anyhow::Result<PathBuf> {
+    let file = object_file(kind, key).map_err(usage)?;
+    Ok(dir.join(file))
+}
+
+/// Removes the `<id>/` directory a removed `<id>/<id>.json` leaves empty (a directory still
+/// holding children stays).
+fn remove_empty_parent(file: &Path) {
+    if let Some(dir) = file.parent() {
+        let _ = std::fs::remove_dir(dir);
     }
-    Ok(path)
 }
 
 /// Removes `.json` files under `dir` that are not in `keep`; returns how many.
@@ -145,6 +151,7 @@ fn remove_stale(dir: &Path, keep: &BTreeSet<PathBuf>) -> anyhow::Result<u64> {
             removed += remove_stale(&path, keep)?;
         } else if path.extension().is_some_and(|e| e == "json") && !keep.contains(&path) {
             std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            remove_empty_parent(&path);
             removed += 1;
         }
     }

@@ -125,3 +125,113 @@ fn blame_refs_and_dangling_references() {
     let unknown = s.run(&["refs", "group/Nonexistent Group Name"]);
     assert_eq!(code(&unknown), Some(2));
 }
+
+fn git(dir: &std::path::Path, args: &[&str], date: &str) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .env("GIT_COMMITTER_DATE", date)
+        .env("GIT_AUTHOR_DATE", date)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+}
+
+fn files_of(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.file_name().unwrap() == ".git" {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn export_import_round_trips_and_git_histories_become_snapshots() {
+    let s = Setup::new(&[]);
+    s.json(&["capture", "--json"]);
+    let tree = s.store().with_file_name("tree");
+    let t = tree.to_str().unwrap();
+    s.json(&["export", t, "--json"]);
+
+    // A tree imported into another store exports to the same bytes.
+    let other = s.store().with_file_name("other.db");
+    let o = other.to_str().unwrap();
+    let imported = s.json(&[
+        "import",
+        "--store",
+        o,
+        t,
+        "--taken-at",
+        "2026-01-01T00:00:00Z",
+        "--json",
+    ]);
+    assert_eq!(
+        imported["imported"][0]["changes"]["created"],
+        imported["imported"][0]["objects"]
+    );
+    let back = s.store().with_file_name("back");
+    s.json(&["export", "--store", o, back.to_str().unwrap(), "--json"]);
+    assert_eq!(files_of(&tree), files_of(&back));
+
+    // A bad file anywhere: nothing stored, every bad file named.
+    std::fs::write(tree.join("Users/broken.json"), "{\"id\": ").unwrap();
+    std::fs::write(tree.join("mystery.json"), "{\"id\": \"x\", \"colour\": 1}").unwrap();
+    let bad = s.run(&["import", "--store", o, t]);
+    assert_eq!(code(&bad), Some(2));
+    let why = stderr(&bad);
+    assert!(
+        why.contains("Users/broken.json") && why.contains("mystery.json"),
+        "{why}"
+    );
+    let log = s.json(&["log", "--store", o, "--json"]);
+    assert_eq!(
+        log["snapshots"].as_array().unwrap().len(),
+        1,
+        "nothing partial"
+    );
+    std::fs::remove_file(tree.join("Users/broken.json")).unwrap();
+    std::fs::remove_file(tree.join("mystery.json")).unwrap();
+
+    // A git history of exports: one snapshot per commit, at the commit's time; again: nothing.
+    git(&tree, &["init", "-q"], "2026-02-01T00:00:00Z");
+    git(&tree, &["add", "-A"], "2026-02-01T00:00:00Z");
+    git(&tree, &["commit", "-qm", "first"], "2026-02-01T00:00:00Z");
+    let users = tree.join("Users");
+    let gone = std::fs::read_dir(&users)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::remove_dir_all(&gone).unwrap();
+    git(&tree, &["add", "-A"], "2026-02-02T00:00:00Z");
+    git(
+        &tree,
+        &["commit", "-qm", "a user left"],
+        "2026-02-02T00:00:00Z",
+    );
+    let history = s.store().with_file_name("history.db");
+    let h = history.to_str().unwrap();
+    let first = s.json(&["import", "--store", h, "--git", t, "--json"]);
+    let snaps = first["imported"].as_array().unwrap();
+    assert_eq!(snaps.len(), 2, "{first}");
+    assert_eq!(snaps[1]["changes"]["deleted"], 1);
+    assert_eq!(snaps[1]["taken_at"], "2026-02-02T00:00:00Z");
+    let again = s.json(&["import", "--store", h, "--git", t, "--json"]);
+    assert_eq!(again["imported"], serde_json::json!([]));
+}

@@ -504,19 +504,21 @@ fn export_writes_one_file_per_object_and_then_only_what_changed() {
     let full = s.json(&["export", tree_arg, "--json"]);
     assert_eq!(full["objects"], first["objects"]);
     assert_eq!(full["written"], first["objects"]);
-    let policies = std::fs::read_dir(tree.join("conditionalAccessPolicy"))
+    let policies = std::fs::read_dir(tree.join("Identity/Conditional/AccessPolicies"))
         .unwrap()
         .count();
-    assert_eq!(policies, 7);
-    let fic = std::fs::read_dir(tree.join("federatedIdentityCredential"))
+    assert_eq!(policies, 7, "EntraExporter's layout");
+    let fics = std::fs::read_dir(tree.join("Applications"))
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap();
-    assert!(
-        fic.path().is_dir(),
-        "contained objects sit under their parent"
-    );
+        .filter(|app| {
+            app.as_ref()
+                .unwrap()
+                .path()
+                .join("FederatedIdentityCredentials")
+                .is_dir()
+        })
+        .count();
+    assert_eq!(fics, 1, "contained objects sit under their parent");
     s.scenario("mass-delete");
     let second = s.json(&["capture", "--json"]);
     let since = first["snapshot"].to_string();
@@ -536,7 +538,7 @@ fn export_writes_one_file_per_object_and_then_only_what_changed() {
         (Some(0), Some(0)),
         "{again}"
     );
-    let user_files = std::fs::read_dir(tree.join("user")).unwrap().count() as u64;
+    let user_files = std::fs::read_dir(tree.join("Users")).unwrap().count() as u64;
     assert_eq!(
         user_files,
         second["kinds"]["user"]["objects"].as_u64().unwrap()

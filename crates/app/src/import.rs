@@ -1,0 +1,326 @@
+//! Import: exported trees (Rewind's, EntraExporter's, loose files such as `shared/corpus`)
+//! and git histories of them become snapshots, so years of kept exports join the timeline.
+//!
+//! Reading a tree is pure ([`read_tree`]): each file's place in the tree (`rewind_model::layout`)
+//! or, failing that, its content (`@odata.type`, its shape) says its kind; UTF-8 and UTF-16
+//! (PowerShell's `Out-File`), with or without a byte-order mark, are read. Every problem is
+//! reported against its file, and a tree with any problem is not stored at all.
+//!
+//! A snapshot made from a tree holds the tree's objects for the kinds it covers; kinds it does
+//! not cover keep their state from the snapshot before (an export of only Conditional Access
+//! does not delete every user).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use rewind_model::layout::{Place, place};
+use rewind_model::{ContentHash, Kind, parse_json};
+use rewind_store::{
+    Change, NewSnapshot, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo, VersionChange,
+};
+use serde_json::Value;
+
+use crate::capture::assemble::{build, key_of};
+
+/// One file of a tree: its path relative to the tree's root (`/`-separated) and its bytes.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Where it is.
+    pub path: String,
+    /// What it holds.
+    pub bytes: Vec<u8>,
+}
+
+/// A problem with one file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileProblem {
+    /// The file.
+    pub path: String,
+    /// What is wrong, and what to do.
+    pub problem: String,
+}
+
+impl std::fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.problem)
+    }
+}
+
+/// A tree, read.
+#[derive(Debug, Default)]
+pub struct Tree {
+    /// Every object, canonical, with its display name and the file it came from.
+    pub objects: BTreeMap<ObjectKey, (rewind_model::Canonical, Option<String>, String)>,
+    /// The kinds the tree covers.
+    pub kinds: BTreeSet<Kind>,
+    /// Files of things Rewind does not keep, counted per directory.
+    pub not_kept: BTreeMap<String, usize>,
+    /// Every problem found.
+    pub problems: Vec<FileProblem>,
+}
+
+/// Reads a tree's files into objects.
+pub fn read_tree(files: &[SourceFile]) -> Tree {
+    let mut tree = Tree::default();
+    let mut raw: BTreeMap<ObjectKey, (Value, String)> = BTreeMap::new();
+    let mut links: Vec<(ObjectKey, &'static str, String, String)> = Vec::new();
+    for f in files {
+        let hidden = f.path.split('/').any(|p| p.starts_with('.'));
+        if hidden
+            || !std::path::Path::new(&f.path)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            continue;
+        }
+        let mut problem = |p: String| {
+            tree.problems.push(FileProblem {
+                path: f.path.clone(),
+                problem: p,
+            });
+        };
+        let value = match parse_json(&f.bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                problem(e.to_string());
+                continue;
+            }
+        };
+        match place(&f.path) {
+            Place::NotKept(dir) => *tree.not_kept.entry(dir).or_default() += 1,
+            Place::Link {
+                kind,
+                parent,
+                property,
+            } => match value.get("id").and_then(Value::as_str) {
+                Some(id) => links.push((
+                    ObjectKey::new(kind, parent),
+                    property,
+                    id.to_string(),
+                    f.path.clone(),
+                )),
+                None => problem(format!("a {property} entry without an 'id'")),
+            },
+            Place::Object { kind, parent } => {
+                let items = match value {
+                    Value::Array(items) => {
+                        if let Some(bad) = items.iter().find(|i| !i.is_object()) {
+                            problem(format!(
+                                "holds a list with {}, not a list of JSON objects",
+                                kind_of_json(bad)
+                            ));
+                            continue;
+                        }
+                        items
+                    }
+                    other => vec![other],
+                };
+                for item in items {
+                    match keyed(kind, parent.as_deref(), &item, &f.path) {
+                        Ok(key) => {
+                            if let Err(p) = add(&mut raw, key, item, &f.path) {
+                                problem(p);
+                            }
+                        }
+                        Err(p) => problem(p),
+                    }
+                }
+            }
+            Place::Unknown => match Kind::detect(&value) {
+                Some(kind) if kind_dir_is_contained(kind) => problem(format!(
+                    "a {kind} belongs under its parent's directory ({})",
+                    rewind_model::layout::kind_dir(kind)
+                )),
+                Some(kind) => match keyed(kind, None, &value, &f.path) {
+                    Ok(key) => {
+                        if let Err(p) = add(&mut raw, key, value, &f.path) {
+                            problem(p);
+                        }
+                    }
+                    Err(p) => problem(p),
+                },
+                None => problem(
+                    "cannot tell what kind of object this is: it has no @odata.type and matches no kind Rewind keeps; put it in the directory of its kind (as EntraExporter does, e.g. Identity/Conditional/AccessPolicies/)"
+                        .into(),
+                ),
+            },
+        }
+    }
+    for (parent, property, id, path) in links {
+        match raw.get_mut(&parent) {
+            Some((Value::Object(m), _)) => {
+                let list = m
+                    .entry(property)
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(items) = list {
+                    items.push(Value::String(id));
+                }
+            }
+            _ => tree.problems.push(FileProblem {
+                path,
+                problem: format!(
+                    "lists a {property} entry of {} {}, which is not in the tree",
+                    parent.kind, parent.key
+                ),
+            }),
+        }
+    }
+    for (key, (value, path)) in raw {
+        tree.kinds.insert(key.kind);
+        let built = build(key.kind, key.key.clone(), &value);
+        tree.objects
+            .insert(key, (built.canonical, built.name, path));
+    }
+    tree
+}
+
+fn kind_dir_is_contained(kind: Kind) -> bool {
+    rewind_model::layout::kind_dir(kind).contains("/*/")
+}
+
+/// The key of an object read from `path`: its id (its parent's and its own for contained
+/// kinds); objects without one (templates) are keyed by their file's name.
+fn keyed(kind: Kind, parent: Option<&str>, value: &Value, path: &str) -> Result<ObjectKey, String> {
+    if !value.is_object() {
+        return Err(format!("holds {}, not a JSON object", kind_of_json(value)));
+    }
+    let own = key_of(kind, value).or_else(|| {
+        (parent.is_none() && !kind_dir_is_contained(kind)).then(|| {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            name.strip_suffix(".json")
+                .or_else(|| name.strip_suffix(".JSON"))
+                .unwrap_or(name)
+                .to_string()
+        })
+    });
+    match (own, parent) {
+        (Some(k), Some(p)) if k.starts_with(&format!("{p}/")) => Ok(ObjectKey::new(kind, k)),
+        (Some(k), Some(p)) => Ok(ObjectKey::new(kind, format!("{p}/{k}"))),
+        (Some(k), None) => Ok(ObjectKey::new(kind, k)),
+        (None, _) => Err(format!("a {kind} without '{}'", kind.key_property())),
+    }
+}
+
+fn kind_of_json(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Adds an object read from `path`, refusing a second object with the same key.
+fn add(
+    raw: &mut BTreeMap<ObjectKey, (Value, String)>,
+    key: ObjectKey,
+    value: Value,
+    path: &str,
+) -> Result<(), String> {
+    if let Some((_, first)) = raw.get(&key) {
+        return Err(format!(
+            "duplicate {} '{}': {first} has the same id",
+            key.kind, key.key
+        ));
+    }
+    raw.insert(key, (value, path.to_string()));
+    Ok(())
+}
+
+/// Why an import stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Files with problems; nothing of the tree was stored.
+    #[error("{} file(s) cannot be imported; nothing was stored:\n  {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Files(Vec<FileProblem>),
+    /// The tree holds no object of a kind Rewind keeps.
+    #[error("no object of a kind Rewind keeps was found; nothing was stored")]
+    Empty,
+    /// Snapshots are kept in time order.
+    #[error(
+        "the snapshot would be taken at {taken_at}, not after the latest one ({latest}); import older exports into a new tenant of the store first, or give --taken-at"
+    )]
+    OutOfOrder {
+        /// The time asked for.
+        taken_at: Timestamp,
+        /// The latest snapshot's time.
+        latest: Timestamp,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stores a tree as a snapshot taken at `taken_at`: its objects replace the state of the kinds
+/// in `kinds` (objects of those kinds not in the tree are deleted), other kinds carry over.
+pub async fn import_tree(
+    store: &Store,
+    tenant: &TenantInfo,
+    tree: &Tree,
+    kinds: &BTreeSet<Kind>,
+    taken_at: Timestamp,
+) -> Result<SnapshotInfo, ImportError> {
+    if !tree.problems.is_empty() {
+        return Err(ImportError::Files(tree.problems.clone()));
+    }
+    if tree.objects.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    let _lock = store.lock_shared().await?;
+    let base = store.latest(tenant).await?;
+    if let Some(b) = &base
+        && b.taken_at >= taken_at
+    {
+        return Err(ImportError::OutOfOrder {
+            taken_at,
+            latest: b.taken_at,
+        });
+    }
+    let base_manifest = match &base {
+        Some(b) => store.manifest(tenant, b).await?,
+        None => rewind_store::Manifest::new(),
+    };
+    let mut changes = Vec::new();
+    let mut blobs: Vec<(ContentHash, Vec<u8>)> = Vec::new();
+    for (key, (canonical, name, _)) in &tree.objects {
+        let hash = canonical.hash();
+        let before = base_manifest.get(key);
+        if let Some(change) = Change::between(before, Some(&hash)) {
+            blobs.push((hash, canonical.bytes().to_vec()));
+            changes.push(VersionChange {
+                object: key.clone(),
+                hash: Some(hash),
+                name: name.clone(),
+                change,
+                actors: Vec::new(),
+            });
+        }
+    }
+    for key in base_manifest.keys() {
+        if kinds.contains(&key.kind) && !tree.objects.contains_key(key) {
+            changes.push(VersionChange {
+                object: key.clone(),
+                hash: None,
+                name: None,
+                change: Change::Deleted,
+                actors: Vec::new(),
+            });
+        }
+    }
+    for chunk in blobs.chunks(1_000) {
+        store.put_blobs(chunk).await?;
+    }
+    let new = NewSnapshot {
+        taken_at,
+        changes,
+        cursors: Vec::new(),
+        audit: Vec::new(),
+        requests: 0,
+        millis: 0,
+    };
+    Ok(store
+        .commit(tenant, base.as_ref(), &base_manifest, &new)
+        .await?)
+}

@@ -1,0 +1,328 @@
+//! `rewind import PATH… [--taken-at T]` and `rewind import --git REPO`: exported trees (and git
+//! histories of them) into the timeline. Directory walking and git reading live here; what a
+//! tree means is `rewind_app::import`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use rewind_app::import::{ImportError, SourceFile, Tree, import_tree, read_tree};
+use rewind_model::Kind;
+use rewind_store::{NewTenant, SnapshotInfo, TenantInfo};
+use serde_json::json;
+
+use super::session::{Session, usage};
+use crate::cli::ImportArgs;
+
+pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.store, None).await?;
+    let tenant = match session.find_tenant().await? {
+        Some(t) => t,
+        None => add_tenant(&session).await?,
+    };
+    let imported = if args.git {
+        from_git(&session, &tenant, &args).await?
+    } else {
+        let mut files = Vec::new();
+        for p in &args.paths {
+            read_path(p, &mut files)?;
+        }
+        let tree = read_tree(&files);
+        let kinds = tree.kinds.clone();
+        let taken_at = match &args.taken_at {
+            Some(t) => t
+                .parse::<Timestamp>()
+                .map_err(|e| usage(format!("--taken-at '{t}': {e}; give an RFC 3339 time")))?,
+            None => Timestamp::now(),
+        };
+        let s = store_tree(&session, &tenant, &tree, &kinds, taken_at).await?;
+        vec![(s, tree, None)]
+    };
+    session.store.close().await;
+    report(&args, &imported);
+    Ok(())
+}
+
+/// Stores one tree, mapping import errors to exit codes.
+async fn store_tree(
+    session: &Session,
+    tenant: &TenantInfo,
+    tree: &Tree,
+    kinds: &BTreeSet<Kind>,
+    taken_at: Timestamp,
+) -> anyhow::Result<SnapshotInfo> {
+    import_tree(&session.store, tenant, tree, kinds, taken_at)
+        .await
+        .map_err(|e| match e {
+            ImportError::Store(s) => anyhow::Error::new(s),
+            other => usage(other),
+        })
+}
+
+fn report(args: &ImportArgs, imported: &[(SnapshotInfo, Tree, Option<String>)]) {
+    if args.store.json {
+        let snaps: Vec<_> = imported
+            .iter()
+            .map(|(s, t, commit)| {
+                let c = s.totals();
+                json!({"snapshot": s.id, "taken_at": s.taken_at, "objects": s.objects, "commit": commit,
+                       "changes": {"created": c.created, "updated": c.updated, "deleted": c.deleted},
+                       "not_kept": t.not_kept})
+            })
+            .collect();
+        println!("{}", json!({"imported": snaps}));
+        return;
+    }
+    for (s, t, commit) in imported {
+        let c = s.totals();
+        let from = commit
+            .as_deref()
+            .map(|c| format!(" from commit {}", &c[..c.len().min(12)]))
+            .unwrap_or_default();
+        println!(
+            "snapshot {} at {}{from}: {} objects ({} created, {} updated, {} deleted)",
+            s.id, s.taken_at, s.objects, c.created, c.updated, c.deleted
+        );
+        if !t.not_kept.is_empty() {
+            let skipped: Vec<String> = t
+                .not_kept
+                .iter()
+                .map(|(d, n)| format!("{d} ({n})"))
+                .collect();
+            println!("  not kept by Rewind, skipped: {}", skipped.join(", "));
+        }
+    }
+    if imported.is_empty() {
+        println!("nothing to import: every commit is already in the timeline");
+    }
+}
+
+/// A store without the tenant: importing names it (`REWIND_TENANT_ID`, or `--tenant`).
+async fn add_tenant(session: &Session) -> anyhow::Result<TenantInfo> {
+    let raw = &session.raw;
+    let tenant_id = raw
+        .tenant_id
+        .clone()
+        .or_else(|| raw.tenant.clone())
+        .ok_or_else(|| {
+            usage(
+                "the store has no tenant to import into: give REWIND_TENANT_ID (or --tenant NAME)",
+            )
+        })?;
+    Ok(session
+        .store
+        .add_tenant(&NewTenant {
+            name: raw.tenant.clone().unwrap_or_else(|| tenant_id.clone()),
+            tenant_id,
+            graph_url: raw
+                .graph_url
+                .clone()
+                .unwrap_or_else(|| "https://graph.microsoft.com".into()),
+            authority_url: raw
+                .authority_url
+                .clone()
+                .unwrap_or_else(|| "https://login.microsoftonline.com".into()),
+            client_id: raw.client_id.clone(),
+        })
+        .await?)
+}
+
+/// Reads a file, or every file under a directory, with paths relative to it.
+fn read_path(root: &Path, out: &mut Vec<SourceFile>) -> anyhow::Result<()> {
+    let meta = std::fs::metadata(root).map_err(|e| usage(format!("{}: {e}", root.display())))?;
+    if meta.is_file() {
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push(SourceFile {
+            path: name,
+            bytes: std::fs::read(root).with_context(|| format!("reading {}", root.display()))?,
+        });
+        return Ok(());
+    }
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .collect::<Result<_, _>>()?;
+        entries.sort_by_key(std::fs::DirEntry::path);
+        for e in entries {
+            let path = e.path();
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if e.file_type()?.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.push(SourceFile {
+                    path: rel,
+                    bytes: std::fs::read(&path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One snapshot per commit of the first-parent history of HEAD, at the commit's time. Commits
+/// at or before the latest snapshot are taken as already imported, so running it again goes on
+/// where it stopped. The kinds a commit covers are those seen in it or any commit before it.
+async fn from_git(
+    session: &Session,
+    tenant: &TenantInfo,
+    args: &ImportArgs,
+) -> anyhow::Result<Vec<(SnapshotInfo, Tree, Option<String>)>> {
+    let [repo] = args.paths.as_slice() else {
+        return Err(usage("--git takes one repository"));
+    };
+    let latest = session.store.latest(tenant).await?.map(|s| s.taken_at);
+    let log = git(
+        repo,
+        &[
+            "log",
+            "--reverse",
+            "--first-parent",
+            "--format=%H %cI",
+            "HEAD",
+        ],
+    )?;
+    let mut reader = CatFile::start(repo)?;
+    let mut kinds = BTreeSet::new();
+    let mut cache: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut out = Vec::new();
+    for line in log.lines() {
+        let Some((commit, time)) = line.split_once(' ') else {
+            continue;
+        };
+        let taken_at: Timestamp = time
+            .parse()
+            .with_context(|| format!("commit {commit} has the time '{time}'"))?;
+        let files = reader.tree(repo, commit, &mut cache)?;
+        let tree = read_tree(&files);
+        kinds.extend(tree.kinds.iter().copied());
+        if latest.is_some_and(|l| taken_at <= l) {
+            continue;
+        }
+        if tree.objects.is_empty() && tree.problems.is_empty() {
+            continue;
+        }
+        let s = store_tree(session, tenant, &tree, &kinds, taken_at)
+            .await
+            .with_context(|| format!("commit {commit} ({time})"))?;
+        out.push((s, tree, Some(commit.to_string())));
+    }
+    Ok(out)
+}
+
+fn git(repo: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .output()
+        .map_err(|e| usage(format!("cannot run git: {e}")))?;
+    if !out.status.success() {
+        return Err(usage(format!(
+            "{} is not a git repository with commits: {}",
+            repo.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A `git cat-file --batch` process reading blobs by id.
+struct CatFile {
+    child: std::process::Child,
+    out: BufReader<std::process::ChildStdout>,
+}
+
+impl CatFile {
+    fn start(repo: &Path) -> anyhow::Result<CatFile> {
+        let mut child = Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| usage(format!("cannot run git: {e}")))?;
+        let out = BufReader::new(child.stdout.take().context("git cat-file's output")?);
+        Ok(CatFile { child, out })
+    }
+
+    fn blob(&mut self, id: &str) -> anyhow::Result<Vec<u8>> {
+        let stdin = self.child.stdin.as_mut().context("git cat-file's input")?;
+        writeln!(stdin, "{id}")?;
+        stdin.flush()?;
+        let mut header = String::new();
+        self.out.read_line(&mut header)?;
+        let size: usize = header
+            .split_whitespace()
+            .nth(2)
+            .and_then(|s| s.parse().ok())
+            .with_context(|| format!("git cat-file answered '{}'", header.trim()))?;
+        let mut bytes = vec![0; size + 1];
+        self.out.read_exact(&mut bytes)?;
+        bytes.pop();
+        Ok(bytes)
+    }
+
+    /// The JSON files of a commit, blobs read once across commits.
+    fn tree(
+        &mut self,
+        repo: &Path,
+        commit: &str,
+        cache: &mut HashMap<String, Vec<u8>>,
+    ) -> anyhow::Result<Vec<SourceFile>> {
+        let listing = git(repo, &["ls-tree", "-r", "-z", "--full-tree", commit])?;
+        let mut files = Vec::new();
+        let mut seen = HashMap::new();
+        for entry in listing.split('\0').filter(|e| !e.is_empty()) {
+            let Some((meta, path)) = entry.split_once('\t') else {
+                continue;
+            };
+            let mut m = meta.split_whitespace();
+            let (Some(_mode), Some("blob"), Some(id)) = (m.next(), m.next(), m.next()) else {
+                continue;
+            };
+            if !Path::new(path)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            {
+                continue;
+            }
+            let bytes = match cache.remove(id) {
+                Some(b) => b,
+                None => self.blob(id)?,
+            };
+            seen.insert(id.to_string(), bytes.clone());
+            files.push(SourceFile {
+                path: path.to_string(),
+                bytes,
+            });
+        }
+        // Keep only this commit's blobs: the next commit shares most of them.
+        *cache = seen;
+        Ok(files)
+    }
+}
+
+impl Drop for CatFile {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
