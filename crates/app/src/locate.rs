@@ -38,6 +38,16 @@ pub enum LocateError {
         /// The first snapshot there is, if any.
         first: Option<(i64, Timestamp)>,
     },
+    /// No snapshot has that id (forgotten, another tenant's, or never taken).
+    #[error("tenant '{tenant}' has no snapshot {id}{}", nearest_hint(.nearest))]
+    NoSuchSnapshot {
+        /// The tenant.
+        tenant: String,
+        /// The id asked for.
+        id: i64,
+        /// The snapshots closest to it (before and after), with their times.
+        nearest: Vec<(i64, Timestamp)>,
+    },
     /// No object matches.
     #[error("no object '{given}' in tenant '{tenant}'{}", suggest(.suggestions))]
     NoObject {
@@ -144,11 +154,21 @@ pub async fn snapshot_for(
     if let Some(s) = found {
         return Ok(s);
     }
-    let first = store
-        .snapshots(tenant)
-        .await?
-        .first()
-        .map(|s| (s.id, s.taken_at));
+    let all = store.snapshots(tenant).await?;
+    if let TimeSpec::Snapshot(id) = spec {
+        let before = all.iter().rev().find(|s| s.id < id);
+        let after = all.iter().find(|s| s.id > id);
+        return Err(LocateError::NoSuchSnapshot {
+            tenant: tenant.name.clone(),
+            id,
+            nearest: before
+                .into_iter()
+                .chain(after)
+                .map(|s| (s.id, s.taken_at))
+                .collect(),
+        });
+    }
+    let first = all.first().map(|s| (s.id, s.taken_at));
     let when = match spec {
         TimeSpec::Snapshot(id) => format!("snapshot {id}"),
         other => other
@@ -161,6 +181,20 @@ pub async fn snapshot_for(
         when,
         first,
     })
+}
+
+fn nearest_hint(nearest: &[(i64, Timestamp)]) -> String {
+    if nearest.is_empty() {
+        return "; it has no snapshots yet".into();
+    }
+    let listed: Vec<String> = nearest
+        .iter()
+        .map(|(id, t)| format!("snapshot {id} ({t})"))
+        .collect();
+    format!(
+        "; the closest: {} (`rewind log` lists them all)",
+        listed.join(", ")
+    )
 }
 
 /// The kind a command-line prefix names: a kind's name or a common short form.

@@ -230,7 +230,8 @@ pub struct CheckArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// The directory to write (created when missing; files of objects no longer there go).
+    /// The directory to write (created when missing; files of objects no longer there go), or
+    /// `-` for one JSON line per object on stdout.
     pub dir: PathBuf,
     /// The point in time (RFC 3339, a snapshot id, or a time ago: 2h, 3d) [default: latest].
     #[arg(long, value_name = "T")]

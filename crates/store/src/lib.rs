@@ -8,6 +8,7 @@
 //! (fleets). Queries are written once in the SQL both understand, with `$n` placeholders;
 //! the schema is versioned per dialect under `migrations/`.
 
+mod bulk;
 mod error;
 mod forget;
 mod lock;

@@ -101,10 +101,12 @@ impl Store {
     }
 
     fn open_lock_file(&self) -> Result<File, StoreError> {
-        let path = self
-            .lock_file
+        let db = self
+            .path
             .as_ref()
             .ok_or_else(|| StoreError::Corrupt("a SQLite store without its path".into()))?;
+        let mut path = db.as_os_str().to_owned();
+        path.push(".lock");
         Ok(OpenOptions::new()
             .create(true)
             .truncate(false)

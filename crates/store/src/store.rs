@@ -26,8 +26,8 @@ pub struct Store {
     pub(crate) db: AnyPool,
     pub(crate) dialect: Dialect,
     pub(crate) sealer: Sealer,
-    /// `SQLite`: the lock file beside the database (see `lock.rs`).
-    pub(crate) lock_file: Option<std::path::PathBuf>,
+    /// `SQLite`: the database file (bulk reads open it directly; the lock file sits beside it).
+    pub(crate) path: Option<std::path::PathBuf>,
 }
 
 /// A tenant to add to a store: its connection settings, never its secrets.
@@ -82,9 +82,7 @@ impl Store {
             .collect();
         let url = format!("sqlite://{escaped}?mode=rwc");
         let mut store = Store::connect(&url, Dialect::Sqlite, key).await?;
-        let mut lock = path.as_os_str().to_owned();
-        lock.push(".lock");
-        store.lock_file = Some(lock.into());
+        store.path = Some(path.to_path_buf());
         Ok(store)
     }
 
@@ -126,7 +124,7 @@ impl Store {
             db: pool,
             dialect,
             sealer: Sealer::new(key),
-            lock_file: None,
+            path: None,
         };
         store.check_key(key).await?;
         Ok(store)

@@ -193,6 +193,14 @@ impl Store {
         &self,
         hashes: &[ContentHash],
     ) -> Result<Vec<(ContentHash, Vec<u8>)>, StoreError> {
+        if let Some(path) = self.path.clone().filter(|_| hashes.len() > 64) {
+            let (sealer, hashes) = (self.sealer.clone(), hashes.to_vec());
+            return tokio::task::spawn_blocking(move || {
+                crate::bulk::blobs(&path, &sealer, &hashes)
+            })
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+        }
         let mut out = Vec::with_capacity(hashes.len());
         for chunk in hashes.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from("SELECT hash, data FROM blobs WHERE hash IN ");
@@ -482,6 +490,14 @@ impl Store {
         tenant: &TenantInfo,
         snapshot: &SnapshotInfo,
     ) -> Result<Manifest, StoreError> {
+        if let Some(path) = self.path.clone() {
+            let (tenant, snapshot) = (tenant.id, snapshot.id);
+            return tokio::task::spawn_blocking(move || {
+                crate::bulk::manifest(&path, tenant, snapshot)
+            })
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+        }
         let mut manifest = Manifest::new();
         let mut rows = sqlx::query(
             "SELECT kind, key, hash FROM versions WHERE tenant = $1 AND snapshot <= $2 ORDER BY snapshot",
