@@ -142,11 +142,19 @@ async fn stream(session: &Session, manifest: &rewind_store::Manifest) -> anyhow:
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let entries: Vec<_> = manifest.iter().collect();
-    for batch in entries.chunks(16_384) {
+    let batches: Vec<&[_]> = entries.chunks(16_384).collect();
+    // One batch read ahead: the store reads and decompresses the next while this one is written.
+    let fetch = |batch: &[(&rewind_store::ObjectKey, &rewind_model::ContentHash)]| {
+        let store = session.store.clone();
         let hashes: Vec<_> = batch.iter().map(|(_, h)| **h).collect();
-        let blobs: std::collections::HashMap<_, _> =
-            session.store.blobs(&hashes).await?.into_iter().collect();
-        for (object, hash) in batch {
+        tokio::spawn(async move { store.blobs(&hashes).await })
+    };
+    let mut next = batches.first().map(|b| fetch(b));
+    for (i, batch) in batches.iter().enumerate() {
+        let Some(pending) = next.take() else { break };
+        next = batches.get(i + 1).map(|b| fetch(b));
+        let blobs: std::collections::HashMap<_, _> = pending.await??.into_iter().collect();
+        for (object, hash) in *batch {
             // The store checked the bytes against their hash: they are the canonical JSON
             // written at capture, so they go out as they are.
             let bytes = blobs.get(*hash).map(Vec::as_slice).unwrap_or_default();
