@@ -172,17 +172,6 @@ fn open_all(
 ) -> Result<Vec<(ContentHash, Vec<u8>)>, StoreError> {
     stored
         .into_iter()
-        .map(|(hash, data)| {
-            let plain = sealer
-                .open(hash.as_bytes(), &data)
-                .map_err(|e| StoreError::Corrupt(format!("blob {}: {e}", hash.to_hex())))?;
-            if ContentHash::of(&plain) != hash {
-                return Err(StoreError::Corrupt(format!(
-                    "blob {} does not match its hash",
-                    hash.to_hex()
-                )));
-            }
-            Ok((hash, plain))
-        })
+        .map(|(hash, data)| Ok((hash, sealer.open_blob(&hash, &data)?)))
         .collect()
 }

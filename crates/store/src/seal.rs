@@ -168,6 +168,25 @@ impl Sealer {
     }
 
     /// Decrypts (when encrypted) and decompresses stored bytes.
+    /// Opens the blob stored under `hash` and checks the result against it: what every read
+    /// of a blob goes through.
+    pub(crate) fn open_blob(
+        &self,
+        hash: &ContentHash,
+        stored: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        let plain = self
+            .open(hash.as_bytes(), stored)
+            .map_err(|e| StoreError::Corrupt(format!("blob {}: {e}", hash.to_hex())))?;
+        if ContentHash::of(&plain) != *hash {
+            return Err(StoreError::Corrupt(format!(
+                "blob {} does not match its hash",
+                hash.to_hex()
+            )));
+        }
+        Ok(plain)
+    }
+
     pub(crate) fn open(&self, address: &[u8], stored: &[u8]) -> Result<Vec<u8>, String> {
         let packed;
         let compressed = match &self.cipher {

@@ -174,17 +174,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("blob {} is missing", hash.to_hex())))?;
         let data: Vec<u8> = row.try_get(0)?;
-        let plain = self
-            .sealer
-            .open(hash.as_bytes(), &data)
-            .map_err(|e| StoreError::Corrupt(format!("blob {}: {e}", hash.to_hex())))?;
-        if ContentHash::of(&plain) != *hash {
-            return Err(StoreError::Corrupt(format!(
-                "blob {} does not match its hash",
-                hash.to_hex()
-            )));
-        }
-        Ok(plain)
+        self.sealer.open_blob(hash, &data)
     }
 
     /// Many blobs at once (far faster than one by one), each checked against its hash; in no
@@ -216,17 +206,7 @@ impl Store {
                 let hash = ContentHash::from_slice(&raw)
                     .ok_or_else(|| StoreError::Corrupt("a blob address is not 32 bytes".into()))?;
                 let data: Vec<u8> = r.try_get(1)?;
-                let plain = self
-                    .sealer
-                    .open(hash.as_bytes(), &data)
-                    .map_err(|e| StoreError::Corrupt(format!("blob {}: {e}", hash.to_hex())))?;
-                if ContentHash::of(&plain) != hash {
-                    return Err(StoreError::Corrupt(format!(
-                        "blob {} does not match its hash",
-                        hash.to_hex()
-                    )));
-                }
-                out.push((hash, plain));
+                out.push((hash, self.sealer.open_blob(&hash, &data)?));
             }
             let unique: std::collections::HashSet<&ContentHash> = chunk.iter().collect();
             if found < unique.len() {
