@@ -177,8 +177,8 @@ impl Store {
         self.sealer.open_blob(hash, &data)
     }
 
-    /// Many blobs at once (far faster than one by one), each checked against its hash; in no
-    /// particular order. A hash not stored is an error.
+    /// Many blobs at once (far faster than one by one), each checked against its hash; each
+    /// once, in no particular order. A hash not stored is an error.
     pub async fn blobs(
         &self,
         hashes: &[ContentHash],
@@ -191,8 +191,11 @@ impl Store {
             .await
             .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
         }
-        let mut out = Vec::with_capacity(hashes.len());
-        for chunk in hashes.chunks(ROWS_PER_INSERT) {
+        let mut unique = hashes.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut out = Vec::with_capacity(unique.len());
+        for chunk in unique.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from("SELECT hash, data FROM blobs WHERE hash IN ");
             push_placeholders(&mut sql, self.dialect, 1, chunk.len());
             let mut q = sqlx::query(&sql);
@@ -208,12 +211,11 @@ impl Store {
                 let data: Vec<u8> = r.try_get(1)?;
                 out.push((hash, self.sealer.open_blob(&hash, &data)?));
             }
-            let unique: std::collections::HashSet<&ContentHash> = chunk.iter().collect();
-            if found < unique.len() {
+            if found < chunk.len() {
                 return Err(StoreError::Corrupt(format!(
                     "{} blob(s) of {} asked for are missing",
-                    unique.len() - found,
-                    unique.len()
+                    chunk.len() - found,
+                    chunk.len()
                 )));
             }
         }

@@ -20,6 +20,7 @@ on_both!(
     tenants_are_added_listed_and_removed,
     contained_objects_are_found_by_their_own_id,
     a_fleet_opening_a_new_store_at_once_all_succeed,
+    many_blobs_at_once_are_each_checked,
 );
 
 fn tenant_spec(name: &str) -> NewTenant {
@@ -411,6 +412,48 @@ async fn a_fleet_opening_a_new_store_at_once_all_succeed(db: Db) {
     assert!(store.tenants().await.unwrap().is_empty());
     for s in stores.into_iter().flatten() {
         s.close().await;
+    }
+    db.cleanup(store).await;
+}
+
+/// Batches large enough for the bulk path (SQLite reads them through SQLite directly): every
+/// blob comes back, a damaged one fails the read, a missing one too.
+async fn many_blobs_at_once_are_each_checked(db: Db) {
+    let store = db.store().await;
+    let blobs: Vec<(ContentHash, Vec<u8>)> = (0..1_200)
+        .map(|i| {
+            let b = format!("{{\"n\":{i}}}").into_bytes();
+            (ContentHash::of(&b), b)
+        })
+        .collect();
+    store.put_blobs(&blobs).await.unwrap();
+    let mut hashes: Vec<ContentHash> = blobs.iter().map(|(h, _)| *h).collect();
+    hashes.push(hashes[0]);
+    let mut got = store.blobs(&hashes).await.unwrap();
+    got.sort();
+    let mut want = blobs.clone();
+    want.sort();
+    assert_eq!(got.len(), want.len(), "each blob once");
+    assert!(got == want);
+
+    let hex = |h: &ContentHash| match &db {
+        Db::Sqlite(_) => format!("X'{}'", h.to_hex()),
+        Db::Postgres { .. } => format!("'\\x{}'::bytea", h.to_hex()),
+    };
+    db.tamper(&format!(
+        "UPDATE blobs SET data = (SELECT data FROM blobs WHERE hash = {}) WHERE hash = {}",
+        hex(&blobs[1].0),
+        hex(&blobs[700].0)
+    ))
+    .await;
+    match store.blobs(&hashes).await {
+        Err(StoreError::Corrupt(m)) => assert!(m.contains(&blobs[700].0.to_hex()), "{m}"),
+        other => panic!("a damaged blob must fail the read: {other:?}"),
+    }
+    let missing = ContentHash::of(b"never stored");
+    match store.blobs(&[&hashes[..100], &[missing]].concat()).await {
+        Err(StoreError::Corrupt(m)) => assert!(m.contains("missing"), "{m}"),
+        other => panic!("a missing blob must fail the read: {other:?}"),
     }
     db.cleanup(store).await;
 }
