@@ -2,14 +2,14 @@
 //! the references that point at nothing (a CA policy excluding a group that was deleted, a
 //! role assignment of a deleted principal) — what `refs` and `check --refs` report.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use rewind_model::{ContentHash, Kind, Reference, Target, display_name, references, refers};
-use rewind_store::{ObjectKey, Store, StoreError, TenantInfo};
+use rewind_store::{ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::names::{Named, load, resolve};
+use crate::names::{Named, load, resolve, resolve_against};
 
 /// One reference of one object.
 #[derive(Debug, Clone, Serialize)]
@@ -40,23 +40,31 @@ impl ResolvedEdge {
     }
 }
 
-/// Every reference of every object at `snapshot`, resolved.
+/// Every reference of every object at `snapshot`, with what it points at (named only when it
+/// points at nothing that exists).
 pub async fn edges_at(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: &SnapshotInfo,
 ) -> Result<Vec<ResolvedEdge>, StoreError> {
+    let manifest = store.manifest(tenant, snapshot).await?;
     let mut edges = Vec::new();
     for kind in Kind::ALL.into_iter().filter(|k| refers(*k)) {
-        let present = store.kind_at(tenant, kind, snapshot).await?;
-        let hashes: Vec<ContentHash> = present.values().copied().collect();
+        let present: Vec<(&ObjectKey, &ContentHash)> =
+            manifest.iter().filter(|(k, _)| k.kind == kind).collect();
+        let hashes: Vec<ContentHash> = present.iter().map(|(_, h)| **h).collect();
         let values = load(store, &hashes).await?;
-        for (key, hash) in &present {
+        for (key, hash) in present {
             let Some(v) = values.get(hash) else { continue };
             edges.extend(edges_of(key, v));
         }
     }
-    resolve_edges(store, tenant, snapshot, edges).await
+    let wanted: BTreeSet<(Target, String)> = edges
+        .iter()
+        .map(|e| (e.reference.target, e.reference.id.clone()))
+        .collect();
+    let named = resolve_against(store, tenant, snapshot.id, &manifest, &wanted).await?;
+    Ok(attach(edges, &named))
 }
 
 /// The references of one object.
@@ -84,7 +92,11 @@ pub async fn resolve_edges(
         .map(|e| (e.reference.target, e.reference.id.clone()))
         .collect();
     let named = resolve(store, tenant, snapshot, &wanted).await?;
-    Ok(edges
+    Ok(attach(edges, &named))
+}
+
+fn attach(edges: Vec<Edge>, named: &HashMap<(Target, String), Named>) -> Vec<ResolvedEdge> {
+    edges
         .into_iter()
         .map(|edge| {
             let target = named
@@ -92,11 +104,10 @@ pub async fn resolve_edges(
                 .cloned();
             ResolvedEdge { edge, target }
         })
-        .collect())
+        .collect()
 }
 
-/// Whether `edge` points at the object `key` (with `value`, for references by `appId` or
-/// role template id).
+/// Whether `edge` points at the object `key`.
 pub fn points_at(edge: &ResolvedEdge, key: &ObjectKey) -> bool {
     edge.target
         .as_ref()

@@ -98,6 +98,51 @@ pub async fn resolve(
     Ok(out)
 }
 
+/// Like [`resolve`], for many references against a whole state (`check --refs`, incoming
+/// references): whether each target exists is looked up in `manifest`, and only references
+/// that point at nothing are looked up further (names of deleted objects); targets that exist
+/// carry no name, so no version of theirs is read.
+pub async fn resolve_against(
+    store: &Store,
+    tenant: &TenantInfo,
+    snapshot: i64,
+    manifest: &rewind_store::Manifest,
+    wanted: &BTreeSet<Wanted>,
+) -> Result<HashMap<Wanted, Named>, StoreError> {
+    let mut out = HashMap::new();
+    for w in wanted {
+        let hit = candidates(w.0)
+            .iter()
+            .map(|kind| ObjectKey::new(*kind, w.1.clone()))
+            .find(|key| manifest.contains_key(key));
+        if let Some(key) = hit {
+            out.insert(
+                w.clone(),
+                Named {
+                    kind: key.kind,
+                    key: key.key,
+                    name: None,
+                    exists: true,
+                },
+            );
+        }
+    }
+    let by_value: Vec<&Wanted> = wanted
+        .iter()
+        .filter(|w| !out.contains_key(*w) && matches!(w.0, Target::AppId | Target::RoleTemplate))
+        .collect();
+    if !by_value.is_empty() {
+        by_property(store, tenant, snapshot, &by_value, &mut out).await?;
+    }
+    let missing: BTreeSet<Wanted> = wanted
+        .iter()
+        .filter(|w| !out.contains_key(*w))
+        .cloned()
+        .collect();
+    out.extend(resolve(store, tenant, snapshot, &missing).await?);
+    Ok(out)
+}
+
 /// Application ids and role template ids name objects by a property, not their key: look
 /// through the kinds that carry it.
 async fn by_property(

@@ -19,7 +19,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
     let at = point(&session, &tenant, args.at.as_deref()).await?;
-    let dangling: Vec<ResolvedEdge> = edges_at(&at.store, &at.tenant, at.snapshot.id)
+    let dangling: Vec<ResolvedEdge> = edges_at(&at.store, &at.tenant, &at.snapshot)
         .await?
         .into_iter()
         .filter(ResolvedEdge::dangling)

@@ -41,7 +41,7 @@ pub async fn run(args: RefsArgs) -> anyhow::Result<()> {
         edges_of(&object, &value),
     )
     .await?;
-    let incoming: Vec<ResolvedEdge> = edges_at(&at.store, &at.tenant, at.snapshot.id)
+    let incoming: Vec<ResolvedEdge> = edges_at(&at.store, &at.tenant, &at.snapshot)
         .await?
         .into_iter()
         .filter(|e| points_at(e, &object))
