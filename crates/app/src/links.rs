@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rewind_model::{ContentHash, Kind, Reference, Target, display_name, references, refers};
+use rewind_model::{ContentHash, Reference, Target, display_name, references, refers};
 use rewind_store::{ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
@@ -48,14 +48,14 @@ pub async fn edges_at(
     snapshot: &SnapshotInfo,
 ) -> Result<Vec<ResolvedEdge>, StoreError> {
     let manifest = store.manifest(tenant, snapshot).await?;
+    let referring: Vec<(&ObjectKey, &ContentHash)> =
+        manifest.iter().filter(|(k, _)| refers(k.kind)).collect();
     let mut edges = Vec::new();
-    for kind in Kind::ALL.into_iter().filter(|k| refers(*k)) {
-        let present: Vec<(&ObjectKey, &ContentHash)> =
-            manifest.iter().filter(|(k, _)| k.kind == kind).collect();
-        let hashes: Vec<ContentHash> = present.iter().map(|(_, h)| **h).collect();
+    for batch in referring.chunks(16_384) {
+        let hashes: Vec<ContentHash> = batch.iter().map(|(_, h)| **h).collect();
         let values = load(store, &hashes).await?;
-        for (key, hash) in present {
-            let Some(v) = values.get(hash) else { continue };
+        for (key, hash) in batch {
+            let Some(v) = values.get(*hash) else { continue };
             edges.extend(edges_of(key, v));
         }
     }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use rewind_model::{ContentHash, Kind, Target, display_name};
-use rewind_store::{ObjectKey, Store, StoreError, TenantInfo};
+use rewind_store::{Manifest, ObjectKey, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -51,6 +51,73 @@ pub async fn resolve(
     snapshot: i64,
     wanted: &BTreeSet<Wanted>,
 ) -> Result<HashMap<Wanted, Named>, StoreError> {
+    let mut out = by_key(store, tenant, snapshot, wanted).await?;
+    let unresolved = by_value(wanted, &out);
+    if !unresolved.is_empty() {
+        by_property(store, tenant, snapshot, None, &unresolved, &mut out).await?;
+    }
+    name_the_deleted(store, tenant, &mut out).await?;
+    Ok(out)
+}
+
+/// Like [`resolve`], for many references against a whole state (`check --refs`, incoming
+/// references): whether each target exists is looked up in `manifest`, and only references
+/// that point at nothing are looked up in the timeline (to name what was deleted); targets
+/// that exist carry no name, so no version of theirs is read.
+pub async fn resolve_against(
+    store: &Store,
+    tenant: &TenantInfo,
+    snapshot: i64,
+    manifest: &Manifest,
+    wanted: &BTreeSet<Wanted>,
+) -> Result<HashMap<Wanted, Named>, StoreError> {
+    let mut out = HashMap::new();
+    for w in wanted {
+        let hit = candidates(w.0)
+            .iter()
+            .map(|kind| ObjectKey::new(*kind, w.1.clone()))
+            .find(|key| manifest.contains_key(key));
+        if let Some(key) = hit {
+            out.insert(
+                w.clone(),
+                Named {
+                    kind: key.kind,
+                    key: key.key,
+                    name: None,
+                    exists: true,
+                },
+            );
+        }
+    }
+    let unresolved = by_value(wanted, &out);
+    if !unresolved.is_empty() {
+        by_property(
+            store,
+            tenant,
+            snapshot,
+            Some(manifest),
+            &unresolved,
+            &mut out,
+        )
+        .await?;
+    }
+    let missing: BTreeSet<Wanted> = wanted
+        .iter()
+        .filter(|w| !out.contains_key(*w))
+        .cloned()
+        .collect();
+    out.extend(by_key(store, tenant, snapshot, &missing).await?);
+    name_the_deleted(store, tenant, &mut out).await?;
+    Ok(out)
+}
+
+/// Each wanted reference's target by key among its candidate kinds, named from its version.
+async fn by_key(
+    store: &Store,
+    tenant: &TenantInfo,
+    snapshot: i64,
+    wanted: &BTreeSet<Wanted>,
+) -> Result<HashMap<Wanted, Named>, StoreError> {
     let mut keys = Vec::new();
     for (target, id) in wanted {
         for kind in candidates(*target) {
@@ -82,73 +149,37 @@ pub async fn resolve(
             );
         }
     }
-    let by_value: Vec<&Wanted> = wanted
-        .iter()
-        .filter(|w| !out.contains_key(*w) || !out[*w].exists)
-        .filter(|w| matches!(w.0, Target::AppId | Target::RoleTemplate))
-        .collect();
-    if !by_value.is_empty() {
-        by_property(store, tenant, snapshot, &by_value, &mut out).await?;
-    }
-    for w in wanted {
-        if let Some(n) = out.get_mut(w).filter(|n| !n.exists && n.name.is_none()) {
-            n.name = last_name(store, tenant, &ObjectKey::new(n.kind, n.key.clone())).await?;
-        }
-    }
     Ok(out)
 }
 
-/// Like [`resolve`], for many references against a whole state (`check --refs`, incoming
-/// references): whether each target exists is looked up in `manifest`, and only references
-/// that point at nothing are looked up further (names of deleted objects); targets that exist
-/// carry no name, so no version of theirs is read.
-pub async fn resolve_against(
+/// References by application id or role template id not yet found to exist.
+fn by_value<'a>(wanted: &'a BTreeSet<Wanted>, out: &HashMap<Wanted, Named>) -> Vec<&'a Wanted> {
+    wanted
+        .iter()
+        .filter(|w| out.get(*w).is_none_or(|n| !n.exists))
+        .filter(|w| matches!(w.0, Target::AppId | Target::RoleTemplate))
+        .collect()
+}
+
+/// Names targets that no longer exist by the last name they had.
+async fn name_the_deleted(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
-    manifest: &rewind_store::Manifest,
-    wanted: &BTreeSet<Wanted>,
-) -> Result<HashMap<Wanted, Named>, StoreError> {
-    let mut out = HashMap::new();
-    for w in wanted {
-        let hit = candidates(w.0)
-            .iter()
-            .map(|kind| ObjectKey::new(*kind, w.1.clone()))
-            .find(|key| manifest.contains_key(key));
-        if let Some(key) = hit {
-            out.insert(
-                w.clone(),
-                Named {
-                    kind: key.kind,
-                    key: key.key,
-                    name: None,
-                    exists: true,
-                },
-            );
-        }
+    out: &mut HashMap<Wanted, Named>,
+) -> Result<(), StoreError> {
+    for n in out.values_mut().filter(|n| !n.exists && n.name.is_none()) {
+        n.name = last_name(store, tenant, &ObjectKey::new(n.kind, n.key.clone())).await?;
     }
-    let by_value: Vec<&Wanted> = wanted
-        .iter()
-        .filter(|w| !out.contains_key(*w) && matches!(w.0, Target::AppId | Target::RoleTemplate))
-        .collect();
-    if !by_value.is_empty() {
-        by_property(store, tenant, snapshot, &by_value, &mut out).await?;
-    }
-    let missing: BTreeSet<Wanted> = wanted
-        .iter()
-        .filter(|w| !out.contains_key(*w))
-        .cloned()
-        .collect();
-    out.extend(resolve(store, tenant, snapshot, &missing).await?);
-    Ok(out)
+    Ok(())
 }
 
 /// Application ids and role template ids name objects by a property, not their key: look
-/// through the kinds that carry it.
+/// through the kinds that carry it (in `manifest` when the whole state is at hand).
 async fn by_property(
     store: &Store,
     tenant: &TenantInfo,
     snapshot: i64,
+    manifest: Option<&Manifest>,
     wanted: &[&Wanted],
     out: &mut HashMap<Wanted, Named>,
 ) -> Result<(), StoreError> {
@@ -161,7 +192,14 @@ async fn by_property(
         if !wanted.iter().any(|w| w.0 == target) {
             continue;
         }
-        let present = store.kind_at(tenant, kind, snapshot).await?;
+        let present: Manifest = match manifest {
+            Some(m) => m
+                .iter()
+                .filter(|(k, _)| k.kind == kind)
+                .map(|(k, h)| (k.clone(), *h))
+                .collect(),
+            None => store.kind_at(tenant, kind, snapshot).await?,
+        };
         let hashes: Vec<ContentHash> = present.values().copied().collect();
         let values = load(store, &hashes).await?;
         for (key, hash) in &present {
@@ -202,7 +240,8 @@ pub async fn load(
     hashes: &[ContentHash],
 ) -> Result<HashMap<ContentHash, Value>, StoreError> {
     let mut out = HashMap::with_capacity(hashes.len());
-    for chunk in hashes.chunks(2_000) {
+    // Large batches: SQLite stores read each through SQLite directly (one connection each).
+    for chunk in hashes.chunks(16_384) {
         for (h, bytes) in store.blobs(chunk).await? {
             let v = serde_json::from_slice(&bytes)
                 .map_err(|e| StoreError::Corrupt(format!("version {}: {e}", h.to_hex())))?;

@@ -12,6 +12,7 @@ use rusqlite::{OpenFlags, params_from_iter};
 use crate::error::StoreError;
 use crate::manifest::{Manifest, ObjectKey, apply};
 use crate::seal::Sealer;
+use crate::timeline::opt_hash;
 
 /// Blobs asked for in one statement.
 const BLOBS_PER_QUERY: usize = 500;
@@ -63,14 +64,7 @@ pub(crate) fn manifest(path: &Path, tenant: i64, snapshot: i64) -> Result<Manife
             k
         };
         let key: String = r.get(1).map_err(|e| failed(&e))?;
-        let hash: Option<Vec<u8>> = r.get(2).map_err(|e| failed(&e))?;
-        let hash = match hash {
-            None => None,
-            Some(b) => Some(
-                ContentHash::from_slice(&b)
-                    .ok_or_else(|| StoreError::Corrupt("a version hash is not 32 bytes".into()))?,
-            ),
-        };
+        let hash = opt_hash(r.get(2).map_err(|e| failed(&e))?)?;
         apply(&mut manifest, ObjectKey::new(kind, key), hash);
     }
     Ok(manifest)
