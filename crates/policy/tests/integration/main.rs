@@ -1,0 +1,14 @@
+//! `rewind-policy` against hand-computed cases for every condition and control, the real
+//! policies of `shared/corpus`, and its invariants as properties.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first surprise"
+)]
+
+mod cases;
+mod corpus;
+mod explain;
+mod lockout;
+mod properties;
+mod tenant;
