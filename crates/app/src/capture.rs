@@ -14,6 +14,7 @@
 
 pub(crate) mod assemble;
 mod audit;
+mod methods;
 mod objects;
 mod phases;
 mod relations;
@@ -35,10 +36,13 @@ use tokio::sync::mpsc;
 use assemble::Observed;
 
 /// How to capture.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CaptureOptions {
     /// Read everything in full even when cursors exist (reconciles anything delta missed).
     pub full: bool,
+    /// Break-glass accounts by object id or user principal name; empty to recognise them by
+    /// name. Their authentication methods are captured with the administrators'.
+    pub break_glass: Vec<String>,
 }
 
 /// Progress, for a progress bar.
@@ -218,12 +222,23 @@ pub async fn capture(
     // A writer failure is the cause of the readers' "writer stopped": report it first.
     written?;
     let Read {
-        observed,
+        mut observed,
         cursors: new_cursors,
         records,
         audit_warning,
     } = read?;
-    let warnings: Vec<String> = audit_warning.into_iter().collect();
+    let mut warnings: Vec<String> = audit_warning.into_iter().collect();
+    let (methods, methods_warning) = methods::read_methods(
+        client,
+        store,
+        tenant,
+        &base_manifest,
+        &observed,
+        &options.break_glass,
+    )
+    .await?;
+    observed.insert(Kind::UserAuthenticationMethods, methods);
+    warnings.extend(methods_warning);
 
     let mut changes: Vec<VersionChange> = observed
         .iter()

@@ -36,6 +36,12 @@ pub struct RawConfig {
     pub store_key_file: Option<PathBuf>,
     /// Which of the store's tenants, by name or tenant id (`REWIND_TENANT`).
     pub tenant: Option<String>,
+    /// Break-glass accounts by object id or user principal name (`REWIND_BREAK_GLASS`,
+    /// comma-separated): checked first by the lockout analysis, their methods captured.
+    pub break_glass: Option<Vec<String>>,
+    /// The country administrators sign in from at home, ISO 3166 alpha-2
+    /// (`REWIND_HOME_COUNTRY`); by default the most common usage location of the protected.
+    pub home_country: Option<String>,
 }
 
 /// Why settings cannot be used; each message names what to set or fix.
@@ -104,6 +110,17 @@ impl RawConfig {
                 "REWIND_STORE" => &mut raw.store,
                 "REWIND_STORE_KEY" => &mut raw.store_key,
                 "REWIND_TENANT" => &mut raw.tenant,
+                "REWIND_HOME_COUNTRY" => &mut raw.home_country,
+                "REWIND_BREAK_GLASS" => {
+                    raw.break_glass = Some(
+                        v.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                    );
+                    continue;
+                }
                 "REWIND_STORE_KEY_FILE" => {
                     raw.store_key_file = Some(PathBuf::from(v));
                     continue;
@@ -133,6 +150,8 @@ impl RawConfig {
             store_key: over.store_key.or(self.store_key),
             store_key_file: over.store_key_file.or(self.store_key_file),
             tenant: over.tenant.or(self.tenant),
+            break_glass: over.break_glass.or(self.break_glass),
+            home_country: over.home_country.or(self.home_country),
         }
     }
 
@@ -295,6 +314,23 @@ mod tests {
             c.endpoints.graph_url, "https://graph.microsoft.com",
             "public cloud by default"
         );
+    }
+
+    #[test]
+    fn break_glass_accounts_from_file_or_environment() {
+        let file: RawConfig =
+            toml::from_str("break_glass = [\"bg1@contoso.com\"]\nhome_country = \"NL\"").unwrap();
+        assert_eq!(
+            file.break_glass.as_deref(),
+            Some(&["bg1@contoso.com".to_string()][..])
+        );
+        let vars = env(&[("REWIND_BREAK_GLASS", " a@x , b@x,")]);
+        let merged = file.overridden_by(vars);
+        assert_eq!(
+            merged.break_glass,
+            Some(vec!["a@x".to_string(), "b@x".to_string()])
+        );
+        assert_eq!(merged.home_country.as_deref(), Some("NL"));
     }
 
     #[test]

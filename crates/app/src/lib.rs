@@ -3,6 +3,7 @@
 //! of precedence, checked once into a [`Config`]. Use cases: [`capture()`]. They report
 //! progress as events and never print.
 
+pub mod access;
 pub mod capture;
 mod config;
 pub mod import;

@@ -18,10 +18,11 @@ pub struct Live {
     _dir: tempfile::TempDir,
 }
 
-/// Reads `of` in full through `client`.
+/// Reads `of` in full through `client` (with the methods of `break_glass` accounts).
 pub async fn read_live(
     client: &GraphClient,
     of: &TenantInfo,
+    break_glass: Vec<String>,
     progress: &(dyn Fn(CaptureEvent) + Sync),
 ) -> Result<Live, CaptureError> {
     let dir = tempfile::Builder::new()
@@ -42,7 +43,10 @@ pub async fn read_live(
         client,
         &store,
         &tenant,
-        CaptureOptions { full: true },
+        CaptureOptions {
+            full: true,
+            break_glass,
+        },
         progress,
     )
     .await?;

@@ -42,7 +42,10 @@ pub enum Command {
     Blame(BlameArgs),
     /// What an object references and what references it, by kind and name.
     Refs(RefsArgs),
-    /// Check a state: --refs reports references to objects that do not exist (exit code 6).
+    /// Which Conditional Access policies apply to a sign-in, why, and what they require.
+    Whatif(WhatifArgs),
+    /// Lockout analysis of a state: can the break-glass accounts and administrators still get
+    /// in? Exit code 6 when at risk or critical. --refs reports dangling references instead.
     Check(CheckArgs),
     /// Check every blob, manifest and the hash chain of the store.
     Verify(VerifyArgs),
@@ -218,9 +221,69 @@ pub struct CheckArgs {
     pub store: StoreArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Report references to objects that do not exist at that point.
+    /// Report references to objects that do not exist at that point instead.
     #[arg(long)]
     pub refs: bool,
+    /// The point (RFC 3339, a snapshot id, a time ago, or `live`) [default: latest].
+    #[arg(long, value_name = "T")]
+    pub at: Option<String>,
+    /// Analyse the state a restore plan would leave: a JSON file as `rewind restore --json`
+    /// prints it ({"plan":{"steps":[{"action","kind","id","object"}]}}).
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// A break-glass account (object id or user principal name); repeat for each. Overrides
+    /// REWIND_BREAK_GLASS and `break_glass` in the config file; when none is set anywhere,
+    /// accounts named like "break glass" or "emergency access" are taken.
+    #[arg(long = "break-glass", value_name = "USER")]
+    pub break_glass: Vec<String>,
+    /// The country administrators sign in from at home (ISO 3166 alpha-2) [env:
+    /// REWIND_HOME_COUNTRY; default: the protected accounts' most common usage location].
+    #[arg(long, value_name = "CC")]
+    pub home_country: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WhatifArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Who signs in: an object id or user principal name.
+    #[arg(long, value_name = "USER")]
+    pub user: String,
+    /// What for: an application id, an application's display name, MicrosoftAdminPortals,
+    /// Office365, a user action (urn:user:registersecurityinfo, urn:user:registerdevice) or an
+    /// authentication context (c1…c99).
+    #[arg(long, value_name = "APP")]
+    pub app: String,
+    /// The client's IP address.
+    #[arg(long, value_name = "ADDR")]
+    pub ip: Option<std::net::IpAddr>,
+    /// The country the sign-in comes from (ISO 3166 alpha-2).
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
+    /// The device platform: android, iOS, windows, windowsPhone, macOS or linux.
+    #[arg(long, value_name = "P")]
+    pub platform: Option<String>,
+    /// The client app type: browser, mobileAppsAndDesktopClients, exchangeActiveSync,
+    /// easSupported or other.
+    #[arg(long, value_name = "C")]
+    pub client_app: Option<String>,
+    /// Whether the device is compliant.
+    #[arg(long, value_name = "B")]
+    pub device_compliant: Option<bool>,
+    /// The device's join type: AzureAD, ServerAD (hybrid joined) or Workplace.
+    #[arg(long, value_name = "T")]
+    pub device_trust_type: Option<String>,
+    /// Sign-in risk: none, low, medium, high.
+    #[arg(long, value_name = "R")]
+    pub sign_in_risk: Option<String>,
+    /// User risk: none, low, medium, high.
+    #[arg(long, value_name = "R")]
+    pub user_risk: Option<String>,
+    /// The authentication flow: none, deviceCodeFlow or authenticationTransfer.
+    #[arg(long, value_name = "F")]
+    pub auth_flow: Option<String>,
     /// The point (RFC 3339, a snapshot id, a time ago, or `live`) [default: latest].
     #[arg(long, value_name = "T")]
     pub at: Option<String>,

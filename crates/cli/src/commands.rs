@@ -18,6 +18,7 @@ mod session;
 mod show;
 mod tenant;
 mod verify;
+mod whatif;
 
 use crate::cli::{Cli, Command, TenantArgs};
 
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::History(args) => history::run(args).await,
             Command::Blame(args) => blame::run(args).await,
             Command::Refs(args) => refs::run(args).await,
+            Command::Whatif(args) => whatif::run(args).await,
             Command::Check(args) => check::run(args).await,
             Command::Verify(args) => verify::run(args).await,
             Command::Forget(args) => forget::run(args).await,

@@ -5,6 +5,7 @@ mod actions;
 mod audit;
 mod batch;
 mod delta;
+mod evaluate;
 mod expand;
 mod kinds;
 mod links;
@@ -81,6 +82,7 @@ pub(crate) fn route(
         (Route::AuthMethods { user, method }, Get) => {
             objects::auth_methods(t, ctx, user, method.as_deref())
         }
+        (Route::CaEvaluate, Post) => evaluate::evaluate(t, ctx),
         (Route::Batch, Post) => batch::run(t, ctx),
         _ => Err(GraphError::method_not_allowed()),
     }

@@ -208,6 +208,8 @@ pub(crate) fn required(route: &Route, write: bool) -> Requirement {
             &[&["AuditLog.Read.All"], &["Directory.Read.All"]]
         }
         Route::AuthMethods { .. } => &[&["UserAuthenticationMethod.Read.All"]],
+        // Evaluating reads policies whatever the method.
+        Route::CaEvaluate => &[&["Policy.Read.ConditionalAccess"], &["Policy.Read.All"]],
         // The batch itself needs nothing; each inner request is checked on its own.
         Route::Batch => &[&[]],
     }

@@ -114,6 +114,8 @@ pub enum Route {
         /// One method, or all of them.
         method: Option<String>,
     },
+    /// `POST /identity/conditionalAccess/evaluate` (What If).
+    CaEvaluate,
     /// `POST /$batch`.
     Batch,
 }
@@ -301,6 +303,7 @@ fn identity_route(rest: &[&str]) -> Option<Route> {
         ["policies", more @ ..] => plain_route(Coll::CaPolicies, more),
         ["namedLocations", more @ ..] => plain_route(Coll::NamedLocations, more),
         ["authenticationStrength", "policies", more @ ..] => strength_route(more),
+        ["evaluate" | "microsoft.graph.evaluate"] => Some(Route::CaEvaluate),
         ["deletedItems", kind, more @ ..] => {
             let coll = match *kind {
                 "policies" => Coll::CaPolicies,

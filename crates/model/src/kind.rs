@@ -31,6 +31,10 @@ pub enum Kind {
     CrossTenantAccessPolicyConfigurationPartner,
     /// A user.
     User,
+    /// The authentication methods a protected principal (break-glass account or privileged
+    /// administrator) registered, keyed by user id: kept for lockout analysis, never restored.
+    #[serde(rename = "userAuthenticationMethods")]
+    UserAuthenticationMethods,
     /// A group, with its members and owners.
     Group,
     /// An administrative unit.
@@ -59,7 +63,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order a restore creates them (what others name comes first).
-    pub const ALL: [Kind; 21] = [
+    pub const ALL: [Kind; 22] = [
         Kind::AuthorizationPolicy,
         Kind::IdentitySecurityDefaultsEnforcementPolicy,
         Kind::CrossTenantAccessPolicy,
@@ -70,6 +74,7 @@ impl Kind {
         Kind::AuthenticationStrengthPolicy,
         Kind::NamedLocation,
         Kind::User,
+        Kind::UserAuthenticationMethods,
         Kind::Group,
         Kind::AdministrativeUnit,
         Kind::Application,
@@ -103,6 +108,7 @@ impl Kind {
                 "crossTenantAccessPolicyConfigurationPartner"
             }
             Kind::User => "user",
+            Kind::UserAuthenticationMethods => "userAuthenticationMethods",
             Kind::Group => "group",
             Kind::AdministrativeUnit => "administrativeUnit",
             Kind::Application => "application",
@@ -145,6 +151,7 @@ impl Kind {
                 "/policies/crossTenantAccessPolicy/partners"
             }
             Kind::User => "/users",
+            Kind::UserAuthenticationMethods => "/users/{id}/authentication/methods",
             Kind::Group => "/groups",
             Kind::AdministrativeUnit => "/directory/administrativeUnits",
             Kind::Application => "/applications",

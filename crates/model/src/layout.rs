@@ -29,6 +29,7 @@ pub fn kind_dir(kind: Kind) -> &'static str {
             "Policies/CrossTenantAccessPolicy/Partners"
         }
         Kind::User => "Users",
+        Kind::UserAuthenticationMethods => "UserAuthenticationMethods",
         Kind::Group => "Groups",
         Kind::AdministrativeUnit => "AdministrativeUnits",
         Kind::Application => "Applications",

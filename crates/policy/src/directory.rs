@@ -27,7 +27,8 @@ pub struct User {
 }
 
 impl User {
-    fn from_graph(object: &Value) -> Option<User> {
+    /// A user from its Graph representation (`None` without an id).
+    pub fn from_graph(object: &Value) -> Option<User> {
         let text = |k: &str| object.get(k).and_then(Value::as_str).map(str::to_string);
         let id = text("id")?;
         Some(User {

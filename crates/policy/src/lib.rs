@@ -28,7 +28,8 @@ pub use evaluate::{
 };
 pub use locations::{Area, NamedLocation, UNKNOWN_COUNTRY};
 pub use lockout::{
-    Analysis, ContextResult, Lockout, LockoutOptions, PrincipalReport, Protection, Verdict, analyse,
+    Analysis, BREAK_GLASS_WORDS, ContextResult, Lockout, LockoutOptions, PrincipalReport,
+    Protection, Verdict, analyse, break_glass_by_name,
 };
 pub use policy::{
     AppSet, Apps, Control, DeviceFilter, External, Grant, LocationSet, Operator, Platforms, Policy,

@@ -48,7 +48,7 @@ const UNTRUSTED: &[&str] = &[
 ];
 
 /// Words that mark an account as break-glass when none is configured.
-const BREAK_GLASS_WORDS: &[&str] = &[
+pub const BREAK_GLASS_WORDS: &[&str] = &[
     "break glass",
     "breakglass",
     "break-glass",
@@ -257,20 +257,12 @@ fn protected_principals<'d>(
     let mut found: BTreeMap<&str, (&User, Vec<Protection>)> = BTreeMap::new();
     if options.break_glass.is_empty() {
         for u in dir.users() {
-            let haystacks = [
-                ("name", u.display_name.as_str()),
-                ("user principal name", u.user_principal_name.as_str()),
-                ("job title", u.job_title.as_deref().unwrap_or_default()),
-            ];
-            if let Some((field, _)) = haystacks.iter().find(|(_, h)| {
-                let h = h.to_lowercase();
-                BREAK_GLASS_WORDS.iter().any(|w| h.contains(w))
-            }) {
+            if let Some(field) = break_glass_by_name(u) {
                 found
                     .entry(u.id.as_str())
                     .or_insert((u, Vec::new()))
                     .1
-                    .push(Protection::BreakGlassByName((*field).to_string()));
+                    .push(Protection::BreakGlassByName(field.to_string()));
             }
         }
     } else {
@@ -303,6 +295,22 @@ fn protected_principals<'d>(
         }
     }
     found.into_values().collect()
+}
+
+/// Whether a user's name, user principal name or job title marks them as a break-glass
+/// account, and which of them does.
+pub fn break_glass_by_name(u: &User) -> Option<&'static str> {
+    [
+        ("name", u.display_name.as_str()),
+        ("user principal name", u.user_principal_name.as_str()),
+        ("job title", u.job_title.as_deref().unwrap_or_default()),
+    ]
+    .into_iter()
+    .find(|(_, h)| {
+        let h = h.to_lowercase();
+        BREAK_GLASS_WORDS.iter().any(|w| h.contains(w))
+    })
+    .map(|(field, _)| field)
 }
 
 fn contexts(set: &PolicySet, home: Option<&str>) -> Vec<Context> {

@@ -675,6 +675,36 @@ impl Store {
         Ok(found.into_iter().collect())
     }
 
+    /// Keys of objects of `kind` any version of which had a display name containing one of
+    /// `words` (case-insensitive). Empty on an encrypted store, whose names are sealed.
+    pub async fn keys_named_like(
+        &self,
+        tenant: &TenantInfo,
+        kind: Kind,
+        words: &[&str],
+    ) -> Result<Vec<String>, StoreError> {
+        use std::fmt::Write as _;
+        if self.sealer.encrypted() || words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = String::from(
+            "SELECT DISTINCT key FROM versions WHERE tenant = $1 AND kind = $2 AND name IS NOT NULL AND (",
+        );
+        for i in 0..words.len() {
+            if i > 0 {
+                sql.push_str(" OR ");
+            }
+            let _ = write!(sql, "LOWER(name) LIKE ${}", i + 3);
+        }
+        sql.push_str(") ORDER BY key");
+        let mut q = sqlx::query(&sql).bind(tenant.id).bind(kind.name());
+        for w in words {
+            q = q.bind(format!("%{}%", w.to_lowercase().replace(['%', '_'], "")));
+        }
+        let rows = q.fetch_all(&self.db).await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
     /// Display names similar to `text`, for "did you mean" hints.
     pub async fn names_like(
         &self,

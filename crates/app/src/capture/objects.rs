@@ -77,7 +77,7 @@ impl Run<'_> {
                 self.list_from(kind, first).await
             }
             Source::Delta => self.read_delta(kind, cursor).await,
-            Source::Contained { .. } => Ok(KindRead {
+            Source::Contained { .. } | Source::Protected => Ok(KindRead {
                 kind,
                 observed: Observed::default(),
                 cursor: None,

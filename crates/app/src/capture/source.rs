@@ -15,6 +15,8 @@ pub(crate) enum Source {
     List,
     /// A delta query: every object the first time, changes afterwards.
     Delta,
+    /// Read per protected principal after everything else (`/users/{id}/authentication/methods`).
+    Protected,
     /// Contained in a parent kind and read by expanding the parent list
     /// (`/applications?$expand=federatedIdentityCredentials`); keyed `parent/child`.
     Contained {
@@ -36,6 +38,7 @@ pub(crate) fn source(kind: Kind) -> Source {
             parent: Kind::ServicePrincipal,
             nav: "appRoleAssignedTo",
         },
+        Kind::UserAuthenticationMethods => Source::Protected,
         k if k.is_singleton() => Source::Singleton,
         k if k.has_delta() => Source::Delta,
         _ => Source::List,
@@ -101,7 +104,7 @@ pub(crate) fn start_url(kind: Kind) -> String {
             format!("{path}/delta?$select={}", USER_SELECT.join(","))
         }
         Source::Delta => format!("{path}/delta"),
-        Source::List => path.to_string(),
+        Source::List | Source::Protected => path.to_string(),
         Source::Contained { parent, nav } => {
             format!("{}?$select=id&$expand={nav}", parent.graph_path())
         }
@@ -136,6 +139,7 @@ pub(crate) fn read_permission(kind: Kind) -> &'static str {
         Kind::OAuth2PermissionGrant => "Directory.Read.All",
         Kind::RoleDefinition | Kind::RoleAssignment => "RoleManagement.Read.Directory",
         Kind::RoleEligibilitySchedule => "RoleEligibilitySchedule.Read.Directory",
+        Kind::UserAuthenticationMethods => "UserAuthenticationMethod.Read.All",
         _ => "Policy.Read.All",
     }
 }

@@ -115,9 +115,18 @@ impl Env {
 
     pub async fn capture(&self, client: &GraphClient, store: &Store, full: bool) -> CaptureReport {
         let tenant = self.tenant(store).await;
-        rewind_app::capture(client, store, &tenant, CaptureOptions { full }, &|_| {})
-            .await
-            .unwrap()
+        rewind_app::capture(
+            client,
+            store,
+            &tenant,
+            CaptureOptions {
+                full,
+                ..CaptureOptions::default()
+            },
+            &|_| {},
+        )
+        .await
+        .unwrap()
     }
 
     /// The manifest of the latest snapshot.

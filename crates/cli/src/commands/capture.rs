@@ -41,7 +41,10 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
             &client,
             &session.store,
             &tenant,
-            CaptureOptions { full: args.full },
+            CaptureOptions {
+                full: args.full,
+                break_glass: session.raw.break_glass.clone().unwrap_or_default(),
+            },
             &|e| bar.event(&e),
         )
         .await;

@@ -1,8 +1,13 @@
+//! `rewind check [--at T|live] [--plan FILE]`: the lockout analysis — can the break-glass
+//! accounts and administrators still get in? Exit code 6 when at risk or critical.
+//!
 //! `rewind check --refs [--at T|live]`: references that point at nothing — a CA policy naming
 //! a group that no longer exists, a role assignment of a deleted principal. Exit code 6 when
-//! any is found, for scripts. (The lockout analysis of `check` comes with the CA engine.)
+//! any is found, for scripts.
 
+use rewind_app::access::{Subjects, load_access, parse_plan};
 use rewind_app::links::{ResolvedEdge, edges_at};
+use rewind_policy::{Lockout, LockoutOptions, analyse, explain};
 use serde_json::json;
 
 use super::compare::{describe, point};
@@ -11,11 +16,67 @@ use crate::cli::CheckArgs;
 use crate::exit::Expected;
 
 pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
-    if !args.refs {
-        return Err(usage(
-            "the lockout analysis is not built yet; `rewind check --refs` reports dangling references",
-        ));
+    if args.refs {
+        return refs(args).await;
     }
+    let plan = match &args.plan {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| usage(format!("cannot read the plan {}: {e}", path.display())))?;
+            parse_plan(&text).map_err(|e| usage(format!("plan {}: {e}", path.display())))?
+        }
+        None => Vec::new(),
+    };
+    let session = Session::open(&args.store, Some(&args.connect)).await?;
+    let tenant = session.tenant().await?;
+    let at = point(&session, &tenant, args.at.as_deref()).await?;
+    let break_glass = if args.break_glass.is_empty() {
+        session.raw.break_glass.clone().unwrap_or_default()
+    } else {
+        args.break_glass.clone()
+    };
+    let access = load_access(
+        &at.store,
+        &at.tenant,
+        at.snapshot.id,
+        Subjects::Protected {
+            break_glass: &break_glass,
+        },
+        &plan,
+    )
+    .await?;
+    let options = LockoutOptions {
+        break_glass,
+        home_country: args
+            .home_country
+            .clone()
+            .or_else(|| session.raw.home_country.clone())
+            .map(|c| c.to_ascii_uppercase()),
+    };
+    let analysis = analyse(&access.policies, &access.directory, &options);
+    if args.store.json {
+        let mut v = serde_json::to_value(&analysis)?;
+        v["at"] = at.json();
+        v["plan"] = json!(args.plan.as_ref().map(|p| p.display().to_string()));
+        println!("{v}");
+    } else {
+        let plan = args
+            .plan
+            .as_ref()
+            .map(|p| format!(", after the plan {}", p.display()))
+            .unwrap_or_default();
+        println!("{}{plan}", at.label());
+        print!("{}", explain::analysis(&analysis));
+    }
+    session.store.close().await;
+    match analysis.verdict {
+        Lockout::Ok => Ok(()),
+        Lockout::AtRisk => Err(Expected::Found("lockout analysis: at risk".into()).into()),
+        Lockout::Critical => Err(Expected::Found("lockout analysis: critical".into()).into()),
+    }
+}
+
+async fn refs(args: CheckArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
     let at = point(&session, &tenant, args.at.as_deref()).await?;

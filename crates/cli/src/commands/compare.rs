@@ -114,7 +114,8 @@ async fn live(session: &Session, tenant: &TenantInfo) -> anyhow::Result<Point> {
         ClientOptions::default(),
     )?;
     let bar = Progress::new(std::io::stderr().is_terminal());
-    let read = read_live(&client, tenant, &|e| bar.event(&e)).await;
+    let break_glass = session.raw.break_glass.clone().unwrap_or_default();
+    let read = read_live(&client, tenant, break_glass, &|e| bar.event(&e)).await;
     bar.finish();
     let live = read.map_err(classify)?;
     Ok(Point {

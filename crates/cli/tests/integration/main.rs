@@ -9,6 +9,7 @@
 )]
 
 mod explore;
+mod lockout;
 mod timeline;
 
 use std::io::{BufRead, BufReader};

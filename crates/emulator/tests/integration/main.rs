@@ -31,3 +31,4 @@ mod scenarios;
 mod sdk_python;
 mod seeding;
 mod state;
+mod whatif;

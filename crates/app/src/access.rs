@@ -1,0 +1,372 @@
+//! A state's Conditional Access, and what evaluating it needs of the directory, read from the
+//! store: every policy, named location, authentication strength, role assignment and captured
+//! method list, but of users and groups only those that matter — the people asked about and
+//! the groups policies and role assignments name, with the groups nested in them. A tenant's
+//! hundred thousand users are never read to answer for a few administrators.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rewind_model::{ContentHash, Kind};
+use rewind_policy::{Directory, GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, PolicySet};
+use rewind_store::{Manifest, ObjectKey, Store, StoreError, TenantInfo};
+use serde_json::Value;
+
+use crate::names;
+
+/// Who an evaluation is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Subjects<'a> {
+    /// Break-glass accounts (by id or user principal name; none: recognised by name) and
+    /// every active Global or Privileged Role Administrator.
+    Protected {
+        /// Configured break-glass accounts.
+        break_glass: &'a [String],
+    },
+    /// One user, by id or user principal name.
+    User(&'a str),
+    /// Every user (for the emulator and tests; slow on large tenants).
+    Everyone,
+}
+
+/// One step of a restore plan as the lockout analysis reads it: the state after the plan is
+/// the state before with each step applied (`create`/`update` put `object`, `delete` removes).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct PlanStep {
+    /// `create`, `update` or `delete`.
+    pub action: String,
+    /// The kind (`conditionalAccessPolicy`, `group`…).
+    pub kind: Kind,
+    /// The object's key.
+    pub id: String,
+    /// The object as the step leaves it (for `create` and `update`).
+    #[serde(default)]
+    pub object: Option<Value>,
+}
+
+/// Reads a plan file: `{"plan": {"steps": [...]}}` as `rewind restore --json` prints it (the
+/// steps' `object` carrying the configuration each step writes), or a bare list of steps.
+pub fn parse_plan(text: &str) -> Result<Vec<PlanStep>, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let steps = value
+        .pointer("/plan/steps")
+        .or_else(|| value.get("steps"))
+        .cloned()
+        .unwrap_or(value);
+    let steps: Vec<PlanStep> = serde_json::from_value(steps).map_err(|e| {
+        format!("expected {{\"plan\": {{\"steps\": [{{\"action\", \"kind\", \"id\", \"object\"}}]}}}}: {e}")
+    })?;
+    for (i, s) in steps.iter().enumerate() {
+        match (s.action.as_str(), &s.object) {
+            ("delete", _) | ("create" | "update", Some(Value::Object(_))) => {}
+            ("create" | "update", _) => {
+                return Err(format!(
+                    "step {}: {} {} has no object to write",
+                    i + 1,
+                    s.action,
+                    s.id
+                ));
+            }
+            (other, _) => {
+                return Err(format!(
+                    "step {}: '{other}' is not create, update or delete",
+                    i + 1
+                ));
+            }
+        }
+    }
+    Ok(steps)
+}
+
+/// Applies the steps of `kind` to `values`.
+fn overlay(values: &mut Vec<Value>, kind: Kind, plan: &[PlanStep]) {
+    for step in plan.iter().filter(|s| s.kind == kind) {
+        values.retain(|v| v.get("id").and_then(Value::as_str) != Some(step.id.as_str()));
+        if let (true, Some(Value::Object(o))) = (step.action != "delete", &step.object) {
+            let mut o = o.clone();
+            o.insert("id".into(), Value::String(step.id.clone()));
+            values.push(Value::Object(o));
+        }
+    }
+}
+
+/// A state's policies and the part of its directory they need.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// Policies, compiled with the state's named locations and strengths.
+    pub policies: PolicySet,
+    /// Users asked about, groups that matter, roles, service principals, methods.
+    pub directory: Directory,
+}
+
+/// Values of `kind` at `snapshot` (each with its key as `id`, which stored versions leave out).
+async fn all_of(
+    store: &Store,
+    tenant: &TenantInfo,
+    kind: Kind,
+    snapshot: i64,
+) -> Result<Vec<Value>, StoreError> {
+    let manifest = store.kind_at(tenant, kind, snapshot).await?;
+    with_ids(
+        store,
+        manifest.iter().map(|(k, h)| (k.key.clone(), *h)).collect(),
+    )
+    .await
+}
+
+async fn with_ids(
+    store: &Store,
+    wanted: Vec<(String, ContentHash)>,
+) -> Result<Vec<Value>, StoreError> {
+    let hashes: Vec<ContentHash> = wanted.iter().map(|(_, h)| *h).collect();
+    let loaded = names::load(store, &hashes).await?;
+    Ok(wanted
+        .into_iter()
+        .filter_map(|(key, h)| {
+            let mut v = loaded.get(&h)?.clone();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("id".into(), Value::String(key));
+            }
+            Some(v)
+        })
+        .collect())
+}
+
+/// The versions of `keys` of `kind` that exist at `snapshot`.
+async fn some_of(
+    store: &Store,
+    tenant: &TenantInfo,
+    kind: Kind,
+    keys: impl IntoIterator<Item = String>,
+    snapshot: i64,
+) -> Result<Vec<Value>, StoreError> {
+    let objects: Vec<ObjectKey> = keys.into_iter().map(|k| ObjectKey::new(kind, k)).collect();
+    let found = store.versions_at(tenant, &objects, snapshot).await?;
+    let wanted = found
+        .into_iter()
+        .filter_map(|(k, h)| h.map(|h| (k.key, h)))
+        .collect();
+    with_ids(store, wanted).await
+}
+
+fn strings<'v>(v: &'v Value, pointer: &str) -> impl Iterator<Item = &'v str> {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// Reads what evaluating `subjects` at `snapshot` needs.
+/// With a `plan`, the state is the one the plan would leave.
+pub async fn load_access(
+    store: &Store,
+    tenant: &TenantInfo,
+    snapshot: i64,
+    subjects: Subjects<'_>,
+    plan: &[PlanStep],
+) -> Result<Access, StoreError> {
+    let mut policies = all_of(store, tenant, Kind::ConditionalAccessPolicy, snapshot).await?;
+    let mut locations = all_of(store, tenant, Kind::NamedLocation, snapshot).await?;
+    let mut strengths = all_of(store, tenant, Kind::AuthenticationStrengthPolicy, snapshot).await?;
+    let mut assignments = all_of(store, tenant, Kind::RoleAssignment, snapshot).await?;
+    overlay(&mut policies, Kind::ConditionalAccessPolicy, plan);
+    overlay(&mut locations, Kind::NamedLocation, plan);
+    overlay(&mut strengths, Kind::AuthenticationStrengthPolicy, plan);
+    overlay(&mut assignments, Kind::RoleAssignment, plan);
+    let mut directory = Directory::new();
+    for a in &assignments {
+        directory.add_role_assignment(a);
+    }
+    for d in all_of(store, tenant, Kind::RoleDefinition, snapshot).await? {
+        directory.add_role_definition(&d);
+    }
+    for m in all_of(store, tenant, Kind::UserAuthenticationMethods, snapshot).await? {
+        if let (Some(id), Some(list)) = (
+            m.get("id").and_then(Value::as_str),
+            m.get("methods").and_then(Value::as_array),
+        ) {
+            directory.add_methods(id, list.clone());
+        }
+    }
+    if !matches!(subjects, Subjects::Protected { .. }) {
+        for sp in all_of(store, tenant, Kind::ServicePrincipal, snapshot).await? {
+            directory.add_service_principal(&sp);
+        }
+    }
+    // Groups that matter: those policies name, those holding roles, and what they nest.
+    let group_keys = store.kind_at(tenant, Kind::Group, snapshot).await?;
+    let mut wanted_groups: BTreeSet<String> = policies
+        .iter()
+        .flat_map(|p| {
+            strings(p, "/conditions/users/includeGroups")
+                .chain(strings(p, "/conditions/users/excludeGroups"))
+        })
+        .map(str::to_string)
+        .collect();
+    let role_principals: BTreeSet<String> = assignments
+        .iter()
+        .filter_map(|a| a.get("principalId").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    wanted_groups.extend(
+        role_principals
+            .iter()
+            .filter(|p| group_keys.contains_key(&ObjectKey::new(Kind::Group, p.as_str())))
+            .cloned(),
+    );
+    let mut groups = group_closure(store, &group_keys, wanted_groups).await?;
+    overlay(&mut groups, Kind::Group, plan);
+    for g in &groups {
+        directory.add_group(g);
+    }
+    let users = match subjects {
+        Subjects::Everyone => all_of(store, tenant, Kind::User, snapshot).await?,
+        Subjects::User(who) => {
+            let found = some_of(store, tenant, Kind::User, [who.to_string()], snapshot).await?;
+            if found.is_empty() {
+                // A user principal name: find it among every user.
+                all_of(store, tenant, Kind::User, snapshot)
+                    .await?
+                    .into_iter()
+                    .filter(|u| {
+                        u.get("userPrincipalName")
+                            .and_then(Value::as_str)
+                            .is_some_and(|n| n.eq_ignore_ascii_case(who))
+                    })
+                    .collect()
+            } else {
+                found
+            }
+        }
+        Subjects::Protected { break_glass } => {
+            protected_users(store, tenant, snapshot, break_glass, &assignments, &groups).await?
+        }
+    };
+    let mut users = users;
+    let asked: BTreeSet<String> = users
+        .iter()
+        .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    // A plan's users count when they are among those asked about (or everyone is).
+    let relevant: Vec<PlanStep> = plan
+        .iter()
+        .filter(|s| matches!(subjects, Subjects::Everyone) || asked.contains(&s.id))
+        .cloned()
+        .collect();
+    overlay(&mut users, Kind::User, &relevant);
+    for u in &users {
+        directory.add_user(u);
+    }
+    Ok(Access {
+        policies: PolicySet::compile(&policies, &locations, &strengths),
+        directory,
+    })
+}
+
+/// Loads `wanted` groups and every group nested in them.
+async fn group_closure(
+    store: &Store,
+    group_keys: &Manifest,
+    mut wanted: BTreeSet<String>,
+) -> Result<Vec<Value>, StoreError> {
+    let mut loaded: BTreeMap<String, Value> = BTreeMap::new();
+    while !wanted.is_empty() {
+        let level: Vec<(String, ContentHash)> = std::mem::take(&mut wanted)
+            .into_iter()
+            .filter(|g| !loaded.contains_key(g))
+            .filter_map(|g| {
+                let h = group_keys.get(&ObjectKey::new(Kind::Group, g.as_str()))?;
+                Some((g, *h))
+            })
+            .collect();
+        for g in with_ids(store, level).await? {
+            for m in strings(&g, "/members") {
+                if !loaded.contains_key(m)
+                    && group_keys.contains_key(&ObjectKey::new(Kind::Group, m))
+                {
+                    wanted.insert(m.to_string());
+                }
+            }
+            let id = g
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            loaded.insert(id, g);
+        }
+    }
+    Ok(loaded.into_values().collect())
+}
+
+/// Users who hold the protected roles (directly or through groups) and break-glass accounts.
+async fn protected_users(
+    store: &Store,
+    tenant: &TenantInfo,
+    snapshot: i64,
+    break_glass: &[String],
+    assignments: &[Value],
+    groups: &[Value],
+) -> Result<Vec<Value>, StoreError> {
+    let protected_roles: BTreeSet<&str> = assignments
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.get("roleDefinitionId").and_then(Value::as_str),
+                Some(GLOBAL_ADMINISTRATOR | PRIVILEGED_ROLE_ADMINISTRATOR)
+            )
+        })
+        .filter_map(|a| a.get("principalId").and_then(Value::as_str))
+        .collect();
+    let by_id: BTreeMap<&str, &Value> = groups
+        .iter()
+        .filter_map(|g| Some((g.get("id")?.as_str()?, g)))
+        .collect();
+    let mut keys: BTreeSet<String> = BTreeSet::new();
+    let mut queue: Vec<&str> = protected_roles.into_iter().collect();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    while let Some(p) = queue.pop() {
+        if !seen.insert(p) {
+            continue;
+        }
+        match by_id.get(p) {
+            Some(g) => queue.extend(strings(g, "/members")),
+            None => {
+                keys.insert(p.to_string());
+            }
+        }
+    }
+    let mut by_upn: Vec<&String> = Vec::new();
+    if break_glass.is_empty() {
+        keys.extend(
+            store
+                .keys_named_like(tenant, Kind::User, rewind_policy::BREAK_GLASS_WORDS)
+                .await?,
+        );
+    } else {
+        for b in break_glass {
+            if b.contains('@') {
+                by_upn.push(b);
+            } else {
+                keys.insert(b.clone());
+            }
+        }
+    }
+    let mut users = some_of(store, tenant, Kind::User, keys, snapshot).await?;
+    if !by_upn.is_empty() {
+        let have: BTreeSet<String> = users
+            .iter()
+            .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        for u in all_of(store, tenant, Kind::User, snapshot).await? {
+            let upn = u
+                .get("userPrincipalName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let id = u.get("id").and_then(Value::as_str).unwrap_or_default();
+            if by_upn.iter().any(|b| b.eq_ignore_ascii_case(upn)) && !have.contains(id) {
+                users.push(u);
+            }
+        }
+    }
+    Ok(users)
+}

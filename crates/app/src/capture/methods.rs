@@ -1,0 +1,251 @@
+//! The authentication methods of protected principals — break-glass accounts and users with
+//! an active Global Administrator or Privileged Role Administrator assignment — read after
+//! everything else, so the lockout analysis knows whether they can meet the controls asked
+//! of them. Only those principals: methods are personal data, and reading them for a whole
+//! tenant would cost a request per user.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rewind_model::{ContentHash, Kind};
+use rewind_msgraph::GraphClient;
+use rewind_policy::{GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, User};
+use rewind_store::{Manifest, ObjectKey, Store, TenantInfo};
+use serde_json::{Map, Value, json};
+
+use super::assemble::{self, Observed};
+use super::{CaptureError, FailureClass, class_of};
+use crate::names;
+
+/// Properties of a method that are kept: what it is, never secrets or phone numbers.
+const KEPT: &[&str] = &[
+    "@odata.type",
+    "id",
+    "displayName",
+    "createdDateTime",
+    "phoneType",
+    "isUsableOnce",
+    "model",
+];
+
+/// The state of `kind` after this capture: what was read over what the last snapshot had.
+fn state_of(
+    kind: Kind,
+    base: &Manifest,
+    observed: &BTreeMap<Kind, Observed>,
+) -> BTreeMap<String, ContentHash> {
+    let seen = observed.get(&kind);
+    let mut out: BTreeMap<String, ContentHash> = if seen.is_some_and(|s| s.complete) {
+        BTreeMap::new()
+    } else {
+        base.range(ObjectKey::new(kind, "")..)
+            .take_while(|(k, _)| k.kind == kind)
+            .map(|(k, h)| (k.key.clone(), *h))
+            .collect()
+    };
+    if let Some(s) = seen {
+        for r in &s.removed {
+            out.remove(r);
+        }
+        out.extend(s.entries.iter().map(|(k, e)| (k.clone(), e.hash)));
+    }
+    out
+}
+
+async fn values(
+    store: &Store,
+    state: &BTreeMap<String, ContentHash>,
+    keys: impl IntoIterator<Item = &String>,
+) -> Result<Vec<(String, Value)>, CaptureError> {
+    let wanted: Vec<(String, ContentHash)> = keys
+        .into_iter()
+        .filter_map(|k| state.get(k).map(|h| (k.clone(), *h)))
+        .collect();
+    let hashes: Vec<ContentHash> = wanted.iter().map(|(_, h)| *h).collect();
+    let loaded = names::load(store, &hashes).await?;
+    Ok(wanted
+        .into_iter()
+        .filter_map(|(k, h)| loaded.get(&h).cloned().map(|v| (k, v)))
+        .collect())
+}
+
+/// Who is protected in the state after this capture: user id → user principal name.
+async fn protected(
+    client: &GraphClient,
+    store: &Store,
+    tenant: &TenantInfo,
+    base: &Manifest,
+    observed: &BTreeMap<Kind, Observed>,
+    break_glass: &[String],
+) -> Result<BTreeMap<String, String>, CaptureError> {
+    let users = state_of(Kind::User, base, observed);
+    let groups = state_of(Kind::Group, base, observed);
+    let assignments = state_of(Kind::RoleAssignment, base, observed);
+    let mut queue: Vec<String> = values(store, &assignments, assignments.keys())
+        .await?
+        .into_iter()
+        .filter(|(_, a)| {
+            let role = a.get("roleDefinitionId").and_then(Value::as_str);
+            let scope = a.get("directoryScopeId").and_then(Value::as_str);
+            matches!(
+                role,
+                Some(GLOBAL_ADMINISTRATOR | PRIVILEGED_ROLE_ADMINISTRATOR)
+            ) && scope.is_none_or(|s| s == "/")
+        })
+        .filter_map(|(_, a)| {
+            a.get("principalId")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    let mut ids: BTreeSet<String> = BTreeSet::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    // Roles held through role-assignable groups reach their (nested) members.
+    while !queue.is_empty() {
+        let level: Vec<String> = queue.drain(..).filter(|p| seen.insert(p.clone())).collect();
+        let nested: Vec<&String> = level.iter().filter(|p| groups.contains_key(*p)).collect();
+        for p in &level {
+            if users.contains_key(p) {
+                ids.insert(p.clone());
+            }
+        }
+        for (_, g) in values(store, &groups, nested).await? {
+            queue.extend(
+                g.get("members")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string),
+            );
+        }
+    }
+    if break_glass.is_empty() {
+        let mut candidates: BTreeSet<String> = store
+            .keys_named_like(tenant, Kind::User, rewind_policy::BREAK_GLASS_WORDS)
+            .await?
+            .into_iter()
+            .collect();
+        // Names read by this capture are not in the store yet.
+        if let Some(o) = observed.get(&Kind::User) {
+            candidates.extend(
+                o.entries
+                    .iter()
+                    .filter(|(_, e)| {
+                        e.name.as_deref().is_some_and(|n| {
+                            let n = n.to_lowercase();
+                            rewind_policy::BREAK_GLASS_WORDS
+                                .iter()
+                                .any(|w| n.contains(w))
+                        })
+                    })
+                    .map(|(k, _)| k.clone()),
+            );
+        }
+        for (key, v) in values(store, &users, candidates.iter()).await? {
+            let mut v = v;
+            v["id"] = Value::String(key.clone());
+            if User::from_graph(&v)
+                .is_some_and(|u| rewind_policy::break_glass_by_name(&u).is_some())
+            {
+                ids.insert(key);
+            }
+        }
+    } else {
+        for b in break_glass {
+            if users.contains_key(b) {
+                ids.insert(b.clone());
+            } else if let Ok(u) = client.get(&format!("/users/{b}?$select=id")).await
+                && let Some(id) = u.get("id").and_then(Value::as_str)
+                && users.contains_key(id)
+            {
+                ids.insert(id.to_string());
+            }
+        }
+    }
+    let named = values(store, &users, ids.iter()).await?;
+    Ok(named
+        .into_iter()
+        .map(|(k, v)| {
+            let upn = v
+                .get("userPrincipalName")
+                .and_then(Value::as_str)
+                .unwrap_or(&k)
+                .to_string();
+            (k, upn)
+        })
+        .collect())
+}
+
+fn kept(method: &Value) -> Value {
+    let mut out = Map::new();
+    for k in KEPT {
+        if let Some(v) = method.get(*k).filter(|v| !v.is_null()) {
+            out.insert((*k).to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// Reads the methods of every protected principal. Without the permission to read them, the
+/// capture goes on and says so; the lockout analysis then treats the methods as unknown.
+pub(super) async fn read_methods(
+    client: &GraphClient,
+    store: &Store,
+    tenant: &TenantInfo,
+    base: &Manifest,
+    observed: &BTreeMap<Kind, Observed>,
+    break_glass: &[String],
+) -> Result<(Observed, Option<String>), CaptureError> {
+    let kind = Kind::UserAuthenticationMethods;
+    let people = protected(client, store, tenant, base, observed, break_glass).await?;
+    let mut seen = Observed {
+        complete: true,
+        ..Observed::default()
+    };
+    let mut blobs = Vec::new();
+    for (id, upn) in &people {
+        let methods = match client
+            .list(&format!("/users/{id}/authentication/methods"))
+            .await
+        {
+            Ok(m) => m,
+            Err(e) if class_of(&e) == FailureClass::Permission => {
+                return Ok((
+                    Observed::default(),
+                    Some(format!(
+                        "the authentication methods of protected principals were not read ({e}); grant UserAuthenticationMethod.Read.All so the lockout analysis can tell whether they can meet MFA"
+                    )),
+                ));
+            }
+            Err(e) => {
+                return Err(CaptureError::Graph {
+                    what: format!("{} ({})", kind.name(), kind.graph_path()),
+                    permission: "UserAuthenticationMethod.Read.All",
+                    source: Box::new(e),
+                });
+            }
+        };
+        let mut list: Vec<Value> = methods.iter().map(kept).collect();
+        list.sort_by_key(|m| {
+            (
+                m.get("@odata.type").map(Value::to_string),
+                m.get("id").map(Value::to_string),
+            )
+        });
+        let mut built = assemble::build(kind, id.clone(), &json!({"methods": list}));
+        built.name = Some(upn.clone());
+        let hash = built.canonical.hash();
+        if base.get(&ObjectKey::new(kind, id.as_str())) != Some(&hash) {
+            blobs.push((hash, built.canonical.bytes().to_vec()));
+        }
+        seen.entries.insert(
+            built.key,
+            assemble::Entry {
+                hash,
+                name: built.name,
+            },
+        );
+    }
+    store.put_blobs(&blobs).await?;
+    Ok((seen, None))
+}

@@ -1,0 +1,185 @@
+//! `rewind whatif --user U --app A [signals…] [--at T|live]`: which Conditional Access policies
+//! of a state apply to a sign-in, why or why not, and what they require — for any point of
+//! the timeline, not only the policies saved in the tenant now.
+
+use std::collections::BTreeMap;
+
+use rewind_app::access::{Subjects, load_access};
+use rewind_policy::{
+    Capabilities, ClientApp, DeviceValue, Identity, Platform, RiskLevel, SignIn, Target,
+    TransferMethod, UserAction, explain,
+};
+use serde_json::{Value, json};
+
+use super::compare::point;
+use super::session::{Session, usage};
+use crate::cli::WhatifArgs;
+
+fn parsed<T>(
+    value: Option<&str>,
+    flag: &str,
+    parse: fn(&str) -> Option<T>,
+    expected: &str,
+) -> anyhow::Result<Option<T>> {
+    value
+        .map(|v| parse(v).ok_or_else(|| usage(format!("{flag} '{v}': use {expected}"))))
+        .transpose()
+}
+
+fn target(app: &str, directory: &rewind_policy::Directory) -> anyhow::Result<Target> {
+    if let Some(action) = UserAction::from_urn(app) {
+        return Ok(Target::UserAction(action));
+    }
+    if app.len() <= 3 && app.starts_with(['c', 'C']) && app[1..].chars().all(|c| c.is_ascii_digit())
+    {
+        return Ok(Target::AuthContext(app.to_ascii_lowercase()));
+    }
+    if app.starts_with("urn:") {
+        return Err(usage(format!(
+            "--app '{app}': user actions are urn:user:registersecurityinfo and urn:user:registerdevice"
+        )));
+    }
+    if let Some(id) = rewind_policy::app_keyword(app) {
+        return Ok(Target::App(id.to_string()));
+    }
+    if app.len() == 36 && app.chars().filter(|c| *c == '-').count() == 4 {
+        return Ok(Target::App(app.to_ascii_lowercase()));
+    }
+    directory.app_by_name(app).map_or_else(
+        || {
+            Err(usage(format!(
+                "--app '{app}' is not an application id, the name of one service principal in this state, MicrosoftAdminPortals or Office365"
+            )))
+        },
+        |id| Ok(Target::App(id.to_string())),
+    )
+}
+
+fn sign_in(args: &WhatifArgs, user: &str, target: Target) -> anyhow::Result<SignIn> {
+    let mut s = SignIn::new(Identity::User(user.to_string()), target);
+    s.ip = args.ip;
+    s.country = args.country.as_ref().map(|c| c.to_ascii_uppercase());
+    s.platform = parsed(
+        args.platform.as_deref(),
+        "--platform",
+        Platform::parse,
+        &Platform::expected(),
+    )?;
+    s.client_app = parsed(
+        args.client_app.as_deref(),
+        "--client-app",
+        ClientApp::parse,
+        &ClientApp::expected(),
+    )?;
+    s.sign_in_risk = parsed(
+        args.sign_in_risk.as_deref(),
+        "--sign-in-risk",
+        RiskLevel::parse,
+        &RiskLevel::expected(),
+    )?;
+    s.user_risk = parsed(
+        args.user_risk.as_deref(),
+        "--user-risk",
+        RiskLevel::parse,
+        &RiskLevel::expected(),
+    )?;
+    s.transfer_method = parsed(
+        args.auth_flow.as_deref(),
+        "--auth-flow",
+        TransferMethod::parse,
+        &TransferMethod::expected(),
+    )?;
+    if args.device_compliant.is_some() || args.device_trust_type.is_some() {
+        let mut device = BTreeMap::new();
+        if let Some(c) = args.device_compliant {
+            device.insert("isCompliant".to_string(), DeviceValue::Bool(c));
+        }
+        if let Some(t) = &args.device_trust_type {
+            let known = ["AzureAD", "ServerAD", "Workplace"];
+            let Some(t) = known.iter().find(|k| k.eq_ignore_ascii_case(t)) else {
+                return Err(usage(format!(
+                    "--device-trust-type '{t}': use AzureAD, ServerAD or Workplace"
+                )));
+            };
+            device.insert("trustType".to_string(), DeviceValue::Text((*t).to_string()));
+        }
+        s.device = Some(device);
+    }
+    Ok(s)
+}
+
+pub async fn run(args: WhatifArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.store, Some(&args.connect)).await?;
+    let tenant = session.tenant().await?;
+    let at = point(&session, &tenant, args.at.as_deref()).await?;
+    let access = load_access(
+        &at.store,
+        &at.tenant,
+        at.snapshot.id,
+        Subjects::User(&args.user),
+        &[],
+    )
+    .await?;
+    let user = access.directory.find_user(&args.user).ok_or_else(|| {
+        usage(format!(
+            "no user '{}' at {}; give an object id or user principal name",
+            args.user,
+            at.label()
+        ))
+    })?;
+    let target = target(&args.app, &access.directory)?;
+    let s = sign_in(&args, &user.id, target)?;
+    let evaluation = access.policies.evaluate(&access.directory, &s)?;
+    let caps = Capabilities::from_methods(access.directory.methods(&user.id));
+    if args.store.json {
+        let policies: Vec<Value> = evaluation
+            .results
+            .iter()
+            .map(|r| {
+                json!({"id": r.policy.id, "display_name": r.policy.name, "state": r.policy.state,
+                    "applies": r.applies, "analysis_reasons": r.analysis_reasons(), "checks": r.checks,
+                    "grant": r.grant(), "error": r.policy.rules.as_ref().err()})
+            })
+            .collect();
+        let requirements: Vec<Value> = evaluation
+            .enforced
+            .requirements
+            .iter()
+            .map(|q| {
+                let mut v = serde_json::to_value(q).unwrap_or_default();
+                v["satisfiable"] =
+                    serde_json::to_value(caps.requirement(q, &s)).unwrap_or_default();
+                v
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"at": at.json(), "user": {"id": user.id, "user_principal_name": user.user_principal_name},
+                "sign_in": s, "outcome": evaluation.enforced, "report_only": evaluation.report_only,
+                "requirements": requirements, "methods": caps.modes, "policies": policies})
+        );
+    } else {
+        println!(
+            "What if {} signs in ({})",
+            user.user_principal_name,
+            at.label()
+        );
+        print!("{}", explain::evaluation(&evaluation));
+        if let Some(modes) = &caps.modes {
+            let unmet: Vec<&str> = evaluation
+                .enforced
+                .requirements
+                .iter()
+                .filter(|q| q.certain && caps.requirement(q, &s) == rewind_policy::Tri::No)
+                .map(|q| q.policy.as_str())
+                .collect();
+            let list: Vec<&str> = modes.iter().map(String::as_str).collect();
+            println!("\nRegistered methods: {}", list.join(", "));
+            if !unmet.is_empty() {
+                println!("They cannot meet what {} require.", unmet.join(", "));
+            }
+        }
+    }
+    session.store.close().await;
+    Ok(())
+}
