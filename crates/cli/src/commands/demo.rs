@@ -88,9 +88,12 @@ async fn timeline(
     print!("{}", super::log::table(&snapshots));
     println!(
         "\nExplore it: export REWIND_STORE={} REWIND_TENANT={}\n\
-         then `rewind log`, `rewind history OBJECT`, `rewind show OBJECT --at {}`, `rewind verify`.\n",
+         then `rewind log`, `rewind changes --from {}`, `rewind show OBJECT --at {}`,\n\
+         `rewind check` (who the incident could lock out), `rewind check --at {}`, `rewind verify`.\n",
         path.display(),
         tenant.name,
+        first.snapshot.id,
+        first.snapshot.id,
         first.snapshot.id
     );
     store.close().await;
