@@ -224,16 +224,7 @@ pub async fn load_access(
         Subjects::User(who) => {
             let found = some_of(store, tenant, Kind::User, [who.to_string()], snapshot).await?;
             if found.is_empty() {
-                // A user principal name: find it among every user.
-                all_of(store, tenant, Kind::User, snapshot)
-                    .await?
-                    .into_iter()
-                    .filter(|u| {
-                        u.get("userPrincipalName")
-                            .and_then(Value::as_str)
-                            .is_some_and(|n| n.eq_ignore_ascii_case(who))
-                    })
-                    .collect()
+                users_by_upn(store, tenant, snapshot, &[who]).await?
             } else {
                 found
             }
@@ -357,16 +348,60 @@ async fn protected_users(
             .iter()
             .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string))
             .collect();
-        for u in all_of(store, tenant, Kind::User, snapshot).await? {
-            let upn = u
-                .get("userPrincipalName")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let id = u.get("id").and_then(Value::as_str).unwrap_or_default();
-            if by_upn.iter().any(|b| b.eq_ignore_ascii_case(upn)) && !have.contains(id) {
+        let upns: Vec<&str> = by_upn.iter().map(|s| s.as_str()).collect();
+        for u in users_by_upn(store, tenant, snapshot, &upns).await? {
+            if !have.contains(u.get("id").and_then(Value::as_str).unwrap_or_default()) {
                 users.push(u);
             }
         }
     }
     Ok(users)
+}
+
+/// Users whose user principal name is one of `upns` (case-insensitive). The store indexes
+/// users by display name, not sign-in name: every user version is read, but only those whose
+/// text holds a wanted name are parsed, and none is kept longer than its batch.
+async fn users_by_upn(
+    store: &Store,
+    tenant: &TenantInfo,
+    snapshot: i64,
+    upns: &[&str],
+) -> Result<Vec<Value>, StoreError> {
+    let wanted: Vec<Vec<u8>> = upns
+        .iter()
+        .map(|u| u.to_ascii_lowercase().into_bytes())
+        .collect();
+    let manifest = store.kind_at(tenant, Kind::User, snapshot).await?;
+    let mut keys: BTreeMap<ContentHash, Vec<String>> = BTreeMap::new();
+    for (k, h) in &manifest {
+        keys.entry(*h).or_default().push(k.key.clone());
+    }
+    let hashes: Vec<ContentHash> = keys.keys().copied().collect();
+    let mut found = Vec::new();
+    for chunk in hashes.chunks(16_384) {
+        for (hash, bytes) in store.blobs(chunk).await? {
+            let lower = bytes.to_ascii_lowercase();
+            if !wanted
+                .iter()
+                .any(|w| memchr::memmem::find(&lower, w).is_some())
+            {
+                continue;
+            }
+            let v: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("version {}: {e}", hash.to_hex())))?;
+            let upn = v
+                .get("userPrincipalName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !upns.iter().any(|u| u.eq_ignore_ascii_case(upn)) {
+                continue;
+            }
+            for key in keys.get(&hash).into_iter().flatten() {
+                let mut v = v.clone();
+                v["id"] = Value::String(key.clone());
+                found.push(v);
+            }
+        }
+    }
+    Ok(found)
 }

@@ -1,7 +1,7 @@
 //! What evaluation needs to know about the directory: users, transitive group membership,
 //! active role assignments and service principals, taken from any state of the tenant.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde_json::Value;
 
@@ -233,7 +233,7 @@ impl Directory {
 
     /// Every group `member` is in, following nested groups (cycles are harmless).
     pub fn groups_of(&self, member: &str) -> HashSet<&str> {
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: HashSet<&str> = HashSet::default();
         let mut queue: Vec<&str> = vec![member];
         while let Some(m) = queue.pop() {
             for g in self.parents.get(m).into_iter().flatten() {
@@ -265,7 +265,7 @@ impl Directory {
     /// Users holding `role` actively, directly or through a (role-assignable) group.
     pub fn holders_of(&self, role: &str) -> Vec<&User> {
         let mut out: Vec<&User> = Vec::new();
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: HashSet<&str> = HashSet::default();
         let mut queue: Vec<&str> = self
             .roles
             .iter()

@@ -149,11 +149,19 @@ impl PolicySet {
             }
         };
         let mut ctx = Ctx::new(self, rules, s, dir, explain);
-        // Most selective first; with `explain` every condition is checked so the explanation
-        // is complete.
+        // Who first: a policy about other people is decided by that alone. For the rest, with
+        // `explain`, every condition is checked so the explanation is complete.
         match users {
             Some(known) => ctx.run(Condition::Users, |_| Some((known, String::new()))),
             None => ctx.run(Condition::Users, |c| Some(c.subject(subject))),
+        }
+        if ctx.applies == Tri::No {
+            // The policy is about other people: nothing else about it concerns this sign-in.
+            return PolicyResult {
+                policy,
+                applies: Tri::No,
+                checks: ctx.checks,
+            };
         }
         ctx.run(Condition::Application, |c| Some(c.target()));
         ctx.run(Condition::ClientApps, Ctx::client_apps);
