@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rewind_model::{ContentHash, Kind};
-use rewind_policy::{Directory, GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, PolicySet};
+use rewind_policy::{Directory, PolicySet};
 use rewind_store::{Manifest, ObjectKey, Store, StoreError, TenantInfo};
 use serde_json::Value;
 
@@ -300,13 +300,7 @@ async fn protected_users(
 ) -> Result<Vec<Value>, StoreError> {
     let protected_roles: BTreeSet<&str> = assignments
         .iter()
-        .filter(|a| {
-            matches!(
-                a.get("roleDefinitionId").and_then(Value::as_str),
-                Some(GLOBAL_ADMINISTRATOR | PRIVILEGED_ROLE_ADMINISTRATOR)
-            )
-        })
-        .filter_map(|a| a.get("principalId").and_then(Value::as_str))
+        .filter_map(rewind_policy::protected_principal)
         .collect();
     let by_id: BTreeMap<&str, &Value> = groups
         .iter()

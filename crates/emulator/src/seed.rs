@@ -163,52 +163,6 @@ pub(crate) const PRIV_ROLE_ADMIN: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
 pub(crate) const SECURITY_ADMIN: &str = "194ae4cb-b126-40b2-bd5b-6091b380977d";
 pub(crate) const CA_ADMIN: &str = "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9";
 
-/// Built-in authentication strengths: `(id, name, combinations)`.
-const BUILTIN_STRENGTHS: &[(&str, &str, &[&str])] = &[
-    (
-        "00000000-0000-0000-0000-000000000002",
-        "Multifactor authentication",
-        &[
-            "windowsHelloForBusiness",
-            "fido2",
-            "x509CertificateMultiFactor",
-            "deviceBasedPush",
-            "temporaryAccessPassOneTime",
-            "temporaryAccessPassMultiUse",
-            "password,microsoftAuthenticatorPush",
-            "password,softwareOath",
-            "password,hardwareOath",
-            "password,sms",
-            "password,voice",
-            "federatedMultiFactor",
-            "microsoftAuthenticatorPush,federatedSingleFactor",
-            "softwareOath,federatedSingleFactor",
-            "hardwareOath,federatedSingleFactor",
-            "sms,federatedSingleFactor",
-            "voice,federatedSingleFactor",
-        ],
-    ),
-    (
-        "00000000-0000-0000-0000-000000000003",
-        "Passwordless MFA",
-        &[
-            "windowsHelloForBusiness",
-            "fido2",
-            "x509CertificateMultiFactor",
-            "deviceBasedPush",
-        ],
-    ),
-    (
-        "00000000-0000-0000-0000-000000000004",
-        "Phishing-resistant MFA",
-        &[
-            "windowsHelloForBusiness",
-            "fido2",
-            "x509CertificateMultiFactor",
-        ],
-    ),
-];
-
 const FIRST_NAMES: &[&str] = &[
     "Adele",
     "Alex",

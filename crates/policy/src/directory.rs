@@ -60,6 +60,17 @@ pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
 /// Privileged Role Administrator.
 pub const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
 
+/// The principal an assignment makes protected: one of the two roles above, tenant-wide
+/// (Conditional Access and Rewind ignore roles scoped to a unit or an object).
+pub fn protected_principal(assignment: &Value) -> Option<&str> {
+    let text = |k: &str| assignment.get(k).and_then(Value::as_str);
+    let role = text("roleDefinitionId")?;
+    let tenant_wide = text("directoryScopeId").is_none_or(|s| s == "/");
+    (tenant_wide && (role == GLOBAL_ADMINISTRATOR || role == PRIVILEGED_ROLE_ADMINISTRATOR))
+        .then(|| text("principalId"))
+        .flatten()
+}
+
 /// Users, groups, roles and service principals of one state.
 #[derive(Debug, Clone, Default)]
 pub struct Directory {

@@ -21,6 +21,7 @@ mod vocab;
 pub use apps::{AZURE_PORTAL, is_admin_portal, is_office365, keyword as app_keyword};
 pub use directory::{
     Directory, GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, Principal, User,
+    protected_principal,
 };
 pub use evaluate::{
     Capabilities, Check, Condition, Decision, EvaluateError, Evaluation, Outcome, PolicyResult,
@@ -36,7 +37,7 @@ pub use policy::{
     PolicyError, Rules, Session, State, Who, Workloads, compile,
 };
 pub use signin::{DeviceValue, Identity, SignIn, Target};
-pub use strength::{MFA, Strength, modes, modes_of_method};
+pub use strength::{BUILT_IN_STRENGTHS, MFA, Strength, modes, modes_of_method};
 pub use tri::Tri;
 pub use vocab::{
     BuiltInControl, ClientApp, GuestType, InsiderRisk, Platform, RiskLevel, TransferMethod,

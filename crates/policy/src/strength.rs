@@ -10,8 +10,9 @@ use serde_json::Value;
 /// control is equivalent to.
 pub const MFA: &str = "00000000-0000-0000-0000-000000000002";
 
-/// The built-in strengths, as Graph returns them (`policyType: builtIn`).
-const BUILT_IN: &[(&str, &str, &[&str])] = &[
+/// The built-in strengths, as Graph returns them (`policyType: builtIn`): id, display name,
+/// allowed combinations (docs `authenticationstrengthroot-list-policies`, `conditionalaccessroot-evaluate`).
+pub const BUILT_IN_STRENGTHS: &[(&str, &str, &[&str])] = &[
     (
         MFA,
         "Multifactor authentication",
@@ -94,7 +95,7 @@ impl Strength {
 
     /// The built-in strengths.
     pub fn built_in() -> Vec<Strength> {
-        BUILT_IN
+        BUILT_IN_STRENGTHS
             .iter()
             .map(|(id, name, combos)| Strength {
                 id: (*id).to_string(),

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rewind_model::{ContentHash, Kind};
 use rewind_msgraph::GraphClient;
-use rewind_policy::{GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, User};
+use rewind_policy::User;
 use rewind_store::{Manifest, ObjectKey, Store, TenantInfo};
 use serde_json::{Map, Value, json};
 
@@ -83,19 +83,7 @@ async fn protected(
     let mut queue: Vec<String> = values(store, &assignments, assignments.keys())
         .await?
         .into_iter()
-        .filter(|(_, a)| {
-            let role = a.get("roleDefinitionId").and_then(Value::as_str);
-            let scope = a.get("directoryScopeId").and_then(Value::as_str);
-            matches!(
-                role,
-                Some(GLOBAL_ADMINISTRATOR | PRIVILEGED_ROLE_ADMINISTRATOR)
-            ) && scope.is_none_or(|s| s == "/")
-        })
-        .filter_map(|(_, a)| {
-            a.get("principalId")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
+        .filter_map(|(_, a)| rewind_policy::protected_principal(&a).map(str::to_string))
         .collect();
     let mut ids: BTreeSet<String> = BTreeSet::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();

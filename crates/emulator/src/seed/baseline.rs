@@ -5,7 +5,7 @@
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::{BUILTIN_ROLES, BUILTIN_STRENGTHS, Seeder, obj};
+use super::{BUILTIN_ROLES, Seeder, obj};
 use crate::auth::{Access, Client};
 use crate::permission::{GRAPH_APP_ID, GRAPH_APP_ROLES, READ_PERMISSIONS, WRITE_PERMISSIONS};
 use crate::resource::{Coll, Singleton};
@@ -159,7 +159,8 @@ impl Seeder {
     }
 
     pub(super) fn strengths(&mut self) {
-        for (id, name, combos) in BUILTIN_STRENGTHS {
+        // The same built-in strengths the CA engine knows, as Graph returns them.
+        for (id, name, combos) in rewind_policy::BUILT_IN_STRENGTHS {
             let body = obj(
                 json!({"displayName": name, "description": format!("Built-in: {name}."), "policyType": "builtIn",
                 "requirementsSatisfied": "mfa", "allowedCombinations": combos,
