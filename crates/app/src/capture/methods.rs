@@ -6,8 +6,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures_util::StreamExt as _;
 use rewind_model::{ContentHash, Kind};
-use rewind_msgraph::GraphClient;
+use rewind_msgraph::protocol::FailureKind;
+use rewind_msgraph::{ClientError, GraphClient};
 use rewind_policy::User;
 use rewind_store::{Manifest, ObjectKey, Store, TenantInfo};
 use serde_json::{Map, Value, json};
@@ -191,11 +193,18 @@ pub(super) async fn read_methods(
         ..Observed::default()
     };
     let mut blobs = Vec::new();
-    for (id, upn) in &people {
-        let methods = match client
+    // As many at a time as the client sends: a tenant may have hundreds of administrators.
+    let fetched: Vec<_> = futures_util::stream::iter(people.iter().map(|(id, upn)| async move {
+        let read = client
             .list(&format!("/users/{id}/authentication/methods"))
-            .await
-        {
+            .await;
+        (id, upn, read)
+    }))
+    .buffer_unordered(client.concurrency().max(1))
+    .collect()
+    .await;
+    for (id, upn, read) in fetched {
+        let methods = match read {
             Ok(m) => m,
             Err(e) if class_of(&e) == FailureClass::Permission => {
                 return Ok((
@@ -205,6 +214,8 @@ pub(super) async fn read_methods(
                     )),
                 ));
             }
+            // Deleted since the users were read: the next capture sees it gone.
+            Err(ClientError::Graph(f)) if f.kind() == FailureKind::NotFound => continue,
             Err(e) => {
                 return Err(CaptureError::Graph {
                     what: format!("{} ({})", kind.name(), kind.graph_path()),
