@@ -24,8 +24,6 @@ pub enum Subjects<'a> {
     },
     /// One user, by id or user principal name.
     User(&'a str),
-    /// Every user (for the emulator and tests; slow on large tenants).
-    Everyone,
 }
 
 /// One step of a restore plan as the lockout analysis reads it: the state after the plan is
@@ -220,7 +218,6 @@ pub async fn load_access(
         directory.add_group(g);
     }
     let users = match subjects {
-        Subjects::Everyone => all_of(store, tenant, Kind::User, snapshot).await?,
         Subjects::User(who) => {
             let found = some_of(store, tenant, Kind::User, [who.to_string()], snapshot).await?;
             if found.is_empty() {
@@ -238,10 +235,10 @@ pub async fn load_access(
         .iter()
         .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string))
         .collect();
-    // A plan's users count when they are among those asked about (or everyone is).
+    // A plan's users count when they are among those asked about.
     let relevant: Vec<PlanStep> = plan
         .iter()
-        .filter(|s| matches!(subjects, Subjects::Everyone) || asked.contains(&s.id))
+        .filter(|s| asked.contains(&s.id))
         .cloned()
         .collect();
     overlay(&mut users, Kind::User, &relevant);

@@ -439,6 +439,19 @@ pub struct Evaluation<'p> {
     pub report_only: Outcome,
 }
 
+/// The built-in strength the `mfa` control is equivalent to, built once: the lockout analysis
+/// asks about it in every context.
+static MFA_STRENGTH: std::sync::LazyLock<Strength> = std::sync::LazyLock::new(|| {
+    Strength::built_in()
+        .into_iter()
+        .find(|b| b.id == strength::MFA)
+        .unwrap_or_else(|| Strength {
+            id: strength::MFA.to_string(),
+            name: "Multifactor authentication".to_string(),
+            combinations: Vec::new(),
+        })
+});
+
 /// What a principal can do to meet controls: the authentication methods they registered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Capabilities {
@@ -466,11 +479,7 @@ impl Capabilities {
             Control::BuiltIn { control } => match control {
                 BuiltInControl::Block => Tri::No,
                 BuiltInControl::Mfa | BuiltInControl::RiskRemediation => {
-                    let built_in = Strength::built_in();
-                    built_in
-                        .iter()
-                        .find(|b| b.id == strength::MFA)
-                        .map_or(Tri::Unknown, |mfa| self.strength(mfa))
+                    self.strength(&MFA_STRENGTH)
                 }
                 BuiltInControl::CompliantDevice => s
                     .device_flag("isCompliant")
