@@ -6,11 +6,11 @@
 //! member by member, so a change deep inside a policy is reported at its full path
 //! (`conditions.users.excludeGroups`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// One property that differs between two versions.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PropertyChange {
     /// The dotted path (`conditions.users.includeGroups`).
     pub path: String,
@@ -19,10 +19,10 @@ pub struct PropertyChange {
     /// Its value after; `None` when it is no longer set.
     pub new: Option<Value>,
     /// For a set-like array: the elements in `new` that are not in `old`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub added: Vec<Value>,
     /// For a set-like array: the elements in `old` that are not in `new`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<Value>,
 }
 

@@ -261,6 +261,25 @@ impl std::str::FromStr for Kind {
     }
 }
 
+/// An object's address within a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ObjectKey {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its key (`id`, or `tenantId` for cross-tenant partners).
+    pub key: String,
+}
+
+impl ObjectKey {
+    /// An object key.
+    pub fn new(kind: Kind, key: impl Into<String>) -> ObjectKey {
+        ObjectKey {
+            kind,
+            key: key.into(),
+        }
+    }
+}
+
 /// The name people know an object by: its display name, else its sign-in name or the name of
 /// the principal it assigns.
 pub fn display_name(object: &Value) -> Option<&str> {

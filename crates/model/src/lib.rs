@@ -26,5 +26,5 @@ mod reference;
 pub use canonical::{Canonical, canonicalize, is_ordered_array};
 pub use decode::{DecodeError, decode_text, parse_json};
 pub use hash::ContentHash;
-pub use kind::{Kind, display_name};
+pub use kind::{Kind, ObjectKey, display_name};
 pub use reference::{Reference, Target, references, refers};

@@ -7,27 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use rewind_model::{ContentHash, Kind};
+use rewind_model::ContentHash;
+pub use rewind_model::ObjectKey;
 use serde::{Deserialize, Serialize};
-
-/// An object's address within a tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ObjectKey {
-    /// Its kind.
-    pub kind: Kind,
-    /// Its key (`id`, or `tenantId` for cross-tenant partners).
-    pub key: String,
-}
-
-impl ObjectKey {
-    /// An object key.
-    pub fn new(kind: Kind, key: impl Into<String>) -> ObjectKey {
-        ObjectKey {
-            kind,
-            key: key.into(),
-        }
-    }
-}
 
 /// Every object of a tenant at one snapshot, with its version hash.
 pub type Manifest = BTreeMap<ObjectKey, ContentHash>;
@@ -128,6 +110,7 @@ pub fn chain_hash(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rewind_model::Kind;
 
     fn h(s: &str) -> ContentHash {
         ContentHash::of(s.as_bytes())

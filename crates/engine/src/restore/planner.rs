@@ -1,0 +1,554 @@
+//! The planner: from the desired state of the objects in scope and what the tenant holds now,
+//! the steps that get there (DESIGN §6.3). Pure and deterministic: the same input gives the same
+//! plan, byte for byte.
+//!
+//! Order: restores from the recycle bin first (ids and links come back), then creates in
+//! dependency order (what others name first), updates, credential removals, link changes,
+//! deletes (referrers before what they name), and last the switch of Conditional Access
+//! policies from report-only to their target state.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rewind_model::{Kind, ObjectKey, Target, display_name, references};
+use serde_json::{Map, Value};
+
+use super::order::{Node, order};
+use super::plan::{Action, Desired, Link, Notice, NoticeKind, PLAN_FORMAT, Plan, Remap, Step};
+use super::writes::{
+    Writable, create_body, is_built_in, is_credentials, is_synced, links, update_body, writable,
+};
+use crate::diff::property_changes;
+
+/// One object of the scope and the state wanted for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wanted {
+    /// The object.
+    pub key: ObjectKey,
+    /// Its configuration wanted (canonical); `None`: it must not exist.
+    pub object: Option<Value>,
+    /// Why it is in scope (`in scope`, `excluded by policy 'Block legacy' (…)`).
+    pub reason: String,
+}
+
+/// What the tenant holds now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Current {
+    /// Each live object of the scope (and any it names), canonical.
+    pub live: BTreeMap<ObjectKey, Value>,
+    /// Objects in scope that are not live but lie in a recycle bin, restorable with their id.
+    pub recycle_bin: BTreeSet<ObjectKey>,
+}
+
+/// The state a report-only policy is written in before its switch.
+pub const REPORT_ONLY: &str = "enabledForReportingButNotEnforced";
+
+/// Plans the restore of `wanted` against `current`.
+pub fn plan(mut wanted: Vec<Wanted>, current: &Current) -> Plan {
+    wanted.sort_by(|a, b| order_key(&a.key).cmp(&order_key(&b.key)));
+    wanted.dedup_by(|a, b| a.key == b.key);
+    let mut b = Builder {
+        current,
+        recreated: recreated(&wanted, current),
+        steps: Vec::new(),
+        notices: Vec::new(),
+        primary: BTreeMap::new(),
+    };
+    for w in &wanted {
+        b.object(w);
+    }
+    b.link_dependencies();
+    let steps = order(b.steps);
+    let desired = wanted
+        .into_iter()
+        .filter(|w| writable(w.key.kind) != Writable::Never)
+        .map(|w| Desired {
+            kind: w.key.kind,
+            id: w.key.key,
+            object: w.object,
+        })
+        .collect();
+    b.notices.sort();
+    b.notices.dedup();
+    Plan {
+        format: PLAN_FORMAT,
+        steps,
+        notices: b.notices,
+        desired,
+    }
+}
+
+/// Kinds in creation order, then keys.
+fn order_key(k: &ObjectKey) -> (usize, &str) {
+    (kind_rank(k.kind), k.key.as_str())
+}
+
+pub(crate) fn kind_rank(kind: Kind) -> usize {
+    Kind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(usize::MAX)
+}
+
+/// Objects the plan creates anew (not live, not in a recycle bin, not synchronised): their
+/// ids change, so every reference to them is remapped.
+fn recreated(wanted: &[Wanted], current: &Current) -> BTreeMap<String, ObjectKey> {
+    wanted
+        .iter()
+        .filter(|w| {
+            w.object.as_ref().is_some_and(|o| {
+                !is_synced(o) && !is_built_in(w.key.kind, o) && creatable(w.key.kind)
+            }) && !current.live.contains_key(&w.key)
+                && !current.recycle_bin.contains(&w.key)
+        })
+        .map(|w| (leaf(&w.key.key).to_string(), w.key.clone()))
+        .collect()
+}
+
+fn creatable(kind: Kind) -> bool {
+    matches!(writable(kind), Writable::Full | Writable::Replace)
+}
+
+/// A contained object's own id (after the `/`), or the key.
+fn leaf(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
+}
+
+struct Builder<'a> {
+    current: &'a Current,
+    /// Old id → object, for objects created anew.
+    recreated: BTreeMap<String, ObjectKey>,
+    steps: Vec<Node>,
+    notices: Vec<Notice>,
+    /// The step that brings each object into existence (restore or create).
+    primary: BTreeMap<ObjectKey, usize>,
+}
+
+impl Builder<'_> {
+    fn object(&mut self, w: &Wanted) {
+        let live = self.current.live.get(&w.key);
+        let name = w
+            .object
+            .as_ref()
+            .or(live)
+            .and_then(display_name)
+            .map(str::to_string);
+        let kind = w.key.kind;
+        if writable(kind) == Writable::Never {
+            return;
+        }
+        match (&w.object, live) {
+            (None, None) => {}
+            (None, Some(l)) => self.delete(w, l, name.as_ref()),
+            (Some(d), None) => self.bring_back(w, d, name.as_ref()),
+            (Some(d), Some(l)) => self.update(w, l, d, name.as_ref()),
+        }
+    }
+
+    fn notice(
+        &mut self,
+        notice: NoticeKind,
+        key: &ObjectKey,
+        name: Option<&String>,
+        detail: String,
+    ) {
+        self.notices.push(Notice {
+            notice,
+            kind: key.kind,
+            id: key.key.clone(),
+            display_name: name.cloned(),
+            detail,
+        });
+    }
+
+    fn push(&mut self, step: Step) -> usize {
+        self.steps.push(Node {
+            step,
+            after: Vec::new(),
+        });
+        self.steps.len() - 1
+    }
+
+    fn step(action: Action, key: &ObjectKey, name: Option<&String>, reason: &str) -> Step {
+        Step {
+            n: 0,
+            action,
+            kind: key.kind,
+            id: key.key.clone(),
+            display_name: name.cloned(),
+            reason: reason.to_string(),
+            depends_on: Vec::new(),
+            body: None,
+            changes: Vec::new(),
+            link: None,
+            key_id: None,
+            remaps: Vec::new(),
+        }
+    }
+
+    fn delete(&mut self, w: &Wanted, live: &Value, name: Option<&String>) {
+        let kind = w.key.kind;
+        if is_built_in(kind, live) || writable(kind) == Writable::Singleton {
+            let detail = "did not exist at the target time but cannot be deleted".to_string();
+            self.notice(NoticeKind::NotRestorable, &w.key, name, detail);
+            return;
+        }
+        if is_synced(live) {
+            let detail =
+                "created after the target time by directory synchronisation: delete it on-premises"
+                    .to_string();
+            self.notice(NoticeKind::RestoreOnPremises, &w.key, name, detail);
+            return;
+        }
+        let reason = format!("{}: did not exist at the target time", w.reason);
+        let step = Self::step(Action::Delete, &w.key, name, &reason);
+        self.push(step);
+    }
+
+    fn bring_back(&mut self, w: &Wanted, desired: &Value, name: Option<&String>) {
+        let kind = w.key.kind;
+        if is_synced(desired) {
+            let detail = "synchronised from on-premises: restore it there (or in the on-premises recycle bin) and let sync bring it back with its id".to_string();
+            self.notice(NoticeKind::RestoreOnPremises, &w.key, name, detail);
+            return;
+        }
+        if is_built_in(kind, desired) || writable(kind) == Writable::Singleton {
+            let detail = "missing, but built in: Rewind does not create it".to_string();
+            self.notice(NoticeKind::NotRestorable, &w.key, name, detail);
+            return;
+        }
+        if self.current.recycle_bin.contains(&w.key) {
+            let reason = format!("{}: deleted, still in the recycle bin", w.reason);
+            let step = Self::step(Action::Restore, &w.key, name, &reason);
+            let i = self.push(step);
+            self.primary.insert(w.key.clone(), i);
+            self.links(w, &Value::Null, desired, name, true);
+            return;
+        }
+        let reason = format!("{}: deleted for good, created anew with a new id", w.reason);
+        let mut step = Self::step(Action::Create, &w.key, name, &reason);
+        let mut body = if writable(kind) == Writable::Replace {
+            replace_body(kind, desired)
+        } else {
+            create_body(kind, desired)
+        };
+        let switch = Self::report_only_first(kind, None, desired, &mut body);
+        step.remaps = self.remaps(kind, &body);
+        step.body = Some(body);
+        let i = self.push(step);
+        self.primary.insert(w.key.clone(), i);
+        if let Some(state) = switch {
+            self.switch_state(w, name, state, i);
+        }
+        if kind == Kind::User {
+            let detail = "created anew with a random password nobody knows (never stored): issue a Temporary Access Pass or reset the password; it must be changed at next sign-in".to_string();
+            self.notice(NoticeKind::NewPassword, &w.key, name, detail);
+        }
+        if kind == Kind::Application {
+            let detail = "created anew: its appId changes, so clients configured with the old one must be given the new one".to_string();
+            self.notice(NoticeKind::RotateByHand, &w.key, name, detail);
+        }
+        self.credentials(w, &Value::Null, desired, name);
+        self.links(w, &Value::Null, desired, name, false);
+    }
+
+    fn update(&mut self, w: &Wanted, live: &Value, desired: &Value, name: Option<&String>) {
+        let kind = w.key.kind;
+        if live == desired || is_built_in(kind, live) {
+            return;
+        }
+        let changes: Vec<_> = property_changes(live, desired)
+            .into_iter()
+            .filter(|c| {
+                let top = c.path.split('.').next().unwrap_or(&c.path);
+                !links(kind).contains(&top) && !is_credentials(kind, top)
+            })
+            .collect();
+        if !changes.is_empty() && is_synced(live) {
+            let detail = format!(
+                "synchronised from on-premises: change {} there",
+                changes
+                    .iter()
+                    .map(|c| c.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            self.notice(NoticeKind::RestoreOnPremises, &w.key, name, detail);
+        } else if !changes.is_empty() && writable(kind) == Writable::Replace {
+            let reason = format!(
+                "{}: changed since the target time; this kind is replaced, not updated",
+                w.reason
+            );
+            let del = Self::step(Action::Delete, &w.key, name, &reason);
+            let d = self.push(del);
+            let mut create = Self::step(Action::Create, &w.key, name, &reason);
+            let body = replace_body(kind, desired);
+            create.remaps = self.remaps(kind, &body);
+            create.body = Some(body);
+            let c = self.push(create);
+            self.steps[c].after.push(d);
+        } else if let Some(mut body) = update_body(kind, live, desired) {
+            let reason = format!("{}: changed since the target time", w.reason);
+            let mut step = Self::step(Action::Update, &w.key, name, &reason);
+            let switch = Self::report_only_first(kind, Some(live), desired, &mut body);
+            step.remaps = self.remaps(kind, &body);
+            step.body = Some(body);
+            step.changes = changes;
+            let i = self.push(step);
+            if let Some(state) = switch {
+                self.switch_state(w, name, state, i);
+            }
+        }
+        self.credentials(w, live, desired, name);
+        self.links(w, live, desired, name, false);
+    }
+
+    /// A Conditional Access policy that is not enforced now and should be is written
+    /// report-only, and switched on last: if anything before fails, it never enforces a
+    /// half-restored state. A policy enforced now stays enforced while it is updated (making it
+    /// report-only meanwhile would open a gap); the guard has judged the end state.
+    fn report_only_first(
+        kind: Kind,
+        live: Option<&Value>,
+        desired: &Value,
+        body: &mut Value,
+    ) -> Option<String> {
+        if kind != Kind::ConditionalAccessPolicy {
+            return None;
+        }
+        let target = desired.get("state").and_then(Value::as_str)?;
+        let now = live.and_then(|l| l.get("state")).and_then(Value::as_str);
+        if target != "enabled" || now == Some("enabled") {
+            return None;
+        }
+        body.as_object_mut()?
+            .insert("state".into(), Value::String(REPORT_ONLY.into()));
+        Some(target.to_string())
+    }
+
+    fn switch_state(&mut self, w: &Wanted, name: Option<&String>, state: String, after: usize) {
+        let reason = "written report-only first; enforced once every other step has succeeded";
+        let mut step = Self::step(Action::SwitchState, &w.key, name, reason);
+        let mut body = Map::new();
+        body.insert("state".into(), Value::String(state));
+        step.body = Some(Value::Object(body));
+        let i = self.push(step);
+        self.steps[i].after.push(after);
+    }
+
+    /// Password credentials added after the target time are removed; those gone since cannot be
+    /// brought back (Graph never returns a secret) and are listed. Certificates likewise listed.
+    fn credentials(&mut self, w: &Wanted, live: &Value, desired: &Value, name: Option<&String>) {
+        let kind = w.key.kind;
+        if !matches!(kind, Kind::Application | Kind::ServicePrincipal) {
+            return;
+        }
+        for property in ["passwordCredentials", "keyCredentials"] {
+            let have = key_ids(live, property);
+            let want = key_ids(desired, property);
+            for (id, label) in have.iter().filter(|(id, _)| !want.contains_key(*id)) {
+                if property == "passwordCredentials" {
+                    let reason = format!(
+                        "{}: secret '{label}' was added after the target time",
+                        w.reason
+                    );
+                    let mut step = Self::step(Action::RemoveCredential, &w.key, name, &reason);
+                    step.key_id = Some((*id).to_string());
+                    self.push(step);
+                } else {
+                    let detail = format!(
+                        "certificate '{label}' ({id}) was added after the target time: remove it (removeKey needs a proof signed by an existing key)"
+                    );
+                    self.notice(NoticeKind::RotateByHand, &w.key, name, detail);
+                }
+            }
+            for (id, label) in want.iter().filter(|(id, _)| !have.contains_key(*id)) {
+                let what = if property == "passwordCredentials" {
+                    "secret"
+                } else {
+                    "certificate"
+                };
+                let detail = format!(
+                    "{what} '{label}' ({id}) existed at the target time and cannot be restored: issue a new one and give it to whoever used the old one"
+                );
+                self.notice(NoticeKind::RotateByHand, &w.key, name, detail);
+            }
+        }
+    }
+
+    /// Members and owners to add and remove. After a restore from the recycle bin the object's
+    /// links come back with it, so every wanted link is added (adding one that exists succeeds)
+    /// and none removed.
+    fn links(
+        &mut self,
+        w: &Wanted,
+        live: &Value,
+        desired: &Value,
+        name: Option<&String>,
+        restored: bool,
+    ) {
+        for relation in links(w.key.kind) {
+            let have = ids(live, relation);
+            let want = ids(desired, relation);
+            for target in want.difference(&have) {
+                let reason = format!(
+                    "{}: {} {target} {}",
+                    w.reason,
+                    singular(relation),
+                    if restored {
+                        "of the restored object"
+                    } else {
+                        "was removed after the target time"
+                    }
+                );
+                self.link_step(Action::AddLink, w, name, relation, target, &reason);
+            }
+            if restored {
+                continue;
+            }
+            for target in have.difference(&want) {
+                let reason = format!(
+                    "{}: {} {target} was added after the target time",
+                    w.reason,
+                    singular(relation)
+                );
+                self.link_step(Action::RemoveLink, w, name, relation, target, &reason);
+            }
+        }
+    }
+
+    fn link_step(
+        &mut self,
+        action: Action,
+        w: &Wanted,
+        name: Option<&String>,
+        relation: &str,
+        target: &str,
+        reason: &str,
+    ) {
+        let mut step = Self::step(action, &w.key, name, reason);
+        step.link = Some(Link {
+            relation: (*relation).to_string(),
+            target: target.to_string(),
+        });
+        if let Some(k) = self.recreated.get(target) {
+            step.remaps.push(Remap {
+                path: "link".into(),
+                from: target.to_string(),
+                kind: k.kind,
+            });
+        }
+        self.push(step);
+    }
+
+    /// References in `body` to objects created anew.
+    fn remaps(&self, kind: Kind, body: &Value) -> Vec<Remap> {
+        references(kind, body)
+            .into_iter()
+            .filter_map(|r| {
+                let k = self.recreated.get(&r.id)?;
+                let fits = match r.target {
+                    Target::Id(want) => want == k.kind,
+                    Target::Principal => {
+                        matches!(k.kind, Kind::User | Kind::Group | Kind::ServicePrincipal)
+                    }
+                    Target::RoleTemplate => k.kind == Kind::RoleDefinition,
+                    Target::AppId => false,
+                };
+                fits.then_some(Remap {
+                    path: r.path,
+                    from: r.id,
+                    kind: k.kind,
+                })
+            })
+            .collect()
+    }
+
+    /// Each step waits for the steps that bring back what it names or links.
+    fn link_dependencies(&mut self) {
+        let by_id: BTreeMap<&str, usize> = self
+            .primary
+            .iter()
+            .map(|(k, i)| (leaf(&k.key), *i))
+            .collect();
+        let mut edges = Vec::new();
+        for (i, node) in self.steps.iter().enumerate() {
+            let s = &node.step;
+            if !matches!(s.action, Action::Restore | Action::Create)
+                && let Some(&p) = self.primary.get(&s.object())
+            {
+                edges.push((i, p));
+            }
+            if let Some(parent) = s.id.split_once('/').map(|(p, _)| p)
+                && let Some(&p) = by_id.get(parent)
+            {
+                edges.push((i, p));
+            }
+            let named = s
+                .remaps
+                .iter()
+                .map(|r| r.from.as_str())
+                .chain(s.link.iter().map(|l| l.target.as_str()));
+            for id in named {
+                if let Some(&p) = by_id.get(id) {
+                    edges.push((i, p));
+                }
+            }
+        }
+        for (i, p) in edges {
+            if i != p && !self.steps[i].after.contains(&p) {
+                self.steps[i].after.push(p);
+            }
+        }
+    }
+}
+
+/// Create body of a kind that is replaced, never updated: only what identifies the assignment.
+fn replace_body(kind: Kind, desired: &Value) -> Value {
+    let keep: &[&str] = match kind {
+        Kind::RoleAssignment => &[
+            "principalId",
+            "roleDefinitionId",
+            "directoryScopeId",
+            "appScopeId",
+            "condition",
+        ],
+        Kind::AppRoleAssignment => &["principalId", "resourceId", "appRoleId"],
+        _ => return create_body(kind, desired),
+    };
+    Value::Object(
+        keep.iter()
+            .filter_map(|k| Some(((*k).to_string(), desired.get(*k)?.clone())))
+            .collect(),
+    )
+}
+
+fn singular(relation: &str) -> &str {
+    relation.strip_suffix('s').unwrap_or(relation)
+}
+
+fn ids<'v>(v: &'v Value, property: &str) -> BTreeSet<&'v str> {
+    v.get(property)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// A credential list's `keyId`s with a label (display name or hint).
+fn key_ids<'v>(v: &'v Value, property: &str) -> BTreeMap<&'v str, &'v str> {
+    v.get(property)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let id = c.get("keyId")?.as_str()?;
+            let label = c
+                .get("displayName")
+                .or_else(|| c.get("hint"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            Some((id, label))
+        })
+        .collect()
+}

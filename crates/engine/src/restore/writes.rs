@@ -1,0 +1,295 @@
+//! What Graph lets a client write, per kind (reference/graph-api.md §3): which properties are
+//! read-only and must be left out of a body, which are links written through `$ref`, which
+//! objects are built in and never written, and how each kind can be changed (in place, or only
+//! by deleting and creating again).
+
+use rewind_model::Kind;
+use serde_json::{Map, Value};
+
+/// Properties Graph computes or refuses in a body, per kind. Canonical versions already lack
+/// ids and timestamps.
+fn read_only(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::User => &[
+            "creationType",
+            "securityIdentifier",
+            "assignedPlans",
+            "provisionedPlans",
+            "proxyAddresses",
+            "imAddresses",
+            "licenseAssignmentStates",
+            "assignedLicenses",
+            "onPremisesSyncEnabled",
+            "onPremisesSecurityIdentifier",
+            "onPremisesDomainName",
+            "onPremisesSamAccountName",
+            "onPremisesUserPrincipalName",
+            "onPremisesDistinguishedName",
+            "onPremisesProvisioningErrors",
+            "onPremisesImmutableId",
+            "isManagementRestricted",
+            "mail",
+        ],
+        Kind::Group => &[
+            "securityIdentifier",
+            "mail",
+            "proxyAddresses",
+            "onPremisesSyncEnabled",
+            "onPremisesSecurityIdentifier",
+            "onPremisesDomainName",
+            "onPremisesSamAccountName",
+            "onPremisesNetBiosName",
+            "onPremisesProvisioningErrors",
+            "hasMembersWithLicenseErrors",
+            "licenseProcessingState",
+            "isManagementRestricted",
+            "serviceProvisioningErrors",
+        ],
+        Kind::Application => &[
+            "appId",
+            "publisherDomain",
+            "passwordCredentials",
+            "keyCredentials",
+            "createdByAppId",
+            "disabledByMicrosoftStatus",
+            "verifiedPublisher",
+            "certification",
+            "applicationTemplateId",
+        ],
+        Kind::ServicePrincipal => &[
+            "appDisplayName",
+            "appDescription",
+            "appOwnerOrganizationId",
+            "servicePrincipalType",
+            "signInAudience",
+            "passwordCredentials",
+            "keyCredentials",
+            "createdByAppId",
+            "disabledByMicrosoftStatus",
+            "verifiedPublisher",
+            "appRoles",
+            "oauth2PermissionScopes",
+            "publisherName",
+            "info",
+            "applicationTemplateId",
+        ],
+        Kind::AppRoleAssignment => &[
+            "principalDisplayName",
+            "principalType",
+            "resourceDisplayName",
+        ],
+        Kind::FederatedIdentityCredential => &["application"],
+        Kind::ConditionalAccessPolicy => &["templateId"],
+        Kind::AuthenticationStrengthPolicy => &["policyType", "requirementsSatisfied"],
+        Kind::RoleDefinition => &[
+            "isBuiltIn",
+            "version",
+            "templateId",
+            "inheritsPermissionsFrom",
+        ],
+        Kind::RoleAssignment => &["principalOrganizationId", "resourceScope", "createdUsing"],
+        Kind::CrossTenantAccessPolicyConfigurationPartner => &["isInMultiTenantOrganization"],
+        Kind::AuthenticationMethodsPolicy => &["policyMigrationState", "policyVersion"],
+        _ => &[],
+    }
+}
+
+/// Properties set only when creating (Graph refuses to change them).
+fn immutable(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::ServicePrincipal => &["appId"],
+        Kind::Group => &["isAssignableToRole"],
+        Kind::AuthenticationStrengthPolicy => &["allowedCombinations"],
+        Kind::CrossTenantAccessPolicyConfigurationPartner => &["tenantId"],
+        Kind::OAuth2PermissionGrant => &["clientId", "consentType", "principalId", "resourceId"],
+        _ => &[],
+    }
+}
+
+/// The links of a kind: properties holding ids written one by one through `$ref`.
+pub fn links(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Group => &["members", "owners"],
+        Kind::Application | Kind::ServicePrincipal => &["owners"],
+        Kind::AdministrativeUnit => &["members"],
+        _ => &[],
+    }
+}
+
+/// Whether a property is a credential list Graph never returns secrets of.
+pub fn is_credentials(kind: Kind, property: &str) -> bool {
+    matches!(kind, Kind::Application | Kind::ServicePrincipal)
+        && matches!(property, "passwordCredentials" | "keyCredentials")
+}
+
+/// How a kind can be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writable {
+    /// Created, changed in place and deleted.
+    Full,
+    /// One per tenant: only changed in place.
+    Singleton,
+    /// Created and deleted, never changed: a change is a delete and a create.
+    Replace,
+    /// Not written at all.
+    Never,
+}
+
+/// How objects of `kind` are written.
+pub fn writable(kind: Kind) -> Writable {
+    match kind {
+        k if k.is_singleton() => Writable::Singleton,
+        Kind::AuthenticationMethodConfiguration => Writable::Singleton,
+        Kind::RoleAssignment | Kind::AppRoleAssignment => Writable::Replace,
+        // Eligibilities are written as schedule requests, with expirations that may have
+        // passed; kept out of restore until that mapping is built.
+        Kind::UserAuthenticationMethods | Kind::RoleEligibilitySchedule => Writable::Never,
+        _ => Writable::Full,
+    }
+}
+
+/// Whether the object is built in (Microsoft's): never created, changed or deleted.
+pub fn is_built_in(kind: Kind, object: &Value) -> bool {
+    match kind {
+        Kind::RoleDefinition => object.get("isBuiltIn").and_then(Value::as_bool) == Some(true),
+        Kind::AuthenticationStrengthPolicy => {
+            object.get("policyType").and_then(Value::as_str) == Some("builtIn")
+        }
+        _ => false,
+    }
+}
+
+/// Whether the object is synchronised from an on-premises directory.
+pub fn is_synced(object: &Value) -> bool {
+    object.get("onPremisesSyncEnabled").and_then(Value::as_bool) == Some(true)
+}
+
+/// The body that creates `object`: every writable property, links and credentials left out.
+pub fn create_body(kind: Kind, object: &Value) -> Value {
+    let mut out = Map::new();
+    for (k, v) in object.as_object().into_iter().flatten() {
+        if read_only(kind).contains(&k.as_str()) || links(kind).contains(&k.as_str()) {
+            continue;
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    if kind == Kind::CrossTenantAccessPolicyConfigurationPartner
+        && let Some(t) = object.get("tenantId")
+    {
+        out.insert("tenantId".into(), t.clone());
+    }
+    Value::Object(out)
+}
+
+/// The `PATCH` body that turns `live` into `desired`: the top-level properties that differ,
+/// whole, with what `desired` no longer sets written as `null` or `[]` at every depth (a
+/// `PATCH` merges complex values, so an omitted property would be kept).
+pub fn update_body(kind: Kind, live: &Value, desired: &Value) -> Option<Value> {
+    let (Some(l), Some(d)) = (live.as_object(), desired.as_object()) else {
+        return None;
+    };
+    let skip = |k: &str| {
+        read_only(kind).contains(&k)
+            || immutable(kind).contains(&k)
+            || links(kind).contains(&k)
+            || is_credentials(kind, k)
+    };
+    let mut out = Map::new();
+    for key in l.keys().chain(d.keys()) {
+        if skip(key) || out.contains_key(key) || l.get(key) == d.get(key) {
+            continue;
+        }
+        let value = match (l.get(key), d.get(key)) {
+            (Some(old), Some(new)) => cleared(old, new),
+            (Some(old), None) => unset(old),
+            (None, Some(new)) => new.clone(),
+            (None, None) => continue,
+        };
+        out.insert(key.clone(), value);
+    }
+    if (kind.is_singleton() || kind == Kind::AuthenticationMethodConfiguration)
+        && let Some(t) = d.get("@odata.type").filter(|_| !out.is_empty())
+    {
+        out.insert("@odata.type".into(), t.clone());
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
+}
+
+/// `new`, with every property of `old` it lacks written as unset.
+fn cleared(old: &Value, new: &Value) -> Value {
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            let mut out = n.clone();
+            for (k, v) in o {
+                match n.get(k) {
+                    Some(nv) => {
+                        out.insert(k.clone(), cleared(v, nv));
+                    }
+                    None if k != "@odata.type" => {
+                        out.insert(k.clone(), unset(v));
+                    }
+                    None => {}
+                }
+            }
+            Value::Object(out)
+        }
+        _ => new.clone(),
+    }
+}
+
+/// How "no value" is written for a property that holds `old`.
+fn unset(old: &Value) -> Value {
+    match old {
+        Value::Array(_) => Value::Array(Vec::new()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(k, _)| *k != "@odata.type")
+                .map(|(k, v)| (k.clone(), unset(v)))
+                .collect(),
+        ),
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn creates_leave_out_read_only_links_and_credentials() {
+        let g = json!({"displayName": "G", "mail": "g@x", "members": ["u1"], "owners": ["u2"],
+                       "mailNickname": "g", "securityEnabled": true});
+        assert_eq!(
+            create_body(Kind::Group, &g),
+            json!({"displayName": "G", "mailNickname": "g", "securityEnabled": true})
+        );
+        let app =
+            json!({"displayName": "A", "appId": "x", "passwordCredentials": [{"keyId": "k"}]});
+        assert_eq!(
+            create_body(Kind::Application, &app),
+            json!({"displayName": "A"})
+        );
+    }
+
+    #[test]
+    fn updates_write_what_differs_and_clear_what_is_gone_at_every_depth() {
+        let live = json!({"displayName": "P", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"], "excludeGroups": ["g1"]}},
+            "members": ["u1"]});
+        let desired = json!({"displayName": "P", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "platforms": {"includePlatforms": ["all"]}}});
+        assert_eq!(
+            update_body(Kind::Group, &live, &desired),
+            Some(
+                json!({"conditions": {"users": {"includeUsers": ["All"], "excludeGroups": []},
+                                       "platforms": {"includePlatforms": ["all"]}}})
+            )
+        );
+        assert_eq!(update_body(Kind::User, &live, &live), None);
+        assert_eq!(
+            update_body(Kind::User, &json!({"jobTitle": "A"}), &json!({})),
+            Some(json!({"jobTitle": null}))
+        );
+    }
+}
