@@ -41,10 +41,33 @@ pub struct PlanStep {
     pub object: Option<Value>,
 }
 
-/// Reads a plan file: `{"plan": {"steps": [...]}}` as `rewind restore --json` prints it (the
-/// steps' `object` carrying the configuration each step writes), or a bare list of steps.
+/// Reads a plan file: a restore plan (`rewind restore --plan-out`, or `--json`), whose desired
+/// state is what the plan leaves; or `{"plan": {"steps": [...]}}` / a bare list of steps, each
+/// step's `object` carrying the configuration it writes.
 pub fn parse_plan(text: &str) -> Result<Vec<PlanStep>, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    // A restore plan (`--plan-out`, or `rewind restore --json`) carries its desired state.
+    if let Some(desired) = value
+        .pointer("/plan/desired")
+        .or_else(|| value.get("desired"))
+    {
+        let desired: Vec<rewind_engine::restore::Desired> = serde_json::from_value(desired.clone())
+            .map_err(|e| format!("the plan's desired state: {e}"))?;
+        return Ok(desired
+            .into_iter()
+            .map(|d| PlanStep {
+                action: if d.object.is_some() {
+                    "update"
+                } else {
+                    "delete"
+                }
+                .to_string(),
+                kind: d.kind,
+                id: d.id,
+                object: d.object,
+            })
+            .collect());
+    }
     let steps = value
         .pointer("/plan/steps")
         .or_else(|| value.get("steps"))

@@ -42,6 +42,13 @@ pub struct RawConfig {
     /// The country administrators sign in from at home, ISO 3166 alpha-2
     /// (`REWIND_HOME_COUNTRY`); by default the most common usage location of the protected.
     pub home_country: Option<String>,
+    /// The app registration restore writes with (`REWIND_WRITE_CLIENT_ID`): capture's stays
+    /// read-only. Unset, restore writes with the capture app.
+    pub write_client_id: Option<String>,
+    /// Its client secret (`REWIND_WRITE_CLIENT_SECRET`).
+    pub write_client_secret: Option<String>,
+    /// Or its PEM with key and certificate (`REWIND_WRITE_CLIENT_CERTIFICATE`).
+    pub write_client_certificate: Option<PathBuf>,
 }
 
 /// Why settings cannot be used; each message names what to set or fix.
@@ -111,6 +118,12 @@ impl RawConfig {
                 "REWIND_STORE_KEY" => &mut raw.store_key,
                 "REWIND_TENANT" => &mut raw.tenant,
                 "REWIND_HOME_COUNTRY" => &mut raw.home_country,
+                "REWIND_WRITE_CLIENT_ID" => &mut raw.write_client_id,
+                "REWIND_WRITE_CLIENT_SECRET" => &mut raw.write_client_secret,
+                "REWIND_WRITE_CLIENT_CERTIFICATE" => {
+                    raw.write_client_certificate = Some(PathBuf::from(v));
+                    continue;
+                }
                 "REWIND_BREAK_GLASS" => {
                     raw.break_glass = Some(
                         v.split(',')
@@ -152,6 +165,11 @@ impl RawConfig {
             tenant: over.tenant.or(self.tenant),
             break_glass: over.break_glass.or(self.break_glass),
             home_country: over.home_country.or(self.home_country),
+            write_client_id: over.write_client_id.or(self.write_client_id),
+            write_client_secret: over.write_client_secret.or(self.write_client_secret),
+            write_client_certificate: over
+                .write_client_certificate
+                .or(self.write_client_certificate),
         }
     }
 
@@ -223,6 +241,8 @@ pub struct Config {
     pub endpoints: Endpoints,
     /// How to sign in.
     pub credential: Credential,
+    /// How restore signs in to write, when a separate app is configured.
+    pub write_credential: Option<Credential>,
     /// Where the timeline lives.
     pub store: StoreLocation,
 }
@@ -243,30 +263,28 @@ impl Config {
         let client_id = raw
             .client_id
             .ok_or_else(|| missing("client id", "--client-id", "REWIND_CLIENT_ID", "client_id"))?;
-        let credential = match (raw.client_secret, raw.client_certificate) {
-            (Some(_), Some(_)) => return Err(ConfigError::TwoCredentials),
-            (Some(s), None) => Credential::Secret {
-                client_id,
-                secret: Secret::new(s),
-            },
-            (None, Some(path)) => {
-                let pem = std::fs::read_to_string(&path).map_err(|e| ConfigError::Certificate {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
-                Credential::Certificate {
-                    client_id,
-                    pem: Secret::new(pem),
-                }
-            }
-            (None, None) => {
-                return Err(missing(
+        let credential = credential_from(client_id, raw.client_secret, raw.client_certificate)?
+            .ok_or_else(|| {
+                missing(
                     "client secret or certificate",
                     "--client-secret",
                     "REWIND_CLIENT_SECRET",
                     "client_secret",
-                ));
-            }
+                )
+            })?;
+        let write_credential = match raw.write_client_id {
+            Some(id) => Some(
+                credential_from(id, raw.write_client_secret, raw.write_client_certificate)?
+                    .ok_or_else(|| {
+                        missing(
+                            "secret or certificate for the write app",
+                            "REWIND_WRITE_CLIENT_SECRET",
+                            "REWIND_WRITE_CLIENT_SECRET",
+                            "write_client_secret",
+                        )
+                    })?,
+            ),
+            None => None,
         };
         let mut endpoints = Endpoints::public_cloud(tenant);
         if let Some(g) = raw.graph_url {
@@ -278,9 +296,36 @@ impl Config {
         Ok(Config {
             endpoints,
             credential,
+            write_credential,
             store,
         })
     }
+}
+
+/// A credential from a secret or a certificate file (not both); `None` when neither is set.
+fn credential_from(
+    client_id: String,
+    secret: Option<String>,
+    certificate: Option<PathBuf>,
+) -> Result<Option<Credential>, ConfigError> {
+    Ok(Some(match (secret, certificate) {
+        (Some(_), Some(_)) => return Err(ConfigError::TwoCredentials),
+        (Some(s), None) => Credential::Secret {
+            client_id,
+            secret: Secret::new(s),
+        },
+        (None, Some(path)) => {
+            let pem = std::fs::read_to_string(&path).map_err(|e| ConfigError::Certificate {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            Credential::Certificate {
+                client_id,
+                pem: Secret::new(pem),
+            }
+        }
+        (None, None) => return Ok(None),
+    }))
 }
 
 #[cfg(test)]

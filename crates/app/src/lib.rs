@@ -11,6 +11,7 @@ pub mod links;
 pub mod live;
 pub mod locate;
 pub mod names;
+pub mod restore;
 
 pub use capture::{CaptureError, CaptureEvent, CaptureOptions, CaptureReport, capture};
 

@@ -47,6 +47,13 @@ pub enum Command {
     /// Lockout analysis of a state: can the break-glass accounts and administrators still get
     /// in? Exit code 6 when at risk or critical. --refs reports dangling references instead.
     Check(CheckArgs),
+    /// Bring the tenant back to a point in time — one property, objects, kinds, one actor's
+    /// changes, or everything — dependency-aware and guarded against lockouts. Exit codes: 4
+    /// partial, 5 refused by the lockout guard, 6 did not converge.
+    Restore(RestoreArgs),
+    /// Apply a plan written by `rewind restore --plan-out FILE`, after checking it again
+    /// against the lockout guard.
+    Apply(ApplyArgs),
     /// Check every blob, manifest and the hash chain of the store.
     Verify(VerifyArgs),
     /// Forget snapshots a retention policy does not keep, then delete blobs nothing uses.
@@ -240,6 +247,90 @@ pub struct CheckArgs {
     /// REWIND_HOME_COUNTRY; default: the protected accounts' most common usage location].
     #[arg(long, value_name = "CC")]
     pub home_country: Option<String>,
+}
+
+/// How a restore is judged, confirmed and written.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyControl {
+    /// Apply without asking.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub yes: bool,
+    /// Only show the plan and the guard's verdict; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply even when the lockout guard refuses the plan (it still reports who would be
+    /// locked out).
+    #[arg(long)]
+    pub allow_lockout: bool,
+    /// A break-glass account (object id or user principal name); repeat for each [env:
+    /// REWIND_BREAK_GLASS].
+    #[arg(long = "break-glass", value_name = "USER")]
+    pub break_glass: Vec<String>,
+    /// The country administrators sign in from at home (ISO 3166 alpha-2) [env:
+    /// REWIND_HOME_COUNTRY].
+    #[arg(long, value_name = "CC")]
+    pub home_country: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+    /// The app registration that writes [env: REWIND_WRITE_CLIENT_ID; default: the capture app].
+    #[arg(long, value_name = "ID")]
+    pub write_client_id: Option<String>,
+    /// Its secret; prefer REWIND_WRITE_CLIENT_SECRET.
+    #[arg(long, value_name = "SECRET")]
+    pub write_client_secret: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub control: ApplyControl,
+    /// The point to go back to (RFC 3339, a snapshot id, or a time ago: 2h, 3d).
+    #[arg(long, value_name = "T", required_unless_present = "resume")]
+    pub to: Option<String>,
+    /// An object (id or kind/display-name) to restore, with what it names; repeat for each.
+    #[arg(long = "object", value_name = "OBJECT")]
+    pub objects: Vec<String>,
+    /// Every object of a kind; repeat for each.
+    #[arg(long = "kind", value_name = "KIND")]
+    pub kinds: Vec<String>,
+    /// Only this property (dotted path, e.g. conditions.users.excludeUsers) of the one
+    /// --object.
+    #[arg(long, value_name = "PATH", requires = "objects")]
+    pub property: Option<String>,
+    /// Undo everything this actor (user principal name or app name, as `rewind changes`
+    /// shows them) changed since --since, keeping everyone else's changes.
+    #[arg(long, value_name = "ACTOR", requires = "since")]
+    pub changed_by: Option<String>,
+    /// With --changed-by: from when [default: --to].
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Everything Rewind restores.
+    #[arg(long)]
+    pub all: bool,
+    /// Write the plan to FILE (JSON) for review; `rewind apply FILE` applies it.
+    #[arg(long, value_name = "FILE")]
+    pub plan_out: Option<PathBuf>,
+    /// Continue the last interrupted restore of the tenant from its journal.
+    #[arg(long, conflicts_with_all = ["to", "objects", "kinds", "all", "changed_by"])]
+    pub resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub control: ApplyControl,
+    /// The plan file.
+    #[arg(value_name = "FILE")]
+    pub plan: PathBuf,
 }
 
 #[derive(Debug, Args)]

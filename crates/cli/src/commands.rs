@@ -14,6 +14,8 @@ mod history;
 mod import;
 mod log;
 mod refs;
+mod restore;
+mod restore_text;
 mod session;
 mod show;
 mod tenant;
@@ -38,6 +40,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Show(args) => show::run(args).await,
             Command::History(args) => history::run(args).await,
             Command::Blame(args) => blame::run(args).await,
+            Command::Restore(args) => restore::run(args).await,
+            Command::Apply(args) => restore::apply(args).await,
             Command::Refs(args) => refs::run(args).await,
             Command::Whatif(args) => whatif::run(args).await,
             Command::Check(args) => check::run(args).await,

@@ -10,7 +10,11 @@ pub const UNEXPECTED: u8 = 1;
 pub const USAGE: u8 = 2;
 /// Authentication or permission error.
 pub const AUTH: u8 = 3;
-/// `verify` (or later `diff`/`check`) found what it looks for.
+/// A restore applied only part of its plan; the report lists what failed.
+pub const PARTIAL: u8 = 4;
+/// The lockout guard refused a restore plan.
+pub const REFUSED: u8 = 5;
+/// `verify`, `diff` or `check` found what it looks for, or a restore did not converge.
 pub const FOUND: u8 = 6;
 
 /// Errors that know their exit code.
@@ -22,9 +26,16 @@ pub enum Expected {
     /// Signing in failed or a permission is missing.
     #[error("{0}")]
     Auth(String),
-    /// The command found what it checks for (damage in the store).
+    /// The command found what it checks for (damage in the store), or a restore did not
+    /// converge.
     #[error("{0}")]
     Found(String),
+    /// Some steps of a restore failed.
+    #[error("{0}")]
+    Partial(String),
+    /// The lockout guard refused the plan.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// The exit code for an error: the typed ones carry their code, anything else is unexpected.
@@ -33,6 +44,8 @@ pub fn code_for(err: &anyhow::Error) -> ExitCode {
         Some(Expected::Usage(_)) => USAGE,
         Some(Expected::Auth(_)) => AUTH,
         Some(Expected::Found(_)) => FOUND,
+        Some(Expected::Partial(_)) => PARTIAL,
+        Some(Expected::Refused(_)) => REFUSED,
         None => UNEXPECTED,
     };
     debug_assert_ne!(code, OK);

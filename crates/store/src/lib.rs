@@ -11,6 +11,7 @@
 mod bulk;
 mod error;
 mod forget;
+mod journal;
 mod lock;
 mod manifest;
 mod points;
@@ -23,6 +24,7 @@ mod verify;
 
 pub use error::StoreError;
 pub use forget::ForgetReport;
+pub use journal::{LineageRecord, RestoreRecord, StepRecord};
 pub use lock::StoreLock;
 pub use manifest::{Change, Manifest, ObjectKey, apply, chain_hash, manifest_hash};
 pub use retention::{Decision, KeepPolicy, select};

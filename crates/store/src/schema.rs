@@ -14,15 +14,23 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "timeline: tenants, blobs, snapshots, versions, cursors, audit",
-    sqlite: include_str!("../migrations/sqlite/0001_timeline.sql"),
-    postgres: include_str!("../migrations/postgres/0001_timeline.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "timeline: tenants, blobs, snapshots, versions, cursors, audit",
+        sqlite: include_str!("../migrations/sqlite/0001_timeline.sql"),
+        postgres: include_str!("../migrations/postgres/0001_timeline.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "restore journals and lineage",
+        sqlite: include_str!("../migrations/sqlite/0002_restores.sql"),
+        postgres: include_str!("../migrations/postgres/0002_restores.sql"),
+    },
+];
 
 /// The newest schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// An arbitrary key for `PostgreSQL`'s advisory lock that serialises migrations ("rewind").
 const MIGRATION_LOCK: i64 = 0x7265_7769_6e64;

@@ -221,11 +221,17 @@ impl Store {
         .transpose()
     }
 
-    /// Removes a tenant with its whole timeline (snapshots, versions, cursors). Blobs
+    /// Removes a tenant with its whole timeline (snapshots, versions, cursors) and restores. Blobs
     /// other tenants may share stay until retention collects what nothing references.
     pub async fn remove_tenant(&self, tenant: &TenantInfo) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
-        for table in ["versions", "cursors", "snapshots"] {
+        sqlx::query(
+            "DELETE FROM restore_steps WHERE restore IN (SELECT id FROM restores WHERE tenant = $1)",
+        )
+        .bind(tenant.id)
+        .execute(&mut *tx)
+        .await?;
+        for table in ["lineage", "restores", "versions", "cursors", "snapshots"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE tenant = $1"))
                 .bind(tenant.id)
                 .execute(&mut *tx)

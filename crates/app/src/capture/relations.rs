@@ -120,11 +120,19 @@ impl Run<'_> {
             named.extend(self.holders_of(kind, nav, held, &lifecycle.removed).await?);
         }
         let named = &named;
-        let targets: Vec<String> = self
+        let mut targets: BTreeSet<String> = self
             .touched(kind, seen, named)
             .into_iter()
             .filter(|id| !seen.removed.contains(id))
             .collect();
+        // Objects read for the first time have no previous relationship to keep: read it
+        // (a group created and given an owner since the last capture).
+        targets.extend(
+            held.values
+                .keys()
+                .filter(|k| !self.base.contains_key(&ObjectKey::new(kind, k.as_str())))
+                .cloned(),
+        );
         for id in &targets {
             if !held.values.contains_key(id) {
                 let prev = self.previous(kind, id).await?;

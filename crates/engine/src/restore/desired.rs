@@ -164,6 +164,31 @@ fn edit_set(v: &mut Value, path: &str, element: &str, add: bool) {
     set_path(v, path, value);
 }
 
+/// Writes `id` at a reference path as [`rewind_model::references`] reports them
+/// (`conditions.users.excludeGroups[2]`, `includeTargets[0].id`, `principalId`). Returns whether
+/// the path existed.
+pub fn set_reference(v: &mut Value, path: &str, id: &str) -> bool {
+    let mut here = v;
+    for segment in path.split('.') {
+        let (name, index) = match segment.split_once('[') {
+            Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (segment, None),
+        };
+        let Some(next) = here.get_mut(name) else {
+            return false;
+        };
+        here = match index {
+            Some(i) => match next.get_mut(i) {
+                Some(x) => x,
+                None => return false,
+            },
+            None => next,
+        };
+    }
+    *here = Value::String(id.to_string());
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

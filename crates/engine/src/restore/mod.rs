@@ -7,7 +7,7 @@ mod plan;
 mod planner;
 mod writes;
 
-pub use desired::{Version, get_path, set_path, undo_actor, with_property};
+pub use desired::{Version, get_path, set_path, set_reference, undo_actor, with_property};
 pub use plan::{Action, Desired, Link, Notice, NoticeKind, PLAN_FORMAT, Plan, Remap, Step};
 pub use planner::{Current, REPORT_ONLY, Wanted, plan};
 pub use writes::{Writable, create_body, is_built_in, links, update_body, writable};

@@ -237,7 +237,7 @@ impl Builder<'_> {
         let i = self.push(step);
         self.primary.insert(w.key.clone(), i);
         if let Some(state) = switch {
-            self.switch_state(w, name, state, i);
+            self.switch_state(w, name, state, Some(i));
         }
         if kind == Kind::User {
             let detail = "created anew with a random password nobody knows (never stored): issue a Temporary Access Pass or reset the password; it must be changed at next sign-in".to_string();
@@ -253,7 +253,11 @@ impl Builder<'_> {
 
     fn update(&mut self, w: &Wanted, live: &Value, desired: &Value, name: Option<&String>) {
         let kind = w.key.kind;
-        if live == desired || is_built_in(kind, live) {
+        if is_built_in(kind, live) {
+            return;
+        }
+        if live == desired {
+            self.relink(w, desired, name);
             return;
         }
         let changes: Vec<_> = property_changes(live, desired)
@@ -286,20 +290,103 @@ impl Builder<'_> {
             create.body = Some(body);
             let c = self.push(create);
             self.steps[c].after.push(d);
-        } else if let Some(mut body) = update_body(kind, live, desired) {
+        } else if let Some(mut body) =
+            self.with_relinks(kind, desired, update_body(kind, live, desired))
+        {
             let reason = format!("{}: changed since the target time", w.reason);
             let mut step = Self::step(Action::Update, &w.key, name, &reason);
             let switch = Self::report_only_first(kind, Some(live), desired, &mut body);
+            // A policy whose only change is being switched on needs the switch alone.
+            let only_state = body.as_object().is_some_and(|b| {
+                b.len() == 1 && b.get("state").is_some() && b.get("state") == live.get("state")
+            });
             step.remaps = self.remaps(kind, &body);
             step.body = Some(body);
-            step.changes = changes;
-            let i = self.push(step);
+            step.changes.clone_from(&changes);
+            let i = (!only_state).then(|| self.push(step));
             if let Some(state) = switch {
-                self.switch_state(w, name, state, i);
+                let s = self.switch_state(w, name, state, i);
+                if only_state {
+                    self.steps[s].step.changes = changes;
+                }
             }
         }
         self.credentials(w, live, desired, name);
         self.links(w, live, desired, name, false);
+    }
+
+    /// `body` with, in addition, every top-level property of `desired` that names an object
+    /// created anew (its references must be rewritten even if nothing else in it changed).
+    fn with_relinks(&self, kind: Kind, desired: &Value, body: Option<Value>) -> Option<Value> {
+        let full = create_body(kind, desired);
+        let tops: BTreeSet<String> = self
+            .remaps(kind, &full)
+            .iter()
+            .map(|r| {
+                r.path
+                    .split(['.', '['])
+                    .next()
+                    .unwrap_or(&r.path)
+                    .to_string()
+            })
+            .collect();
+        if tops.is_empty() {
+            return body;
+        }
+        let mut out = body.unwrap_or_else(|| Value::Object(Map::new()));
+        if let (Some(o), Some(f)) = (out.as_object_mut(), full.as_object()) {
+            for t in &tops {
+                if let Some(v) = f.get(t) {
+                    o.entry(t.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// An object unchanged but naming objects created anew (a policy still excluding a group
+    /// that was deleted for good keeps its old id): the properties holding those references
+    /// are written again with the new ids.
+    fn relink(&mut self, w: &Wanted, desired: &Value, name: Option<&String>) {
+        let kind = w.key.kind;
+        let body = if writable(kind) == Writable::Replace {
+            replace_body(kind, desired)
+        } else {
+            create_body(kind, desired)
+        };
+        let remaps = self.remaps(kind, &body);
+        if remaps.is_empty() {
+            return;
+        }
+        let reason = format!(
+            "{}: names objects created anew; re-linked to their new ids",
+            w.reason
+        );
+        if writable(kind) == Writable::Replace {
+            let del = Self::step(Action::Delete, &w.key, name, &reason);
+            let d = self.push(del);
+            let mut create = Self::step(Action::Create, &w.key, name, &reason);
+            create.remaps = remaps;
+            create.body = Some(body);
+            let c = self.push(create);
+            self.steps[c].after.push(d);
+            return;
+        }
+        let tops: BTreeSet<&str> = remaps
+            .iter()
+            .map(|r| r.path.split(['.', '[']).next().unwrap_or(&r.path))
+            .collect();
+        let patch: Map<String, Value> = body
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| tops.contains(k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut step = Self::step(Action::Update, &w.key, name, &reason);
+        step.body = Some(Value::Object(patch));
+        step.remaps = remaps;
+        self.push(step);
     }
 
     /// A Conditional Access policy that is not enforced now and should be is written
@@ -325,14 +412,21 @@ impl Builder<'_> {
         Some(target.to_string())
     }
 
-    fn switch_state(&mut self, w: &Wanted, name: Option<&String>, state: String, after: usize) {
+    fn switch_state(
+        &mut self,
+        w: &Wanted,
+        name: Option<&String>,
+        state: String,
+        after: Option<usize>,
+    ) -> usize {
         let reason = "written report-only first; enforced once every other step has succeeded";
         let mut step = Self::step(Action::SwitchState, &w.key, name, reason);
         let mut body = Map::new();
         body.insert("state".into(), Value::String(state));
         step.body = Some(Value::Object(body));
         let i = self.push(step);
-        self.steps[i].after.push(after);
+        self.steps[i].after.extend(after);
+        i
     }
 
     /// Password credentials added after the target time are removed; those gone since cannot be

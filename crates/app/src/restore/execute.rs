@@ -1,0 +1,694 @@
+//! The executor (DESIGN §6.5): runs a plan's steps in order, in waves of independent steps of
+//! one action (links through `$batch`, twenty to a request), journaling each step before and
+//! after. Resuming skips what the journal says is done and, for a create that started but was
+//! never recorded as done, looks for the object before creating it again.
+//!
+//! Throttling: the client honours `Retry-After`; Conditional Access writes are paced at one a
+//! second, the service's budget, so they are never refused. Replication lag: a step that
+//! names an object this restore just brought back retries a 404 within a bound. A failed step
+//! fails the steps that wait for it and the final policy switches; the rest continue.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use rand::Rng as _;
+use rewind_engine::restore::{Action, Plan, Step, set_reference};
+use rewind_model::Kind;
+use rewind_msgraph::protocol::{BatchRequest, BatchResponse};
+use rewind_msgraph::{ClientError, GraphClient};
+use rewind_store::{Store, TenantInfo};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::RestoreError;
+use super::graph::{
+    create_path, created_key, find_existing, is_conditional_access, item_path, restore_path,
+    split_key,
+};
+
+/// How the executor paces and retries.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecuteOptions {
+    /// How long a step naming a just-created object retries a 404 (replication lag).
+    pub lag_budget: Duration,
+    /// The least time between two Conditional Access requests.
+    pub ca_interval: Duration,
+}
+
+impl Default for ExecuteOptions {
+    fn default() -> Self {
+        ExecuteOptions {
+            lag_budget: Duration::from_mins(1),
+            ca_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// It ran and succeeded.
+    Done,
+    /// It had already happened (an earlier run, or the tenant already as wanted).
+    AlreadyDone,
+    /// It failed; `detail` says why.
+    Failed,
+    /// Not run because a step it waits for failed.
+    Skipped,
+}
+
+/// One step's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepOutcome {
+    /// The step's number.
+    pub n: usize,
+    /// Its action.
+    pub action: Action,
+    /// The object's kind.
+    pub kind: Kind,
+    /// The object's key in the plan.
+    pub id: String,
+    /// Its name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// How it ended.
+    pub status: StepStatus,
+    /// Why it failed or was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The key of an object created anew.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_id: Option<String>,
+}
+
+/// Progress of an execution.
+#[derive(Debug, Clone, Copy)]
+pub enum StepEvent<'a> {
+    /// A step ended; `done` of `total` have.
+    Finished {
+        /// Steps ended so far.
+        done: usize,
+        /// Steps in the plan.
+        total: usize,
+        /// This one.
+        outcome: &'a StepOutcome,
+    },
+}
+
+/// What an execution did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Execution {
+    /// The journal's restore id.
+    pub restore: i64,
+    /// Every step's outcome, in plan order.
+    pub outcomes: Vec<StepOutcome>,
+    /// Objects created anew: old id → new id.
+    pub lineage: BTreeMap<String, String>,
+    /// Graph requests made.
+    pub requests: u64,
+    /// Of which throttled.
+    pub throttled: u64,
+    /// How long it took.
+    pub seconds: f64,
+}
+
+impl Execution {
+    /// Steps that failed or were skipped.
+    pub fn failed(&self) -> impl Iterator<Item = &StepOutcome> {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o.status, StepStatus::Failed | StepStatus::Skipped))
+    }
+}
+
+/// Runs `plan` as restore `restore` of the journal (new or resumed).
+pub async fn execute(
+    client: &GraphClient,
+    store: &Store,
+    tenant: &TenantInfo,
+    plan: &Plan,
+    restore: i64,
+    options: ExecuteOptions,
+    progress: &(dyn Fn(StepEvent<'_>) + Sync),
+) -> Result<Execution, RestoreError> {
+    let started = Instant::now();
+    let stats = client.stats();
+    let journal = store.restore_steps(restore).await?;
+    let mut run = Run {
+        client,
+        store,
+        tenant,
+        restore,
+        options,
+        lineage: HashMap::new(),
+        outcomes: BTreeMap::new(),
+        pending: Vec::new(),
+        last_ca: tokio::sync::Mutex::new(None),
+        any_failed: false,
+    };
+    for l in store
+        .lineage(tenant)
+        .await?
+        .into_iter()
+        .filter(|l| l.restore == restore)
+    {
+        run.lineage.insert(
+            split_key(&l.old_key).1.to_string(),
+            split_key(&l.new_key).1.to_string(),
+        );
+    }
+    let total = plan.steps.len();
+    let mut i = 0;
+    while i < total {
+        let wave = wave(&plan.steps, i);
+        i += wave.len();
+        let mut runnable = Vec::new();
+        for step in wave {
+            match run.precheck(step, journal.get(&step.n)) {
+                Some(outcome) => run.finish(outcome, total, progress).await?,
+                None => runnable.push(step),
+            }
+        }
+        if runnable.is_empty() {
+            continue;
+        }
+        let started: Vec<(usize, &str, String)> = runnable
+            .iter()
+            .map(|s| (s.n, "started", String::new()))
+            .collect();
+        store.record_steps(restore, &started).await?;
+        let resumed: Vec<bool> = runnable
+            .iter()
+            .map(|s| journal.get(&s.n).is_some_and(|r| r.state == "started"))
+            .collect();
+        if matches!(runnable[0].action, Action::AddLink | Action::RemoveLink) {
+            for outcome in run.links(&runnable).await {
+                run.finish(outcome, total, progress).await?;
+            }
+        } else {
+            let width = if is_conditional_access(runnable[0].kind) {
+                1
+            } else {
+                client.concurrency().max(1)
+            };
+            let run_ref = &run;
+            let mut results = futures_util::stream::iter(runnable.iter().zip(resumed))
+                .map(|(s, again)| async move { run_ref.step(s, again).await })
+                .buffer_unordered(width);
+            let mut done = Vec::new();
+            while let Some(outcome) = results.next().await {
+                done.push(outcome);
+            }
+            drop(results);
+            for outcome in done {
+                run.finish(outcome, total, progress).await?;
+            }
+        }
+        run.flush().await?;
+    }
+    run.flush().await?;
+    let after = client.stats();
+    let failed = run
+        .outcomes
+        .values()
+        .any(|o| matches!(o.status, StepStatus::Failed | StepStatus::Skipped));
+    store
+        .finish_restore(restore, if failed { "partial" } else { "finished" })
+        .await?;
+    Ok(Execution {
+        restore,
+        outcomes: run.outcomes.into_values().collect(),
+        lineage: run.lineage.into_iter().collect(),
+        requests: after.requests - stats.requests,
+        throttled: after.throttled - stats.throttled,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The steps from `start` that can run together: the same action on the same service, none
+/// waiting for another of them.
+fn wave(steps: &[Step], start: usize) -> &[Step] {
+    let first = &steps[start];
+    let mut end = start + 1;
+    while let Some(s) = steps.get(end) {
+        let same = s.action == first.action
+            && is_conditional_access(s.kind) == is_conditional_access(first.kind);
+        let independent = s.depends_on.iter().all(|d| *d < steps[start].n);
+        if !same || !independent {
+            break;
+        }
+        end += 1;
+    }
+    &steps[start..end]
+}
+
+struct Run<'a> {
+    client: &'a GraphClient,
+    store: &'a Store,
+    tenant: &'a TenantInfo,
+    restore: i64,
+    options: ExecuteOptions,
+    /// Old id → new id of objects created anew.
+    lineage: HashMap<String, String>,
+    outcomes: BTreeMap<usize, StepOutcome>,
+    /// Journal entries not yet written.
+    pending: Vec<(usize, &'static str, String)>,
+    last_ca: tokio::sync::Mutex<Option<Instant>>,
+    any_failed: bool,
+}
+
+fn outcome(
+    step: &Step,
+    status: StepStatus,
+    detail: Option<String>,
+    new_id: Option<String>,
+) -> StepOutcome {
+    StepOutcome {
+        n: step.n,
+        action: step.action,
+        kind: step.kind,
+        id: step.id.clone(),
+        display_name: step.display_name.clone(),
+        status,
+        detail,
+        new_id,
+    }
+}
+
+impl Run<'_> {
+    /// The outcome of a step that need not run: done in an earlier run, or blocked.
+    fn precheck(
+        &self,
+        step: &Step,
+        journal: Option<&rewind_store::StepRecord>,
+    ) -> Option<StepOutcome> {
+        if let Some(r) = journal.filter(|r| r.state == "done") {
+            let new_id = serde_json::from_str::<Value>(&r.result)
+                .ok()
+                .and_then(|v| v.get("new_id").and_then(Value::as_str).map(str::to_string));
+            return Some(outcome(
+                step,
+                StepStatus::AlreadyDone,
+                Some("done in an earlier run".into()),
+                new_id,
+            ));
+        }
+        let blocked = step.depends_on.iter().find(|d| {
+            self.outcomes
+                .get(d)
+                .is_some_and(|o| matches!(o.status, StepStatus::Failed | StepStatus::Skipped))
+        });
+        if let Some(d) = blocked {
+            return Some(outcome(
+                step,
+                StepStatus::Skipped,
+                Some(format!("step {d} did not succeed")),
+                None,
+            ));
+        }
+        if step.action == Action::SwitchState && self.any_failed {
+            return Some(outcome(
+                step,
+                StepStatus::Skipped,
+                Some("left report-only because an earlier step did not succeed; switch it on once the rest is in place".into()),
+                None,
+            ));
+        }
+        None
+    }
+
+    async fn finish(
+        &mut self,
+        o: StepOutcome,
+        total: usize,
+        progress: &(dyn Fn(StepEvent<'_>) + Sync),
+    ) -> Result<(), RestoreError> {
+        if let (Some(new), StepStatus::Done | StepStatus::AlreadyDone) = (&o.new_id, o.status) {
+            let old = split_key(&o.id).1.to_string();
+            if self.lineage.get(&old) != Some(&split_key(new).1.to_string()) {
+                self.store
+                    .record_lineage(self.tenant, self.restore, o.kind, &o.id, new)
+                    .await?;
+            }
+            self.lineage.insert(old, split_key(new).1.to_string());
+        }
+        let (state, result) = match o.status {
+            StepStatus::Done | StepStatus::AlreadyDone => ("done", json!({"new_id": o.new_id})),
+            StepStatus::Failed => ("failed", json!({"error": o.detail})),
+            StepStatus::Skipped => ("skipped", json!({"reason": o.detail})),
+        };
+        if matches!(o.status, StepStatus::Failed | StepStatus::Skipped) {
+            self.any_failed = true;
+        }
+        self.pending.push((o.n, state, result.to_string()));
+        if self.pending.len() >= 200 {
+            self.flush().await?;
+        }
+        self.outcomes.insert(o.n, o);
+        let o = self.outcomes.values().next_back();
+        if let Some(o) = o {
+            progress(StepEvent::Finished {
+                done: self.outcomes.len(),
+                total,
+                outcome: o,
+            });
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), RestoreError> {
+        if !self.pending.is_empty() {
+            let entries = std::mem::take(&mut self.pending);
+            self.store.record_steps(self.restore, &entries).await?;
+        }
+        Ok(())
+    }
+
+    /// An id as it is now: the new id of an object created anew, else itself.
+    fn now_id<'s>(&'s self, id: &'s str) -> &'s str {
+        self.lineage.get(id).map_or(id, String::as_str)
+    }
+
+    /// A key as it is now (both parts of a contained object's key).
+    fn now_key(&self, key: &str) -> String {
+        match split_key(key) {
+            (Some(p), c) => format!("{}/{}", self.now_id(p), self.now_id(c)),
+            (None, k) => self.now_id(k).to_string(),
+        }
+    }
+
+    /// The step's body with references to objects created anew rewritten.
+    fn body(&self, step: &Step) -> Result<Value, String> {
+        let mut body = step
+            .body
+            .clone()
+            .unwrap_or(Value::Object(serde_json::Map::new()));
+        for r in &step.remaps {
+            if r.path == "link" {
+                continue;
+            }
+            let Some(new) = self.lineage.get(&r.from) else {
+                return Err(format!(
+                    "{} {} was not created, so {} cannot name it; nothing was written",
+                    r.kind, r.from, r.path
+                ));
+            };
+            set_reference(&mut body, &r.path, new);
+        }
+        Ok(body)
+    }
+
+    /// Runs one step, retrying a 404 within the lag budget when the step names an object
+    /// this restore brought back (it may not have replicated yet).
+    async fn step(&self, step: &Step, resumed: bool) -> StepOutcome {
+        let began = Instant::now();
+        let mut wait = Duration::from_millis(200);
+        loop {
+            match self.attempt(step, resumed).await {
+                Ok((status, new_id)) => return outcome(step, status, None, new_id),
+                Err(Failure::Graph(ClientError::Graph(f)))
+                    if f.status == 404
+                        && !step.depends_on.is_empty()
+                        && began.elapsed() + wait < self.options.lag_budget =>
+                {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return outcome(step, StepStatus::Failed, Some(e.to_string()), None),
+            }
+        }
+    }
+
+    /// Waits for the Conditional Access budget (one request per second per tenant).
+    async fn pace(&self, kind: Kind) {
+        if !is_conditional_access(kind) {
+            return;
+        }
+        let mut last = self.last_ca.lock().await;
+        if let Some(at) = *last {
+            let next = at + self.options.ca_interval;
+            let now = Instant::now();
+            if next > now {
+                tokio::time::sleep(next - now).await;
+            }
+        }
+        *last = Some(Instant::now());
+    }
+
+    async fn send(
+        &self,
+        kind: Kind,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, Failure> {
+        self.pace(kind).await;
+        Ok(self.client.write(method, path, body).await?.1)
+    }
+
+    async fn attempt(
+        &self,
+        step: &Step,
+        resumed: bool,
+    ) -> Result<(StepStatus, Option<String>), Failure> {
+        use reqwest::Method;
+        let key = self.now_key(&step.id);
+        let done = Ok((StepStatus::Done, None));
+        match step.action {
+            Action::Restore => {
+                let path = restore_path(step.kind, &key).ok_or(Failure::Unsupported)?;
+                match self.send(step.kind, Method::POST, &path, None).await {
+                    Err(Failure::Graph(ClientError::Graph(f))) if f.status == 404 => {
+                        // Restored by an earlier run whose journal entry was lost?
+                        self.pace(step.kind).await;
+                        match self.client.get(&item_path(step.kind, &key)).await {
+                            Ok(_) => Ok((StepStatus::AlreadyDone, None)),
+                            Err(_) => Err(Failure::Graph(ClientError::Graph(f))),
+                        }
+                    }
+                    Err(e) => Err(e),
+                    Ok(_) => done,
+                }
+            }
+            Action::Create => self.create(step, resumed).await,
+            Action::Update | Action::SwitchState => {
+                let body = self.body(step).map_err(Failure::Remap)?;
+                self.send(
+                    step.kind,
+                    Method::PATCH,
+                    &item_path(step.kind, &key),
+                    Some(&body),
+                )
+                .await?;
+                done
+            }
+            Action::Delete => match self
+                .send(step.kind, Method::DELETE, &item_path(step.kind, &key), None)
+                .await
+            {
+                Err(Failure::Graph(ClientError::Graph(f))) if f.status == 404 => {
+                    Ok((StepStatus::AlreadyDone, None))
+                }
+                other => other.map(|_| (StepStatus::Done, None)),
+            },
+            Action::RemoveCredential => {
+                let body = json!({"keyId": step.key_id});
+                let path = format!("{}/removePassword", item_path(step.kind, &key));
+                match self.send(step.kind, Method::POST, &path, Some(&body)).await {
+                    Err(Failure::Graph(ClientError::Graph(f)))
+                        if f.status == 400 && f.message.contains("No password credential") =>
+                    {
+                        Ok((StepStatus::AlreadyDone, None))
+                    }
+                    other => other.map(|_| (StepStatus::Done, None)),
+                }
+            }
+            Action::AddLink | Action::RemoveLink => Err(Failure::Unsupported),
+        }
+    }
+
+    async fn create(
+        &self,
+        step: &Step,
+        resumed: bool,
+    ) -> Result<(StepStatus, Option<String>), Failure> {
+        let mut body = self.body(step).map_err(Failure::Remap)?;
+        let parent = split_key(&step.id).0.map(|p| self.now_id(p).to_string());
+        let path = create_path(step.kind, parent.as_deref(), &body).ok_or(Failure::Unsupported)?;
+        if resumed {
+            self.pace(step.kind).await;
+            if let Some(found) = find_existing(self.client, step.kind, &path, &body).await? {
+                let key = created_key(step.kind, parent.as_deref(), &body, &found);
+                return Ok((StepStatus::AlreadyDone, key));
+            }
+        }
+        if step.kind == Kind::User
+            && let Some(o) = body.as_object_mut()
+        {
+            o.insert(
+                "passwordProfile".into(),
+                json!({"forceChangePasswordNextSignIn": true, "password": random_password()}),
+            );
+        }
+        let created = self
+            .send(step.kind, reqwest::Method::POST, &path, Some(&body))
+            .await?;
+        let key = created_key(step.kind, parent.as_deref(), &body, &created).ok_or_else(|| {
+            Failure::Remap(format!("Graph created {} but returned no id", step.kind))
+        })?;
+        Ok((StepStatus::Done, Some(key)))
+    }
+
+    /// Runs a wave of link steps through `$batch`; inner throttling, transient failures and
+    /// (for links to objects just brought back) 404s are retried within the lag budget.
+    async fn links(&self, steps: &[&Step]) -> Vec<StepOutcome> {
+        let began = Instant::now();
+        let mut results: BTreeMap<usize, StepOutcome> = BTreeMap::new();
+        let mut todo: Vec<&Step> = steps.to_vec();
+        let mut wait = Duration::from_millis(200);
+        while !todo.is_empty() {
+            let requests: Vec<BatchRequest> = todo.iter().map(|s| self.link_request(s)).collect();
+            let chunks: Vec<(&[&Step], &[BatchRequest])> =
+                todo.chunks(20).zip(requests.chunks(20)).collect();
+            let width = self.client.concurrency().max(1);
+            let answers: Vec<BatchAnswer<'_>> = futures_util::stream::iter(chunks)
+                .map(|(s, r)| async move { (s.to_vec(), self.client.batch(r).await) })
+                .buffer_unordered(width)
+                .collect()
+                .await;
+            let mut again = Vec::new();
+            let mut server_wait = Duration::ZERO;
+            for (chunk, answer) in answers {
+                match answer {
+                    Err(e) => {
+                        for s in chunk {
+                            results.insert(
+                                s.n,
+                                outcome(s, StepStatus::Failed, Some(e.to_string()), None),
+                            );
+                        }
+                    }
+                    Ok(responses) => {
+                        for (s, r) in chunk.into_iter().zip(responses) {
+                            match link_result(s, &r) {
+                                LinkResult::Done(status) => {
+                                    results.insert(s.n, outcome(s, status, None, None));
+                                }
+                                LinkResult::Retry
+                                    if began.elapsed() + wait < self.options.lag_budget =>
+                                {
+                                    if let Some(w) =
+                                        r.retry_after.as_deref().and_then(|v| v.parse::<f64>().ok())
+                                    {
+                                        server_wait = server_wait
+                                            .max(Duration::from_secs_f64(w.clamp(0.0, 60.0)));
+                                    }
+                                    again.push(s);
+                                }
+                                LinkResult::Retry | LinkResult::Failed => {
+                                    results.insert(
+                                        s.n,
+                                        outcome(s, StepStatus::Failed, Some(batch_error(&r)), None),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if !again.is_empty() {
+                tokio::time::sleep(wait.max(server_wait)).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+            todo = again;
+        }
+        results.into_values().collect()
+    }
+
+    fn link_request(&self, step: &Step) -> BatchRequest {
+        let link = step.link.as_ref();
+        let relation = link.map_or("members", |l| l.relation.as_str());
+        let target = self.now_id(link.map_or("", |l| l.target.as_str()));
+        let holder = item_path(step.kind, &self.now_key(&step.id));
+        if step.action == Action::AddLink {
+            BatchRequest {
+                method: "POST",
+                url: format!("{holder}/{relation}/$ref"),
+                body: Some(json!({
+                    "@odata.id": format!("{}/v1.0/directoryObjects/{target}", self.client.endpoints().graph_url.trim_end_matches('/'))
+                })),
+            }
+        } else {
+            BatchRequest {
+                method: "DELETE",
+                url: format!("{holder}/{relation}/{target}/$ref"),
+                body: None,
+            }
+        }
+    }
+}
+
+/// A chunk of link steps and what `$batch` answered for them.
+type BatchAnswer<'s> = (Vec<&'s Step>, Result<Vec<BatchResponse>, ClientError>);
+
+enum LinkResult {
+    Done(StepStatus),
+    Retry,
+    Failed,
+}
+
+fn link_result(step: &Step, r: &BatchResponse) -> LinkResult {
+    let message = batch_error(r);
+    match r.status {
+        200..=299 => LinkResult::Done(StepStatus::Done),
+        400 if step.action == Action::AddLink && message.contains("already exist") => {
+            LinkResult::Done(StepStatus::AlreadyDone)
+        }
+        404 if step.action == Action::RemoveLink => LinkResult::Done(StepStatus::AlreadyDone),
+        404 if !step.depends_on.is_empty() || step.action == Action::AddLink => LinkResult::Retry,
+        0 | 429 | 500..=599 => LinkResult::Retry,
+        _ => LinkResult::Failed,
+    }
+}
+
+fn batch_error(r: &BatchResponse) -> String {
+    let message = r.body["error"]["message"].as_str().unwrap_or("");
+    format!("HTTP {}: {message}", r.status)
+}
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Graph(#[from] ClientError),
+    #[error("{0}")]
+    Remap(String),
+    #[error("Rewind cannot write this step")]
+    Unsupported,
+}
+
+/// A password for a user created anew: 24 characters with every class Entra requires, never
+/// stored or shown; the user must change it at next sign-in.
+fn random_password() -> String {
+    const CLASSES: [&[u8]; 4] = [
+        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
+        b"abcdefghijkmnopqrstuvwxyz",
+        b"23456789",
+        b"!#$%*+-=?@^_",
+    ];
+    let mut rng = rand::rng();
+    let mut out: Vec<u8> = CLASSES
+        .iter()
+        .map(|c| c[rng.random_range(0..c.len())])
+        .collect();
+    while out.len() < 24 {
+        let class = CLASSES[rng.random_range(0..CLASSES.len())];
+        out.push(class[rng.random_range(0..class.len())]);
+    }
+    for i in (1..out.len()).rev() {
+        out.swap(i, rng.random_range(0..=i));
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,243 @@
+//! Planning a restore: the scope's desired state, closed over references, against the tenant
+//! as the latest snapshot (taken just before) and the recycle bins show it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rewind_engine::restore::{Current, Plan, Wanted, plan};
+use rewind_model::Kind;
+use rewind_msgraph::GraphClient;
+use rewind_store::{ObjectKey, SnapshotInfo, Store, TenantInfo};
+
+use super::RestoreError;
+use super::scope::{Scope, close_over_references, load, wanted};
+
+/// A plan with what it was made from.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The plan.
+    pub plan: Plan,
+    /// Notes on how it was made (a recycle bin that could not be read…).
+    pub warnings: Vec<String>,
+}
+
+/// Plans restoring `scope` to the `target` snapshot; `live` is a snapshot just taken.
+pub async fn prepare(
+    client: &GraphClient,
+    store: &Store,
+    tenant: &TenantInfo,
+    target: &SnapshotInfo,
+    live: &SnapshotInfo,
+    scope: &Scope,
+) -> Result<Prepared, RestoreError> {
+    let live_manifest = store.manifest(tenant, live).await?;
+    let lineage = lineage(store, tenant, &live_manifest).await?;
+    let target_manifest = translate(store.manifest(tenant, target).await?, &lineage);
+    let mut wanted = wanted(store, tenant, scope, &target_manifest, &live_manifest, live).await?;
+    for w in &mut wanted {
+        if let Some(o) = &mut w.object {
+            relabel(w.key.kind, o, &lineage);
+        }
+    }
+    close_over_references(store, &mut wanted, &target_manifest, &live_manifest).await?;
+    let missing: Vec<&ObjectKey> = wanted
+        .iter()
+        .filter(|w| w.object.is_some() && !live_manifest.contains_key(&w.key))
+        .map(|w| &w.key)
+        .collect();
+    let mut warnings = Vec::new();
+    let recycle_bin = recycle_bin(client, &missing, &mut warnings).await?;
+    relink_referrers(store, &mut wanted, &live_manifest, &recycle_bin).await?;
+    let values = load(store, wanted.iter().map(|w| live_manifest.get(&w.key))).await?;
+    let live_values: BTreeMap<ObjectKey, serde_json::Value> = wanted
+        .iter()
+        .filter_map(|w| {
+            let h = live_manifest.get(&w.key)?;
+            Some((w.key.clone(), values.get(h)?.clone()))
+        })
+        .collect();
+    let current = Current {
+        live: live_values,
+        recycle_bin,
+    };
+    Ok(Prepared {
+        plan: plan(wanted, &current),
+        warnings,
+    })
+}
+
+/// Objects an earlier restore created anew and that still exist: old id → new id. A restore
+/// to a point before them treats the new object as the old one.
+async fn lineage(
+    store: &Store,
+    tenant: &TenantInfo,
+    live: &rewind_store::Manifest,
+) -> Result<BTreeMap<String, ObjectKey>, RestoreError> {
+    let mut out = BTreeMap::new();
+    for l in store.lineage(tenant).await? {
+        let new = ObjectKey::new(l.kind, l.new_key.clone());
+        if live.contains_key(&new) {
+            out.insert(l.old_key, new);
+        }
+    }
+    // Chains (restored twice) resolve to the newest.
+    let resolved: BTreeMap<String, ObjectKey> = out
+        .keys()
+        .map(|old| {
+            let mut k = out[old].clone();
+            let mut hops = 0;
+            while let Some(next) = out.get(&k.key).filter(|_| hops < 16) {
+                k = next.clone();
+                hops += 1;
+            }
+            (old.clone(), k)
+        })
+        .collect();
+    Ok(resolved)
+}
+
+/// A manifest with objects that were created anew under their new keys.
+fn translate(
+    manifest: rewind_store::Manifest,
+    lineage: &BTreeMap<String, ObjectKey>,
+) -> rewind_store::Manifest {
+    if lineage.is_empty() {
+        return manifest;
+    }
+    manifest
+        .into_iter()
+        .map(
+            |(k, h)| match lineage.get(&k.key).filter(|n| n.kind == k.kind) {
+                Some(new) => (new.clone(), h),
+                None => (k, h),
+            },
+        )
+        .collect()
+}
+
+/// Rewrites the references of `object` to objects created anew to their new ids.
+fn relabel(kind: Kind, object: &mut serde_json::Value, lineage: &BTreeMap<String, ObjectKey>) {
+    if lineage.is_empty() {
+        return;
+    }
+    let mut changed = false;
+    for r in rewind_model::references(kind, object) {
+        if let Some(new) = lineage.get(&r.id) {
+            let leaf = new.key.rsplit('/').next().unwrap_or(&new.key).to_string();
+            changed |= rewind_engine::restore::set_reference(object, &r.path, &leaf);
+        }
+    }
+    if changed {
+        *object = rewind_model::canonicalize(kind, object).into_value();
+    }
+}
+
+/// Kinds whose objects name others by id in their properties (not through links) and keep
+/// naming them after those are deleted: the ones to re-link when what they name is created
+/// anew. Small collections, read whole.
+const REFERRERS: [Kind; 5] = [
+    Kind::ConditionalAccessPolicy,
+    Kind::RoleAssignment,
+    Kind::AppRoleAssignment,
+    Kind::OAuth2PermissionGrant,
+    Kind::AuthenticationMethodConfiguration,
+];
+
+/// Adds to `wanted`, as they are now, the live objects that name an object the plan will
+/// create anew, so that the planner re-links them to its new id.
+async fn relink_referrers(
+    store: &Store,
+    wanted: &mut Vec<Wanted>,
+    live: &rewind_store::Manifest,
+    recycle_bin: &BTreeSet<ObjectKey>,
+) -> Result<(), RestoreError> {
+    let recreated: BTreeSet<&str> = wanted
+        .iter()
+        .filter(|w| {
+            w.object.is_some() && !live.contains_key(&w.key) && !recycle_bin.contains(&w.key)
+        })
+        .map(|w| w.key.key.as_str())
+        .collect();
+    if recreated.is_empty() {
+        return Ok(());
+    }
+    let already: BTreeSet<&ObjectKey> = wanted.iter().map(|w| &w.key).collect();
+    let candidates: Vec<(&ObjectKey, &rewind_model::ContentHash)> = live
+        .iter()
+        .filter(|(k, _)| REFERRERS.contains(&k.kind) && !already.contains(k))
+        .collect();
+    let values = load(store, candidates.iter().map(|(_, h)| Some(*h))).await?;
+    let mut found = Vec::new();
+    for (key, hash) in candidates {
+        let Some(value) = values.get(hash) else {
+            continue;
+        };
+        let names: Vec<String> = rewind_model::references(key.kind, value)
+            .into_iter()
+            .filter(|r| recreated.contains(r.id.as_str()))
+            .map(|r| format!("{} {}", r.path, r.id))
+            .collect();
+        if !names.is_empty() {
+            found.push(Wanted {
+                key: key.clone(),
+                object: Some(value.clone()),
+                reason: format!("names objects created anew ({})", names.join(", ")),
+            });
+        }
+    }
+    wanted.extend(found);
+    Ok(())
+}
+
+/// Where deleted objects of a kind wait to be restored, if Graph keeps them.
+fn bin_path(kind: Kind) -> Option<&'static str> {
+    Some(match kind {
+        Kind::User => "/directory/deletedItems/microsoft.graph.user",
+        Kind::Group => "/directory/deletedItems/microsoft.graph.group",
+        Kind::Application => "/directory/deletedItems/microsoft.graph.application",
+        Kind::ServicePrincipal => "/directory/deletedItems/microsoft.graph.servicePrincipal",
+        Kind::AdministrativeUnit => "/directory/deletedItems/microsoft.graph.administrativeUnit",
+        Kind::ConditionalAccessPolicy => "/identity/conditionalAccess/deletedItems/policies",
+        Kind::NamedLocation => "/identity/conditionalAccess/deletedItems/namedLocations",
+        _ => return None,
+    })
+}
+
+/// Which of the `missing` objects lie in a recycle bin: each bin listed once (ids only).
+async fn recycle_bin(
+    client: &GraphClient,
+    missing: &[&ObjectKey],
+    warnings: &mut Vec<String>,
+) -> Result<BTreeSet<ObjectKey>, RestoreError> {
+    let kinds: BTreeSet<Kind> = missing.iter().map(|k| k.kind).collect();
+    let mut out = BTreeSet::new();
+    for kind in kinds {
+        let Some(path) = bin_path(kind) else { continue };
+        let listed = match client.list(&format!("{path}?$select=id")).await {
+            Ok(items) => items,
+            Err(rewind_msgraph::ClientError::Graph(f)) if matches!(f.status, 400 | 403 | 404) => {
+                warnings.push(format!(
+                    "cannot read the deleted {kind}s ({}): deleted ones are created anew instead of restored",
+                    f.message
+                ));
+                continue;
+            }
+            Err(e) => {
+                return Err(RestoreError::Graph {
+                    what: format!("deleted {kind}s"),
+                    source: Box::new(e),
+                });
+            }
+        };
+        let ids: BTreeSet<&str> = listed
+            .iter()
+            .filter_map(|v| v.get("id").and_then(serde_json::Value::as_str))
+            .collect();
+        out.extend(
+            missing
+                .iter()
+                .filter(|k| k.kind == kind && ids.contains(k.key.as_str()))
+                .map(|k| (*k).clone()),
+        );
+    }
+    Ok(out)
+}

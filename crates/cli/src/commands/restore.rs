@@ -1,0 +1,440 @@
+//! `rewind restore --to T <scope> [--dry-run | --yes]` and `rewind apply FILE`: capture the
+//! tenant as it is, plan the way back, judge the plan with the lockout guard, show it, apply it
+//! with a journal, capture again and verify (DESIGN §6, §8.1).
+//!
+//! `rewind restore --resume` continues the last restore that did not finish.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
+use anyhow::Context as _;
+use rewind_app::locate::{TimeSpec, kind_named, resolve_object, snapshot_for};
+use rewind_app::restore::{
+    ExecuteOptions, Execution, Guard, Scope, StepEvent, Verification, execute, guard, prepare,
+    verify,
+};
+use rewind_app::{CaptureOptions, Config, RawConfig};
+use rewind_engine::restore::{PLAN_FORMAT, Plan};
+use rewind_msgraph::{ClientOptions, GraphClient};
+use rewind_policy::LockoutOptions;
+use rewind_store::{SnapshotInfo, TenantInfo};
+use serde_json::{Value, json};
+
+use super::capture::{Progress, classify};
+use super::restore_text;
+use super::session::{Session, usage};
+use crate::cli::{ApplyArgs, ApplyControl, RestoreArgs};
+use crate::exit::Expected;
+
+pub async fn run(args: RestoreArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.store, Some(&args.connect)).await?;
+    let tenant = session.tenant().await?;
+    let ctx = Context::new(&session, &tenant, &args.control, args.store.json)?;
+    if args.resume {
+        return ctx.resume().await;
+    }
+    let (scope, target) = scope(&session, &tenant, &args).await?;
+    let live = ctx.capture().await?;
+    let prepared = prepare(&ctx.read, &session.store, &tenant, &target, &live, &scope).await?;
+    for w in &prepared.warnings {
+        eprintln!("warning: {w}");
+    }
+    ctx.proceed(
+        prepared.plan,
+        &live,
+        Some(&target),
+        args.plan_out.as_deref(),
+    )
+    .await
+}
+
+pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.plan)
+        .map_err(|e| usage(format!("cannot read the plan {}: {e}", args.plan.display())))?;
+    let plan =
+        parse_plan_file(&text).map_err(|e| usage(format!("plan {}: {e}", args.plan.display())))?;
+    let session = Session::open(&args.store, Some(&args.connect)).await?;
+    let tenant = session.tenant().await?;
+    let ctx = Context::new(&session, &tenant, &args.control, args.store.json)?;
+    let live = ctx.capture().await?;
+    ctx.proceed(plan, &live, None, None).await
+}
+
+/// A plan file: the plan itself, or a `rewind restore --json` report holding it.
+fn parse_plan_file(text: &str) -> Result<Plan, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let plan = value.get("plan").cloned().unwrap_or(value);
+    let format = plan.get("format").and_then(Value::as_u64);
+    if format != Some(u64::from(PLAN_FORMAT)) {
+        return Err(format!(
+            "format {} is not the plan format this Rewind applies ({PLAN_FORMAT}); make the plan again with this version",
+            format.map_or_else(|| "(none)".to_string(), |f| f.to_string())
+        ));
+    }
+    serde_json::from_value(plan).map_err(|e| format!("not a restore plan: {e}"))
+}
+
+/// The scope the flags name, and the snapshot to go back to.
+async fn scope(
+    session: &Session,
+    tenant: &TenantInfo,
+    args: &RestoreArgs,
+) -> anyhow::Result<(Scope, SnapshotInfo)> {
+    let at = |t: &str| {
+        let t = t.to_string();
+        async move {
+            let spec = t.parse::<TimeSpec>().map_err(usage)?;
+            snapshot_for(&session.store, tenant, spec, jiff::Timestamp::now())
+                .await
+                .map_err(usage)
+        }
+    };
+    let chosen = [
+        !args.objects.is_empty(),
+        !args.kinds.is_empty(),
+        args.changed_by.is_some(),
+        args.all,
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if chosen == 0 {
+        return Err(usage(
+            "say what to restore: --object OBJECT, --kind KIND, --object OBJECT --property PATH, --changed-by ACTOR --since T, or --all",
+        ));
+    }
+    if chosen > 1 {
+        return Err(usage(
+            "choose one scope: --object, --kind, --changed-by or --all",
+        ));
+    }
+    if let Some(actor) = &args.changed_by {
+        let since = at(args.since.as_deref().unwrap_or_default()).await?;
+        let target = match &args.to {
+            Some(t) => at(t).await?,
+            None => since.clone(),
+        };
+        return Ok((
+            Scope::Actor {
+                actor: actor.clone(),
+                since,
+            },
+            target,
+        ));
+    }
+    let target = at(args.to.as_deref().unwrap_or_default()).await?;
+    if args.all {
+        return Ok((Scope::All, target));
+    }
+    if !args.kinds.is_empty() {
+        let kinds = args
+            .kinds
+            .iter()
+            .map(|k| kind_named(k).ok_or_else(|| usage(format!("unknown kind '{k}'"))))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        return Ok((Scope::Kinds(kinds), target));
+    }
+    let mut objects = Vec::new();
+    for spec in &args.objects {
+        let (key, _) = resolve_object(&session.store, tenant, spec)
+            .await
+            .map_err(usage)?;
+        objects.push(key);
+    }
+    if let Some(path) = &args.property {
+        let [object] = objects.as_slice() else {
+            return Err(usage(
+                "--property restores one property of exactly one --object",
+            ));
+        };
+        return Ok((
+            Scope::Property {
+                object: object.clone(),
+                path: path.clone(),
+            },
+            target,
+        ));
+    }
+    Ok((Scope::Objects(objects), target))
+}
+
+/// Clients, settings and the store for one restore.
+struct Context<'a> {
+    session: &'a Session,
+    tenant: &'a TenantInfo,
+    control: &'a ApplyControl,
+    json: bool,
+    read: GraphClient,
+    write: GraphClient,
+    lockout: LockoutOptions,
+}
+
+impl<'a> Context<'a> {
+    fn new(
+        session: &'a Session,
+        tenant: &'a TenantInfo,
+        control: &'a ApplyControl,
+        json: bool,
+    ) -> anyhow::Result<Context<'a>> {
+        let mut raw = RawConfig::from_stored(tenant).overridden_by(session.raw.clone());
+        if control.write_client_id.is_some() {
+            raw.write_client_id.clone_from(&control.write_client_id);
+        }
+        if control.write_client_secret.is_some() {
+            raw.write_client_secret
+                .clone_from(&control.write_client_secret);
+        }
+        let config = Config::resolve(raw).map_err(usage)?;
+        let options = ClientOptions {
+            concurrency: usize::from(control.concurrency),
+            ..ClientOptions::default()
+        };
+        let read = GraphClient::new(
+            config.endpoints.clone(),
+            config.credential.clone(),
+            options.clone(),
+        )?;
+        // Restore writes with its own app when one is configured (DESIGN §10).
+        let write_credential = config
+            .write_credential
+            .clone()
+            .unwrap_or_else(|| config.credential.clone());
+        let write = GraphClient::new(config.endpoints.clone(), write_credential, options)?;
+        let break_glass = if control.break_glass.is_empty() {
+            session.raw.break_glass.clone().unwrap_or_default()
+        } else {
+            control.break_glass.clone()
+        };
+        let lockout = LockoutOptions {
+            break_glass,
+            home_country: control
+                .home_country
+                .clone()
+                .or_else(|| session.raw.home_country.clone())
+                .map(|c| c.to_ascii_uppercase()),
+        };
+        Ok(Context {
+            session,
+            tenant,
+            control,
+            json,
+            read,
+            write,
+            lockout,
+        })
+    }
+
+    /// A snapshot of the tenant as it is now (incremental).
+    async fn capture(&self) -> anyhow::Result<SnapshotInfo> {
+        let bar = Progress::new(!self.json && std::io::stderr().is_terminal());
+        let report = rewind_app::capture(
+            &self.read,
+            &self.session.store,
+            self.tenant,
+            CaptureOptions {
+                full: false,
+                break_glass: self.lockout.break_glass.clone(),
+            },
+            &|e| bar.event(&e),
+        )
+        .await;
+        bar.finish();
+        let report = report.map_err(classify)?;
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(report.snapshot)
+    }
+
+    async fn proceed(
+        &self,
+        plan: Plan,
+        live: &SnapshotInfo,
+        target: Option<&SnapshotInfo>,
+        plan_out: Option<&std::path::Path>,
+    ) -> anyhow::Result<()> {
+        let store = &self.session.store;
+        let judged = guard(store, self.tenant, live, &plan, &self.lockout).await?;
+        if let Some(path) = plan_out {
+            let text = serde_json::to_string_pretty(&plan)?;
+            std::fs::write(path, text + "\n")
+                .with_context(|| format!("writing the plan to {}", path.display()))?;
+        }
+        if !self.json {
+            print!("{}", restore_text::plan(&plan, target, live, &judged));
+        }
+        let refused = judged.refuses() && !self.control.allow_lockout;
+        if self.control.dry_run || refused {
+            if self.json {
+                println!("{}", report(&plan, &judged, target, live));
+            }
+            if refused {
+                return Err(Expected::Refused(restore_text::refusal(&judged)).into());
+            }
+            return Ok(());
+        }
+        if plan.steps.is_empty() {
+            if self.json {
+                println!("{}", report(&plan, &judged, target, live));
+            } else {
+                println!("Nothing to do: the scope is already as it was.");
+            }
+            return Ok(());
+        }
+        if !self.control.yes && !confirm()? {
+            return Err(usage("not applied"));
+        }
+        let restore = store
+            .begin_restore(self.tenant, &serde_json::to_string(&plan)?)
+            .await?;
+        self.run(&plan, restore, Some(&judged), target, live).await
+    }
+
+    /// Applies (or resumes) restore `restore`, then captures and verifies.
+    async fn run(
+        &self,
+        plan: &Plan,
+        restore: i64,
+        judged: Option<&Guard>,
+        target: Option<&SnapshotInfo>,
+        live: &SnapshotInfo,
+    ) -> anyhow::Result<()> {
+        let store = &self.session.store;
+        let show = !self.json && std::io::stderr().is_terminal();
+        let progress = |e: StepEvent<'_>| {
+            let StepEvent::Finished {
+                done,
+                total,
+                outcome,
+            } = e;
+            if show && (done % 100 == 0 || done == total) {
+                eprint!(
+                    "\r  applied {done}/{total} steps (last: {} {})   ",
+                    outcome.kind, outcome.id
+                );
+                if done == total {
+                    eprintln!();
+                }
+            }
+        };
+        let execution = execute(
+            &self.write,
+            store,
+            self.tenant,
+            plan,
+            restore,
+            ExecuteOptions::default(),
+            &progress,
+        )
+        .await?;
+        let after = self.capture().await?;
+        let lineage = execution.lineage.clone().into_iter().collect();
+        let verification = verify(store, self.tenant, plan, &after, &lineage).await?;
+        if self.json {
+            let judged = judged.map_or(Value::Null, restore_text::guard_json);
+            let mut r = report_with(plan, &judged, target, live);
+            r["applied"] = json!(true);
+            r["restore"] = json!(restore);
+            r["converged"] = json!(verification.converged);
+            r["differences"] = serde_json::to_value(&verification.differences)?;
+            r["failed"] = serde_json::to_value(execution.failed().collect::<Vec<_>>())?;
+            r["lineage"] = json!(execution.lineage);
+            r["after"] = json!({"snapshot": after.id, "taken_at": after.taken_at});
+            r["requests"] = json!(execution.requests);
+            r["throttled"] = json!(execution.throttled);
+            r["seconds"] = json!(execution.seconds);
+            println!("{r}");
+        } else {
+            print!(
+                "{}",
+                restore_text::outcome(&execution, &verification, &after)
+            );
+        }
+        outcome_code(&execution, &verification)
+    }
+
+    async fn resume(&self) -> anyhow::Result<()> {
+        let store = &self.session.store;
+        let Some(last) = store
+            .restores(self.tenant)
+            .await?
+            .into_iter()
+            .find(|r| r.status != "finished")
+        else {
+            return Err(usage(
+                "no restore of this tenant is unfinished; nothing to resume",
+            ));
+        };
+        let plan: Plan = serde_json::from_str(&last.plan)
+            .map_err(|e| anyhow::anyhow!("restore {} has an unreadable plan: {e}", last.id))?;
+        if !self.json {
+            eprintln!(
+                "resuming restore {} of {} ({} steps; status {})",
+                last.id,
+                last.created_at,
+                plan.steps.len(),
+                last.status
+            );
+        }
+        let live = self.capture().await?;
+        self.run(&plan, last.id, None, None, &live).await
+    }
+}
+
+/// Exit code 4 when steps failed, 6 when the tenant is not as wanted.
+fn outcome_code(execution: &Execution, verification: &Verification) -> anyhow::Result<()> {
+    let failed = execution.failed().count();
+    if failed > 0 {
+        return Err(Expected::Partial(format!(
+            "{failed} step(s) did not succeed; fix what they report and run `rewind restore --resume`"
+        ))
+        .into());
+    }
+    if !verification.converged {
+        return Err(Expected::Found(format!(
+            "the tenant differs from the plan's desired state in {} object(s)",
+            verification.differences.len()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+fn report_with(
+    plan: &Plan,
+    guard: &Value,
+    target: Option<&SnapshotInfo>,
+    live: &SnapshotInfo,
+) -> Value {
+    json!({
+        "plan": plan,
+        "guard": guard,
+        "applied": false,
+        "converged": Value::Null,
+        "differences": [],
+        "target": target.map(|t| json!({"snapshot": t.id, "taken_at": t.taken_at})),
+        "before": {"snapshot": live.id, "taken_at": live.taken_at},
+    })
+}
+
+fn report(
+    plan: &Plan,
+    judged: &Guard,
+    target: Option<&SnapshotInfo>,
+    live: &SnapshotInfo,
+) -> Value {
+    report_with(plan, &restore_text::guard_json(judged), target, live)
+}
+
+/// Asks on the terminal; anything but `yes` declines.
+fn confirm() -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(usage(
+            "not on a terminal: pass --yes to apply the plan or --dry-run to only show it",
+        ));
+    }
+    print!("Apply this plan? Only 'yes' applies it: ");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}

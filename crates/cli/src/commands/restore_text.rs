@@ -1,0 +1,302 @@
+//! How restore plans and their outcomes read on a terminal: Terraform's signs (+ create,
+//! ~ update with the property diff, - delete, ↺ restore from the recycle bin), links,
+//! remapped references, what must be done by hand and the guard's verdict.
+
+use std::fmt::Write as _;
+
+use rewind_app::restore::{Execution, Guard, Verification};
+use rewind_engine::restore::{Action, NoticeKind, Plan, Step};
+use rewind_store::SnapshotInfo;
+use serde_json::{Value, json};
+
+/// Steps shown before the rest are summarised (the JSON and `--plan-out` have them all).
+const SHOWN: usize = 400;
+
+pub fn plan(
+    plan: &Plan,
+    target: Option<&SnapshotInfo>,
+    live: &SnapshotInfo,
+    guard: &Guard,
+) -> String {
+    let mut s = String::new();
+    match target {
+        Some(t) => {
+            let _ = writeln!(
+                s,
+                "Restore to snapshot {} ({}), planned against the tenant as of snapshot {} ({}):",
+                t.id, t.taken_at, live.id, live.taken_at
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "Plan, checked against the tenant as of snapshot {} ({}):",
+                live.id, live.taken_at
+            );
+        }
+    }
+    s.push('\n');
+    for step in plan.steps.iter().take(SHOWN) {
+        step_text(&mut s, step);
+    }
+    if plan.steps.len() > SHOWN {
+        let _ = writeln!(
+            s,
+            "  … and {} more steps (--json or --plan-out FILE lists them all)",
+            plan.steps.len() - SHOWN
+        );
+    }
+    if plan.steps.is_empty() {
+        s.push_str("  (no changes: the scope is as it was)\n");
+    }
+    let _ = writeln!(s, "\n{}", summary(plan));
+    if !plan.notices.is_empty() {
+        let _ = writeln!(s, "\nTo do by hand ({}):", plan.notices.len());
+        for n in &plan.notices {
+            let what = match n.notice {
+                NoticeKind::RestoreOnPremises => "restore on-premises",
+                NoticeKind::RotateByHand => "rotate by hand",
+                NoticeKind::NewPassword => "new password",
+                NoticeKind::NotRestorable => "not restorable",
+            };
+            let _ = writeln!(
+                s,
+                "  {what:<19} {}: {}",
+                object(n.kind.name(), &n.id, n.display_name.as_deref()),
+                n.detail
+            );
+        }
+    }
+    let _ = writeln!(s, "\n{}", guard_line(guard));
+    s
+}
+
+fn object(kind: &str, id: &str, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("{kind} \"{n}\" ({id})"),
+        None => format!("{kind} {id}"),
+    }
+}
+
+fn step_text(s: &mut String, step: &Step) {
+    let verb = match step.action {
+        Action::Restore => "restore",
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Delete => "delete",
+        Action::AddLink | Action::RemoveLink => step.link.as_ref().map_or("link", |l| {
+            if l.relation == "owners" {
+                "owner"
+            } else {
+                "member"
+            }
+        }),
+        Action::RemoveCredential => "secret",
+        Action::SwitchState => "switch",
+    };
+    let what = object(step.kind.name(), &step.id, step.display_name.as_deref());
+    let _ = write!(s, "  {} {verb:<8} {what}", step.action.sign());
+    match step.action {
+        Action::Create => s.push_str(" → new id"),
+        Action::AddLink | Action::RemoveLink => {
+            if let Some(l) = &step.link {
+                let arrow = if step.action == Action::AddLink {
+                    "←"
+                } else {
+                    "✕"
+                };
+                let _ = write!(s, " {arrow} {}", l.target);
+            }
+        }
+        Action::RemoveCredential => {
+            let _ = write!(s, " keyId {}", step.key_id.as_deref().unwrap_or("?"));
+        }
+        Action::SwitchState => {
+            if let Some(state) = step.body.as_ref().and_then(|b| b.get("state")) {
+                let _ = write!(s, ": state → {state}");
+            }
+        }
+        _ => {}
+    }
+    if !step.depends_on.is_empty() && step.depends_on.len() <= 3 {
+        let deps: Vec<String> = step.depends_on.iter().map(|d| format!("#{d}")).collect();
+        let _ = write!(s, "  (after {})", deps.join(", "));
+    }
+    let _ = writeln!(s, "  #{}", step.n);
+    if !matches!(step.action, Action::AddLink | Action::RemoveLink) {
+        let _ = writeln!(s, "      {}", step.reason);
+    }
+    for c in &step.changes {
+        if c.added.is_empty() && c.removed.is_empty() {
+            let _ = writeln!(
+                s,
+                "      ~ {}: {} → {}",
+                c.path,
+                short(c.old.as_ref()),
+                short(c.new.as_ref())
+            );
+        } else {
+            for a in &c.added {
+                let _ = writeln!(s, "      ~ {}: + {}", c.path, short(Some(a)));
+            }
+            for r in &c.removed {
+                let _ = writeln!(s, "      ~ {}: - {}", c.path, short(Some(r)));
+            }
+        }
+    }
+    for r in step.remaps.iter().filter(|r| r.path != "link") {
+        let _ = writeln!(
+            s,
+            "      ↪ {}: {} → the new id of {} {}",
+            r.path, r.from, r.kind, r.from
+        );
+    }
+}
+
+/// A value in one short line.
+fn short(v: Option<&Value>) -> String {
+    let text = v.map_or_else(|| "(unset)".to_string(), Value::to_string);
+    if text.chars().count() > 80 {
+        let cut: String = text.chars().take(77).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+pub fn summary(plan: &Plan) -> String {
+    let c = plan.counts();
+    let n = |a: Action| c.get(&a).copied().unwrap_or(0);
+    format!(
+        "Plan: {} to restore from the recycle bin, {} to create, {} to update, {} to delete, {} link changes, {} secrets to remove, {} policies to switch on last.",
+        n(Action::Restore),
+        n(Action::Create),
+        n(Action::Update),
+        n(Action::Delete),
+        n(Action::AddLink) + n(Action::RemoveLink),
+        n(Action::RemoveCredential),
+        n(Action::SwitchState),
+    )
+}
+
+fn verdict(v: rewind_policy::Lockout) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+pub fn guard_line(g: &Guard) -> String {
+    let head = format!(
+        "Lockout guard: {} after the plan (now: {}).",
+        verdict(g.verdict),
+        verdict(g.before)
+    );
+    if g.refuses() {
+        format!(
+            "{head} REFUSED: the plan would lock out {}.",
+            g.newly_locked_out.join(", ")
+        )
+    } else {
+        format!("{head} The plan locks nobody out who can sign in now.")
+    }
+}
+
+pub fn refusal(g: &Guard) -> String {
+    let mut s = format!(
+        "the lockout guard refused the plan: it would lock out {} (exit code 5). ",
+        g.newly_locked_out.join(", ")
+    );
+    for p in g
+        .analysis
+        .principals
+        .iter()
+        .filter(|p| g.newly_locked_out.contains(&p.user_principal_name))
+    {
+        let _ = write!(
+            s,
+            "{} is blocked by {}. ",
+            p.user_principal_name,
+            p.policies.join(", ")
+        );
+    }
+    s.push_str("Narrow the scope, or pass --allow-lockout if this is intended.");
+    s
+}
+
+pub fn guard_json(g: &Guard) -> Value {
+    json!({
+        "verdict": g.verdict,
+        "before": g.before,
+        "refused": g.refuses(),
+        "newly_locked_out": g.newly_locked_out,
+        "principals": g.analysis.principals.iter().map(|p| json!({
+            "id": p.id,
+            "user_principal_name": p.user_principal_name,
+            "verdict": p.verdict,
+            "policies": p.policies,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn outcome(e: &Execution, v: &Verification, after: &SnapshotInfo) -> String {
+    let mut s = String::new();
+    let failed: Vec<_> = e.failed().collect();
+    let _ = writeln!(
+        s,
+        "\nApplied restore {}: {} of {} steps succeeded in {:.1} s ({} requests, {} throttled).",
+        e.restore,
+        e.outcomes.len() - failed.len(),
+        e.outcomes.len(),
+        e.seconds,
+        e.requests,
+        e.throttled
+    );
+    for o in &failed {
+        let _ = writeln!(
+            s,
+            "  ✗ #{} {:?} {}: {}",
+            o.n,
+            o.action,
+            object(o.kind.name(), &o.id, o.display_name.as_deref()),
+            o.detail.as_deref().unwrap_or("")
+        );
+    }
+    if !e.lineage.is_empty() {
+        let _ = writeln!(
+            s,
+            "Created anew ({}; recorded as lineage):",
+            e.lineage.len()
+        );
+        for (old, new) in e.lineage.iter().take(50) {
+            let _ = writeln!(s, "  {old} → {new}");
+        }
+    }
+    if v.converged {
+        let _ = writeln!(
+            s,
+            "Verified against snapshot {} ({}): converged — {} objects as wanted.",
+            after.id, after.taken_at, v.compared
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "Verified against snapshot {}: NOT converged — {} of {} objects differ:",
+            after.id,
+            v.differences.len(),
+            v.compared
+        );
+        for d in v.differences.iter().take(50) {
+            let paths: Vec<&str> = d.properties.iter().map(|p| p.path.as_str()).collect();
+            let _ = writeln!(
+                s,
+                "  {} {}: {} {}",
+                d.kind,
+                d.id,
+                d.problem,
+                paths.join(", ")
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,228 @@
+//! Restore journals: a plan as it was approved, each step's state before and after it runs,
+//! and the lineage of objects created anew (old id → new id). An interrupted restore resumes
+//! from here; plans and results are sealed like every other configuration in the store.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use rewind_model::Kind;
+use serde::Serialize;
+use sqlx::Row as _;
+
+use crate::error::StoreError;
+use crate::store::{Store, TenantInfo, micros};
+
+/// A restore as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestoreRecord {
+    /// Its id, unique in the store.
+    pub id: i64,
+    /// When it began.
+    pub created_at: Timestamp,
+    /// The plan, as JSON text.
+    #[serde(skip)]
+    pub plan: String,
+    /// `running`, `finished`, `partial` or `abandoned`.
+    pub status: String,
+    /// When it ended.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// One step's journal entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRecord {
+    /// `started`, `done`, `failed` or `skipped`.
+    pub state: String,
+    /// What the step left: a new id, an error (JSON text).
+    pub result: String,
+}
+
+/// One object created anew by a restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineageRecord {
+    /// Its kind.
+    pub kind: Kind,
+    /// The key it had.
+    pub old_key: String,
+    /// The key it has now.
+    pub new_key: String,
+    /// The restore that created it.
+    pub restore: i64,
+}
+
+const PLAN_ADDRESS: &[u8] = b"restore-plan";
+
+const UPSERT_STEP: &str = "INSERT INTO restore_steps (restore, step, state, result, updated_at) \
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (restore, step) DO UPDATE SET state = excluded.state, \
+    result = excluded.result, updated_at = excluded.updated_at";
+
+impl Store {
+    /// Records a restore about to run `plan` (JSON text); returns its id.
+    pub async fn begin_restore(&self, tenant: &TenantInfo, plan: &str) -> Result<i64, StoreError> {
+        let sealed = self.sealer.seal_text(PLAN_ADDRESS, plan)?;
+        let row = sqlx::query(
+            "INSERT INTO restores (tenant, created_at, plan, status) VALUES ($1, $2, $3, 'running') RETURNING id",
+        )
+        .bind(tenant.id)
+        .bind(Timestamp::now().as_microsecond())
+        .bind(sealed)
+        .fetch_one(&self.db)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// The tenant's restores, newest first.
+    pub async fn restores(&self, tenant: &TenantInfo) -> Result<Vec<RestoreRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, created_at, plan, status, finished_at FROM restores WHERE tenant = $1 ORDER BY id DESC",
+        )
+        .bind(tenant.id)
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RestoreRecord {
+                    id: r.try_get(0)?,
+                    created_at: micros(r.try_get(1)?)?,
+                    plan: self
+                        .sealer
+                        .open_text(PLAN_ADDRESS, &r.try_get::<String, _>(2)?)?,
+                    status: r.try_get(3)?,
+                    finished_at: r.try_get::<Option<i64>, _>(4)?.map(micros).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a step's state; the latest state of a step is kept.
+    pub async fn record_step(
+        &self,
+        restore: i64,
+        step: usize,
+        state: &str,
+        result: &str,
+    ) -> Result<(), StoreError> {
+        let address = format!("restore-step-{restore}-{step}");
+        let sealed = self.sealer.seal_text(address.as_bytes(), result)?;
+        let step = i64::try_from(step).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(UPSERT_STEP)
+            .bind(restore)
+            .bind(step)
+            .bind(state)
+            .bind(sealed)
+            .bind(Timestamp::now().as_microsecond())
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Records several steps' states in one transaction: `(step, state, result)`.
+    pub async fn record_steps(
+        &self,
+        restore: i64,
+        entries: &[(usize, &str, String)],
+    ) -> Result<(), StoreError> {
+        let now = Timestamp::now().as_microsecond();
+        let mut tx = self.db.begin().await?;
+        for (step, state, result) in entries {
+            let address = format!("restore-step-{restore}-{step}");
+            let sealed = self.sealer.seal_text(address.as_bytes(), result)?;
+            let step = i64::try_from(*step).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query(UPSERT_STEP)
+                .bind(restore)
+                .bind(step)
+                .bind(*state)
+                .bind(sealed)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every step recorded for a restore, by step number.
+    pub async fn restore_steps(
+        &self,
+        restore: i64,
+    ) -> Result<BTreeMap<usize, StepRecord>, StoreError> {
+        let rows = sqlx::query("SELECT step, state, result FROM restore_steps WHERE restore = $1")
+            .bind(restore)
+            .fetch_all(&self.db)
+            .await?;
+        let mut out = BTreeMap::new();
+        for r in rows {
+            let step: i64 = r.try_get(0)?;
+            let address = format!("restore-step-{restore}-{step}");
+            let step = usize::try_from(step).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            out.insert(
+                step,
+                StepRecord {
+                    state: r.try_get(1)?,
+                    result: self
+                        .sealer
+                        .open_text(address.as_bytes(), &r.try_get::<String, _>(2)?)?,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Marks a restore ended with `status`.
+    pub async fn finish_restore(&self, restore: i64, status: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE restores SET status = $1, finished_at = $2 WHERE id = $3")
+            .bind(status)
+            .bind(Timestamp::now().as_microsecond())
+            .bind(restore)
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Records that a restore created `old_key` anew as `new_key`.
+    pub async fn record_lineage(
+        &self,
+        tenant: &TenantInfo,
+        restore: i64,
+        kind: Kind,
+        old_key: &str,
+        new_key: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO lineage (tenant, kind, old_key, new_key, restore, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (tenant, kind, old_key, restore) DO UPDATE SET new_key = excluded.new_key",
+        )
+        .bind(tenant.id)
+        .bind(kind.name())
+        .bind(old_key)
+        .bind(new_key)
+        .bind(restore)
+        .bind(Timestamp::now().as_microsecond())
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// The lineage recorded for a tenant, oldest first.
+    pub async fn lineage(&self, tenant: &TenantInfo) -> Result<Vec<LineageRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, old_key, new_key, restore FROM lineage WHERE tenant = $1 ORDER BY created_at, restore",
+        )
+        .bind(tenant.id)
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get(0)?;
+                Ok(LineageRecord {
+                    kind: Kind::from_name(&kind).ok_or_else(|| {
+                        StoreError::Corrupt(format!("unknown kind '{kind}' in lineage"))
+                    })?,
+                    old_key: r.try_get(1)?,
+                    new_key: r.try_get(2)?,
+                    restore: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+}
