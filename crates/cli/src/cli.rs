@@ -290,7 +290,7 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub control: ApplyControl,
     /// The point to go back to (RFC 3339, a snapshot id, or a time ago: 2h, 3d).
-    #[arg(long, value_name = "T", required_unless_present = "resume")]
+    #[arg(long, value_name = "T", required_unless_present_any = ["resume", "changed_by"])]
     pub to: Option<String>,
     /// An object (id or kind/display-name) to restore, with what it names; repeat for each.
     #[arg(long = "object", value_name = "OBJECT")]

@@ -9,8 +9,8 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use anyhow::Context as _;
 use rewind_app::locate::{TimeSpec, kind_named, resolve_object, snapshot_for};
 use rewind_app::restore::{
-    ExecuteOptions, Execution, Guard, Scope, StepEvent, Verification, execute, guard, prepare,
-    verify,
+    ExecuteOptions, Execution, Guard, RestoreError, Scope, StepEvent, Verification, execute, guard,
+    prepare, verify,
 };
 use rewind_app::{CaptureOptions, Config, RawConfig};
 use rewind_engine::restore::{PLAN_FORMAT, Plan};
@@ -34,7 +34,9 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<()> {
     }
     let (scope, target) = scope(&session, &tenant, &args).await?;
     let live = ctx.capture().await?;
-    let prepared = prepare(&ctx.read, &session.store, &tenant, &target, &live, &scope).await?;
+    let prepared = prepare(&ctx.read, &session.store, &tenant, &target, &live, &scope)
+        .await
+        .map_err(classify_restore)?;
     for w in &prepared.warnings {
         eprintln!("warning: {w}");
     }
@@ -326,9 +328,20 @@ impl<'a> Context<'a> {
             &progress,
         )
         .await?;
-        let after = self.capture().await?;
         let lineage = execution.lineage.clone().into_iter().collect();
-        let verification = verify(store, self.tenant, plan, &after, &lineage).await?;
+        // What was just written may not be visible yet (replication lag): a tenant that does
+        // not match is read again, a few times, before the restore is called unconverged.
+        let began = std::time::Instant::now();
+        let mut wait = std::time::Duration::from_millis(500);
+        let (after, verification) = loop {
+            let after = self.capture().await?;
+            let v = verify(store, self.tenant, plan, &after, &lineage).await?;
+            if v.converged || began.elapsed() + wait > VERIFY_BUDGET {
+                break (after, v);
+            }
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        };
         if self.json {
             let judged = judged.map_or(Value::Null, restore_text::guard_json);
             let mut r = report_with(plan, &judged, target, live);
@@ -379,6 +392,21 @@ impl<'a> Context<'a> {
         self.run(&plan, last.id, None, None, &live).await
     }
 }
+
+/// Scope errors are usage errors (exit 2); Graph refusing a read is an authentication or
+/// permission error (exit 3).
+fn classify_restore(e: RestoreError) -> anyhow::Error {
+    match e {
+        RestoreError::Scope(m) => usage(m),
+        RestoreError::Graph { what, source } if matches!(source.as_ref(), rewind_msgraph::ClientError::Graph(f) if matches!(f.status, 401 | 403)) => {
+            Expected::Auth(format!("reading {what}: {source}")).into()
+        }
+        other => other.into(),
+    }
+}
+
+/// How long verification waits for writes to become visible before it reports differences.
+const VERIFY_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Exit code 4 when steps failed, 6 when the tenant is not as wanted.
 fn outcome_code(execution: &Execution, verification: &Verification) -> anyhow::Result<()> {

@@ -10,6 +10,7 @@
 
 mod explore;
 mod lockout;
+mod restore;
 mod timeline;
 
 use std::io::{BufRead, BufReader};

@@ -31,8 +31,34 @@ impl Setup {
         self.dir.join("timeline.db")
     }
 
-    /// `rewind ARGS` with the read client's settings in the environment.
-    fn cmd(&self, args: &[&str]) -> Command {
+    /// The emulator's write client.
+    pub fn writer(&self) -> &Value {
+        self.info["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["access"] == "write")
+            .unwrap()
+    }
+
+    /// The emulator's identity platform base URL.
+    pub fn authority_url(&self) -> &str {
+        self.info["authority_url"].as_str().unwrap()
+    }
+
+    /// The emulated tenant's id.
+    pub fn tenant_id(&self) -> &str {
+        self.info["tenant_id"].as_str().unwrap()
+    }
+
+    /// The emulator's Graph base URL.
+    pub fn graph_url(&self) -> &str {
+        self.info["graph_url"].as_str().unwrap()
+    }
+
+    /// `rewind ARGS` with the read client's settings (and the write client's, for restore) in
+    /// the environment.
+    pub fn cmd(&self, args: &[&str]) -> Command {
         let reader = self.info["clients"]
             .as_array()
             .unwrap()
@@ -51,6 +77,14 @@ impl Setup {
             .env(
                 "REWIND_CLIENT_SECRET",
                 reader["client_secret"].as_str().unwrap(),
+            )
+            .env(
+                "REWIND_WRITE_CLIENT_ID",
+                self.writer()["client_id"].as_str().unwrap(),
+            )
+            .env(
+                "REWIND_WRITE_CLIENT_SECRET",
+                self.writer()["client_secret"].as_str().unwrap(),
             )
             .env("REWIND_STORE", self.store())
             .env_remove("REWIND_STORE_KEY")
