@@ -400,7 +400,7 @@ fn a_restore_killed_at_several_points_resumes_without_duplicates() {
             .spawn()
             .unwrap();
         let started = std::time::Instant::now();
-        while journal_done(&s) < threshold && started.elapsed() < Duration::from_secs(60) {
+        while journal_done(&s) < threshold && started.elapsed() < Duration::from_mins(1) {
             if child.try_wait().unwrap().is_some() {
                 break;
             }
