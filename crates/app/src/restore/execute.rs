@@ -34,6 +34,9 @@ pub struct ExecuteOptions {
     pub lag_budget: Duration,
     /// The least time between two Conditional Access requests.
     pub ca_interval: Duration,
+    /// How long link changes keep retrying while Graph throttles them (a directory write
+    /// window is two and a half minutes).
+    pub throttle_budget: Duration,
 }
 
 impl Default for ExecuteOptions {
@@ -41,6 +44,7 @@ impl Default for ExecuteOptions {
         ExecuteOptions {
             lag_budget: Duration::from_mins(1),
             ca_interval: Duration::from_secs(1),
+            throttle_budget: Duration::from_mins(30),
         }
     }
 }
@@ -576,18 +580,23 @@ impl Run<'_> {
                                 LinkResult::Done(status) => {
                                     results.insert(s.n, outcome(s, status, None, None));
                                 }
-                                LinkResult::Retry
-                                    if began.elapsed() + wait < self.options.lag_budget =>
+                                LinkResult::Throttled
+                                    if began.elapsed() + wait < self.options.throttle_budget =>
                                 {
                                     if let Some(w) =
                                         r.retry_after.as_deref().and_then(|v| v.parse::<f64>().ok())
                                     {
                                         server_wait = server_wait
-                                            .max(Duration::from_secs_f64(w.clamp(0.0, 60.0)));
+                                            .max(Duration::from_secs_f64(w.clamp(0.0, 300.0)));
                                     }
                                     again.push(s);
                                 }
-                                LinkResult::Retry | LinkResult::Failed => {
+                                LinkResult::Retry
+                                    if began.elapsed() + wait < self.options.lag_budget =>
+                                {
+                                    again.push(s);
+                                }
+                                LinkResult::Retry | LinkResult::Throttled | LinkResult::Failed => {
                                     results.insert(
                                         s.n,
                                         outcome(s, StepStatus::Failed, Some(batch_error(&r)), None),
@@ -635,7 +644,10 @@ type BatchAnswer<'s> = (Vec<&'s Step>, Result<Vec<BatchResponse>, ClientError>);
 
 enum LinkResult {
     Done(StepStatus),
+    /// Replication lag or a transient failure: retried within the lag budget.
     Retry,
+    /// 429: retried after `Retry-After` within the throttle budget.
+    Throttled,
     Failed,
 }
 
@@ -648,7 +660,8 @@ fn link_result(step: &Step, r: &BatchResponse) -> LinkResult {
         }
         404 if step.action == Action::RemoveLink => LinkResult::Done(StepStatus::AlreadyDone),
         404 if !step.depends_on.is_empty() || step.action == Action::AddLink => LinkResult::Retry,
-        0 | 429 | 500..=599 => LinkResult::Retry,
+        429 => LinkResult::Throttled,
+        0 | 500..=599 => LinkResult::Retry,
         _ => LinkResult::Failed,
     }
 }

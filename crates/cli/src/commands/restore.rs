@@ -14,6 +14,7 @@ use rewind_app::restore::{
 };
 use rewind_app::{CaptureOptions, Config, RawConfig};
 use rewind_engine::restore::{PLAN_FORMAT, Plan};
+use rewind_msgraph::protocol::RetryPolicy;
 use rewind_msgraph::{ClientOptions, GraphClient};
 use rewind_policy::LockoutOptions;
 use rewind_store::{SnapshotInfo, TenantInfo};
@@ -34,9 +35,11 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<()> {
     }
     let (scope, target) = scope(&session, &tenant, &args).await?;
     let live = ctx.capture().await?;
+    let began = std::time::Instant::now();
     let prepared = prepare(&ctx.read, &session.store, &tenant, &target, &live, &scope)
         .await
         .map_err(classify_restore)?;
+    ctx.timed("plan", began);
     for w in &prepared.warnings {
         eprintln!("warning: {w}");
     }
@@ -168,9 +171,24 @@ struct Context<'a> {
     read: GraphClient,
     write: GraphClient,
     lockout: LockoutOptions,
+    /// Seconds each phase took, for the JSON report.
+    timings: std::sync::Mutex<serde_json::Map<String, Value>>,
 }
 
 impl<'a> Context<'a> {
+    fn timed(&self, phase: &str, since: std::time::Instant) {
+        if let Ok(mut t) = self.timings.lock() {
+            t.insert(phase.to_string(), json!(since.elapsed().as_secs_f64()));
+        }
+    }
+
+    fn timings(&self) -> Value {
+        self.timings
+            .lock()
+            .map(|t| Value::Object(t.clone()))
+            .unwrap_or(Value::Null)
+    }
+
     fn new(
         session: &'a Session,
         tenant: &'a TenantInfo,
@@ -200,7 +218,18 @@ impl<'a> Context<'a> {
             .write_credential
             .clone()
             .unwrap_or_else(|| config.credential.clone());
-        let write = GraphClient::new(config.endpoints.clone(), write_credential, options)?;
+        // Writes ride out Graph's write quota (3,000 per app per two and a half minutes): a
+        // throttled write waits for its window instead of failing the step.
+        let write_options = ClientOptions {
+            retry: RetryPolicy {
+                max_wait: std::time::Duration::from_mins(3),
+                budget: std::time::Duration::from_mins(30),
+                max_attempts: 40,
+                ..RetryPolicy::default()
+            },
+            ..options
+        };
+        let write = GraphClient::new(config.endpoints.clone(), write_credential, write_options)?;
         let break_glass = if control.break_glass.is_empty() {
             session.raw.break_glass.clone().unwrap_or_default()
         } else {
@@ -222,11 +251,13 @@ impl<'a> Context<'a> {
             read,
             write,
             lockout,
+            timings: std::sync::Mutex::default(),
         })
     }
 
     /// A snapshot of the tenant as it is now (incremental).
     async fn capture(&self) -> anyhow::Result<SnapshotInfo> {
+        let began = std::time::Instant::now();
         let bar = Progress::new(!self.json && std::io::stderr().is_terminal());
         let report = rewind_app::capture(
             &self.read,
@@ -244,6 +275,7 @@ impl<'a> Context<'a> {
         for w in &report.warnings {
             eprintln!("warning: {w}");
         }
+        self.timed("capture", began);
         Ok(report.snapshot)
     }
 
@@ -255,7 +287,9 @@ impl<'a> Context<'a> {
         plan_out: Option<&std::path::Path>,
     ) -> anyhow::Result<()> {
         let store = &self.session.store;
+        let began = std::time::Instant::now();
         let judged = guard(store, self.tenant, live, &plan, &self.lockout).await?;
+        self.timed("guard", began);
         if let Some(path) = plan_out {
             let text = serde_json::to_string_pretty(&plan)?;
             std::fs::write(path, text + "\n")
@@ -267,7 +301,9 @@ impl<'a> Context<'a> {
         let refused = judged.refuses() && !self.control.allow_lockout;
         if self.control.dry_run || refused {
             if self.json {
-                println!("{}", report(&plan, &judged, target, live));
+                let mut r = report(&plan, &judged, target, live);
+                r["timings"] = self.timings();
+                println!("{r}");
             }
             if refused {
                 return Err(Expected::Refused(restore_text::refusal(&judged)).into());
@@ -318,6 +354,7 @@ impl<'a> Context<'a> {
                 }
             }
         };
+        let began = std::time::Instant::now();
         let execution = execute(
             &self.write,
             store,
@@ -328,6 +365,7 @@ impl<'a> Context<'a> {
             &progress,
         )
         .await?;
+        self.timed("apply", began);
         let lineage = execution.lineage.clone().into_iter().collect();
         // What was just written may not be visible yet (replication lag): a tenant that does
         // not match is read again, a few times, before the restore is called unconverged.
@@ -345,6 +383,7 @@ impl<'a> Context<'a> {
         if self.json {
             let judged = judged.map_or(Value::Null, restore_text::guard_json);
             let mut r = report_with(plan, &judged, target, live);
+            r["timings"] = self.timings();
             r["applied"] = json!(true);
             r["restore"] = json!(restore);
             r["converged"] = json!(verification.converged);

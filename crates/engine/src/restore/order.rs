@@ -175,3 +175,53 @@ fn top_property(path: &str) -> &str {
 fn leaf(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
 }
+
+#[cfg(test)]
+mod tests {
+    use rewind_model::Kind;
+    use serde_json::json;
+
+    use super::*;
+    use crate::restore::plan::Remap;
+
+    fn create(id: &str, names: &str) -> Step {
+        Step {
+            n: 0,
+            action: Action::Create,
+            kind: Kind::AdministrativeUnit,
+            id: id.into(),
+            display_name: None,
+            reason: "test".into(),
+            depends_on: Vec::new(),
+            body: Some(json!({"displayName": id, "partner": names})),
+            changes: Vec::new(),
+            link: None,
+            key_id: None,
+            remaps: vec![Remap {
+                path: "partner".into(),
+                from: names.into(),
+                kind: Kind::AdministrativeUnit,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_cycle_is_broken_by_creating_without_the_reference_and_patching_it_in() {
+        let nodes = vec![
+            Node { step: create("a", "b"), after: vec![1] },
+            Node { step: create("b", "a"), after: vec![0] },
+        ];
+        let steps = order(nodes);
+        let shape: Vec<(Action, &str)> = steps.iter().map(|s| (s.action, s.id.as_str())).collect();
+        assert_eq!(
+            shape,
+            vec![(Action::Create, "a"), (Action::Create, "b"), (Action::Update, "a")]
+        );
+        assert_eq!(steps[0].body, Some(json!({"displayName": "a"})), "created without it");
+        assert!(steps[0].remaps.is_empty());
+        assert_eq!(steps[1].depends_on, vec![1]);
+        assert_eq!(steps[2].body, Some(json!({"partner": "b"})), "patched in");
+        assert_eq!(steps[2].depends_on, vec![1, 2]);
+        assert_eq!(steps[2].remaps[0].from, "b");
+    }
+}

@@ -52,6 +52,11 @@ pub fn plan(mut wanted: Vec<Wanted>, current: &Current) -> Plan {
         steps: Vec::new(),
         notices: Vec::new(),
         primary: BTreeMap::new(),
+        restored_ids: current
+            .recycle_bin
+            .iter()
+            .map(|k| leaf(&k.key).to_string())
+            .collect(),
     };
     for w in &wanted {
         b.object(w);
@@ -121,6 +126,8 @@ struct Builder<'a> {
     notices: Vec<Notice>,
     /// The step that brings each object into existence (restore or create).
     primary: BTreeMap<ObjectKey, usize>,
+    /// Ids of objects restored from a recycle bin, links and all.
+    restored_ids: BTreeSet<String>,
 }
 
 impl Builder<'_> {
@@ -297,9 +304,10 @@ impl Builder<'_> {
             let mut step = Self::step(Action::Update, &w.key, name, &reason);
             let switch = Self::report_only_first(kind, Some(live), desired, &mut body);
             // A policy whose only change is being switched on needs the switch alone.
-            let only_state = body.as_object().is_some_and(|b| {
-                b.len() == 1 && b.get("state").is_some() && b.get("state") == live.get("state")
-            });
+            let only_state = switch.is_some()
+                && body
+                    .as_object()
+                    .is_some_and(|b| b.len() == 1 && b.contains_key("state"));
             step.remaps = self.remaps(kind, &body);
             step.body = Some(body);
             step.changes.clone_from(&changes);
@@ -469,9 +477,9 @@ impl Builder<'_> {
         }
     }
 
-    /// Members and owners to add and remove. After a restore from the recycle bin the object's
-    /// links come back with it, so every wanted link is added (adding one that exists succeeds)
-    /// and none removed.
+    /// Members and owners to add and remove. An object restored from the recycle bin comes
+    /// back with its memberships and ownerships (Entra keeps them with the object), so no link
+    /// is planned for one, nor to one.
     fn links(
         &mut self,
         w: &Wanted,
@@ -480,24 +488,22 @@ impl Builder<'_> {
         name: Option<&String>,
         restored: bool,
     ) {
+        if restored {
+            return;
+        }
         for relation in links(w.key.kind) {
             let have = ids(live, relation);
             let want = ids(desired, relation);
             for target in want.difference(&have) {
+                if self.restored_ids.contains(*target) {
+                    continue;
+                }
                 let reason = format!(
-                    "{}: {} {target} {}",
+                    "{}: {} {target} was removed after the target time",
                     w.reason,
-                    singular(relation),
-                    if restored {
-                        "of the restored object"
-                    } else {
-                        "was removed after the target time"
-                    }
+                    singular(relation)
                 );
                 self.link_step(Action::AddLink, w, name, relation, target, &reason);
-            }
-            if restored {
-                continue;
             }
             for target in have.difference(&want) {
                 let reason = format!(
