@@ -12,11 +12,15 @@ use serde_json::{Value, json};
 /// Steps shown before the rest are summarised (the JSON and `--plan-out` have them all).
 const SHOWN: usize = 400;
 
+/// Names of the ids a plan shows, by id.
+pub type Names = std::collections::HashMap<String, String>;
+
 pub fn plan(
     plan: &Plan,
     target: Option<&SnapshotInfo>,
     live: &SnapshotInfo,
     guard: &Guard,
+    names: &Names,
 ) -> String {
     let mut s = String::new();
     match target {
@@ -37,7 +41,7 @@ pub fn plan(
     }
     s.push('\n');
     for step in plan.steps.iter().take(SHOWN) {
-        step_text(&mut s, step);
+        step_text(&mut s, step, names);
     }
     if plan.steps.len() > SHOWN {
         let _ = writeln!(
@@ -73,12 +77,14 @@ pub fn plan(
 
 fn object(kind: &str, id: &str, name: Option<&str>) -> String {
     match name {
+        // A composed name (an assignment's role and principal) carries its own quotes.
+        Some(n) if n.contains('"') => format!("{kind} {n} ({id})"),
         Some(n) => format!("{kind} \"{n}\" ({id})"),
         None => format!("{kind} {id}"),
     }
 }
 
-fn step_text(s: &mut String, step: &Step) {
+fn step_text(s: &mut String, step: &Step, names: &Names) {
     let verb = match step.action {
         Action::Restore => "restore",
         Action::Create => "create",
@@ -94,7 +100,11 @@ fn step_text(s: &mut String, step: &Step) {
         Action::RemoveCredential => "secret",
         Action::SwitchState => "switch",
     };
-    let what = object(step.kind.name(), &step.id, step.display_name.as_deref());
+    let name = step
+        .display_name
+        .as_deref()
+        .or_else(|| names.get(&step.id).map(String::as_str));
+    let what = object(step.kind.name(), &step.id, name);
     let _ = write!(s, "  {} {verb:<8} {what}", step.action.sign());
     match step.action {
         Action::Create => s.push_str(" → new id"),
@@ -105,7 +115,14 @@ fn step_text(s: &mut String, step: &Step) {
                 } else {
                     "✕"
                 };
-                let _ = write!(s, " {arrow} {}", l.target);
+                match names.get(&l.target) {
+                    Some(n) => {
+                        let _ = write!(s, " {arrow} {n} ({})", l.target);
+                    }
+                    None => {
+                        let _ = write!(s, " {arrow} {}", l.target);
+                    }
+                }
             }
         }
         Action::RemoveCredential => {
@@ -136,11 +153,15 @@ fn step_text(s: &mut String, step: &Step) {
                 short(c.new.as_ref())
             );
         } else {
-            for a in &c.added {
-                let _ = writeln!(s, "      ~ {}: + {}", c.path, short(Some(a)));
-            }
-            for r in &c.removed {
-                let _ = writeln!(s, "      ~ {}: - {}", c.path, short(Some(r)));
+            for (sign, values) in [("+", &c.added), ("-", &c.removed)] {
+                for v in values {
+                    let named = v
+                        .as_str()
+                        .and_then(|id| names.get(id))
+                        .map(|n| format!("  # {n}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(s, "      ~ {}: {sign} {}{named}", c.path, short(Some(v)));
+                }
             }
         }
     }

@@ -464,3 +464,51 @@ fn restores_converge_with_server_errors_and_replication_lag() {
     let report = restore_all(&s, &before);
     assert!(report["lineage"].as_object().unwrap().len() >= 3);
 }
+
+/// Times, and the ids of what a scenario created (the emulator makes those anew each run).
+fn redact(text: &str, ids: &[String]) -> String {
+    let mut text = redact_times(text);
+    for id in ids {
+        text = text.replace(id.as_str(), "<new id>");
+    }
+    text
+}
+
+fn redact_times(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("(20") {
+        out.push_str(&rest[..i]);
+        let end = rest[i..].find(')').map_or(rest.len(), |e| i + e + 1);
+        out.push_str("(<time>)");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn the_plan_reads_like_terraform() {
+    let s = Setup::new(&[]);
+    let before = snapshot(&s);
+    s.scenario("attacker");
+    snapshot(&s);
+    let out = s.run(&["restore", "--to", &before, "--all", "--dry-run"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let (_, plan) = run_json(&s, &["restore", "--to", &before, "--all", "--dry-run"]);
+    let created: Vec<String> = plan["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|st| st["action"] == "delete" || st["action"] == "removeCredential")
+        .flat_map(|st| {
+            if let Some(key_id) = st["key_id"].as_str() {
+                return vec![key_id.to_string()];
+            }
+            let id = st["id"].as_str().unwrap();
+            vec![id.rsplit('/').next().unwrap().to_string()]
+        })
+        .collect();
+    let text = redact(&String::from_utf8_lossy(&out.stdout), &created);
+    insta::assert_snapshot!("attacker_undo_plan", text);
+}

@@ -208,16 +208,30 @@ mod tests {
     #[test]
     fn a_cycle_is_broken_by_creating_without_the_reference_and_patching_it_in() {
         let nodes = vec![
-            Node { step: create("a", "b"), after: vec![1] },
-            Node { step: create("b", "a"), after: vec![0] },
+            Node {
+                step: create("a", "b"),
+                after: vec![1],
+            },
+            Node {
+                step: create("b", "a"),
+                after: vec![0],
+            },
         ];
         let steps = order(nodes);
         let shape: Vec<(Action, &str)> = steps.iter().map(|s| (s.action, s.id.as_str())).collect();
         assert_eq!(
             shape,
-            vec![(Action::Create, "a"), (Action::Create, "b"), (Action::Update, "a")]
+            vec![
+                (Action::Create, "a"),
+                (Action::Create, "b"),
+                (Action::Update, "a")
+            ]
         );
-        assert_eq!(steps[0].body, Some(json!({"displayName": "a"})), "created without it");
+        assert_eq!(
+            steps[0].body,
+            Some(json!({"displayName": "a"})),
+            "created without it"
+        );
         assert!(steps[0].remaps.is_empty());
         assert_eq!(steps[1].depends_on, vec![1]);
         assert_eq!(steps[2].body, Some(json!({"partner": "b"})), "patched in");

@@ -315,7 +315,12 @@ impl Builder<'_> {
             if let Some(state) = switch {
                 let s = self.switch_state(w, name, state, i);
                 if only_state {
-                    self.steps[s].step.changes = changes;
+                    let step = &mut self.steps[s].step;
+                    step.changes = changes;
+                    step.reason = format!(
+                        "{}: not enforced since the target time; switched back last, once every other step has succeeded",
+                        w.reason
+                    );
                 }
             }
         }
