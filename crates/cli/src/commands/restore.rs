@@ -185,8 +185,7 @@ impl<'a> Context<'a> {
     fn timings(&self) -> Value {
         self.timings
             .lock()
-            .map(|t| Value::Object(t.clone()))
-            .unwrap_or(Value::Null)
+            .map_or(Value::Null, |t| Value::Object(t.clone()))
     }
 
     fn new(
