@@ -482,9 +482,11 @@ impl Builder<'_> {
         }
     }
 
-    /// Members and owners to add and remove. An object restored from the recycle bin comes
-    /// back with its memberships and ownerships (Entra keeps them with the object), so no link
-    /// is planned for one, nor to one.
+    /// Members and owners to add and remove. A member restored from the recycle bin comes back
+    /// into the groups that kept their id (Entra keeps its memberships), so no link is planned
+    /// for it there. A group restored from the recycle bin gets every wanted link added (what
+    /// it had when deleted may not be what it had at the target; adding a link that exists
+    /// succeeds) and none removed.
     fn links(
         &mut self,
         w: &Wanted,
@@ -493,22 +495,24 @@ impl Builder<'_> {
         name: Option<&String>,
         restored: bool,
     ) {
-        if restored {
-            return;
-        }
+        let kept_id = self.current.live.contains_key(&w.key);
         for relation in links(w.key.kind) {
             let have = ids(live, relation);
             let want = ids(desired, relation);
             for target in want.difference(&have) {
-                if self.restored_ids.contains(*target) {
+                if kept_id && self.restored_ids.contains(*target) {
                     continue;
                 }
-                let reason = format!(
-                    "{}: {} {target} was removed after the target time",
-                    w.reason,
-                    singular(relation)
-                );
+                let why = if restored {
+                    "of the restored object"
+                } else {
+                    "was removed after the target time"
+                };
+                let reason = format!("{}: {} {target} {why}", w.reason, singular(relation));
                 self.link_step(Action::AddLink, w, name, relation, target, &reason);
+            }
+            if restored {
+                continue;
             }
             for target in have.difference(&want) {
                 let reason = format!(
