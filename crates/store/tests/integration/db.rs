@@ -66,6 +66,18 @@ impl Db {
         conn.close().await.unwrap();
     }
 
+    /// One number from the database behind the store, read on a separate connection.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let url = match self {
+            Db::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Db::Postgres { url, .. } => url.clone(),
+        };
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        let n: i64 = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        n
+    }
+
     pub async fn cleanup(self, store: Store) {
         store.close().await;
         match self {

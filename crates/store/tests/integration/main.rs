@@ -9,4 +9,5 @@
 
 mod db;
 mod forget;
+mod journal;
 mod timeline;

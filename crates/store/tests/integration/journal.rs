@@ -1,0 +1,98 @@
+//! Restore journals and lineage: a step's latest state wins, plans and results are sealed in an
+//! encrypted store, restores are listed newest first, and removing a tenant removes its
+//! restores.
+
+use rewind_model::Kind;
+use rewind_store::{NewTenant, StoreKey};
+
+use crate::db::{Db, on_both};
+
+on_both!(
+    a_journal_keeps_each_steps_latest_state_and_the_lineage,
+    journals_are_sealed_in_an_encrypted_store,
+);
+
+fn spec(name: &str) -> NewTenant {
+    NewTenant {
+        tenant_id: format!("{name}-0000-0000-0000-000000000000"),
+        name: name.into(),
+        graph_url: "http://127.0.0.1:1".into(),
+        authority_url: "http://127.0.0.1:1".into(),
+        client_id: None,
+    }
+}
+
+async fn a_journal_keeps_each_steps_latest_state_and_the_lineage(db: Db) {
+    let store = db.store().await;
+    let t = store.add_tenant(&spec("journal")).await.unwrap();
+    let first = store.begin_restore(&t, "{\"format\":1}").await.unwrap();
+    store
+        .record_steps(
+            first,
+            &[(1, "started", String::new()), (2, "started", String::new())],
+        )
+        .await
+        .unwrap();
+    store
+        .record_step(first, 1, "done", "{\"new_id\":\"g2\"}")
+        .await
+        .unwrap();
+    store
+        .record_lineage(&t, first, Kind::Group, "g1", "g2")
+        .await
+        .unwrap();
+    let steps = store.restore_steps(first).await.unwrap();
+    assert_eq!(steps[&1].state, "done");
+    assert_eq!(steps[&1].result, "{\"new_id\":\"g2\"}");
+    assert_eq!(steps[&2].state, "started");
+    let second = store.begin_restore(&t, "{}").await.unwrap();
+    store.finish_restore(first, "partial").await.unwrap();
+    let listed = store.restores(&t).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|r| (r.id, r.status.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(second, "running"), (first, "partial")]
+    );
+    assert_eq!(listed[1].plan, "{\"format\":1}");
+    assert!(listed[1].finished_at.is_some());
+    let lineage = store.lineage(&t).await.unwrap();
+    assert_eq!(lineage.len(), 1);
+    assert_eq!(
+        (lineage[0].old_key.as_str(), lineage[0].new_key.as_str()),
+        ("g1", "g2")
+    );
+    store.remove_tenant(&t).await.unwrap();
+    assert!(store.tenant("journal").await.unwrap().is_none());
+    db.cleanup(store).await;
+}
+
+async fn journals_are_sealed_in_an_encrypted_store(db: Db) {
+    let key = StoreKey::generate();
+    let store = db.open(Some(&key)).await.unwrap();
+    let t = store.add_tenant(&spec("sealed")).await.unwrap();
+    let id = store
+        .begin_restore(&t, "{\"secret\":\"policy body\"}")
+        .await
+        .unwrap();
+    store
+        .record_step(id, 1, "failed", "{\"error\":\"x\"}")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.restores(&t).await.unwrap()[0].plan,
+        "{\"secret\":\"policy body\"}"
+    );
+    assert_eq!(
+        store.restore_steps(id).await.unwrap()[&1].result,
+        "{\"error\":\"x\"}"
+    );
+    store.close().await;
+    let raw = db.open(Some(&key)).await.unwrap();
+    let leaked = db
+        .scalar("SELECT COUNT(*) FROM restores WHERE plan LIKE '%policy body%'")
+        .await;
+    assert_eq!(leaked, 0, "the plan is sealed at rest");
+    db.cleanup(raw).await;
+}
