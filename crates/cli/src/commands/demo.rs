@@ -1,13 +1,17 @@
-//! `rewind demo`: the story on the embedded default. It starts the emulator on a seeded tenant,
-//! captures it, replays an incident through the emulator's Graph API, captures again and shows
-//! the timeline; then it says how to point `rewind` (or any Graph client) at it.
+//! `rewind demo`: the whole story on the embedded default. It starts the emulator on a seeded
+//! tenant, captures it, replays an incident through the emulator's Graph API, captures again,
+//! shows the timeline, what changed and who did it, the lockout verdict, the restore plan; then
+//! restores, verifies, and says how to point `rewind` (or any Graph client) at it.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use rewind_app::CaptureOptions;
+use rewind_app::access::{Subjects, load_access};
+use rewind_app::restore::{ExecuteOptions, Scope, execute, guard, prepare, verify};
 use rewind_emulator::{Access, Coll, EmulatorInfo, RunningEmulator, Scenario};
 use rewind_msgraph::{ClientOptions, Credential, Endpoints, GraphClient, Secret};
+use rewind_policy::{LockoutOptions, analyse, explain};
 use rewind_store::{NewTenant, Store};
 
 use crate::cli::DemoArgs;
@@ -32,7 +36,34 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Capture, incident, capture, log: the timeline part of the story.
+/// What changed between two snapshots and who changed it, one line per object.
+async fn changes(
+    store: &Store,
+    tenant: &rewind_store::TenantInfo,
+    from: &rewind_store::SnapshotInfo,
+    to: &rewind_store::SnapshotInfo,
+) -> anyhow::Result<()> {
+    println!(
+        "\n5. What changed and who did it (`rewind changes --from {}`):\n",
+        from.id
+    );
+    let actors = store.actors_between(tenant, from.id, to.id).await?;
+    let history_names = store.changed_between(tenant, from.id, to.id).await?;
+    for key in history_names {
+        let name = store
+            .history(tenant, &key)
+            .await?
+            .into_iter()
+            .rev()
+            .find_map(|v| v.name)
+            .unwrap_or_else(|| key.key.clone());
+        let who = actors.get(&key).map(|a| a.join(", ")).unwrap_or_default();
+        println!("  {:<28} {name}  by {who}", key.kind.name());
+    }
+    Ok(())
+}
+
+/// Capture, incident, capture, log, changes, lockout, plan, restore, verification.
 async fn timeline(
     emulator: &RunningEmulator,
     path: &Path,
@@ -69,6 +100,17 @@ async fn timeline(
     };
     let capture =
         || rewind_app::capture(&client, &store, &tenant, CaptureOptions::default(), &|_| {});
+    let writer = info
+        .client(Access::Write)
+        .ok_or_else(|| anyhow::anyhow!("the emulator has no write client"))?;
+    let write_client = GraphClient::new(
+        client.endpoints().clone(),
+        Credential::Secret {
+            client_id: writer.client_id.clone(),
+            secret: Secret::new(writer.client_secret.clone()),
+        },
+        ClientOptions::default(),
+    )?;
     println!("\n1. Capture the tenant into {}:\n", path.display());
     let first = capture().await?;
     print!("{}", super::capture::report_text(&tenant, &first));
@@ -86,10 +128,65 @@ async fn timeline(
     let mut snapshots = store.snapshots(&tenant).await?;
     snapshots.reverse();
     print!("{}", super::log::table(&snapshots));
+    changes(&store, &tenant, &first.snapshot, &second.snapshot).await?;
+    let lockout = LockoutOptions::default();
+    let access = load_access(
+        &store,
+        &tenant,
+        second.snapshot.id,
+        Subjects::Protected { break_glass: &[] },
+        &[],
+    )
+    .await?;
+    let analysis = analyse(&access.policies, &access.directory, &lockout);
+    println!("\n6. Who could be locked out now (`rewind check`):\n");
+    print!("{}", explain::analysis(&analysis));
+    println!(
+        "\n7. The plan back to snapshot {} (`rewind restore --to {} --all --dry-run`):\n",
+        first.snapshot.id, first.snapshot.id
+    );
+    let live = capture().await?.snapshot;
+    let prepared = prepare(
+        &client,
+        &store,
+        &tenant,
+        &first.snapshot,
+        &live,
+        &Scope::All,
+    )
+    .await?;
+    let plan = prepared.plan;
+    let judged = guard(&store, &tenant, &live, &plan, &lockout).await?;
+    let names = super::restore::names(&store, &tenant, &live, &plan).await?;
+    print!(
+        "{}",
+        super::restore_text::plan(&plan, Some(&first.snapshot), &live, &judged, &names)
+    );
+    println!("\n8. Restore (`--yes`) and verify:");
+    let restore = store
+        .begin_restore(&tenant, &serde_json::to_string(&plan)?)
+        .await?;
+    let execution = execute(
+        &write_client,
+        &store,
+        &tenant,
+        &plan,
+        restore,
+        ExecuteOptions::default(),
+        &|_| {},
+    )
+    .await?;
+    let after = capture().await?.snapshot;
+    let lineage = execution.lineage.clone().into_iter().collect();
+    let verification = verify(&store, &tenant, &plan, &after, &lineage).await?;
+    print!(
+        "{}",
+        super::restore_text::outcome(&execution, &verification, &after)
+    );
     println!(
         "\nExplore it: export REWIND_STORE={} REWIND_TENANT={}\n\
          then `rewind log`, `rewind changes --from {}`, `rewind show OBJECT --at {}`,\n\
-         `rewind check` (who the incident could lock out), `rewind check --at {}`, `rewind verify`.\n",
+         `rewind check --at 2` (who the incident could lock out), `rewind check --at {}`, `rewind verify`.\n",
         path.display(),
         tenant.name,
         first.snapshot.id,

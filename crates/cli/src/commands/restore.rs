@@ -437,7 +437,7 @@ impl<'a> Context<'a> {
 
 /// Names for the ids a plan shows: members and owners it links, objects it creates anew, and
 /// the principal and role of each assignment (as they are now, or were, for deleted ones).
-async fn names(
+pub(super) async fn names(
     store: &rewind_store::Store,
     tenant: &TenantInfo,
     live: &SnapshotInfo,

@@ -191,6 +191,16 @@ fn demo_tells_how_to_connect() {
     assert!(text.contains("/oauth2/v2.0/token"));
     assert!(text.contains("export REWIND_GRAPH_URL="));
     assert!(text.contains("identity/conditionalAccess/policies"));
+    // The whole story: incident, changes, lockout verdict, plan, restore, verification.
+    for part in [
+        "by Contoso Automation",
+        "Lockout",
+        "Plan:",
+        "Lockout guard",
+        "converged",
+    ] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
 }
 
 #[test]
