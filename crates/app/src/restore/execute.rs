@@ -149,7 +149,9 @@ pub async fn execute(
         lineage: HashMap::new(),
         outcomes: BTreeMap::new(),
         pending: Vec::new(),
-        last_ca: tokio::sync::Mutex::new(None),
+        // The capture just before read the Conditional Access policies: the service's
+        // one-request-per-second budget starts spent.
+        last_ca: tokio::sync::Mutex::new(Some(Instant::now())),
         any_failed: false,
     };
     for l in store
