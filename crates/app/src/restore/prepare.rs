@@ -29,16 +29,24 @@ pub async fn prepare(
     live: &SnapshotInfo,
     scope: &Scope,
 ) -> Result<Prepared, RestoreError> {
+    let began = std::time::Instant::now();
+    let phase = |name: &str| tracing::info!(phase = name, elapsed = ?began.elapsed(), "planning");
     let live_manifest = store.manifest(tenant, live).await?;
     let lineage = lineage(store, tenant, &live_manifest).await?;
     let target_manifest = translate(store.manifest(tenant, target).await?, &lineage);
+    phase("manifests");
     let mut wanted = wanted(store, tenant, scope, &target_manifest, &live_manifest, live).await?;
     for w in &mut wanted {
         if let Some(o) = &mut w.object {
             relabel(w.key.kind, o, &lineage);
         }
     }
-    close_over_references(store, &mut wanted, &target_manifest, &live_manifest).await?;
+    phase("desired state");
+    // Everything that differs is already in `--all`: closing over references adds nothing.
+    if *scope != Scope::All {
+        close_over_references(store, &mut wanted, &target_manifest, &live_manifest).await?;
+    }
+    phase("references closed over");
     let missing: Vec<&ObjectKey> = wanted
         .iter()
         .filter(|w| w.object.is_some() && !live_manifest.contains_key(&w.key))
@@ -46,7 +54,9 @@ pub async fn prepare(
         .collect();
     let mut warnings = Vec::new();
     let recycle_bin = recycle_bin(client, &missing, &mut warnings).await?;
+    phase("recycle bins");
     relink_referrers(store, &mut wanted, &live_manifest, &recycle_bin).await?;
+    phase("referrers");
     let values = load(store, wanted.iter().map(|w| live_manifest.get(&w.key))).await?;
     let live_values: BTreeMap<ObjectKey, serde_json::Value> = wanted
         .iter()
@@ -55,14 +65,14 @@ pub async fn prepare(
             Some((w.key.clone(), values.get(h)?.clone()))
         })
         .collect();
+    phase("live values");
     let current = Current {
         live: live_values,
         recycle_bin,
     };
-    Ok(Prepared {
-        plan: plan(wanted, &current),
-        warnings,
-    })
+    let plan = plan(wanted, &current);
+    phase("plan");
+    Ok(Prepared { plan, warnings })
 }
 
 /// Objects an earlier restore created anew and that still exist: old id → new id. A restore

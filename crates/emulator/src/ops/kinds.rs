@@ -451,6 +451,15 @@ pub(crate) fn update(
         _ => {}
     }
     check_binds_exist(t, &binds)?;
+    // As with `$ref`, a bind naming an existing member fails the whole request.
+    if binds
+        .iter()
+        .any(|(k, other)| t.link_set(*k, id).is_some_and(|l| l.contains(other)))
+    {
+        return Err(GraphError::bad_request(
+            "One or more added object references already exist for the following modified properties: 'members'.",
+        ));
+    }
     if merged != stored {
         t.put(coll, id, merged);
     }

@@ -11,7 +11,9 @@ use crate::dispatch::{Ctx, GraphResponse};
 use crate::error::GraphError;
 use crate::query::{apply_select, collection, context, entity};
 use crate::resource::{Coll, DIRECTORY_PAGE};
-use crate::tenant::{Obj, Tenant};
+use std::ops::Bound;
+
+use crate::tenant::{Deleted, Obj, Tenant};
 
 fn render_deleted(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, obj: &Obj) -> Map<String, Value> {
     let select = ctx.query.select.clone().or_else(|| {
@@ -35,12 +37,30 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> Result<GraphRes
         ));
     }
     let size = q.page_size(DIRECTORY_PAGE, true)?;
-    let items: Vec<Value> = t
+    // Paged like any directory collection: by id, after the `$skiptoken`'s.
+    let after = q.after()?;
+    let lower = after
+        .as_ref()
+        .map_or(Bound::Unbounded, |a| Bound::Excluded(a.clone()));
+    let page: Vec<(&String, &Deleted)> = t
         .recycle_bin
-        .values()
-        .filter(|d| d.coll == coll && q.filter.as_ref().is_none_or(|f| f.matches(&d.obj)))
+        .range((lower, Bound::Unbounded))
+        .filter(|(_, d)| d.coll == coll && q.filter.as_ref().is_none_or(|f| f.matches(&d.obj)))
+        .take(size + 1)
+        .collect();
+    let more = page.len() > size;
+    let next = more.then(|| {
+        q.next_link(
+            ctx.base_url,
+            ctx.path,
+            "$skiptoken",
+            &crate::query::after_token(page[size - 1].0),
+        )
+    });
+    let items: Vec<Value> = page
+        .iter()
         .take(size)
-        .map(|d| Value::Object(render_deleted(t, ctx, coll, &d.obj)))
+        .map(|(_, d)| Value::Object(render_deleted(t, ctx, coll, &d.obj)))
         .collect();
     let count = q
         .count
@@ -54,8 +74,8 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> Result<GraphRes
         collection(
             context(ctx.base_url, &path, q.select.as_deref(), false),
             items,
-            None,
-            count,
+            next,
+            (after.is_none()).then_some(count).flatten(),
         ),
     ))
 }

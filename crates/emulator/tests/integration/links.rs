@@ -45,6 +45,31 @@ async fn members_by_ref_and_bind() {
         dup.body["error"]["message"],
         "One or more added object references already exist for the following modified properties: 'members'."
     );
+    // A PATCH binding several members, one of them already there, fails as a whole.
+    let c = h.new_user("member.c").await;
+    let both = json!({"members@odata.bind": [url(&c), url(&b)]});
+    let r = h.patch(&format!("/groups/{g}"), &both).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "Request_BadRequest"),
+        "{}",
+        r.text
+    );
+    assert_eq!(h.get_all(&format!("/groups/{g}/members")).await.len(), 2);
+    let r = h
+        .patch(
+            &format!("/groups/{g}"),
+            &json!({"members@odata.bind": [url(&c)]}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(h.get_all(&format!("/groups/{g}/members")).await.len(), 3);
+    assert_eq!(
+        h.delete(&format!("/groups/{g}/members/{c}/$ref"))
+            .await
+            .status,
+        204
+    );
     let unknown = h
         .post(
             &format!("/groups/{g}/members/$ref"),

@@ -22,9 +22,18 @@ async fn soft_deleted_users_come_back_with_their_id_and_memberships() {
             .iter()
             .any(|m| m["id"] == victim.as_str())
     );
-    let bin = h
-        .get_all("/directory/deletedItems/microsoft.graph.user")
+    // Paged like every directory list: a second deleted user shows on the second page of one.
+    let other = members[1]["id"].as_str().unwrap().to_string();
+    assert_eq!(h.delete(&format!("/users/{other}")).await.status, 204);
+    let first = h
+        .get("/directory/deletedItems/microsoft.graph.user?$top=1")
         .await;
+    assert_eq!(first.body["value"].as_array().unwrap().len(), 1);
+    assert!(first.body["@odata.nextLink"].is_string(), "{}", first.text);
+    let bin = h
+        .get_all("/directory/deletedItems/microsoft.graph.user?$top=1")
+        .await;
+    assert_eq!(bin.len(), 2, "both pages");
     let item = bin
         .iter()
         .find(|u| u["id"] == victim.as_str())
