@@ -98,13 +98,25 @@ pub fn parse_plan(text: &str) -> Result<Vec<PlanStep>, String> {
     Ok(steps)
 }
 
-/// Applies the steps of `kind` to `values`.
+/// Applies the steps of `kind` to `values` (the last step for an object wins). Linear: a plan
+/// that restores thousands of groups is overlaid in one pass.
 fn overlay(values: &mut Vec<Value>, kind: Kind, plan: &[PlanStep]) {
+    let mut last: BTreeMap<&str, &PlanStep> = BTreeMap::new();
     for step in plan.iter().filter(|s| s.kind == kind) {
-        values.retain(|v| v.get("id").and_then(Value::as_str) != Some(step.id.as_str()));
+        last.insert(step.id.as_str(), step);
+    }
+    if last.is_empty() {
+        return;
+    }
+    values.retain(|v| {
+        v.get("id")
+            .and_then(Value::as_str)
+            .is_none_or(|id| !last.contains_key(id))
+    });
+    for (id, step) in last {
         if let (true, Some(Value::Object(o))) = (step.action != "delete", &step.object) {
             let mut o = o.clone();
-            o.insert("id".into(), Value::String(step.id.clone()));
+            o.insert("id".into(), Value::String(id.to_string()));
             values.push(Value::Object(o));
         }
     }

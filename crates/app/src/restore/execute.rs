@@ -352,15 +352,12 @@ impl Run<'_> {
         if self.pending.len() >= 200 {
             self.flush().await?;
         }
+        progress(StepEvent::Finished {
+            done: self.outcomes.len() + 1,
+            total,
+            outcome: &o,
+        });
         self.outcomes.insert(o.n, o);
-        let o = self.outcomes.values().next_back();
-        if let Some(o) = o {
-            progress(StepEvent::Finished {
-                done: self.outcomes.len(),
-                total,
-                outcome: o,
-            });
-        }
         Ok(())
     }
 
