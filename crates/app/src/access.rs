@@ -53,20 +53,7 @@ pub fn parse_plan(text: &str) -> Result<Vec<PlanStep>, String> {
     {
         let desired: Vec<rewind_engine::restore::Desired> = serde_json::from_value(desired.clone())
             .map_err(|e| format!("the plan's desired state: {e}"))?;
-        return Ok(desired
-            .into_iter()
-            .map(|d| PlanStep {
-                action: if d.object.is_some() {
-                    "update"
-                } else {
-                    "delete"
-                }
-                .to_string(),
-                kind: d.kind,
-                id: d.id,
-                object: d.object,
-            })
-            .collect());
+        return Ok(desired_steps(&desired));
     }
     let steps = value
         .pointer("/plan/steps")
@@ -96,6 +83,24 @@ pub fn parse_plan(text: &str) -> Result<Vec<PlanStep>, String> {
         }
     }
     Ok(steps)
+}
+
+/// A restore plan's desired state as steps: each object put as wanted, or removed.
+pub fn desired_steps(desired: &[rewind_engine::restore::Desired]) -> Vec<PlanStep> {
+    desired
+        .iter()
+        .map(|d| PlanStep {
+            action: if d.object.is_some() {
+                "update"
+            } else {
+                "delete"
+            }
+            .to_string(),
+            kind: d.kind,
+            id: d.id.clone(),
+            object: d.object.clone(),
+        })
+        .collect()
 }
 
 /// Applies the steps of `kind` to `values` (the last step for an object wins). Linear: a plan

@@ -9,7 +9,7 @@ use rewind_store::{SnapshotInfo, Store, TenantInfo};
 use serde::Serialize;
 
 use super::RestoreError;
-use crate::access::{PlanStep, Subjects, load_access};
+use crate::access::{Subjects, desired_steps, load_access};
 
 /// The guard's judgement.
 #[derive(Debug, Clone, Serialize)]
@@ -31,24 +31,6 @@ impl Guard {
     }
 }
 
-/// The plan's desired state as the lockout analysis overlays it on the live snapshot.
-pub(crate) fn as_steps(plan: &Plan) -> Vec<PlanStep> {
-    plan.desired
-        .iter()
-        .map(|d| PlanStep {
-            action: if d.object.is_some() {
-                "update"
-            } else {
-                "delete"
-            }
-            .to_string(),
-            kind: d.kind,
-            id: d.id.clone(),
-            object: d.object.clone(),
-        })
-        .collect()
-}
-
 /// Judges `plan` against the tenant at `live`.
 pub async fn guard(
     store: &Store,
@@ -62,7 +44,14 @@ pub async fn guard(
     };
     let now = load_access(store, tenant, live.id, subjects, &[]).await?;
     let before = analyse(&now.policies, &now.directory, options);
-    let after = load_access(store, tenant, live.id, subjects, &as_steps(plan)).await?;
+    let after = load_access(
+        store,
+        tenant,
+        live.id,
+        subjects,
+        &desired_steps(&plan.desired),
+    )
+    .await?;
     let analysis = analyse(&after.policies, &after.directory, options);
     let locked = |a: &Analysis, id: &str| {
         a.principals
