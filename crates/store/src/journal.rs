@@ -22,7 +22,8 @@ pub struct RestoreRecord {
     /// The plan, as JSON text.
     #[serde(skip)]
     pub plan: String,
-    /// `running`, `finished`, `partial` or `abandoned`.
+    /// `running`, `finished`, `partial` (some steps failed) or `abandoned` (a newer plan
+    /// replaced it before it finished).
     pub status: String,
     /// When it ended.
     pub finished_at: Option<Timestamp>,

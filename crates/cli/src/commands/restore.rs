@@ -324,6 +324,16 @@ impl<'a> Context<'a> {
         if !self.control.yes && !confirm()? {
             return Err(usage("not applied"));
         }
+        // A new plan supersedes one that never finished: `--resume` must not pick it up later.
+        for old in store.restores(self.tenant).await? {
+            if old.status == "running" || old.status == "partial" {
+                eprintln!(
+                    "note: restore {} of {} did not finish; this new plan replaces it",
+                    old.id, old.created_at
+                );
+                store.finish_restore(old.id, "abandoned").await?;
+            }
+        }
         let restore = store
             .begin_restore(self.tenant, &serde_json::to_string(&plan)?)
             .await?;
@@ -413,7 +423,7 @@ impl<'a> Context<'a> {
             .restores(self.tenant)
             .await?
             .into_iter()
-            .find(|r| r.status != "finished")
+            .find(|r| r.status == "running" || r.status == "partial")
         else {
             return Err(usage(
                 "no restore of this tenant is unfinished; nothing to resume",

@@ -141,6 +141,19 @@ impl Builder<'_> {
             .map(str::to_string);
         let kind = w.key.kind;
         if writable(kind) == Writable::Never {
+            if kind == Kind::RoleEligibilitySchedule && w.object.as_ref() != live {
+                let detail = if w.object.is_some() {
+                    "a PIM eligibility that existed at the target time: assign it again in PIM (Rewind does not write eligibilities yet)"
+                } else {
+                    "a PIM eligibility added after the target time: remove it in PIM (Rewind does not write eligibilities yet)"
+                };
+                self.notice(
+                    NoticeKind::NotRestorable,
+                    &w.key,
+                    name.as_ref(),
+                    detail.to_string(),
+                );
+            }
             return;
         }
         match (&w.object, live) {

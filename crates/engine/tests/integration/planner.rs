@@ -404,3 +404,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn eligibilities_that_changed_are_listed_for_pim() {
+    let eligibility =
+        json!({"principalId": "u1", "roleDefinitionId": "r", "directoryScopeId": "/"});
+    let p = plan(
+        vec![wanted(Kind::RoleEligibilitySchedule, "e1", None)],
+        &current(&[(Kind::RoleEligibilitySchedule, "e1", eligibility)], &[]),
+    );
+    assert!(p.steps.is_empty());
+    assert_eq!(p.notices.len(), 1);
+    assert!(
+        p.notices[0].detail.contains("remove it in PIM"),
+        "{:?}",
+        p.notices
+    );
+}
