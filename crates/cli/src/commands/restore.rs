@@ -387,7 +387,9 @@ impl<'a> Context<'a> {
         let (after, verification) = loop {
             let after = self.capture().await?;
             let v = verify(store, self.tenant, plan, &after, &lineage).await?;
-            if v.converged || began.elapsed() + wait > VERIFY_BUDGET {
+            // With failed steps it cannot converge: one reading says what differs.
+            let failed = execution.failed().next().is_some();
+            if v.converged || failed || began.elapsed() + wait > VERIFY_BUDGET {
                 break (after, v);
             }
             tokio::time::sleep(wait).await;

@@ -512,3 +512,81 @@ fn the_plan_reads_like_terraform() {
     let text = redact(&String::from_utf8_lossy(&out.stdout), &created);
     insta::assert_snapshot!("attacker_undo_plan", text);
 }
+
+#[test]
+fn a_step_that_cannot_succeed_is_reported_and_the_rest_applied() {
+    let s = Setup::new(&[]);
+    let before = snapshot(&s);
+    // Adele's account is deleted for good, and someone else takes her sign-in name; meanwhile
+    // the attacker strikes.
+    let (status, adele) = graph(
+        &s,
+        "GET",
+        "/users?$filter=userPrincipalName eq 'adele.vance@contoso.onmicrosoft.com'",
+        None,
+    );
+    assert_eq!(status, 200, "{adele}");
+    let adele = adele["value"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(graph(&s, "DELETE", &format!("/users/{adele}"), None).0, 204);
+    assert_eq!(
+        graph(
+            &s,
+            "DELETE",
+            &format!("/directory/deletedItems/{adele}"),
+            None
+        )
+        .0,
+        204
+    );
+    let (status, _) = graph(
+        &s,
+        "POST",
+        "/users",
+        Some(
+            json!({"accountEnabled": true, "displayName": "Not Adele", "mailNickname": "notadele",
+                    "userPrincipalName": "adele.vance@contoso.onmicrosoft.com",
+                    "passwordProfile": {"password": "Xy7!long-enough-pass", "forceChangePasswordNextSignIn": true}}),
+        ),
+    );
+    assert_eq!(status, 201);
+    s.scenario("attacker");
+    snapshot(&s);
+    let out = s.run(&[
+        "restore",
+        "--to",
+        &before,
+        "--all",
+        "--yes",
+        "--json",
+        "--allow-lockout",
+    ]);
+    assert_eq!(code(&out), Some(4), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed = report["failed"].as_array().unwrap();
+    assert!(
+        failed
+            .iter()
+            .any(|f| f["kind"] == "user" && f["id"] == adele.as_str() && f["status"] == "failed"),
+        "{failed:?}"
+    );
+    assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
+    // Independent steps went ahead: the attacker's role assignment is gone.
+    let (_, assignments) = graph(&s, "GET", "/roleManagement/directory/roleAssignments", None);
+    let principals: Vec<&str> = assignments["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["principalId"].as_str())
+        .collect();
+    let (_, automation) = graph(
+        &s,
+        "GET",
+        "/servicePrincipals?$filter=displayName eq 'Contoso Automation'",
+        None,
+    );
+    let automation = automation["value"][0]["id"].as_str().unwrap();
+    assert!(
+        !principals.contains(&automation),
+        "the attacker's Global Administrator role is removed"
+    );
+}
