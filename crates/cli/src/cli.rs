@@ -306,7 +306,8 @@ pub struct RestoreArgs {
     /// shows them) changed since --since, keeping everyone else's changes.
     #[arg(long, value_name = "ACTOR", requires = "since")]
     pub changed_by: Option<String>,
-    /// With --changed-by: from when [default: --to].
+    /// With --changed-by: undo what the actor changed after this point (RFC 3339, a
+    /// snapshot id, or a time ago).
     #[arg(long, value_name = "T")]
     pub since: Option<String>,
     /// Everything Rewind restores.
