@@ -103,18 +103,8 @@ impl Store {
         state: &str,
         result: &str,
     ) -> Result<(), StoreError> {
-        let address = format!("restore-step-{restore}-{step}");
-        let sealed = self.sealer.seal_text(address.as_bytes(), result)?;
-        let step = i64::try_from(step).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(UPSERT_STEP)
-            .bind(restore)
-            .bind(step)
-            .bind(state)
-            .bind(sealed)
-            .bind(Timestamp::now().as_microsecond())
-            .execute(&self.db)
-            .await?;
-        Ok(())
+        self.record_steps(restore, &[(step, state, result.to_string())])
+            .await
     }
 
     /// Records several steps' states in one transaction: `(step, state, result)`.
