@@ -31,4 +31,7 @@ pub enum StoreError {
     /// The request conflicts with what is stored (a tenant name taken, a concurrent capture).
     #[error("{0}")]
     Conflict(String),
+    /// This backend cannot do what was asked (a fleet needs `PostgreSQL`).
+    #[error("{0}")]
+    Unsupported(String),
 }

@@ -21,6 +21,7 @@ mod seal;
 mod store;
 mod timeline;
 mod verify;
+mod watch;
 
 pub use error::StoreError;
 pub use forget::ForgetReport;
@@ -34,3 +35,4 @@ pub use timeline::{
     AuditEntry, KindCounts, NewSnapshot, SnapshotInfo, VersionChange, VersionRecord,
 };
 pub use verify::{Problem, VerifyReport};
+pub use watch::{AlertRecord, NewAlert};

@@ -27,10 +27,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_restores.sql"),
         postgres: include_str!("../migrations/postgres/0002_restores.sql"),
     },
+    Migration {
+        version: 3,
+        description: "watch: alerts, known actors, watch state and leases",
+        sqlite: include_str!("../migrations/sqlite/0003_watch.sql"),
+        postgres: include_str!("../migrations/postgres/0003_watch.sql"),
+    },
 ];
 
 /// The newest schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// An arbitrary key for `PostgreSQL`'s advisory lock that serialises migrations ("rewind").
 const MIGRATION_LOCK: i64 = 0x7265_7769_6e64;

@@ -65,7 +65,8 @@ pub struct TenantInfo {
     pub created_at: Timestamp,
 }
 
-const TENANT_COLUMNS: &str = "id, tenant_id, name, graph_url, authority_url, client_id, created_at";
+pub(crate) const TENANT_COLUMNS: &str =
+    "id, tenant_id, name, graph_url, authority_url, client_id, created_at";
 
 impl Store {
     /// Opens (creating when absent) a `SQLite` store file.
@@ -231,7 +232,16 @@ impl Store {
         .bind(tenant.id)
         .execute(&mut *tx)
         .await?;
-        for table in ["lineage", "restores", "versions", "cursors", "snapshots"] {
+        for table in [
+            "alerts",
+            "known_actors",
+            "watch_state",
+            "lineage",
+            "restores",
+            "versions",
+            "cursors",
+            "snapshots",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE tenant = $1"))
                 .bind(tenant.id)
                 .execute(&mut *tx)
@@ -251,7 +261,7 @@ impl Store {
     }
 }
 
-fn tenant_row(r: &sqlx::any::AnyRow) -> Result<TenantInfo, StoreError> {
+pub(crate) fn tenant_row(r: &sqlx::any::AnyRow) -> Result<TenantInfo, StoreError> {
     Ok(TenantInfo {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,

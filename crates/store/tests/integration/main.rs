@@ -11,3 +11,4 @@ mod db;
 mod forget;
 mod journal;
 mod timeline;
+mod watch;

@@ -1,0 +1,117 @@
+//! What watch keeps: alerts stored once per fingerprint and sealed, actors remembered without
+//! case, the evaluated mark, and leases that hand each tenant to one worker at a time
+//! (`PostgreSQL`; `SQLite` refuses clearly).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use rewind_store::{NewAlert, NewTenant, StoreError};
+
+use crate::db::{Db, on_both};
+
+on_both!(
+    alerts_are_stored_once_and_actors_remembered,
+    leases_give_each_tenant_to_one_worker,
+);
+
+fn spec(name: &str) -> NewTenant {
+    NewTenant {
+        tenant_id: format!("{name}-0000-0000-0000-000000000000"),
+        name: name.into(),
+        graph_url: "http://127.0.0.1:1".into(),
+        authority_url: "http://127.0.0.1:1".into(),
+        client_id: None,
+    }
+}
+
+fn alert(fingerprint: &str) -> NewAlert {
+    NewAlert {
+        fingerprint: fingerprint.into(),
+        rule: "credential-added".into(),
+        severity: "high".into(),
+        snapshot: 1,
+        body: format!("{{\"fingerprint\":\"{fingerprint}\"}}"),
+    }
+}
+
+async fn alerts_are_stored_once_and_actors_remembered(db: Db) {
+    let store = db.store().await;
+    let t = store.add_tenant(&spec("watched")).await.unwrap();
+    let other = store.add_tenant(&spec("other")).await.unwrap();
+    let first = store
+        .add_alerts(&t, &[alert("a"), alert("b")])
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2);
+    let again = store
+        .add_alerts(&t, &[alert("b"), alert("c")])
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "b was stored before");
+    assert_eq!(again[0].body, "{\"fingerprint\":\"c\"}");
+    store.add_alerts(&other, &[alert("a")]).await.unwrap();
+    assert_eq!(store.alerts(Some(&t), None).await.unwrap().len(), 3);
+    assert_eq!(store.alerts(None, None).await.unwrap().len(), 4);
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60);
+    assert!(store.alerts(None, Some(later)).await.unwrap().is_empty());
+
+    let seen: BTreeSet<String> = ["Admin@Contoso.com".to_string()].into();
+    store.add_known_actors(&t, &seen).await.unwrap();
+    let asked: BTreeSet<String> = ["admin@contoso.com".into(), "Rogue App".into()].into();
+    let known = store.known_actors(&t, &asked).await.unwrap();
+    assert_eq!(known, ["admin@contoso.com".to_string()].into());
+    assert!(store.known_actors(&other, &asked).await.unwrap().is_empty());
+
+    assert_eq!(store.watch_evaluated(&t).await.unwrap(), None);
+    store.set_watch_evaluated(&t, 7).await.unwrap();
+    store.set_watch_evaluated(&t, 9).await.unwrap();
+    assert_eq!(store.watch_evaluated(&t).await.unwrap(), Some(9));
+    store.remove_tenant(&t).await.unwrap();
+    assert_eq!(store.alerts(None, None).await.unwrap().len(), 1);
+}
+
+async fn leases_give_each_tenant_to_one_worker(db: Db) {
+    let store = db.store().await;
+    store.add_tenant(&spec("a")).await.unwrap();
+    store.add_tenant(&spec("b")).await.unwrap();
+    let lease = Duration::from_secs(30);
+    if matches!(db, Db::Sqlite(_)) {
+        let refused = store.claim_due_tenant("w1", lease).await.unwrap_err();
+        assert!(matches!(refused, StoreError::Unsupported(_)), "{refused}");
+        assert!(refused.to_string().contains("PostgreSQL"));
+        return;
+    }
+    let first = store.claim_due_tenant("w1", lease).await.unwrap().unwrap();
+    let second = store.claim_due_tenant("w2", lease).await.unwrap().unwrap();
+    assert_ne!(first.id, second.id);
+    assert!(store.claim_due_tenant("w3", lease).await.unwrap().is_none());
+    assert!(store.renew_lease(&first, "w1", lease).await.unwrap());
+    assert!(!store.renew_lease(&first, "w2", lease).await.unwrap());
+    // Given back, due again at once, it can be claimed again; due later, it cannot.
+    store
+        .release_lease(&first, "w1", Duration::ZERO, false)
+        .await
+        .unwrap();
+    let again = store.claim_due_tenant("w3", lease).await.unwrap().unwrap();
+    assert_eq!(again.id, first.id);
+    let failures = store
+        .release_lease(&again, "w3", Duration::from_secs(600), true)
+        .await
+        .unwrap();
+    assert_eq!(failures, 1);
+    assert!(store.claim_due_tenant("w1", lease).await.unwrap().is_none());
+    // An expired lease is free for another worker; its old holder can no longer renew it.
+    store
+        .release_lease(&second, "w2", Duration::ZERO, false)
+        .await
+        .unwrap();
+    let short = store
+        .claim_due_tenant("w4", Duration::from_millis(1))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let taken = store.claim_due_tenant("w5", lease).await.unwrap().unwrap();
+    assert_eq!(taken.id, short.id);
+    assert!(!store.renew_lease(&short, "w4", lease).await.unwrap());
+}
