@@ -1,0 +1,374 @@
+//! Risky-change rules (docs/design/watch.md): given what changed between two snapshots, who
+//! changed it, and a little context about the tenant (its break-glass accounts, who holds
+//! privileged permissions, which actors were seen before, the lockout verdicts), find what an
+//! administrator must hear about now. Pure and deterministic: the same changes give the same
+//! findings in the same order, each with a fingerprint that names the rule, the object and the
+//! version, so re-evaluating a snapshot never alerts twice.
+
+mod catalog;
+mod rules;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use rewind_model::Kind;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use catalog::{
+    GLOBAL_ADMINISTRATOR, PRIVILEGED_PERMISSIONS, PRIVILEGED_ROLES, privileged_permission,
+    privileged_role,
+};
+
+/// How urgent an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    Low,
+    /// Look today.
+    Medium,
+    /// Look now.
+    High,
+    /// Someone may be taking over the tenant or locking everyone out.
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, least first.
+    pub const ALL: [Severity; 4] = [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown severity '{s}'; use low, medium, high or critical"))
+    }
+}
+
+/// The built-in rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// A Conditional Access policy disabled, deleted or switched to report-only.
+    CaPolicyWeakened,
+    /// A break-glass account or group removed from a policy's exclusions.
+    BreakGlassExclusionRemoved,
+    /// A new or newly enabled policy that blocks all users.
+    BroadBlockPolicy,
+    /// The lockout analysis's verdict got worse.
+    LockoutWorse,
+    /// A privileged directory role assigned (active or eligible).
+    PrivilegedRoleAssigned,
+    /// A secret, certificate or federated credential added to an application or service
+    /// principal.
+    CredentialAdded,
+    /// A privileged application permission assigned or an admin-consented delegated grant.
+    PermissionGranted,
+    /// Security defaults turned off or authentication methods weakened.
+    AuthenticationWeakened,
+    /// Many objects deleted or updated by one actor.
+    BulkChange,
+    /// A change by an actor never seen changing the tenant before.
+    NewActor,
+}
+
+impl Rule {
+    /// Every rule, in the order findings are reported.
+    pub const ALL: [Rule; 10] = [
+        Rule::LockoutWorse,
+        Rule::BreakGlassExclusionRemoved,
+        Rule::CaPolicyWeakened,
+        Rule::BroadBlockPolicy,
+        Rule::PrivilegedRoleAssigned,
+        Rule::CredentialAdded,
+        Rule::PermissionGranted,
+        Rule::AuthenticationWeakened,
+        Rule::BulkChange,
+        Rule::NewActor,
+    ];
+
+    /// Its stable id, as configuration and alerts spell it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::CaPolicyWeakened => "ca-policy-weakened",
+            Rule::BreakGlassExclusionRemoved => "break-glass-exclusion-removed",
+            Rule::BroadBlockPolicy => "broad-block-policy",
+            Rule::LockoutWorse => "lockout-worse",
+            Rule::PrivilegedRoleAssigned => "privileged-role-assigned",
+            Rule::CredentialAdded => "credential-added",
+            Rule::PermissionGranted => "permission-granted",
+            Rule::AuthenticationWeakened => "authentication-weakened",
+            Rule::BulkChange => "bulk-change",
+            Rule::NewActor => "new-actor",
+        }
+    }
+
+    /// Why the rule exists and what to do, in one paragraph.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Rule::CaPolicyWeakened => {
+                "Conditional Access policies are the tenant's sign-in controls. A policy that is \
+                 disabled, deleted or switched to report-only no longer enforces anything: MFA, \
+                 device or location requirements it carried are gone for everyone it covered. \
+                 Attackers do this right after gaining admin rights. Confirm the change was \
+                 planned; if not, restore the policy (`rewind restore --object`)."
+            }
+            Rule::BreakGlassExclusionRemoved => {
+                "Break-glass accounts are excluded from Conditional Access so that someone can \
+                 always sign in when policies go wrong. Removing the exclusion means a faulty or \
+                 malicious policy can lock every administrator out. Put the exclusion back unless \
+                 the break-glass design changed on purpose."
+            }
+            Rule::BroadBlockPolicy => {
+                "An enabled policy that blocks all users stops every sign-in it matches, \
+                 administrators included, within minutes. Check its exclusions and conditions \
+                 now; `rewind check` shows who it locks out."
+            }
+            Rule::LockoutWorse => {
+                "The lockout analysis evaluates every Conditional Access policy against the \
+                 break-glass accounts and administrators. Its verdict got worse: someone who \
+                 could sign in to the admin portals may no longer be able to. Run `rewind check` \
+                 for the principals and policies involved."
+            }
+            Rule::PrivilegedRoleAssigned => {
+                "A privileged directory role lets its holder change sign-in policies, \
+                 credentials or other roles. Attackers grant themselves Global Administrator to \
+                 persist. Confirm who approved the assignment; remove it if nobody did."
+            }
+            Rule::CredentialAdded => {
+                "A new secret, certificate or federated credential lets whoever holds it sign in \
+                 as the application, with every permission the application has, without MFA or \
+                 Conditional Access for users. It is the most common way attackers persist in a \
+                 tenant. Confirm the owner added it; otherwise remove it and rotate the others."
+            }
+            Rule::PermissionGranted => {
+                "Application permissions and admin-consented delegated grants give an app access \
+                 to the whole tenant's data without any user present. A privileged permission \
+                 (directory, roles, mail, files) is enough to take over the tenant. Confirm the \
+                 consent was reviewed."
+            }
+            Rule::AuthenticationWeakened => {
+                "Turning security defaults off, enabling phishable methods (SMS, voice, email) or \
+                 disabling phishing-resistant ones weakens every sign-in in the tenant. Confirm \
+                 the change is part of a planned move (for example to Conditional Access)."
+            }
+            Rule::BulkChange => {
+                "Many deletions or updates by one actor in a few minutes is what a script gone \
+                 wrong or a destructive attacker looks like. Check the actor's changes with \
+                 `rewind changes --actor`; `rewind restore --changed-by` undoes them."
+            }
+            Rule::NewActor => {
+                "An account or application that has never changed this tenant before just did. \
+                 New automation and new administrators are normal; an unknown app changing \
+                 configuration is how compromises look. Confirm the actor is known."
+            }
+        }
+    }
+
+    /// Its severity unless configured otherwise (some rules raise it for worse cases).
+    pub fn default_severity(self) -> Severity {
+        match self {
+            Rule::BreakGlassExclusionRemoved | Rule::LockoutWorse => Severity::Critical,
+            Rule::CaPolicyWeakened
+            | Rule::BroadBlockPolicy
+            | Rule::PrivilegedRoleAssigned
+            | Rule::BulkChange
+            | Rule::AuthenticationWeakened => Severity::High,
+            Rule::CredentialAdded | Rule::PermissionGranted | Rule::NewActor => Severity::Medium,
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl FromStr for Rule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Rule::ALL
+            .into_iter()
+            .find(|r| r.id().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
+                format!("unknown rule '{s}'; the rules are {}", ids.join(", "))
+            })
+    }
+}
+
+/// One rule's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSetting {
+    /// `false` turns the rule off.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Replaces the rule's severity.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+}
+
+/// How the rules run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Per rule; rules not named run with their defaults.
+    pub rules: BTreeMap<Rule, RuleSetting>,
+    /// Deletions by one actor in one evaluation that make a bulk change.
+    pub bulk_deletes: usize,
+    /// Updates by one actor in one evaluation that make a bulk change.
+    pub bulk_updates: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            rules: BTreeMap::new(),
+            bulk_deletes: 25,
+            bulk_updates: 250,
+        }
+    }
+}
+
+impl Settings {
+    fn enabled(&self, rule: Rule) -> bool {
+        self.rules
+            .get(&rule)
+            .and_then(|s| s.enabled)
+            .unwrap_or(true)
+    }
+
+    fn severity(&self, rule: Rule, found: Severity) -> Severity {
+        self.rules
+            .get(&rule)
+            .and_then(|s| s.severity)
+            .unwrap_or(found)
+    }
+}
+
+/// One object that changed, with its versions on either side.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectChange<'a> {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its key.
+    pub key: &'a str,
+    /// Before (`None`: created).
+    pub before: Option<&'a Value>,
+    /// After (`None`: deleted).
+    pub after: Option<&'a Value>,
+    /// Names the version (its hash, or the deleted version's): part of fingerprints.
+    pub version: &'a str,
+    /// Who changed it.
+    pub actors: &'a [String],
+}
+
+/// The tenant's lockout verdict, worst last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every protected principal can sign in.
+    Ok,
+    /// Some may not.
+    AtRisk,
+    /// Every break-glass account or every Global Administrator is locked out.
+    Critical,
+}
+
+/// What the rules know about the tenant besides the changes.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Ids of break-glass users and of groups that contain them.
+    pub break_glass: BTreeSet<String>,
+    /// Service principal ids and app ids that hold a privileged permission or role.
+    pub privileged_apps: BTreeSet<String>,
+    /// App role id → permission name, from every service principal's app roles.
+    pub permissions: HashMap<String, String>,
+    /// Application object id → its app id (to find a federated credential's application).
+    pub app_ids: HashMap<String, String>,
+    /// Names of principals and roles the changes name, by id.
+    pub names: HashMap<String, String>,
+    /// Actors seen changing the tenant before (lowercase); `None` while there is no history
+    /// to compare with (the first evaluation), which turns the new-actor rule off.
+    pub known_actors: Option<BTreeSet<String>>,
+    /// The lockout verdict before and after, when computed.
+    pub lockout: Option<(Verdict, Verdict)>,
+}
+
+impl Context {
+    fn name_of(&self, id: &str) -> String {
+        self.names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+/// Something a rule found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The rule.
+    pub rule: Rule,
+    /// How urgent.
+    pub severity: Severity,
+    /// What happened, in one line.
+    pub summary: String,
+    /// The object it is about, if one.
+    pub kind: Option<Kind>,
+    /// Its key.
+    pub id: Option<String>,
+    /// Its name.
+    pub display_name: Option<String>,
+    /// Who did it.
+    pub actors: Vec<String>,
+    /// Rule, object and version (or actor): equal fingerprints are one alert.
+    pub fingerprint: String,
+}
+
+/// Runs every enabled rule over the changes.
+pub fn evaluate(changes: &[ObjectChange<'_>], ctx: &Context, settings: &Settings) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for rule in Rule::ALL {
+        if !settings.enabled(rule) {
+            continue;
+        }
+        let before = found.len();
+        rules::run(rule, changes, ctx, settings, &mut found);
+        for f in &mut found[before..] {
+            f.severity = settings.severity(rule, f.severity);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests;
