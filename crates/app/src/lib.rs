@@ -12,6 +12,7 @@ pub mod live;
 pub mod locate;
 pub mod names;
 pub mod restore;
+pub mod watch;
 
 pub use capture::{CaptureError, CaptureEvent, CaptureOptions, CaptureReport, capture};
 

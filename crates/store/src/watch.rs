@@ -221,13 +221,13 @@ impl Store {
     }
 
     /// Claims the tenant whose capture is most overdue and whose lease is free or expired, for
-    /// `lease`; `None` when nothing is due. Workers skip rows another is claiming
+    /// `lease`; with the failed captures in a row before it; `None` when nothing is due. Workers skip rows another is claiming
     /// (`FOR UPDATE SKIP LOCKED`), so two never claim one tenant. `PostgreSQL` only.
     pub async fn claim_due_tenant(
         &self,
         holder: &str,
         lease: Duration,
-    ) -> Result<Option<TenantInfo>, StoreError> {
+    ) -> Result<Option<(TenantInfo, i64)>, StoreError> {
         self.require_postgres()?;
         sqlx::query(
             "INSERT INTO watch_state (tenant) SELECT id FROM tenants ON CONFLICT (tenant) DO NOTHING",
@@ -237,7 +237,7 @@ impl Store {
         let claimed = sqlx::query(&format!(
             "UPDATE watch_state SET holder = $1, lease_until = {PG_NOW} + $2 WHERE tenant = \
              (SELECT tenant FROM watch_state WHERE next_due <= {PG_NOW} AND lease_until <= {PG_NOW} \
-              ORDER BY next_due, tenant LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING tenant"
+              ORDER BY next_due, tenant LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING tenant, failures"
         ))
         .bind(holder)
         .bind(micros_of(lease))
@@ -245,13 +245,18 @@ impl Store {
         .await?;
         let Some(row) = claimed else { return Ok(None) };
         let id: i64 = row.try_get(0)?;
+        let failures: i64 = row.try_get(1)?;
         let tenant = sqlx::query(&format!(
             "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.db)
         .await?;
-        tenant.as_ref().map(tenant_row).transpose()
+        Ok(tenant
+            .as_ref()
+            .map(tenant_row)
+            .transpose()?
+            .map(|t| (t, failures)))
     }
 
     /// Extends a lease `holder` still holds; `false` when it lost it (it expired and another
@@ -276,7 +281,8 @@ impl Store {
     }
 
     /// Gives a lease back with the tenant due again `after` from now; `failed` counts a failed
-    /// capture (reset by a good one). Returns the failures in a row.
+    /// capture (reset by a good one). Returns the failures in a row; a lease no longer held
+    /// changes nothing.
     pub async fn release_lease(
         &self,
         tenant: &TenantInfo,

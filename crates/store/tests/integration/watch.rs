@@ -81,8 +81,18 @@ async fn leases_give_each_tenant_to_one_worker(db: Db) {
         assert!(refused.to_string().contains("PostgreSQL"));
         return;
     }
-    let first = store.claim_due_tenant("w1", lease).await.unwrap().unwrap();
-    let second = store.claim_due_tenant("w2", lease).await.unwrap().unwrap();
+    let first = store
+        .claim_due_tenant("w1", lease)
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    let second = store
+        .claim_due_tenant("w2", lease)
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
     assert_ne!(first.id, second.id);
     assert!(store.claim_due_tenant("w3", lease).await.unwrap().is_none());
     assert!(store.renew_lease(&first, "w1", lease).await.unwrap());
@@ -92,10 +102,10 @@ async fn leases_give_each_tenant_to_one_worker(db: Db) {
         .release_lease(&first, "w1", Duration::ZERO, false)
         .await
         .unwrap();
-    let again = store.claim_due_tenant("w3", lease).await.unwrap().unwrap();
-    assert_eq!(again.id, first.id);
+    let (again, failures) = store.claim_due_tenant("w3", lease).await.unwrap().unwrap();
+    assert_eq!((again.id, failures), (first.id, 0));
     let failures = store
-        .release_lease(&again, "w3", Duration::from_secs(600), true)
+        .release_lease(&again, "w3", Duration::from_mins(10), true)
         .await
         .unwrap();
     assert_eq!(failures, 1);
@@ -105,13 +115,18 @@ async fn leases_give_each_tenant_to_one_worker(db: Db) {
         .release_lease(&second, "w2", Duration::ZERO, false)
         .await
         .unwrap();
-    let short = store
+    let (short, _) = store
         .claim_due_tenant("w4", Duration::from_millis(1))
         .await
         .unwrap()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let taken = store.claim_due_tenant("w5", lease).await.unwrap().unwrap();
+    let taken = store
+        .claim_due_tenant("w5", lease)
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
     assert_eq!(taken.id, short.id);
     assert!(!store.renew_lease(&short, "w4", lease).await.unwrap());
 }
