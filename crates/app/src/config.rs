@@ -49,6 +49,23 @@ pub struct RawConfig {
     pub write_client_secret: Option<String>,
     /// Or its PEM with key and certificate (`REWIND_WRITE_CLIENT_CERTIFICATE`).
     pub write_client_certificate: Option<PathBuf>,
+    /// Where `watch` posts alerts as JSON (`REWIND_WEBHOOK_URL`).
+    pub webhook_url: Option<String>,
+    /// The key that signs each webhook body, HMAC-SHA256 (`REWIND_WEBHOOK_SECRET`).
+    pub webhook_secret: Option<String>,
+    /// The SMTP server `watch` emails alerts through, `smtp://user:pass@host:port` or
+    /// `smtps://…` (`REWIND_SMTP_URL`).
+    pub smtp_url: Option<String>,
+    /// The sender of alert emails (`REWIND_EMAIL_FROM`).
+    pub email_from: Option<String>,
+    /// Recipients of alert emails (`REWIND_EMAIL_TO`, comma-separated).
+    pub email_to: Option<Vec<String>>,
+    /// Per-rule settings: `[rules.new-actor] enabled = false`, `severity = "high"`.
+    pub rules: Option<std::collections::BTreeMap<String, rewind_engine::risk::RuleSetting>>,
+    /// Deletions by one actor between two captures that make a bulk change (default 25).
+    pub bulk_deletes: Option<usize>,
+    /// Updates by one actor between two captures that make a bulk change (default 250).
+    pub bulk_updates: Option<usize>,
 }
 
 /// Why settings cannot be used; each message names what to set or fix.
@@ -83,6 +100,9 @@ pub enum ConfigError {
     /// The store key cannot be used.
     #[error("store key: {0}")]
     StoreKey(String),
+    /// A rule named in the settings does not exist.
+    #[error("{0}")]
+    Rule(String),
     /// The certificate file cannot be read.
     #[error("cannot read the client certificate {path}: {reason}")]
     Certificate {
@@ -91,6 +111,15 @@ pub enum ConfigError {
         /// Why.
         reason: String,
     },
+}
+
+/// A comma-separated list, blanks dropped.
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 impl RawConfig {
@@ -120,18 +149,20 @@ impl RawConfig {
                 "REWIND_HOME_COUNTRY" => &mut raw.home_country,
                 "REWIND_WRITE_CLIENT_ID" => &mut raw.write_client_id,
                 "REWIND_WRITE_CLIENT_SECRET" => &mut raw.write_client_secret,
+                "REWIND_WEBHOOK_URL" => &mut raw.webhook_url,
+                "REWIND_WEBHOOK_SECRET" => &mut raw.webhook_secret,
+                "REWIND_SMTP_URL" => &mut raw.smtp_url,
+                "REWIND_EMAIL_FROM" => &mut raw.email_from,
+                "REWIND_EMAIL_TO" => {
+                    raw.email_to = Some(list(&v));
+                    continue;
+                }
                 "REWIND_WRITE_CLIENT_CERTIFICATE" => {
                     raw.write_client_certificate = Some(PathBuf::from(v));
                     continue;
                 }
                 "REWIND_BREAK_GLASS" => {
-                    raw.break_glass = Some(
-                        v.split(',')
-                            .map(str::trim)
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string)
-                            .collect(),
-                    );
+                    raw.break_glass = Some(list(&v));
                     continue;
                 }
                 "REWIND_STORE_KEY_FILE" => {
@@ -170,7 +201,31 @@ impl RawConfig {
             write_client_certificate: over
                 .write_client_certificate
                 .or(self.write_client_certificate),
+            webhook_url: over.webhook_url.or(self.webhook_url),
+            webhook_secret: over.webhook_secret.or(self.webhook_secret),
+            smtp_url: over.smtp_url.or(self.smtp_url),
+            email_from: over.email_from.or(self.email_from),
+            email_to: over.email_to.or(self.email_to),
+            rules: over.rules.or(self.rules),
+            bulk_deletes: over.bulk_deletes.or(self.bulk_deletes),
+            bulk_updates: over.bulk_updates.or(self.bulk_updates),
         }
+    }
+
+    /// The risky-change rules' settings; unknown rule names are errors that list the rules.
+    pub fn rule_settings(&self) -> Result<rewind_engine::risk::Settings, ConfigError> {
+        let mut settings = rewind_engine::risk::Settings::default();
+        for (name, setting) in self.rules.iter().flatten() {
+            let rule = name.parse().map_err(ConfigError::Rule)?;
+            settings.rules.insert(rule, *setting);
+        }
+        if let Some(n) = self.bulk_deletes {
+            settings.bulk_deletes = n.max(1);
+        }
+        if let Some(n) = self.bulk_updates {
+            settings.bulk_updates = n.max(1);
+        }
+        Ok(settings)
     }
 
     /// The connection settings a store keeps for one of its tenants, as the lowest layer.

@@ -86,6 +86,33 @@ fn suggest(s: &[String]) -> String {
     }
 }
 
+/// `90m`, `2h`, `3d`, `1w`, `30s` in seconds.
+fn seconds_of(t: &str) -> Option<i64> {
+    let split = t.find(|c: char| !c.is_ascii_digit()).filter(|i| *i > 0)?;
+    let (n, unit) = t.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let unit = match unit {
+        "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    };
+    Some(n.saturating_mul(unit))
+}
+
+/// A duration as flags spell it: `30s`, `5m`, `2h`, `1d`; more than zero.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    seconds_of(s.trim())
+        .and_then(|n| u64::try_from(n).ok())
+        .filter(|n| *n > 0)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| {
+            format!("'{s}' is not a duration: use a number and a unit, like 30s, 5m or 1h")
+        })
+}
+
 impl FromStr for TimeSpec {
     type Err = LocateError;
 
@@ -95,22 +122,8 @@ impl FromStr for TimeSpec {
         if let Ok(id) = t.parse::<i64>() {
             return Ok(TimeSpec::Snapshot(id));
         }
-        if let Some(split) = t.find(|c: char| !c.is_ascii_digit()).filter(|i| *i > 0) {
-            let (n, unit) = t.split_at(split);
-            let n: i64 = n.parse().map_err(|_| bad())?;
-            let secs = match unit {
-                "s" => Some(1),
-                "m" | "min" => Some(60),
-                "h" => Some(3600),
-                "d" => Some(86_400),
-                "w" => Some(604_800),
-                _ => None,
-            };
-            if let Some(unit) = secs {
-                return Ok(TimeSpec::Ago(SignedDuration::from_secs(
-                    n.saturating_mul(unit),
-                )));
-            }
+        if let Some(secs) = seconds_of(t) {
+            return Ok(TimeSpec::Ago(SignedDuration::from_secs(secs)));
         }
         if let Ok(at) = t.parse::<Timestamp>() {
             return Ok(TimeSpec::At(at));

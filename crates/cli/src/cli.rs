@@ -17,6 +17,9 @@ use rewind_emulator::{Preset, Scenario};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log format on stderr: text, or json (one object per line, for log collectors).
+    #[arg(long, global = true, value_name = "FORMAT", env = "REWIND_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,6 +67,12 @@ pub enum Command {
     /// Read exported trees (Rewind's, EntraExporter's, loose JSON files) or a git history of
     /// them into the timeline.
     Import(ImportArgs),
+    /// Capture on an interval, evaluate each capture's changes with the risky-change rules,
+    /// and alert (log, webhook, email); Prometheus metrics at /metrics. --fleet shares every
+    /// tenant of a PostgreSQL store between workers.
+    Watch(WatchArgs),
+    /// List the alerts watch raised.
+    Alerts(AlertsArgs),
     /// Manage the tenants a store keeps.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -128,6 +137,61 @@ pub struct CaptureArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Time between the starts of two captures of a tenant: 30s, 5m, 1h.
+    #[arg(long, value_name = "DUR", default_value = "5m")]
+    pub interval: String,
+    /// POST each alert as JSON to URL [env: REWIND_WEBHOOK_URL]; REWIND_WEBHOOK_SECRET signs
+    /// the body (X-Rewind-Signature: sha256=HMAC).
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+    /// Email alerts to ADDRESS (repeatable) through REWIND_SMTP_URL, from REWIND_EMAIL_FROM
+    /// [env: REWIND_EMAIL_TO].
+    #[arg(long, value_name = "ADDRESS")]
+    pub email_to: Vec<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics, or `off`.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9464",
+        env = "REWIND_METRICS_LISTEN"
+    )]
+    pub metrics_listen: String,
+    /// Watch every tenant of a PostgreSQL store, shared with the other --fleet workers.
+    #[arg(long)]
+    pub fleet: bool,
+    /// Fleet: how long a worker's claim on a tenant lasts unless renewed; a dead worker's
+    /// tenants go to others after it.
+    #[arg(long, value_name = "DUR", default_value = "60s")]
+    pub lease: String,
+    /// Fleet: this worker's name in leases [default: HOSTNAME-PID].
+    #[arg(long, value_name = "NAME")]
+    pub worker: Option<String>,
+    /// Fleet: tenants this worker captures at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub tenants_at_once: u16,
+    /// Requests in flight at once per tenant.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Only alerts raised at or after T (RFC 3339 or a time ago: 1h, 2d).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only alerts at least this severe: low, medium, high, critical.
+    #[arg(long, value_name = "SEVERITY")]
+    pub severity: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -514,6 +578,10 @@ pub struct TenantArgs {
     /// script-gone-wrong (`demo` replays it between two captures; attacker by default).
     #[arg(long, value_parser = clap::value_parser!(Scenario))]
     pub scenario: Option<Scenario>,
+    /// Serve N tenants (seeds SEED, SEED+1, …) with one multi-tenant app as their clients;
+    /// the connection JSON lists them in "tenants".
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=2000))]
+    pub tenants: u16,
     #[command(flatten)]
     pub faults: FaultArgs,
 }

@@ -1,5 +1,6 @@
 //! One module per command; `run` dispatches and owns the tokio runtime.
 
+mod alerts;
 mod blame;
 mod capture;
 mod changes;
@@ -20,6 +21,7 @@ mod session;
 mod show;
 mod tenant;
 mod verify;
+mod watch;
 mod whatif;
 
 use crate::cli::{Cli, Command, TenantArgs};
@@ -49,6 +51,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Forget(args) => forget::run(args).await,
             Command::Export(args) => export::run(args).await,
             Command::Import(args) => import::run(args).await,
+            Command::Watch(args) => watch::run(args).await,
+            Command::Alerts(args) => alerts::run(args).await,
             Command::Tenant(cmd) => tenant::run(cmd).await,
         }
     })
@@ -78,6 +82,7 @@ fn emulator_config(t: &TenantArgs) -> rewind_emulator::EmulatorConfig {
         },
         scenario: t.scenario,
         state: t.state.clone(),
+        tenants: usize::from(t.tenants),
     }
 }
 

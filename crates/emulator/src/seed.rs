@@ -236,6 +236,36 @@ pub fn build(opts: &SeedOptions) -> Tenant {
     s.t
 }
 
+/// Makes `t`'s clients the app registrations `home` has — one multi-tenant app consented in
+/// every tenant, as a managed service provider's is: same client id (appId) and secret.
+pub fn share_clients(t: &mut Tenant, home: &[crate::auth::Client]) {
+    let mut clients = std::mem::take(&mut t.clients);
+    for c in &mut clients {
+        let Some(h) = home.iter().find(|h| h.access == c.access) else {
+            continue;
+        };
+        for coll in [Coll::Applications, Coll::ServicePrincipals] {
+            let ids: Vec<String> = t
+                .coll(coll)
+                .iter()
+                .filter(|(_, o)| o.get("appId").and_then(Value::as_str) == Some(&c.client_id))
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in ids {
+                if let Some(mut o) = t.get(coll, &id).cloned() {
+                    o.insert("appId".into(), Value::String(h.client_id.clone()));
+                    t.put(coll, &id, o);
+                }
+            }
+        }
+        c.client_id.clone_from(&h.client_id);
+        c.client_secret.clone_from(&h.client_secret);
+    }
+    t.clients = clients;
+    t.audit.clear();
+    t.journal.clear();
+}
+
 fn obj(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,

@@ -45,6 +45,9 @@ pub struct EmulatorConfig {
     pub scenario: Option<Scenario>,
     /// Load the tenant from this file if it exists, and save it there on shutdown.
     pub state: Option<PathBuf>,
+    /// How many tenants to serve (seeds `seed`, `seed + 1`, …), for fleets: the clients are
+    /// one multi-tenant app registration consented in each (same client id and secret).
+    pub tenants: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -56,6 +59,7 @@ impl Default for EmulatorConfig {
             faults: Faults::default(),
             scenario: None,
             state: None,
+            tenants: 1,
         }
     }
 }
@@ -111,6 +115,9 @@ pub struct EmulatorInfo {
     pub tenant_id: String,
     /// The configured clients.
     pub clients: Vec<ClientInfo>,
+    /// Every tenant served, the first being `tenant_id` (more with `--tenants N`).
+    #[serde(default)]
+    pub tenants: Vec<String>,
 }
 
 impl EmulatorInfo {
@@ -123,14 +130,52 @@ impl EmulatorInfo {
 #[derive(Clone)]
 struct AppState {
     tenant: Arc<Mutex<Tenant>>,
+    /// Every tenant served, the first being `tenant`, by lowercase tenant id.
+    tenants: Arc<HashMap<String, Arc<Mutex<Tenant>>>>,
     base_url: Arc<str>,
     started: Arc<Started>,
 }
 
 impl AppState {
+    /// The first tenant (the admin API's, and the only one without `--tenants`).
     fn lock(&self) -> MutexGuard<'_, Tenant> {
         self.tenant.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The tenant with this id, or the first (which then answers as Entra does for a tenant
+    /// it does not know).
+    fn lock_of(&self, tenant_id: Option<&str>) -> MutexGuard<'_, Tenant> {
+        tenant_id
+            .and_then(|id| self.tenants.get(&id.to_ascii_lowercase()))
+            .unwrap_or(&self.tenant)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn each(&self, mut f: impl FnMut(&mut Tenant)) {
+        for t in self.tenants.values() {
+            f(&mut t.lock().unwrap_or_else(PoisonError::into_inner));
+        }
+    }
+}
+
+/// The `tid` claim of a bearer token, read without checking it: it only picks the tenant,
+/// which then checks the token in full.
+fn token_tenant(headers: &[(String, String)]) -> Option<String> {
+    let value = headers
+        .iter()
+        .find(|(k, _)| k == "authorization")?
+        .1
+        .as_str();
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    let payload = token.trim().split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("tid")?.as_str().map(str::to_string)
 }
 
 /// An emulator serving in the background of the current tokio runtime.
@@ -193,6 +238,21 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
         Some(path) if path.exists() => persist::load(path)?,
         _ => seed::build(&config.seed),
     };
+    if config.tenants > 1 && config.state.is_some() {
+        return Err(StartError::Faults(
+            "--state keeps one tenant; use it without --tenants".into(),
+        ));
+    }
+    let mut others = Vec::new();
+    for i in 1..config.tenants {
+        let mut t = seed::build(&SeedOptions {
+            seed: config.seed.seed.wrapping_add(i as u64),
+            ..config.seed.clone()
+        });
+        seed::share_clients(&mut t, &tenant.clients);
+        t.set_faults(config.faults.clone());
+        others.push(t);
+    }
     let seeded_in_ms = clock.elapsed().as_millis();
     if let Some(s) = config.scenario {
         tenant.run_scenario(&base_url, s);
@@ -211,6 +271,10 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
                 access: c.access,
             })
             .collect(),
+        tenants: std::iter::once(&tenant)
+            .chain(&others)
+            .map(|t| t.tenant_id().to_string())
+            .collect(),
     };
     let started = Started {
         preset: config.preset.map(|p| p.name().to_string()),
@@ -219,8 +283,14 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
         seeded_in_ms,
     };
     let tenant = Arc::new(Mutex::new(tenant));
+    let mut tenants: HashMap<String, Arc<Mutex<Tenant>>> = others
+        .into_iter()
+        .map(|t| (t.tenant_id().to_ascii_lowercase(), Arc::new(Mutex::new(t))))
+        .collect();
+    tenants.insert(info.tenant_id.to_ascii_lowercase(), Arc::clone(&tenant));
     let app = router(AppState {
         tenant: Arc::clone(&tenant),
+        tenants: Arc::new(tenants),
         base_url,
         started: Arc::new(started),
     });
@@ -256,6 +326,10 @@ fn router(state: AppState) -> Router {
             "/_emulator/scenarios/{name}",
             get(describe_scenario).post(run_scenario),
         )
+        .route(
+            "/_emulator/tenants/{tenant}/scenarios/{name}",
+            post(run_scenario_in),
+        )
         .fallback(not_served)
         .with_state(state)
 }
@@ -271,7 +345,7 @@ async fn token(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_basic);
-    let mut t = state.lock();
+    let mut t = state.lock_of(Some(&tenant));
     let result = t.issue_token(&tenant, &form, basic);
     let (status, body) = match result {
         Ok(v) => (StatusCode::OK, v),
@@ -335,7 +409,8 @@ async fn graph(State(state): State<AppState>, Path(path): Path<String>, req: Req
             ),
         );
     };
-    let latency = state.lock().faults().latency_ms;
+    let tid = token_tenant(&headers);
+    let latency = state.lock_of(tid.as_deref()).faults().latency_ms;
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
@@ -346,7 +421,9 @@ async fn graph(State(state): State<AppState>, Path(path): Path<String>, req: Req
         headers,
         body: bytes.to_vec(),
     };
-    let response = state.lock().handle(&state.base_url, &request);
+    let response = state
+        .lock_of(tid.as_deref())
+        .handle(&state.base_url, &request);
     to_http(response)
 }
 
@@ -506,7 +583,7 @@ async fn put_faults(State(state): State<AppState>, body: axum::body::Bytes) -> R
     if let Err(e) = faults.validate() {
         return admin_error(&e);
     }
-    state.lock().set_faults(faults.clone());
+    state.each(|t| t.set_faults(faults.clone()));
     axum::Json(state.fault_doc(&faults)).into_response()
 }
 
@@ -540,6 +617,31 @@ async fn run_scenario(State(state): State<AppState>, Path(name): Path<String>) -
     match scenario_named(&name) {
         Ok(s) => {
             let report = state.lock().run_scenario(&state.base_url, s);
+            axum::Json(report).into_response()
+        }
+        Err(resp) => *resp,
+    }
+}
+
+/// `POST /_emulator/tenants/{tenant}/scenarios/{name}`: replays a scenario in one of the
+/// tenants `--tenants N` serves.
+async fn run_scenario_in(
+    State(state): State<AppState>,
+    Path((tenant, name)): Path<(String, String)>,
+) -> Response {
+    let Some(t) = state.tenants.get(&tenant.to_ascii_lowercase()) else {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({ "error": format!("no tenant '{tenant}' is served here") })),
+        )
+            .into_response();
+    };
+    match scenario_named(&name) {
+        Ok(s) => {
+            let report = t
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .run_scenario(&state.base_url, s);
             axum::Json(report).into_response()
         }
         Err(resp) => *resp,

@@ -68,7 +68,7 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
 }
 
 /// The first capture of a tenant the store does not know yet records its settings.
-async fn add_tenant(session: &Session, config: &Config) -> anyhow::Result<TenantInfo> {
+pub async fn add_tenant(session: &Session, config: &Config) -> anyhow::Result<TenantInfo> {
     let e = &config.endpoints;
     let name = session
         .raw

@@ -1,0 +1,81 @@
+//! `rewind alerts [--since T] [--json]`: the alerts watch stored, oldest first, for the chosen
+//! tenant or (when the store keeps several and none is chosen) for all of them.
+
+use std::fmt::Write as _;
+
+use rewind_app::locate::TimeSpec;
+use rewind_app::watch::Alert;
+use serde_json::json;
+
+use super::session::{Session, usage};
+use crate::cli::AlertsArgs;
+
+pub async fn run(args: AlertsArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.store, None).await?;
+    let chosen = session.raw.tenant.is_some() || session.raw.tenant_id.is_some();
+    let tenant = if chosen {
+        Some(session.tenant().await?)
+    } else {
+        let all = session.store.tenants().await?;
+        if all.len() == 1 {
+            all.into_iter().next()
+        } else {
+            None
+        }
+    };
+    let since = match &args.since {
+        None => None,
+        Some(s) => match s.parse::<TimeSpec>().map_err(usage)? {
+            TimeSpec::Snapshot(_) => {
+                return Err(usage(format!(
+                    "--since takes a time (2026-11-28T09:00:00Z) or a time ago (1h, 2d), not a snapshot id: '{s}'"
+                )));
+            }
+            spec => spec.instant(jiff::Timestamp::now()),
+        },
+    };
+    let minimum = match &args.severity {
+        Some(s) => Some(s.parse::<rewind_engine::risk::Severity>().map_err(usage)?),
+        None => None,
+    };
+    let mut alerts: Vec<Alert> = Vec::new();
+    for r in session.store.alerts(tenant.as_ref(), since).await? {
+        let mut a: Alert = serde_json::from_str(&r.body)
+            .map_err(|e| anyhow::anyhow!("alert {} is unreadable: {e}", r.id))?;
+        a.id = Some(r.id);
+        if minimum.is_none_or(|m| a.severity >= m) {
+            alerts.push(a);
+        }
+    }
+    if args.store.json {
+        println!("{}", json!({ "alerts": alerts }));
+    } else {
+        print!("{}", text(&alerts));
+    }
+    session.store.close().await;
+    Ok(())
+}
+
+fn text(alerts: &[Alert]) -> String {
+    if alerts.is_empty() {
+        return "no alerts\n".into();
+    }
+    let mut s = String::new();
+    for a in alerts {
+        let by = if a.actors.is_empty() {
+            String::new()
+        } else {
+            format!(" — by {}", a.actors.join(", "))
+        };
+        let _ = writeln!(
+            s,
+            "{}  {:<8}  {}  {:<30}  {}{by}",
+            a.detected_at.strftime("%Y-%m-%d %H:%M:%S"),
+            a.severity,
+            a.tenant,
+            a.rule,
+            a.summary
+        );
+    }
+    s
+}
