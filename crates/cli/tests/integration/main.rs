@@ -12,6 +12,7 @@ mod explore;
 mod lockout;
 mod restore;
 mod timeline;
+mod watch;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
