@@ -458,6 +458,24 @@ mod tests {
     }
 
     #[test]
+    fn rules_are_configured_by_name_and_unknown_ones_listed() {
+        let file: RawConfig = toml::from_str(
+            "bulk_deletes = 50\n[rules.new-actor]\nenabled = false\n[rules.ca-policy-weakened]\nseverity = \"critical\"",
+        )
+        .unwrap();
+        let s = file.rule_settings().unwrap();
+        assert_eq!(s.bulk_deletes, 50);
+        assert_eq!(s.rules.len(), 2);
+        let typo: RawConfig = toml::from_str("[rules.new-actors]\nenabled = false").unwrap();
+        let err = typo.rule_settings().unwrap_err().to_string();
+        assert!(
+            err.contains("unknown rule 'new-actors'") && err.contains("new-actor"),
+            "{err}"
+        );
+        assert!(toml::from_str::<RawConfig>("[rules.new-actor]\nseverity = \"urgent\"").is_err());
+    }
+
+    #[test]
     fn secrets_never_print() {
         let c = Config::resolve(env(&[
             ("REWIND_TENANT_ID", "t"),

@@ -1,6 +1,7 @@
 //! Rewind's use cases — capture, compare, restore, watch — and the configuration they run with.
 //! Configuration: [`RawConfig`] read from a file, `REWIND_*` variables and flags in that order
-//! of precedence, checked once into a [`Config`]. Use cases: [`capture()`]. They report
+//! of precedence, checked once into a [`Config`]. Use cases: [`capture()`], [`restore`],
+//! [`watch`]. They report
 //! progress as events and never print.
 
 pub mod access;

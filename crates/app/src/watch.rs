@@ -428,3 +428,17 @@ async fn keep_lease(store: &Store, tenant: &TenantInfo, fleet: &Fleet) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_fifteen_seconds_up_to_the_interval() {
+        let hour = Duration::from_hours(1);
+        let waits: Vec<u64> = (1..=6).map(|n| backoff(n, hour).as_secs()).collect();
+        assert_eq!(waits, [15, 30, 60, 120, 240, 480]);
+        assert_eq!(backoff(40, hour), hour);
+        assert_eq!(backoff(1, Duration::from_secs(5)), Duration::from_secs(5));
+    }
+}

@@ -13,3 +13,4 @@ mod capture;
 mod env;
 mod failures;
 mod import;
+mod sinks;

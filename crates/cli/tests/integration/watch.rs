@@ -180,7 +180,7 @@ fn watch_alerts_each_attacker_action_once_signed_and_by_email() {
             "--email-to",
             "soc@contoso.com",
             "--metrics-listen",
-            "off",
+            "127.0.0.1:0",
             "--log-format",
             "json",
         ])
@@ -192,13 +192,28 @@ fn watch_alerts_each_attacker_action_once_signed_and_by_email() {
         .spawn()
         .unwrap();
     let logs = log_lines(&mut watch);
+    let serving = wait_for(&logs, "serving metrics", Duration::from_mins(1));
+    let metrics_url = serving["metrics"].as_str().unwrap().to_string();
     let baseline = wait_for(&logs, "captured", Duration::from_mins(1));
     assert_eq!(baseline["full"], true);
     assert_eq!(baseline["alerts"], 0, "a baseline raises nothing");
 
-    let url = format!("{}/_emulator/scenarios/attacker", setup.graph_url());
+    // One Graph request in five fails from now on: captures retry and carry on.
+    let graph = setup.graph_url().to_string();
     let report: Value = super::tokio_rt().block_on(async {
-        let r = reqwest::Client::new().post(url).send().await.unwrap();
+        let c = reqwest::Client::new();
+        let faults = c
+            .put(format!("{graph}/_emulator/faults"))
+            .json(&serde_json::json!({"error_rate": 0.2}))
+            .send()
+            .await
+            .unwrap();
+        assert!(faults.status().is_success());
+        let r = c
+            .post(format!("{graph}/_emulator/scenarios/attacker"))
+            .send()
+            .await
+            .unwrap();
         r.json().await.unwrap()
     });
     let rogue = report["actor"]["display_name"]
@@ -215,6 +230,14 @@ fn watch_alerts_each_attacker_action_once_signed_and_by_email() {
     }
     let seen_in = cycle["snapshot"].as_i64().unwrap();
     wait_for(&logs, "captured", Duration::from_mins(1));
+    let metrics: String = super::tokio_rt().block_on(async {
+        reqwest::get(&metrics_url)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
     let status = terminate(&mut watch);
     assert!(status.success(), "SIGTERM stops watch cleanly: {status:?}");
 
@@ -271,6 +294,24 @@ fn watch_alerts_each_attacker_action_once_signed_and_by_email() {
     assert!(
         critical >= 2,
         "GA and the break-glass exclusion are critical"
+    );
+
+    // Prometheus sees the captures, their requests and the alerts by severity.
+    for series in [
+        "rewind_last_capture_timestamp_seconds{",
+        "rewind_graph_requests_total{",
+        "rewind_captures_total{",
+        "rewind_objects{",
+    ] {
+        assert!(metrics.contains(series), "{series} in {metrics}");
+    }
+    let critical_series = metrics
+        .lines()
+        .find(|l| l.starts_with("rewind_alerts_total{") && l.contains("severity=\"critical\""))
+        .unwrap_or_else(|| panic!("critical alerts counted: {metrics}"));
+    assert!(
+        critical_series.ends_with(&format!(" {critical}")),
+        "{critical_series}"
     );
 
     // One email for the cycle, listing the alerts.
