@@ -219,12 +219,13 @@ impl Watcher {
         let alerts = self.evaluate_new(tenant, &report.snapshot).await?;
         self.metrics.alerted(&alerts);
         self.sinks.deliver(&alerts, &self.metrics).await;
+        let totals = report.snapshot.totals();
         tracing::info!(
             tenant = %tenant.name,
             snapshot = report.snapshot.id,
             full = report.full,
             objects = report.snapshot.objects,
-            changes = report.snapshot.totals().created + report.snapshot.totals().updated + report.snapshot.totals().deleted,
+            changes = totals.created + totals.updated + totals.deleted,
             requests = report.requests,
             seconds = report.seconds,
             alerts = alerts.len(),
@@ -350,14 +351,23 @@ impl Watcher {
         let poll = (fleet.lease / 4).clamp(Duration::from_millis(200), Duration::from_secs(5));
         loop {
             while running.len() < fleet.concurrency.max(1) && !stop.stopping() {
-                let Some((tenant, failures)) = self
+                match self
                     .store
                     .claim_due_tenant(&fleet.holder, fleet.lease)
-                    .await?
-                else {
-                    break;
-                };
-                running.push(self.leased_cycle(&fleet, tenant, failures, stop.clone()));
+                    .await
+                {
+                    Ok(Some((tenant, failures))) => {
+                        running.push(self.leased_cycle(&fleet, tenant, failures, stop.clone()));
+                    }
+                    Ok(None) => break,
+                    // A store that is not PostgreSQL will not become one.
+                    Err(e @ StoreError::Unsupported(_)) => return Err(e.into()),
+                    // The database restarting must not end every worker: try again next poll.
+                    Err(e) => {
+                        tracing::error!(worker = %fleet.holder, "claiming a tenant failed: {e}");
+                        break;
+                    }
+                }
             }
             tokio::select! {
                 Some(()) = running.next(), if !running.is_empty() => {}

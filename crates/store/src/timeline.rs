@@ -148,13 +148,20 @@ impl Store {
     /// Stores canonical version bytes under their hashes (already stored ones are skipped).
     /// Done as a capture streams, outside the snapshot's transaction: blobs of a capture that
     /// then fails are unreferenced and harmless.
+    ///
+    /// Rows go in in hash order: tenants share versions, and two captures inserting the same
+    /// hashes in different orders would each wait for the other's uncommitted index entry
+    /// (`PostgreSQL` reports a deadlock). One order for everyone makes that impossible.
     pub async fn put_blobs(&self, blobs: &[(ContentHash, Vec<u8>)]) -> Result<(), StoreError> {
-        for chunk in blobs.chunks(ROWS_PER_INSERT) {
+        let mut ordered: Vec<&(ContentHash, Vec<u8>)> = blobs.iter().collect();
+        ordered.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        ordered.dedup_by(|a, b| a.0 == b.0);
+        for chunk in ordered.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from("INSERT INTO blobs (hash, size, data) VALUES ");
             push_placeholders(&mut sql, self.dialect, chunk.len(), 3);
             sql.push_str(" ON CONFLICT (hash) DO NOTHING");
             let mut q = sqlx::query(&sql);
-            for (hash, bytes) in chunk {
+            for &(hash, bytes) in chunk {
                 let sealed = self.sealer.seal(hash.as_bytes(), bytes)?;
                 q = q
                     .bind(hash.as_bytes().to_vec())

@@ -130,3 +130,36 @@ async fn leases_give_each_tenant_to_one_worker(db: Db) {
     assert_eq!(taken.id, short.id);
     assert!(!store.renew_lease(&short, "w4", lease).await.unwrap());
 }
+
+on_both!(concurrent_captures_sharing_blobs_never_deadlock);
+
+/// Tenants of a fleet share many versions (built-in roles, default policies): their captures
+/// insert the same blobs at once, in whatever order each read them. `PostgreSQL` must never
+/// find two such inserts waiting on each other.
+async fn concurrent_captures_sharing_blobs_never_deadlock(db: Db) {
+    let store = db.store().await;
+    for round in 0..4u32 {
+        let blobs: Vec<(rewind_model::ContentHash, Vec<u8>)> = (0..1500u32)
+            .map(|i| {
+                let bytes = format!("{{\"round\":{round},\"i\":{i}}}").into_bytes();
+                (rewind_model::ContentHash::of(&bytes), bytes)
+            })
+            .collect();
+        let mut tasks = Vec::new();
+        for w in 0..6usize {
+            let (store, mut mine) = (store.clone(), blobs.clone());
+            // Every writer in its own order, as each capture reads its own tenant.
+            mine.rotate_left(w * 250);
+            if w % 2 == 1 {
+                mine.reverse();
+            }
+            tasks.push(tokio::spawn(async move { store.put_blobs(&mine).await }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        for (h, bytes) in blobs.iter().step_by(100) {
+            assert_eq!(&store.blob(h).await.unwrap(), bytes);
+        }
+    }
+}
