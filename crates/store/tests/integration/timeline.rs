@@ -333,7 +333,7 @@ async fn a_newer_schema_is_refused(db: Db) {
             err,
             StoreError::TooNew {
                 found: 99,
-                known: 2
+                known: 3
             }
         ),
         "{err}"
