@@ -312,7 +312,7 @@ impl Watcher {
     }
 }
 
-/// Watch has no progress bar; a plain function (not a closure) keeps the future `Send`.
+/// Watch reports each cycle in its logs, not with a progress bar.
 fn no_progress(_: crate::CaptureEvent) {}
 
 /// The wait after `failures` failures in a row: 15 s doubling, never more than the interval.

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use rewind_store::{Store, StoreError, StoreKey};
+use rewind_store::{NewTenant, Store, StoreError, StoreKey};
 use sqlx::Connection as _;
 
 const DEFAULT_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -112,3 +112,14 @@ macro_rules! on_both {
     )*};
 }
 pub(crate) use on_both;
+
+/// A tenant to add, named `name`, at an address nothing answers on.
+pub fn spec(name: &str) -> NewTenant {
+    NewTenant {
+        tenant_id: format!("{name}-0000-0000-0000-000000000000"),
+        name: name.into(),
+        graph_url: "http://127.0.0.1:1".into(),
+        authority_url: "http://127.0.0.1:1".into(),
+        client_id: None,
+    }
+}

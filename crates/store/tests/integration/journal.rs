@@ -3,24 +3,14 @@
 //! restores.
 
 use rewind_model::Kind;
-use rewind_store::{NewTenant, StoreKey};
+use rewind_store::StoreKey;
 
-use crate::db::{Db, on_both};
+use crate::db::{Db, on_both, spec};
 
 on_both!(
     a_journal_keeps_each_steps_latest_state_and_the_lineage,
     journals_are_sealed_in_an_encrypted_store,
 );
-
-fn spec(name: &str) -> NewTenant {
-    NewTenant {
-        tenant_id: format!("{name}-0000-0000-0000-000000000000"),
-        name: name.into(),
-        graph_url: "http://127.0.0.1:1".into(),
-        authority_url: "http://127.0.0.1:1".into(),
-        client_id: None,
-    }
-}
 
 async fn a_journal_keeps_each_steps_latest_state_and_the_lineage(db: Db) {
     let store = db.store().await;

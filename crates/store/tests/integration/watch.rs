@@ -5,24 +5,14 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use rewind_store::{NewAlert, NewTenant, StoreError};
+use rewind_store::{NewAlert, StoreError};
 
-use crate::db::{Db, on_both};
+use crate::db::{Db, on_both, spec};
 
 on_both!(
     alerts_are_stored_once_and_actors_remembered,
     leases_give_each_tenant_to_one_worker,
 );
-
-fn spec(name: &str) -> NewTenant {
-    NewTenant {
-        tenant_id: format!("{name}-0000-0000-0000-000000000000"),
-        name: name.into(),
-        graph_url: "http://127.0.0.1:1".into(),
-        authority_url: "http://127.0.0.1:1".into(),
-        client_id: None,
-    }
-}
 
 fn alert(fingerprint: &str) -> NewAlert {
     NewAlert {
