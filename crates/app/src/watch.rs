@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use rewind_engine::risk::{Finding, Rule, Severity};
 use rewind_model::Kind;
 use rewind_msgraph::GraphClient;
-use rewind_store::{SnapshotInfo, Store, StoreError, TenantInfo};
+use rewind_store::{AlertRecord, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -93,6 +93,14 @@ impl Alert {
             taken_at: to.taken_at,
             detected_at: Timestamp::now(),
         }
+    }
+
+    /// An alert as the store keeps it.
+    pub fn from_record(r: &AlertRecord) -> Result<Alert, StoreError> {
+        let mut a: Alert = serde_json::from_str(&r.body)
+            .map_err(|e| StoreError::Corrupt(format!("alert {} is unreadable: {e}", r.id)))?;
+        a.id = Some(r.id);
+        Ok(a)
     }
 
     /// The rule, typed (`None` for a rule this build does not know).
@@ -218,7 +226,8 @@ impl Watcher {
         }
         let alerts = self.evaluate_new(tenant, &report.snapshot).await?;
         self.metrics.alerted(&alerts);
-        self.sinks.deliver(&alerts, &self.metrics).await;
+        Sinks::log(&alerts);
+        self.deliver_pending(tenant).await?;
         let totals = report.snapshot.totals();
         tracing::info!(
             tenant = %tenant.name,
@@ -235,6 +244,25 @@ impl Watcher {
             capture: report,
             alerts,
         })
+    }
+
+    /// Offers the sinks every alert of the tenant not yet delivered (those just raised, and
+    /// those a sink failed to take in the last day), and records what they took.
+    async fn deliver_pending(&self, tenant: &TenantInfo) -> Result<(), StoreError> {
+        let since = Timestamp::now() - jiff::SignedDuration::from_hours(24);
+        let mut pending = Vec::new();
+        for r in self
+            .store
+            .undelivered_alerts(tenant, since, PENDING_PER_CYCLE)
+            .await?
+        {
+            pending.push((Alert::from_record(&r)?, r.delivered_to));
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let delivered = self.sinks.deliver(&pending, &self.metrics).await;
+        self.store.record_deliveries(&delivered).await
     }
 
     /// Evaluates from the last evaluated snapshot (or, the first time, from the new
@@ -311,6 +339,10 @@ impl Watcher {
         }
     }
 }
+
+/// Alerts offered to the sinks per cycle and tenant, oldest first (a bulk incident raises
+/// few alerts; this bounds a long webhook outage's backlog per cycle).
+const PENDING_PER_CYCLE: i64 = 500;
 
 /// Watch reports each cycle in its logs, not with a progress bar.
 fn no_progress(_: crate::CaptureEvent) {}

@@ -47,9 +47,13 @@ pub struct AlertRecord {
     /// The whole alert as JSON text.
     #[serde(skip)]
     pub body: String,
+    /// When every sink took it.
+    pub delivered_at: Option<Timestamp>,
+    /// The sinks that took it so far (`webhook`, `email`).
+    pub delivered_to: Vec<String>,
 }
 
-const ALERT_COLUMNS: &str = "id, tenant, rule, severity, snapshot, created_at, body";
+const ALERT_COLUMNS: &str = "id, tenant, rule, severity, snapshot, created_at, body, fingerprint, delivered_at, delivered_to";
 
 /// `PostgreSQL`'s clock in microseconds: leases compare times from one clock, not each worker's.
 const PG_NOW: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)";
@@ -100,6 +104,8 @@ impl Store {
                     snapshot: a.snapshot,
                     created_at: micros(now)?,
                     body: a.body.clone(),
+                    delivered_at: None,
+                    delivered_to: Vec::new(),
                 });
             }
         }
@@ -114,29 +120,76 @@ impl Store {
         since: Option<Timestamp>,
     ) -> Result<Vec<AlertRecord>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {ALERT_COLUMNS}, fingerprint FROM alerts WHERE ($1 < 0 OR tenant = $1) \
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE ($1 < 0 OR tenant = $1) \
              AND created_at >= $2 ORDER BY created_at, id"
         ))
         .bind(tenant.map_or(-1, |t| t.id))
         .bind(since.map_or(i64::MIN, Timestamp::as_microsecond))
         .fetch_all(&self.db)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let fingerprint: String = r.try_get(7)?;
-                Ok(AlertRecord {
-                    id: r.try_get(0)?,
-                    tenant: r.try_get(1)?,
-                    rule: r.try_get(2)?,
-                    severity: r.try_get(3)?,
-                    snapshot: r.try_get(4)?,
-                    created_at: micros(r.try_get(5)?)?,
-                    body: self
-                        .sealer
-                        .open_text(fingerprint.as_bytes(), &r.try_get::<String, _>(6)?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| self.alert_row(r)).collect()
+    }
+
+    /// The tenant's alerts not yet delivered to every sink, stored since `since`, oldest first
+    /// and at most `limit`: delivery is at least once.
+    pub async fn undelivered_alerts(
+        &self,
+        tenant: &TenantInfo,
+        since: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = $1 AND delivered_at IS NULL \
+             AND created_at >= $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(tenant.id)
+        .bind(since.as_microsecond())
+        .bind(limit)
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter().map(|r| self.alert_row(r)).collect()
+    }
+
+    /// Records which sinks took each alert (`(alert id, sinks, every configured sink took
+    /// it)`); an alert every sink took is no longer offered.
+    pub async fn record_deliveries(
+        &self,
+        deliveries: &[(i64, Vec<String>, bool)],
+    ) -> Result<(), StoreError> {
+        let now = Timestamp::now().as_microsecond();
+        let mut tx = self.db.begin().await?;
+        for (id, sinks, complete) in deliveries {
+            sqlx::query("UPDATE alerts SET delivered_to = $1, delivered_at = $2 WHERE id = $3")
+                .bind(sinks.join(","))
+                .bind(complete.then_some(now))
+                .bind(*id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn alert_row(&self, r: &sqlx::any::AnyRow) -> Result<AlertRecord, StoreError> {
+        let fingerprint: String = r.try_get(7)?;
+        Ok(AlertRecord {
+            id: r.try_get(0)?,
+            tenant: r.try_get(1)?,
+            rule: r.try_get(2)?,
+            severity: r.try_get(3)?,
+            snapshot: r.try_get(4)?,
+            created_at: micros(r.try_get(5)?)?,
+            body: self
+                .sealer
+                .open_text(fingerprint.as_bytes(), &r.try_get::<String, _>(6)?)?,
+            delivered_at: r.try_get::<Option<i64>, _>(8)?.map(micros).transpose()?,
+            delivered_to: r
+                .try_get::<String, _>(9)?
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        })
     }
 
     /// Which of `actors` have been seen changing this tenant before (compared without case).

@@ -86,14 +86,7 @@ pub async fn evaluate(
     let stored = store.add_alerts(tenant, &new).await?;
     store.add_known_actors(tenant, &all_actors).await?;
     store.set_watch_evaluated(tenant, to.id).await?;
-    Ok(stored
-        .into_iter()
-        .filter_map(|r| {
-            let mut a: Alert = serde_json::from_str(&r.body).ok()?;
-            a.id = Some(r.id);
-            Some(a)
-        })
-        .collect())
+    stored.iter().map(Alert::from_record).collect()
 }
 
 /// Fingerprints are stored as hashes: the store keeps no actor or object name in clear.

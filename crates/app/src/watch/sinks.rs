@@ -1,7 +1,8 @@
 //! Where alerts go: the log (always), a JSON webhook (one POST per alert, the body signed with
 //! HMAC-SHA256, retried with backoff while the receiver fails), and email through SMTP (one
-//! message per cycle listing its alerts). A sink that fails for good is counted and logged; the
-//! alerts stay in the store (`rewind alerts`).
+//! message per cycle listing its alerts). The store records which sinks took each alert; one a
+//! sink did not take is offered to that sink again next cycle (for a day). A receiver may still
+//! see an alert twice (it took it, but the answer was lost): `X-Rewind-Delivery` is its id.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -205,9 +206,8 @@ pub struct Sinks {
 }
 
 impl Sinks {
-    /// Logs the alerts and sends them to every configured sink; failures are logged and
-    /// counted, never raised: delivery must not stop watching.
-    pub async fn deliver(&self, alerts: &[Alert], metrics: &Metrics) {
+    /// Logs alerts just raised (the log is a sink that never fails).
+    pub fn log(alerts: &[Alert]) {
         for a in alerts {
             tracing::warn!(
                 target: "rewind::alert",
@@ -220,20 +220,55 @@ impl Sinks {
                 a.summary
             );
         }
+    }
+
+    /// Sends alerts to the sinks that have not taken them yet (`(alert, sinks that took it)`)
+    /// and returns, per alert, the sinks that have it now and whether that is every configured
+    /// one. Failures are logged and counted, never raised: delivery must not stop watching,
+    /// and what a sink did not take is offered to it again next cycle.
+    pub async fn deliver(
+        &self,
+        pending: &[(Alert, Vec<String>)],
+        metrics: &Metrics,
+    ) -> Vec<(i64, Vec<String>, bool)> {
+        let mut have: Vec<Vec<String>> = pending.iter().map(|(_, s)| s.clone()).collect();
         if let Some(w) = &self.webhook {
-            for a in alerts {
-                if let Err(e) = w.post(a).await {
-                    tracing::error!(tenant = %a.tenant, rule = a.rule, "webhook delivery failed: {e}");
-                    metrics.delivery_failed("webhook");
+            for ((a, _), took) in pending.iter().zip(&mut have) {
+                if took.iter().any(|s| s == "webhook") {
+                    continue;
+                }
+                match w.post(a).await {
+                    Ok(()) => took.push("webhook".into()),
+                    Err(e) => {
+                        tracing::error!(tenant = %a.tenant, rule = a.rule, "webhook delivery failed: {e}");
+                        metrics.delivery_failed("webhook");
+                    }
                 }
             }
         }
-        if let Some(mail) = &self.email
-            && !alerts.is_empty()
-            && let Err(e) = mail.send(alerts).await
-        {
-            tracing::error!("email delivery failed: {e}");
-            metrics.delivery_failed("email");
+        if let Some(mail) = &self.email {
+            let owed: Vec<usize> = (0..pending.len())
+                .filter(|i| !have[*i].iter().any(|s| s == "email"))
+                .collect();
+            let alerts: Vec<Alert> = owed.iter().map(|i| pending[*i].0.clone()).collect();
+            if !alerts.is_empty() {
+                match mail.send(&alerts).await {
+                    Ok(()) => owed.iter().for_each(|i| have[*i].push("email".into())),
+                    Err(e) => {
+                        tracing::error!("email delivery failed: {e}");
+                        metrics.delivery_failed("email");
+                    }
+                }
+            }
         }
+        let wanted = usize::from(self.webhook.is_some()) + usize::from(self.email.is_some());
+        pending
+            .iter()
+            .zip(have)
+            .filter_map(|((a, _), took)| {
+                let complete = took.len() >= wanted;
+                Some((a.id?, took, complete))
+            })
+            .collect()
     }
 }

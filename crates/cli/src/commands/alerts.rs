@@ -40,9 +40,7 @@ pub async fn run(args: AlertsArgs) -> anyhow::Result<()> {
     };
     let mut alerts: Vec<Alert> = Vec::new();
     for r in session.store.alerts(tenant.as_ref(), since).await? {
-        let mut a: Alert = serde_json::from_str(&r.body)
-            .map_err(|e| anyhow::anyhow!("alert {} is unreadable: {e}", r.id))?;
-        a.id = Some(r.id);
+        let a = Alert::from_record(&r)?;
         if minimum.is_none_or(|m| a.severity >= m) {
             alerts.push(a);
         }

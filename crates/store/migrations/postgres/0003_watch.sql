@@ -9,9 +9,12 @@ CREATE TABLE alerts (
     snapshot    BIGINT NOT NULL,
     created_at  BIGINT NOT NULL,
     body        TEXT NOT NULL,
+    delivered_to TEXT NOT NULL DEFAULT '',
+    delivered_at BIGINT,
     UNIQUE (tenant, fingerprint)
 );
 CREATE INDEX alerts_by_time ON alerts (tenant, created_at);
+CREATE INDEX alerts_undelivered ON alerts (tenant, id) WHERE delivered_at IS NULL;
 CREATE TABLE known_actors (
     tenant     BIGINT NOT NULL REFERENCES tenants(id),
     actor      TEXT NOT NULL,

@@ -9,9 +9,12 @@ CREATE TABLE alerts (
     snapshot    INTEGER NOT NULL,
     created_at  INTEGER NOT NULL,
     body        TEXT NOT NULL,
+    delivered_to TEXT NOT NULL DEFAULT '',
+    delivered_at INTEGER,
     UNIQUE (tenant, fingerprint)
 );
 CREATE INDEX alerts_by_time ON alerts (tenant, created_at);
+CREATE INDEX alerts_undelivered ON alerts (tenant, id) WHERE delivered_at IS NULL;
 CREATE TABLE known_actors (
     tenant     INTEGER NOT NULL REFERENCES tenants(id),
     actor      TEXT NOT NULL,

@@ -40,6 +40,32 @@ async fn alerts_are_stored_once_and_actors_remembered(db: Db) {
     assert_eq!(again.len(), 1, "b was stored before");
     assert_eq!(again[0].body, "{\"fingerprint\":\"c\"}");
     store.add_alerts(&other, &[alert("a")]).await.unwrap();
+    // Delivery is at least once: what was not delivered is offered again.
+    let epoch = jiff::Timestamp::UNIX_EPOCH;
+    let pending = store.undelivered_alerts(&t, epoch, 10).await.unwrap();
+    assert_eq!(pending.len(), 3);
+    assert_eq!(
+        store.undelivered_alerts(&t, epoch, 2).await.unwrap().len(),
+        2
+    );
+    let both = vec!["webhook".to_string(), "email".to_string()];
+    store
+        .record_deliveries(&[
+            (pending[0].id, both.clone(), true),
+            (pending[1].id, vec!["email".into()], false),
+            (pending[2].id, both, true),
+        ])
+        .await
+        .unwrap();
+    let left = store.undelivered_alerts(&t, epoch, 10).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, pending[1].id);
+    assert_eq!(left[0].delivered_to, ["email"], "the webhook still owes it");
+    assert!(
+        store.alerts(Some(&t), None).await.unwrap()[0]
+            .delivered_at
+            .is_some()
+    );
     assert_eq!(store.alerts(Some(&t), None).await.unwrap().len(), 3);
     assert_eq!(store.alerts(None, None).await.unwrap().len(), 4);
     let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60);
