@@ -13,7 +13,7 @@
 //! fails or is killed leaves no snapshot and no advanced cursor.
 
 pub(crate) mod assemble;
-mod audit;
+pub(crate) mod audit;
 mod methods;
 mod objects;
 mod phases;

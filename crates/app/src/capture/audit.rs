@@ -34,7 +34,7 @@ pub(crate) fn entry(raw: Value) -> Option<AuditEntry> {
 }
 
 /// Who initiated a record: a user's principal name, or an app's display name.
-fn actor(raw: &Value) -> String {
+pub(crate) fn actor(raw: &Value) -> String {
     let by = raw.get("initiatedBy");
     let text = |v: Option<&Value>, k: &str| {
         v.and_then(|x| x.get(k))

@@ -46,7 +46,8 @@ pub async fn evaluate(
 ) -> Result<Vec<Alert>, StoreError> {
     let after = from.map_or(0, |f| f.id);
     let actors_by_object = store.actors_between(tenant, after, to.id).await?;
-    let all_actors: BTreeSet<String> = actors_by_object.values().flatten().cloned().collect();
+    let mut all_actors: BTreeSet<String> = actors_by_object.values().flatten().cloned().collect();
+    all_actors.extend(audit_actors(store, tenant, after, to.id).await?);
     let Some(from) = from else {
         store.add_known_actors(tenant, &all_actors).await?;
         store.set_watch_evaluated(tenant, to.id).await?;
@@ -87,6 +88,32 @@ pub async fn evaluate(
     store.add_known_actors(tenant, &all_actors).await?;
     store.set_watch_evaluated(tenant, to.id).await?;
     stored.iter().map(Alert::from_record).collect()
+}
+
+/// Everyone the audit records of snapshots after `after` up to `upto` name as initiator,
+/// whether or not their change is still visible (a deletion, a change undone since): all of
+/// them have been seen changing the tenant.
+async fn audit_actors(
+    store: &Store,
+    tenant: &TenantInfo,
+    after: i64,
+    upto: i64,
+) -> Result<BTreeSet<String>, StoreError> {
+    let mut actors = BTreeSet::new();
+    // Back along the chain from `upto`: usually one snapshot, the whole history only the
+    // first time.
+    let mut at = store.snapshot(tenant, upto).await?;
+    while let Some(s) = at.filter(|s| s.id > after) {
+        for raw in store.audit_records(&s).await? {
+            actors.insert(crate::capture::audit::actor(&raw));
+        }
+        at = match s.parent {
+            Some(p) => store.snapshot(tenant, p).await?,
+            None => None,
+        };
+    }
+    actors.remove("unknown");
+    Ok(actors)
 }
 
 /// Fingerprints are stored as hashes: the store keeps no actor or object name in clear.
