@@ -79,6 +79,9 @@ pub enum StartError {
     /// The fault settings are out of range.
     #[error("invalid faults: {0}")]
     Faults(String),
+    /// The tenant settings cannot be served together.
+    #[error("{0}")]
+    Tenants(String),
     /// The state file cannot be used.
     #[error(transparent)]
     State(#[from] StateError),
@@ -222,6 +225,11 @@ impl RunningEmulator {
 /// serves in the background.
 pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError> {
     config.faults.validate().map_err(StartError::Faults)?;
+    if config.tenants > 1 && config.state.is_some() {
+        return Err(StartError::Tenants(
+            "--state keeps one tenant; use it without --tenants".into(),
+        ));
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -238,11 +246,6 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
         Some(path) if path.exists() => persist::load(path)?,
         _ => seed::build(&config.seed),
     };
-    if config.tenants > 1 && config.state.is_some() {
-        return Err(StartError::Faults(
-            "--state keeps one tenant; use it without --tenants".into(),
-        ));
-    }
     let mut others = Vec::new();
     for i in 1..config.tenants {
         let mut t = seed::build(&SeedOptions {
