@@ -114,28 +114,27 @@ fn smtp_receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
     (port, got)
 }
 
-/// Sends stderr lines (JSON logs) of a child to a channel.
-fn log_lines(child: &mut Child) -> mpsc::Receiver<Value> {
-    let (tx, rx) = mpsc::channel();
+/// Sends a child's stderr lines (JSON logs), with `name`, to `tx` until the child exits.
+fn log_lines(child: &mut Child, name: &str, tx: mpsc::Sender<(String, Value)>) {
     let stderr = child.stderr.take().unwrap();
+    let name = name.to_string();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Ok(v) = serde_json::from_str::<Value>(&line)
-                && tx.send(v).is_err()
+                && tx.send((name.clone(), v)).is_err()
             {
                 return;
             }
         }
     });
-    rx
 }
 
 /// Waits for a log event with this message (and, if given, this tenant).
-fn wait_for(rx: &mpsc::Receiver<Value>, message: &str, within: Duration) -> Value {
+fn wait_for(rx: &mpsc::Receiver<(String, Value)>, message: &str, within: Duration) -> Value {
     let deadline = Instant::now() + within;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let v = rx
+        let (_, v) = rx
             .recv_timeout(left)
             .unwrap_or_else(|_| panic!("no '{message}' log event within {within:?}"));
         if v["message"] == message {
@@ -189,7 +188,8 @@ fn watch_alerts_each_attacker_action_once_signed_and_by_email() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let logs = log_lines(&mut watch);
+    let (tx, logs) = mpsc::channel();
+    log_lines(&mut watch, "watch", tx);
     let serving = wait_for(&logs, "serving metrics", Duration::from_mins(1));
     let metrics_url = serving["metrics"].as_str().unwrap().to_string();
     let baseline = wait_for(&logs, "captured", Duration::from_mins(1));
@@ -457,16 +457,26 @@ fn three_fleet_workers_share_twenty_tenants_and_survive_one_killed_mid_capture()
         .iter()
         .map(|n| (n.to_string(), worker(n)))
         .collect();
-    let mut channels: Vec<mpsc::Receiver<Value>> =
-        workers.iter_mut().map(|(_, c)| log_lines(c)).collect();
+    // w1 on its own channel, the survivors on one.
+    let (w1_tx, w1_logs) = mpsc::channel();
+    let (tx, logs) = mpsc::channel();
+    for (name, child) in &mut workers {
+        let to = if name == "w1" {
+            w1_tx.clone()
+        } else {
+            tx.clone()
+        };
+        log_lines(child, name, to);
+    }
+    drop((w1_tx, tx));
     let mut events: Vec<(String, Value)> = Vec::new();
 
     // Let the first round get going, then kill w1 the moment it claims a tenant.
     let victim_claim = loop {
-        let v = channels[0]
+        let (w, v) = w1_logs
             .recv_timeout(Duration::from_mins(1))
             .expect("w1 claims tenants");
-        events.push(("w1".into(), v.clone()));
+        events.push((w, v.clone()));
         if v["message"] == "claimed" {
             let captured_before = events
                 .iter()
@@ -481,10 +491,8 @@ fn three_fleet_workers_share_twenty_tenants_and_survive_one_killed_mid_capture()
     workers[0].1.wait().unwrap();
     let killed_at = jiff::Timestamp::now().as_duration().as_secs_f64();
     let victim = victim_claim["tenant"].as_str().unwrap().to_string();
-    // Whatever w1 logged before it died.
-    while let Ok(v) = channels[0].try_recv() {
-        events.push(("w1".into(), v));
-    }
+    // Whatever w1 logged before it died (its reader ends with its stderr).
+    events.extend(w1_logs.iter());
     assert!(
         !events.iter().any(|(w, e)| w == "w1"
             && e["message"] == "captured"
@@ -497,23 +505,18 @@ fn three_fleet_workers_share_twenty_tenants_and_survive_one_killed_mid_capture()
     let deadline = Instant::now() + Duration::from_mins(2);
     let mut taken_over: Option<f64> = None;
     let mut captured_after: BTreeSet<String> = BTreeSet::new();
-    while Instant::now() < deadline && (taken_over.is_none() || captured_after.len() < 20) {
-        for (i, rx) in channels.iter().enumerate().skip(1) {
-            while let Ok(v) = rx.try_recv() {
-                let name = workers[i].0.clone();
-                if v["message"] == "claimed"
-                    && v["tenant"] == victim.as_str()
-                    && taken_over.is_none()
-                {
-                    taken_over = Some(seconds(&v));
-                }
-                if v["message"] == "captured" && seconds(&v) > killed_at {
-                    captured_after.insert(v["tenant"].as_str().unwrap().to_string());
-                }
-                events.push((name, v));
-            }
+    while taken_over.is_none() || captured_after.len() < 20 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok((w, v)) = logs.recv_timeout(left) else {
+            break;
+        };
+        if v["message"] == "claimed" && v["tenant"] == victim.as_str() && taken_over.is_none() {
+            taken_over = Some(seconds(&v));
         }
-        std::thread::sleep(Duration::from_millis(50));
+        if v["message"] == "captured" && seconds(&v) > killed_at {
+            captured_after.insert(v["tenant"].as_str().unwrap().to_string());
+        }
+        events.push((w, v));
     }
     let taken_over = taken_over.expect("another worker claims the victim");
     assert!(
@@ -530,11 +533,8 @@ fn three_fleet_workers_share_twenty_tenants_and_survive_one_killed_mid_capture()
         let status = terminate(child);
         assert!(status.success(), "{name} stops cleanly: {status:?}");
     }
-    for (i, rx) in channels.iter_mut().enumerate().skip(1) {
-        while let Ok(v) = rx.recv_timeout(Duration::from_millis(200)) {
-            events.push((workers[i].0.clone(), v));
-        }
-    }
+    // Everything the survivors logged until they exited.
+    events.extend(logs.iter());
 
     // No tenant was ever held by two workers at once.
     let mut spans: Spans = BTreeMap::new();
