@@ -381,7 +381,16 @@ impl Watcher {
         // also spares them from having to be `Send`.
         let mut running = FuturesUnordered::new();
         let poll = (fleet.lease / 4).clamp(Duration::from_millis(200), Duration::from_secs(5));
+        // Tenants added to the store are enrolled whenever nothing is due (so within a poll),
+        // not before every claim.
+        let mut idle = true;
         loop {
+            if idle {
+                if let Err(e) = self.store.enroll_tenants().await {
+                    tracing::error!(worker = %fleet.holder, "enrolling tenants failed: {e}");
+                }
+                idle = false;
+            }
             while running.len() < fleet.concurrency.max(1) && !stop.stopping() {
                 match self
                     .store
@@ -391,7 +400,10 @@ impl Watcher {
                     Ok(Some((tenant, failures))) => {
                         running.push(self.leased_cycle(&fleet, tenant, failures, stop.clone()));
                     }
-                    Ok(None) => break,
+                    Ok(None) => {
+                        idle = true;
+                        break;
+                    }
                     // A store that is not PostgreSQL will not become one.
                     Err(e @ StoreError::Unsupported(_)) => return Err(e.into()),
                     // The database restarting must not end every worker: try again next poll.

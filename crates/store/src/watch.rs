@@ -273,6 +273,18 @@ impl Store {
         }
     }
 
+    /// Gives tenants added since the last call a watch state, due at once; until then no
+    /// worker claims them. Cheap, but a scan of the tenants: call it when nothing is due, not
+    /// before every claim.
+    pub async fn enroll_tenants(&self) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO watch_state (tenant) SELECT id FROM tenants ON CONFLICT (tenant) DO NOTHING",
+        )
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
     /// Claims the tenant whose capture is most overdue and whose lease is free or expired, for
     /// `lease`; with the failed captures in a row before it; `None` when nothing is due. Workers skip rows another is claiming
     /// (`FOR UPDATE SKIP LOCKED`), so two never claim one tenant. `PostgreSQL` only.
@@ -282,11 +294,6 @@ impl Store {
         lease: Duration,
     ) -> Result<Option<(TenantInfo, i64)>, StoreError> {
         self.require_postgres()?;
-        sqlx::query(
-            "INSERT INTO watch_state (tenant) SELECT id FROM tenants ON CONFLICT (tenant) DO NOTHING",
-        )
-        .execute(&self.db)
-        .await?;
         let claimed = sqlx::query(&format!(
             "UPDATE watch_state SET holder = $1, lease_until = {PG_NOW} + $2 WHERE tenant = \
              (SELECT tenant FROM watch_state WHERE next_due <= {PG_NOW} AND lease_until <= {PG_NOW} \

@@ -97,6 +97,11 @@ async fn leases_give_each_tenant_to_one_worker(db: Db) {
         assert!(refused.to_string().contains("PostgreSQL"));
         return;
     }
+    assert!(
+        store.claim_due_tenant("w1", lease).await.unwrap().is_none(),
+        "tenants are claimed once enrolled"
+    );
+    store.enroll_tenants().await.unwrap();
     let first = store
         .claim_due_tenant("w1", lease)
         .await
