@@ -1,4 +1,4 @@
-//! Connection settings, read in two phases (CONVENTIONS §4.7): every source is first read into a
+//! Connection settings, read in two phases (as nextest and cargo do): every source is first read into a
 //! [`RawConfig`] of optional values — the config file, then `REWIND_*` variables, then flags,
 //! each overriding the one before — and the merged result is checked once into a [`Config`]
 //! that holds no `Option` it does not mean. Secrets are wrapped so that they never print.

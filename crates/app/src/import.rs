@@ -1,4 +1,4 @@
-//! Import: exported trees (Rewind's, EntraExporter's, loose files such as `shared/corpus`)
+//! Import: exported trees (Rewind's, EntraExporter's, loose files such as `fixtures/corpus`)
 //! and git histories of them become snapshots, so years of kept exports join the timeline.
 //!
 //! Reading a tree is pure ([`read_tree`]): each file's place in the tree (`rewind_model::layout`)

@@ -1,6 +1,6 @@
 //! Graph's error envelope: `{"error": {"code", "message", "innerError": {date, request-id,
 //! client-request-id}}}` with the status and code Graph uses for each failure. Clients branch on
-//! `code`, so the codes here follow `reference/graph-api.md` §6.4.
+//! `code`, so the codes here follow `docs/reference/graph-api.md` §6.4.
 
 use serde_json::{Value, json};
 

@@ -2,7 +2,7 @@
 //! budgets, random 503/504, replication lag, and added latency — plus the counters that show
 //! what happened (`/_emulator/stats`).
 //!
-//! Budgets follow `reference/graph-api.md` §6.3 and run on the emulator clock:
+//! Budgets follow `docs/reference/graph-api.md` §6.3 and run on the emulator clock:
 //! - identity and access (directory) resources: resource units per app and tenant per 10 s,
 //!   3,500 / 5,000 / 8,000 by tenant size (under 50, up to 500, over 500 users), with the
 //!   documented costs and modifiers; 429 with `Retry-After` and the `x-ms-throttle-*` headers;

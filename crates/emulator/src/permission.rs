@@ -1,4 +1,4 @@
-//! Application permissions: Microsoft Graph's app roles (ids from `reference/graph-permissions.md`)
+//! Application permissions: Microsoft Graph's app roles (ids from `docs/reference/graph-permissions.md`)
 //! and what each request needs. A token's `roles` come from the calling app's app role assignments
 //! on the Microsoft Graph service principal, as in a real tenant; [`required`] says which
 //! combinations of roles let a request through.

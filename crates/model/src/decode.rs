@@ -1,5 +1,5 @@
 //! Reading exported JSON files as tools write them: UTF-8 with or without a BOM, and UTF-16 with
-//! a BOM (PowerShell's `Out-File` default, as in part of `shared/corpus`).
+//! a BOM (PowerShell's `Out-File` default, as in part of `fixtures/corpus`).
 
 use serde_json::Value;
 

@@ -83,13 +83,17 @@ fn entra_exporter_layout_with_children_folds_into_objects() {
 
 #[test]
 fn every_conditional_access_file_of_the_corpus_is_read() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/corpus");
     let mut files = Vec::new();
     for dir in [
         "AlexFilipin-ConditionalAccess",
         "j0eyv-ConditionalAccessBaseline",
     ] {
-        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+        let folder = root.join(dir);
+        let entries = std::fs::read_dir(&folder).unwrap_or_else(|e| {
+            panic!("cannot read the fixture folder {} ({e})", folder.display())
+        });
+        for e in entries {
             let path = e.unwrap().path();
             files.push(SourceFile {
                 path: path.file_name().unwrap().to_string_lossy().into_owned(),

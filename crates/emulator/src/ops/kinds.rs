@@ -1,6 +1,6 @@
 //! What each kind adds to create, update and delete: required properties, read-only properties,
 //! server-generated values, and the checks Graph makes (unique names, known references, valid
-//! ranges). Everything here follows `reference/graph-api.md` §2.
+//! ranges). Everything here follows `docs/reference/graph-api.md` §2.
 
 use serde_json::{Map, Value};
 

@@ -1,5 +1,5 @@
 //! Named locations and Conditional Access policies: the baseline policies every tenant has
-//! (modelled on the public baselines in `shared/corpus`) and generated ones in ten shapes seen
+//! (modelled on the public baselines in `fixtures/corpus`) and generated ones in ten shapes seen
 //! in real tenants. All of them exclude the break-glass group and name the tenant's own objects.
 
 use rand::Rng;

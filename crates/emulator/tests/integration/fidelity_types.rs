@@ -1,5 +1,5 @@
 //! Every property the emulator returns is checked against Microsoft Graph's v1.0 types as listed
-//! in `shared/reference/graph-types.md` (extracted from the CSDL): the property must exist on the
+//! in `fixtures/graph-types.md` (extracted from the CSDL): the property must exist on the
 //! type (or its bases), and its value must have the declared shape — primitive kind, enum member,
 //! or a complex value checked recursively. Types the reference does not list come from the
 //! supplementary block of the emulator's own schema file and are named in the failure message.
@@ -21,22 +21,12 @@ struct Types {
     origin: HashMap<String, &'static str>,
 }
 
-fn shared_dir() -> PathBuf {
-    std::env::var_os("REWIND_SHARED").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-        PathBuf::from,
-    )
-}
-
 impl Types {
     fn load() -> Types {
-        let reference = shared_dir().join("reference/graph-types.md");
-        let text = std::fs::read_to_string(&reference).unwrap_or_else(|e| {
-            panic!(
-                "cannot read {} ({e}); set REWIND_SHARED to the shared/ folder",
-                reference.display()
-            )
-        });
+        let reference =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/graph-types.md");
+        let text = std::fs::read_to_string(&reference)
+            .unwrap_or_else(|e| panic!("cannot read the fixture {} ({e})", reference.display()));
         let mut types = Types::default();
         types.add(&text, "graph-types.md");
         let own = std::fs::read_to_string(

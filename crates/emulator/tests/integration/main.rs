@@ -1,8 +1,8 @@
 //! Integration tests of the emulator over real HTTP on 127.0.0.1, one binary with a module per
 //! theme. `Harness` starts an emulator on port 0 and holds a token for each client.
 //!
-//! The fidelity tests read `../shared/reference/graph-types.md` (set `REWIND_SHARED` to point
-//! elsewhere); the SDK test needs the Python venv that `./dev/test` installs.
+//! The fidelity tests read `fixtures/graph-types.md`; the SDK test needs the Python venv that
+//! `./dev/test` installs.
 
 #![expect(
     clippy::unwrap_used,

@@ -1,4 +1,4 @@
-//! What Graph lets a client write, per kind (reference/graph-api.md §3): which properties are
+//! What Graph lets a client write, per kind (docs/reference/graph-api.md §3): which properties are
 //! read-only and must be left out of a body, which are links written through `$ref`, which
 //! objects are built in and never written, and how each kind can be changed (in place, or only
 //! by deleting and creating again).

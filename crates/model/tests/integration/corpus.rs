@@ -1,23 +1,20 @@
-//! Every exported CA policy, named location and group in `shared/corpus` (set `REWIND_SHARED` to
-//! point elsewhere) parses, is recognised, and round-trips.
+//! Every exported CA policy, named location and group of the corpus in `fixtures/corpus` parses,
+//! is recognised, and round-trips.
 
 use std::path::PathBuf;
 
 use rewind_model::{Kind, canonicalize, parse_json, references};
 
 fn corpus_files() -> Vec<PathBuf> {
-    let shared = std::env::var_os("REWIND_SHARED").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-        PathBuf::from,
-    );
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/corpus");
     let mut files = Vec::new();
     for dir in [
-        "corpus/AlexFilipin-ConditionalAccess",
-        "corpus/j0eyv-ConditionalAccessBaseline",
+        "AlexFilipin-ConditionalAccess",
+        "j0eyv-ConditionalAccessBaseline",
     ] {
-        let path = shared.join(dir);
+        let path = corpus.join(dir);
         let entries = std::fs::read_dir(&path)
-            .unwrap_or_else(|e| panic!("cannot read {} ({e}); set REWIND_SHARED", path.display()));
+            .unwrap_or_else(|e| panic!("cannot read the fixture folder {} ({e})", path.display()));
         files.extend(
             entries
                 .map(|e| e.unwrap().path())

@@ -1,5 +1,5 @@
-//! Every exported policy and named location of `shared/corpus` (set `REWIND_SHARED` to point
-//! elsewhere) compiles and evaluates, and the policies read as their names say.
+//! Every exported policy and named location of the corpus in `fixtures/corpus` compiles and
+//! evaluates, and the policies read as their names say.
 
 use std::path::PathBuf;
 
@@ -8,19 +8,16 @@ use rewind_policy::{Decision, Directory, Identity, PolicySet, SignIn, Target, Tr
 use serde_json::{Value, json};
 
 fn corpus() -> (Vec<(String, Value)>, Vec<Value>) {
-    let shared = std::env::var_os("REWIND_SHARED").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-        PathBuf::from,
-    );
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/corpus");
     let mut policies = Vec::new();
     let mut locations = Vec::new();
     for dir in [
-        "corpus/AlexFilipin-ConditionalAccess",
-        "corpus/j0eyv-ConditionalAccessBaseline",
+        "AlexFilipin-ConditionalAccess",
+        "j0eyv-ConditionalAccessBaseline",
     ] {
-        let path = shared.join(dir);
+        let path = corpus.join(dir);
         let entries = std::fs::read_dir(&path)
-            .unwrap_or_else(|e| panic!("cannot read {} ({e}); set REWIND_SHARED", path.display()));
+            .unwrap_or_else(|e| panic!("cannot read the fixture folder {} ({e})", path.display()));
         let mut files: Vec<PathBuf> = entries
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|x| x == "json"))

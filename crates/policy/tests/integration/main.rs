@@ -1,5 +1,5 @@
 //! `rewind-policy` against hand-computed cases for every condition and control, the real
-//! policies of `shared/corpus`, and its invariants as properties.
+//! policies of `fixtures/corpus`, and its invariants as properties.
 
 #![expect(
     clippy::unwrap_used,
