@@ -26,8 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve a Graph-compatible emulated tenant; the first stdout line is its connection JSON.
     Emulator(EmulatorArgs),
-    /// Start the emulator on a seeded tenant, capture it, replay an incident, capture again
-    /// and show the timeline.
+    /// Start the emulator on a seeded tenant, capture it, replay an incident, show what changed
+    /// and who did it, restore and verify; then keep serving on a terminal (--serve elsewhere).
     Demo(DemoArgs),
     /// Read the tenant and store one snapshot (full the first time, changes afterwards).
     Capture(CaptureArgs),
@@ -616,7 +616,8 @@ pub struct DemoArgs {
     /// Where the demo keeps its timeline [default: a new file in the temporary directory].
     #[arg(long, value_name = "PATH")]
     pub store: Option<PathBuf>,
-    /// Print the tour and exit instead of serving until interrupted.
-    #[arg(long, hide = true)]
-    pub no_wait: bool,
+    /// Keep the emulator serving after the story, until Ctrl-C (the default when stdin is a
+    /// terminal; without a terminal the demo ends after the story).
+    #[arg(long)]
+    pub serve: bool,
 }

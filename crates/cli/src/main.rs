@@ -3,7 +3,10 @@
 mod cli;
 mod commands;
 mod exit;
+mod output;
+mod text;
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
@@ -24,8 +27,10 @@ fn main() -> ExitCode {
     };
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("REWIND_LOG").unwrap_or_else(|_| level.into());
+    // Colour only for a person at a terminal: logs sent to a file or a collector stay plain.
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_env_filter(filter);
     if cli.log_format == "json" {
         logs.json().flatten_event(true).init();
@@ -34,6 +39,7 @@ fn main() -> ExitCode {
     }
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if output::is_closed(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             exit::code_for(&err)

@@ -3,6 +3,8 @@
 //! not lock out now; a restore that leaves an existing lockout in place is told so, not
 //! refused, since refusing would not help them.
 
+use std::collections::BTreeMap;
+
 use rewind_engine::restore::Plan;
 use rewind_policy::{Analysis, Lockout, LockoutOptions, Verdict, analyse};
 use rewind_store::{SnapshotInfo, Store, TenantInfo};
@@ -22,6 +24,8 @@ pub struct Guard {
     pub newly_locked_out: Vec<String>,
     /// The analysis of the state after the plan.
     pub analysis: Analysis,
+    /// Display names of the Conditional Access policies, now and after the plan, by id.
+    pub policy_names: BTreeMap<String, String>,
 }
 
 impl Guard {
@@ -64,10 +68,18 @@ pub async fn guard(
         .filter(|p| p.verdict == Verdict::LockedOut && !locked(&before, &p.id))
         .map(|p| p.user_principal_name.clone())
         .collect();
+    let policy_names = now
+        .policies
+        .policies
+        .iter()
+        .chain(&after.policies.policies)
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
     Ok(Guard {
         verdict: analysis.verdict,
         before: before.verdict,
         newly_locked_out,
         analysis,
+        policy_names,
     })
 }

@@ -1,14 +1,14 @@
 //! `rewind alerts [--since T] [--json]`: the alerts watch stored, oldest first, for the chosen
 //! tenant or (when the store keeps several and none is chosen) for all of them.
 
-use std::fmt::Write as _;
-
 use rewind_app::locate::TimeSpec;
 use rewind_app::watch::Alert;
 use serde_json::json;
 
 use super::session::{Session, usage};
 use crate::cli::AlertsArgs;
+use crate::output::{out, outln};
+use crate::text::{Align, Table};
 
 pub async fn run(args: AlertsArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
@@ -46,34 +46,40 @@ pub async fn run(args: AlertsArgs) -> anyhow::Result<()> {
         }
     }
     if args.store.json {
-        println!("{}", json!({ "alerts": alerts }));
+        outln!("{}", json!({ "alerts": alerts }))?;
     } else {
-        print!("{}", text(&alerts));
+        out!("{}", text(&alerts))?;
     }
     session.store.close().await;
     Ok(())
 }
 
-fn text(alerts: &[Alert]) -> String {
+/// `rewind alerts` as text: one row per alert, oldest first.
+pub fn text(alerts: &[Alert]) -> String {
     if alerts.is_empty() {
         return "no alerts\n".into();
     }
-    let mut s = String::new();
+    let mut table = Table::new(&[
+        ("DETECTED (UTC)", Align::Left),
+        ("SEVERITY", Align::Left),
+        ("TENANT", Align::Left),
+        ("RULE", Align::Left),
+        ("WHAT", Align::Left),
+    ])
+    .limit(2, 24);
     for a in alerts {
         let by = if a.actors.is_empty() {
             String::new()
         } else {
             format!(" — by {}", a.actors.join(", "))
         };
-        let _ = writeln!(
-            s,
-            "{}  {:<8}  {}  {:<30}  {}{by}",
-            a.detected_at.strftime("%Y-%m-%d %H:%M:%S"),
-            a.severity,
-            a.tenant,
-            a.rule,
-            a.summary
-        );
+        table.row(vec![
+            a.detected_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+            a.severity.to_string(),
+            a.tenant.clone(),
+            a.rule.clone(),
+            format!("{}{by}", a.summary),
+        ]);
     }
-    s
+    table.render()
 }

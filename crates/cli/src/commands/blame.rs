@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::session::{Session, usage};
 use crate::cli::BlameArgs;
+use crate::output::outln;
 
 pub async fn run(args: BlameArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
@@ -33,13 +34,13 @@ pub async fn run(args: BlameArgs) -> anyhow::Result<()> {
                        "taken_at": v.taken_at, "change": v.change.name(), "actors": v.actors})
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({"kind": object.kind.name(), "id": object.key, "display_name": name,
                    "deleted": deleted, "properties": properties})
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "{} {} {}{}",
             object.kind.name(),
             object.key,
@@ -49,7 +50,7 @@ pub async fn run(args: BlameArgs) -> anyhow::Result<()> {
             } else {
                 ""
             }
-        );
+        )?;
         let first = history.first().map(|v| v.snapshot);
         for b in &blamed {
             let v = &history[b.set_by];
@@ -62,14 +63,14 @@ pub async fn run(args: BlameArgs) -> anyhow::Result<()> {
             } else {
                 v.actors.join(", ")
             };
-            println!(
+            outln!(
                 "{:>6}  {}  {:<24}  {} = {}",
                 v.snapshot,
                 v.taken_at.strftime("%Y-%m-%d %H:%M"),
                 truncate(&who, 24),
                 b.path,
                 b.value
-            );
+            )?;
         }
     }
     session.store.close().await;

@@ -16,6 +16,8 @@ use serde_json::json;
 use super::session::{Session, usage};
 use crate::cli::CaptureArgs;
 use crate::exit::Expected;
+use crate::output::{out, outln};
+use crate::text::count;
 
 pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
@@ -59,9 +61,9 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         eprintln!("warning: {w}");
     }
     if args.store.json {
-        println!("{}", report_json(&tenant, &report));
+        outln!("{}", report_json(&tenant, &report))?;
     } else {
-        print!("{}", report_text(&tenant, &report));
+        out!("{}", report_text(&tenant, &report))?;
     }
     session.store.close().await;
     Ok(())
@@ -122,7 +124,7 @@ pub fn report_json(tenant: &TenantInfo, r: &CaptureReport) -> serde_json::Value 
 pub fn report_text(tenant: &TenantInfo, r: &CaptureReport) -> String {
     let t = r.snapshot.totals();
     let mut s = format!(
-        "snapshot {} of {} at {} ({}, {})\n  {} objects: {} created, {} updated, {} deleted\n  {:.1} s, {} requests ({} throttled, {} retried)\n",
+        "snapshot {} of {} at {} ({}, {})\n  {}: {} created, {} updated, {} deleted\n  {:.1} s, {} ({} throttled, {} retried)\n",
         r.snapshot.id,
         tenant.name,
         r.snapshot.taken_at,
@@ -132,12 +134,12 @@ pub fn report_text(tenant: &TenantInfo, r: &CaptureReport) -> String {
         } else {
             "incomplete"
         },
-        r.snapshot.objects,
+        count(r.snapshot.objects, "object", "objects"),
         t.created,
         t.updated,
         t.deleted,
         r.seconds,
-        r.requests,
+        count(r.requests, "request", "requests"),
         r.throttled,
         r.retries,
     );

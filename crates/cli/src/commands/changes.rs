@@ -9,6 +9,7 @@ use serde_json::json;
 use super::compare::{Compared, compare, point};
 use super::session::{Session, usage};
 use crate::cli::ChangesArgs;
+use crate::output::{out, outln};
 
 /// One object's change, as the scripting contract spells it (DESIGN §8.1).
 #[derive(Debug, Serialize)]
@@ -38,7 +39,22 @@ pub async fn run(args: ChangesArgs) -> anyhow::Result<()> {
                 .is_none_or(|a| who.iter().any(|x| x.to_lowercase().contains(a)))
     })
     .await?;
-    let changes: Vec<ObjectChange> = compared
+    let changes = object_changes(&compared);
+    if args.store.json {
+        outln!(
+            "{}",
+            json!({"from": compared.from.json(), "to": compared.to.json(), "changes": changes})
+        )?;
+    } else {
+        out!("{}", text(&compared, &changes))?;
+    }
+    session.store.close().await;
+    Ok(())
+}
+
+/// Each differing object with the property paths that changed.
+fn object_changes(compared: &Compared) -> Vec<ObjectChange> {
+    compared
         .objects
         .iter()
         .map(|d| ObjectChange {
@@ -55,17 +71,12 @@ pub async fn run(args: ChangesArgs) -> anyhow::Result<()> {
             },
             actors: d.actors.clone(),
         })
-        .collect();
-    if args.store.json {
-        println!(
-            "{}",
-            json!({"from": compared.from.json(), "to": compared.to.json(), "changes": changes})
-        );
-    } else {
-        print!("{}", text(&compared, &changes));
-    }
-    session.store.close().await;
-    Ok(())
+        .collect()
+}
+
+/// The text `rewind changes` prints for a comparison (the demo prints it too).
+pub fn report(compared: &Compared) -> String {
+    text(compared, &object_changes(compared))
 }
 
 fn text(c: &Compared, changes: &[ObjectChange]) -> String {

@@ -14,6 +14,7 @@ use super::compare::{describe, point};
 use super::session::{Session, usage};
 use crate::cli::CheckArgs;
 use crate::exit::Expected;
+use crate::output::{out, outln};
 
 pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
     if args.refs {
@@ -58,15 +59,15 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
         let mut v = serde_json::to_value(&analysis)?;
         v["at"] = at.json();
         v["plan"] = json!(args.plan.as_ref().map(|p| p.display().to_string()));
-        println!("{v}");
+        outln!("{v}")?;
     } else {
         let plan = args
             .plan
             .as_ref()
             .map(|p| format!(", after the plan {}", p.display()))
             .unwrap_or_default();
-        println!("{}{plan}", at.label());
-        print!("{}", explain::analysis(&analysis));
+        outln!("{}{plan}", at.label())?;
+        out!("{}", explain::analysis(&analysis))?;
     }
     session.store.close().await;
     match analysis.verdict {
@@ -86,28 +87,28 @@ async fn refs(args: CheckArgs) -> anyhow::Result<()> {
         .filter(ResolvedEdge::dangling)
         .collect();
     if args.store.json {
-        println!(
+        outln!(
             "{}",
             json!({"at": at.json(), "ok": dangling.is_empty(), "dangling": dangling})
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "{} dangling reference{} at {}",
             dangling.len(),
             if dangling.len() == 1 { "" } else { "s" },
             at.label()
-        );
+        )?;
         for e in &dangling {
             let what = e.target.as_ref().map_or_else(
                 || format!("{} (never seen in the timeline)", e.edge.reference.id),
                 |t| format!("{} {}", describe(t), t.key),
             );
-            println!(
+            outln!(
                 "  {} \"{}\"  {}\n      -> {what}",
                 e.edge.from.kind.name(),
                 e.edge.from_name.as_deref().unwrap_or("?"),
                 e.edge.reference.path,
-            );
+            )?;
         }
     }
     session.store.close().await;

@@ -28,6 +28,16 @@ pub struct Point {
 }
 
 impl Point {
+    /// A snapshot of the timeline in `store`.
+    pub fn snapshot(store: &Store, tenant: &TenantInfo, snapshot: &SnapshotInfo) -> Point {
+        Point {
+            store: store.clone(),
+            tenant: tenant.clone(),
+            snapshot: snapshot.clone(),
+            live: None,
+        }
+    }
+
     /// Whether this is the live tenant.
     pub fn is_live(&self) -> bool {
         self.live.is_some()
@@ -97,12 +107,7 @@ pub async fn point(
     let snapshot = snapshot_for(&session.store, tenant, spec, now)
         .await
         .map_err(usage)?;
-    Ok(Point {
-        store: session.store.clone(),
-        tenant: tenant.clone(),
-        snapshot,
-        live: None,
-    })
+    Ok(Point::snapshot(&session.store, tenant, &snapshot))
 }
 
 async fn live(session: &Session, tenant: &TenantInfo) -> anyhow::Result<Point> {

@@ -4,6 +4,7 @@
 //! restores, verifies, and says how to point `rewind` (or any Graph client) at it.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal as _;
 use std::path::Path;
 
 use rewind_app::CaptureOptions;
@@ -14,8 +15,10 @@ use rewind_msgraph::{ClientOptions, Credential, Endpoints, GraphClient, Secret};
 use rewind_policy::{LockoutOptions, analyse, explain};
 use rewind_store::{NewTenant, Store};
 
+use super::compare::{Point, compare};
 use crate::cli::DemoArgs;
 use crate::exit::Expected;
+use crate::output::{out, outln};
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut config = super::emulator_config(&args.tenant);
@@ -23,44 +26,92 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let emulator = rewind_emulator::start(config)
         .await
         .map_err(|e| Expected::Usage(e.to_string()))?;
-    print!("{}", tour(&emulator));
+    out!("{}", tour(&emulator))?;
     let store_path = args.store.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("rewind-demo-{}.db", std::process::id()))
     });
-    timeline(&emulator, &store_path, scenario).await?;
-    if !args.no_wait {
-        println!("Serving until Ctrl-C.");
+    let story = timeline(&emulator, &store_path, scenario).await?;
+    // Someone at a terminal may want to point other clients at the tenant; a script, a pipe or
+    // CI wants the demo to end.
+    let serve = args.serve || std::io::stdin().is_terminal();
+    out!("{}", explore_hints(&store_path, &story, serve))?;
+    if serve {
+        outln!("The emulator keeps serving until Ctrl-C.")?;
         super::shutdown_signal().await;
     }
     emulator.shutdown().await?;
     Ok(())
 }
 
-/// What changed between two snapshots and who changed it, one line per object.
-async fn changes(
-    store: &Store,
-    tenant: &rewind_store::TenantInfo,
-    from: &rewind_store::SnapshotInfo,
-    to: &rewind_store::SnapshotInfo,
-) -> anyhow::Result<()> {
-    println!(
-        "\n5. What changed and who did it (`rewind changes --from {}`):\n",
-        from.id
+/// The snapshots the story took, for the hints that follow it.
+struct Story {
+    tenant: String,
+    before: i64,
+    incident: i64,
+    restored: i64,
+}
+
+/// How to explore what the demo left: commands that read only the store, so they work after the
+/// emulator stopped, spelled the way this binary can be run.
+fn explore_hints(store: &Path, story: &Story, serving: bool) -> String {
+    let rewind = invocation();
+    let mut s = format!(
+        "\nExplore the timeline it left{}:\n\n\
+         \x20 export REWIND_STORE={} REWIND_TENANT={}\n",
+        if serving {
+            ""
+        } else {
+            " (the emulated tenant stops with the demo; these read the store only)"
+        },
+        store.display(),
+        story.tenant
     );
-    let actors = store.actors_between(tenant, from.id, to.id).await?;
-    let history_names = store.changed_between(tenant, from.id, to.id).await?;
-    for key in history_names {
-        let name = store
-            .history(tenant, &key)
-            .await?
-            .into_iter()
-            .rev()
-            .find_map(|v| v.name)
-            .unwrap_or_else(|| key.key.clone());
-        let who = actors.get(&key).map(|a| a.join(", ")).unwrap_or_default();
-        println!("  {:<28} {name}  by {who}", key.kind.name());
+    let lines = [
+        ("log".to_string(), "every snapshot and what it changed"),
+        (
+            format!("changes --from {} --to {}", story.before, story.incident),
+            "the incident, and who did it",
+        ),
+        (
+            format!("changes --from {}", story.restored),
+            "the restore, made by Rewind's write app",
+        ),
+        (
+            format!("check --at {}", story.incident),
+            "who the incident could lock out",
+        ),
+        (
+            format!("diff --from {} --to {}", story.before, story.incident),
+            "each changed property, old and new",
+        ),
+        ("verify".to_string(), "the hash chain of the whole store"),
+    ];
+    let width = lines.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+    for (command, what) in lines {
+        let _ = writeln!(s, "  {rewind} {command:<width$}  # {what}");
     }
-    Ok(())
+    let _ = writeln!(
+        s,
+        "\n`{rewind}` is this build; `cargo install --path crates/cli` puts `rewind` on your PATH."
+    );
+    s
+}
+
+/// How to run this very binary from the current directory: `target/release/rewind` after
+/// `cargo run --release -- demo`, or `rewind` when it is the one on the PATH.
+fn invocation() -> String {
+    let Ok(exe) = std::env::current_exe() else {
+        return "rewind".into();
+    };
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("rewind") == exe));
+    if on_path {
+        return "rewind".into();
+    }
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| exe.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    relative.map_or_else(|| exe.display().to_string(), |r| r.display().to_string())
 }
 
 /// Capture, incident, capture, log, changes, lockout, plan, restore, verification.
@@ -68,7 +119,7 @@ async fn timeline(
     emulator: &RunningEmulator,
     path: &Path,
     scenario: Scenario,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Story> {
     let info = &emulator.info;
     let reader = info
         .client(Access::Read)
@@ -111,24 +162,35 @@ async fn timeline(
         },
         ClientOptions::default(),
     )?;
-    println!("\n1. Capture the tenant into {}:\n", path.display());
+    outln!("\n1. Capture the tenant into {}:\n", path.display())?;
     let first = capture().await?;
-    print!("{}", super::capture::report_text(&tenant, &first));
+    out!("{}", super::capture::report_text(&tenant, &first))?;
     let report = emulator.with_tenant(|t| t.run_scenario(&info.graph_url, scenario));
-    println!(
+    outln!(
         "\n2. An incident ({}): {}\n   Replayed as {} Graph requests, each in the audit log under its actor.",
         scenario.name(),
         scenario.description(),
         report.steps.len()
-    );
-    println!("\n3. Capture again: only the changes are read.\n");
+    )?;
+    outln!("\n3. Capture again: only the changes are read.\n")?;
     let second = capture().await?;
-    print!("{}", super::capture::report_text(&tenant, &second));
-    println!("\n4. The timeline (`rewind log`):\n");
+    out!("{}", super::capture::report_text(&tenant, &second))?;
+    outln!("\n4. The timeline (`rewind log`):\n")?;
     let mut snapshots = store.snapshots(&tenant).await?;
     snapshots.reverse();
-    print!("{}", super::log::table(&snapshots));
-    changes(&store, &tenant, &first.snapshot, &second.snapshot).await?;
+    out!("{}", super::log::table(&snapshots))?;
+    outln!(
+        "\n5. What changed and who did it (`rewind changes --from {} --to {}`):\n",
+        first.snapshot.id,
+        second.snapshot.id
+    )?;
+    let compared = compare(
+        Point::snapshot(&store, &tenant, &first.snapshot),
+        Point::snapshot(&store, &tenant, &second.snapshot),
+        |_, _| true,
+    )
+    .await?;
+    out!("{}", super::changes::report(&compared))?;
     let lockout = LockoutOptions::default();
     let access = load_access(
         &store,
@@ -139,12 +201,13 @@ async fn timeline(
     )
     .await?;
     let analysis = analyse(&access.policies, &access.directory, &lockout);
-    println!("\n6. Who could be locked out now (`rewind check`):\n");
-    print!("{}", explain::analysis(&analysis));
-    println!(
+    outln!("\n6. Who could be locked out now (`rewind check`):\n")?;
+    out!("{}", explain::analysis(&analysis))?;
+    outln!(
         "\n7. The plan back to snapshot {} (`rewind restore --to {} --all --dry-run`):\n",
-        first.snapshot.id, first.snapshot.id
-    );
+        first.snapshot.id,
+        first.snapshot.id
+    )?;
     let live = capture().await?.snapshot;
     let prepared = prepare(
         &client,
@@ -158,11 +221,11 @@ async fn timeline(
     let plan = prepared.plan;
     let judged = guard(&store, &tenant, &live, &plan, &lockout).await?;
     let names = super::restore::names(&store, &tenant, &live, &plan).await?;
-    print!(
+    out!(
         "{}",
         super::restore_text::plan(&plan, Some(&first.snapshot), &live, &judged, &names)
-    );
-    println!("\n8. Restore (`--yes`) and verify:");
+    )?;
+    outln!("\n8. Restore (`--yes`) and verify:")?;
     let restore = store
         .begin_restore(&tenant, &serde_json::to_string(&plan)?)
         .await?;
@@ -179,22 +242,17 @@ async fn timeline(
     let after = capture().await?.snapshot;
     let lineage = execution.lineage.clone().into_iter().collect();
     let verification = verify(&store, &tenant, &plan, &after, &lineage).await?;
-    print!(
+    out!(
         "{}",
         super::restore_text::outcome(&execution, &verification, &after)
-    );
-    println!(
-        "\nExplore it: export REWIND_STORE={} REWIND_TENANT={}\n\
-         then `rewind log`, `rewind changes --from {}`, `rewind show OBJECT --at {}`,\n\
-         `rewind check --at 2` (who the incident could lock out), `rewind check --at {}`, `rewind verify`.\n",
-        path.display(),
-        tenant.name,
-        first.snapshot.id,
-        first.snapshot.id,
-        first.snapshot.id
-    );
+    )?;
     store.close().await;
-    Ok(())
+    Ok(Story {
+        tenant: tenant.name.clone(),
+        before: first.snapshot.id,
+        incident: second.snapshot.id,
+        restored: live.id,
+    })
 }
 
 fn tour(emulator: &RunningEmulator) -> String {

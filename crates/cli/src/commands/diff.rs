@@ -17,6 +17,7 @@ use super::compare::{Compared, Difference, ReferenceNames, compare, describe, po
 use super::session::{Session, usage};
 use crate::cli::DiffArgs;
 use crate::exit::Expected;
+use crate::output::{out, outln};
 
 pub async fn run(args: DiffArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
@@ -40,10 +41,10 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<()> {
         .map(|d| ObjectDiff::new(d, &names))
         .collect();
     if args.store.json {
-        println!("{}", diff_json(&compared, &objects));
+        outln!("{}", diff_json(&compared, &objects))?;
     } else {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", unified(&compared, &objects, colour));
+        out!("{}", unified(&compared, &objects, colour))?;
     }
     session.store.close().await;
     if args.exit_code && !compared.objects.is_empty() {

@@ -17,6 +17,8 @@ use serde_json::Value;
 
 use super::session::{Session, usage};
 use crate::cli::ExportArgs;
+use crate::output::outln;
+use crate::text::count;
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
@@ -118,19 +120,20 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     }
     session.store.close().await;
     if args.store.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"snapshot": snapshot.id, "taken_at": snapshot.taken_at,
                 "objects": manifest.len(), "written": changed, "removed": removed})
-        );
+        )?;
     } else {
-        println!(
-            "exported snapshot {} ({}) to {}: {} objects, {changed} files written, {removed} removed",
+        outln!(
+            "exported snapshot {} ({}) to {}: {}, {} written, {removed} removed",
             snapshot.id,
             snapshot.taken_at,
             args.dir.display(),
-            manifest.len()
-        );
+            count(manifest.len(), "object", "objects"),
+            count(changed, "file", "files")
+        )?;
     }
     Ok(())
 }

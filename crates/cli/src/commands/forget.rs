@@ -6,6 +6,8 @@ use serde_json::json;
 
 use super::session::{Session, usage};
 use crate::cli::ForgetArgs;
+use crate::output::outln;
+use crate::text::count;
 
 pub async fn run(args: ForgetArgs) -> anyhow::Result<()> {
     let policy = KeepPolicy {
@@ -30,15 +32,15 @@ pub async fn run(args: ForgetArgs) -> anyhow::Result<()> {
     session.store.close().await;
     let forgotten = report.decisions.iter().filter(|d| !d.keep()).count();
     if args.store.json {
-        println!(
+        outln!(
             "{}",
             json!({"tenant": tenant.name, "policy": policy, "report": report, "forgotten": forgotten})
-        );
+        )?;
         return Ok(());
     }
-    println!("{:>6}  {:<20}  DECISION", "ID", "TAKEN AT (UTC)");
+    outln!("{:>6}  {:<20}  DECISION", "ID", "TAKEN AT (UTC)")?;
     for d in &report.decisions {
-        println!(
+        outln!(
             "{:>6}  {:<20}  {}",
             d.snapshot,
             d.taken_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -47,22 +49,25 @@ pub async fn run(args: ForgetArgs) -> anyhow::Result<()> {
             } else {
                 "forget".to_string()
             }
-        );
+        )?;
     }
     let verb = if args.dry_run {
         "would forget"
     } else {
         "forgot"
     };
-    println!("{verb} {forgotten} of {} snapshots", report.decisions.len());
+    outln!(
+        "{verb} {forgotten} of {}",
+        count(report.decisions.len(), "snapshot", "snapshots")
+    )?;
     if !args.dry_run && forgotten > 0 {
-        println!(
-            "{} version rows folded into kept snapshots, {} removed; {} blobs ({} KiB) no longer used were deleted",
-            report.versions_folded,
+        outln!(
+            "{} folded into kept snapshots, {} removed; {} ({} KiB) no longer used deleted",
+            count(report.versions_folded, "version row", "version rows"),
             report.versions_removed,
-            report.blobs_removed,
+            count(report.blobs_removed, "blob", "blobs"),
             report.bytes_removed.div_ceil(1024)
-        );
+        )?;
     }
     Ok(())
 }

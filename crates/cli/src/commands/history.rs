@@ -1,10 +1,13 @@
 //! `rewind history OBJECT`: every version of an object, with who changed it.
 
 use rewind_app::locate::resolve_object;
+use rewind_store::{ObjectKey, VersionRecord};
 use serde_json::json;
 
 use super::session::{Session, usage};
 use crate::cli::HistoryArgs;
+use crate::output::{out, outln};
+use crate::text::{Align, Table, inert};
 
 pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
@@ -14,32 +17,47 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
         .map_err(usage)?;
     let versions = session.store.history(&tenant, &object).await?;
     if args.store.json {
-        println!(
+        outln!(
             "{}",
             json!({"kind": object.kind.name(), "id": object.key, "versions": versions})
-        );
+        )?;
     } else {
-        println!("{} {}", object.kind.name(), object.key);
-        println!(
-            "{:>6}  {:<20}  {:<8}  {:<12}  {:<30}  BY",
-            "SNAP", "TAKEN AT (UTC)", "CHANGE", "VERSION", "NAME"
-        );
-        for v in &versions {
-            let actors = if v.actors.is_empty() {
-                "-".to_string()
-            } else {
-                v.actors.join(", ")
-            };
-            println!(
-                "{:>6}  {:<20}  {:<8}  {:<12}  {:<30}  {actors}",
-                v.snapshot,
-                v.taken_at.strftime("%Y-%m-%d %H:%M:%S"),
-                v.change.name(),
-                v.hash.map_or_else(|| "-".to_string(), |h| h.to_string()),
-                v.name.as_deref().unwrap_or("-"),
-            );
-        }
+        out!("{}", text(&object, &versions))?;
     }
     session.store.close().await;
     Ok(())
+}
+
+/// `rewind history` as text: the object, then one row per version.
+pub fn text(object: &ObjectKey, versions: &[VersionRecord]) -> String {
+    let mut table = Table::new(&[
+        ("SNAP", Align::Right),
+        ("TAKEN AT (UTC)", Align::Left),
+        ("CHANGE", Align::Left),
+        ("VERSION", Align::Left),
+        ("NAME", Align::Left),
+        ("BY", Align::Left),
+    ])
+    .limit(4, 40)
+    .indent(2);
+    for v in versions {
+        table.row(vec![
+            v.snapshot.to_string(),
+            v.taken_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+            v.change.name().to_string(),
+            v.hash.map_or_else(|| "-".to_string(), |h| h.to_string()),
+            v.name.clone().unwrap_or_else(|| "-".into()),
+            if v.actors.is_empty() {
+                "-".to_string()
+            } else {
+                v.actors.join(", ")
+            },
+        ]);
+    }
+    format!(
+        "{} {}\n{}",
+        object.kind.name(),
+        inert(&object.key),
+        table.render()
+    )
 }

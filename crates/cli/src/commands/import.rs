@@ -16,6 +16,8 @@ use serde_json::json;
 
 use super::session::{Session, usage};
 use crate::cli::ImportArgs;
+use crate::output::outln;
+use crate::text::count;
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
@@ -42,7 +44,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         vec![(s, tree, None)]
     };
     session.store.close().await;
-    report(&args, &imported);
+    report(&args, &imported)?;
     Ok(())
 }
 
@@ -62,7 +64,10 @@ async fn store_tree(
         })
 }
 
-fn report(args: &ImportArgs, imported: &[(SnapshotInfo, Tree, Option<String>)]) {
+fn report(
+    args: &ImportArgs,
+    imported: &[(SnapshotInfo, Tree, Option<String>)],
+) -> anyhow::Result<()> {
     if args.store.json {
         let snaps: Vec<_> = imported
             .iter()
@@ -73,8 +78,7 @@ fn report(args: &ImportArgs, imported: &[(SnapshotInfo, Tree, Option<String>)]) 
                        "not_kept": t.not_kept})
             })
             .collect();
-        println!("{}", json!({"imported": snaps}));
-        return;
+        return outln!("{}", json!({"imported": snaps}));
     }
     for (s, t, commit) in imported {
         let c = s.totals();
@@ -82,22 +86,28 @@ fn report(args: &ImportArgs, imported: &[(SnapshotInfo, Tree, Option<String>)]) 
             .as_deref()
             .map(|c| format!(" from commit {}", &c[..c.len().min(12)]))
             .unwrap_or_default();
-        println!(
-            "snapshot {} at {}{from}: {} objects ({} created, {} updated, {} deleted)",
-            s.id, s.taken_at, s.objects, c.created, c.updated, c.deleted
-        );
+        outln!(
+            "snapshot {} at {}{from}: {} ({} created, {} updated, {} deleted)",
+            s.id,
+            s.taken_at,
+            count(s.objects, "object", "objects"),
+            c.created,
+            c.updated,
+            c.deleted
+        )?;
         if !t.not_kept.is_empty() {
             let skipped: Vec<String> = t
                 .not_kept
                 .iter()
                 .map(|(d, n)| format!("{d} ({n})"))
                 .collect();
-            println!("  not kept by Rewind, skipped: {}", skipped.join(", "));
+            outln!("  not kept by Rewind, skipped: {}", skipped.join(", "))?;
         }
     }
     if imported.is_empty() {
-        println!("nothing to import: every commit is already in the timeline");
+        outln!("nothing to import: every commit is already in the timeline")?;
     }
+    Ok(())
 }
 
 /// A store without the tenant: importing names it (`REWIND_TENANT_ID`, or `--tenant`).

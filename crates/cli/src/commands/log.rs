@@ -1,6 +1,8 @@
 //! `rewind log`: the tenant's snapshots, newest first, with changes per kind.
 
 use rewind_app::locate::{TimeSpec, snapshot_for};
+use std::fmt::Write as _;
+
 use rewind_store::SnapshotInfo;
 use std::time::Duration;
 
@@ -8,6 +10,8 @@ use serde_json::json;
 
 use super::session::{Session, usage};
 use crate::cli::LogArgs;
+use crate::output::{out, outln};
+use crate::text::{Align, Table};
 
 pub async fn run(args: LogArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
@@ -28,43 +32,65 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
     snapshots.reverse();
     if args.store.json {
         let items: Vec<_> = snapshots.iter().map(snapshot_json).collect();
-        println!(
+        outln!(
             "{}",
             json!({"tenant": tenant.name, "tenant_id": tenant.tenant_id, "snapshots": items})
-        );
+        )?;
     } else if snapshots.is_empty() {
-        println!("no snapshots of {} yet: run `rewind capture`", tenant.name);
+        outln!("no snapshots of {} yet: run `rewind capture`", tenant.name)?;
     } else {
-        print!("{}", table(&snapshots));
+        out!("{}", table(&snapshots))?;
     }
     session.store.close().await;
     Ok(())
 }
 
-/// The text table of `rewind log`, in the order given.
+/// The text table of `rewind log`, in the order given; under each snapshot, the kinds it
+/// changed.
 pub fn table(snapshots: &[SnapshotInfo]) -> String {
-    use std::fmt::Write as _;
-    let mut out = format!(
-        "{:>6}  {:<19}  {:<8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}\n",
-        "ID", "TAKEN AT (UTC)", "COMPLETE", "OBJECTS", "CREATED", "UPDATED", "DELETED", "REQUESTS"
-    );
+    let columns = [
+        ("ID", Align::Right),
+        ("TAKEN AT (UTC)", Align::Left),
+        ("COMPLETE", Align::Left),
+        ("OBJECTS", Align::Right),
+        ("CREATED", Align::Right),
+        ("UPDATED", Align::Right),
+        ("DELETED", Align::Right),
+        ("REQUESTS", Align::Right),
+    ];
+    let mut table = Table::new(&columns);
     for s in snapshots {
         let t = s.totals();
-        let _ = writeln!(
-            out,
-            "{:>6}  {:<19}  {:<8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}",
-            s.id,
-            s.taken_at.strftime("%Y-%m-%d %H:%M:%S"),
-            if s.complete { "yes" } else { "no" },
-            s.objects,
-            t.created,
-            t.updated,
-            t.deleted,
-            s.requests
-        );
+        table.row(vec![
+            s.id.to_string(),
+            s.taken_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+            if s.complete { "yes" } else { "no" }.to_string(),
+            s.objects.to_string(),
+            t.created.to_string(),
+            t.updated.to_string(),
+            t.deleted.to_string(),
+            s.requests.to_string(),
+        ]);
+    }
+    // The kinds a snapshot changed go on a line of their own under its row, in line with the
+    // time.
+    let id_width = snapshots
+        .iter()
+        .map(|s| s.id.to_string().len())
+        .chain([2])
+        .max()
+        .unwrap_or(2);
+    let rendered = table.render();
+    let mut lines = rendered.lines();
+    let mut out = String::new();
+    if let Some(header) = lines.next() {
+        let _ = writeln!(out, "{header}");
+    }
+    for (line, s) in lines.zip(snapshots) {
+        let _ = writeln!(out, "{line}");
         let changed = kind_changes(s);
         if !changed.is_empty() {
-            let _ = writeln!(out, "{:>8}{changed}", "");
+            let _ = writeln!(out, "{:width$}{changed}", "", width = id_width + 2);
         }
     }
     out

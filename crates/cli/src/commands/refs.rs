@@ -9,6 +9,7 @@ use serde_json::json;
 use super::compare::{describe, point};
 use super::session::{Session, usage};
 use crate::cli::RefsArgs;
+use crate::output::outln;
 
 pub async fn run(args: RefsArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
@@ -47,35 +48,35 @@ pub async fn run(args: RefsArgs) -> anyhow::Result<()> {
         .filter(|e| points_at(e, &object))
         .collect();
     if args.store.json {
-        println!(
+        outln!(
             "{}",
             json!({"kind": object.kind.name(), "id": object.key, "display_name": name, "at": at.json(),
                    "references": outgoing, "referenced_by": incoming})
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "{} {} {}  at {}",
             object.kind.name(),
             object.key,
             name.as_deref().unwrap_or(""),
             at.label()
-        );
-        println!("references ({}):", outgoing.len());
+        )?;
+        outln!("references ({}):", outgoing.len())?;
         for e in &outgoing {
             let what = e.target.as_ref().map_or_else(
                 || format!("{} (not in the timeline)", e.edge.reference.id),
                 describe,
             );
-            println!("  {:<50} -> {what}", e.edge.reference.path);
+            outln!("  {:<50} -> {what}", e.edge.reference.path)?;
         }
-        println!("referenced by ({}):", incoming.len());
+        outln!("referenced by ({}):", incoming.len())?;
         for e in &incoming {
-            println!(
+            outln!(
                 "  {} \"{}\"  {}",
                 e.edge.from.kind.name(),
                 e.edge.from_name.as_deref().unwrap_or("?"),
                 e.edge.reference.path
-            );
+            )?;
         }
     }
     session.store.close().await;

@@ -25,6 +25,7 @@ use super::restore_text;
 use super::session::{Session, usage};
 use crate::cli::{ApplyArgs, ApplyControl, RestoreArgs};
 use crate::exit::Expected;
+use crate::output::{out, outln};
 
 pub async fn run(args: RestoreArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
@@ -296,17 +297,17 @@ impl<'a> Context<'a> {
         }
         if !self.json {
             let names = names(store, self.tenant, live, &plan).await?;
-            print!(
+            out!(
                 "{}",
                 restore_text::plan(&plan, target, live, &judged, &names)
-            );
+            )?;
         }
         let refused = judged.refuses() && !self.control.allow_lockout;
         if self.control.dry_run || refused {
             if self.json {
                 let mut r = report(&plan, &judged, target, live);
                 r["timings"] = self.timings();
-                println!("{r}");
+                outln!("{r}")?;
             }
             if refused {
                 return Err(Expected::Refused(restore_text::refusal(&judged)).into());
@@ -315,9 +316,9 @@ impl<'a> Context<'a> {
         }
         if plan.steps.is_empty() {
             if self.json {
-                println!("{}", report(&plan, &judged, target, live));
+                outln!("{}", report(&plan, &judged, target, live))?;
             } else {
-                println!("Nothing to do: the scope is already as it was.");
+                outln!("Nothing to do: the scope is already as it was.")?;
             }
             return Ok(());
         }
@@ -409,12 +410,12 @@ impl<'a> Context<'a> {
             r["requests"] = json!(execution.requests);
             r["throttled"] = json!(execution.throttled);
             r["seconds"] = json!(execution.seconds);
-            println!("{r}");
+            outln!("{r}")?;
         } else {
-            print!(
+            out!(
                 "{}",
                 restore_text::outcome(&execution, &verification, &after)
-            );
+            )?;
         }
         outcome_code(&execution, &verification)
     }
@@ -591,7 +592,7 @@ fn confirm() -> anyhow::Result<bool> {
             "not on a terminal: pass --yes to apply the plan or --dry-run to only show it",
         ));
     }
-    print!("Apply this plan? Only 'yes' applies it: ");
+    out!("Apply this plan? Only 'yes' applies it: ")?;
     std::io::stdout().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;

@@ -9,6 +9,8 @@ use rewind_engine::restore::{Action, NoticeKind, Plan, Step};
 use rewind_store::SnapshotInfo;
 use serde_json::{Value, json};
 
+use crate::text::{count, inert};
+
 /// Steps shown before the rest are summarised (the JSON and `--plan-out` have them all).
 const SHOWN: usize = 400;
 
@@ -46,8 +48,8 @@ pub fn plan(
     if plan.steps.len() > SHOWN {
         let _ = writeln!(
             s,
-            "  … and {} more steps (--json or --plan-out FILE lists them all)",
-            plan.steps.len() - SHOWN
+            "  … and {} more (--json or --plan-out FILE lists them all)",
+            count(plan.steps.len() - SHOWN, "step", "steps")
         );
     }
     if plan.steps.is_empty() {
@@ -189,14 +191,18 @@ pub fn summary(plan: &Plan) -> String {
     let c = plan.counts();
     let n = |a: Action| c.get(&a).copied().unwrap_or(0);
     format!(
-        "Plan: {} to restore from the recycle bin, {} to create, {} to update, {} to delete, {} link changes, {} secrets to remove, {} policies to switch on last.",
+        "Plan: {} to restore from the recycle bin, {} to create, {} to update, {} to delete, {}, {} to remove, {} to switch on last.",
         n(Action::Restore),
         n(Action::Create),
         n(Action::Update),
         n(Action::Delete),
-        n(Action::AddLink) + n(Action::RemoveLink),
-        n(Action::RemoveCredential),
-        n(Action::SwitchState),
+        count(
+            n(Action::AddLink) + n(Action::RemoveLink),
+            "link change",
+            "link changes"
+        ),
+        count(n(Action::RemoveCredential), "secret", "secrets"),
+        count(n(Action::SwitchState), "policy", "policies"),
     )
 }
 
@@ -223,25 +229,43 @@ pub fn guard_line(g: &Guard) -> String {
     }
 }
 
+/// Why the guard refused, policy by policy: each policy by name with the people it would
+/// lock out.
 pub fn refusal(g: &Guard) -> String {
-    let mut s = format!(
-        "the lockout guard refused the plan: it would lock out {} (exit code 5). ",
-        g.newly_locked_out.join(", ")
-    );
+    let mut by_policy: std::collections::BTreeMap<&str, Vec<&str>> =
+        std::collections::BTreeMap::new();
     for p in g
         .analysis
         .principals
         .iter()
         .filter(|p| g.newly_locked_out.contains(&p.user_principal_name))
     {
+        for policy in &p.policies {
+            by_policy
+                .entry(policy.as_str())
+                .or_default()
+                .push(&p.user_principal_name);
+        }
+    }
+    let mut s = format!(
+        "the lockout guard refused the plan: it would lock out {} who can sign in now (exit code 5)",
+        count(
+            g.newly_locked_out.len(),
+            "protected account",
+            "protected accounts"
+        )
+    );
+    for (policy, people) in by_policy {
+        let name = g.policy_names.get(policy).map_or(policy, String::as_str);
         let _ = write!(
             s,
-            "{} is blocked by {}. ",
-            p.user_principal_name,
-            p.policies.join(", ")
+            "\n  policy \"{}\" ({}) would lock out {}",
+            inert(name),
+            policy,
+            people.join(", ")
         );
     }
-    s.push_str("Narrow the scope, or pass --allow-lockout if this is intended.");
+    s.push_str("\nNarrow the scope, or pass --allow-lockout if this is intended.");
     s
 }
 
@@ -265,12 +289,12 @@ pub fn outcome(e: &Execution, v: &Verification, after: &SnapshotInfo) -> String 
     let failed: Vec<_> = e.failed().collect();
     let _ = writeln!(
         s,
-        "\nApplied restore {}: {} of {} steps succeeded in {:.1} s ({} requests, {} throttled).",
+        "\nApplied restore {}: {} of {} succeeded in {:.1} s ({}, {} throttled).",
         e.restore,
         e.outcomes.len() - failed.len(),
-        e.outcomes.len(),
+        count(e.outcomes.len(), "step", "steps"),
         e.seconds,
-        e.requests,
+        count(e.requests, "request", "requests"),
         e.throttled
     );
     for o in &failed {
@@ -296,16 +320,23 @@ pub fn outcome(e: &Execution, v: &Verification, after: &SnapshotInfo) -> String 
     if v.converged {
         let _ = writeln!(
             s,
-            "Verified against snapshot {} ({}): converged — {} objects as wanted.",
-            after.id, after.taken_at, v.compared
+            "Verified against snapshot {} ({}): converged — {} as wanted.",
+            after.id,
+            after.taken_at,
+            count(v.compared, "object", "objects")
         );
     } else {
         let _ = writeln!(
             s,
-            "Verified against snapshot {}: NOT converged — {} of {} objects differ:",
+            "Verified against snapshot {}: NOT converged — {} of {} {}:",
             after.id,
             v.differences.len(),
-            v.compared
+            count(v.compared, "object", "objects"),
+            if v.differences.len() == 1 {
+                "differs"
+            } else {
+                "differ"
+            }
         );
         for d in v.differences.iter().take(50) {
             let paths: Vec<&str> = d.properties.iter().map(|p| p.path.as_str()).collect();

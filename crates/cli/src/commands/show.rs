@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::session::{Session, usage};
 use crate::cli::ShowArgs;
+use crate::output::outln;
 
 pub async fn run(args: ShowArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
@@ -45,21 +46,21 @@ pub async fn run(args: ShowArgs) -> anyhow::Result<()> {
         m.sort_keys();
     }
     if args.store.json {
-        println!(
+        outln!(
             "{}",
             json!({"kind": object.kind.name(), "id": object.key, "snapshot": snapshot.id,
                    "taken_at": snapshot.taken_at, "version": hash.to_hex(), "object": value})
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "# {} {} at snapshot {} ({}), version {}",
             object.kind.name(),
             object.key,
             snapshot.id,
             snapshot.taken_at,
             hash
-        );
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        )?;
+        outln!("{}", serde_json::to_string_pretty(&value)?)?;
     }
     session.store.close().await;
     Ok(())

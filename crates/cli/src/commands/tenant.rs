@@ -6,6 +6,8 @@ use serde_json::json;
 
 use super::session::{Session, usage};
 use crate::cli::{TenantAddArgs, TenantCommand, TenantListArgs, TenantRemoveArgs};
+use crate::output::{out, outln};
+use crate::text::{Align, Table, count};
 
 pub async fn run(cmd: TenantCommand) -> anyhow::Result<()> {
     match cmd {
@@ -35,9 +37,9 @@ async fn add(args: TenantAddArgs) -> anyhow::Result<()> {
         .await
         .map_err(usage)?;
     if args.store.json {
-        println!("{}", json!(added));
+        outln!("{}", json!(added))?;
     } else {
-        println!("added tenant {} ({})", added.name, added.tenant_id);
+        outln!("added tenant {} ({})", added.name, added.tenant_id)?;
     }
     session.store.close().await;
     Ok(())
@@ -61,26 +63,30 @@ async fn list(args: TenantListArgs) -> anyhow::Result<()> {
                 v
             })
             .collect();
-        println!("{}", json!({ "tenants": items }));
+        outln!("{}", json!({ "tenants": items }))?;
     } else if rows.is_empty() {
-        println!(
+        outln!(
             "no tenants: `rewind tenant add NAME --tenant-id ID --client-id ID`, or just `rewind capture`"
-        );
+        )?;
     } else {
-        println!(
-            "{:<20}  {:<36}  {:<30}  LATEST SNAPSHOT",
-            "NAME", "TENANT ID", "GRAPH"
-        );
+        let mut table = Table::new(&[
+            ("NAME", Align::Left),
+            ("TENANT ID", Align::Left),
+            ("GRAPH", Align::Left),
+            ("LATEST SNAPSHOT", Align::Left),
+        ]);
         for (t, l) in rows {
-            let latest = l.map_or_else(
-                || "-".to_string(),
-                |s| format!("{} at {}", s.id, s.taken_at),
-            );
-            println!(
-                "{:<20}  {:<36}  {:<30}  {latest}",
-                t.name, t.tenant_id, t.graph_url
-            );
+            table.row(vec![
+                t.name.clone(),
+                t.tenant_id.clone(),
+                t.graph_url.clone(),
+                l.map_or_else(
+                    || "-".to_string(),
+                    |s| format!("{} at {}", s.id, s.taken_at.strftime("%Y-%m-%d %H:%M:%S")),
+                ),
+            ]);
         }
+        out!("{}", table.render())?;
     }
     session.store.close().await;
     Ok(())
@@ -94,13 +100,18 @@ async fn remove(args: TenantRemoveArgs) -> anyhow::Result<()> {
     let snapshots = session.store.snapshots(&tenant).await?.len();
     if !args.yes {
         return Err(usage(format!(
-            "removing {} deletes its {snapshots} snapshot(s) and their history; run again with --yes",
-            tenant.name
+            "removing {} deletes its {} and their history; run again with --yes",
+            tenant.name,
+            count(snapshots, "snapshot", "snapshots")
         )));
     }
     session.store.remove_tenant(&tenant).await?;
     if !args.store.json {
-        println!("removed tenant {} and {snapshots} snapshot(s)", tenant.name);
+        outln!(
+            "removed tenant {} and {}",
+            tenant.name,
+            count(snapshots, "snapshot", "snapshots")
+        )?;
     }
     session.store.close().await;
     Ok(())

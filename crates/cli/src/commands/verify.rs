@@ -3,21 +3,26 @@
 use super::session::Session;
 use crate::cli::VerifyArgs;
 use crate::exit::Expected;
+use crate::output::outln;
+use crate::text::count;
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
     let report = session.store.verify().await?;
     session.store.close().await;
     if args.store.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"ok": report.ok(), "report": report})
-        );
+        )?;
     } else {
-        println!(
-            "checked {} blobs, {} snapshots, {} versions, {} audit records",
-            report.blobs, report.snapshots, report.versions, report.audit
-        );
+        outln!(
+            "checked {}, {}, {}, {}",
+            count(report.blobs, "blob", "blobs"),
+            count(report.snapshots, "snapshot", "snapshots"),
+            count(report.versions, "version", "versions"),
+            count(report.audit, "audit record", "audit records")
+        )?;
         for p in &report.problems {
             let mut at = Vec::new();
             if let Some(t) = &p.tenant {
@@ -32,12 +37,12 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
             if let Some(b) = &p.blob {
                 at.push(format!("blob {}", b.to_hex()));
             }
-            println!("PROBLEM {}: {}", at.join(", "), p.what);
+            outln!("PROBLEM {}: {}", at.join(", "), p.what)?;
         }
     }
     if report.ok() {
         if !args.store.json {
-            println!("ok: every blob matches its hash and the chain is intact");
+            outln!("ok: every blob matches its hash and the chain is intact")?;
         }
         Ok(())
     } else {

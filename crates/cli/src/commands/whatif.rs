@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::compare::point;
 use super::session::{Session, usage};
 use crate::cli::WhatifArgs;
+use crate::output::{out, outln};
 
 fn parsed<T>(
     value: Option<&str>,
@@ -152,19 +153,19 @@ pub async fn run(args: WhatifArgs) -> anyhow::Result<()> {
                 v
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({"at": at.json(), "user": {"id": user.id, "user_principal_name": user.user_principal_name},
                 "sign_in": s, "outcome": evaluation.enforced, "report_only": evaluation.report_only,
                 "requirements": requirements, "methods": caps.modes, "policies": policies})
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "What if {} signs in ({})",
             user.user_principal_name,
             at.label()
-        );
-        print!("{}", explain::evaluation(&evaluation));
+        )?;
+        out!("{}", explain::evaluation(&evaluation))?;
         if let Some(modes) = &caps.modes {
             let unmet: Vec<&str> = evaluation
                 .enforced
@@ -174,9 +175,9 @@ pub async fn run(args: WhatifArgs) -> anyhow::Result<()> {
                 .map(|q| q.policy.as_str())
                 .collect();
             let list: Vec<&str> = modes.iter().map(String::as_str).collect();
-            println!("\nRegistered methods: {}", list.join(", "));
+            outln!("\nRegistered methods: {}", list.join(", "))?;
             if !unmet.is_empty() {
-                println!("They cannot meet what {} require.", unmet.join(", "));
+                outln!("They cannot meet what {} require.", unmet.join(", "))?;
             }
         }
     }

@@ -73,6 +73,30 @@ fn emulator_prints_connection_json_first_and_serves() {
     assert_eq!(status, 200);
 }
 
+/// Long enough for any demo on a slow machine; a demo still running after it never ends.
+const DEMO_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Runs `cmd` to completion, failing the test (and killing it) if it is still running after
+/// `deadline`: a command that should end by itself must not hang the suite.
+fn finish_within(cmd: &mut Command, deadline: std::time::Duration) -> std::process::Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output()));
+    match finished.recv_timeout(deadline) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            panic!("`{cmd:?}` was still running after {deadline:?}");
+        }
+    }
+}
+
 fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -182,10 +206,11 @@ fn bad_emulator_settings_exit_with_the_usage_code() {
 
 #[test]
 fn demo_tells_how_to_connect() {
-    let out = rewind()
-        .args(["demo", "--no-wait", "--listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
+    // Without a terminal on stdin the demo ends by itself after the story.
+    let out = finish_within(
+        rewind().args(["demo", "--listen", "127.0.0.1:0"]),
+        DEMO_DEADLINE,
+    );
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("serving Microsoft Graph v1.0"), "{text}");

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Output};
 
 use serde_json::Value;
 
-use super::{rewind, spawn_emulator, tokio_rt};
+use super::{DEMO_DEADLINE, finish_within, rewind, spawn_emulator, tokio_rt};
 
 /// An emulator and a store directory for one test.
 pub struct Setup {
@@ -500,19 +500,19 @@ fn demo_captures_an_incident_between_two_snapshots() {
     let dir = std::env::temp_dir().join(format!("rewind-demo-{}", uuid_like()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = dir.join("demo.db");
-    let out = rewind()
-        .args([
-            "demo",
-            "--no-wait",
-            "--listen",
-            "127.0.0.1:0",
-            "--scenario",
-            "mass-delete",
-            "--store",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
+    let out = finish_within(
+        rewind()
+            .args([
+                "demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--scenario",
+                "mass-delete",
+                "--store",
+            ])
+            .arg(&store),
+        DEMO_DEADLINE,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -526,7 +526,62 @@ fn demo_captures_an_incident_between_two_snapshots() {
         .output()
         .unwrap();
     assert!(verify.status.success());
+    // Step 5 is what `rewind changes` prints.
+    let changes = rewind()
+        .args(["changes", "--from", "1", "--to", "2", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let changes = String::from_utf8(changes.stdout).unwrap();
+    assert!(
+        changes.contains("deleted") && changes.contains("by "),
+        "{changes}"
+    );
+    assert!(
+        text.contains(&changes),
+        "step 5 differs from:\n{changes}\nin\n{text}"
+    );
+    // Every hint at the end works on what the demo left, after the emulator has gone.
+    let hints = demo_hints(&text);
+    assert!(hints.len() >= 5, "{text}");
+    for hint in hints {
+        let out = rewind()
+            .args(&hint)
+            .env("REWIND_STORE", &store)
+            .env_remove("REWIND_TENANT")
+            .output()
+            .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 6)) && !out.stdout.is_empty(),
+            "{hint:?}: {}",
+            stderr(&out)
+        );
+        if hint.first().is_some_and(|c| c == "changes") {
+            let listed = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                listed.contains("updated") || listed.contains("created"),
+                "{hint:?} shows nothing: {listed}"
+            );
+        }
+    }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The commands the demo's closing hints suggest, without the binary's path and the comment.
+fn demo_hints(text: &str) -> Vec<Vec<String>> {
+    let hints = text
+        .split("Explore the timeline it left")
+        .nth(1)
+        .unwrap_or_default();
+    hints
+        .lines()
+        .filter_map(|l| l.trim().split_once("rewind "))
+        .filter(|(bin, _)| !bin.contains(' ') && !bin.contains('`'))
+        .map(|(_, rest)| {
+            let command = rest.split('#').next().unwrap_or_default();
+            command.split_whitespace().map(str::to_string).collect()
+        })
+        .collect()
 }
 
 #[test]

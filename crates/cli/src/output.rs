@@ -1,0 +1,46 @@
+//! Standard output of commands. Rust's `println!` panics when the reader has gone
+//! (`rewind log | head -1`); these macros return an error instead, and a closed stdout ends the
+//! command quietly with status 0, as `git log | head` does.
+
+use std::io::Write as _;
+
+/// The reader of standard output went away: nothing more needs printing.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+pub struct Closed;
+
+/// Writes `args` to standard output; a broken pipe becomes [`Closed`], other failures stay I/O
+/// errors (a full disk is still an error).
+pub fn write(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)
+        .and_then(|()| out.flush())
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::BrokenPipe => anyhow::Error::new(Closed),
+            _ => anyhow::Error::new(e).context("cannot write to standard output"),
+        })
+}
+
+/// Whether an error only says that standard output was closed.
+pub fn is_closed(err: &anyhow::Error) -> bool {
+    err.chain().any(<dyn std::error::Error>::is::<Closed>)
+}
+
+/// `print!` that returns an error instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write(format_args!($($arg)*))
+    };
+}
+
+/// `println!` that returns an error instead of panicking.
+macro_rules! outln {
+    () => {
+        $crate::output::write(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {out, outln};
