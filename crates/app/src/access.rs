@@ -392,7 +392,7 @@ async fn protected_users(
 /// Users whose user principal name is one of `upns` (case-insensitive). The store indexes
 /// users by display name, not sign-in name: every user version is read, but only those whose
 /// text holds a wanted name are parsed, and none is kept longer than its batch.
-async fn users_by_upn(
+pub(crate) async fn users_by_upn(
     store: &Store,
     tenant: &TenantInfo,
     snapshot: i64,

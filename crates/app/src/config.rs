@@ -103,6 +103,9 @@ pub enum ConfigError {
     /// A rule named in the settings does not exist.
     #[error("{0}")]
     Rule(String),
+    /// A setting holds a value that cannot be used; the message names it and the fix.
+    #[error("{0}")]
+    Invalid(String),
     /// The certificate file cannot be read.
     #[error("cannot read the client certificate {path}: {reason}")]
     Certificate {
@@ -123,6 +126,22 @@ fn list(v: &str) -> Vec<String> {
 }
 
 impl RawConfig {
+    /// The home country (`REWIND_HOME_COUNTRY`, `home_country`) as an ISO 3166-1 alpha-2 code;
+    /// `flag` (already checked by the command line) wins over it.
+    pub fn home_country(&self, flag: Option<&String>) -> Result<Option<String>, ConfigError> {
+        if let Some(code) = flag {
+            return Ok(Some(code.clone()));
+        }
+        self.home_country
+            .as_deref()
+            .map(|c| {
+                crate::country::country_code(c).map_err(|e| {
+                    ConfigError::Invalid(format!("REWIND_HOME_COUNTRY (home_country): {e}"))
+                })
+            })
+            .transpose()
+    }
+
     /// Reads a TOML config file; unknown keys are errors, so typos do not pass silently.
     pub fn from_file(path: &Path) -> Result<RawConfig, ConfigError> {
         let err = |reason: String| ConfigError::File {
@@ -343,10 +362,10 @@ impl Config {
         };
         let mut endpoints = Endpoints::public_cloud(tenant);
         if let Some(g) = raw.graph_url {
-            endpoints.graph_url = g;
+            endpoints.graph_url = base_url("REWIND_GRAPH_URL (--graph-url)", &g)?;
         }
         if let Some(a) = raw.authority_url {
-            endpoints.authority_url = a;
+            endpoints.authority_url = base_url("REWIND_AUTHORITY_URL (--authority-url)", &a)?;
         }
         Ok(Config {
             endpoints,
@@ -355,6 +374,29 @@ impl Config {
             store,
         })
     }
+}
+
+/// A base URL as the settings want it: `http(s)://host[:port][/prefix]`, without the version
+/// segment Rewind adds itself (`/v1.0`) or a tenant the authority adds (`/{tenant}`).
+pub fn base_url(setting: &str, value: &str) -> Result<String, ConfigError> {
+    let url = value.trim().trim_end_matches('/');
+    let invalid = |why: String| ConfigError::Invalid(format!("{setting} '{value}' {why}"));
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(invalid(
+            "is not a URL: give one such as https://graph.microsoft.com".into(),
+        ));
+    };
+    if !matches!(scheme, "https" | "http") || rest.is_empty() {
+        return Err(invalid("must be an http:// or https:// URL".into()));
+    }
+    for version in ["/v1.0", "/beta"] {
+        if let Some(base) = url.strip_suffix(version) {
+            return Err(invalid(format!(
+                "ends in {version}: give the base URL, {base}; Rewind adds /v1.0 itself"
+            )));
+        }
+    }
+    Ok(url.to_string())
 }
 
 /// A credential from a secret or a certificate file (not both); `None` when neither is set.
@@ -386,6 +428,27 @@ fn credential_from(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_urls_without_the_version_segment() {
+        assert_eq!(
+            base_url("REWIND_GRAPH_URL", "https://graph.microsoft.com/").unwrap(),
+            "https://graph.microsoft.com"
+        );
+        assert_eq!(
+            base_url("REWIND_GRAPH_URL", "http://127.0.0.1:4000").unwrap(),
+            "http://127.0.0.1:4000"
+        );
+        let err = base_url("REWIND_GRAPH_URL", "http://127.0.0.1:4000/v1.0")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ends in /v1.0: give the base URL, http://127.0.0.1:4000"),
+            "{err}"
+        );
+        assert!(base_url("REWIND_GRAPH_URL", "graph.microsoft.com").is_err());
+        assert!(base_url("REWIND_GRAPH_URL", "ftp://x").is_err());
+    }
 
     fn env(pairs: &[(&str, &str)]) -> RawConfig {
         RawConfig::from_env(

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod capture;
 mod config;
+pub mod country;
 pub mod import;
 pub mod links;
 pub mod live;
@@ -17,4 +18,4 @@ pub mod watch;
 
 pub use capture::{CaptureError, CaptureEvent, CaptureOptions, CaptureReport, capture};
 
-pub use config::{Config, ConfigError, DEFAULT_STORE, RawConfig, StoreLocation};
+pub use config::{Config, ConfigError, DEFAULT_STORE, RawConfig, StoreLocation, base_url};

@@ -28,6 +28,12 @@ pub enum LocateError {
         "'{0}' is not a time: use an RFC 3339 time (2026-11-27T09:30:00Z), a date, a snapshot id (42) or a time ago (90m, 2h, 3d, 1w)"
     )]
     BadTime(String),
+    /// A date and time without a UTC offset: which instant it means depends on a time zone
+    /// Rewind cannot know, so it is refused rather than guessed.
+    #[error(
+        "'{0}' has no UTC offset, so it could be any time zone's: write {0}Z for UTC, or add the offset (as in {0}+01:00)"
+    )]
+    NoOffset(String),
     /// No snapshot at or before the time.
     #[error("no snapshot of tenant '{tenant}' at or before {when}{}", first_hint(.first.as_ref()))]
     NoSnapshot {
@@ -127,6 +133,15 @@ impl FromStr for TimeSpec {
         }
         if let Ok(at) = t.parse::<Timestamp>() {
             return Ok(TimeSpec::At(at));
+        }
+        // jiff reads the date of a date-time too; a time of day without an offset must not
+        // quietly become the end of its day.
+        if t.contains(['T', 't', ' ', ':']) {
+            return Err(if t.parse::<jiff::civil::DateTime>().is_ok() {
+                LocateError::NoOffset(t.to_string())
+            } else {
+                bad()
+            });
         }
         if let Ok(date) = t.parse::<jiff::civil::Date>() {
             let end = date.at(23, 59, 59, 999_999_999);
@@ -236,6 +251,9 @@ pub async fn resolve_object(
         _ => (None, spec),
     };
     let mut found = store.find_objects(tenant, kind, rest).await?;
+    if rest.contains('@') && matches!(kind, None | Some(Kind::User)) {
+        found = users_by_sign_in_name(store, tenant, kind, rest, found).await?;
+    }
     if found.len() > 1 {
         // A key beats a name that happens to equal it.
         if let Some(exact) = found.iter().find(|(k, _)| k.key == rest).cloned() {
@@ -274,6 +292,38 @@ pub async fn resolve_object(
     }
 }
 
+/// A user principal name names the user. The only stored record named by it is the user's
+/// authentication methods (kept for protected users), which stands for the user here; any
+/// other user is found by reading the users of the latest snapshot.
+async fn users_by_sign_in_name(
+    store: &Store,
+    tenant: &TenantInfo,
+    kind: Option<Kind>,
+    upn: &str,
+    found: Vec<(ObjectKey, Option<String>)>,
+) -> Result<Vec<(ObjectKey, Option<String>)>, LocateError> {
+    let mut users: Vec<(ObjectKey, Option<String>)> = found
+        .into_iter()
+        .filter(|(k, _)| kind.is_none() || k.kind == Kind::User)
+        .map(|(k, name)| match k.kind {
+            Kind::UserAuthenticationMethods => (ObjectKey::new(Kind::User, k.key), name),
+            _ => (k, name),
+        })
+        .collect();
+    let latest = store.snapshots(tenant).await?.pop();
+    if let Some(latest) = latest.filter(|_| !users.iter().any(|(k, _)| k.kind == Kind::User)) {
+        for user in crate::access::users_by_upn(store, tenant, latest.id, &[upn]).await? {
+            if let Some(id) = user.get("id").and_then(serde_json::Value::as_str) {
+                let name = rewind_model::display_name(&user).map(str::to_string);
+                users.push((ObjectKey::new(Kind::User, id), name));
+            }
+        }
+    }
+    users.sort();
+    users.dedup_by(|a, b| a.0 == b.0);
+    Ok(users)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +353,16 @@ mod tests {
             "2026-11-27".parse::<TimeSpec>().unwrap(),
             TimeSpec::At(end_of_day)
         );
+        for local in [
+            "2026-12-02T03:12:12",
+            "2026-12-02 03:12",
+            "2026-12-02t03:12:12.5",
+        ] {
+            let err = local.parse::<TimeSpec>().unwrap_err();
+            assert!(matches!(err, LocateError::NoOffset(_)), "{local}: {err}");
+            assert!(err.to_string().contains(&format!("{local}Z")), "{err}");
+        }
+        assert!("2026-12-02T25:00".parse::<TimeSpec>().is_err());
         let err = "yesterday".parse::<TimeSpec>().unwrap_err().to_string();
         assert!(err.contains("RFC 3339") && err.contains("2h"), "{err}");
         assert!("3x".parse::<TimeSpec>().is_err());

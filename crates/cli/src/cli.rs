@@ -307,9 +307,9 @@ pub struct CheckArgs {
     /// accounts named like "break glass" or "emergency access" are taken.
     #[arg(long = "break-glass", value_name = "USER")]
     pub break_glass: Vec<String>,
-    /// The country administrators sign in from at home (ISO 3166 alpha-2) [env:
+    /// The country administrators sign in from at home (ISO 3166-1 alpha-2: US, DE, GB) [env:
     /// REWIND_HOME_COUNTRY; default: the protected accounts' most common usage location].
-    #[arg(long, value_name = "CC")]
+    #[arg(long, value_name = "CC", value_parser = country)]
     pub home_country: Option<String>,
 }
 
@@ -330,9 +330,9 @@ pub struct ApplyControl {
     /// REWIND_BREAK_GLASS].
     #[arg(long = "break-glass", value_name = "USER")]
     pub break_glass: Vec<String>,
-    /// The country administrators sign in from at home (ISO 3166 alpha-2) [env:
+    /// The country administrators sign in from at home (ISO 3166-1 alpha-2: US, DE, GB) [env:
     /// REWIND_HOME_COUNTRY].
-    #[arg(long, value_name = "CC")]
+    #[arg(long, value_name = "CC", value_parser = country)]
     pub home_country: Option<String>,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
@@ -415,8 +415,8 @@ pub struct WhatifArgs {
     /// The client's IP address.
     #[arg(long, value_name = "ADDR")]
     pub ip: Option<std::net::IpAddr>,
-    /// The country the sign-in comes from (ISO 3166 alpha-2).
-    #[arg(long, value_name = "CC")]
+    /// The country the sign-in comes from (ISO 3166-1 alpha-2: US, DE, GB).
+    #[arg(long, value_name = "CC", value_parser = country)]
     pub country: Option<String>,
     /// The device platform: android, iOS, windows, windowsPhone, macOS or linux.
     #[arg(long, value_name = "P")]
@@ -620,4 +620,9 @@ pub struct DemoArgs {
     /// terminal; without a terminal the demo ends after the story).
     #[arg(long)]
     pub serve: bool,
+}
+
+/// A country flag: an ISO 3166-1 alpha-2 code, upper-cased; a name is refused with its code.
+fn country(given: &str) -> Result<String, String> {
+    rewind_app::country::country_code(given)
 }

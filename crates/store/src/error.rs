@@ -6,6 +6,10 @@ pub enum StoreError {
     /// The database cannot be opened or answered with an error.
     #[error("store database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database cannot be reached or opened at all (nothing listening, no such file or
+    /// folder, not a database); the reason is the first attempt's, in words.
+    #[error("{0}")]
+    Unavailable(String),
     /// The store was written by a newer Rewind.
     #[error(
         "this store has schema version {found}, newer than this Rewind understands ({known}); upgrade Rewind"

@@ -5,7 +5,7 @@ use std::str::FromStr as _;
 
 use jiff::Timestamp;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions as _, Executor as _, Row as _};
+use sqlx::{AnyPool, ConnectOptions as _, Connection as _, Executor as _, Row as _};
 
 use crate::error::StoreError;
 use crate::schema;
@@ -18,6 +18,32 @@ pub enum Dialect {
     Sqlite,
     /// A `PostgreSQL` database.
     Postgres,
+}
+
+/// Opens one connection before the pool does: a pool retries a failing connection until its
+/// timeout (30 s) and then says only "pool timed out", while the first attempt knows why
+/// (connection refused, no such folder, not a database).
+async fn probe(options: &AnyConnectOptions, dialect: Dialect) -> Result<(), StoreError> {
+    let mut conn = options.connect().await.map_err(unavailable)?;
+    if dialect == Dialect::Sqlite {
+        // SQLite opens any file lazily; reading its schema finds one that is not a database.
+        conn.execute("SELECT count(*) FROM sqlite_master")
+            .await
+            .map_err(unavailable)?;
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// The reason a database could not be opened, in words, without the layers around it.
+fn unavailable(e: sqlx::Error) -> StoreError {
+    let reason = match e {
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Database(db) => db.message().to_string(),
+        sqlx::Error::Tls(tls) => format!("TLS: {tls}"),
+        other => other.to_string(),
+    };
+    StoreError::Unavailable(reason.to_lowercase())
 }
 
 /// A timeline store. Cheap to clone; every clone shares the connection pool.
@@ -101,6 +127,7 @@ impl Store {
         // Long scans (verify, a large manifest) are expected; they are not warnings for users.
         let options = AnyConnectOptions::from_str(url)?
             .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1));
+        probe(&options, dialect).await?;
         let pool = AnyPoolOptions::new()
             .max_connections(match dialect {
                 Dialect::Sqlite => 4,

@@ -48,11 +48,10 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
     .await?;
     let options = LockoutOptions {
         break_glass,
-        home_country: args
-            .home_country
-            .clone()
-            .or_else(|| session.raw.home_country.clone())
-            .map(|c| c.to_ascii_uppercase()),
+        home_country: session
+            .raw
+            .home_country(args.home_country.as_ref())
+            .map_err(usage)?,
     };
     let analysis = analyse(&access.policies, &access.directory, &options);
     if args.store.json {

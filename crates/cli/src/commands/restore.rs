@@ -237,11 +237,10 @@ impl<'a> Context<'a> {
         };
         let lockout = LockoutOptions {
             break_glass,
-            home_country: control
-                .home_country
-                .clone()
-                .or_else(|| session.raw.home_country.clone())
-                .map(|c| c.to_ascii_uppercase()),
+            home_country: session
+                .raw
+                .home_country(control.home_country.as_ref())
+                .map_err(usage)?,
         };
         Ok(Context {
             session,

@@ -48,6 +48,11 @@ impl Session {
         };
         let store = store.map_err(|e| match e {
             StoreError::Key(_) | StoreError::TooNew { .. } => usage(e),
+            // Nothing to open there: a setting to fix or a server to start (exit code 2).
+            StoreError::Unavailable(reason) => usage(format!(
+                "cannot open the store {}: {reason}",
+                describe(&location)
+            )),
             other => anyhow::Error::new(other)
                 .context(format!("cannot open the store {}", describe(&location))),
         })?;
@@ -104,10 +109,25 @@ impl Session {
     }
 }
 
+/// The store as a person recognises it; a `PostgreSQL` URL without its password.
 fn describe(location: &StoreLocation) -> String {
     match location {
         StoreLocation::Sqlite(p) => p.display().to_string(),
-        StoreLocation::Postgres(_) => "(PostgreSQL, from REWIND_STORE)".into(),
+        StoreLocation::Postgres(url) => without_password(url.expose_secret()),
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user@host/db`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(PostgreSQL, from REWIND_STORE)".into();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_string(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `rewind tenant add|list|remove`: the tenants one store keeps.
 
-use rewind_app::RawConfig;
+use rewind_app::{RawConfig, base_url};
 use rewind_store::NewTenant;
 use serde_json::json;
 
@@ -25,13 +25,21 @@ async fn add(args: TenantAddArgs) -> anyhow::Result<()> {
         .clone()
         .ok_or_else(|| usage("no tenant id: set --tenant-id or REWIND_TENANT_ID"))?;
     let defaults = rewind_msgraph::Endpoints::public_cloud(tenant_id.clone());
+    let graph_url = match &raw.graph_url {
+        Some(g) => base_url("--graph-url (REWIND_GRAPH_URL)", g).map_err(usage)?,
+        None => defaults.graph_url,
+    };
+    let authority_url = match &raw.authority_url {
+        Some(a) => base_url("--authority-url (REWIND_AUTHORITY_URL)", a).map_err(usage)?,
+        None => defaults.authority_url,
+    };
     let added = session
         .store
         .add_tenant(&NewTenant {
             tenant_id,
             name: args.name,
-            graph_url: raw.graph_url.clone().unwrap_or(defaults.graph_url),
-            authority_url: raw.authority_url.clone().unwrap_or(defaults.authority_url),
+            graph_url,
+            authority_url,
             client_id: raw.client_id.clone(),
         })
         .await

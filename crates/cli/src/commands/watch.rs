@@ -39,7 +39,7 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
         evaluate: EvaluateOptions {
             settings: raw.rule_settings().map_err(usage)?,
             break_glass: raw.break_glass.clone().unwrap_or_default(),
-            home_country: raw.home_country.clone().map(|c| c.to_ascii_uppercase()),
+            home_country: raw.home_country(None).map_err(usage)?,
         },
     };
     let watcher = Watcher {

@@ -59,7 +59,7 @@ fn target(app: &str, directory: &rewind_policy::Directory) -> anyhow::Result<Tar
 fn sign_in(args: &WhatifArgs, user: &str, target: Target) -> anyhow::Result<SignIn> {
     let mut s = SignIn::new(Identity::User(user.to_string()), target);
     s.ip = args.ip;
-    s.country = args.country.as_ref().map(|c| c.to_ascii_uppercase());
+    s.country.clone_from(&args.country);
     s.platform = parsed(
         args.platform.as_deref(),
         "--platform",
