@@ -276,6 +276,18 @@ impl GraphClient {
         }
     }
 
+    /// The application permissions this client's token grants (signing in if needed); `None`
+    /// when the token does not say (see [`AccessToken::roles`]).
+    pub async fn granted_roles(&self) -> Result<Option<Vec<String>>, ClientError> {
+        self.bearer(false).await?;
+        Ok(self
+            .token
+            .lock()
+            .await
+            .as_ref()
+            .and_then(AccessToken::roles))
+    }
+
     async fn bearer(&self, force: bool) -> Result<String, ClientError> {
         let mut guard = self.token.lock().await;
         let now = jiff::Timestamp::now();

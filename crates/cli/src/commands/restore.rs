@@ -35,6 +35,7 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<()> {
         return ctx.resume().await;
     }
     let (scope, target) = scope(&session, &tenant, &args).await?;
+    let granted = ctx.write_permissions().await?;
     let live = ctx.capture().await?;
     let began = std::time::Instant::now();
     let prepared = prepare(&ctx.read, &session.store, &tenant, &target, &live, &scope)
@@ -49,6 +50,7 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<()> {
         &live,
         Some(&target),
         args.plan_out.as_deref(),
+        granted.as_deref(),
     )
     .await
 }
@@ -61,8 +63,10 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
     let ctx = Context::new(&session, &tenant, &args.control, args.store.json)?;
+    let granted = ctx.write_permissions().await?;
     let live = ctx.capture().await?;
-    ctx.proceed(plan, &live, None, None).await
+    ctx.proceed(plan, &live, None, None, granted.as_deref())
+        .await
 }
 
 /// A plan file: the plan itself, or a `rewind restore --json` report holding it.
@@ -171,6 +175,8 @@ struct Context<'a> {
     json: bool,
     read: GraphClient,
     write: GraphClient,
+    /// Whether a write app of its own is configured (else the capture app writes).
+    separate_write_app: bool,
     lockout: LockoutOptions,
     /// Seconds each phase took, for the JSON report.
     timings: std::sync::Mutex<serde_json::Map<String, Value>>,
@@ -214,6 +220,7 @@ impl<'a> Context<'a> {
             options.clone(),
         )?;
         // Restore writes with its own app when one is configured (DESIGN §10).
+        let separate_write_app = config.write_credential.is_some();
         let write_credential = config
             .write_credential
             .clone()
@@ -249,9 +256,60 @@ impl<'a> Context<'a> {
             json,
             read,
             write,
+            separate_write_app,
             lockout,
             timings: std::sync::Mutex::default(),
         })
+    }
+
+    /// The write app's application permissions, from its token, asked before anything is
+    /// planned: an app that can write nothing (the capture app, when no write app is set) is
+    /// refused now rather than after planning with a 403 on every write. A dry run only plans,
+    /// so it is not refused. `None` when the token does not say.
+    async fn write_permissions(&self) -> anyhow::Result<Option<Vec<String>>> {
+        let granted = self.write.granted_roles().await.map_err(|e| {
+            Expected::Auth(format!(
+                "cannot sign in as the {}: {e}",
+                if self.separate_write_app {
+                    "write app (REWIND_WRITE_CLIENT_ID and its secret or certificate)"
+                } else {
+                    "capture app, which restore writes with while REWIND_WRITE_CLIENT_ID is not set"
+                }
+            ))
+        })?;
+        let read_only = granted
+            .as_deref()
+            .is_some_and(|g| !rewind_engine::restore::can_write_anything(g));
+        if read_only && !self.control.dry_run {
+            return Err(Expected::Auth(if self.separate_write_app {
+                "the write app (REWIND_WRITE_CLIENT_ID) holds no permission that writes: grant it \
+                 the write permissions in the README's \"Permissions needed\", with admin consent"
+                    .into()
+            } else {
+                "restore writes with the capture app because REWIND_WRITE_CLIENT_ID is not set, \
+                 and that app holds no permission that writes: set REWIND_WRITE_CLIENT_ID and \
+                 REWIND_WRITE_CLIENT_SECRET (or REWIND_WRITE_CLIENT_CERTIFICATE) to the write app \
+                 (README, \"Permissions needed\"), or add --dry-run to only see the plan"
+                    .into()
+            })
+            .into());
+        }
+        Ok(granted)
+    }
+
+    /// Refuses (exit 3) a plan the write app cannot apply, naming each permission to grant.
+    fn refuse_missing(&self, missing: &[String]) -> anyhow::Error {
+        let app = if self.separate_write_app {
+            "the write app (REWIND_WRITE_CLIENT_ID)"
+        } else {
+            "the capture app, which writes while REWIND_WRITE_CLIENT_ID is not set,"
+        };
+        Expected::Auth(format!(
+            "{app} lacks permissions this plan needs; grant these application permissions \
+             with admin consent (nothing was written):\n  {}",
+            missing.join("\n  ")
+        ))
+        .into()
     }
 
     /// A snapshot of the tenant as it is now (incremental).
@@ -284,10 +342,12 @@ impl<'a> Context<'a> {
         live: &SnapshotInfo,
         target: Option<&SnapshotInfo>,
         plan_out: Option<&std::path::Path>,
+        granted: Option<&[String]>,
     ) -> anyhow::Result<()> {
         let store = &self.session.store;
         let began = std::time::Instant::now();
         let judged = guard(store, self.tenant, live, &plan, &self.lockout).await?;
+        let missing = missing_permissions(&plan, granted);
         self.timed("guard", began);
         if let Some(path) = plan_out {
             let text = serde_json::to_string_pretty(&plan)?;
@@ -306,7 +366,13 @@ impl<'a> Context<'a> {
             if self.json {
                 let mut r = report(&plan, &judged, target, live);
                 r["timings"] = self.timings();
+                r["missing_permissions"] = json!(missing);
                 outln!("{r}")?;
+            } else if !missing.is_empty() {
+                outln!(
+                    "\nBefore it can be applied, the write app needs (application permissions, with admin consent):\n  {}",
+                    missing.join("\n  ")
+                )?;
             }
             if refused {
                 return Err(Expected::Refused(restore_text::refusal(&judged)).into());
@@ -320,6 +386,9 @@ impl<'a> Context<'a> {
                 outln!("Nothing to do: the scope is already as it was.")?;
             }
             return Ok(());
+        }
+        if !missing.is_empty() {
+            return Err(self.refuse_missing(&missing));
         }
         if !self.control.yes && !confirm()? {
             return Err(usage("not applied"));
@@ -442,6 +511,11 @@ impl<'a> Context<'a> {
                 last.status
             );
         }
+        let granted = self.write_permissions().await?;
+        let missing = missing_permissions(&plan, granted.as_deref());
+        if !missing.is_empty() {
+            return Err(self.refuse_missing(&missing));
+        }
         let live = self.capture().await?;
         self.run(&plan, last.id, None, None, &live).await
     }
@@ -526,6 +600,31 @@ pub(super) async fn names(
 
 /// Scope errors are usage errors (exit 2); Graph refusing a read is an authentication or
 /// permission error (exit 3).
+/// What applying `plan` needs that the write app lacks, in words; empty when nothing is
+/// missing or the token does not say.
+fn missing_permissions(plan: &Plan, granted: Option<&[String]>) -> Vec<String> {
+    let Some(granted) = granted else {
+        return Vec::new();
+    };
+    rewind_engine::restore::missing(&plan.steps, granted)
+        .into_iter()
+        .map(|m| {
+            let kinds: Vec<&str> = m.kinds.iter().map(|k| k.name()).collect();
+            let or = if m.alternatives.is_empty() {
+                String::new()
+            } else {
+                format!(" (or {})", m.alternatives.join(", "))
+            };
+            format!(
+                "{}{or}, for {} ({})",
+                m.grant,
+                crate::text::count(m.steps, "step", "steps"),
+                kinds.join(", ")
+            )
+        })
+        .collect()
+}
+
 fn classify_restore(e: RestoreError) -> anyhow::Error {
     match e {
         RestoreError::Scope(m) => usage(m),

@@ -61,11 +61,18 @@ impl Session {
 
     /// The tenant the settings name (`--tenant`, then `--tenant-id`), or the store's only one.
     pub async fn tenant(&self) -> anyhow::Result<TenantInfo> {
-        self.find_tenant().await?.ok_or_else(|| {
-            usage(
+        if let Some(found) = self.find_tenant().await? {
+            return Ok(found);
+        }
+        match &self.raw.tenant_id {
+            Some(id) if !self.store.tenants().await?.is_empty() => Err(usage(format!(
+                "the store keeps no tenant with id {id} (from REWIND_TENANT_ID or --tenant-id); it keeps: {}; choose one with --tenant, or unset REWIND_TENANT_ID",
+                self.tenant_names().await?
+            ))),
+            _ => Err(usage(
                 "the store keeps no tenant yet: run `rewind capture` with REWIND_TENANT_ID and the client settings, or `rewind tenant add`",
-            )
-        })
+            )),
+        }
     }
 
     /// Like [`Session::tenant`], but `None` when the store keeps none that matches (capture adds

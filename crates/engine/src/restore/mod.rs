@@ -3,11 +3,13 @@
 
 mod desired;
 mod order;
+mod permissions;
 mod plan;
 mod planner;
 mod writes;
 
 pub use desired::{Version, get_path, set_path, set_reference, undo_actor, with_property};
+pub use permissions::{AnyOf, MissingPermission, can_write_anything, missing, needed};
 pub use plan::{Action, Desired, Link, Notice, NoticeKind, PLAN_FORMAT, Plan, Remap, Step};
 pub use planner::{Current, REPORT_ONLY, Wanted, plan};
 pub use writes::{Writable, create_body, is_built_in, links, update_body, writable};

@@ -66,11 +66,57 @@ impl AccessToken {
     pub fn is_fresh(&self, now: Timestamp) -> bool {
         now < self.renew_at
     }
+
+    /// The application permissions the token grants (its `roles` claim), read without
+    /// checking the signature: only to tell a person what is missing before Graph refuses.
+    /// `None` when the token is not a JWT Rewind can read (Graph may issue opaque ones), so
+    /// callers skip the check rather than guess.
+    pub fn roles(&self) -> Option<Vec<String>> {
+        use base64::Engine as _;
+        let payload = self.secret.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok()?;
+        let claims: Value = serde_json::from_slice(&bytes).ok()?;
+        Some(
+            claims
+                .get("roles")
+                .and_then(Value::as_array)
+                .map(|roles| {
+                    roles
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_come_from_the_claims_and_opaque_tokens_have_none() {
+        use base64::Engine as _;
+        let now: Timestamp = "2026-11-27T12:00:00Z".parse().unwrap();
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"roles":["Policy.Read.All","Group.ReadWrite.All"],"tid":"t"}"#);
+        let body = format!(r#"{{"expires_in":3599,"access_token":"e30.{claims}.sig"}}"#);
+        let t = AccessToken::parse(200, body.as_bytes(), now).unwrap();
+        assert_eq!(
+            t.roles(),
+            Some(vec!["Policy.Read.All".into(), "Group.ReadWrite.All".into()])
+        );
+        let bare = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"tid":"t"}"#);
+        let body = format!(r#"{{"expires_in":3599,"access_token":"e30.{bare}.sig"}}"#);
+        let t = AccessToken::parse(200, body.as_bytes(), now).unwrap();
+        assert_eq!(t.roles(), Some(Vec::new()));
+        let t = AccessToken::parse(200, br#"{"expires_in":1,"access_token":"opaque"}"#, now);
+        assert_eq!(t.unwrap().roles(), None);
+    }
 
     #[test]
     fn tokens_are_renewed_before_they_expire_and_errors_keep_their_code() {
