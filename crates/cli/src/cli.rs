@@ -607,6 +607,10 @@ pub struct FaultArgs {
 pub struct EmulatorArgs {
     #[command(flatten)]
     pub tenant: TenantArgs,
+    /// Also write the settings that point rewind at it to FILE, as shell exports
+    /// (REWIND_GRAPH_URL, REWIND_TENANT_ID, the read and write apps): `. ./FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -15,10 +15,15 @@ pub fn write(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_fmt(args)
         .and_then(|()| out.flush())
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::BrokenPipe => anyhow::Error::new(Closed),
-            _ => anyhow::Error::new(e).context("cannot write to standard output"),
-        })
+        .map_err(failed)
+}
+
+/// What a failed write to standard output means: [`Closed`] for a broken pipe, else the error.
+pub fn failed(e: std::io::Error) -> anyhow::Error {
+    match e.kind() {
+        std::io::ErrorKind::BrokenPipe => anyhow::Error::new(Closed),
+        _ => anyhow::Error::new(e).context("cannot write to standard output"),
+    }
 }
 
 /// Whether an error only says that standard output was closed.

@@ -159,8 +159,12 @@ impl Email {
         };
         let tenant = &alerts[0].tenant;
         let subject = format!(
-            "[Rewind] {} alert(s) on {tenant} ({worst}): {}",
-            alerts.len(),
+            "[Rewind] {} on {tenant} ({worst}): {}",
+            if alerts.len() == 1 {
+                "1 alert".to_string()
+            } else {
+                format!("{} alerts", alerts.len())
+            },
             alerts[0].summary
         );
         let mut builder = Message::builder().from(self.from.clone()).subject(subject);

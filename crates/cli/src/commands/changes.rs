@@ -10,6 +10,7 @@ use super::compare::{Compared, compare, point};
 use super::session::{Session, usage};
 use crate::cli::ChangesArgs;
 use crate::output::{out, outln};
+use crate::text::inert;
 
 /// One object's change, as the scripting contract spells it (DESIGN §8.1).
 #[derive(Debug, Serialize)]
@@ -96,13 +97,18 @@ fn text(c: &Compared, changes: &[ObjectChange]) -> String {
         } else {
             format!("  by {}", ch.actors.join(", "))
         };
+        let name = ch
+            .display_name
+            .as_deref()
+            .map(|n| format!(" ({})", inert(n)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {:<8} {}/{} ({}){by}",
+            "  {:<8} {}/{}{name}{}",
             ch.change,
             ch.kind,
-            ch.id,
-            ch.display_name.as_deref().unwrap_or("-"),
+            inert(&ch.id),
+            inert(&by)
         );
         if !ch.paths.is_empty() {
             let _ = writeln!(out, "           {}", ch.paths.join(", "));

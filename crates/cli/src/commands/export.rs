@@ -161,18 +161,18 @@ async fn stream(session: &Session, manifest: &rewind_store::Manifest) -> anyhow:
             // The store checked the bytes against their hash: they are the canonical JSON
             // written at capture, so they go out as they are.
             let bytes = blobs.get(*hash).map(Vec::as_slice).unwrap_or_default();
-            write!(
-                out,
+            let head = format!(
                 "{{\"kind\":\"{}\",\"id\":{},\"object\":",
                 object.kind.name(),
                 serde_json::to_string(&object.key)?
-            )?;
-            out.write_all(bytes)?;
-            out.write_all(b"}\n")?;
+            );
+            out.write_all(head.as_bytes())
+                .and_then(|()| out.write_all(bytes))
+                .and_then(|()| out.write_all(b"}\n"))
+                .map_err(crate::output::failed)?;
         }
     }
-    out.flush()?;
-    Ok(())
+    out.flush().map_err(crate::output::failed)
 }
 
 /// The object's file under `DIR`, in EntraExporter's layout (`rewind_model::layout`).

@@ -643,14 +643,16 @@ fn outcome_code(execution: &Execution, verification: &Verification) -> anyhow::R
     let failed = execution.failed().count();
     if failed > 0 {
         return Err(Expected::Partial(format!(
-            "{failed} step(s) did not succeed; fix what they report and run `rewind restore --resume`"
+            "{} did not succeed; fix what {} report and run `rewind restore --resume`",
+            crate::text::count(failed, "step", "steps"),
+            if failed == 1 { "it" } else { "they" }
         ))
         .into());
     }
     if !verification.converged {
         return Err(Expected::Found(format!(
-            "the tenant differs from the plan's desired state in {} object(s)",
-            verification.differences.len()
+            "the tenant differs from the plan's desired state in {}",
+            crate::text::count(verification.differences.len(), "object", "objects")
         ))
         .into());
     }

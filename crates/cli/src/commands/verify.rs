@@ -47,8 +47,8 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
         Ok(())
     } else {
         Err(Expected::Found(format!(
-            "the store has {} problem(s)",
-            report.problems.len()
+            "the store has {}",
+            count(report.problems.len(), "problem", "problems")
         ))
         .into())
     }

@@ -1,6 +1,7 @@
-//! The `rewind` binary as scripts use it: `rewind emulator`'s first stdout line is the
-//! connection JSON of DESIGN §8.1 and the tenant answers there; `rewind demo` tells a newcomer
-//! what is served; a bad flag exits with the usage code.
+//! The `rewind` binary as scripts and people use it: `rewind emulator`'s first stdout line is
+//! the connection JSON of DESIGN §8.1 and the tenant answers there; `rewind demo` tells a
+//! newcomer what is served and ends; a bad flag exits with the usage code. Modules hold the
+//! rest by theme, from the README's tour to restores and watch.
 
 #![expect(
     clippy::unwrap_used,
@@ -10,7 +11,10 @@
 
 mod explore;
 mod lockout;
+mod newcomer;
+mod readme;
 mod restore;
+mod text;
 mod timeline;
 mod watch;
 

@@ -275,10 +275,16 @@ fn the_guard_refuses_a_plan_that_locks_people_out() {
     let report: Value = serde_json::from_slice(&refused.stdout).unwrap();
     assert_eq!(report["applied"], false);
     assert_eq!(report["guard"]["refused"], true);
+    // The refusal names the policy by its display name, once, with everyone it locks out.
+    let why = stderr(&refused);
+    let lines: Vec<&str> = why
+        .lines()
+        .filter(|l| l.contains("policy \"Block all access (temporary)\""))
+        .collect();
+    assert_eq!(lines.len(), 1, "{why}");
     assert!(
-        stderr(&refused).contains("bg-admin-01"),
-        "{}",
-        stderr(&refused)
+        lines[0].contains("bg-admin-01") && lines[0].contains("bg-admin-02"),
+        "{why}"
     );
     // A dry run reports the same; --allow-lockout lets an operator who means it go ahead.
     let dry = s.run(&["restore", "--to", &bad, "--object", policy, "--dry-run"]);
@@ -588,5 +594,124 @@ fn a_step_that_cannot_succeed_is_reported_and_the_rest_applied() {
     assert!(
         !principals.contains(&automation),
         "the attacker's Global Administrator role is removed"
+    );
+}
+
+/// The service principal of the app with this client id, and the id of the Microsoft Graph app
+/// role named `permission`.
+fn app_and_role(s: &Setup, client_id: &str, permission: &str) -> (String, String) {
+    let (_, sps) = graph(
+        s,
+        "GET",
+        &format!("/servicePrincipals?$filter=appId eq '{client_id}'"),
+        None,
+    );
+    let sp = sps["value"][0]["id"].as_str().unwrap().to_string();
+    let (_, graph_sp) = graph(
+        s,
+        "GET",
+        "/servicePrincipals?$filter=appId eq '00000003-0000-0000-c000-000000000000'",
+        None,
+    );
+    let role = graph_sp["value"][0]["appRoles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["value"] == permission)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (sp, role)
+}
+
+#[test]
+fn a_restore_without_a_write_app_is_refused_before_it_plans() {
+    let s = Setup::new(&[]);
+    snapshot(&s);
+    s.scenario("attacker");
+    let attacked = snapshot(&s);
+    // Only the capture app: nothing is planned, captured or written, and the fix is named.
+    let out = s
+        .cmd(&["restore", "--to", "1", "--all", "--yes"])
+        .env_remove("REWIND_WRITE_CLIENT_ID")
+        .env_remove("REWIND_WRITE_CLIENT_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("REWIND_WRITE_CLIENT_ID"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        snapshot(&s),
+        (attacked.parse::<i64>().unwrap() + 1).to_string()
+    );
+    // A dry run with it still shows the plan, and what the app would need to apply it.
+    let dry = s
+        .cmd(&["restore", "--to", "1", "--all", "--dry-run"])
+        .env_remove("REWIND_WRITE_CLIENT_ID")
+        .env_remove("REWIND_WRITE_CLIENT_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(code(&dry), Some(0), "{}", stderr(&dry));
+    let text = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(
+        text.contains("Before it can be applied")
+            && text.contains("Policy.ReadWrite.ConditionalAccess"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_write_app_missing_a_permission_the_plan_needs_is_named_before_any_write() {
+    let s = Setup::new(&[]);
+    snapshot(&s);
+    s.scenario("attacker");
+    snapshot(&s);
+    let writer = s.writer()["client_id"].as_str().unwrap().to_string();
+    let (sp, role) = app_and_role(&s, &writer, "Policy.ReadWrite.ConditionalAccess");
+    let (_, grants) = graph(
+        &s,
+        "GET",
+        &format!("/servicePrincipals/{sp}/appRoleAssignments"),
+        None,
+    );
+    let grant = grants["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["appRoleId"] == role.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = graph(
+        &s,
+        "DELETE",
+        &format!("/servicePrincipals/{sp}/appRoleAssignments/{grant}"),
+        None,
+    );
+    assert_eq!(status, 204);
+    let out = s.run(&["restore", "--to", "1", "--all", "--yes"]);
+    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    let why = stderr(&out);
+    assert!(
+        why.contains("Policy.ReadWrite.ConditionalAccess, for 2 steps (conditionalAccessPolicy)")
+            && why.contains("nothing was written"),
+        "{why}"
+    );
+    // Nothing was written: the attack is still there to undo.
+    let (_, plan) = run_json(&s, &["restore", "--to", "1", "--all", "--dry-run"]);
+    let actions: Vec<&str> = plan["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"switchState") && actions.contains(&"removeCredential"),
+        "{plan}"
     );
 }

@@ -328,6 +328,16 @@ fn watch_alerts_each_attacker_action_once_signed_and_by_email() {
     assert_eq!(listed["alerts"].as_array().unwrap().len(), alerts.len());
     let severe = setup.json(&["alerts", "--json", "--severity", "critical"]);
     assert_eq!(severe["alerts"].as_array().unwrap().len(), critical);
+    // As people read them: one aligned row per alert (rows sorted: one cycle raised them all).
+    let text = String::from_utf8(setup.run(&["alerts"]).stdout).unwrap();
+    let mut rows: Vec<&str> = text.lines().collect();
+    rows[1..].sort_unstable();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(
+        r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}",
+        "YYYY-MM-DD hh:mm:ss",
+    );
+    settings.bind(|| insta::assert_snapshot!("alerts", rows.join("\n")));
     assert!(setup.run(&["verify"]).status.success());
 }
 

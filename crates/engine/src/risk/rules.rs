@@ -158,8 +158,9 @@ fn broad_block(c: &ObjectChange<'_>) -> Option<Finding> {
     let excluded = strings(c.after, "/conditions/users/excludeUsers").len()
         + strings(c.after, "/conditions/users/excludeGroups").len();
     let summary = format!(
-        "Conditional Access policy '{}' now blocks all users ({excluded} exclusion(s))",
-        name(c)
+        "Conditional Access policy '{}' now blocks all users ({})",
+        name(c),
+        count(excluded, "exclusion", "exclusions")
     );
     Some(about(Rule::BroadBlockPolicy, Severity::High, c, summary))
 }
@@ -216,7 +217,11 @@ fn credential_added(c: &ObjectChange<'_>, ctx: &Context) -> Option<Finding> {
     } else {
         "service principal"
     };
-    let summary = format!("{added} credential(s) added to {what} '{}'{why}", name(c));
+    let summary = format!(
+        "{} added to {what} '{}'{why}",
+        count(added, "credential", "credentials"),
+        name(c)
+    );
     Some(about(Rule::CredentialAdded, severity, c, summary))
 }
 
@@ -363,7 +368,8 @@ fn bulk(changes: &[ObjectChange<'_>], settings: &Settings, out: &mut Vec<Finding
             rule: Rule::BulkChange,
             severity: Severity::High,
             summary: format!(
-                "{actor} deleted {deletes} and updated {updates} object(s) ({})",
+                "{actor} deleted {deletes} and updated {} ({})",
+                count(updates, "object", "objects"),
                 kinds.join(", ")
             ),
             kind: None,
@@ -394,7 +400,10 @@ fn new_actors(changes: &[ObjectChange<'_>], ctx: &Context, out: &mut Vec<Finding
         out.push(Finding {
             rule: Rule::NewActor,
             severity: Severity::Medium,
-            summary: format!("first change ever by {actor}: {n} object(s)"),
+            summary: format!(
+                "first change ever by {actor}: {}",
+                count(n, "object", "objects")
+            ),
             kind: None,
             id: None,
             display_name: None,
@@ -457,4 +466,9 @@ fn lockout_worse(changes: &[ObjectChange<'_>], ctx: &Context, out: &mut Vec<Find
         actors,
         fingerprint: format!("{}|{}|{first}", Rule::LockoutWorse.id(), label(after)),
     });
+}
+
+/// `1 credential`, `2 credentials`: summaries are read by people.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

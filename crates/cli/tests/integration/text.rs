@@ -1,0 +1,65 @@
+//! What people read, pinned: the text of `log`, `history`, `changes`, `diff`, `check`,
+//! `restore --dry-run` and `tenant list` after the attacker scenario on the demo tenant (the
+//! text of `alerts` is pinned by the watch test). Times, ports and durations are masked; ids
+//! are the seeded tenant's.
+
+use super::timeline::{Setup, stderr};
+
+/// Masks what changes from run to run, keeping the width of table cells.
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(
+        r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}",
+        "YYYY-MM-DD hh:mm:ss",
+    );
+    s.add_filter(
+        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z",
+        "[timestamp]",
+    );
+    s.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]");
+    s.add_filter(r"\d+\.\d s\b", "[seconds]");
+    s.add_filter(r#""keyId": "[0-9a-f-]{36}""#, r#""keyId": "[key id]""#);
+    s.add_filter(r"keyId [0-9a-f-]{36}", "keyId [key id]");
+    s.add_filter(r#""hint": "[^"]*""#, r#""hint": "[hint]""#);
+    // Ids the scenario's writes get from the emulator at random.
+    s.add_filter(
+        r"(unifiedRoleAssignment/|\()[A-Za-z0-9_-]{40,}-1\b",
+        "${1}[assignment id]",
+    );
+    s.add_filter(
+        r"([0-9a-f]{8}-[0-9a-f-]{27})/[0-9a-f]{8}-[0-9a-f-]{27}",
+        "${1}/[credential id]",
+    );
+    s
+}
+
+fn text(s: &Setup, args: &[&str]) -> String {
+    let out = s.run(args);
+    assert!(
+        matches!(out.status.code(), Some(0 | 6)),
+        "{args:?}: {}",
+        stderr(&out)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn what_people_read_after_an_attack() {
+    let s = Setup::new(&[]);
+    s.json(&["capture", "--json"]);
+    s.scenario("attacker");
+    s.json(&["capture", "--json"]);
+    let policy = "ca/CA001-Global-AttackSurfaceReduction-AnyApp-AnyPlatform-BLOCK-CountryWhitelist";
+    settings().bind(|| {
+        insta::assert_snapshot!("log", text(&s, &["log"]));
+        insta::assert_snapshot!("history", text(&s, &["history", policy]));
+        insta::assert_snapshot!("changes", text(&s, &["changes", "--from", "1"]));
+        insta::assert_snapshot!("diff", text(&s, &["diff", "--from", "1", "--to", "2"]));
+        insta::assert_snapshot!("check", text(&s, &["check"]));
+        insta::assert_snapshot!(
+            "restore_dry_run",
+            text(&s, &["restore", "--to", "1", "--all", "--dry-run"])
+        );
+        insta::assert_snapshot!("tenant_list", text(&s, &["tenant", "list"]));
+    });
+}
