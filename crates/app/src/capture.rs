@@ -244,7 +244,9 @@ pub async fn capture(
         .iter()
         .flat_map(|(kind, seen)| assemble::changes(*kind, &base_manifest, seen))
         .collect();
-    audit::attribute(&mut changes, &records);
+    let known = known_attributions(store, tenant, &records).await?;
+    let window = audit::Window::of(base.as_ref().map(|b| b.taken_at), Timestamp::now());
+    let amendments = audit::attribute(&mut changes, &records, &known, window);
     progress(CaptureEvent::Committing);
     let stats = client.stats();
     let requests = stats.requests - stats_before.requests;
@@ -253,6 +255,7 @@ pub async fn capture(
         changes,
         cursors: new_cursors,
         audit: records,
+        amendments,
         requests,
         millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
@@ -267,6 +270,50 @@ pub async fn capture(
         retries: stats.retries - stats_before.retries,
         seconds: started.elapsed().as_secs_f64(),
         warnings,
+    })
+}
+
+/// The recent version rows a late record may explain (those of snapshots whose window reaches
+/// back to the oldest record read), with their windows, and the apps Rewind restored with.
+async fn known_attributions(
+    store: &Store,
+    tenant: &TenantInfo,
+    records: &[AuditEntry],
+) -> Result<audit::Known, StoreError> {
+    let writers = store.restore_writers(tenant).await?;
+    let Some(oldest) = records.iter().map(|r| r.activity_time).min() else {
+        return Ok(audit::Known {
+            rows: Vec::new(),
+            writers,
+        });
+    };
+    let snapshots = store.snapshots(tenant).await?;
+    let reach = oldest.saturating_sub(audit::CLOCK_SLACK).unwrap_or(oldest);
+    let mut windows = std::collections::HashMap::new();
+    let mut first = None;
+    for pair in snapshots.windows(2) {
+        let (parent, s) = (&pair[0], &pair[1]);
+        let end = s
+            .taken_at
+            .saturating_add(jiff::SignedDuration::from_millis(
+                i64::try_from(s.millis).unwrap_or(i64::MAX),
+            ))
+            .unwrap_or(s.taken_at);
+        if end >= reach {
+            first.get_or_insert(parent.id);
+            windows.insert(s.id, audit::Window::of(Some(parent.taken_at), end));
+        }
+    }
+    let rows = match first {
+        Some(after) => store.attributions_since(tenant, after).await?,
+        None => Vec::new(),
+    };
+    Ok(audit::Known {
+        rows: rows
+            .into_iter()
+            .filter_map(|r| Some((r.clone(), (*windows.get(&r.snapshot)?)?)))
+            .collect(),
+        writers,
     })
 }
 

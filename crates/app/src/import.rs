@@ -295,6 +295,7 @@ pub async fn import_tree(
                 name: name.clone(),
                 change,
                 actors: Vec::new(),
+                records: Vec::new(),
             });
         }
     }
@@ -306,6 +307,7 @@ pub async fn import_tree(
                 name: None,
                 change: Change::Deleted,
                 actors: Vec::new(),
+                records: Vec::new(),
             });
         }
     }
@@ -317,6 +319,7 @@ pub async fn import_tree(
         changes,
         cursors: Vec::new(),
         audit: Vec::new(),
+        amendments: Vec::new(),
         requests: 0,
         millis: 0,
     };

@@ -6,7 +6,7 @@
 use std::str::FromStr;
 
 use jiff::{SignedDuration, Timestamp};
-use rewind_model::Kind;
+use rewind_model::{Actor, Kind};
 use rewind_store::{ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
 
 /// A point in time as given.
@@ -18,6 +18,64 @@ pub enum TimeSpec {
     Snapshot(i64),
     /// So long before now.
     Ago(SignedDuration),
+}
+
+/// Which identity an `ACTOR` argument names among `seen`: by object id, application id or user
+/// principal name (stable), else by display name — refused when two identities share it, since
+/// an attacker can name an app like the real automation. `None` when none answers to it.
+pub fn resolve_actor<'a>(
+    given: &str,
+    seen: impl IntoIterator<Item = &'a Actor>,
+) -> Result<Option<Actor>, LocateError> {
+    let seen: Vec<&Actor> = seen.into_iter().collect();
+    let given = given.trim();
+    let stable = |a: &&Actor| {
+        [&a.id, &a.app_id, &a.user_principal_name]
+            .into_iter()
+            .flatten()
+            .any(|i| i.eq_ignore_ascii_case(given))
+    };
+    let mut found: Vec<&Actor> = seen.iter().copied().filter(stable).collect();
+    if found.is_empty() {
+        found = seen
+            .iter()
+            .copied()
+            .filter(|a| a.answers_to(given))
+            .collect();
+    }
+    let mut distinct: Vec<&Actor> = Vec::new();
+    for a in found {
+        if !distinct.iter().any(|d| d.same_identity(a)) {
+            distinct.push(a);
+        }
+    }
+    match distinct.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some((*one).clone())),
+        many => Err(LocateError::AmbiguousActor {
+            given: given.to_string(),
+            candidates: many.iter().map(|a| describe_actor(a)).collect(),
+        }),
+    }
+}
+
+/// An identity in words: `servicePrincipal "Contoso Automation" (id …, app id …)`.
+pub fn describe_actor(a: &Actor) -> String {
+    let kind = serde_json::to_value(a.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut ids = Vec::new();
+    if let Some(id) = &a.id {
+        ids.push(format!("id {id}"));
+    }
+    if let Some(app) = &a.app_id {
+        ids.push(format!("app id {app}"));
+    }
+    if let Some(upn) = &a.user_principal_name {
+        ids.push(upn.clone());
+    }
+    format!("{kind} \"{}\" ({})", a.label(), ids.join(", "))
 }
 
 /// Why a time or object cannot be found.
@@ -70,6 +128,14 @@ pub enum LocateError {
         /// What was asked for.
         given: String,
         /// `kind/id (name)` of each.
+        candidates: Vec<String>,
+    },
+    /// A display name that several identities share.
+    #[error("'{given}' is the name of {} different identities; name one by its id or application id: {}", .candidates.len(), .candidates.join("; "))]
+    AmbiguousActor {
+        /// What was asked for.
+        given: String,
+        /// Each identity, described.
         candidates: Vec<String>,
     },
     /// The store failed.

@@ -60,8 +60,11 @@ pub struct Alert {
     pub explanation: String,
     /// The object it is about.
     pub object: Option<AlertObject>,
-    /// Who did it (from the audit log).
+    /// Who did it (from the audit log), as names: the stable scripting contract.
     pub actors: Vec<String>,
+    /// Who did it, as identities (object id, application id, user principal name, name).
+    #[serde(default)]
+    pub actor_identities: Vec<rewind_model::Actor>,
     /// The snapshot that saw it.
     pub snapshot: i64,
     /// When that snapshot was taken.
@@ -88,7 +91,8 @@ impl Alert {
                 }),
                 _ => None,
             },
-            actors: f.actors.clone(),
+            actors: f.actors.iter().map(rewind_model::Actor::label).collect(),
+            actor_identities: f.actors.clone(),
             snapshot: to.id,
             taken_at: to.taken_at,
             detected_at: Timestamp::now(),

@@ -173,12 +173,18 @@ impl Tenant {
                 ));
             }
         };
-        let client = self.clients.iter().find(|c| c.client_id == client_id).cloned().ok_or_else(|| {
-            OAuthError::new(400, "unauthorized_client", 700_016, format!(
-                "Application with identifier '{client_id}' was not found in the directory '{}'.", self.tenant_id
-            ))
-        })?;
-        let acr = self.authenticate_client(&client, form, basic_secret.as_deref(), tenant)?;
+        let configured = self
+            .clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .cloned();
+        let (client, acr) = if let Some(client) = configured {
+            let acr = self.authenticate_client(&client, form, basic_secret.as_deref(), tenant)?;
+            (client, acr)
+        } else {
+            let given = form.get("client_secret").cloned().or(basic_secret);
+            (self.registered_app(&client_id, given.as_deref())?, "1")
+        };
         let token = self.mint(&client, acr);
         Ok(json!({
             "token_type": "Bearer",
@@ -186,6 +192,61 @@ impl Tenant {
             "ext_expires_in": TOKEN_SECONDS,
             "access_token": token,
         }))
+    }
+
+    /// An application created in the tenant (through Graph) signing in with a secret that
+    /// `addPassword` issued to it, still on the application; it acts as its service principal.
+    fn registered_app(&self, client_id: &str, secret: Option<&str>) -> Result<Client, OAuthError> {
+        let not_found = || {
+            OAuthError::new(
+                400,
+                "unauthorized_client",
+                700_016,
+                format!(
+                    "Application with identifier '{client_id}' was not found in the directory '{}'.",
+                    self.tenant_id
+                ),
+            )
+        };
+        let app = self
+            .coll(Coll::Applications)
+            .iter()
+            .find(|(_, a)| a.get("appId").and_then(Value::as_str) == Some(client_id))
+            .map(|(_, a)| a.clone())
+            .ok_or_else(not_found)?;
+        let sp = self
+            .coll(Coll::ServicePrincipals)
+            .iter()
+            .find(|(_, s)| s.get("appId").and_then(Value::as_str) == Some(client_id))
+            .map(|(id, _)| id.clone())
+            .ok_or_else(not_found)?;
+        let digest = secret.map(secret_digest);
+        let valid = app
+            .get("passwordCredentials")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("keyId").and_then(Value::as_str))
+            .any(|k| digest.is_some() && self.issued_secrets.get(k) == digest.as_ref());
+        if !valid {
+            return Err(OAuthError::new(
+                401,
+                "invalid_client",
+                7_000_215,
+                format!("Invalid client secret provided for app '{client_id}'."),
+            ));
+        }
+        Ok(Client {
+            client_id: client_id.to_string(),
+            client_secret: String::new(),
+            access: Access::Read,
+            display_name: app
+                .get("displayName")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            service_principal_id: sp,
+        })
     }
 
     fn authenticate_client(
@@ -557,4 +618,16 @@ fn certificate_pem(der_base64: &str) -> String {
 fn decode_json(part: &str) -> Option<Value> {
     let bytes = URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// How the emulator keeps an issued secret: SHA-256, hex.
+pub(crate) fn secret_digest(secret: &str) -> String {
+    use sha2::Digest as _;
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

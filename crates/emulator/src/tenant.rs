@@ -128,6 +128,10 @@ pub struct Tenant {
     #[serde(skip, default = "placeholder_rng")]
     pub(crate) rng: ChaCha8Rng,
     pub(crate) clients: Vec<Client>,
+    /// SHA-256 of each secret `addPassword` issued, by the credential's `keyId`: an app created
+    /// through Graph signs in with its own secret, as in Entra (which keeps secrets hashed too).
+    #[serde(default)]
+    pub(crate) issued_secrets: BTreeMap<String, String>,
     pub(crate) signing_key: [u8; 32],
     /// Registered authentication methods per user (`/users/{id}/authentication/methods`).
     pub(crate) auth_methods: BTreeMap<String, Vec<Obj>>,
@@ -168,6 +172,7 @@ impl Tenant {
             clock: Clock::default(),
             rng,
             clients: Vec::new(),
+            issued_secrets: BTreeMap::new(),
             signing_key,
             auth_methods: BTreeMap::new(),
             scenarios: BTreeMap::new(),

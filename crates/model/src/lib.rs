@@ -16,6 +16,7 @@
 //!
 //! The rules are written out in [`canonical`](canonicalize) and in `docs/design/store-format.md`.
 
+mod actor;
 mod canonical;
 mod decode;
 mod hash;
@@ -23,6 +24,7 @@ mod kind;
 pub mod layout;
 mod reference;
 
+pub use actor::{Actor, ActorKind, parse_actors};
 pub use canonical::{Canonical, canonicalize, is_ordered_array};
 pub use decode::{DecodeError, decode_text, parse_json};
 pub use hash::ContentHash;

@@ -262,6 +262,11 @@ impl GraphClient {
         &self.endpoints
     }
 
+    /// The application (client) id it signs in as.
+    pub fn client_id(&self) -> &str {
+        self.credential.client_id()
+    }
+
     /// Requests this client sends at once.
     pub fn concurrency(&self) -> usize {
         self.options.concurrency

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use futures_util::TryStreamExt as _;
-use rewind_model::{ContentHash, Kind};
+use rewind_model::{Actor, ContentHash, Kind};
 use serde::Serialize;
 use sqlx::Row as _;
 
@@ -17,7 +17,9 @@ use crate::error::StoreError;
 use crate::manifest::{Change, ObjectKey};
 use crate::retention::{Decision, KeepPolicy, select};
 use crate::store::{Store, TenantInfo};
-use crate::timeline::{SnapshotInfo, json_list, opt_hash, parse_list};
+use crate::timeline::{
+    SnapshotInfo, actors_text, json_list, merge_actors, opt_hash, parse_records,
+};
 
 /// What `forget` decided and did.
 #[derive(Debug, Clone, Serialize)]
@@ -41,7 +43,8 @@ struct Folded {
     key: ObjectKey,
     hash: Option<ContentHash>,
     name: Option<String>,
-    actors: Vec<String>,
+    actors: Vec<Actor>,
+    records: Vec<String>,
     in_kept: bool,
 }
 
@@ -115,7 +118,7 @@ impl Store {
         kept: i64,
     ) -> Result<Vec<(Folded, Option<Change>)>, StoreError> {
         let mut rows = sqlx::query(
-            "SELECT kind, key, snapshot, hash, name, actors FROM versions WHERE tenant = $1 \
+            "SELECT kind, key, snapshot, hash, name, actors, records FROM versions WHERE tenant = $1 \
              AND snapshot > $2 AND snapshot <= $3 ORDER BY snapshot",
         )
         .bind(tenant.id)
@@ -131,26 +134,33 @@ impl Store {
             let snapshot: i64 = r.try_get(2)?;
             let hash = opt_hash(r.try_get(3)?)?;
             let name: Option<String> = r.try_get(4)?;
-            let actors = self
-                .sealer
-                .open_text(key.key.as_bytes(), &r.try_get::<String, _>(5)?)?;
+            let actors = self.open_actors(&key, &r.try_get::<String, _>(5)?)?;
+            let records = parse_records(r.try_get(6)?)?;
             let f = by_key.entry(key.clone()).or_insert_with(|| Folded {
                 key,
                 hash: None,
                 name: None,
                 actors: Vec::new(),
+                records: Vec::new(),
                 in_kept: false,
             });
             f.hash = hash;
             f.name = name.or(f.name.take());
             f.in_kept |= snapshot == kept;
-            for a in parse_list(&actors)? {
-                if !f.actors.contains(&a) {
-                    f.actors.push(a);
-                }
-            }
+            merge_actors(&mut f.actors, actors);
+            f.records.extend(records);
         }
         drop(rows);
+        // Late attributions of the folded rows fold in with them.
+        for a in self
+            .amendments_between(tenant, previous.unwrap_or(0), kept)
+            .await?
+        {
+            if let Some(f) = by_key.get_mut(&a.object) {
+                merge_actors(&mut f.actors, a.actors);
+                f.records.extend(a.records);
+            }
+        }
         let keys: Vec<ObjectKey> = by_key.keys().cloned().collect();
         let before = match previous {
             Some(p) => self.versions_at(tenant, &keys, p).await?,
@@ -204,8 +214,8 @@ impl Store {
                 }
                 let Some(change) = change else { continue };
                 sqlx::query(
-                    "INSERT INTO versions (tenant, kind, key, snapshot, hash, name, change, actors) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO versions (tenant, kind, key, snapshot, hash, name, change, actors, records) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(tenant.id)
                 .bind(f.key.kind.name())
@@ -216,8 +226,9 @@ impl Store {
                 .bind(change.name())
                 .bind(
                     self.sealer
-                        .seal_text(f.key.key.as_bytes(), &json_list(&f.actors))?,
+                        .seal_text(f.key.key.as_bytes(), &actors_text(&f.actors))?,
                 )
+                .bind(json_list(&f.records))
                 .execute(&mut *tx)
                 .await?;
                 report.versions_folded += 1;
@@ -245,6 +256,27 @@ impl Store {
             .bind(kept.id)
             .execute(&mut *tx)
             .await?;
+            // Amendments of the folded rows are in the new row now; amendments that forgotten
+            // captures made to rows that stay move to the kept snapshot.
+            let first = run.first().map_or(kept.id, |g| g.id);
+            sqlx::query(
+                "DELETE FROM amendments WHERE tenant = $1 AND version >= $2 AND version <= $3",
+            )
+            .bind(tenant.id)
+            .bind(first)
+            .bind(kept.id)
+            .execute(&mut *tx)
+            .await?;
+            for gone in run {
+                sqlx::query(
+                    "UPDATE amendments SET snapshot = $1 WHERE tenant = $2 AND snapshot = $3",
+                )
+                .bind(kept.id)
+                .bind(tenant.id)
+                .bind(gone.id)
+                .execute(&mut *tx)
+                .await?;
+            }
             for gone in run {
                 sqlx::query("UPDATE cursors SET snapshot = $1 WHERE tenant = $2 AND snapshot = $3")
                     .bind(kept.id)

@@ -58,15 +58,22 @@ const UPSERT_STEP: &str = "INSERT INTO restore_steps (restore, step, state, resu
     result = excluded.result, updated_at = excluded.updated_at";
 
 impl Store {
-    /// Records a restore about to run `plan` (JSON text); returns its id.
-    pub async fn begin_restore(&self, tenant: &TenantInfo, plan: &str) -> Result<i64, StoreError> {
+    /// Records a restore about to run `plan` (JSON text) with the app whose application id is
+    /// `writer` (what that app changes from now on is attributed to Rewind); returns its id.
+    pub async fn begin_restore(
+        &self,
+        tenant: &TenantInfo,
+        plan: &str,
+        writer: &str,
+    ) -> Result<i64, StoreError> {
         let sealed = self.sealer.seal_text(PLAN_ADDRESS, plan)?;
         let row = sqlx::query(
-            "INSERT INTO restores (tenant, created_at, plan, status) VALUES ($1, $2, $3, 'running') RETURNING id",
+            "INSERT INTO restores (tenant, created_at, plan, status, writer) VALUES ($1, $2, $3, 'running', $4) RETURNING id",
         )
         .bind(tenant.id)
         .bind(Timestamp::now().as_microsecond())
         .bind(sealed)
+        .bind(writer)
         .fetch_one(&self.db)
         .await?;
         Ok(row.try_get(0)?)

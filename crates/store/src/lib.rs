@@ -8,6 +8,7 @@
 //! (fleets). Queries are written once in the SQL both understand, with `$n` placeholders;
 //! the schema is versioned per dialect under `migrations/`.
 
+mod attribution;
 mod bulk;
 mod error;
 mod forget;
@@ -23,6 +24,7 @@ mod timeline;
 mod verify;
 mod watch;
 
+pub use attribution::RowAttribution;
 pub use error::StoreError;
 pub use forget::ForgetReport;
 pub use journal::{LineageRecord, RestoreRecord, StepRecord};
@@ -32,7 +34,7 @@ pub use retention::{Decision, KeepPolicy, select};
 pub use seal::StoreKey;
 pub use store::{Dialect, NewTenant, Store, TenantInfo};
 pub use timeline::{
-    AuditEntry, KindCounts, NewSnapshot, SnapshotInfo, VersionChange, VersionRecord,
+    Amendment, AuditEntry, KindCounts, NewSnapshot, SnapshotInfo, VersionChange, VersionRecord,
 };
 pub use verify::{Problem, VerifyReport};
 pub use watch::{AlertRecord, NewAlert};

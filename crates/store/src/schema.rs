@@ -33,10 +33,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_watch.sql"),
         postgres: include_str!("../migrations/postgres/0003_watch.sql"),
     },
+    Migration {
+        version: 4,
+        description: "attribution: audit records per change, late attributions, restore writers",
+        sqlite: include_str!("../migrations/sqlite/0004_attribution.sql"),
+        postgres: include_str!("../migrations/postgres/0004_attribution.sql"),
+    },
 ];
 
 /// The newest schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// An arbitrary key for `PostgreSQL`'s advisory lock that serialises migrations ("rewind").
 const MIGRATION_LOCK: i64 = 0x7265_7769_6e64;

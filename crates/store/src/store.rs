@@ -262,6 +262,7 @@ impl Store {
         for table in [
             "alerts",
             "known_actors",
+            "amendments",
             "watch_state",
             "lineage",
             "restores",

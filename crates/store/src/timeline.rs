@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt as _;
 use jiff::Timestamp;
-use rewind_model::{ContentHash, Kind};
+use rewind_model::{Actor, ContentHash, Kind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row as _;
@@ -86,8 +86,25 @@ pub struct VersionChange {
     pub name: Option<String>,
     /// What happened.
     pub change: Change,
-    /// Who did it, from the audit log.
-    pub actors: Vec<String>,
+    /// Who did it: the initiators of the audit records that explain it (none: unknown).
+    pub actors: Vec<Actor>,
+    /// Those audit records' ids; each record explains at most one change of an object.
+    pub records: Vec<String>,
+}
+
+/// Audit records that explain a change of an earlier snapshot, found by a later capture
+/// (Entra delivers audit records minutes after the change): kept with the later snapshot, so
+/// history is only ever added to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Amendment {
+    /// The object.
+    pub object: ObjectKey,
+    /// The snapshot of the change it explains.
+    pub version: i64,
+    /// The records' initiators.
+    pub actors: Vec<Actor>,
+    /// The records' ids.
+    pub records: Vec<String>,
 }
 
 /// A directory audit record as kept.
@@ -99,8 +116,8 @@ pub struct AuditEntry {
     pub activity_time: Timestamp,
     /// `activityDisplayName`.
     pub activity: String,
-    /// Who initiated it (a user principal name or an app's name).
-    pub actor: String,
+    /// Who initiated it; `None` when the record names no one.
+    pub actor: Option<Actor>,
     /// Ids of the objects it touched.
     pub targets: Vec<String>,
     /// The record as Graph returned it.
@@ -118,6 +135,8 @@ pub struct NewSnapshot {
     pub cursors: Vec<(Kind, String)>,
     /// Audit records read by this capture (records an earlier snapshot keeps are dropped).
     pub audit: Vec<AuditEntry>,
+    /// Late records explaining changes of earlier snapshots.
+    pub amendments: Vec<Amendment>,
     /// Graph requests made.
     pub requests: u64,
     /// How long it took.
@@ -137,8 +156,10 @@ pub struct VersionRecord {
     pub name: Option<String>,
     /// What happened.
     pub change: Change,
-    /// Who did it.
-    pub actors: Vec<String>,
+    /// Who did it (with what later-delivered audit records added).
+    pub actors: Vec<Actor>,
+    /// The audit records that explain it.
+    pub records: Vec<String>,
 }
 
 const SNAPSHOT_COLUMNS: &str = "id, tenant, taken_at, parent, manifest, chain, audit, complete, \
@@ -305,9 +326,9 @@ impl Store {
 
         for chunk in new.changes.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from(
-                "INSERT INTO versions (tenant, kind, key, snapshot, hash, name, change, actors) VALUES ",
+                "INSERT INTO versions (tenant, kind, key, snapshot, hash, name, change, actors, records) VALUES ",
             );
-            push_placeholders(&mut sql, self.dialect, chunk.len(), 8);
+            push_placeholders(&mut sql, self.dialect, chunk.len(), 9);
             let mut q = sqlx::query(&sql);
             for c in chunk {
                 q = q
@@ -320,11 +341,14 @@ impl Store {
                     .bind(c.change.name())
                     .bind(
                         self.sealer
-                            .seal_text(c.object.key.as_bytes(), &json_list(&c.actors))?,
-                    );
+                            .seal_text(c.object.key.as_bytes(), &actors_text(&c.actors))?,
+                    )
+                    .bind(json_list(&c.records));
             }
             q.execute(&mut *tx).await?;
         }
+        self.put_amendments(&mut tx, tenant, snapshot.id, &new.amendments)
+            .await?;
         for (kind, link) in &new.cursors {
             sqlx::query(
                 "INSERT INTO cursors (tenant, kind, link, snapshot) VALUES ($1, $2, $3, $4) \
@@ -528,13 +552,13 @@ impl Store {
     }
 
     /// Who changed each object after snapshot `after` up to snapshot `upto`, from its version
-    /// rows: the union of their actors, in order of appearance.
+    /// rows and the late records that amend them: every identity, in order of appearance.
     pub async fn actors_between(
         &self,
         tenant: &TenantInfo,
         after: i64,
         upto: i64,
-    ) -> Result<BTreeMap<ObjectKey, Vec<String>>, StoreError> {
+    ) -> Result<BTreeMap<ObjectKey, Vec<Actor>>, StoreError> {
         let rows = sqlx::query(
             "SELECT kind, key, actors FROM versions WHERE tenant = $1 AND snapshot > $2 \
              AND snapshot <= $3 ORDER BY snapshot",
@@ -544,24 +568,14 @@ impl Store {
         .bind(upto)
         .fetch_all(&self.db)
         .await?;
-        let mut out: BTreeMap<ObjectKey, Vec<String>> = BTreeMap::new();
+        let mut out: BTreeMap<ObjectKey, Vec<Actor>> = BTreeMap::new();
         for r in rows {
-            let kind: String = r.try_get(0)?;
-            let Some(kind) = Kind::from_name(&kind) else {
-                return Err(StoreError::Corrupt(format!(
-                    "unknown kind '{kind}' in versions"
-                )));
-            };
-            let key: String = r.try_get(1)?;
-            let actors = self
-                .sealer
-                .open_text(key.as_bytes(), &r.try_get::<String, _>(2)?)?;
-            let entry = out.entry(ObjectKey::new(kind, key)).or_default();
-            for a in parse_list(&actors)? {
-                if !entry.contains(&a) {
-                    entry.push(a);
-                }
-            }
+            let key = object_key(&r.try_get::<String, _>(0)?, r.try_get(1)?)?;
+            let actors = self.open_actors(&key, &r.try_get::<String, _>(2)?)?;
+            merge_actors(out.entry(key).or_default(), actors);
+        }
+        for a in self.amendments_between(tenant, after, upto).await? {
+            merge_actors(out.entry(a.object).or_default(), a.actors);
         }
         Ok(out)
     }
@@ -603,7 +617,7 @@ impl Store {
         object: &ObjectKey,
     ) -> Result<Vec<VersionRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT v.snapshot, s.taken_at, v.hash, v.name, v.change, v.actors FROM versions v \
+            "SELECT v.snapshot, s.taken_at, v.hash, v.name, v.change, v.actors, v.records FROM versions v \
              JOIN snapshots s ON s.id = v.snapshot \
              WHERE v.tenant = $1 AND v.kind = $2 AND v.key = $3 ORDER BY v.snapshot",
         )
@@ -612,13 +626,18 @@ impl Store {
         .bind(object.key.clone())
         .fetch_all(&self.db)
         .await?;
+        let mut late = self.amendments_of(tenant, object).await?;
         let mut out: Vec<VersionRecord> = Vec::with_capacity(rows.len());
         for r in &rows {
             let change: String = r.try_get(4)?;
             let hash = opt_hash(r.try_get(2)?)?;
-            let actors = self
-                .sealer
-                .open_text(object.key.as_bytes(), &r.try_get::<String, _>(5)?)?;
+            let snapshot: i64 = r.try_get(0)?;
+            let mut actors = self.open_actors(object, &r.try_get::<String, _>(5)?)?;
+            let mut records = parse_records(r.try_get(6)?)?;
+            for a in late.iter_mut().filter(|a| a.version == snapshot) {
+                merge_actors(&mut actors, std::mem::take(&mut a.actors));
+                records.append(&mut a.records);
+            }
             let name = if self.sealer.encrypted() {
                 match &hash {
                     Some(h) => self.version(h).await?["displayName"]
@@ -630,13 +649,14 @@ impl Store {
                 r.try_get(3)?
             };
             out.push(VersionRecord {
-                snapshot: r.try_get(0)?,
+                snapshot,
                 taken_at: micros(r.try_get(1)?)?,
                 hash,
                 name,
                 change: Change::from_name(&change)
                     .ok_or_else(|| StoreError::Corrupt(format!("unknown change '{change}'")))?,
-                actors: parse_list(&actors)?,
+                actors,
+                records,
             });
         }
         Ok(out)
@@ -856,4 +876,39 @@ pub(crate) fn json_list(items: &[String]) -> String {
 
 pub(crate) fn parse_list(s: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("a stored list: {e}")))
+}
+
+/// A `records` column: a JSON list of audit record ids, or NULL (rows written before records
+/// were kept).
+pub(crate) fn parse_records(s: Option<String>) -> Result<Vec<String>, StoreError> {
+    s.map_or_else(|| Ok(Vec::new()), |s| parse_list(&s))
+}
+
+/// Actors as stored: a JSON list of identities.
+pub(crate) fn actors_text(actors: &[Actor]) -> String {
+    serde_json::to_string(actors).unwrap_or_else(|_| "[]".into())
+}
+
+/// A stored list of actors: identities, or plain names written before identities were kept.
+pub(crate) fn parse_actors_text(s: &str) -> Result<Vec<Actor>, StoreError> {
+    let value: Value = serde_json::from_str(s)
+        .map_err(|e| StoreError::Corrupt(format!("a stored list of actors: {e}")))?;
+    rewind_model::parse_actors(&value)
+        .ok_or_else(|| StoreError::Corrupt(format!("a stored list of actors is malformed: {s}")))
+}
+
+/// Adds `more` to `actors`, each identity once.
+pub(crate) fn merge_actors(actors: &mut Vec<Actor>, more: Vec<Actor>) {
+    for a in more {
+        if !actors.contains(&a) {
+            actors.push(a);
+        }
+    }
+}
+
+/// An object key from a stored kind name and key.
+pub(crate) fn object_key(kind: &str, key: String) -> Result<ObjectKey, StoreError> {
+    let kind = Kind::from_name(kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{kind}' in versions")))?;
+    Ok(ObjectKey::new(kind, key))
 }

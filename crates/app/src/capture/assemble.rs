@@ -135,6 +135,7 @@ pub(crate) fn changes(kind: Kind, base: &Manifest, observed: &Observed) -> Vec<V
             name,
             change: c,
             actors: Vec::new(),
+            records: Vec::new(),
         };
     for (key, entry) in &observed.entries {
         let before = base.get(&ObjectKey::new(kind, key.as_str()));

@@ -168,23 +168,34 @@ async fn by_actor(
     live: &SnapshotInfo,
 ) -> Result<Vec<Wanted>, RestoreError> {
     let actors = store.actors_between(tenant, since.id, live.id).await?;
-    let touched: Vec<&ObjectKey> = actors
-        .iter()
-        .filter(|(k, who)| restorable(k.kind) && who.iter().any(|a| same_actor(a, actor)))
-        .map(|(k, _)| k)
-        .collect();
-    if touched.is_empty() {
-        let known: BTreeSet<&str> = actors.values().flatten().map(String::as_str).collect();
+    let named = crate::locate::resolve_actor(actor, actors.values().flatten())
+        .map_err(|e| RestoreError::Scope(e.to_string()))?;
+    let touched: Vec<&ObjectKey> = match &named {
+        Some(who) => actors
+            .iter()
+            .filter(|(k, by)| restorable(k.kind) && by.iter().any(|a| a.same_identity(who)))
+            .map(|(k, _)| k)
+            .collect(),
+        None => Vec::new(),
+    };
+    let Some(who) = named.filter(|_| !touched.is_empty()) else {
+        let mut known: Vec<String> = Vec::new();
+        for a in actors.values().flatten() {
+            let d = crate::locate::describe_actor(a);
+            if !known.contains(&d) {
+                known.push(d);
+            }
+        }
         return Err(RestoreError::Scope(format!(
             "'{actor}' changed nothing after {}; actors in that time: {}",
             since.taken_at,
             if known.is_empty() {
                 "none".to_string()
             } else {
-                known.into_iter().collect::<Vec<_>>().join(", ")
+                known.join("; ")
             }
         )));
-    }
+    };
     let mut out = Vec::with_capacity(touched.len());
     for key in touched {
         let history = store.history(tenant, key).await?;
@@ -209,7 +220,7 @@ async fn by_actor(
             .iter()
             .map(|v| Version {
                 object: v.hash.and_then(|h| values.get(&h).cloned()),
-                by_actor: v.actors.iter().any(|a| same_actor(a, actor)),
+                by_actor: v.actors.iter().any(|a| a.same_identity(&who)),
             })
             .collect();
         let before = before.and_then(|h| values.get(&h));
@@ -219,15 +230,11 @@ async fn by_actor(
             out.push(Wanted {
                 key: key.clone(),
                 object: desired,
-                reason: format!("changed by {actor}"),
+                reason: format!("changed by {}", who.label()),
             });
         }
     }
     Ok(out)
-}
-
-fn same_actor(recorded: &str, asked: &str) -> bool {
-    recorded.eq_ignore_ascii_case(asked)
 }
 
 /// Objects the desired state names that exist at the target but not now: brought back too

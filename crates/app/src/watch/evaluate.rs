@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use rewind_engine::risk::{self, Context, Finding, ObjectChange, Settings, Verdict};
-use rewind_model::{ContentHash, Kind, display_name};
+use rewind_model::{Actor, ContentHash, Kind, display_name};
 use rewind_policy::{Lockout, LockoutOptions, analyse};
 use rewind_store::{NewAlert, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde_json::Value;
@@ -31,7 +31,7 @@ struct Loaded {
     before: Option<Value>,
     after: Option<Value>,
     version: String,
-    actors: Vec<String>,
+    actors: Vec<Actor>,
 }
 
 /// Evaluates the changes after snapshot `from` up to `to` and stores the alerts not stored
@@ -46,7 +46,12 @@ pub async fn evaluate(
 ) -> Result<Vec<Alert>, StoreError> {
     let after = from.map_or(0, |f| f.id);
     let actors_by_object = store.actors_between(tenant, after, to.id).await?;
-    let mut all_actors: BTreeSet<String> = actors_by_object.values().flatten().cloned().collect();
+    // Identities, not names: an app named like a known one is still new.
+    let mut all_actors: BTreeSet<String> = actors_by_object
+        .values()
+        .flatten()
+        .map(Actor::key)
+        .collect();
     all_actors.extend(audit_actors(store, tenant, after, to.id).await?);
     let Some(from) = from else {
         store.add_known_actors(tenant, &all_actors).await?;
@@ -56,7 +61,7 @@ pub async fn evaluate(
     let changed = load_changes(store, tenant, from.id, to.id, &actors_by_object).await?;
     let known = store.known_actors(tenant, &all_actors).await?;
     let mut ctx = Context {
-        known_actors: Some(known.iter().map(|a| a.to_lowercase()).collect()),
+        known_actors: Some(known),
         ..Context::default()
     };
     add_context(store, tenant, from.id, to.id, &changed, options, &mut ctx).await?;
@@ -90,9 +95,9 @@ pub async fn evaluate(
     stored.iter().map(Alert::from_record).collect()
 }
 
-/// Everyone the audit records of snapshots after `after` up to `upto` name as initiator,
-/// whether or not their change is still visible (a deletion, a change undone since): all of
-/// them have been seen changing the tenant.
+/// Everyone the audit records of snapshots after `after` up to `upto` name as initiator (as
+/// identity keys), whether or not their change is still visible (a deletion, a change undone
+/// since): all of them have been seen changing the tenant.
 async fn audit_actors(
     store: &Store,
     tenant: &TenantInfo,
@@ -105,14 +110,13 @@ async fn audit_actors(
     let mut at = store.snapshot(tenant, upto).await?;
     while let Some(s) = at.filter(|s| s.id > after) {
         for raw in store.audit_records(&s).await? {
-            actors.insert(crate::capture::audit::actor(&raw));
+            actors.extend(Actor::from_audit(&raw).map(|a| a.key()));
         }
         at = match s.parent {
             Some(p) => store.snapshot(tenant, p).await?,
             None => None,
         };
     }
-    actors.remove("unknown");
     Ok(actors)
 }
 
@@ -126,7 +130,7 @@ async fn load_changes(
     tenant: &TenantInfo,
     from: i64,
     to: i64,
-    actors: &std::collections::BTreeMap<ObjectKey, Vec<String>>,
+    actors: &std::collections::BTreeMap<ObjectKey, Vec<Actor>>,
 ) -> Result<Vec<Loaded>, StoreError> {
     let mut keys = store.changed_between(tenant, from, to).await?;
     keys.sort();

@@ -57,6 +57,7 @@ fn alert() -> Alert {
         explanation: "…".into(),
         object: None,
         actors: vec!["Rogue".into()],
+        actor_identities: vec![rewind_model::Actor::named("Rogue")],
         snapshot: 3,
         taken_at: jiff::Timestamp::UNIX_EPOCH,
         detected_at: jiff::Timestamp::UNIX_EPOCH,

@@ -31,7 +31,9 @@ pub async fn run(args: BlameArgs) -> anyhow::Result<()> {
             .map(|b| {
                 let v = &history[b.set_by];
                 json!({"path": b.path, "value": b.value, "snapshot": v.snapshot,
-                       "taken_at": v.taken_at, "change": v.change.name(), "actors": v.actors})
+                       "taken_at": v.taken_at, "change": v.change.name(),
+                       "actors": v.actors.iter().map(rewind_model::Actor::label).collect::<Vec<_>>(),
+                       "actor_identities": v.actors})
             })
             .collect();
         outln!(
@@ -61,7 +63,7 @@ pub async fn run(args: BlameArgs) -> anyhow::Result<()> {
                     "unknown actor".to_string()
                 }
             } else {
-                v.actors.join(", ")
+                super::history::actor_labels(&v.actors)
             };
             outln!(
                 "{:>6}  {}  {:<24}  {} = {}",

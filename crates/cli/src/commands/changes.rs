@@ -21,6 +21,7 @@ struct ObjectChange {
     change: &'static str,
     paths: Vec<String>,
     actors: Vec<String>,
+    actor_identities: Vec<rewind_model::Actor>,
 }
 
 pub async fn run(args: ChangesArgs) -> anyhow::Result<()> {
@@ -30,16 +31,13 @@ pub async fn run(args: ChangesArgs) -> anyhow::Result<()> {
         Some(k) => Some(kind_named(k).ok_or_else(|| usage(format!("'{k}' is not a kind")))?),
         None => None,
     };
-    let actor = args.actor.as_ref().map(|a| a.to_lowercase());
     let from = point(&session, &tenant, Some(&args.from)).await?;
     let to = point(&session, &tenant, args.to.as_deref()).await?;
-    let compared = compare(from, to, |k, who| {
-        kind.is_none_or(|want| k.kind == want)
-            && actor
-                .as_ref()
-                .is_none_or(|a| who.iter().any(|x| x.to_lowercase().contains(a)))
-    })
-    .await?;
+    let mut compared = compare(from, to, |k, _| kind.is_none_or(|want| k.kind == want)).await?;
+    if let Some(asked) = &args.actor {
+        let by = by_actor(&compared, asked)?;
+        compared.objects.retain(|d| d.actors.iter().any(&by));
+    }
     let changes = object_changes(&compared);
     if args.store.json {
         outln!(
@@ -70,9 +68,25 @@ fn object_changes(compared: &Compared) -> Vec<ObjectChange> {
                     .collect(),
                 _ => Vec::new(),
             },
-            actors: d.actors.clone(),
+            actors: d.actors.iter().map(rewind_model::Actor::label).collect(),
+            actor_identities: d.actors.clone(),
         })
         .collect()
+}
+
+/// Which actors `--actor` means: the identity it names (by id, application id, user principal
+/// name, or a display name only one identity has), else everyone whose name contains it.
+fn by_actor(
+    compared: &Compared,
+    asked: &str,
+) -> anyhow::Result<impl Fn(&rewind_model::Actor) -> bool + use<>> {
+    let seen = compared.objects.iter().flat_map(|d| &d.actors);
+    let named = rewind_app::locate::resolve_actor(asked, seen).map_err(usage)?;
+    let part = asked.to_lowercase();
+    Ok(move |a: &rewind_model::Actor| match &named {
+        Some(who) => a.same_identity(who),
+        None => a.label().to_lowercase().contains(&part),
+    })
 }
 
 /// The text `rewind changes` prints for a comparison (the demo prints it too).

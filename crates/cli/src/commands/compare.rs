@@ -10,7 +10,7 @@ use rewind_app::live::{Live, read_live};
 use rewind_app::locate::{TimeSpec, snapshot_for};
 use rewind_app::names::{Named, Wanted, load, resolve};
 use rewind_app::{Config, RawConfig};
-use rewind_model::{ContentHash, display_name, references};
+use rewind_model::{Actor, ContentHash, display_name, references};
 use rewind_msgraph::{ClientOptions, GraphClient};
 use rewind_store::{Change, Manifest, ObjectKey, SnapshotInfo, Store, TenantInfo};
 use serde_json::{Value, json};
@@ -80,7 +80,7 @@ pub struct Difference {
     pub change: Change,
     pub old: Option<Value>,
     pub new: Option<Value>,
-    pub actors: Vec<String>,
+    pub actors: Vec<Actor>,
 }
 
 impl Difference {
@@ -136,7 +136,7 @@ async fn live(session: &Session, tenant: &TenantInfo) -> anyhow::Result<Point> {
 pub async fn compare(
     from: Point,
     to: Point,
-    keep: impl Fn(&ObjectKey, &[String]) -> bool,
+    keep: impl Fn(&ObjectKey, &[Actor]) -> bool,
 ) -> anyhow::Result<Compared> {
     let (before, after, actors) = if from.is_live() || to.is_live() {
         whole_states(&from, &to).await?
@@ -173,7 +173,7 @@ pub async fn compare(
 }
 
 type Versions = HashMap<ObjectKey, Option<ContentHash>>;
-type Actors = std::collections::BTreeMap<ObjectKey, Vec<String>>;
+type Actors = std::collections::BTreeMap<ObjectKey, Vec<Actor>>;
 
 /// Two snapshots of one timeline: only objects with a version row between them can differ.
 async fn between_snapshots(

@@ -227,7 +227,11 @@ async fn timeline(
     )?;
     outln!("\n8. Restore (`--yes`) and verify:")?;
     let restore = store
-        .begin_restore(&tenant, &serde_json::to_string(&plan)?)
+        .begin_restore(
+            &tenant,
+            &serde_json::to_string(&plan)?,
+            write_client.client_id(),
+        )
         .await?;
     let execution = execute(
         &write_client,

@@ -117,7 +117,9 @@ fn diff_json(c: &Compared, objects: &[ObjectDiff<'_>]) -> Value {
                 })
                 .collect();
             json!({"kind": d.object.kind.name(), "id": d.object.key, "display_name": d.display_name(),
-                   "change": d.change.name(), "actors": d.actors, "properties": properties})
+                   "change": d.change.name(),
+                   "actors": d.actors.iter().map(rewind_model::Actor::label).collect::<Vec<_>>(),
+                   "actor_identities": d.actors, "properties": properties})
         })
         .collect();
     json!({"from": c.from.json(), "to": c.to.json(), "objects": objects})
@@ -143,7 +145,7 @@ fn unified(c: &Compared, objects: &[ObjectDiff<'_>], colour: bool) -> String {
         let by = if d.actors.is_empty() {
             String::new()
         } else {
-            format!("  (by {})", d.actors.join(", "))
+            format!("  (by {})", super::history::actor_labels(&d.actors))
         };
         let head = format!(
             "{mark} {}/{} {}{by}",

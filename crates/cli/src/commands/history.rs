@@ -19,7 +19,7 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
     if args.store.json {
         outln!(
             "{}",
-            json!({"kind": object.kind.name(), "id": object.key, "versions": versions})
+            json!({"kind": object.kind.name(), "id": object.key, "versions": versions_json(&versions)})
         )?;
     } else {
         out!("{}", text(&object, &versions))?;
@@ -50,7 +50,7 @@ pub fn text(object: &ObjectKey, versions: &[VersionRecord]) -> String {
             if v.actors.is_empty() {
                 "-".to_string()
             } else {
-                v.actors.join(", ")
+                actor_labels(&v.actors)
             },
         ]);
     }
@@ -60,4 +60,32 @@ pub fn text(object: &ObjectKey, versions: &[VersionRecord]) -> String {
         inert(&object.key),
         table.render()
     )
+}
+
+/// Actors as people read them: `Contoso Automation, admin@contoso.com`.
+pub fn actor_labels(actors: &[rewind_model::Actor]) -> String {
+    actors
+        .iter()
+        .map(rewind_model::Actor::label)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The versions as `--json` has them: `actors` as names (the scripting contract) and
+/// `actor_identities` beside them.
+fn versions_json(versions: &[VersionRecord]) -> Vec<serde_json::Value> {
+    versions
+        .iter()
+        .map(|v| {
+            let mut j = json!(v);
+            j["actors"] = json!(
+                v.actors
+                    .iter()
+                    .map(rewind_model::Actor::label)
+                    .collect::<Vec<_>>()
+            );
+            j["actor_identities"] = json!(v.actors);
+            j
+        })
+        .collect()
 }

@@ -404,7 +404,11 @@ impl<'a> Context<'a> {
             }
         }
         let restore = store
-            .begin_restore(self.tenant, &serde_json::to_string(&plan)?)
+            .begin_restore(
+                self.tenant,
+                &serde_json::to_string(&plan)?,
+                self.write.client_id(),
+            )
             .await?;
         self.run(&plan, restore, Some(&judged), target, live).await
     }

@@ -9,6 +9,7 @@
     reason = "a test fails loudly on the first surprise"
 )]
 
+mod attribution;
 mod explore;
 mod lockout;
 mod newcomer;

@@ -13,7 +13,7 @@ use super::timeline::{Setup, code, stderr};
 use super::tokio_rt;
 
 /// `rewind ARGS --json`, with its exit code.
-fn run_json(s: &Setup, args: &[&str]) -> (i32, Value) {
+pub(crate) fn run_json(s: &Setup, args: &[&str]) -> (i32, Value) {
     let mut all = args.to_vec();
     all.push("--json");
     let out = s.run(&all);
@@ -23,7 +23,7 @@ fn run_json(s: &Setup, args: &[&str]) -> (i32, Value) {
     (code(&out).unwrap(), v)
 }
 
-fn snapshot(s: &Setup) -> String {
+pub(crate) fn snapshot(s: &Setup) -> String {
     s.json(&["capture", "--json"])["snapshot"].to_string()
 }
 
@@ -45,18 +45,38 @@ fn changed(s: &Setup, from: &str, to: &str) -> BTreeSet<String> {
 }
 
 /// A Graph request with the write client's token.
-fn graph(s: &Setup, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) fn graph(s: &Setup, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let writer = s.writer().clone();
+    graph_as(
+        s,
+        (
+            writer["client_id"].as_str().unwrap(),
+            writer["client_secret"].as_str().unwrap(),
+        ),
+        method,
+        path,
+        body,
+    )
+}
+
+/// A Graph request signed in as the app `(client id, secret)`.
+pub(crate) fn graph_as(
+    s: &Setup,
+    (client_id, secret): (&str, &str),
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let base = s.graph_url().to_string();
     let token_url = format!("{}/{}/oauth2/v2.0/token", s.authority_url(), s.tenant_id());
-    let writer = s.writer().clone();
     tokio_rt().block_on(async move {
         let http = reqwest::Client::new();
         let token: Value = http
             .post(token_url)
             .form(&[
                 ("grant_type", "client_credentials"),
-                ("client_id", writer["client_id"].as_str().unwrap()),
-                ("client_secret", writer["client_secret"].as_str().unwrap()),
+                ("client_id", client_id),
+                ("client_secret", secret),
                 ("scope", "https://graph.microsoft.com/.default"),
             ])
             .send()
@@ -599,7 +619,7 @@ fn a_step_that_cannot_succeed_is_reported_and_the_rest_applied() {
 
 /// The service principal of the app with this client id, and the id of the Microsoft Graph app
 /// role named `permission`.
-fn app_and_role(s: &Setup, client_id: &str, permission: &str) -> (String, String) {
+pub(crate) fn app_and_role(s: &Setup, client_id: &str, permission: &str) -> (String, String) {
     let (_, sps) = graph(
         s,
         "GET",

@@ -75,6 +75,8 @@ fn add_password(
         .map(|_| SECRET_ALPHABET[t.rng.random_range(0..SECRET_ALPHABET.len())] as char)
         .collect();
     let key_id = t.new_guid();
+    t.issued_secrets
+        .insert(key_id.clone(), crate::auth::secret_digest(&secret));
     let credential = json!({
         "customKeyIdentifier": null,
         "displayName": given.get("displayName").cloned().unwrap_or(Value::Null),

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
-use rewind_model::Kind;
+use rewind_model::{Actor, Kind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -289,7 +289,7 @@ pub struct ObjectChange<'a> {
     /// Names the version (its hash, or the deleted version's): part of fingerprints.
     pub version: &'a str,
     /// Who changed it.
-    pub actors: &'a [String],
+    pub actors: &'a [Actor],
 }
 
 /// The tenant's lockout verdict, worst last.
@@ -317,8 +317,9 @@ pub struct Context {
     pub app_ids: HashMap<String, String>,
     /// Names of principals and roles the changes name, by id.
     pub names: HashMap<String, String>,
-    /// Actors seen changing the tenant before (lowercase); `None` while there is no history
-    /// to compare with (the first evaluation), which turns the new-actor rule off.
+    /// Identities seen changing the tenant before ([`Actor::key`]): a new app named like a
+    /// known one is still new. `None` while there is no history to compare with (the first
+    /// evaluation), which turns the new-actor rule off.
     pub known_actors: Option<BTreeSet<String>>,
     /// The lockout verdict before and after, when computed.
     pub lockout: Option<(Verdict, Verdict)>,
@@ -349,7 +350,7 @@ pub struct Finding {
     /// Its name.
     pub display_name: Option<String>,
     /// Who did it.
-    pub actors: Vec<String>,
+    pub actors: Vec<Actor>,
     /// Rule, object and version (or actor): equal fingerprints are one alert.
     pub fingerprint: String,
 }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rewind_model::{Kind, display_name};
+use rewind_model::{Actor, Kind, display_name};
 use serde_json::Value;
 
 use super::catalog::{
@@ -325,17 +325,20 @@ fn authentication_weakened(c: &ObjectChange<'_>) -> Option<Finding> {
     ))
 }
 
-fn actors_of(c: &ObjectChange<'_>) -> Vec<String> {
+/// Who made a change; a change no audit record explains counts as one unknown actor's.
+fn actors_of(c: &ObjectChange<'_>) -> Vec<Actor> {
     if c.actors.is_empty() {
-        vec!["unknown actor".into()]
+        vec![Actor::named("unknown actor")]
     } else {
         c.actors.to_vec()
     }
 }
 
+/// One actor's deletions, updates and the kinds they touched, in one evaluation.
+type Tally<'a> = (Actor, usize, usize, BTreeMap<&'a str, usize>);
+
 fn bulk(changes: &[ObjectChange<'_>], settings: &Settings, out: &mut Vec<Finding>) {
-    // actor → (deletes, updates, kinds touched)
-    let mut by_actor: BTreeMap<String, (usize, usize, BTreeMap<&str, usize>)> = BTreeMap::new();
+    let mut by_actor: BTreeMap<String, Tally<'_>> = BTreeMap::new();
     for c in changes {
         let deleted = c.after.is_none();
         let updated = c.before.is_some() && c.after.is_some();
@@ -343,16 +346,18 @@ fn bulk(changes: &[ObjectChange<'_>], settings: &Settings, out: &mut Vec<Finding
             continue;
         }
         for actor in actors_of(c) {
-            let e = by_actor.entry(actor).or_default();
+            let e = by_actor
+                .entry(actor.key())
+                .or_insert_with(|| (actor, 0, 0, BTreeMap::new()));
             if deleted {
-                e.0 += 1;
-            } else {
                 e.1 += 1;
+            } else {
+                e.2 += 1;
             }
-            *e.2.entry(c.kind.name()).or_default() += 1;
+            *e.3.entry(c.kind.name()).or_default() += 1;
         }
     }
-    for (actor, (deletes, updates, kinds)) in by_actor {
+    for (key, (actor, deletes, updates, kinds)) in by_actor {
         let many_deletes = deletes >= settings.bulk_deletes;
         if !many_deletes && updates < settings.bulk_updates {
             continue;
@@ -360,7 +365,7 @@ fn bulk(changes: &[ObjectChange<'_>], settings: &Settings, out: &mut Vec<Finding
         let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let first = changes
             .iter()
-            .filter(|c| actors_of(c).contains(&actor))
+            .filter(|c| actors_of(c).iter().any(|a| a.key() == key))
             .map(|c| c.version)
             .min()
             .unwrap_or_default();
@@ -368,47 +373,52 @@ fn bulk(changes: &[ObjectChange<'_>], settings: &Settings, out: &mut Vec<Finding
             rule: Rule::BulkChange,
             severity: Severity::High,
             summary: format!(
-                "{actor} deleted {deletes} and updated {} ({})",
+                "{} deleted {deletes} and updated {} ({})",
+                actor.label(),
                 count(updates, "object", "objects"),
                 kinds.join(", ")
             ),
             kind: None,
             id: None,
             display_name: None,
-            actors: vec![actor.clone()],
+            actors: vec![actor],
             fingerprint: format!(
-                "{}|{actor}|{deletes}|{updates}|{first}",
+                "{}|{key}|{deletes}|{updates}|{first}",
                 Rule::BulkChange.id()
             ),
         });
     }
 }
 
+/// Identities never seen changing the tenant: by identity, so an app named like a known one is
+/// still new.
 fn new_actors(changes: &[ObjectChange<'_>], ctx: &Context, out: &mut Vec<Finding>) {
     let Some(known) = &ctx.known_actors else {
         return;
     };
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<String, (&Actor, usize)> = BTreeMap::new();
     for c in changes {
         for a in c.actors {
-            if !known.contains(&a.to_lowercase()) {
-                *counts.entry(a.as_str()).or_default() += 1;
+            let key = a.key();
+            if !known.contains(&key) {
+                counts.entry(key).or_insert((a, 0)).1 += 1;
             }
         }
     }
-    for (actor, n) in counts {
+    for (key, (actor, n)) in counts {
         out.push(Finding {
             rule: Rule::NewActor,
             severity: Severity::Medium,
             summary: format!(
-                "first change ever by {actor}: {}",
+                "first change ever by {}: {}",
+                actor.label(),
                 count(n, "object", "objects")
             ),
             kind: None,
             id: None,
             display_name: None,
-            actors: vec![actor.to_string()],
-            fingerprint: format!("{}|{}", Rule::NewActor.id(), actor.to_lowercase()),
+            actors: vec![actor.clone()],
+            fingerprint: format!("{}|{key}", Rule::NewActor.id()),
         });
     }
 }
@@ -434,7 +444,7 @@ fn lockout_worse(changes: &[ObjectChange<'_>], ctx: &Context, out: &mut Vec<Find
     if after <= before {
         return;
     }
-    let mut actors: Vec<String> = Vec::new();
+    let mut actors: Vec<Actor> = Vec::new();
     for c in changes.iter().filter(|c| moves_access(c.kind)) {
         for a in c.actors {
             if !actors.contains(a) {

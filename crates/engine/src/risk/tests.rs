@@ -7,7 +7,7 @@ fn change<'a>(
     key: &'a str,
     before: Option<&'a Value>,
     after: Option<&'a Value>,
-    actors: &'a [String],
+    actors: &'a [Actor],
 ) -> ObjectChange<'a> {
     ObjectChange {
         kind,
@@ -23,8 +23,22 @@ fn rules_of(found: &[Finding]) -> Vec<(&'static str, Severity)> {
     found.iter().map(|f| (f.rule.id(), f.severity)).collect()
 }
 
-fn rogue() -> Vec<String> {
-    vec!["Rogue App".to_string()]
+fn rogue() -> Vec<Actor> {
+    vec![app("Rogue App", "sp-rogue")]
+}
+
+fn app(name: &str, id: &str) -> Actor {
+    Actor {
+        kind: rewind_model::ActorKind::ServicePrincipal,
+        id: Some(id.into()),
+        app_id: Some(format!("app-{id}")),
+        user_principal_name: None,
+        display_name: Some(name.into()),
+    }
+}
+
+fn named(name: &str) -> Vec<Actor> {
+    vec![Actor::named(name)]
 }
 
 #[test]
@@ -35,7 +49,7 @@ fn attacker_actions_each_raise_one_finding() {
         privileged_apps: ["app-id-1".to_string()].into(),
         app_ids: [("app1".to_string(), "app-id-1".to_string())].into(),
         names: [("bg-group".to_string(), "CA - Break Glass".to_string())].into(),
-        known_actors: Some(["admin@contoso.com".to_string()].into()),
+        known_actors: Some([Actor::named("admin@contoso.com").key()].into()),
         ..Context::default()
     };
     let p1 = json!({"displayName": "CA001", "state": "enabled",
@@ -99,9 +113,9 @@ fn attacker_actions_each_raise_one_finding() {
 
 #[test]
 fn harmless_changes_raise_nothing() {
-    let actors = vec!["admin@contoso.com".to_string()];
+    let actors = named("admin@contoso.com");
     let ctx = Context {
-        known_actors: Some(["admin@contoso.com".to_string()].into()),
+        known_actors: Some([Actor::named("admin@contoso.com").key()].into()),
         ..Context::default()
     };
     let a = json!({"displayName": "CA010", "state": "disabled"});
@@ -246,8 +260,8 @@ fn permissions_and_consents() {
 
 #[test]
 fn bulk_changes_count_per_actor_and_thresholds_are_settings() {
-    let script = vec!["Cleanup Script".to_string()];
-    let admin = vec!["admin@contoso.com".to_string()];
+    let script = named("Cleanup Script");
+    let admin = named("admin@contoso.com");
     let v = json!({"displayName": "x"});
     let keys: Vec<String> = (0..30).map(|i| format!("u{i}")).collect();
     let mut changes: Vec<ObjectChange<'_>> = keys
@@ -337,4 +351,29 @@ fn rules_can_be_turned_off_or_given_a_severity() {
     );
     assert!("nope".parse::<Rule>().unwrap_err().contains("new-actor"));
     assert!("urgent".parse::<Severity>().is_err());
+}
+
+#[test]
+fn an_app_named_like_a_known_one_is_a_new_actor() {
+    let real = vec![app("Contoso Automation", "sp-real")];
+    let impostor = vec![app("Contoso Automation", "sp-impostor")];
+    let v = json!({"displayName": "x"});
+    let ctx = Context {
+        known_actors: Some([real[0].key()].into()),
+        ..Context::default()
+    };
+    let known = evaluate(
+        &[change(Kind::Group, "g1", Some(&v), Some(&v), &real)],
+        &ctx,
+        &Settings::default(),
+    );
+    assert!(known.iter().all(|f| f.rule != Rule::NewActor), "{known:?}");
+    let found = evaluate(
+        &[change(Kind::Group, "g1", Some(&v), Some(&v), &impostor)],
+        &ctx,
+        &Settings::default(),
+    );
+    let new: Vec<&Finding> = found.iter().filter(|f| f.rule == Rule::NewActor).collect();
+    assert_eq!(new.len(), 1, "{found:?}");
+    assert_eq!(new[0].actors, impostor);
 }

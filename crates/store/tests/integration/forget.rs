@@ -43,8 +43,9 @@ async fn change(
         actors: if actor.is_empty() {
             vec![]
         } else {
-            vec![actor.into()]
+            vec![rewind_model::Actor::named(actor)]
         },
+        records: vec![],
     }
 }
 
@@ -64,6 +65,7 @@ async fn commit(
         changes,
         cursors: vec![],
         audit: vec![],
+        amendments: vec![],
         requests: 1,
         millis: 1,
     };
@@ -167,7 +169,7 @@ async fn forgetting_folds_changes_into_kept_snapshots_and_collects_blobs(db: Db)
         .unwrap();
     assert_eq!(a.len(), 2);
     assert_eq!((a[1].snapshot, a[1].change), (s[3].id, Change::Updated));
-    assert_eq!(a[1].actors, vec!["x".to_string(), "y".to_string()]);
+    assert_eq!(a[1].actors, named(&["x", "y"]));
     assert!(
         store
             .history(&t, &ObjectKey::new(Kind::Group, "c"))
@@ -183,7 +185,7 @@ async fn forgetting_folds_changes_into_kept_snapshots_and_collects_blobs(db: Db)
     assert_eq!(d.len(), 1);
     assert_eq!(
         (d[0].change, d[0].actors.clone()),
-        (Change::Created, vec!["z".to_string(), "w".to_string()])
+        (Change::Created, named(&["z", "w"]))
     );
     assert_eq!(
         left[1].totals().updated,
@@ -250,4 +252,11 @@ async fn forget_waits_for_no_one_and_refuses_while_a_capture_runs(db: Db) {
     store.forget(&t, policy, false).await.unwrap();
     assert_eq!(store.snapshots(&t).await.unwrap().len(), 1);
     db.cleanup(store).await;
+}
+
+fn named(names: &[&str]) -> Vec<rewind_model::Actor> {
+    names
+        .iter()
+        .map(|n| rewind_model::Actor::named(n))
+        .collect()
 }

@@ -15,7 +15,10 @@ on_both!(
 async fn a_journal_keeps_each_steps_latest_state_and_the_lineage(db: Db) {
     let store = db.store().await;
     let t = store.add_tenant(&spec("journal")).await.unwrap();
-    let first = store.begin_restore(&t, "{\"format\":1}").await.unwrap();
+    let first = store
+        .begin_restore(&t, "{\"format\":1}", "writer-app")
+        .await
+        .unwrap();
     store
         .record_steps(
             first,
@@ -35,7 +38,7 @@ async fn a_journal_keeps_each_steps_latest_state_and_the_lineage(db: Db) {
     assert_eq!(steps[&1].state, "done");
     assert_eq!(steps[&1].result, "{\"new_id\":\"g2\"}");
     assert_eq!(steps[&2].state, "started");
-    let second = store.begin_restore(&t, "{}").await.unwrap();
+    let second = store.begin_restore(&t, "{}", "writer-app").await.unwrap();
     store.finish_restore(first, "partial").await.unwrap();
     let listed = store.restores(&t).await.unwrap();
     assert_eq!(
@@ -63,7 +66,7 @@ async fn journals_are_sealed_in_an_encrypted_store(db: Db) {
     let store = db.open(Some(&key)).await.unwrap();
     let t = store.add_tenant(&spec("sealed")).await.unwrap();
     let id = store
-        .begin_restore(&t, "{\"secret\":\"policy body\"}")
+        .begin_restore(&t, "{\"secret\":\"policy body\"}", "writer-app")
         .await
         .unwrap();
     store

@@ -44,6 +44,7 @@ async fn version(store: &Store, kind: Kind, key: &str, body: &serde_json::Value)
         name: body["displayName"].as_str().map(str::to_string),
         change: Change::Created,
         actors: vec![],
+        records: vec![],
     }
 }
 
@@ -53,6 +54,7 @@ fn snapshot(changes: Vec<VersionChange>, at: i64) -> NewSnapshot {
         changes,
         cursors: vec![],
         audit: vec![],
+        amendments: vec![],
         requests: 3,
         millis: 10,
     }
@@ -77,13 +79,14 @@ async fn two_snapshots(store: &Store) -> (TenantInfo, SnapshotInfo, SnapshotInfo
     )
     .await;
     a2.change = Change::Updated;
-    a2.actors = vec!["admin@contoso".into()];
+    a2.actors = vec![rewind_model::Actor::named("admin@contoso")];
     let gone = VersionChange {
         object: ObjectKey::new(Kind::User, "bob"),
         hash: None,
         name: Some("Bob".into()),
         change: Change::Deleted,
         actors: vec![],
+        records: vec![],
     };
     let c = version(
         store,
@@ -98,7 +101,7 @@ async fn two_snapshots(store: &Store) -> (TenantInfo, SnapshotInfo, SnapshotInfo
         record_id: "Directory_1".into(),
         activity_time: Timestamp::from_second(1_500).unwrap(),
         activity: "Update user".into(),
-        actor: "admin@contoso".into(),
+        actor: Some(rewind_model::Actor::named("admin@contoso")),
         targets: vec!["alice".into()],
         raw: json!({"id": "Directory_1"}),
     }];
@@ -130,7 +133,10 @@ async fn snapshots_fold_into_manifests_and_histories(db: Db) {
         .await
         .unwrap();
     assert_eq!(history.len(), 2);
-    assert_eq!(history[1].actors, vec!["admin@contoso".to_string()]);
+    assert_eq!(
+        history[1].actors,
+        vec![rewind_model::Actor::named("admin@contoso")]
+    );
     assert_eq!(history[1].change, Change::Updated);
 
     let at = |s| Timestamp::from_second(s).unwrap();
@@ -167,7 +173,7 @@ async fn snapshots_fold_into_manifests_and_histories(db: Db) {
             record_id: "Directory_1".into(),
             activity_time: at(1_500),
             activity: "Update user".into(),
-            actor: "admin@contoso".into(),
+            actor: Some(rewind_model::Actor::named("admin@contoso")),
             targets: vec!["alice".into()],
             raw: json!({"id": "Directory_1"}),
         }],
@@ -333,7 +339,7 @@ async fn a_newer_schema_is_refused(db: Db) {
             err,
             StoreError::TooNew {
                 found: 99,
-                known: 3
+                known: 4
             }
         ),
         "{err}"

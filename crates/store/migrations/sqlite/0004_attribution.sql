@@ -1,0 +1,16 @@
+-- Attribution by identity (docs/design/store-format.md, "Attribution"): the audit records that
+-- explain each change, records that arrive after their change's snapshot (amendments), and the
+-- app each restore wrote with. SQLite dialect; keep in step with postgres/0004.
+ALTER TABLE versions ADD COLUMN records TEXT;
+CREATE TABLE amendments (
+    tenant   INTEGER NOT NULL REFERENCES tenants(id),
+    snapshot INTEGER NOT NULL,
+    kind     TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    actors   TEXT NOT NULL,
+    records  TEXT NOT NULL
+);
+CREATE INDEX amendments_by_version ON amendments (tenant, kind, key, version);
+CREATE INDEX amendments_by_snapshot ON amendments (tenant, snapshot);
+ALTER TABLE restores ADD COLUMN writer TEXT;

@@ -1,0 +1,164 @@
+//! What the store keeps for attribution besides each version row's actors and records: late
+//! attributions (amendments), which audit records were already used, and which apps Rewind's
+//! restores wrote with (their changes are Rewind's).
+
+use std::collections::HashSet;
+
+use rewind_model::Actor;
+use sqlx::Row as _;
+
+use crate::error::StoreError;
+use crate::manifest::ObjectKey;
+use crate::store::{Store, TenantInfo};
+use crate::timeline::{
+    Amendment, actors_text, json_list, object_key, parse_actors_text, parse_records,
+};
+
+/// A version row's attribution, as capture needs it to attribute records that arrive late.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowAttribution {
+    /// The object.
+    pub object: ObjectKey,
+    /// The snapshot of the row.
+    pub snapshot: i64,
+    /// The records that explain it so far (the row's and its amendments').
+    pub records: Vec<String>,
+}
+
+impl Store {
+    /// Writes amendments found by the capture of `snapshot`, inside its transaction.
+    pub(crate) async fn put_amendments(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: &TenantInfo,
+        snapshot: i64,
+        amendments: &[Amendment],
+    ) -> Result<(), StoreError> {
+        for a in amendments {
+            sqlx::query(
+                "INSERT INTO amendments (tenant, snapshot, kind, key, version, actors, records) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(tenant.id)
+            .bind(snapshot)
+            .bind(a.object.kind.name())
+            .bind(a.object.key.clone())
+            .bind(a.version)
+            .bind(
+                self.sealer
+                    .seal_text(a.object.key.as_bytes(), &actors_text(&a.actors))?,
+            )
+            .bind(json_list(&a.records))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Amendments of version rows in snapshots after `after` up to `upto`.
+    pub(crate) async fn amendments_between(
+        &self,
+        tenant: &TenantInfo,
+        after: i64,
+        upto: i64,
+    ) -> Result<Vec<Amendment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, key, version, actors, records FROM amendments WHERE tenant = $1 \
+             AND version > $2 AND version <= $3 ORDER BY snapshot",
+        )
+        .bind(tenant.id)
+        .bind(after)
+        .bind(upto)
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter().map(|r| self.amendment(r)).collect()
+    }
+
+    /// Amendments of one object's version rows.
+    pub(crate) async fn amendments_of(
+        &self,
+        tenant: &TenantInfo,
+        object: &ObjectKey,
+    ) -> Result<Vec<Amendment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, key, version, actors, records FROM amendments WHERE tenant = $1 \
+             AND kind = $2 AND key = $3 ORDER BY snapshot",
+        )
+        .bind(tenant.id)
+        .bind(object.kind.name())
+        .bind(object.key.clone())
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter().map(|r| self.amendment(r)).collect()
+    }
+
+    fn amendment(&self, r: &sqlx::any::AnyRow) -> Result<Amendment, StoreError> {
+        let object = object_key(&r.try_get::<String, _>(0)?, r.try_get(1)?)?;
+        Ok(Amendment {
+            actors: self.open_actors(&object, &r.try_get::<String, _>(3)?)?,
+            version: r.try_get(2)?,
+            records: parse_records(r.try_get(4)?)?,
+            object,
+        })
+    }
+
+    /// A row's actors, unsealed and parsed.
+    pub(crate) fn open_actors(
+        &self,
+        object: &ObjectKey,
+        stored: &str,
+    ) -> Result<Vec<Actor>, StoreError> {
+        parse_actors_text(&self.sealer.open_text(object.key.as_bytes(), stored)?)
+    }
+
+    /// The version rows of snapshots after `after`, with the records that explain them so
+    /// far: what a capture matches late records against, and the records already used.
+    pub async fn attributions_since(
+        &self,
+        tenant: &TenantInfo,
+        after: i64,
+    ) -> Result<Vec<RowAttribution>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, key, snapshot, records FROM versions WHERE tenant = $1 AND snapshot > $2 \
+             ORDER BY snapshot",
+        )
+        .bind(tenant.id)
+        .bind(after)
+        .fetch_all(&self.db)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(RowAttribution {
+                object: object_key(&r.try_get::<String, _>(0)?, r.try_get(1)?)?,
+                snapshot: r.try_get(2)?,
+                records: parse_records(r.try_get(3)?)?,
+            });
+        }
+        for a in self.amendments_between(tenant, after, i64::MAX).await? {
+            if let Some(row) = out
+                .iter_mut()
+                .find(|r| r.object == a.object && r.snapshot == a.version)
+            {
+                row.records.extend(a.records);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The application ids Rewind's restores of this tenant wrote with: what they change is
+    /// Rewind's doing.
+    pub async fn restore_writers(
+        &self,
+        tenant: &TenantInfo,
+    ) -> Result<HashSet<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT writer FROM restores WHERE tenant = $1 AND writer IS NOT NULL",
+        )
+        .bind(tenant.id)
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>(0)?.to_ascii_lowercase()))
+            .collect()
+    }
+}
