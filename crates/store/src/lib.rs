@@ -16,6 +16,7 @@ mod journal;
 mod lock;
 mod manifest;
 mod points;
+mod restore_lock;
 mod retention;
 mod schema;
 mod seal;

@@ -23,6 +23,24 @@ pub struct StoreLock {
     connection: Option<PoolConnection<sqlx::Any>>,
 }
 
+impl StoreLock {
+    /// A lock held through an OS file lock on `file`.
+    pub(crate) fn file(file: File) -> StoreLock {
+        StoreLock {
+            _file: Some(file),
+            connection: None,
+        }
+    }
+
+    /// A lock held by a session of `connection` (closed when the lock is dropped).
+    pub(crate) fn connection(connection: PoolConnection<sqlx::Any>) -> StoreLock {
+        StoreLock {
+            _file: None,
+            connection: Some(connection),
+        }
+    }
+}
+
 impl Drop for StoreLock {
     fn drop(&mut self) {
         // Close the connection rather than return it to the pool still holding the lock.
@@ -110,6 +128,22 @@ impl Store {
         Ok(OpenOptions::new()
             .create(true)
             .truncate(false)
+            .write(true)
+            .open(path)?)
+    }
+
+    /// `<store>.<name>.lock` beside a `SQLite` store, readable and writable.
+    pub(crate) fn open_named_lock(&self, name: &str) -> Result<File, StoreError> {
+        let db = self
+            .path
+            .as_ref()
+            .ok_or_else(|| StoreError::Corrupt("a SQLite store without its path".into()))?;
+        let mut path = db.as_os_str().to_owned();
+        path.push(format!(".{name}.lock"));
+        Ok(OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
             .write(true)
             .open(path)?)
     }

@@ -220,8 +220,10 @@ pub async fn execute(
         .outcomes
         .values()
         .any(|o| matches!(o.status, StepStatus::Failed | StepStatus::Skipped));
+    // Applied is not finished: the journal is finished once verification has read the tenant
+    // back (`--resume` after a crash during verification verifies).
     store
-        .finish_restore(restore, if failed { "partial" } else { "finished" })
+        .finish_restore(restore, if failed { "partial" } else { "verifying" })
         .await?;
     Ok(Execution {
         restore,

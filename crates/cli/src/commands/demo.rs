@@ -246,6 +246,7 @@ async fn timeline(
     let after = capture().await?.snapshot;
     let lineage = execution.lineage.clone().into_iter().collect();
     let verification = verify(&store, &tenant, &plan, &after, &lineage).await?;
+    store.finish_restore(restore, "finished").await?;
     out!(
         "{}",
         super::restore_text::outcome(&execution, &verification, &after)

@@ -312,6 +312,20 @@ impl<'a> Context<'a> {
         .into()
     }
 
+    /// The tenant's restore lock: one restore at a time, the other named when refused.
+    async fn lock(&self) -> anyhow::Result<rewind_store::StoreLock> {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map_or_else(|| "this machine".to_string(), |h| h.trim().to_string());
+        let holder = format!("rewind on {host}, pid {}", std::process::id());
+        self.session
+            .store
+            .lock_restore(self.tenant, &holder)
+            .await
+            .map_err(usage)
+    }
+
     /// A snapshot of the tenant as it is now (incremental).
     async fn capture(&self) -> anyhow::Result<SnapshotInfo> {
         let began = std::time::Instant::now();
@@ -381,7 +395,10 @@ impl<'a> Context<'a> {
         }
         if plan.steps.is_empty() {
             if self.json {
-                outln!("{}", report(&plan, &judged, target, live))?;
+                // Nothing differs from the desired state: the tenant is as wanted.
+                let mut r = report(&plan, &judged, target, live);
+                r["converged"] = json!(true);
+                outln!("{r}")?;
             } else {
                 outln!("Nothing to do: the scope is already as it was.")?;
             }
@@ -393,9 +410,10 @@ impl<'a> Context<'a> {
         if !self.control.yes && !confirm()? {
             return Err(usage("not applied"));
         }
+        let _one_at_a_time = self.lock().await?;
         // A new plan supersedes one that never finished: `--resume` must not pick it up later.
         for old in store.restores(self.tenant).await? {
-            if old.status == "running" || old.status == "partial" {
+            if matches!(old.status.as_str(), "running" | "partial" | "verifying") {
                 eprintln!(
                     "note: restore {} of {} did not finish; this new plan replaces it",
                     old.id, old.created_at
@@ -468,6 +486,10 @@ impl<'a> Context<'a> {
             tokio::time::sleep(wait).await;
             wait *= 2;
         };
+        let failed = execution.failed().next().is_some();
+        store
+            .finish_restore(restore, if failed { "partial" } else { "finished" })
+            .await?;
         if self.json {
             let judged = judged.map_or(Value::Null, restore_text::guard_json);
             let mut r = report_with(plan, &judged, target, live);
@@ -498,7 +520,7 @@ impl<'a> Context<'a> {
             .restores(self.tenant)
             .await?
             .into_iter()
-            .find(|r| r.status == "running" || r.status == "partial")
+            .find(|r| matches!(r.status.as_str(), "running" | "partial" | "verifying"))
         else {
             return Err(usage(
                 "no restore of this tenant is unfinished; nothing to resume",
@@ -520,6 +542,7 @@ impl<'a> Context<'a> {
         if !missing.is_empty() {
             return Err(self.refuse_missing(&missing));
         }
+        let _one_at_a_time = self.lock().await?;
         let live = self.capture().await?;
         self.run(&plan, last.id, None, None, &live).await
     }

@@ -735,3 +735,76 @@ fn a_write_app_missing_a_permission_the_plan_needs_is_named_before_any_write() {
         "{plan}"
     );
 }
+
+/// Opens the test's store directly, as another process would.
+fn open_store(s: &Setup) -> rewind_store::Store {
+    let path = s.store();
+    tokio_rt().block_on(async move { rewind_store::Store::open_sqlite(&path, None).await.unwrap() })
+}
+
+#[test]
+fn one_restore_runs_at_a_time_and_the_other_is_told_who_holds_it() {
+    let s = Setup::new(&[]);
+    let first = snapshot(&s);
+    s.scenario("attacker");
+    snapshot(&s);
+    let store = open_store(&s);
+    let rt = tokio_rt();
+    let held = rt.block_on(async {
+        let tenant = store.tenants().await.unwrap().remove(0);
+        store
+            .lock_restore(&tenant, "an operator's restore, pid 4242")
+            .await
+            .unwrap()
+    });
+    let out = s.run(&["restore", "--to", &first, "--all", "--yes"]);
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("already running") && stderr(&out).contains("pid 4242"),
+        "{}",
+        stderr(&out)
+    );
+    // A dry run only reads: it is not held up.
+    let dry = s.run(&["restore", "--to", &first, "--all", "--dry-run"]);
+    assert_eq!(code(&dry), Some(0), "{}", stderr(&dry));
+    drop(held);
+    let (rc, done) = run_json(&s, &["restore", "--to", &first, "--all", "--yes"]);
+    assert_eq!((rc, &done["converged"]), (0, &json!(true)), "{done}");
+}
+
+/// A restore killed while it verifies leaves its journal unfinished: `--resume` verifies.
+/// An empty plan on a tenant that is as wanted has converged.
+#[test]
+fn verification_is_part_of_the_journal_and_an_empty_plan_has_converged() {
+    let s = Setup::new(&[]);
+    let first = snapshot(&s);
+    s.scenario("attacker");
+    snapshot(&s);
+    let (rc, done) = run_json(&s, &["restore", "--to", &first, "--all", "--yes"]);
+    assert_eq!(rc, 0, "{done}");
+    let restore = done["restore"].as_i64().unwrap();
+    let store = open_store(&s);
+    let rt = tokio_rt();
+    let status = |store: &rewind_store::Store| {
+        rt.block_on(async {
+            let tenant = store.tenants().await.unwrap().remove(0);
+            store.restores(&tenant).await.unwrap()[0].status.clone()
+        })
+    };
+    assert_eq!(status(&store), "finished");
+    // As a kill during verification leaves it: applied, not verified.
+    rt.block_on(store.finish_restore(restore, "verifying"))
+        .unwrap();
+    let (rc, resumed) = run_json(&s, &["restore", "--resume"]);
+    assert_eq!(rc, 0, "{resumed}");
+    assert_eq!(resumed["converged"], true, "{resumed}");
+    assert_eq!(resumed["restore"], restore);
+    assert_eq!(status(&store), "finished");
+    let nothing = s.run(&["restore", "--resume"]);
+    assert_eq!(code(&nothing), Some(2), "{}", stderr(&nothing));
+    // The tenant is as it was at the first snapshot: nothing to do, and that is convergence.
+    let (rc, empty) = run_json(&s, &["restore", "--to", &first, "--all", "--yes"]);
+    assert_eq!(rc, 0, "{empty}");
+    assert_eq!(empty["plan"]["steps"], json!([]));
+    assert_eq!(empty["converged"], true, "{empty}");
+}

@@ -10,7 +10,26 @@ use crate::db::{Db, on_both, spec};
 on_both!(
     a_journal_keeps_each_steps_latest_state_and_the_lineage,
     journals_are_sealed_in_an_encrypted_store,
+    one_restore_per_tenant_holds_the_lock,
 );
+
+async fn one_restore_per_tenant_holds_the_lock(db: Db) {
+    let store = db.store().await;
+    let t = store.add_tenant(&spec("one")).await.unwrap();
+    let other = store.add_tenant(&spec("two")).await.unwrap();
+    let held = store.lock_restore(&t, "host-a, pid 1").await.unwrap();
+    let err = store.lock_restore(&t, "host-b, pid 2").await.err().unwrap();
+    assert!(
+        matches!(&err, rewind_store::StoreError::Conflict(m) if m.contains("host-a, pid 1")),
+        "{err}"
+    );
+    // Another tenant's restore is not held up.
+    let elsewhere = store.lock_restore(&other, "host-b, pid 2").await.unwrap();
+    drop(held);
+    let again = store.lock_restore(&t, "host-b, pid 2").await.unwrap();
+    drop((again, elsewhere));
+    db.cleanup(store).await;
+}
 
 async fn a_journal_keeps_each_steps_latest_state_and_the_lineage(db: Db) {
     let store = db.store().await;
