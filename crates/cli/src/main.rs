@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if output::is_closed(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", message(&err));
+            eprintln!("error: {}", text::inert_lines(&message(&err)));
             exit::code_for(&err)
         }
     }

@@ -1,6 +1,12 @@
 //! Standard output of commands. Rust's `println!` panics when the reader has gone
 //! (`rewind log | head -1`); these macros return an error instead, and a closed stdout ends the
 //! command quietly with status 0, as `git log | head` does.
+//!
+//! Text a command prints holds names and values from a tenant or a store, which anyone who can
+//! name a group can fill with escape sequences and carriage returns (a "- delete" line redrawn
+//! as a harmless "~ update"). Everything printed here is made inert: control characters other
+//! than newline and tab are shown escaped. Only `diff`'s own colours bypass it, after escaping
+//! their text themselves.
 
 use std::io::Write as _;
 
@@ -12,8 +18,14 @@ pub struct Closed;
 /// Writes `args` to standard output; a broken pipe becomes [`Closed`], other failures stay I/O
 /// errors (a full disk is still an error).
 pub fn write(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    write_trusted(&crate::text::inert_lines(&args.to_string()))
+}
+
+/// Writes `text` as it is: only for text whose every piece from outside was made inert (diff's
+/// colours).
+pub fn write_trusted(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_fmt(args)
+    out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(failed)
 }

@@ -31,6 +31,22 @@ pub fn inert(s: &str) -> String {
         })
 }
 
+/// Like [`inert`], but keeps newlines and tabs: for whole blocks of output.
+pub fn inert_lines(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s.to_string();
+    }
+    s.chars()
+        .fold(String::with_capacity(s.len()), |mut out, c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+            out
+        })
+}
+
 /// `s` in at most `max` columns: the start and the end kept, `…` between
 /// (`CA001-Global-…-CountryWhitelist`), which keeps both the number and the purpose of a policy.
 pub fn shorten(s: &str, max: usize) -> String {
@@ -174,6 +190,7 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(inert("plain"), "plain");
         assert_eq!(inert("a\rb\x1b[31mc\n"), "a\\rb\\u{1b}[31mc\\n");
+        assert_eq!(inert_lines("a\x1b[2K\rb\n\tc"), "a\\u{1b}[2K\\rb\n\tc");
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         result.map_err(classify)?
     };
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::text::inert_lines(w));
     }
     if args.store.json {
         outln!("{}", report_json(&tenant, &report))?;

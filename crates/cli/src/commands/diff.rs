@@ -17,7 +17,7 @@ use super::compare::{Compared, Difference, ReferenceNames, compare, describe, po
 use super::session::{Session, usage};
 use crate::cli::DiffArgs;
 use crate::exit::Expected;
-use crate::output::{out, outln};
+use crate::output::outln;
 
 pub async fn run(args: DiffArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
@@ -44,7 +44,7 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<()> {
         outln!("{}", diff_json(&compared, &objects))?;
     } else {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        out!("{}", unified(&compared, &objects, colour))?;
+        crate::output::write_trusted(&unified(&compared, &objects, colour))?;
     }
     session.store.close().await;
     if args.exit_code && !compared.objects.is_empty() {
@@ -127,11 +127,14 @@ fn diff_json(c: &Compared, objects: &[ObjectDiff<'_>]) -> Value {
 
 fn unified(c: &Compared, objects: &[ObjectDiff<'_>], colour: bool) -> String {
     use std::fmt::Write as _;
+    // Every line from the tenant is made inert before it is painted: the only escapes printed
+    // are these colours.
     let paint = |code: &str, s: &str| {
+        let s = crate::text::inert(s);
         if colour {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
-            s.to_string()
+            s
         }
     };
     let mut out = format!("--- {}\n+++ {}\n", c.from.label(), c.to.label());

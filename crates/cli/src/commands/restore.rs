@@ -43,7 +43,7 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<()> {
         .map_err(classify_restore)?;
     ctx.timed("plan", began);
     for w in &prepared.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::text::inert_lines(w));
     }
     ctx.proceed(
         prepared.plan,
@@ -344,7 +344,7 @@ impl<'a> Context<'a> {
         bar.finish();
         let report = report.map_err(classify)?;
         for w in &report.warnings {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", crate::text::inert_lines(w));
         }
         self.timed("capture", began);
         Ok(report.snapshot)
@@ -451,7 +451,8 @@ impl<'a> Context<'a> {
             if show && (done % 100 == 0 || done == total) {
                 eprint!(
                     "\r  applied {done}/{total} steps (last: {} {})   ",
-                    outcome.kind, outcome.id
+                    outcome.kind,
+                    crate::text::inert(&outcome.id)
                 );
                 if done == total {
                     eprintln!();

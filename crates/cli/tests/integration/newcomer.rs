@@ -292,3 +292,54 @@ fn the_readme_lists_every_design_note_and_crate_and_links_only_what_exists() {
         );
     }
 }
+
+/// A name is data, not a terminal command: a group named with a carriage return and escape
+/// sequences (redrawing a "- delete" line as a harmless "~ update") prints escaped everywhere.
+#[test]
+fn control_characters_from_a_tenant_print_inert() {
+    let s = Setup::new(&[]);
+    s.json(&["capture", "--json"]);
+    let hostile = "Finance\r\u{1b}[2K  ~ update   harmless\u{1b}[0m";
+    let (status, group) = super::restore::graph(
+        &s,
+        "POST",
+        "/groups",
+        Some(
+            serde_json::json!({"displayName": hostile, "mailEnabled": false,
+            "mailNickname": "finance", "securityEnabled": true}),
+        ),
+    );
+    assert_eq!(status, 201, "{group}");
+    let id = group["id"].as_str().unwrap().to_string();
+    s.json(&["capture", "--json"]);
+    let object = format!("group/{id}");
+    for args in [
+        &["log"][..],
+        &["changes", "--from", "1"],
+        &["diff", "--from", "1"],
+        &["history", &object],
+        &["blame", &object],
+        &["refs", &object],
+        &["show", &object],
+        &["restore", "--to", "1", "--all", "--dry-run"],
+        &["show", hostile],
+    ] {
+        let out = s.run(args);
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\r'),
+                "{args:?} {stream}: {text:?}"
+            );
+        }
+    }
+    let plan = String::from_utf8(
+        s.run(&["restore", "--to", "1", "--all", "--dry-run"])
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        plan.contains(r"Finance\r\u{1b}[2K"),
+        "shown escaped: {plan}"
+    );
+}
