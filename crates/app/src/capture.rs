@@ -256,6 +256,8 @@ pub async fn capture(
         cursors: new_cursors,
         audit: records,
         amendments,
+        drop_cursors: Vec::new(),
+        import_mark: None,
         requests,
         millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };

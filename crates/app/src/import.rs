@@ -248,9 +248,30 @@ pub enum ImportError {
         /// The latest snapshot's time.
         latest: Timestamp,
     },
+    /// The tenant is captured: a tree would replace the captured state of its kinds.
+    #[error(
+        "tenant '{tenant}' has captures: this tree would replace the captured state of {} and delete what the tree lacks; pass --replace-kinds if that is meant (the next capture then reads those kinds in full), or import into a store of its own (REWIND_STORE=imported.db)",
+        .kinds.join(", ")
+    )]
+    Captured {
+        /// The tenant's name.
+        tenant: String,
+        /// The kinds the tree holds.
+        kinds: Vec<String>,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// How a tree goes into the timeline.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The tenant may have captures: the tree's kinds replace their captured state, and their
+    /// delta cursors go so the next capture reads them in full.
+    pub replace_kinds: bool,
+    /// The git commit the tree comes from (kept so that a later run goes on after it).
+    pub commit: Option<String>,
 }
 
 /// Stores a tree as a snapshot taken at `taken_at`: its objects replace the state of the kinds
@@ -261,6 +282,7 @@ pub async fn import_tree(
     tree: &Tree,
     kinds: &BTreeSet<Kind>,
     taken_at: Timestamp,
+    options: &ImportOptions,
 ) -> Result<SnapshotInfo, ImportError> {
     if !tree.problems.is_empty() {
         return Err(ImportError::Files(tree.problems.clone()));
@@ -269,6 +291,19 @@ pub async fn import_tree(
         return Err(ImportError::Empty);
     }
     let _lock = store.lock_shared().await?;
+    // A captured tenant's delta cursors would never bring back what a tree deletes.
+    let cursors = store.cursors(tenant).await?;
+    if !cursors.is_empty() && !options.replace_kinds {
+        return Err(ImportError::Captured {
+            tenant: tenant.name.clone(),
+            kinds: kinds.iter().map(|k| k.name().to_string()).collect(),
+        });
+    }
+    let drop_cursors: Vec<Kind> = cursors
+        .keys()
+        .filter(|k| kinds.contains(k))
+        .copied()
+        .collect();
     let base = store.latest(tenant).await?;
     if let Some(b) = &base
         && b.taken_at >= taken_at
@@ -320,6 +355,8 @@ pub async fn import_tree(
         cursors: Vec::new(),
         audit: Vec::new(),
         amendments: Vec::new(),
+        drop_cursors,
+        import_mark: options.commit.clone(),
         requests: 0,
         millis: 0,
     };

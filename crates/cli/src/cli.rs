@@ -499,9 +499,14 @@ pub struct ImportArgs {
     #[arg(long, value_name = "T", conflicts_with = "git")]
     pub taken_at: Option<String>,
     /// PATH is a git repository: one snapshot per commit of HEAD's first-parent history, at
-    /// the commit's time (commits already in the timeline are skipped).
+    /// the commit's time (a run goes on after the last commit an earlier run imported).
     #[arg(long)]
     pub git: bool,
+    /// The tenant has captures: let the tree replace the captured state of the kinds it holds
+    /// (objects of those kinds the tree lacks are recorded deleted; the next capture reads
+    /// those kinds in full).
+    #[arg(long)]
+    pub replace_kinds: bool,
 }
 
 #[derive(Debug, Args)]

@@ -137,6 +137,12 @@ pub struct NewSnapshot {
     pub audit: Vec<AuditEntry>,
     /// Late records explaining changes of earlier snapshots.
     pub amendments: Vec<Amendment>,
+    /// Kinds whose delta cursors go: an import replaced their state, so the next capture
+    /// must read them in full to see the tenant as it is.
+    pub drop_cursors: Vec<Kind>,
+    /// The git commit an import of a git history took this snapshot from: a later run goes on
+    /// after it.
+    pub import_mark: Option<String>,
     /// Graph requests made.
     pub requests: u64,
     /// How long it took.
@@ -349,6 +355,23 @@ impl Store {
         }
         self.put_amendments(&mut tx, tenant, snapshot.id, &new.amendments)
             .await?;
+        for kind in &new.drop_cursors {
+            sqlx::query("DELETE FROM cursors WHERE tenant = $1 AND kind = $2")
+                .bind(tenant.id)
+                .bind(kind.name())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(commit) = &new.import_mark {
+            sqlx::query(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(import_mark_key(tenant))
+            .bind(commit)
+            .execute(&mut *tx)
+            .await?;
+        }
         for (kind, link) in &new.cursors {
             sqlx::query(
                 "INSERT INTO cursors (tenant, kind, link, snapshot) VALUES ($1, $2, $3, $4) \
@@ -578,6 +601,16 @@ impl Store {
             merge_actors(out.entry(a.object).or_default(), a.actors);
         }
         Ok(out)
+    }
+
+    /// The git commit the last import of a git history stopped at.
+    pub async fn import_mark(&self, tenant: &TenantInfo) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query("SELECT value FROM meta WHERE key = $1")
+            .bind(import_mark_key(tenant))
+            .fetch_optional(&self.db)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?)
     }
 
     /// The delta links to resume from.
@@ -911,4 +944,9 @@ pub(crate) fn object_key(kind: &str, key: String) -> Result<ObjectKey, StoreErro
     let kind = Kind::from_name(kind)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{kind}' in versions")))?;
     Ok(ObjectKey::new(kind, key))
+}
+
+/// Where the last imported git commit of a tenant is kept (`meta`).
+fn import_mark_key(tenant: &TenantInfo) -> String {
+    format!("git-import:{}", tenant.id)
 }

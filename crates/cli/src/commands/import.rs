@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context as _;
 use jiff::Timestamp;
-use rewind_app::import::{ImportError, SourceFile, Tree, import_tree, read_tree};
+use rewind_app::import::{ImportError, ImportOptions, SourceFile, Tree, import_tree, read_tree};
 use rewind_model::Kind;
 use rewind_store::{NewTenant, SnapshotInfo, TenantInfo};
 use serde_json::json;
@@ -40,7 +40,11 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
                 .map_err(|e| usage(format!("--taken-at '{t}': {e}; give an RFC 3339 time")))?,
             None => Timestamp::now(),
         };
-        let s = store_tree(&session, &tenant, &tree, &kinds, taken_at).await?;
+        let options = ImportOptions {
+            replace_kinds: args.replace_kinds,
+            commit: None,
+        };
+        let s = store_tree(&session, &tenant, &tree, &kinds, taken_at, &options).await?;
         vec![(s, tree, None)]
     };
     session.store.close().await;
@@ -55,8 +59,9 @@ async fn store_tree(
     tree: &Tree,
     kinds: &BTreeSet<Kind>,
     taken_at: Timestamp,
+    options: &ImportOptions,
 ) -> anyhow::Result<SnapshotInfo> {
-    import_tree(&session.store, tenant, tree, kinds, taken_at)
+    import_tree(&session.store, tenant, tree, kinds, taken_at, options)
         .await
         .map_err(|e| match e {
             ImportError::Store(s) => anyhow::Error::new(s),
@@ -186,9 +191,11 @@ fn read_path(root: &Path, out: &mut Vec<SourceFile>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One snapshot per commit of the first-parent history of HEAD, at the commit's time. Commits
-/// at or before the latest snapshot are taken as already imported, so running it again goes on
-/// where it stopped. The kinds a commit covers are those seen in it or any commit before it.
+/// One snapshot per commit of the first-parent history of HEAD, at the commit's time (git
+/// keeps seconds: commits that share one, or whose clocks went back, are spaced a microsecond
+/// after the previous snapshot, so none is skipped). The last commit imported is kept with its
+/// snapshot; a later run goes on after it. The kinds a commit covers are those seen in it or
+/// any commit before it.
 async fn from_git(
     session: &Session,
     tenant: &TenantInfo,
@@ -197,7 +204,8 @@ async fn from_git(
     let [repo] = args.paths.as_slice() else {
         return Err(usage("--git takes one repository"));
     };
-    let latest = session.store.latest(tenant).await?.map(|s| s.taken_at);
+    let mut latest = session.store.latest(tenant).await?.map(|s| s.taken_at);
+    let first_run_latest = latest;
     let log = git(
         repo,
         &[
@@ -208,30 +216,53 @@ async fn from_git(
             "HEAD",
         ],
     )?;
+    let commits: Vec<(&str, &str)> = log.lines().filter_map(|l| l.split_once(' ')).collect();
+    let done = match session.store.import_mark(tenant).await? {
+        Some(mark) => Some(
+            commits
+                .iter()
+                .position(|(c, _)| *c == mark)
+                .ok_or_else(|| {
+                    usage(format!(
+                        "this history does not hold commit {mark}, the last one imported before; \
+                         it was rewritten: import it into a store of its own"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
     let mut reader = CatFile::start(repo)?;
     let mut kinds = BTreeSet::new();
     let mut cache: HashMap<String, Vec<u8>> = HashMap::new();
     let mut out = Vec::new();
-    for line in log.lines() {
-        let Some((commit, time)) = line.split_once(' ') else {
-            continue;
-        };
-        let taken_at: Timestamp = time
-            .parse()
-            .with_context(|| format!("commit {commit} has the time '{time}'"))?;
+    for (i, (commit, time)) in commits.iter().enumerate() {
         let files = reader.tree(repo, commit, &mut cache)?;
         let tree = read_tree(&files);
         kinds.extend(tree.kinds.iter().copied());
-        if latest.is_some_and(|l| taken_at <= l) {
+        let mut taken_at: Timestamp = time
+            .parse()
+            .with_context(|| format!("commit {commit} has the time '{time}'"))?;
+        // Without a mark (a timeline imported before marks were kept, or a first run), what is
+        // not after the latest snapshot is taken as imported.
+        let imported = match done {
+            Some(d) => i <= d,
+            None => first_run_latest.is_some_and(|l| taken_at <= l),
+        };
+        if imported || (tree.objects.is_empty() && tree.problems.is_empty()) {
             continue;
         }
-        if tree.objects.is_empty() && tree.problems.is_empty() {
-            continue;
+        if let Some(l) = latest.filter(|l| taken_at <= *l) {
+            taken_at = l + jiff::SignedDuration::from_micros(1);
         }
-        let s = store_tree(session, tenant, &tree, &kinds, taken_at)
+        let options = ImportOptions {
+            replace_kinds: args.replace_kinds,
+            commit: Some((*commit).to_string()),
+        };
+        let s = store_tree(session, tenant, &tree, &kinds, taken_at, &options)
             .await
             .with_context(|| format!("commit {commit} ({time})"))?;
-        out.push((s, tree, Some(commit.to_string())));
+        latest = Some(s.taken_at);
+        out.push((s, tree, Some((*commit).to_string())));
     }
     Ok(out)
 }

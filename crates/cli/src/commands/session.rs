@@ -78,6 +78,23 @@ impl Session {
     /// Like [`Session::tenant`], but `None` when the store keeps none that matches (capture adds
     /// it).
     pub async fn find_tenant(&self) -> anyhow::Result<Option<TenantInfo>> {
+        let found = self.find_named_tenant().await?;
+        // One tenant per timeline: settings for another directory must not write into, or be
+        // read as, this one.
+        if let (Some(t), Some(id)) = (&found, &self.raw.tenant_id)
+            && !t.tenant_id.eq_ignore_ascii_case(id)
+        {
+            return Err(usage(format!(
+                "tenant '{}' of the store is directory {}, but the settings name directory {id} \
+                 (REWIND_TENANT_ID or --tenant-id): fix the setting, or choose the store's tenant \
+                 for {id} with --tenant",
+                t.name, t.tenant_id
+            )));
+        }
+        Ok(found)
+    }
+
+    async fn find_named_tenant(&self) -> anyhow::Result<Option<TenantInfo>> {
         let wanted = self.raw.tenant.as_ref().or(self.raw.tenant_id.as_ref());
         if let Some(name) = wanted {
             let found = self.store.tenant(name).await?;

@@ -126,7 +126,7 @@ fn blame_refs_and_dangling_references() {
     assert_eq!(code(&unknown), Some(2));
 }
 
-fn git(dir: &std::path::Path, args: &[&str], date: &str) {
+pub(crate) fn git(dir: &std::path::Path, args: &[&str], date: &str) {
     let out = std::process::Command::new("git")
         .arg("-C")
         .arg(dir)

@@ -17,6 +17,7 @@ mod readme;
 mod restore;
 mod text;
 mod timeline;
+mod timelines;
 mod watch;
 
 use std::io::{BufRead, BufReader};

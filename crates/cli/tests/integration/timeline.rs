@@ -27,6 +27,11 @@ impl Setup {
         }
     }
 
+    /// The test's own directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn store(&self) -> PathBuf {
         self.dir.join("timeline.db")
     }

@@ -66,6 +66,8 @@ async fn commit(
         cursors: vec![],
         audit: vec![],
         amendments: vec![],
+        drop_cursors: vec![],
+        import_mark: None,
         requests: 1,
         millis: 1,
     };

@@ -55,6 +55,8 @@ fn snapshot(changes: Vec<VersionChange>, at: i64) -> NewSnapshot {
         cursors: vec![],
         audit: vec![],
         amendments: vec![],
+        drop_cursors: vec![],
+        import_mark: None,
         requests: 3,
         millis: 10,
     }
