@@ -203,6 +203,8 @@ pub async fn load_access(
     subjects: Subjects<'_>,
     plan: &[PlanStep],
 ) -> Result<Access, StoreError> {
+    // The analysis reads parts of the state but relies on all of it.
+    store.check_state(tenant, snapshot).await?;
     let mut policies = all_of(store, tenant, Kind::ConditionalAccessPolicy, snapshot).await?;
     let mut locations = all_of(store, tenant, Kind::NamedLocation, snapshot).await?;
     let mut strengths = all_of(store, tenant, Kind::AuthenticationStrengthPolicy, snapshot).await?;

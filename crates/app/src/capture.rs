@@ -190,7 +190,10 @@ pub async fn capture(
     let stats_before = client.stats();
     let taken_at = Timestamp::now();
     let base = store.latest(tenant).await?;
+    // An incremental capture builds on its parent, which must be intact; a full one reads
+    // everything again and is how a damaged timeline gets a snapshot to rely on.
     let base_manifest = match &base {
+        Some(b) if options.full => store.manifest_as_stored(tenant, b).await?,
         Some(b) => store.manifest(tenant, b).await?,
         None => Manifest::new(),
     };

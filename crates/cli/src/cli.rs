@@ -513,6 +513,10 @@ pub struct ImportArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    /// A chain head kept from an earlier `rewind verify` (or `capture --json`): exit 6 unless it
+    /// is still a tenant's head.
+    #[arg(long, value_name = "HASH")]
+    pub head: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

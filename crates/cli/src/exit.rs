@@ -14,7 +14,8 @@ pub const AUTH: u8 = 3;
 pub const PARTIAL: u8 = 4;
 /// The lockout guard refused a restore plan.
 pub const REFUSED: u8 = 5;
-/// `verify`, `diff` or `check` found what it looks for, or a restore did not converge.
+/// `verify`, `diff` or `check` found what it looks for (or a command found the snapshot it
+/// would read damaged), or a restore did not converge.
 pub const FOUND: u8 = 6;
 
 /// Errors that know their exit code.
@@ -46,8 +47,24 @@ pub fn code_for(err: &anyhow::Error) -> ExitCode {
         Some(Expected::Found(_)) => FOUND,
         Some(Expected::Partial(_)) => PARTIAL,
         Some(Expected::Refused(_)) => REFUSED,
+        None if damaged(err) => FOUND,
         None => UNEXPECTED,
     };
     debug_assert_ne!(code, OK);
     ExitCode::from(code)
+}
+
+/// Whether the error is damage found in the store (a snapshot that does not match its chain):
+/// the same finding as `verify`'s, whichever use case met it (they pass store errors on
+/// transparently, so the store error itself may not be in the chain).
+fn damaged(err: &anyhow::Error) -> bool {
+    use rewind_store::StoreError;
+    let is = |s: &StoreError| matches!(s, StoreError::Damaged { .. });
+    err.chain().any(|e| {
+        e.downcast_ref::<StoreError>().is_some_and(is)
+            || matches!(e.downcast_ref::<rewind_app::CaptureError>(), Some(rewind_app::CaptureError::Store(s)) if is(s))
+            || matches!(e.downcast_ref::<rewind_app::restore::RestoreError>(), Some(rewind_app::restore::RestoreError::Store(s)) if is(s))
+            || matches!(e.downcast_ref::<rewind_app::import::ImportError>(), Some(rewind_app::import::ImportError::Store(s)) if is(s))
+            || matches!(e.downcast_ref::<rewind_app::locate::LocateError>(), Some(rewind_app::locate::LocateError::Store(s)) if is(s))
+    })
 }

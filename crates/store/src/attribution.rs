@@ -7,11 +7,12 @@ use std::collections::HashSet;
 use rewind_model::Actor;
 use sqlx::Row as _;
 
+use crate::chain::{AmendmentFields, RowFields};
 use crate::error::StoreError;
 use crate::manifest::ObjectKey;
 use crate::store::{Store, TenantInfo};
 use crate::timeline::{
-    Amendment, actors_text, json_list, object_key, parse_actors_text, parse_records,
+    Amendment, VersionChange, actors_text, json_list, object_key, parse_actors_text, parse_records,
 };
 
 /// A version row's attribution, as capture needs it to attribute records that arrive late.
@@ -26,13 +27,14 @@ pub struct RowAttribution {
 }
 
 impl Store {
-    /// Writes amendments found by the capture of `snapshot`, inside its transaction.
+    /// Writes amendments found by the capture of `snapshot` (as stored), inside its
+    /// transaction.
     pub(crate) async fn put_amendments(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         tenant: &TenantInfo,
         snapshot: i64,
-        amendments: &[Amendment],
+        amendments: &[AmendmentFields],
     ) -> Result<(), StoreError> {
         for a in amendments {
             sqlx::query(
@@ -41,18 +43,44 @@ impl Store {
             )
             .bind(tenant.id)
             .bind(snapshot)
-            .bind(a.object.kind.name())
-            .bind(a.object.key.clone())
+            .bind(a.kind.clone())
+            .bind(a.key.clone())
             .bind(a.version)
-            .bind(
-                self.sealer
-                    .seal_text(a.object.key.as_bytes(), &actors_text(&a.actors))?,
-            )
-            .bind(json_list(&a.records))
+            .bind(a.actors.clone())
+            .bind(a.records.clone())
             .execute(&mut **tx)
             .await?;
         }
         Ok(())
+    }
+
+    /// An amendment as it is stored: its actors sealed when the store is encrypted.
+    pub(crate) fn amendment_fields(&self, a: &Amendment) -> Result<AmendmentFields, StoreError> {
+        Ok(AmendmentFields {
+            kind: a.object.kind.name().to_string(),
+            key: a.object.key.clone(),
+            version: a.version,
+            actors: self
+                .sealer
+                .seal_text(a.object.key.as_bytes(), &actors_text(&a.actors))?,
+            records: json_list(&a.records),
+        })
+    }
+
+    /// A version row as it is stored: the name as its index value, the actors sealed when the
+    /// store is encrypted.
+    pub(crate) fn row_fields(&self, c: &VersionChange) -> Result<RowFields, StoreError> {
+        Ok(RowFields {
+            kind: c.object.kind.name().to_string(),
+            key: c.object.key.clone(),
+            hash: c.hash.map(|h| h.as_bytes().to_vec()),
+            change: c.change.name().to_string(),
+            name: c.name.as_deref().map(|n| self.sealer.index(n)),
+            actors: self
+                .sealer
+                .seal_text(c.object.key.as_bytes(), &actors_text(&c.actors))?,
+            records: Some(json_list(&c.records)),
+        })
     }
 
     /// Amendments of version rows in snapshots after `after` up to `upto`.

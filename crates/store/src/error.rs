@@ -10,6 +10,9 @@ pub enum StoreError {
     /// folder, not a database); the reason is the first attempt's, in words.
     #[error("{0}")]
     Unavailable(String),
+    /// There is no store where one was expected (reading commands never create one).
+    #[error("{0}")]
+    NotAStore(String),
     /// The store was written by a newer Rewind.
     #[error(
         "this store has schema version {found}, newer than this Rewind understands ({known}); upgrade Rewind"
@@ -29,6 +32,19 @@ pub enum StoreError {
     /// Stored data does not match its address or cannot be read back.
     #[error("store data is damaged: {0}")]
     Corrupt(String),
+    /// A snapshot a command would read does not match its hash chain: something changed or
+    /// removed what was stored.
+    #[error(
+        "snapshot {snapshot} of tenant '{tenant}' is damaged ({what}): nothing was done; run `rewind verify` to see everything wrong, then `rewind capture --full` for a snapshot to rely on"
+    )]
+    Damaged {
+        /// The tenant's name.
+        tenant: String,
+        /// The snapshot.
+        snapshot: i64,
+        /// What does not match.
+        what: String,
+    },
     /// No such tenant, snapshot or object.
     #[error("{0}")]
     NotFound(String),

@@ -13,7 +13,9 @@ use rewind_model::{Actor, ContentHash, Kind};
 use serde::Serialize;
 use sqlx::Row as _;
 
+use crate::chain::AmendmentFields;
 use crate::error::StoreError;
+use crate::integrity::{CHAIN_COLUMNS, ChainRow, chain_row, stored_row};
 use crate::manifest::{Change, ObjectKey};
 use crate::retention::{Decision, KeepPolicy, select};
 use crate::store::{Store, TenantInfo};
@@ -87,6 +89,10 @@ impl Store {
             return Ok(report);
         }
         let _lock = self.try_lock_exclusive().await?;
+        // Folding damaged history would hide the damage for good: check it first.
+        if let Some(last) = snapshots.last() {
+            self.check_range(tenant, 0, last.id).await?;
+        }
         // Plan every run from the data as stored (folding preserves every kept state, so the
         // state at the previous kept snapshot reads the same before and after).
         let mut plans = Vec::new();
@@ -290,8 +296,120 @@ impl Store {
                     .await?;
             }
         }
+        if let Some(first) = plans.iter().map(|(kept, _, _)| kept.id).min() {
+            self.rechain(&mut tx, tenant, first).await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Seals the chain again from snapshot `from` on, inside `forget`'s transaction: folding
+    /// changed what is stored about the kept snapshots, so their chain hashes (and every later
+    /// one, which commits to its parent's) are recomputed — as version 2, each parent now the
+    /// previous kept snapshot. The chain head changes; `rewind verify` prints the new one.
+    async fn rechain(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: &TenantInfo,
+        from: i64,
+    ) -> Result<(), StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CHAIN_COLUMNS} FROM snapshots WHERE tenant = $1 ORDER BY id"
+        ))
+        .bind(tenant.id)
+        .fetch_all(&mut **tx)
+        .await?;
+        let snapshots = rows.iter().map(chain_row).collect::<Result<Vec<_>, _>>()?;
+        let mut parent: Option<(i64, ContentHash)> = None;
+        for mut s in snapshots {
+            if s.id < from {
+                parent = Some((s.id, s.chain));
+                continue;
+            }
+            s.version = 2;
+            s.cursor_kinds = Some(self.cursors_of(tx, tenant, &s).await?);
+            let mut own = sqlx::query(
+                "SELECT kind, key, hash, change, name, actors, records FROM versions \
+                 WHERE tenant = $1 AND snapshot = $2",
+            )
+            .bind(tenant.id)
+            .bind(s.id)
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(stored_row)
+            .collect::<Result<Vec<_>, _>>()?;
+            let mut found = sqlx::query(
+                "SELECT kind, key, version, actors, records FROM amendments \
+                 WHERE tenant = $1 AND snapshot = $2",
+            )
+            .bind(tenant.id)
+            .bind(s.id)
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(AmendmentFields {
+                    kind: r.try_get(0)?,
+                    key: r.try_get(1)?,
+                    version: r.try_get(2)?,
+                    actors: r.try_get(3)?,
+                    records: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+            let chain = self.expected_chain(
+                tenant,
+                &s,
+                parent.as_ref().map(|p| &p.1),
+                &mut own,
+                &mut found,
+            );
+            sqlx::query(
+                "UPDATE snapshots SET parent = $1, chain_anchor = NULL, chain_version = 2, \
+                 chain = $2, cursor_kinds = $3 WHERE id = $4",
+            )
+            .bind(parent.map(|p| p.0))
+            .bind(chain.as_bytes().to_vec())
+            .bind(s.cursor_kinds.clone())
+            .bind(s.id)
+            .execute(&mut **tx)
+            .await?;
+            parent = Some((s.id, chain));
+        }
+        if let Ok(mut checked) = self.checked.lock() {
+            checked.clear();
+        }
+        Ok(())
+    }
+
+    /// The cursors a snapshot now holds, as the chain keeps them: those it committed, and
+    /// those of forgotten snapshots moved to it.
+    async fn cursors_of(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: &TenantInfo,
+        s: &ChainRow,
+    ) -> Result<String, StoreError> {
+        let mut map: BTreeMap<String, String> = s
+            .cursor_kinds
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok())
+            .unwrap_or_default();
+        let rows =
+            sqlx::query("SELECT kind, link FROM cursors WHERE tenant = $1 AND snapshot = $2")
+                .bind(tenant.id)
+                .bind(s.id)
+                .fetch_all(&mut **tx)
+                .await?;
+        for r in rows {
+            let link: String = r.try_get(1)?;
+            map.insert(
+                r.try_get(0)?,
+                blake3::hash(link.as_bytes()).to_hex().to_string(),
+            );
+        }
+        serde_json::to_string(&map).map_err(|e| StoreError::Corrupt(format!("cursors: {e}")))
     }
 
     /// Deletes blobs no version row and no snapshot's audit references, in every tenant.

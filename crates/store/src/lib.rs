@@ -10,8 +10,10 @@
 
 mod attribution;
 mod bulk;
+mod chain;
 mod error;
 mod forget;
+mod integrity;
 mod journal;
 mod lock;
 mod manifest;
@@ -37,5 +39,5 @@ pub use store::{Dialect, NewTenant, Store, TenantInfo};
 pub use timeline::{
     Amendment, AuditEntry, KindCounts, NewSnapshot, SnapshotInfo, VersionChange, VersionRecord,
 };
-pub use verify::{Problem, VerifyReport};
+pub use verify::{ChainHead, Problem, VerifyReport};
 pub use watch::{AlertRecord, NewAlert};

@@ -24,6 +24,7 @@ impl Store {
         objects: &[ObjectKey],
         snapshot: i64,
     ) -> Result<HashMap<ObjectKey, Option<ContentHash>>, StoreError> {
+        self.check_snapshot(tenant, snapshot).await?;
         let mut out = HashMap::with_capacity(objects.len());
         for chunk in objects.chunks(KEYS_PER_QUERY) {
             let mut sql = String::from(match self.dialect {
@@ -58,6 +59,7 @@ impl Store {
         kind: Kind,
         snapshot: i64,
     ) -> Result<Manifest, StoreError> {
+        self.check_snapshot(tenant, snapshot).await?;
         let mut manifest = Manifest::new();
         let mut rows = sqlx::query(
             "SELECT kind, key, hash FROM versions WHERE tenant = $1 AND kind = $2 \

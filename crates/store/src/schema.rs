@@ -35,7 +35,7 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 4,
-        description: "attribution: audit records per change, late attributions, restore writers",
+        description: "attribution by identity; chain v2 over everything stored about a snapshot",
         sqlite: include_str!("../migrations/sqlite/0004_attribution.sql"),
         postgres: include_str!("../migrations/postgres/0004_attribution.sql"),
     },
@@ -46,6 +46,14 @@ pub const SCHEMA_VERSION: i64 = 4;
 
 /// An arbitrary key for `PostgreSQL`'s advisory lock that serialises migrations ("rewind").
 const MIGRATION_LOCK: i64 = 0x7265_7769_6e64;
+
+/// Whether the database already holds a Rewind store (its migrations table).
+pub(crate) async fn is_store(db: &AnyPool) -> Result<bool, StoreError> {
+    Ok(sqlx::query("SELECT version FROM schema_migrations LIMIT 1")
+        .fetch_optional(db)
+        .await
+        .is_ok())
+}
 
 /// Brings the schema up to date; refuses a newer one. Safe when several processes open a new
 /// store at once (a fleet starting): migrations run one process at a time, under `PostgreSQL`'s

@@ -88,6 +88,8 @@ pub(crate) struct Sealer {
     cipher: Option<XChaCha20Poly1305>,
     /// Key for the keyed hashes that stand in for names in an encrypted store's indexes.
     index_key: Option<[u8; 32]>,
+    /// Key of the hash chain of an encrypted store.
+    chain_key: Option<[u8; 32]>,
 }
 
 impl Sealer {
@@ -95,7 +97,13 @@ impl Sealer {
         Sealer {
             cipher: key.map(|k| XChaCha20Poly1305::new((&k.0).into())),
             index_key: key.map(|k| blake3::derive_key("rewind-store name index v1", &k.0)),
+            chain_key: key.map(|k| crate::chain::chain_key(&k.0)),
         }
+    }
+
+    /// The key the chain is computed with, in an encrypted store.
+    pub(crate) fn chain_key(&self) -> Option<&[u8; 32]> {
+        self.chain_key.as_ref()
     }
 
     pub(crate) fn encrypted(&self) -> bool {

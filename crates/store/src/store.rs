@@ -54,6 +54,8 @@ pub struct Store {
     pub(crate) sealer: Sealer,
     /// `SQLite`: the database file (bulk reads open it directly; the lock file sits beside it).
     pub(crate) path: Option<std::path::PathBuf>,
+    /// Snapshots whose chain this process has checked, so that reading one again costs nothing.
+    pub(crate) checked: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
 }
 
 /// A tenant to add to a store: its connection settings, never its secrets.
@@ -97,6 +99,33 @@ pub(crate) const TENANT_COLUMNS: &str =
 impl Store {
     /// Opens (creating when absent) a `SQLite` store file.
     pub async fn open_sqlite(path: &Path, key: Option<&StoreKey>) -> Result<Store, StoreError> {
+        Store::sqlite(path, key, true).await
+    }
+
+    /// Opens a `SQLite` store that must already exist: reading commands never leave an empty
+    /// store behind a mistyped path, and an empty or foreign file is refused.
+    pub async fn open_sqlite_existing(
+        path: &Path,
+        key: Option<&StoreKey>,
+    ) -> Result<Store, StoreError> {
+        match std::fs::metadata(path) {
+            Err(_) => Err(StoreError::NotAStore(format!(
+                "there is no store at {}: run `rewind capture` (or `rewind import`) to start one, or set REWIND_STORE",
+                path.display()
+            ))),
+            Ok(m) if m.len() == 0 => Err(StoreError::NotAStore(format!(
+                "{} is empty, not a Rewind store",
+                path.display()
+            ))),
+            Ok(_) => Store::sqlite(path, key, false).await,
+        }
+    }
+
+    async fn sqlite(
+        path: &Path,
+        key: Option<&StoreKey>,
+        create: bool,
+    ) -> Result<Store, StoreError> {
         let text = path.to_string_lossy();
         let escaped: String = text
             .chars()
@@ -107,21 +136,31 @@ impl Store {
                 c => c.to_string(),
             })
             .collect();
-        let url = format!("sqlite://{escaped}?mode=rwc");
-        let mut store = Store::connect(&url, Dialect::Sqlite, key).await?;
+        let mode = if create { "rwc" } else { "rw" };
+        let url = format!("sqlite://{escaped}?mode={mode}");
+        let mut store = Store::connect(&url, Dialect::Sqlite, key, create).await?;
         store.path = Some(path.to_path_buf());
         Ok(store)
     }
 
     /// Opens a `PostgreSQL` store (creating its tables when absent).
     pub async fn open_postgres(url: &str, key: Option<&StoreKey>) -> Result<Store, StoreError> {
-        Store::connect(url, Dialect::Postgres, key).await
+        Store::connect(url, Dialect::Postgres, key, true).await
+    }
+
+    /// Opens a `PostgreSQL` store that must already hold Rewind's tables.
+    pub async fn open_postgres_existing(
+        url: &str,
+        key: Option<&StoreKey>,
+    ) -> Result<Store, StoreError> {
+        Store::connect(url, Dialect::Postgres, key, false).await
     }
 
     async fn connect(
         url: &str,
         dialect: Dialect,
         key: Option<&StoreKey>,
+        create: bool,
     ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         // Long scans (verify, a large manifest) are expected; they are not warnings for users.
@@ -147,12 +186,18 @@ impl Store {
             })
             .connect_with(options)
             .await?;
+        if !create && !schema::is_store(&pool).await? {
+            return Err(StoreError::NotAStore(
+                "the database holds no Rewind store: run `rewind capture` (or `rewind import`) to start one".into(),
+            ));
+        }
         schema::migrate(&pool, dialect).await?;
         let store = Store {
             db: pool,
             dialect,
             sealer: Sealer::new(key),
             path: None,
+            checked: std::sync::Arc::default(),
         };
         store.check_key(key).await?;
         Ok(store)

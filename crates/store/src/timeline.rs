@@ -11,8 +11,9 @@ use serde_json::Value;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
+use crate::chain::{SnapshotFields, chain_hash_v2, snapshot_digest};
 use crate::error::StoreError;
-use crate::manifest::{Change, Manifest, ObjectKey, apply, chain_hash, manifest_hash};
+use crate::manifest::{Change, Manifest, ObjectKey, apply, manifest_hash};
 use crate::store::{Dialect, Store, TenantInfo, micros};
 
 /// Rows per multi-row `INSERT`: well under both dialects' limits on bound values.
@@ -282,15 +283,39 @@ impl Store {
         let manifest_hash = manifest_hash(&manifest);
         let taken_at = new.taken_at.as_microsecond();
         let (audit, audit_until) = self.put_audit_batch(tenant, &new.audit).await?;
-        let chain = chain_hash(
+        let counts_json = serde_json::to_string(&counts)
+            .map_err(|e| StoreError::Corrupt(format!("counts: {e}")))?;
+        // Rows and amendments exactly as they will be stored (sealed when encrypted): the
+        // chain commits to what is on disk.
+        let mut rows = new
+            .changes
+            .iter()
+            .map(|c| self.row_fields(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut amendments = new
+            .amendments
+            .iter()
+            .map(|a| self.amendment_fields(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cursor_kinds = cursor_digests(&new.cursors);
+        let fields = SnapshotFields {
+            tenant_id: &tenant.tenant_id,
+            taken_at,
+            complete: true,
+            objects: len_i64(manifest.len()),
+            counts: &counts_json,
+            requests: i64::try_from(new.requests).unwrap_or(i64::MAX),
+            millis: i64::try_from(new.millis).unwrap_or(i64::MAX),
+            cursor_kinds: &cursor_kinds,
+        };
+        let digest = snapshot_digest(&fields, &mut rows, &mut amendments);
+        let chain = chain_hash_v2(
+            self.sealer.chain_key(),
             base.map(|b| &b.chain),
             &manifest_hash,
             audit.as_ref(),
-            &tenant.tenant_id,
-            taken_at,
+            &digest,
         );
-        let counts_json = serde_json::to_string(&counts)
-            .map_err(|e| StoreError::Corrupt(format!("counts: {e}")))?;
 
         let mut tx = self.db.begin().await?;
         // Take the tenant's write lock first (a row lock in PostgreSQL, the database's write
@@ -312,8 +337,8 @@ impl Store {
         }
         let row = sqlx::query(&format!(
             "INSERT INTO snapshots (tenant, taken_at, parent, manifest, chain, audit, audit_until, \
-             complete, objects, counts, requests, millis) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11) RETURNING {SNAPSHOT_COLUMNS}"
+             complete, objects, counts, requests, millis, chain_version, cursor_kinds) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, 2, $12) RETURNING {SNAPSHOT_COLUMNS}"
         ))
         .bind(tenant.id)
         .bind(taken_at)
@@ -322,38 +347,36 @@ impl Store {
         .bind(chain.as_bytes().to_vec())
         .bind(audit.map(|a| a.as_bytes().to_vec()))
         .bind(audit_until)
-        .bind(len_i64(manifest.len()))
-        .bind(counts_json)
-        .bind(i64::try_from(new.requests).unwrap_or(i64::MAX))
-        .bind(i64::try_from(new.millis).unwrap_or(i64::MAX))
+        .bind(fields.objects)
+        .bind(counts_json.clone())
+        .bind(fields.requests)
+        .bind(fields.millis)
+        .bind(cursor_kinds.clone())
         .fetch_one(&mut *tx)
         .await?;
         let snapshot = snapshot_row(&row)?;
 
-        for chunk in new.changes.chunks(ROWS_PER_INSERT) {
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from(
                 "INSERT INTO versions (tenant, kind, key, snapshot, hash, name, change, actors, records) VALUES ",
             );
             push_placeholders(&mut sql, self.dialect, chunk.len(), 9);
             let mut q = sqlx::query(&sql);
-            for c in chunk {
+            for r in chunk {
                 q = q
                     .bind(tenant.id)
-                    .bind(c.object.kind.name())
-                    .bind(c.object.key.clone())
+                    .bind(r.kind.clone())
+                    .bind(r.key.clone())
                     .bind(snapshot.id)
-                    .bind(c.hash.map(|h| h.as_bytes().to_vec()))
-                    .bind(c.name.as_deref().map(|n| self.sealer.index(n)))
-                    .bind(c.change.name())
-                    .bind(
-                        self.sealer
-                            .seal_text(c.object.key.as_bytes(), &actors_text(&c.actors))?,
-                    )
-                    .bind(json_list(&c.records));
+                    .bind(r.hash.clone())
+                    .bind(r.name.clone())
+                    .bind(r.change.clone())
+                    .bind(r.actors.clone())
+                    .bind(r.records.clone());
             }
             q.execute(&mut *tx).await?;
         }
-        self.put_amendments(&mut tx, tenant, snapshot.id, &new.amendments)
+        self.put_amendments(&mut tx, tenant, snapshot.id, &amendments)
             .await?;
         for kind in &new.drop_cursors {
             sqlx::query("DELETE FROM cursors WHERE tenant = $1 AND kind = $2")
@@ -520,8 +543,37 @@ impl Store {
         .transpose()
     }
 
-    /// The manifest at a snapshot: every object's latest version up to it.
+    /// The manifest at a snapshot: every object's latest version up to it. It must give the
+    /// snapshot's manifest hash and the snapshot its chain hash, or the snapshot is refused as
+    /// damaged (a version row changed or removed).
     pub async fn manifest(
+        &self,
+        tenant: &TenantInfo,
+        snapshot: &SnapshotInfo,
+    ) -> Result<Manifest, StoreError> {
+        let manifest = self.fold_manifest(tenant, snapshot).await?;
+        if manifest_hash(&manifest) != snapshot.manifest {
+            return Err(StoreError::Damaged {
+                tenant: tenant.name.clone(),
+                snapshot: snapshot.id,
+                what: "its version rows no longer give its manifest".into(),
+            });
+        }
+        self.check_snapshot(tenant, snapshot.id).await?;
+        Ok(manifest)
+    }
+
+    /// The manifest at a snapshot as its rows give it, unchecked: only for `capture --full`,
+    /// which reads the whole tenant to build a snapshot to rely on over damaged history.
+    pub async fn manifest_as_stored(
+        &self,
+        tenant: &TenantInfo,
+        snapshot: &SnapshotInfo,
+    ) -> Result<Manifest, StoreError> {
+        self.fold_manifest(tenant, snapshot).await
+    }
+
+    async fn fold_manifest(
         &self,
         tenant: &TenantInfo,
         snapshot: &SnapshotInfo,
@@ -556,6 +608,7 @@ impl Store {
         after: i64,
         upto: i64,
     ) -> Result<Vec<ObjectKey>, StoreError> {
+        self.check_range(tenant, after, upto).await?;
         let rows = sqlx::query(
             "SELECT DISTINCT kind, key FROM versions WHERE tenant = $1 AND snapshot > $2 AND snapshot <= $3",
         )
@@ -582,6 +635,7 @@ impl Store {
         after: i64,
         upto: i64,
     ) -> Result<BTreeMap<ObjectKey, Vec<Actor>>, StoreError> {
+        self.check_range(tenant, after, upto).await?;
         let rows = sqlx::query(
             "SELECT kind, key, actors FROM versions WHERE tenant = $1 AND snapshot > $2 \
              AND snapshot <= $3 ORDER BY snapshot",
@@ -949,4 +1003,14 @@ pub(crate) fn object_key(kind: &str, key: String) -> Result<ObjectKey, StoreErro
 /// Where the last imported git commit of a tenant is kept (`meta`).
 fn import_mark_key(tenant: &TenantInfo) -> String {
     format!("git-import:{}", tenant.id)
+}
+
+/// The delta cursors a snapshot commits, as the chain keeps them: kind → BLAKE3 of the link,
+/// as a JSON object in kind order.
+pub(crate) fn cursor_digests(cursors: &[(Kind, String)]) -> String {
+    let map: BTreeMap<&str, String> = cursors
+        .iter()
+        .map(|(k, link)| (k.name(), blake3::hash(link.as_bytes()).to_hex().to_string()))
+        .collect();
+    serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
 }

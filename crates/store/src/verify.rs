@@ -8,10 +8,11 @@ use rewind_model::ContentHash;
 use serde::Serialize;
 use sqlx::Row as _;
 
+use crate::chain::{AmendmentFields, RowFields};
 use crate::error::StoreError;
-use crate::manifest::{Manifest, ObjectKey, apply, chain_hash, manifest_hash};
+use crate::integrity::{ChainRow, stored_row};
+use crate::manifest::{Manifest, ObjectKey, apply, manifest_hash};
 use crate::store::Store;
-use crate::timeline::version_key;
 
 /// One thing wrong with a store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,6 +42,22 @@ pub struct VerifyReport {
     pub audit: u64,
     /// Everything wrong, in the order found.
     pub problems: Vec<Problem>,
+    /// Each tenant's chain head: the chain hash of its latest snapshot, to keep elsewhere and
+    /// compare later (`rewind verify --head`).
+    pub heads: Vec<ChainHead>,
+}
+
+/// A tenant's chain head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainHead {
+    /// The tenant's name.
+    pub tenant: String,
+    /// Its directory id.
+    pub tenant_id: String,
+    /// Its latest snapshot.
+    pub snapshot: i64,
+    /// That snapshot's chain hash.
+    pub chain: ContentHash,
 }
 
 impl VerifyReport {
@@ -69,6 +86,14 @@ impl Store {
         let good = self.verify_blobs(&mut report).await?;
         for tenant in self.tenants().await? {
             self.verify_timeline(&tenant, &good, &mut report).await?;
+            if let Some(latest) = self.latest(&tenant).await? {
+                report.heads.push(ChainHead {
+                    tenant: tenant.name.clone(),
+                    tenant_id: tenant.tenant_id.clone(),
+                    snapshot: latest.id,
+                    chain: latest.chain,
+                });
+            }
         }
         Ok(report)
     }
@@ -112,36 +137,36 @@ impl Store {
         good: &HashSet<ContentHash>,
         report: &mut VerifyReport,
     ) -> Result<(), StoreError> {
-        let snapshots = self.snapshots(tenant).await?;
-        let anchors = self.chain_anchors(tenant.id).await?;
+        let snapshots = self.chain_rows(tenant).await?;
+        let mut amendments = self.amendments_by_snapshot(tenant).await?;
         let mut rows = sqlx::query(
-            "SELECT kind, key, hash, snapshot FROM versions WHERE tenant = $1 ORDER BY snapshot",
+            "SELECT kind, key, hash, change, name, actors, records, snapshot FROM versions \
+             WHERE tenant = $1 ORDER BY snapshot",
         )
         .bind(tenant.id)
         .fetch(&self.db);
-        let mut pending: Option<(i64, ObjectKey, Option<ContentHash>)> = None;
+        let mut pending: Option<(i64, RowFields)> = None;
         let mut manifest = Manifest::new();
-        let mut previous: Option<(i64, ContentHash)> = None;
+        let mut previous: Option<&ChainRow> = None;
         let here = |snapshot: Option<i64>| (Some(tenant.name.clone()), snapshot);
         for s in &snapshots {
             report.snapshots += 1;
+            let mut own: Vec<RowFields> = Vec::new();
             loop {
                 let next = match pending.take() {
                     Some(p) => Some(p),
                     None => match rows.try_next().await? {
-                        Some(r) => {
-                            let (key, hash) = version_key(&r)?;
-                            Some((r.try_get::<i64, _>(3)?, key, hash))
-                        }
+                        Some(r) => Some((r.try_get::<i64, _>(7)?, stored_row(&r)?)),
                         None => None,
                     },
                 };
-                let Some((snap, key, hash)) = next else { break };
+                let Some((snap, row)) = next else { break };
                 if snap > s.id {
-                    pending = Some((snap, key, hash));
+                    pending = Some((snap, row));
                     break;
                 }
                 report.versions += 1;
+                let (key, hash) = row_key(&row)?;
                 if snap < s.id {
                     let p = report.problem("a version belongs to no snapshot");
                     (p.tenant, p.snapshot) = here(Some(snap));
@@ -153,6 +178,7 @@ impl Store {
                     (p.object, p.blob) = (Some(key.clone()), Some(h));
                 }
                 apply(&mut manifest, key, hash);
+                own.push(row);
             }
             let recomputed = manifest_hash(&manifest);
             if recomputed != s.manifest {
@@ -164,22 +190,20 @@ impl Store {
             }
             let parent_chain = match (s.parent, previous) {
                 (None, None) => None,
-                (Some(p), Some((prev, chain))) if p == prev => Some(chain),
-                (Some(_), _) if anchors.iter().any(|(id, _)| *id == s.id) => {
-                    anchors.iter().find(|(id, _)| *id == s.id).map(|(_, c)| *c)
-                }
+                (Some(p), Some(prev)) if p == prev.id => Some(prev.chain),
+                (Some(_), _) if s.anchor.is_some() => s.anchor,
                 (parent, _) => {
                     let p = report.problem(format!(
                         "its parent is {parent:?}, but the snapshot before it is {:?}",
-                        previous.map(|p| p.0)
+                        previous.map(|p| p.id)
                     ));
                     (p.tenant, p.snapshot) = here(Some(s.id));
-                    previous.map(|p| p.1)
+                    previous.map(|p| p.chain)
                 }
             };
             if let Some(a) = &s.audit {
-                match self.audit_records(s).await {
-                    Ok(records) if good.contains(a) => report.audit += records.len() as u64,
+                match self.audit_records_of(a).await {
+                    Ok(records) if good.contains(a) => report.audit += records as u64,
                     _ => {
                         let p = report.problem("its audit records are missing or damaged");
                         (p.tenant, p.snapshot) = here(Some(s.id));
@@ -187,55 +211,110 @@ impl Store {
                     }
                 }
             }
-            let chain = chain_hash(
-                parent_chain.as_ref(),
-                &s.manifest,
-                s.audit.as_ref(),
-                &tenant.tenant_id,
-                s.taken_at.as_microsecond(),
-            );
+            let mut found = amendments.remove(&s.id).unwrap_or_default();
+            let chain = self.expected_chain(tenant, s, parent_chain.as_ref(), &mut own, &mut found);
             if chain != s.chain {
                 let p = report.problem(format!(
-                    "the chain hash is {}, but recomputing it gives {}",
+                    "the chain hash is {}, but what is stored about it gives {}",
                     s.chain, chain
                 ));
                 (p.tenant, p.snapshot) = here(Some(s.id));
             }
-            previous = Some((s.id, s.chain));
+            previous = Some(s);
         }
-        while let Some(r) = match pending.take() {
+        while let Some((snap, row)) = match pending.take() {
             Some(p) => Some(p),
             None => match rows.try_next().await? {
-                Some(r) => {
-                    let (key, hash) = version_key(&r)?;
-                    Some((r.try_get::<i64, _>(3)?, key, hash))
-                }
+                Some(r) => Some((r.try_get::<i64, _>(7)?, stored_row(&r)?)),
                 None => None,
             },
         } {
             report.versions += 1;
             let p = report.problem("a version belongs to no snapshot");
-            (p.tenant, p.snapshot) = here(Some(r.0));
-            p.object = Some(r.1);
+            (p.tenant, p.snapshot) = here(Some(snap));
+            p.object = row_key(&row).ok().map(|k| k.0);
+        }
+        for (snapshot, _) in amendments {
+            let p = report.problem("late attributions belong to no snapshot");
+            (p.tenant, p.snapshot) = here(Some(snapshot));
+        }
+        self.verify_cursors(tenant, &snapshots, report).await
+    }
+
+    /// The delta cursors a capture would resume from are those their snapshot committed.
+    async fn verify_cursors(
+        &self,
+        tenant: &crate::store::TenantInfo,
+        snapshots: &[ChainRow],
+        report: &mut VerifyReport,
+    ) -> Result<(), StoreError> {
+        let rows = sqlx::query("SELECT kind, link, snapshot FROM cursors WHERE tenant = $1")
+            .bind(tenant.id)
+            .fetch_all(&self.db)
+            .await?;
+        for r in rows {
+            let (kind, link, snapshot): (String, String, i64) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let Some(s) = snapshots.iter().find(|s| s.id == snapshot) else {
+                let p = report.problem(format!("the {kind} cursor belongs to no snapshot"));
+                p.tenant = Some(tenant.name.clone());
+                continue;
+            };
+            if s.version < 2 {
+                continue;
+            }
+            let committed: std::collections::BTreeMap<String, String> = s
+                .cursor_kinds
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok())
+                .unwrap_or_default();
+            if committed.get(&kind) != Some(&blake3::hash(link.as_bytes()).to_hex().to_string()) {
+                let p = report.problem(format!(
+                    "the {kind} delta cursor is not the one its snapshot committed"
+                ));
+                (p.tenant, p.snapshot) = (Some(tenant.name.clone()), Some(s.id));
+            }
         }
         Ok(())
     }
 
-    /// Snapshots whose parent was forgotten, with the forgotten parent's chain hash.
-    async fn chain_anchors(&self, tenant: i64) -> Result<Vec<(i64, ContentHash)>, StoreError> {
+    /// Every amendment of the tenant, by the snapshot that found it.
+    async fn amendments_by_snapshot(
+        &self,
+        tenant: &crate::store::TenantInfo,
+    ) -> Result<std::collections::BTreeMap<i64, Vec<AmendmentFields>>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, chain_anchor FROM snapshots WHERE tenant = $1 AND chain_anchor IS NOT NULL",
+            "SELECT kind, key, version, actors, records, snapshot FROM amendments WHERE tenant = $1",
         )
-        .bind(tenant)
+        .bind(tenant.id)
         .fetch_all(&self.db)
         .await?;
-        let mut out = Vec::new();
+        let mut out = std::collections::BTreeMap::<i64, Vec<AmendmentFields>>::new();
         for r in rows {
-            let b: Vec<u8> = r.try_get(1)?;
-            if let Some(h) = ContentHash::from_slice(&b) {
-                out.push((r.try_get(0)?, h));
-            }
+            out.entry(r.try_get(5)?).or_default().push(AmendmentFields {
+                kind: r.try_get(0)?,
+                key: r.try_get(1)?,
+                version: r.try_get(2)?,
+                actors: r.try_get(3)?,
+                records: r.try_get(4)?,
+            });
         }
         Ok(out)
     }
+
+    /// How many records an audit blob holds; an error when it is not a list.
+    async fn audit_records_of(&self, hash: &ContentHash) -> Result<usize, StoreError> {
+        match self.version(hash).await? {
+            serde_json::Value::Array(records) => Ok(records.len()),
+            _ => Err(StoreError::Corrupt("an audit blob is not a list".into())),
+        }
+    }
+}
+
+/// The object and version a stored row names.
+fn row_key(row: &RowFields) -> Result<(ObjectKey, Option<ContentHash>), StoreError> {
+    let kind = rewind_model::Kind::from_name(&row.kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{}' in versions", row.kind)))?;
+    let hash = crate::timeline::opt_hash(row.hash.clone())?;
+    Ok((ObjectKey::new(kind, row.key.clone()), hash))
 }

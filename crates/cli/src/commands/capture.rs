@@ -20,7 +20,7 @@ use crate::output::{out, outln};
 use crate::text::count;
 
 pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
-    let session = Session::open(&args.store, Some(&args.connect)).await?;
+    let session = Session::open_or_create(&args.store, Some(&args.connect)).await?;
     let stored = session.find_tenant().await?;
     let raw = match &stored {
         Some(t) => RawConfig::from_stored(t).overridden_by(session.raw.clone()),
@@ -118,6 +118,7 @@ pub fn report_json(tenant: &TenantInfo, r: &CaptureReport) -> serde_json::Value 
         "retries": r.retries,
         "kinds": r.snapshot.counts,
         "warnings": r.warnings,
+        "chain": r.snapshot.chain.to_hex(),
     })
 }
 

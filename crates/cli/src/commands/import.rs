@@ -20,7 +20,7 @@ use crate::output::outln;
 use crate::text::count;
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
-    let session = Session::open(&args.store, None).await?;
+    let session = Session::open_or_create(&args.store, None).await?;
     let tenant = match session.find_tenant().await? {
         Some(t) => t,
         None => add_tenant(&session).await?,

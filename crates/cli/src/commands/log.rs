@@ -31,10 +31,16 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
     }
     snapshots.reverse();
     if args.store.json {
+        let head = session
+            .store
+            .latest(&tenant)
+            .await?
+            .map(|s| s.chain.to_hex());
         let items: Vec<_> = snapshots.iter().map(snapshot_json).collect();
         outln!(
             "{}",
-            json!({"tenant": tenant.name, "tenant_id": tenant.tenant_id, "snapshots": items})
+            json!({"tenant": tenant.name, "tenant_id": tenant.tenant_id, "snapshots": items,
+                   "head": head})
         )?;
     } else if snapshots.is_empty() {
         outln!("no snapshots of {} yet: run `rewind capture`", tenant.name)?;

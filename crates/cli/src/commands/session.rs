@@ -15,8 +15,26 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens the store named by the settings.
+    /// Opens the store named by the settings; it must exist (commands that only read or change
+    /// a timeline never create one behind a mistyped path).
     pub async fn open(args: &StoreArgs, connect: Option<&ConnectArgs>) -> anyhow::Result<Session> {
+        Session::open_as(args, connect, false).await
+    }
+
+    /// Opens the store named by the settings, creating it when absent: for the commands that
+    /// start a timeline (`capture`, `watch`, `import`, `tenant add`).
+    pub async fn open_or_create(
+        args: &StoreArgs,
+        connect: Option<&ConnectArgs>,
+    ) -> anyhow::Result<Session> {
+        Session::open_as(args, connect, true).await
+    }
+
+    async fn open_as(
+        args: &StoreArgs,
+        connect: Option<&ConnectArgs>,
+        create: bool,
+    ) -> anyhow::Result<Session> {
         let file = match &args.config {
             Some(path) => RawConfig::from_file(path).map_err(usage)?,
             None => RawConfig::default(),
@@ -40,14 +58,20 @@ impl Session {
             .overridden_by(flags);
         let key = raw.store_key().map_err(usage)?;
         let location = raw.store_location().map_err(usage)?;
-        let store = match &location {
-            StoreLocation::Sqlite(path) => Store::open_sqlite(path, key.as_ref()).await,
-            StoreLocation::Postgres(url) => {
+        let store = match (&location, create) {
+            (StoreLocation::Sqlite(path), true) => Store::open_sqlite(path, key.as_ref()).await,
+            (StoreLocation::Sqlite(path), false) => {
+                Store::open_sqlite_existing(path, key.as_ref()).await
+            }
+            (StoreLocation::Postgres(url), true) => {
                 Store::open_postgres(url.expose_secret(), key.as_ref()).await
+            }
+            (StoreLocation::Postgres(url), false) => {
+                Store::open_postgres_existing(url.expose_secret(), key.as_ref()).await
             }
         };
         let store = store.map_err(|e| match e {
-            StoreError::Key(_) | StoreError::TooNew { .. } => usage(e),
+            StoreError::Key(_) | StoreError::TooNew { .. } | StoreError::NotAStore(_) => usage(e),
             // Nothing to open there: a setting to fix or a server to start (exit code 2).
             StoreError::Unavailable(reason) => usage(format!(
                 "cannot open the store {}: {reason}",
@@ -155,7 +179,22 @@ fn without_password(url: &str) -> String {
     }
 }
 
-/// A usage or configuration error (exit code 2).
-pub fn usage(e: impl std::fmt::Display) -> anyhow::Error {
-    Expected::Usage(e.to_string()).into()
+/// A usage or configuration error (exit code 2) — unless what failed was finding a damaged
+/// snapshot, which is `verify`'s finding (exit code 6) whichever command met it.
+pub fn usage<E: std::fmt::Display + 'static>(e: E) -> anyhow::Error {
+    let any: &dyn std::any::Any = &e;
+    let damaged = matches!(
+        any.downcast_ref::<rewind_app::locate::LocateError>(),
+        Some(rewind_app::locate::LocateError::Store(
+            StoreError::Damaged { .. }
+        ))
+    ) || matches!(
+        any.downcast_ref::<StoreError>(),
+        Some(StoreError::Damaged { .. })
+    );
+    if damaged {
+        Expected::Found(e.to_string()).into()
+    } else {
+        Expected::Usage(e.to_string()).into()
+    }
 }

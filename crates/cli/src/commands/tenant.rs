@@ -18,7 +18,7 @@ pub async fn run(cmd: TenantCommand) -> anyhow::Result<()> {
 }
 
 async fn add(args: TenantAddArgs) -> anyhow::Result<()> {
-    let session = Session::open(&args.store, Some(&args.connect)).await?;
+    let session = Session::open_or_create(&args.store, Some(&args.connect)).await?;
     let raw: &RawConfig = &session.raw;
     let tenant_id = raw
         .tenant_id

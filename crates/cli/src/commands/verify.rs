@@ -8,12 +8,28 @@ use crate::text::count;
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
+    if session.store.tenants().await?.is_empty() {
+        return Err(super::session::usage(
+            "the store keeps no tenant: there is no timeline to verify",
+        ));
+    }
     let report = session.store.verify().await?;
     session.store.close().await;
+    let head_mismatch = args.head.as_ref().and_then(|kept| {
+        let kept = kept.trim().to_ascii_lowercase();
+        let heads: Vec<String> = report.heads.iter().map(|h| h.chain.to_hex()).collect();
+        (!heads.contains(&kept)).then(|| {
+            format!(
+                "no tenant's chain head is {kept} (now: {}): history was changed since that head was kept, or `forget` sealed it again",
+                if heads.is_empty() { "none".to_string() } else { heads.join(", ") }
+            )
+        })
+    });
     if args.store.json {
         outln!(
             "{}",
-            serde_json::json!({"ok": report.ok(), "report": report})
+            serde_json::json!({"ok": report.ok() && head_mismatch.is_none(), "report": report,
+                               "heads": report.heads, "head_mismatch": head_mismatch})
         )?;
     } else {
         outln!(
@@ -39,6 +55,17 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
             }
             outln!("PROBLEM {}: {}", at.join(", "), p.what)?;
         }
+        for h in &report.heads {
+            outln!(
+                "chain head of {}: {} (snapshot {}) — keep it elsewhere; `rewind verify --head` checks it",
+                h.tenant,
+                h.chain.to_hex(),
+                h.snapshot
+            )?;
+        }
+    }
+    if let Some(why) = head_mismatch {
+        return Err(Expected::Found(why).into());
     }
     if report.ok() {
         if !args.store.json {

@@ -21,7 +21,7 @@ use super::session::{Session, usage};
 use crate::cli::WatchArgs;
 
 pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
-    let mut session = Session::open(&args.store, Some(&args.connect)).await?;
+    let mut session = Session::open_or_create(&args.store, Some(&args.connect)).await?;
     if let Some(url) = &args.webhook {
         session.raw.webhook_url = Some(url.clone());
     }

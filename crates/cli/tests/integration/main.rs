@@ -11,6 +11,7 @@
 
 mod attribution;
 mod explore;
+mod integrity;
 mod lockout;
 mod newcomer;
 mod readme;

@@ -169,7 +169,7 @@ fn a_store_that_cannot_be_opened_says_why_once() {
         ),
         (
             "/nonexistent/folder/rewind.db".to_string(),
-            "unable to open database file",
+            "there is no store at",
         ),
     ] {
         let out = rewind().args(["log", "--store", &store]).output().unwrap();

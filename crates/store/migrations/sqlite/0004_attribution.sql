@@ -1,4 +1,4 @@
--- Attribution by identity (docs/design/store-format.md, "Attribution"): the audit records that
+-- Attribution by identity, and the chain v2 (docs/design/store-format.md, "Attribution"): the audit records that
 -- explain each change, records that arrive after their change's snapshot (amendments), and the
 -- app each restore wrote with. SQLite dialect; keep in step with postgres/0004.
 ALTER TABLE versions ADD COLUMN records TEXT;
@@ -14,3 +14,7 @@ CREATE TABLE amendments (
 CREATE INDEX amendments_by_version ON amendments (tenant, kind, key, version);
 CREATE INDEX amendments_by_snapshot ON amendments (tenant, snapshot);
 ALTER TABLE restores ADD COLUMN writer TEXT;
+-- The chain, version 2: snapshots written from now on commit to everything stored about them
+-- (docs/design/store-format.md, "The chain"); the delta cursors each committed, as hashes.
+ALTER TABLE snapshots ADD COLUMN chain_version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE snapshots ADD COLUMN cursor_kinds TEXT;
