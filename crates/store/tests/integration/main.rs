@@ -7,6 +7,7 @@
     reason = "a test fails loudly on the first surprise"
 )]
 
+mod checker;
 mod db;
 mod forget;
 mod journal;
