@@ -79,12 +79,15 @@ fn change(
     }
 }
 
+/// One snapshot to commit: its changes, cursors and late attributions.
+type Step = (Vec<VersionChange>, Vec<(Kind, String)>, Vec<Amendment>);
+
 /// Four snapshots: creations, an update with a cursor, a deletion, a late attribution.
 async fn history(store: &Store) -> TenantInfo {
     let t = store.add_tenant(&spec("checked")).await.unwrap();
     let mut base: Option<rewind_store::SnapshotInfo> = None;
     let mut manifest = Manifest::new();
-    let steps: Vec<(Vec<VersionChange>, Vec<(Kind, String)>, Vec<Amendment>)> = vec![
+    let steps: Vec<Step> = vec![
         (
             vec![
                 change(
