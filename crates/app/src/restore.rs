@@ -10,7 +10,7 @@ mod scope;
 mod verify;
 
 pub use execute::{ExecuteOptions, Execution, StepEvent, StepOutcome, execute};
-pub use guard::{Guard, guard};
+pub use guard::{Guard, Removed, WorseOff, guard};
 pub use prepare::{Prepared, prepare};
 pub use scope::Scope;
 pub use verify::{Difference, Verification, verify};

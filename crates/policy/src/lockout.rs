@@ -105,7 +105,8 @@ pub enum Protection {
 }
 
 impl Protection {
-    fn is_break_glass(&self) -> bool {
+    /// Whether it makes the principal a break-glass account.
+    pub fn is_break_glass(&self) -> bool {
         !matches!(self, Protection::Role(_))
     }
 

@@ -219,7 +219,15 @@ async fn timeline(
     )
     .await?;
     let plan = prepared.plan;
-    let judged = guard(&store, &tenant, &live, &plan, &lockout).await?;
+    let judged = guard(
+        &store,
+        &tenant,
+        &live,
+        Some(&first.snapshot),
+        &plan,
+        &lockout,
+    )
+    .await?;
     let names = super::restore::names(&store, &tenant, &live, &plan).await?;
     out!(
         "{}",

@@ -360,7 +360,7 @@ impl<'a> Context<'a> {
     ) -> anyhow::Result<()> {
         let store = &self.session.store;
         let began = std::time::Instant::now();
-        let judged = guard(store, self.tenant, live, &plan, &self.lockout).await?;
+        let judged = guard(store, self.tenant, live, target, &plan, &self.lockout).await?;
         let missing = missing_permissions(&plan, granted);
         self.timed("guard", began);
         if let Some(path) = plan_out {

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use rewind_app::restore::{Execution, Guard, Verification};
 use rewind_engine::restore::{Action, NoticeKind, Plan, Step};
+use rewind_policy::Verdict;
 use rewind_store::SnapshotInfo;
 use serde_json::{Value, json};
 
@@ -214,56 +215,107 @@ fn verdict(v: rewind_policy::Lockout) -> String {
 }
 
 pub fn guard_line(g: &Guard) -> String {
-    let head = format!(
+    let mut head = format!(
         "Lockout guard: {} after the plan (now: {}).",
         verdict(g.verdict),
         verdict(g.before)
     );
+    for r in &g.removed {
+        let _ = write!(head, "\n  {}", removal(r));
+    }
     if g.refuses() {
-        format!(
-            "{head} REFUSED: the plan would lock out {}.",
-            g.newly_locked_out.join(", ")
-        )
+        let worse: Vec<String> = g.worse_off.iter().map(worse_off).collect();
+        let mut refused = format!(
+            "{head}\nREFUSED: the plan would leave {}.",
+            worse.join("; ")
+        );
+        if g.no_way_in {
+            refused.push_str(
+                " No break-glass account or Global Administrator could sign in after it.",
+            );
+        }
+        refused
     } else {
-        format!("{head} The plan locks nobody out who can sign in now.")
+        format!("{head}\nThe plan leaves nobody who is protected worse off than now.")
     }
 }
 
-/// Why the guard refused, policy by policy: each policy by name with the people it would
-/// lock out.
+/// `removes administrator rogue@… (Global Administrator), created after the target time by
+/// Contoso Automation`.
+fn removal(r: &rewind_app::restore::Removed) -> String {
+    let how = if r.created_after {
+        "created after the target time"
+    } else {
+        "made an administrator after the target time"
+    };
+    let by = if r.by.is_empty() {
+        String::new()
+    } else {
+        format!(" by {}", r.by.join(", "))
+    };
+    format!(
+        "removes administrator {} ({}), {how}{by}",
+        inert(&r.user_principal_name),
+        r.why_protected.join(", ")
+    )
+}
+
+/// `bg-admin-01@… (break-glass) safe → at risk`, or `… removed`.
+fn worse_off(w: &rewind_app::restore::WorseOff) -> String {
+    let label = |v: Verdict| match v {
+        Verdict::Safe => "safe",
+        Verdict::AtRisk => "at risk",
+        Verdict::LockedOut => "locked out",
+    };
+    let to = w.after.map_or_else(
+        || {
+            if w.break_glass {
+                "removed or disabled (a break-glass account)".to_string()
+            } else {
+                "removed (an administrator at the target time)".to_string()
+            }
+        },
+        |v| label(v).to_string(),
+    );
+    format!(
+        "{} {} → {to}",
+        inert(&w.user_principal_name),
+        label(w.before)
+    )
+}
+
+/// Why the guard refused: everyone left worse off, then each policy responsible by name with
+/// the people it affects.
 pub fn refusal(g: &Guard) -> String {
     let mut by_policy: std::collections::BTreeMap<&str, Vec<&str>> =
         std::collections::BTreeMap::new();
-    for p in g
-        .analysis
-        .principals
-        .iter()
-        .filter(|p| g.newly_locked_out.contains(&p.user_principal_name))
-    {
-        for policy in &p.policies {
+    for w in &g.worse_off {
+        for policy in &w.policies {
             by_policy
                 .entry(policy.as_str())
                 .or_default()
-                .push(&p.user_principal_name);
+                .push(&w.user_principal_name);
         }
     }
     let mut s = format!(
-        "the lockout guard refused the plan: it would lock out {} who can sign in now (exit code 5)",
-        count(
-            g.newly_locked_out.len(),
-            "protected account",
-            "protected accounts"
-        )
+        "the lockout guard refused the plan: it would leave {} worse off than now (exit code 5)",
+        count(g.worse_off.len(), "protected account", "protected accounts")
     );
+    for w in &g.worse_off {
+        let _ = write!(s, "\n  {}", worse_off(w));
+    }
     for (policy, people) in by_policy {
         let name = g.policy_names.get(policy).map_or(policy, String::as_str);
         let _ = write!(
             s,
-            "\n  policy \"{}\" ({}) would lock out {}",
+            "\n  policy \"{}\" ({}) affects {}",
             inert(name),
             policy,
             people.join(", ")
         );
+    }
+    if g.no_way_in {
+        s.push_str("\n  after it, no break-glass account or Global Administrator could sign in");
     }
     s.push_str("\nNarrow the scope, or pass --allow-lockout if this is intended.");
     s
@@ -275,6 +327,9 @@ pub fn guard_json(g: &Guard) -> Value {
         "before": g.before,
         "refused": g.refuses(),
         "newly_locked_out": g.newly_locked_out,
+        "worse_off": g.worse_off,
+        "removed": g.removed,
+        "no_way_in": g.no_way_in,
         "principals": g.analysis.principals.iter().map(|p| json!({
             "id": p.id,
             "user_principal_name": p.user_principal_name,

@@ -808,3 +808,104 @@ fn verification_is_part_of_the_journal_and_an_empty_plan_has_converged() {
     assert_eq!(empty["plan"]["steps"], json!([]));
     assert_eq!(empty["converged"], true, "{empty}");
 }
+
+/// The guard weighs every protected principal: undoing an attacker's rogue Global
+/// Administrator is allowed (and said first), deleting or disabling a break-glass account is
+/// refused even in a plan file, and a plan that leaves a break-glass account at risk again is
+/// refused though nobody is locked out.
+#[test]
+fn the_guard_refuses_anyone_worse_off_and_allows_removing_a_rogue_administrator() {
+    let s = Setup::new(&[]);
+    let first = snapshot(&s);
+    let (status, rogue) = graph(
+        &s,
+        "POST",
+        "/users",
+        Some(
+            json!({"accountEnabled": true, "displayName": "Rogue Admin", "mailNickname": "rogue",
+            "userPrincipalName": "rogue@contoso.onmicrosoft.com",
+            "passwordProfile": {"password": "Xy!9-long-enough-password"}}),
+        ),
+    );
+    assert_eq!(status, 201, "{rogue}");
+    let (status, body) = graph(
+        &s,
+        "POST",
+        "/roleManagement/directory/roleAssignments",
+        Some(json!({"principalId": rogue["id"], "directoryScopeId": "/",
+            "roleDefinitionId": "62e90394-69f5-4237-9190-012177145e10"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    snapshot(&s);
+    let (rc, plan) = run_json(&s, &["restore", "--to", &first, "--all", "--dry-run"]);
+    assert_eq!(rc, 0, "{plan}");
+    assert_eq!(plan["guard"]["refused"], false, "{}", plan["guard"]);
+    assert_eq!(
+        plan["guard"]["removed"][0]["user_principal_name"],
+        "rogue@contoso.onmicrosoft.com"
+    );
+    let text = String::from_utf8(
+        s.run(&["restore", "--to", &first, "--all", "--dry-run"])
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("removes administrator rogue@contoso.onmicrosoft.com (Global Administrator), created after the target time"),
+        "{text}"
+    );
+
+    // A plan file that deletes one break-glass account and disables the other.
+    let (_, users) = graph(
+        &s,
+        "GET",
+        "/users?$filter=startswith(displayName,'Break Glass')",
+        None,
+    );
+    let bg: Vec<Value> = users["value"].as_array().unwrap().clone();
+    assert_eq!(bg.len(), 2, "{users}");
+    let mut disabled = bg[1].clone();
+    disabled["accountEnabled"] = json!(false);
+    let forged = json!({"plan": {"format": 1, "steps": [
+        {"n": 1, "action": "delete", "kind": "user", "id": bg[0]["id"], "reason": "harmless"},
+        {"n": 2, "action": "update", "kind": "user", "id": bg[1]["id"], "reason": "harmless",
+         "body": {"accountEnabled": false}}],
+        "notices": [],
+        "desired": [{"kind": "user", "id": bg[0]["id"], "object": null},
+                    {"kind": "user", "id": bg[1]["id"], "object": disabled}]}});
+    let file = s.dir().join("forged.json");
+    std::fs::write(&file, forged.to_string()).unwrap();
+    let out = s.run(&["apply", file.to_str().unwrap(), "--yes"]);
+    assert_eq!(code(&out), Some(5), "{}", stderr(&out));
+    let why = stderr(&out);
+    assert!(
+        why.contains("removed or disabled (a break-glass account)") && why.contains("locked out"),
+        "{why}"
+    );
+
+    // Safe → at risk: the country block without the break-glass exclusion, again.
+    s.scenario("attacker");
+    let attacked = snapshot(&s);
+    let (rc, fixed) = run_json(
+        &s,
+        &[
+            "restore",
+            "--changed-by",
+            "Contoso Automation",
+            "--since",
+            &first,
+            "--yes",
+        ],
+    );
+    assert_eq!(rc, 0, "{fixed}");
+    let policy = "ca/CA001-Global-AttackSurfaceReduction-AnyApp-AnyPlatform-BLOCK-CountryWhitelist";
+    let out = s.run(&[
+        "restore",
+        "--to",
+        &attacked,
+        "--object",
+        policy,
+        "--dry-run",
+    ]);
+    assert_eq!(code(&out), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("safe → at risk"), "{}", stderr(&out));
+}
