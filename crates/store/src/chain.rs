@@ -20,7 +20,8 @@ pub(crate) fn chain_key(store_key: &[u8; 32]) -> [u8; 32] {
 /// A snapshot's own fields, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SnapshotFields<'a> {
-    pub(crate) tenant_id: &'a str,
+    /// The tenant: its directory id and connection settings (name, URLs, client id).
+    pub(crate) tenant: &'a crate::store::TenantInfo,
     pub(crate) taken_at: i64,
     pub(crate) complete: bool,
     pub(crate) objects: i64,
@@ -28,6 +29,8 @@ pub(crate) struct SnapshotFields<'a> {
     pub(crate) requests: i64,
     pub(crate) millis: i64,
     pub(crate) cursor_kinds: &'a str,
+    /// The tenant's ledger head at the snapshot's commit (`seq:hex`, or empty).
+    pub(crate) ledger_head: &'a str,
 }
 
 /// One version row of a snapshot, as stored.
@@ -92,8 +95,13 @@ pub(crate) fn snapshot_digest(
     rows.sort_unstable();
     amendments.sort_unstable();
     let mut f = Fields(blake3::Hasher::new());
+    let t = fields.tenant;
     f.text("rewind-snapshot-v2")
-        .text(fields.tenant_id)
+        .text(&t.tenant_id)
+        .text(&t.name)
+        .text(&t.graph_url)
+        .text(&t.authority_url)
+        .bytes(t.client_id.as_deref().map(str::as_bytes))
         .int(fields.taken_at)
         .int(i64::from(fields.complete))
         .int(fields.objects)
@@ -101,6 +109,7 @@ pub(crate) fn snapshot_digest(
         .int(fields.requests)
         .int(fields.millis)
         .text(fields.cursor_kinds)
+        .text(fields.ledger_head)
         .count(rows.len());
     for r in rows.iter() {
         f.text(&r.kind)
@@ -146,9 +155,23 @@ pub(crate) fn chain_hash_v2(
 mod tests {
     use super::*;
 
+    fn tenant() -> &'static crate::store::TenantInfo {
+        static TENANT: std::sync::LazyLock<crate::store::TenantInfo> =
+            std::sync::LazyLock::new(|| crate::store::TenantInfo {
+                id: 1,
+                tenant_id: "t".into(),
+                name: "contoso".into(),
+                graph_url: "https://graph.microsoft.com".into(),
+                authority_url: "https://login.microsoftonline.com".into(),
+                client_id: None,
+                created_at: jiff::Timestamp::UNIX_EPOCH,
+            });
+        &TENANT
+    }
+
     fn fields() -> SnapshotFields<'static> {
         SnapshotFields {
-            tenant_id: "t",
+            tenant: tenant(),
             taken_at: 1,
             complete: true,
             objects: 2,
@@ -156,6 +179,7 @@ mod tests {
             requests: 3,
             millis: 4,
             cursor_kinds: "[]",
+            ledger_head: "",
         }
     }
 

@@ -31,11 +31,12 @@ pub(crate) struct ChainRow {
     pub(crate) requests: i64,
     pub(crate) millis: i64,
     pub(crate) cursor_kinds: Option<String>,
+    pub(crate) ledger_head: Option<String>,
 }
 
 /// The columns of a [`ChainRow`], in order.
 pub(crate) const CHAIN_COLUMNS: &str = "id, parent, chain, chain_anchor, chain_version, manifest, \
-     audit, taken_at, complete, objects, counts, requests, millis, cursor_kinds";
+     audit, taken_at, complete, objects, counts, requests, millis, cursor_kinds, ledger_head";
 
 pub(crate) fn chain_row(r: &AnyRow) -> Result<ChainRow, StoreError> {
     let hash = |i: usize| -> Result<ContentHash, StoreError> {
@@ -57,6 +58,7 @@ pub(crate) fn chain_row(r: &AnyRow) -> Result<ChainRow, StoreError> {
         requests: r.try_get(11)?,
         millis: r.try_get(12)?,
         cursor_kinds: r.try_get(13)?,
+        ledger_head: r.try_get(14)?,
     })
 }
 
@@ -80,7 +82,7 @@ impl Store {
             );
         }
         let fields = SnapshotFields {
-            tenant_id: &tenant.tenant_id,
+            tenant,
             taken_at: s.taken_at,
             complete: s.complete,
             objects: s.objects,
@@ -88,6 +90,7 @@ impl Store {
             requests: s.requests,
             millis: s.millis,
             cursor_kinds: s.cursor_kinds.as_deref().unwrap_or_default(),
+            ledger_head: s.ledger_head.as_deref().unwrap_or_default(),
         };
         let digest = snapshot_digest(&fields, rows, amendments);
         chain_hash_v2(

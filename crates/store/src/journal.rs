@@ -67,16 +67,24 @@ impl Store {
         writer: &str,
     ) -> Result<i64, StoreError> {
         let sealed = self.sealer.seal_text(PLAN_ADDRESS, plan)?;
+        let now = Timestamp::now().as_microsecond();
+        let mut tx = self.db.begin().await?;
         let row = sqlx::query(
             "INSERT INTO restores (tenant, created_at, plan, status, writer) VALUES ($1, $2, $3, 'running', $4) RETURNING id",
         )
         .bind(tenant.id)
-        .bind(Timestamp::now().as_microsecond())
-        .bind(sealed)
+        .bind(now)
+        .bind(sealed.clone())
         .bind(writer)
-        .fetch_one(&self.db)
+        .fetch_one(&mut *tx)
         .await?;
-        Ok(row.try_get(0)?)
+        let id: i64 = row.try_get(0)?;
+        let body = serde_json::json!({"created_at": now, "plan": sealed, "writer": writer,
+            "status": "running"});
+        self.append_ledger(&mut tx, tenant.id, "restore", &id.to_string(), &body, now)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// The tenant's restores, newest first.
@@ -122,6 +130,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = Timestamp::now().as_microsecond();
         let mut tx = self.db.begin().await?;
+        let tenant = restore_tenant(&mut tx, restore).await?;
         for (step, state, result) in entries {
             let address = format!("restore-step-{restore}-{step}");
             let sealed = self.sealer.seal_text(address.as_bytes(), result)?;
@@ -130,10 +139,20 @@ impl Store {
                 .bind(restore)
                 .bind(step)
                 .bind(*state)
-                .bind(sealed)
+                .bind(sealed.clone())
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            let body = serde_json::json!({"state": state, "result": sealed, "updated_at": now});
+            self.append_ledger(
+                &mut tx,
+                tenant,
+                "step",
+                &format!("{restore}/{step}"),
+                &body,
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -168,12 +187,19 @@ impl Store {
 
     /// Marks a restore ended with `status`.
     pub async fn finish_restore(&self, restore: i64, status: &str) -> Result<(), StoreError> {
+        let now = Timestamp::now().as_microsecond();
+        let mut tx = self.db.begin().await?;
+        let tenant = restore_tenant(&mut tx, restore).await?;
         sqlx::query("UPDATE restores SET status = $1, finished_at = $2 WHERE id = $3")
             .bind(status)
-            .bind(Timestamp::now().as_microsecond())
+            .bind(now)
             .bind(restore)
-            .execute(&self.db)
+            .execute(&mut *tx)
             .await?;
+        let body = serde_json::json!({"status": status, "finished_at": now});
+        self.append_ledger(&mut tx, tenant, "finish", &restore.to_string(), &body, now)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -186,18 +212,33 @@ impl Store {
         old_key: &str,
         new_key: &str,
     ) -> Result<(), StoreError> {
+        let now = Timestamp::now().as_microsecond();
+        let mut tx = self.db.begin().await?;
         sqlx::query(
             "INSERT INTO lineage (tenant, kind, old_key, new_key, restore, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (tenant, kind, old_key, restore) DO UPDATE SET new_key = excluded.new_key",
+             ON CONFLICT (tenant, kind, old_key, restore) DO UPDATE SET new_key = excluded.new_key, \
+             created_at = excluded.created_at",
         )
         .bind(tenant.id)
         .bind(kind.name())
         .bind(old_key)
         .bind(new_key)
         .bind(restore)
-        .bind(Timestamp::now().as_microsecond())
-        .execute(&self.db)
+        .bind(now)
+        .execute(&mut *tx)
         .await?;
+        let body = serde_json::json!({"kind": kind.name(), "old_key": old_key, "new_key": new_key,
+            "created_at": now});
+        self.append_ledger(
+            &mut tx,
+            tenant.id,
+            "lineage",
+            &restore.to_string(),
+            &body,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -223,4 +264,17 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The tenant a restore belongs to.
+async fn restore_tenant(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    restore: i64,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT tenant FROM restores WHERE id = $1")
+        .bind(restore)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("no restore {restore}")))?
+        .try_get(0)?)
 }

@@ -15,6 +15,7 @@ mod error;
 mod forget;
 mod integrity;
 mod journal;
+mod ledger;
 mod lock;
 mod manifest;
 mod points;

@@ -200,6 +200,7 @@ impl Store {
             checked: std::sync::Arc::default(),
         };
         store.check_key(key).await?;
+        store.backfill_ledger().await?;
         Ok(store)
     }
 
@@ -308,6 +309,7 @@ impl Store {
             "alerts",
             "known_actors",
             "amendments",
+            "ledger",
             "watch_state",
             "lineage",
             "restores",

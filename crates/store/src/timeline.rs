@@ -298,25 +298,6 @@ impl Store {
             .map(|a| self.amendment_fields(a))
             .collect::<Result<Vec<_>, _>>()?;
         let cursor_kinds = cursor_digests(&new.cursors);
-        let fields = SnapshotFields {
-            tenant_id: &tenant.tenant_id,
-            taken_at,
-            complete: true,
-            objects: len_i64(manifest.len()),
-            counts: &counts_json,
-            requests: i64::try_from(new.requests).unwrap_or(i64::MAX),
-            millis: i64::try_from(new.millis).unwrap_or(i64::MAX),
-            cursor_kinds: &cursor_kinds,
-        };
-        let digest = snapshot_digest(&fields, &mut rows, &mut amendments);
-        let chain = chain_hash_v2(
-            self.sealer.chain_key(),
-            base.map(|b| &b.chain),
-            &manifest_hash,
-            audit.as_ref(),
-            &digest,
-        );
-
         let mut tx = self.db.begin().await?;
         // Take the tenant's write lock first (a row lock in PostgreSQL, the database's write
         // lock in SQLite), then check nobody committed since the capture began.
@@ -335,10 +316,30 @@ impl Store {
                 tenant.name
             )));
         }
+        let ledger_head = self.ledger_head(&mut tx, tenant.id).await?;
+        let fields = SnapshotFields {
+            tenant,
+            taken_at,
+            complete: true,
+            objects: len_i64(manifest.len()),
+            counts: &counts_json,
+            requests: i64::try_from(new.requests).unwrap_or(i64::MAX),
+            millis: i64::try_from(new.millis).unwrap_or(i64::MAX),
+            cursor_kinds: &cursor_kinds,
+            ledger_head: ledger_head.as_deref().unwrap_or_default(),
+        };
+        let digest = snapshot_digest(&fields, &mut rows, &mut amendments);
+        let chain = chain_hash_v2(
+            self.sealer.chain_key(),
+            base.map(|b| &b.chain),
+            &manifest_hash,
+            audit.as_ref(),
+            &digest,
+        );
         let row = sqlx::query(&format!(
             "INSERT INTO snapshots (tenant, taken_at, parent, manifest, chain, audit, audit_until, \
-             complete, objects, counts, requests, millis, chain_version, cursor_kinds) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, 2, $12) RETURNING {SNAPSHOT_COLUMNS}"
+             complete, objects, counts, requests, millis, chain_version, cursor_kinds, ledger_head) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, 2, $12, $13) RETURNING {SNAPSHOT_COLUMNS}"
         ))
         .bind(tenant.id)
         .bind(taken_at)
@@ -352,6 +353,7 @@ impl Store {
         .bind(fields.requests)
         .bind(fields.millis)
         .bind(cursor_kinds.clone())
+        .bind(ledger_head.clone())
         .fetch_one(&mut *tx)
         .await?;
         let snapshot = snapshot_row(&row)?;

@@ -238,7 +238,15 @@ impl Store {
             let p = report.problem("late attributions belong to no snapshot");
             (p.tenant, p.snapshot) = here(Some(snapshot));
         }
-        self.verify_cursors(tenant, &snapshots, report).await
+        self.verify_cursors(tenant, &snapshots, report).await?;
+        let heads: Vec<(i64, String)> = snapshots
+            .iter()
+            .filter_map(|s| s.ledger_head.clone().map(|h| (s.id, h)))
+            .collect();
+        for what in self.check_ledger(tenant.id, &heads).await? {
+            report.problem(what).tenant = Some(tenant.name.clone());
+        }
+        Ok(())
     }
 
     /// The delta cursors a capture would resume from are those their snapshot committed.

@@ -92,12 +92,18 @@ impl Store {
             .bind(&a.severity)
             .bind(a.snapshot)
             .bind(now)
-            .bind(sealed)
+            .bind(sealed.clone())
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(row) = row {
+                let id: i64 = row.try_get(0)?;
+                let body = serde_json::json!({"fingerprint": a.fingerprint, "rule": a.rule,
+                    "severity": a.severity, "snapshot": a.snapshot, "created_at": now,
+                    "body": sealed});
+                self.append_ledger(&mut tx, tenant.id, "alert", &id.to_string(), &body, now)
+                    .await?;
                 added.push(AlertRecord {
-                    id: row.try_get(0)?,
+                    id,
                     tenant: tenant.id,
                     rule: a.rule.clone(),
                     severity: a.severity.clone(),

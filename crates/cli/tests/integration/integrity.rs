@@ -34,25 +34,64 @@ fn attacked() -> (Setup, Vec<u8>) {
     (s, bytes)
 }
 
+/// Adds what the ledger keeps through the store's own writers — an alert, a restore with a
+/// step, a lineage record — and captures again, so that a snapshot commits to it.
+fn with_ledger(s: &Setup) -> Vec<u8> {
+    let path = s.store();
+    tokio_rt().block_on(async move {
+        let store = rewind_store::Store::open_sqlite(&path, None).await.unwrap();
+        let t = store.tenants().await.unwrap().remove(0);
+        let latest = store.latest(&t).await.unwrap().unwrap();
+        store
+            .add_alerts(
+                &t,
+                &[rewind_store::NewAlert {
+                    fingerprint: "f1".into(),
+                    rule: "new-actor".into(),
+                    severity: "medium".into(),
+                    snapshot: latest.id,
+                    body: "{\"summary\":\"first change ever by Rogue\"}".into(),
+                }],
+            )
+            .await
+            .unwrap();
+        let r = store
+            .begin_restore(&t, "{\"format\":1}", "app-1")
+            .await
+            .unwrap();
+        store.record_step(r, 1, "done", "{}").await.unwrap();
+        store
+            .record_lineage(&t, r, rewind_model::Kind::Group, "g-old", "g-new")
+            .await
+            .unwrap();
+        store.finish_restore(r, "finished").await.unwrap();
+        store.close().await;
+    });
+    s.json(&["capture", "--json"]);
+    std::fs::read(s.store()).unwrap()
+}
+
 /// Every column of the timeline's tables that the chain covers, edited one at a time (on a
 /// fresh copy of the store each time): `verify` finds each edit.
 #[test]
 fn an_edit_to_any_covered_column_makes_verify_fail() {
-    let (s, pristine) = attacked();
+    let (s, _) = attacked();
+    let pristine = with_ledger(&s);
     let latest = "(SELECT MAX(id) FROM snapshots)";
-    let changed = format!("(SELECT MIN(key) FROM versions WHERE snapshot = {latest})");
+    let with_rows = "(SELECT MAX(snapshot) FROM versions)";
+    let changed = format!("(SELECT MIN(key) FROM versions WHERE snapshot = {with_rows})");
     let edits = [
         format!("UPDATE versions SET actors = '[\"Someone Else\"]' WHERE key = {changed}"),
-        format!("UPDATE versions SET records = '[]' WHERE key = {changed} AND snapshot = {latest}"),
+        format!("UPDATE versions SET records = '[]' WHERE key = {changed} AND snapshot = {with_rows}"),
         format!(
-            "UPDATE versions SET name = 'renamed' WHERE key = {changed} AND snapshot = {latest}"
+            "UPDATE versions SET name = 'renamed' WHERE key = {changed} AND snapshot = {with_rows}"
         ),
         format!(
-            "UPDATE versions SET change = 'created' WHERE key = {changed} AND snapshot = {latest}"
+            "UPDATE versions SET change = 'created' WHERE key = {changed} AND snapshot = {with_rows}"
         ),
-        format!("UPDATE versions SET kind = 'group' WHERE key = {changed} AND snapshot = {latest}"),
-        format!("UPDATE versions SET hash = NULL WHERE key = {changed} AND snapshot = {latest}"),
-        format!("DELETE FROM versions WHERE key = {changed} AND snapshot = {latest}"),
+        format!("UPDATE versions SET kind = 'group' WHERE key = {changed} AND snapshot = {with_rows}"),
+        format!("UPDATE versions SET hash = NULL WHERE key = {changed} AND snapshot = {with_rows}"),
+        format!("DELETE FROM versions WHERE key = {changed} AND snapshot = {with_rows}"),
         format!("UPDATE snapshots SET taken_at = taken_at + 1 WHERE id = {latest}"),
         format!("UPDATE snapshots SET complete = 0 WHERE id = {latest}"),
         format!("UPDATE snapshots SET objects = objects + 1 WHERE id = {latest}"),
@@ -61,7 +100,7 @@ fn an_edit_to_any_covered_column_makes_verify_fail() {
         format!("UPDATE snapshots SET millis = millis + 1 WHERE id = {latest}"),
         format!("UPDATE snapshots SET cursor_kinds = '{{}}' WHERE id = {latest}"),
         format!("UPDATE snapshots SET chain_version = 1 WHERE id = {latest}"),
-        format!("UPDATE snapshots SET audit = NULL WHERE id = {latest}"),
+        "UPDATE snapshots SET audit = NULL WHERE id = (SELECT MAX(id) FROM snapshots WHERE audit IS NOT NULL)".into(),
         format!("UPDATE snapshots SET manifest = chain WHERE id = {latest}"),
         format!("UPDATE snapshots SET parent = NULL WHERE id = {latest}"),
         "UPDATE snapshots SET chain = manifest WHERE id = (SELECT MIN(id) FROM snapshots)".into(),
@@ -70,6 +109,23 @@ fn an_edit_to_any_covered_column_makes_verify_fail() {
             .into(),
         "UPDATE blobs SET size = size + 1 WHERE hash = (SELECT MIN(hash) FROM blobs)".into(),
         "DELETE FROM snapshots WHERE id = (SELECT MIN(id) FROM snapshots)".into(),
+        "UPDATE tenants SET graph_url = 'https://attacker.example'".into(),
+        "UPDATE tenants SET authority_url = 'https://attacker.example'".into(),
+        "UPDATE tenants SET name = 'other'".into(),
+        "UPDATE alerts SET severity = 'low'".into(),
+        "UPDATE alerts SET rule = 'bulk-change'".into(),
+        "UPDATE alerts SET body = '{}'".into(),
+        "UPDATE alerts SET snapshot = snapshot - 1".into(),
+        "DELETE FROM alerts".into(),
+        "UPDATE restores SET plan = '{}'".into(),
+        "UPDATE restores SET status = 'running'".into(),
+        "UPDATE restores SET writer = 'someone-else'".into(),
+        "UPDATE restore_steps SET state = 'failed'".into(),
+        "UPDATE restore_steps SET result = '{\"new_id\":\"x\"}'".into(),
+        "UPDATE lineage SET new_key = 'g-attacker'".into(),
+        "DELETE FROM lineage".into(),
+        "UPDATE ledger SET body = '{}' WHERE seq = 1".into(),
+        "DELETE FROM ledger WHERE seq = (SELECT MAX(seq) FROM ledger)".into(),
     ];
     for sql in &edits {
         std::fs::write(s.store(), &pristine).unwrap();

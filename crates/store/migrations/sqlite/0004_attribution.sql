@@ -18,3 +18,16 @@ ALTER TABLE restores ADD COLUMN writer TEXT;
 -- (docs/design/store-format.md, "The chain"); the delta cursors each committed, as hashes.
 ALTER TABLE snapshots ADD COLUMN chain_version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE snapshots ADD COLUMN cursor_kinds TEXT;
+-- The ledger: alerts, restore journals and lineage as an append-only, hash-chained log per
+-- tenant, whose head each snapshot commits to; the tables stay the views commands read.
+CREATE TABLE ledger (
+    tenant  INTEGER NOT NULL REFERENCES tenants(id),
+    seq     INTEGER NOT NULL,
+    entry   TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body    TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    chain   BLOB NOT NULL,
+    PRIMARY KEY (tenant, seq)
+);
+ALTER TABLE snapshots ADD COLUMN ledger_head TEXT;

@@ -61,12 +61,13 @@ def manifest_hash(manifest):
     return h.digest()
 
 
-def digest(tenant_id, s, rows, amendments):
+def digest(tenant, s, rows, amendments):
     parts = [
-        field("rewind-snapshot-v2"), field(tenant_id), integer(s["taken_at"]),
-        integer(s["complete"]), integer(s["objects"]), field(s["counts"]),
-        integer(s["requests"]), integer(s["millis"]), field(s["cursor_kinds"] or ""),
-        count(len(rows)),
+        field("rewind-snapshot-v2"), field(tenant["tenant_id"]), field(tenant["name"]),
+        field(tenant["graph_url"]), field(tenant["authority_url"]), field(tenant["client_id"]),
+        integer(s["taken_at"]), integer(s["complete"]), integer(s["objects"]),
+        field(s["counts"]), integer(s["requests"]), integer(s["millis"]),
+        field(s["cursor_kinds"] or ""), field(s["ledger_head"] or ""), count(len(rows)),
     ]
     cols = ("kind", "key", "hash", "change", "name", "actors", "records")
     for r in sorted(rows, key=lambda r: tuple(text_key(r[c]) for c in cols)):
@@ -122,7 +123,7 @@ def check_tenant(db, tenant, chain_key):
             amendments = db.execute("SELECT * FROM amendments WHERE tenant = ? AND snapshot = ?",
                                     (tenant["id"], s["id"])).fetchall()
             expected = chain_v2(chain_key, parent, s,
-                                digest(tenant["tenant_id"], s, rows, amendments))
+                                digest(tenant, s, rows, amendments))
         else:
             expected = chain_v1(parent, s, tenant["tenant_id"])
         if expected != bytes(s["chain"]):
