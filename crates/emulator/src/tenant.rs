@@ -252,6 +252,11 @@ impl Tenant {
     }
 
     /// `now` as Graph prints it: RFC 3339 in UTC, whole seconds.
+    /// The emulator's time as audit records carry it (sub-second).
+    pub(crate) fn now_precise_string(&self) -> String {
+        format_precise_time(self.now())
+    }
+
     pub(crate) fn now_string(&self) -> String {
         format_time(self.now())
     }
@@ -572,6 +577,14 @@ fn placeholder_rng() -> ChaCha8Rng {
 }
 
 /// Formats a time the way Graph does: `2024-05-01T08:30:00Z`.
+/// A time as Graph writes audit records' `activityDateTime`: seven fractional digits
+/// (`2018-01-09T17:50:41.7329049Z`, graph-api.md §2.18), so records seconds apart keep their
+/// order and their place between two captures.
+pub(crate) fn format_precise_time(t: Timestamp) -> String {
+    let ticks = t.subsec_nanosecond() / 100;
+    format!("{}.{ticks:07}Z", t.strftime("%Y-%m-%dT%H:%M:%S"))
+}
+
 pub(crate) fn format_time(t: Timestamp) -> String {
     t.round(jiff::Unit::Second)
         .unwrap_or(t)

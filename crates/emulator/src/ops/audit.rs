@@ -100,7 +100,7 @@ pub(crate) fn record_related(
         "result": "success",
         "resultReason": "",
         "activityDisplayName": activity,
-        "activityDateTime": t.now_string(),
+        "activityDateTime": t.now_precise_string(),
         "loggedByService": service,
         "operationType": operation,
         "initiatedBy": actor.initiated_by(),
