@@ -715,6 +715,10 @@ impl Store {
         .bind(object.key.clone())
         .fetch_all(&self.db)
         .await?;
+        // The history is only as good as the snapshots it comes from.
+        for r in &rows {
+            self.check_snapshot(tenant, r.try_get(0)?).await?;
+        }
         let mut late = self.amendments_of(tenant, object).await?;
         let mut out: Vec<VersionRecord> = Vec::with_capacity(rows.len());
         for r in &rows {

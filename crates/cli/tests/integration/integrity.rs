@@ -164,6 +164,10 @@ fn damage_stops_every_command_that_would_read_it_until_a_full_capture() {
             "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA",
         ],
         &["restore", "--to", "1", "--all", "--dry-run"],
+        &[
+            "history",
+            "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA",
+        ],
         &["capture"],
         &["export", "-"],
         &["forget", "--keep-last", "1"],
