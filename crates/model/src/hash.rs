@@ -31,11 +31,19 @@ impl ContentHash {
 
     /// Lower-case hex, 64 characters.
     pub fn to_hex(&self) -> String {
-        use std::fmt::Write as _;
-        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        self.hex_array().iter().map(|&c| char::from(c)).collect()
+    }
+
+    /// Lower-case hex as ASCII bytes, without allocating: manifest and chain digests write
+    /// one per object, so formatting machinery would cost more than the hashing.
+    pub fn hex_array(&self) -> [u8; 64] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = DIGITS[usize::from(b >> 4)];
+            out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+        }
+        out
     }
 
     /// Parses 64 hex characters.

@@ -28,9 +28,10 @@ pub(crate) struct SnapshotFields<'a> {
     pub(crate) counts: &'a str,
     pub(crate) requests: i64,
     pub(crate) millis: i64,
-    pub(crate) cursor_kinds: &'a str,
-    /// The tenant's ledger head at the snapshot's commit (`seq:hex`, or empty).
-    pub(crate) ledger_head: &'a str,
+    pub(crate) cursor_kinds: Option<&'a str>,
+    /// The tenant's ledger head at the snapshot's commit (`seq:hex`, or empty when the ledger
+    /// was); none in snapshots from before the ledger, which is not the same thing.
+    pub(crate) ledger_head: Option<&'a str>,
 }
 
 /// One version row of a snapshot, as stored.
@@ -55,21 +56,43 @@ pub(crate) struct AmendmentFields {
     pub(crate) records: String,
 }
 
-/// Writes fields in the chain's encoding.
-struct Fields(blake3::Hasher);
+/// Writes fields in the chain's encoding. Fields are gathered into large updates: BLAKE3
+/// hashes many chunks at once only when it is given them at once, and a snapshot's rows are
+/// many short fields.
+struct Fields {
+    hasher: blake3::Hasher,
+    buffer: Vec<u8>,
+}
 
 impl Fields {
+    const FLUSH_AT: usize = 64 * 1024;
+
+    fn new() -> Fields {
+        Fields {
+            hasher: blake3::Hasher::new(),
+            buffer: Vec::with_capacity(Self::FLUSH_AT + 1024),
+        }
+    }
+
     fn bytes(&mut self, b: Option<&[u8]>) -> &mut Self {
         match b {
             Some(b) => {
-                self.0.update(&(b.len() as u64).to_le_bytes());
-                self.0.update(b);
+                self.buffer
+                    .extend_from_slice(&(b.len() as u64).to_le_bytes());
+                self.buffer.extend_from_slice(b);
             }
-            None => {
-                self.0.update(&u64::MAX.to_le_bytes());
-            }
+            None => self.buffer.extend_from_slice(&u64::MAX.to_le_bytes()),
+        }
+        if self.buffer.len() >= Self::FLUSH_AT {
+            self.hasher.update(&self.buffer);
+            self.buffer.clear();
         }
         self
+    }
+
+    fn finish(mut self) -> ContentHash {
+        self.hasher.update(&self.buffer);
+        ContentHash::from_array(*self.hasher.finalize().as_bytes())
     }
 
     fn text(&mut self, s: &str) -> &mut Self {
@@ -94,7 +117,7 @@ pub(crate) fn snapshot_digest(
 ) -> ContentHash {
     rows.sort_unstable();
     amendments.sort_unstable();
-    let mut f = Fields(blake3::Hasher::new());
+    let mut f = Fields::new();
     let t = fields.tenant;
     f.text("rewind-snapshot-v2")
         .text(&t.tenant_id)
@@ -108,8 +131,8 @@ pub(crate) fn snapshot_digest(
         .text(fields.counts)
         .int(fields.requests)
         .int(fields.millis)
-        .text(fields.cursor_kinds)
-        .text(fields.ledger_head)
+        .bytes(fields.cursor_kinds.map(str::as_bytes))
+        .bytes(fields.ledger_head.map(str::as_bytes))
         .count(rows.len());
     for r in rows.iter() {
         f.text(&r.kind)
@@ -128,7 +151,7 @@ pub(crate) fn snapshot_digest(
             .text(&a.actors)
             .text(&a.records);
     }
-    ContentHash::from_array(*f.0.finalize().as_bytes())
+    f.finish()
 }
 
 /// A snapshot's chain hash (version 2): keyed from the store key when there is one.
@@ -178,8 +201,8 @@ mod tests {
             counts: "{}",
             requests: 3,
             millis: 4,
-            cursor_kinds: "[]",
-            ledger_head: "",
+            cursor_kinds: Some("[]"),
+            ledger_head: Some(""),
         }
     }
 

@@ -89,8 +89,8 @@ impl Store {
             counts: &s.counts,
             requests: s.requests,
             millis: s.millis,
-            cursor_kinds: s.cursor_kinds.as_deref().unwrap_or_default(),
-            ledger_head: s.ledger_head.as_deref().unwrap_or_default(),
+            cursor_kinds: s.cursor_kinds.as_deref(),
+            ledger_head: s.ledger_head.as_deref(),
         };
         let digest = snapshot_digest(&fields, rows, amendments);
         chain_hash_v2(

@@ -325,8 +325,8 @@ impl Store {
             counts: &counts_json,
             requests: i64::try_from(new.requests).unwrap_or(i64::MAX),
             millis: i64::try_from(new.millis).unwrap_or(i64::MAX),
-            cursor_kinds: &cursor_kinds,
-            ledger_head: ledger_head.as_deref().unwrap_or_default(),
+            cursor_kinds: Some(&cursor_kinds),
+            ledger_head: Some(&ledger_head),
         };
         let digest = snapshot_digest(&fields, &mut rows, &mut amendments);
         let chain = chain_hash_v2(

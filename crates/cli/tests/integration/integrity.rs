@@ -146,6 +146,37 @@ fn an_edit_to_any_covered_column_makes_verify_fail() {
     }
 }
 
+/// Rows slipped into a store in use whose ledger is still empty are not entered into the
+/// ledger as if they were from before it (every snapshot sealed since committed a head, the
+/// empty text for an empty ledger): `verify` reports them. Nor can the heads be cleared to
+/// make the store look as if it predated the ledger.
+#[test]
+fn rows_slipped_into_an_empty_ledger_are_reported_not_adopted() {
+    let (s, pristine) = attacked();
+    let slipped = [
+        "INSERT INTO alerts (tenant, fingerprint, rule, severity, snapshot, created_at, body) \
+         VALUES (1, 'fake', 'new-actor', 'low', 1, 0, '{}')",
+        "INSERT INTO restores (tenant, created_at, plan, status, finished_at, writer) \
+         VALUES (1, 0, '{}', 'finished', 0, 'app-1')",
+        "UPDATE snapshots SET ledger_head = NULL",
+    ];
+    for sql in slipped {
+        std::fs::write(s.store(), &pristine).unwrap();
+        let _ = std::fs::remove_file(s.store().with_extension("db-wal"));
+        assert_eq!(code(&s.run(&["verify"])), Some(0), "before: {sql}");
+        tamper(&s.store(), sql);
+        for _ in 0..2 {
+            let out = s.run(&["verify"]);
+            assert_eq!(
+                code(&out),
+                Some(6),
+                "verify missed: {sql}\n{}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
 /// The bug: with a version row deleted, `verify` failed but every other command went on with
 /// the damaged state, and `forget` folded the damage away.
 #[test]

@@ -67,7 +67,7 @@ def digest(tenant, s, rows, amendments):
         field(tenant["graph_url"]), field(tenant["authority_url"]), field(tenant["client_id"]),
         integer(s["taken_at"]), integer(s["complete"]), integer(s["objects"]),
         field(s["counts"]), integer(s["requests"]), integer(s["millis"]),
-        field(s["cursor_kinds"] or ""), field(s["ledger_head"] or ""), count(len(rows)),
+        field(s["cursor_kinds"]), field(s["ledger_head"]), count(len(rows)),
     ]
     cols = ("kind", "key", "hash", "change", "name", "actors", "records")
     for r in sorted(rows, key=lambda r: tuple(text_key(r[c]) for c in cols)):
