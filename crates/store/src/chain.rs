@@ -20,7 +20,8 @@ pub(crate) fn chain_key(store_key: &[u8; 32]) -> [u8; 32] {
 /// A snapshot's own fields, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SnapshotFields<'a> {
-    /// The tenant: its directory id and connection settings (name, URLs, client id).
+    /// The tenant: its directory id, connection settings (name, URLs, client id) and when it
+    /// was added.
     pub(crate) tenant: &'a crate::store::TenantInfo,
     pub(crate) taken_at: i64,
     pub(crate) complete: bool,
@@ -32,6 +33,8 @@ pub(crate) struct SnapshotFields<'a> {
     /// The tenant's ledger head at the snapshot's commit (`seq:hex`, or empty when the ledger
     /// was); none in snapshots from before the ledger, which is not the same thing.
     pub(crate) ledger_head: Option<&'a str>,
+    /// The time of the newest audit record read: where the next capture's audit read starts.
+    pub(crate) audit_until: Option<i64>,
 }
 
 /// One version row of a snapshot, as stored.
@@ -125,6 +128,7 @@ pub(crate) fn snapshot_digest(
         .text(&t.graph_url)
         .text(&t.authority_url)
         .bytes(t.client_id.as_deref().map(str::as_bytes))
+        .int(t.created_at.as_microsecond())
         .int(fields.taken_at)
         .int(i64::from(fields.complete))
         .int(fields.objects)
@@ -133,6 +137,13 @@ pub(crate) fn snapshot_digest(
         .int(fields.millis)
         .bytes(fields.cursor_kinds.map(str::as_bytes))
         .bytes(fields.ledger_head.map(str::as_bytes))
+        .bytes(
+            fields
+                .audit_until
+                .map(i64::to_le_bytes)
+                .as_ref()
+                .map(<[u8; 8]>::as_slice),
+        )
         .count(rows.len());
     for r in rows.iter() {
         f.text(&r.kind)
@@ -203,6 +214,7 @@ mod tests {
             millis: 4,
             cursor_kinds: Some("[]"),
             ledger_head: Some(""),
+            audit_until: None,
         }
     }
 

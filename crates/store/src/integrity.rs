@@ -32,11 +32,12 @@ pub(crate) struct ChainRow {
     pub(crate) millis: i64,
     pub(crate) cursor_kinds: Option<String>,
     pub(crate) ledger_head: Option<String>,
+    pub(crate) audit_until: Option<i64>,
 }
 
 /// The columns of a [`ChainRow`], in order.
 pub(crate) const CHAIN_COLUMNS: &str = "id, parent, chain, chain_anchor, chain_version, manifest, \
-     audit, taken_at, complete, objects, counts, requests, millis, cursor_kinds, ledger_head";
+     audit, taken_at, complete, objects, counts, requests, millis, cursor_kinds, ledger_head, audit_until";
 
 pub(crate) fn chain_row(r: &AnyRow) -> Result<ChainRow, StoreError> {
     let hash = |i: usize| -> Result<ContentHash, StoreError> {
@@ -59,6 +60,7 @@ pub(crate) fn chain_row(r: &AnyRow) -> Result<ChainRow, StoreError> {
         millis: r.try_get(12)?,
         cursor_kinds: r.try_get(13)?,
         ledger_head: r.try_get(14)?,
+        audit_until: r.try_get(15)?,
     })
 }
 
@@ -91,6 +93,7 @@ impl Store {
             millis: s.millis,
             cursor_kinds: s.cursor_kinds.as_deref(),
             ledger_head: s.ledger_head.as_deref(),
+            audit_until: s.audit_until,
         };
         let digest = snapshot_digest(&fields, rows, amendments);
         chain_hash_v2(
@@ -230,8 +233,9 @@ impl Store {
         let parent_chain = match (s.parent, previous) {
             (None, None) => None,
             (Some(p), Some(prev)) if p == prev.id => Some(prev.chain),
-            // A parent that `forget` removed before the chain was re-sealed on folding.
-            (Some(_), _) if s.anchor.is_some() => s.anchor,
+            // A parent that an old `forget` removed (version 1 only: `forget` now re-seals
+            // the chain, and a version-2 link must be to the snapshot before).
+            (Some(_), _) if s.version < 2 && s.anchor.is_some() => s.anchor,
             (parent, prev) => {
                 return Err(damaged(format!(
                     "its parent is {}, but the snapshot before it is {}",

@@ -1,5 +1,6 @@
 //! The ledger (docs/design/store-format.md, "The ledger"): what Rewind records besides
-//! snapshots — alerts, restore journals, lineage — as one append-only, hash-chained log per
+//! snapshots — alerts and their delivery, restore journals, lineage, the actors watch has seen,
+//! the last snapshot it evaluated, the last commit imported — as one append-only, hash-chained log per
 //! tenant. Every write to those tables appends an entry in the same transaction; each snapshot
 //! commits to the ledger's head at its time; `verify` recomputes the chain and checks that the
 //! tables still say what the ledger does. The tables stay what commands read.
@@ -16,7 +17,8 @@ use crate::store::Store;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Entry {
     pub(crate) seq: i64,
-    /// `alert`, `restore`, `step`, `finish` or `lineage`.
+    /// `alert`, `delivered`, `restore`, `step`, `finish`, `lineage`, `known`, `evaluated` or
+    /// `import`.
     pub(crate) entry: String,
     /// The alert's or the restore's id (`restore/step` for a step).
     pub(crate) subject: String,
@@ -162,8 +164,9 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl Store {
-    /// Stores written before the ledger existed: their alerts, restores, steps and lineage are
-    /// entered once, as they are (nothing recorded them before; from now on they are covered).
+    /// Stores written before the ledger existed: their alerts (and deliveries), restores, steps,
+    /// lineage, known actors, watch state and import mark are entered once, as they are
+    /// (nothing recorded them before; from now on they are covered).
     /// Only for a tenant whose ledger is empty and none of whose snapshots committed a head:
     /// every snapshot sealed since the ledger exists commits one (empty text for an empty
     /// ledger), so rows slipped into a store in use are reported by verify, never entered.
@@ -269,6 +272,13 @@ impl Store {
             self.append_ledger(&mut tx, tenant, "lineage", &subject, &body, at)
                 .await?;
         }
+        let mut watch = std::collections::BTreeMap::new();
+        self.watch_tables(tenant, &mut watch).await?;
+        let now = jiff::Timestamp::now().as_microsecond();
+        for ((entry, subject), body) in watch {
+            self.append_ledger(&mut tx, tenant, &entry, &subject, &body, now)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -317,6 +327,65 @@ impl Store {
         }
         problems.extend(self.tables_against(tenant, &entries).await?);
         Ok(problems)
+    }
+
+    /// What the tables of `watch` and `import` hold, as the ledger would say it: deliveries,
+    /// known actors, the last snapshot evaluated and the last commit imported.
+    async fn watch_tables(
+        &self,
+        tenant: i64,
+        have: &mut std::collections::BTreeMap<(String, String), Value>,
+    ) -> Result<(), StoreError> {
+        for r in sqlx::query(
+            "SELECT id, delivered_to, delivered_at FROM alerts WHERE tenant = $1 \
+             AND (delivered_to <> '' OR delivered_at IS NOT NULL)",
+        )
+        .bind(tenant)
+        .fetch_all(&self.db)
+        .await?
+        {
+            have.insert(
+                ("delivered".into(), r.try_get::<i64, _>(0)?.to_string()),
+                serde_json::json!({"delivered_to": r.try_get::<String, _>(1)?,
+                    "delivered_at": r.try_get::<Option<i64>, _>(2)?}),
+            );
+        }
+        for r in sqlx::query("SELECT actor, first_seen FROM known_actors WHERE tenant = $1")
+            .bind(tenant)
+            .fetch_all(&self.db)
+            .await?
+        {
+            have.insert(
+                ("known".into(), r.try_get(0)?),
+                serde_json::json!({"first_seen": r.try_get::<i64, _>(1)?}),
+            );
+        }
+        let evaluated = sqlx::query("SELECT evaluated FROM watch_state WHERE tenant = $1")
+            .bind(tenant)
+            .fetch_optional(&self.db)
+            .await?
+            .map(|r| r.try_get::<Option<i64>, _>(0))
+            .transpose()?
+            .flatten();
+        if let Some(e) = evaluated {
+            have.insert(
+                ("evaluated".into(), "watch".into()),
+                serde_json::json!({"evaluated": e}),
+            );
+        }
+        let mark = sqlx::query("SELECT value FROM meta WHERE key = $1")
+            .bind(crate::timeline::import_mark_key(tenant))
+            .fetch_optional(&self.db)
+            .await?
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()?;
+        if let Some(commit) = mark {
+            have.insert(
+                ("import".into(), "git".into()),
+                serde_json::json!({"commit": commit}),
+            );
+        }
+        Ok(())
     }
 
     /// What the ledger says the tables hold, compared with what they hold.
@@ -419,6 +488,7 @@ impl Store {
                     "new_key": r.try_get::<String, _>(2)?, "created_at": r.try_get::<i64, _>(4)?}),
             );
         }
+        self.watch_tables(tenant, &mut have).await?;
         let mut problems = Vec::new();
         for (key, value) in &have {
             if want.get(key) != Some(value) {

@@ -327,6 +327,7 @@ impl Store {
             millis: i64::try_from(new.millis).unwrap_or(i64::MAX),
             cursor_kinds: Some(&cursor_kinds),
             ledger_head: Some(&ledger_head),
+            audit_until,
         };
         let digest = snapshot_digest(&fields, &mut rows, &mut amendments);
         let chain = chain_hash_v2(
@@ -392,10 +393,13 @@ impl Store {
                 "INSERT INTO meta (key, value) VALUES ($1, $2) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             )
-            .bind(import_mark_key(tenant))
+            .bind(import_mark_key(tenant.id))
             .bind(commit)
             .execute(&mut *tx)
             .await?;
+            let body = serde_json::json!({"commit": commit});
+            self.append_ledger(&mut tx, tenant.id, "import", "git", &body, taken_at)
+                .await?;
         }
         for (kind, link) in &new.cursors {
             sqlx::query(
@@ -662,7 +666,7 @@ impl Store {
     /// The git commit the last import of a git history stopped at.
     pub async fn import_mark(&self, tenant: &TenantInfo) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query("SELECT value FROM meta WHERE key = $1")
-            .bind(import_mark_key(tenant))
+            .bind(import_mark_key(tenant.id))
             .fetch_optional(&self.db)
             .await?
             .map(|r| r.try_get(0))
@@ -1007,8 +1011,8 @@ pub(crate) fn object_key(kind: &str, key: String) -> Result<ObjectKey, StoreErro
 }
 
 /// Where the last imported git commit of a tenant is kept (`meta`).
-fn import_mark_key(tenant: &TenantInfo) -> String {
-    format!("git-import:{}", tenant.id)
+pub(crate) fn import_mark_key(tenant: i64) -> String {
+    format!("git-import:{tenant}")
 }
 
 /// The delta cursors a snapshot commits, as the chain keeps them: kind → BLAKE3 of the link,

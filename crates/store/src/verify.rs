@@ -84,6 +84,7 @@ impl Store {
     pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
         let mut report = VerifyReport::default();
         let good = self.verify_blobs(&mut report).await?;
+        self.verify_owners(&mut report).await?;
         for tenant in self.tenants().await? {
             self.verify_timeline(&tenant, &good, &mut report).await?;
             if let Some(latest) = self.latest(&tenant).await? {
@@ -188,14 +189,19 @@ impl Store {
                 ));
                 (p.tenant, p.snapshot) = here(Some(s.id));
             }
+            if s.version >= 2 && s.anchor.is_some() {
+                let p = report.problem("a version-2 snapshot carries an anchor");
+                (p.tenant, p.snapshot) = here(Some(s.id));
+            }
             let parent_chain = match (s.parent, previous) {
                 (None, None) => None,
                 (Some(p), Some(prev)) if p == prev.id => Some(prev.chain),
-                (Some(_), _) if s.anchor.is_some() => s.anchor,
+                (Some(_), _) if s.version < 2 && s.anchor.is_some() => s.anchor,
                 (parent, _) => {
                     let p = report.problem(format!(
-                        "its parent is {parent:?}, but the snapshot before it is {:?}",
-                        previous.map(|p| p.id)
+                        "its parent is {}, but the snapshot before it is {}",
+                        parent.map_or_else(|| "none".into(), |p| p.to_string()),
+                        previous.map_or_else(|| "none".into(), |p| p.id.to_string())
                     ));
                     (p.tenant, p.snapshot) = here(Some(s.id));
                     previous.map(|p| p.chain)
@@ -245,6 +251,44 @@ impl Store {
             .collect();
         for what in self.check_ledger(tenant.id, &heads).await? {
             report.problem(what).tenant = Some(tenant.name.clone());
+        }
+        Ok(())
+    }
+
+    /// Rows of a tenant the store does not have (or steps of a restore it does not have): no
+    /// timeline checks them, and no command would show them.
+    async fn verify_owners(&self, report: &mut VerifyReport) -> Result<(), StoreError> {
+        const OWNED: &[&str] = &[
+            "snapshots",
+            "versions",
+            "cursors",
+            "amendments",
+            "alerts",
+            "restores",
+            "lineage",
+            "known_actors",
+            "watch_state",
+            "ledger",
+        ];
+        for table in OWNED {
+            let n: i64 = sqlx::query(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE tenant NOT IN (SELECT id FROM tenants)"
+            ))
+            .fetch_one(&self.db)
+            .await?
+            .try_get(0)?;
+            if n > 0 {
+                report.problem(format!("{n} {table} rows belong to no tenant"));
+            }
+        }
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM restore_steps WHERE restore NOT IN (SELECT id FROM restores)",
+        )
+        .fetch_one(&self.db)
+        .await?
+        .try_get(0)?;
+        if n > 0 {
+            report.problem(format!("{n} restore steps belong to no restore"));
         }
         Ok(())
     }

@@ -157,7 +157,8 @@ impl Store {
     }
 
     /// Records which sinks took each alert (`(alert id, sinks, every configured sink took
-    /// it)`); an alert every sink took is no longer offered.
+    /// it)`); an alert every sink took is no longer offered. In the ledger too: marking an
+    /// alert delivered is how someone with the database would keep it from being sent.
     pub async fn record_deliveries(
         &self,
         deliveries: &[(i64, Vec<String>, bool)],
@@ -165,12 +166,27 @@ impl Store {
         let now = Timestamp::now().as_microsecond();
         let mut tx = self.db.begin().await?;
         for (id, sinks, complete) in deliveries {
-            sqlx::query("UPDATE alerts SET delivered_to = $1, delivered_at = $2 WHERE id = $3")
-                .bind(sinks.join(","))
-                .bind(complete.then_some(now))
-                .bind(*id)
-                .execute(&mut *tx)
+            let (to, at) = (sinks.join(","), complete.then_some(now));
+            let row = sqlx::query(
+                "UPDATE alerts SET delivered_to = $1, delivered_at = $2 WHERE id = $3 RETURNING tenant",
+            )
+            .bind(&to)
+            .bind(at)
+            .bind(*id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = row {
+                let body = serde_json::json!({"delivered_to": to, "delivered_at": at});
+                self.append_ledger(
+                    &mut tx,
+                    row.try_get(0)?,
+                    "delivered",
+                    &id.to_string(),
+                    &body,
+                    now,
+                )
                 .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -218,7 +234,8 @@ impl Store {
         Ok(known)
     }
 
-    /// Remembers actors as seen.
+    /// Remembers actors as seen. In the ledger too: an actor slipped into this table would
+    /// never raise a new-actor alert.
     pub async fn add_known_actors(
         &self,
         tenant: &TenantInfo,
@@ -227,15 +244,21 @@ impl Store {
         let now = Timestamp::now().as_microsecond();
         let mut tx = self.db.begin().await?;
         for a in actors {
-            sqlx::query(
+            let digest = actor_digest(a);
+            let added = sqlx::query(
                 "INSERT INTO known_actors (tenant, actor, first_seen) VALUES ($1, $2, $3) \
-                 ON CONFLICT (tenant, actor) DO NOTHING",
+                 ON CONFLICT (tenant, actor) DO NOTHING RETURNING first_seen",
             )
             .bind(tenant.id)
-            .bind(actor_digest(a))
+            .bind(&digest)
             .bind(now)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+            if added.is_some() {
+                let body = serde_json::json!({"first_seen": now});
+                self.append_ledger(&mut tx, tenant.id, "known", &digest, &body, now)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -253,20 +276,30 @@ impl Store {
         })
     }
 
-    /// Records that the changes up to `snapshot` were evaluated.
+    /// Records that the changes up to `snapshot` were evaluated. In the ledger too: moving
+    /// this forward is how someone with the database would skip the alerts of a capture.
     pub async fn set_watch_evaluated(
         &self,
         tenant: &TenantInfo,
         snapshot: i64,
     ) -> Result<(), StoreError> {
+        if self.watch_evaluated(tenant).await? == Some(snapshot) {
+            return Ok(());
+        }
+        let now = Timestamp::now().as_microsecond();
+        let mut tx = self.db.begin().await?;
         sqlx::query(
             "INSERT INTO watch_state (tenant, evaluated) VALUES ($1, $2) \
              ON CONFLICT (tenant) DO UPDATE SET evaluated = excluded.evaluated",
         )
         .bind(tenant.id)
         .bind(snapshot)
-        .execute(&self.db)
+        .execute(&mut *tx)
         .await?;
+        let body = serde_json::json!({"evaluated": snapshot});
+        self.append_ledger(&mut tx, tenant.id, "evaluated", "watch", &body, now)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::timeline::{Setup, code, stderr};
 use super::tokio_rt;
 
-/// Runs one statement on the test's SQLite store, as someone with write access to it would.
+/// Runs statements on the test's SQLite store, as someone with write access to it would.
 fn tamper(db: &Path, sql: &str) {
     let sql = sql.to_string();
     tokio_rt().block_on(async move {
@@ -19,7 +19,7 @@ fn tamper(db: &Path, sql: &str) {
         let mut c = sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display()))
             .await
             .unwrap();
-        let done = sqlx::query(&sql).execute(&mut c).await.unwrap();
+        let done = sqlx::raw_sql(&sql).execute(&mut c).await.unwrap();
         assert!(done.rows_affected() > 0, "{sql} changed nothing");
     });
 }
@@ -34,8 +34,9 @@ fn attacked() -> (Setup, Vec<u8>) {
     (s, bytes)
 }
 
-/// Adds what the ledger keeps through the store's own writers — an alert, a restore with a
-/// step, a lineage record — and captures again, so that a snapshot commits to it.
+/// Adds what the ledger keeps through the store's own writers — alerts and a delivery, a
+/// restore with a step, a lineage record, a known actor, the snapshot watch evaluated — and
+/// captures again, so that a snapshot commits to it.
 fn with_ledger(s: &Setup) -> Vec<u8> {
     let path = s.store();
     tokio_rt().block_on(async move {
@@ -55,6 +56,43 @@ fn with_ledger(s: &Setup) -> Vec<u8> {
             )
             .await
             .unwrap();
+        let alert = store.alerts(Some(&t), None).await.unwrap()[0].id;
+        store
+            .record_deliveries(&[(alert, vec!["webhook".into()], false)])
+            .await
+            .unwrap();
+        store
+            .add_known_actors(&t, &["user:u-1".to_string()].into())
+            .await
+            .unwrap();
+        store.set_watch_evaluated(&t, latest.id).await.unwrap();
+        // A late audit record, found by a capture after the change it explains.
+        let manifest = store.manifest(&t, &latest).await.unwrap();
+        let changed = store
+            .changed_between(&t, latest.id - 1, latest.id)
+            .await
+            .unwrap()[0]
+            .clone();
+        let late = rewind_store::NewSnapshot {
+            taken_at: jiff::Timestamp::now(),
+            changes: vec![],
+            cursors: vec![],
+            audit: vec![],
+            amendments: vec![rewind_store::Amendment {
+                object: changed,
+                version: latest.id,
+                actors: vec![rewind_model::Actor::named("Late Admin")],
+                records: vec!["late-record-1".into()],
+            }],
+            drop_cursors: vec![],
+            import_mark: None,
+            requests: 1,
+            millis: 1,
+        };
+        store
+            .commit(&t, Some(&latest), &manifest, &late)
+            .await
+            .unwrap();
         let r = store
             .begin_restore(&t, "{\"format\":1}", "app-1")
             .await
@@ -71,79 +109,471 @@ fn with_ledger(s: &Setup) -> Vec<u8> {
     std::fs::read(s.store()).unwrap()
 }
 
-/// Every column of the timeline's tables that the chain covers, edited one at a time (on a
-/// fresh copy of the store each time): `verify` finds each edit.
+/// Columns no edit below touches, and why that is safe. Everything else in the schema is
+/// edited by the test, which fails when a migration adds a column neither lists.
+const NOT_COVERED: &[(&str, &str)] = &[
+    (
+        "watch_state.next_due",
+        "scheduling: an edit delays a capture, which shows as its age",
+    ),
+    (
+        "watch_state.holder",
+        "scheduling: a fleet lease, rewritten every claim",
+    ),
+    (
+        "watch_state.lease_until",
+        "scheduling: a fleet lease, rewritten every claim",
+    ),
+    (
+        "watch_state.failures",
+        "scheduling: the back-off after failed captures",
+    ),
+    ("schema_migrations.description", "never read"),
+    (
+        "meta.key",
+        "its rows are the key check (below) and import marks (covered)",
+    ),
+];
+
+/// One edit, as someone with write access to the database would make it; the first word of
+/// `column` names what it touches, and `exit` is what `verify` must exit with afterwards.
+struct Edit {
+    column: &'static str,
+    sql: String,
+    exit: i32,
+}
+
+fn edit(column: &'static str, sql: impl Into<String>) -> Edit {
+    Edit {
+        column,
+        sql: sql.into(),
+        exit: 6,
+    }
+}
+
+/// Every column of every table, edited one at a time (on a fresh copy of the store each time):
+/// `verify` finds each edit; the test enumerates the schema so a new column cannot be missed.
 #[test]
-fn an_edit_to_any_covered_column_makes_verify_fail() {
+fn an_edit_to_any_column_of_any_table_makes_verify_fail() {
     let (s, _) = attacked();
     let pristine = with_ledger(&s);
     let latest = "(SELECT MAX(id) FROM snapshots)";
     let with_rows = "(SELECT MAX(snapshot) FROM versions)";
     let changed = format!("(SELECT MIN(key) FROM versions WHERE snapshot = {with_rows})");
+    let row = format!("key = {changed} AND snapshot = {with_rows}");
+    let other_tenant = "INSERT INTO tenants (id, tenant_id, name, graph_url, authority_url, \
+                        created_at) VALUES (2, 't2', 'other', 'u', 'u', 0);";
     let edits = [
-        format!("UPDATE versions SET actors = '[\"Someone Else\"]' WHERE key = {changed}"),
-        format!("UPDATE versions SET records = '[]' WHERE key = {changed} AND snapshot = {with_rows}"),
-        format!(
-            "UPDATE versions SET name = 'renamed' WHERE key = {changed} AND snapshot = {with_rows}"
+        edit(
+            "versions.actors",
+            format!("UPDATE versions SET actors = '[\"Someone Else\"]' WHERE key = {changed}"),
         ),
-        format!(
-            "UPDATE versions SET change = 'created' WHERE key = {changed} AND snapshot = {with_rows}"
+        edit(
+            "versions.records",
+            format!("UPDATE versions SET records = '[]' WHERE {row}"),
         ),
-        format!("UPDATE versions SET kind = 'group' WHERE key = {changed} AND snapshot = {with_rows}"),
-        format!("UPDATE versions SET hash = NULL WHERE key = {changed} AND snapshot = {with_rows}"),
-        format!("DELETE FROM versions WHERE key = {changed} AND snapshot = {with_rows}"),
-        format!("UPDATE snapshots SET taken_at = taken_at + 1 WHERE id = {latest}"),
-        format!("UPDATE snapshots SET complete = 0 WHERE id = {latest}"),
-        format!("UPDATE snapshots SET objects = objects + 1 WHERE id = {latest}"),
-        format!("UPDATE snapshots SET counts = '{{}}' WHERE id = {latest}"),
-        format!("UPDATE snapshots SET requests = requests + 1 WHERE id = {latest}"),
-        format!("UPDATE snapshots SET millis = millis + 1 WHERE id = {latest}"),
-        format!("UPDATE snapshots SET cursor_kinds = '{{}}' WHERE id = {latest}"),
-        format!("UPDATE snapshots SET chain_version = 1 WHERE id = {latest}"),
-        "UPDATE snapshots SET audit = NULL WHERE id = (SELECT MAX(id) FROM snapshots WHERE audit IS NOT NULL)".into(),
-        format!("UPDATE snapshots SET manifest = chain WHERE id = {latest}"),
-        format!("UPDATE snapshots SET parent = NULL WHERE id = {latest}"),
-        "UPDATE snapshots SET chain = manifest WHERE id = (SELECT MIN(id) FROM snapshots)".into(),
-        "UPDATE cursors SET link = link || '&x=1' WHERE kind = 'user'".into(),
-        "UPDATE blobs SET data = zeroblob(length(data)) WHERE hash = (SELECT MIN(hash) FROM blobs)"
-            .into(),
-        "UPDATE blobs SET size = size + 1 WHERE hash = (SELECT MIN(hash) FROM blobs)".into(),
-        "DELETE FROM snapshots WHERE id = (SELECT MIN(id) FROM snapshots)".into(),
-        "UPDATE tenants SET graph_url = 'https://attacker.example'".into(),
-        "UPDATE tenants SET authority_url = 'https://attacker.example'".into(),
-        "UPDATE tenants SET name = 'other'".into(),
-        "UPDATE alerts SET severity = 'low'".into(),
-        "UPDATE alerts SET rule = 'bulk-change'".into(),
-        "UPDATE alerts SET body = '{}'".into(),
-        "UPDATE alerts SET snapshot = snapshot - 1".into(),
-        "DELETE FROM alerts".into(),
-        "UPDATE restores SET plan = '{}'".into(),
-        "UPDATE restores SET status = 'running'".into(),
-        "UPDATE restores SET writer = 'someone-else'".into(),
-        "UPDATE restore_steps SET state = 'failed'".into(),
-        "UPDATE restore_steps SET result = '{\"new_id\":\"x\"}'".into(),
-        "UPDATE lineage SET new_key = 'g-attacker'".into(),
-        "DELETE FROM lineage".into(),
-        "UPDATE ledger SET body = '{}' WHERE seq = 1".into(),
-        "DELETE FROM ledger WHERE seq = (SELECT MAX(seq) FROM ledger)".into(),
+        edit(
+            "versions.name",
+            format!("UPDATE versions SET name = 'renamed' WHERE {row}"),
+        ),
+        edit(
+            "versions.change",
+            format!("UPDATE versions SET change = 'created' WHERE {row}"),
+        ),
+        edit(
+            "versions.kind",
+            format!("UPDATE versions SET kind = 'group' WHERE {row}"),
+        ),
+        edit(
+            "versions.key",
+            format!("UPDATE versions SET key = 'other' WHERE {row}"),
+        ),
+        edit(
+            "versions.hash",
+            format!("UPDATE versions SET hash = NULL WHERE {row}"),
+        ),
+        edit(
+            "versions.snapshot",
+            format!("UPDATE versions SET snapshot = {latest} WHERE {row}"),
+        ),
+        edit(
+            "versions.tenant",
+            format!("{other_tenant} UPDATE versions SET tenant = 2 WHERE {row}"),
+        ),
+        edit("versions", format!("DELETE FROM versions WHERE {row}")),
+        edit(
+            "snapshots.id",
+            format!("UPDATE snapshots SET id = id + 10 WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.tenant",
+            format!("{other_tenant} UPDATE snapshots SET tenant = 2 WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.taken_at",
+            format!("UPDATE snapshots SET taken_at = taken_at + 1 WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.complete",
+            format!("UPDATE snapshots SET complete = 0 WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.objects",
+            format!("UPDATE snapshots SET objects = objects + 1 WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.counts",
+            format!("UPDATE snapshots SET counts = '{{}}' WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.requests",
+            format!("UPDATE snapshots SET requests = requests + 1 WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.millis",
+            format!("UPDATE snapshots SET millis = millis + 1 WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.cursor_kinds",
+            format!("UPDATE snapshots SET cursor_kinds = '{{}}' WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.chain_version",
+            format!("UPDATE snapshots SET chain_version = 1 WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.chain_anchor",
+            format!("UPDATE snapshots SET chain_anchor = chain WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.audit",
+            "UPDATE snapshots SET audit = NULL WHERE id = (SELECT MAX(id) FROM snapshots WHERE audit IS NOT NULL)",
+        ),
+        edit(
+            "snapshots.audit_until",
+            format!(
+                "UPDATE snapshots SET audit_until = COALESCE(audit_until, 0) + 1 WHERE id = {latest}"
+            ),
+        ),
+        edit(
+            "snapshots.ledger_head",
+            format!("UPDATE snapshots SET ledger_head = NULL WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.manifest",
+            format!("UPDATE snapshots SET manifest = chain WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.parent",
+            format!("UPDATE snapshots SET parent = NULL WHERE id = {latest}"),
+        ),
+        edit(
+            "snapshots.chain",
+            "UPDATE snapshots SET chain = manifest WHERE id = (SELECT MIN(id) FROM snapshots)",
+        ),
+        edit(
+            "snapshots",
+            "DELETE FROM snapshots WHERE id = (SELECT MIN(id) FROM snapshots)",
+        ),
+        edit("amendments.actors", "UPDATE amendments SET actors = '[]'"),
+        edit("amendments.records", "UPDATE amendments SET records = '[]'"),
+        edit("amendments.kind", "UPDATE amendments SET kind = 'user'"),
+        edit("amendments.key", "UPDATE amendments SET key = 'other'"),
+        edit(
+            "amendments.version",
+            "UPDATE amendments SET version = version - 1",
+        ),
+        edit(
+            "amendments.snapshot",
+            format!("UPDATE amendments SET snapshot = {latest}"),
+        ),
+        edit(
+            "amendments.tenant",
+            format!("{other_tenant} UPDATE amendments SET tenant = 2"),
+        ),
+        edit(
+            "amendments",
+            format!(
+                "INSERT INTO amendments (tenant, snapshot, kind, key, version, actors, records) \
+              VALUES (1, {latest}, 'group', 'g', 1, '[]', '[]')"
+            ),
+        ),
+        edit(
+            "cursors.link",
+            "UPDATE cursors SET link = link || '&x=1' WHERE kind = 'user'",
+        ),
+        edit(
+            "cursors.kind",
+            "UPDATE cursors SET kind = 'bogus' WHERE kind = 'user'",
+        ),
+        edit(
+            "cursors.snapshot",
+            "UPDATE cursors SET snapshot = snapshot - 1 WHERE kind = 'user'",
+        ),
+        edit(
+            "cursors.tenant",
+            format!("{other_tenant} UPDATE cursors SET tenant = 2 WHERE kind = 'user'"),
+        ),
+        edit(
+            "blobs.data",
+            "UPDATE blobs SET data = zeroblob(length(data)) WHERE hash = (SELECT MIN(hash) FROM blobs)",
+        ),
+        edit(
+            "blobs.size",
+            "UPDATE blobs SET size = size + 1 WHERE hash = (SELECT MIN(hash) FROM blobs)",
+        ),
+        edit(
+            "blobs.hash",
+            "UPDATE blobs SET hash = zeroblob(32) WHERE hash = (SELECT MIN(hash) FROM blobs)",
+        ),
+        edit(
+            "tenants.graph_url",
+            "UPDATE tenants SET graph_url = 'https://attacker.example'",
+        ),
+        edit(
+            "tenants.authority_url",
+            "UPDATE tenants SET authority_url = 'https://attacker.example'",
+        ),
+        edit("tenants.name", "UPDATE tenants SET name = 'other'"),
+        edit(
+            "tenants.tenant_id",
+            "UPDATE tenants SET tenant_id = 'other'",
+        ),
+        edit(
+            "tenants.client_id",
+            "UPDATE tenants SET client_id = 'other'",
+        ),
+        edit(
+            "tenants.created_at",
+            "UPDATE tenants SET created_at = created_at + 1",
+        ),
+        edit(
+            "tenants.id",
+            "PRAGMA foreign_keys = OFF; UPDATE tenants SET id = 7",
+        ),
+        edit("alerts.severity", "UPDATE alerts SET severity = 'low'"),
+        edit("alerts.rule", "UPDATE alerts SET rule = 'bulk-change'"),
+        edit("alerts.body", "UPDATE alerts SET body = '{}'"),
+        edit(
+            "alerts.snapshot",
+            "UPDATE alerts SET snapshot = snapshot - 1",
+        ),
+        edit(
+            "alerts.fingerprint",
+            "UPDATE alerts SET fingerprint = 'other'",
+        ),
+        edit(
+            "alerts.created_at",
+            "UPDATE alerts SET created_at = created_at + 1",
+        ),
+        edit("alerts.id", "UPDATE alerts SET id = id + 10"),
+        edit(
+            "alerts.tenant",
+            format!("{other_tenant} UPDATE alerts SET tenant = 2"),
+        ),
+        edit("alerts.delivered_at", "UPDATE alerts SET delivered_at = 1"),
+        edit(
+            "alerts.delivered_to",
+            "UPDATE alerts SET delivered_to = 'webhook,email'",
+        ),
+        edit("alerts", "DELETE FROM alerts"),
+        edit("restores.plan", "UPDATE restores SET plan = '{}'"),
+        edit("restores.status", "UPDATE restores SET status = 'running'"),
+        edit(
+            "restores.writer",
+            "UPDATE restores SET writer = 'someone-else'",
+        ),
+        edit(
+            "restores.created_at",
+            "UPDATE restores SET created_at = created_at + 1",
+        ),
+        edit(
+            "restores.finished_at",
+            "UPDATE restores SET finished_at = NULL",
+        ),
+        edit(
+            "restores.id",
+            "PRAGMA foreign_keys = OFF; UPDATE restores SET id = id + 10",
+        ),
+        edit(
+            "restores.tenant",
+            format!("{other_tenant} UPDATE restores SET tenant = 2"),
+        ),
+        edit(
+            "restore_steps.state",
+            "UPDATE restore_steps SET state = 'failed'",
+        ),
+        edit(
+            "restore_steps.result",
+            "UPDATE restore_steps SET result = '{\"new_id\":\"x\"}'",
+        ),
+        edit(
+            "restore_steps.updated_at",
+            "UPDATE restore_steps SET updated_at = updated_at + 1",
+        ),
+        edit(
+            "restore_steps.step",
+            "UPDATE restore_steps SET step = step + 1",
+        ),
+        edit(
+            "restore_steps.restore",
+            "PRAGMA foreign_keys = OFF; UPDATE restore_steps SET restore = restore + 10",
+        ),
+        edit(
+            "lineage.new_key",
+            "UPDATE lineage SET new_key = 'g-attacker'",
+        ),
+        edit("lineage.old_key", "UPDATE lineage SET old_key = 'g-other'"),
+        edit("lineage.kind", "UPDATE lineage SET kind = 'user'"),
+        edit(
+            "lineage.created_at",
+            "UPDATE lineage SET created_at = created_at + 1",
+        ),
+        edit(
+            "lineage.restore",
+            "PRAGMA foreign_keys = OFF; UPDATE lineage SET restore = restore + 10",
+        ),
+        edit(
+            "lineage.tenant",
+            format!("{other_tenant} UPDATE lineage SET tenant = 2"),
+        ),
+        edit("lineage", "DELETE FROM lineage"),
+        edit(
+            "known_actors",
+            "INSERT INTO known_actors (tenant, actor, first_seen) VALUES (1, 'attacker', 0)",
+        ),
+        edit(
+            "known_actors.actor",
+            "UPDATE known_actors SET actor = 'attacker'",
+        ),
+        edit(
+            "known_actors.first_seen",
+            "UPDATE known_actors SET first_seen = first_seen + 1",
+        ),
+        edit(
+            "known_actors.tenant",
+            format!("{other_tenant} UPDATE known_actors SET tenant = 2"),
+        ),
+        edit(
+            "watch_state.evaluated",
+            "UPDATE watch_state SET evaluated = evaluated + 1",
+        ),
+        edit(
+            "watch_state.tenant",
+            format!("{other_tenant} UPDATE watch_state SET tenant = 2"),
+        ),
+        edit(
+            "meta.value",
+            "INSERT INTO meta (key, value) VALUES ('git-import:1', 'abc')",
+        ),
+        Edit {
+            column: "meta.value",
+            sql: "UPDATE meta SET value = 'x' WHERE key = 'key_check'".into(),
+            exit: 2,
+        },
+        Edit {
+            column: "schema_migrations.version",
+            sql: "UPDATE schema_migrations SET version = 40 WHERE version = 4".into(),
+            exit: 2,
+        },
+        edit("ledger.body", "UPDATE ledger SET body = '{}' WHERE seq = 1"),
+        edit(
+            "ledger.entry",
+            "UPDATE ledger SET entry = 'alert' WHERE seq = 2",
+        ),
+        edit(
+            "ledger.subject",
+            "UPDATE ledger SET subject = '9' WHERE seq = 1",
+        ),
+        edit("ledger.at", "UPDATE ledger SET at = at + 1 WHERE seq = 1"),
+        edit(
+            "ledger.chain",
+            "UPDATE ledger SET chain = zeroblob(32) WHERE seq = (SELECT MAX(seq) FROM ledger)",
+        ),
+        edit(
+            "ledger.seq",
+            "UPDATE ledger SET seq = seq + 100 WHERE seq = (SELECT MAX(seq) FROM ledger)",
+        ),
+        edit(
+            "ledger.tenant",
+            format!("{other_tenant} UPDATE ledger SET tenant = 2 WHERE seq = 1"),
+        ),
+        edit(
+            "ledger",
+            "DELETE FROM ledger WHERE seq = (SELECT MAX(seq) FROM ledger)",
+        ),
     ];
-    for sql in &edits {
+    let edited: std::collections::BTreeSet<&str> = edits.iter().map(|e| e.column).collect();
+    let missed: Vec<String> = schema_columns(&s.store())
+        .into_iter()
+        .filter(|c| !edited.contains(c.as_str()) && !NOT_COVERED.iter().any(|(n, _)| n == c))
+        .collect();
+    assert!(missed.is_empty(), "columns no edit touches: {missed:?}");
+    for e in &edits {
         std::fs::write(s.store(), &pristine).unwrap();
         let _ = std::fs::remove_file(s.store().with_extension("db-wal"));
         assert_eq!(
             code(&s.run(&["verify"])),
             Some(0),
-            "the copy verifies before: {sql}"
+            "the copy verifies before: {}",
+            e.sql
         );
-        tamper(&s.store(), sql);
+        tamper(&s.store(), &e.sql);
         let out = s.run(&["verify"]);
         assert_eq!(
             code(&out),
-            Some(6),
-            "verify missed: {sql}\n{}",
+            Some(e.exit),
+            "verify missed: {}\n{}",
+            e.sql,
             stderr(&out)
         );
     }
+}
+
+/// Every `table.column` of the store's schema.
+fn schema_columns(db: &Path) -> Vec<String> {
+    let db = db.to_path_buf();
+    tokio_rt().block_on(async move {
+        use sqlx::{Connection as _, Row as _};
+        sqlx::any::install_default_drivers();
+        let mut c = sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query(
+            "SELECT m.name || '.' || p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY 1",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect()
+    })
+}
+
+/// A snapshot deleted from the middle of the chain cannot be hidden by giving the next one an
+/// anchor (only snapshots sealed before `forget` re-sealed chains may have one).
+#[test]
+fn a_deleted_snapshot_cannot_hide_behind_an_anchor() {
+    let (s, _) = attacked();
+    s.json(&["capture", "--json"]);
+    s.json(&["capture", "--json"]);
+    let before = s.json(&["verify", "--json"]);
+    assert_eq!(before["ok"], true, "{before}");
+    // The third snapshot changed nothing, so deleting it leaves every manifest as it was.
+    tamper(
+        &s.store(),
+        "UPDATE snapshots SET chain_anchor = (SELECT chain FROM snapshots WHERE id = 3) WHERE id = 4",
+    );
+    tamper(&s.store(), "DELETE FROM snapshots WHERE id = 3");
+    let out = s.run(&["verify"]);
+    assert_eq!(code(&out), Some(6), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("its parent is 3, but the snapshot before it is 2"),
+        "{said}"
+    );
 }
 
 /// Rows slipped into a store in use whose ledger is still empty are not entered into the

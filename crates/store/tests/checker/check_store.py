@@ -65,9 +65,11 @@ def digest(tenant, s, rows, amendments):
     parts = [
         field("rewind-snapshot-v2"), field(tenant["tenant_id"]), field(tenant["name"]),
         field(tenant["graph_url"]), field(tenant["authority_url"]), field(tenant["client_id"]),
+        integer(tenant["created_at"]),
         integer(s["taken_at"]), integer(s["complete"]), integer(s["objects"]),
         field(s["counts"]), integer(s["requests"]), integer(s["millis"]),
-        field(s["cursor_kinds"]), field(s["ledger_head"]), count(len(rows)),
+        field(s["cursor_kinds"]), field(s["ledger_head"]),
+        NULL if s["audit_until"] is None else integer(s["audit_until"]), count(len(rows)),
     ]
     cols = ("kind", "key", "hash", "change", "name", "actors", "records")
     for r in sorted(rows, key=lambda r: tuple(text_key(r[c]) for c in cols)):
@@ -115,7 +117,7 @@ def check_tenant(db, tenant, chain_key):
             parent = None
         elif previous is not None and s["parent"] == previous["id"]:
             parent = bytes(previous["chain"])
-        elif s["chain_anchor"] is not None:
+        elif s["chain_version"] < 2 and s["chain_anchor"] is not None:
             parent = bytes(s["chain_anchor"])
         else:
             return f"damaged {tenant['name']} {s['id']}: its parent is not the snapshot before it"
