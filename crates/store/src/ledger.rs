@@ -171,24 +171,20 @@ impl Store {
     /// every snapshot sealed since the ledger exists commits one (empty text for an empty
     /// ledger), so rows slipped into a store in use are reported by verify, never entered.
     pub(crate) async fn backfill_ledger(&self) -> Result<(), StoreError> {
-        let tenants: Vec<i64> = sqlx::query("SELECT id FROM tenants")
-            .fetch_all(&self.db)
-            .await?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?;
-        for tenant in tenants {
-            let untouched: i64 = sqlx::query(
-                "SELECT (SELECT COUNT(*) FROM ledger WHERE tenant = $1) + \
-                 (SELECT COUNT(*) FROM snapshots WHERE tenant = $1 AND ledger_head IS NOT NULL)",
-            )
-            .bind(tenant)
-            .fetch_one(&self.db)
-            .await?
-            .try_get(0)?;
-            if untouched == 0 {
-                self.enter_existing(tenant).await?;
-            }
+        // One statement, not one per tenant: this runs on every open of a store of hundreds.
+        let untouched: Vec<i64> = sqlx::query(
+            "SELECT t.id FROM tenants t \
+             WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.tenant = t.id) \
+             AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.tenant = t.id \
+                             AND s.ledger_head IS NOT NULL)",
+        )
+        .fetch_all(&self.db)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+        for tenant in untouched {
+            self.enter_existing(tenant).await?;
         }
         Ok(())
     }

@@ -12,4 +12,5 @@ mod db;
 mod forget;
 mod journal;
 mod timeline;
+mod upgrade;
 mod watch;
