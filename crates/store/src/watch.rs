@@ -167,8 +167,12 @@ impl Store {
         let mut tx = self.db.begin().await?;
         for (id, sinks, complete) in deliveries {
             let (to, at) = (sinks.join(","), complete.then_some(now));
+            // A sink that keeps failing gets the alert offered every cycle: record (and enter
+            // into the ledger) only what changed.
             let row = sqlx::query(
-                "UPDATE alerts SET delivered_to = $1, delivered_at = $2 WHERE id = $3 RETURNING tenant",
+                "UPDATE alerts SET delivered_to = $1, delivered_at = $2 WHERE id = $3 \
+                 AND (delivered_to <> $1 OR delivered_at IS NOT NULL OR $2 IS NOT NULL) \
+                 RETURNING tenant",
             )
             .bind(&to)
             .bind(at)

@@ -61,6 +61,21 @@ async fn alerts_are_stored_once_and_actors_remembered(db: Db) {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].id, pending[1].id);
     assert_eq!(left[0].delivered_to, ["email"], "the webhook still owes it");
+    // Offered again while the webhook keeps failing: nothing changes, nothing is recorded.
+    let entries = db.scalar("SELECT COUNT(*) FROM ledger").await;
+    store
+        .record_deliveries(&[(pending[1].id, vec!["email".into()], false)])
+        .await
+        .unwrap();
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM ledger").await, entries);
+    store
+        .record_deliveries(&[(pending[1].id, vec!["email".into(), "webhook".into()], true)])
+        .await
+        .unwrap();
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM ledger").await, entries + 1);
+    assert!(store.verify().await.unwrap().ok());
+    let left = store.undelivered_alerts(&t, epoch, 10).await.unwrap();
+    assert!(left.is_empty());
     assert!(
         store.alerts(Some(&t), None).await.unwrap()[0]
             .delivered_at
