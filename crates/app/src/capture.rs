@@ -36,13 +36,30 @@ use tokio::sync::mpsc;
 use assemble::Observed;
 
 /// How to capture.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CaptureOptions {
     /// Read everything in full even when cursors exist (reconciles anything delta missed).
     pub full: bool,
     /// Break-glass accounts by object id or user principal name; empty to recognise them by
     /// name. Their authentication methods are captured with the administrators'.
     pub break_glass: Vec<String>,
+    /// The longest a capture may read before it gives up and stores nothing: a server that
+    /// answers slowly without end must not hold a capture (and a watch cycle) for ever.
+    pub time_limit: std::time::Duration,
+}
+
+/// Four hours: a full read of a tenant of a million users under Graph's throttling takes
+/// about one.
+pub const DEFAULT_TIME_LIMIT: std::time::Duration = std::time::Duration::from_hours(4);
+
+impl Default for CaptureOptions {
+    fn default() -> Self {
+        CaptureOptions {
+            full: false,
+            break_glass: Vec::new(),
+            time_limit: DEFAULT_TIME_LIMIT,
+        }
+    }
 }
 
 /// Progress, for a progress bar.
@@ -100,6 +117,17 @@ pub enum CaptureError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The capture ran past its time limit.
+    #[error(
+        "the capture did not finish within {} (the last request was {last_url}); nothing was stored — check the endpoint, or raise --time-limit for a very large tenant",
+        jiff::SignedDuration::try_from(*.limit).map(|d| format!("{d:#}")).unwrap_or_default()
+    )]
+    TimedOut {
+        /// The limit.
+        limit: std::time::Duration,
+        /// The last URL requested.
+        last_url: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -145,7 +173,10 @@ fn class_of(source: &ClientError) -> FailureClass {
                 FailureClass::Other
             }
         }
-        ClientError::Malformed { .. } | ClientError::ForeignUrl { .. } => FailureClass::Other,
+        ClientError::Redirected { .. } => FailureClass::Unreachable,
+        ClientError::Malformed { .. }
+        | ClientError::ForeignUrl { .. }
+        | ClientError::TooLarge { .. } => FailureClass::Other,
     }
 }
 
@@ -203,9 +234,23 @@ pub async fn capture(
     let cursors: BTreeMap<Kind, String> = if full {
         BTreeMap::new()
     } else {
-        let mut c = store.cursors(tenant).await?;
-        c.retain(|_, link| client.endpoints().is_graph(link));
-        c
+        // Nor can one issued for another request (an older Rewind's `$select`).
+        store
+            .cursors(tenant)
+            .await?
+            .into_iter()
+            .filter_map(|(kind, stored)| {
+                let link = source::resumable(kind, &stored)
+                    .filter(|link| client.endpoints().is_graph(link));
+                if link.is_none() {
+                    tracing::info!(
+                        kind = kind.name(),
+                        "the delta cursor is not for this request; reading the kind in full"
+                    );
+                }
+                Some((kind, link?))
+            })
+            .collect()
     };
     let (tx, rx) = mpsc::channel(8);
     let writer = tokio::spawn(write_blobs(store.clone(), rx));
@@ -217,7 +262,14 @@ pub async fn capture(
         progress,
     };
     let since = store.last_audit_time(tenant).await?;
-    let read = run.read_all(full, &cursors, since).await;
+    let deadline = tokio::time::Instant::from_std(started) + options.time_limit;
+    let timed_out = || CaptureError::TimedOut {
+        limit: options.time_limit,
+        last_url: client.last_url().unwrap_or_default(),
+    };
+    let read = tokio::time::timeout_at(deadline, run.read_all(full, &cursors, since))
+        .await
+        .unwrap_or_else(|_| Err(timed_out()));
     drop(run);
     let written = writer
         .await
@@ -231,15 +283,19 @@ pub async fn capture(
         audit_warning,
     } = read?;
     let mut warnings: Vec<String> = audit_warning.into_iter().collect();
-    let (methods, methods_warning) = methods::read_methods(
-        client,
-        store,
-        tenant,
-        &base_manifest,
-        &observed,
-        &options.break_glass,
+    let (methods, methods_warning) = tokio::time::timeout_at(
+        deadline,
+        methods::read_methods(
+            client,
+            store,
+            tenant,
+            &base_manifest,
+            &observed,
+            &options.break_glass,
+        ),
     )
-    .await?;
+    .await
+    .unwrap_or_else(|_| Err(timed_out()))?;
     observed.insert(Kind::UserAuthenticationMethods, methods);
     warnings.extend(methods_warning);
 
@@ -343,6 +399,13 @@ struct Read {
 
 fn kind_label(kind: Kind) -> String {
     format!("{} ({})", kind.name(), kind.graph_path())
+}
+
+fn malformed(kind: Kind, e: &rewind_msgraph::protocol::PageError) -> CaptureError {
+    CaptureError::Malformed {
+        what: kind_label(kind),
+        problem: e.to_string(),
+    }
 }
 
 fn no_key(kind: Kind) -> CaptureError {

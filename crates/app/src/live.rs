@@ -46,6 +46,7 @@ pub async fn read_live(
         CaptureOptions {
             full: true,
             break_glass,
+            ..CaptureOptions::default()
         },
         progress,
     )

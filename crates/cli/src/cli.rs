@@ -137,6 +137,9 @@ pub struct CaptureArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
+    /// Give up (storing nothing) when reading takes longer than this: 30m, 4h.
+    #[arg(long, value_name = "DUR", default_value = "4h")]
+    pub time_limit: String,
 }
 
 #[derive(Debug, Args)]

@@ -353,7 +353,13 @@ fn policies_route(rest: &[&str]) -> Option<Route> {
         ("authenticationMethodsPolicy", []) => {
             Some(Route::Singleton(Singleton::AuthenticationMethodsPolicy))
         }
-        ("authenticationMethodsPolicy", ["authenticationMethodConfigurations", more @ ..]) => {
+        // v1.0 documents each method configuration by id and the policy carrying them all
+        // inline, but no list of them (authenticationmethodspolicy-get.md; the
+        // authenticationMethodConfiguration pages document get and update only): the bare
+        // collection is not served.
+        ("authenticationMethodsPolicy", ["authenticationMethodConfigurations", more @ ..])
+            if !more.is_empty() =>
+        {
             plain_route(Coll::AuthMethodConfigs, more)
         }
         ("authenticationStrengthPolicies", more) => strength_route(more),

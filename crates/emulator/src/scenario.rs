@@ -430,13 +430,16 @@ fn every_nth(
 }
 
 fn mass_delete(r: &mut Runner<'_>) {
+    // A cloud script cannot delete accounts synchronised from on-premises AD: Graph refuses
+    // writes to directory-synced objects (their source of authority is on-premises).
     let spared = |o: &serde_json::Map<String, Value>| {
-        !text(o, "userPrincipalName").is_some_and(|u| {
-            u.starts_with("bg-admin")
-                || u.starts_with("adele.")
-                || u.starts_with("megan.")
-                || u.starts_with("nestor.")
-        })
+        o.get("onPremisesSyncEnabled") != Some(&Value::Bool(true))
+            && !text(o, "userPrincipalName").is_some_and(|u| {
+                u.starts_with("bg-admin")
+                    || u.starts_with("adele.")
+                    || u.starts_with("megan.")
+                    || u.starts_with("nestor.")
+            })
     };
     for (id, name) in every_nth(r.t, Coll::Users, 10, spared) {
         r.step(

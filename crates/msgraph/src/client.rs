@@ -11,8 +11,8 @@ use tokio::sync::{Mutex, Semaphore};
 
 use crate::protocol::{
     AccessToken, BatchRequest, BatchResponse, CertificateError, DeltaItem, DeltaRound,
-    GraphFailure, Page, PageError, Pager, RetryDecision, RetryPolicy, assertion_form, batch_bodies,
-    client_assertion, parse_batch_response, parse_retry_after, secret_form,
+    GraphFailure, PREFER, Page, PageError, Pager, RetryDecision, RetryPolicy, assertion_form,
+    batch_bodies, client_assertion, parse_batch_response, parse_retry_after, secret_form,
 };
 
 /// Where a tenant's Graph and identity platform live.
@@ -193,6 +193,28 @@ pub enum ClientError {
         /// The configured Graph base URL.
         graph_url: String,
     },
+    /// The server answered with a redirect. Rewind follows none: a redirect from the token
+    /// endpoint would send the client secret elsewhere, and one from Graph would send the token
+    /// (or make an empty answer from another server look like the tenant's).
+    #[error(
+        "{url} answered {status} redirecting to {location}; Rewind follows no redirect — check REWIND_GRAPH_URL and REWIND_AUTHORITY_URL point at the service itself"
+    )]
+    Redirected {
+        /// The URL requested.
+        url: String,
+        /// The redirect status.
+        status: u16,
+        /// Where it pointed.
+        location: String,
+    },
+    /// A response body was larger than any Graph answer.
+    #[error("{url} sent more than {limit} bytes in one response; no Graph answer is that large")]
+    TooLarge {
+        /// The URL requested.
+        url: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// A response did not have the expected shape.
     #[error("unexpected response from {url}: {source}")]
     Malformed {
@@ -226,6 +248,7 @@ pub struct GraphClient {
     requests: AtomicU64,
     throttled: AtomicU64,
     retries: AtomicU64,
+    last_url: std::sync::Mutex<Option<String>>,
 }
 
 impl GraphClient {
@@ -237,6 +260,7 @@ impl GraphClient {
     ) -> Result<GraphClient, ClientError> {
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("rewind/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|source| ClientError::Unreachable {
@@ -254,6 +278,7 @@ impl GraphClient {
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            last_url: std::sync::Mutex::new(None),
         })
     }
 
@@ -279,6 +304,13 @@ impl GraphClient {
             throttled: self.throttled.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
         }
+    }
+
+    /// The URL of the last request sent, to say where a read that ran out of time was.
+    pub fn last_url(&self) -> Option<String> {
+        self.last_url
+            .lock()
+            .map_or(None, |u| u.as_ref().map(|u| redact_query(u)))
     }
 
     /// The application permissions this client's token grants (signing in if needed); `None`
@@ -312,10 +344,8 @@ impl GraphClient {
                 source,
             })?;
         let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|source| ClientError::Unreachable { url, source })?;
+        refuse_redirect(&url, &resp)?;
+        let body = read_body(resp, &url).await?;
         let token = AccessToken::parse(status, &body, now)?;
         let value = token.secret().to_string();
         *guard = Some(token);
@@ -366,6 +396,9 @@ impl GraphClient {
                 req = req.json(b);
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut last) = self.last_url.lock() {
+                *last = Some(url.to_string());
+            }
             let resp = req
                 .send()
                 .await
@@ -381,15 +414,10 @@ impl GraphClient {
                     .map(str::to_string)
             };
             let (retry_after, request_id) = (header("retry-after"), header("request-id"));
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|source| ClientError::Unreachable {
-                    url: url.to_string(),
-                    source,
-                })?;
+            refuse_redirect(url, &resp)?;
+            let bytes = read_body(resp, url).await?;
             if status < 300 {
-                return Ok((status, bytes.to_vec()));
+                return Ok((status, bytes));
             }
             let failure = GraphFailure::from_response(status, &bytes, request_id);
             if status == 401 && !refreshed {
@@ -456,7 +484,12 @@ impl GraphClient {
         let mut pager = Pager::new(self.endpoints.url(path));
         let mut items = Vec::new();
         while let Some(url) = pager.next().map(str::to_string) {
-            items.extend(pager.feed(self.page(&url, 999).await?));
+            let page = self.page(&url, 999).await?;
+            items.extend(
+                pager
+                    .feed(page)
+                    .map_err(|source| ClientError::Malformed { url, source })?,
+            );
         }
         Ok(items)
     }
@@ -528,9 +561,62 @@ impl GraphClient {
     }
 }
 
-/// Sent on every request: evolvable enum members come back as themselves, not as
-/// `unknownFutureValue`, so a backup can restore them.
-const PREFER: &str = "include-unknown-enum-members";
+/// The largest response body read: Graph's pages of 999 objects are a few MiB, a `$batch` of
+/// twenty such pages a few tens; anything larger is not Graph and would exhaust memory.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A URL without its query: skip and delta tokens are long and say nothing to a person.
+fn redact_query(url: &str) -> String {
+    url.split_once('?')
+        .map_or(url, |(path, _)| path)
+        .to_string()
+}
+
+/// A redirect is an error (the client is built to follow none).
+fn refuse_redirect(url: &str, resp: &reqwest::Response) -> Result<(), ClientError> {
+    let status = resp.status();
+    if !status.is_redirection() {
+        return Ok(());
+    }
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("(no Location)")
+        .to_string();
+    Err(ClientError::Redirected {
+        url: url.to_string(),
+        status: status.as_u16(),
+        location,
+    })
+}
+
+/// Reads a body chunk by chunk, refusing one over [`MAX_RESPONSE_BYTES`] before it is held.
+async fn read_body(mut resp: reqwest::Response, url: &str) -> Result<Vec<u8>, ClientError> {
+    let too_large = || ClientError::TooLarge {
+        url: url.to_string(),
+        limit: MAX_RESPONSE_BYTES,
+    };
+    let announced = resp.content_length().unwrap_or(0);
+    if usize::try_from(announced).map_or(true, |n| n > MAX_RESPONSE_BYTES) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|source| ClientError::Unreachable {
+            url: url.to_string(),
+            source,
+        })?
+    {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,7 @@
 //!
 //! let mut pager = Pager::new("https://graph.microsoft.com/v1.0/users?$top=999");
 //! let page = Page::parse(br#"{"value": [{"id": "1"}], "@odata.nextLink": "https://graph.microsoft.com/v1.0/users?$skiptoken=x"}"#)?;
-//! assert_eq!(pager.feed(page).len(), 1);
+//! assert_eq!(pager.feed(page)?.len(), 1);
 //! assert_eq!(pager.next(), Some("https://graph.microsoft.com/v1.0/users?$skiptoken=x"));
 //! # Ok::<(), rewind_msgraph::protocol::PageError>(())
 //! ```
@@ -23,5 +23,6 @@ mod client;
 pub mod protocol;
 
 pub use client::{
-    ClientError, ClientOptions, ClientStats, Credential, Endpoints, GraphClient, Secret,
+    ClientError, ClientOptions, ClientStats, Credential, Endpoints, GraphClient,
+    MAX_RESPONSE_BYTES, Secret,
 };

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::assemble::{self, Built, Entry, Observed};
 use super::source::{self, LINKS, PAGE, Source};
-use super::{CaptureError, CaptureEvent, Run, audit, kind_label, no_key};
+use super::{CaptureError, CaptureEvent, Run, audit, kind_label, malformed, no_key};
 
 impl Run<'_> {
     /// Stores a built version (unless unchanged) and records it.
@@ -56,12 +56,12 @@ impl Run<'_> {
             .map_err(|e| Self::graph_error(kind, e))
     }
 
-    /// Reads one kind's own objects.
+    /// Reads one kind's own objects (and those it carries inline).
     pub(super) async fn read_kind(
         &self,
         kind: Kind,
         cursor: Option<&String>,
-    ) -> Result<KindRead, CaptureError> {
+    ) -> Result<Vec<KindRead>, CaptureError> {
         match source::source(kind) {
             Source::Singleton => {
                 let raw = self
@@ -74,15 +74,10 @@ impl Run<'_> {
             Source::List => {
                 let url = source::start_url(kind);
                 let first = self.page(kind, &url).await?;
-                self.list_from(kind, first).await
+                Ok(vec![self.list_from(kind, first).await?])
             }
-            Source::Delta => self.read_delta(kind, cursor).await,
-            Source::Contained { .. } | Source::Protected => Ok(KindRead {
-                kind,
-                observed: Observed::default(),
-                cursor: None,
-                held: None,
-            }),
+            Source::Delta => Ok(vec![self.read_delta(kind, cursor).await?]),
+            Source::Contained { .. } | Source::Protected | Source::Inline { .. } => Ok(Vec::new()),
         }
     }
 
@@ -113,10 +108,12 @@ impl Run<'_> {
             })?;
         let mut out = Vec::with_capacity(kinds.len());
         for (kind, answer) in kinds.iter().copied().zip(answers) {
-            let read = match (answer.status, source::source(kind)) {
-                (200, Source::Singleton) => self.singleton_from(kind, &answer.body).await?,
+            match (answer.status, source::source(kind)) {
+                (200, Source::Singleton) => {
+                    out.extend(self.singleton_from(kind, &answer.body).await?);
+                }
                 (200, Source::List) => match Page::parse(answer.body.to_string().as_bytes()) {
-                    Ok(page) => self.list_from(kind, page).await?,
+                    Ok(page) => out.push(self.list_from(kind, page).await?),
                     Err(e) => {
                         return Err(CaptureError::Malformed {
                             what: kind_label(kind),
@@ -124,14 +121,14 @@ impl Run<'_> {
                         });
                     }
                 },
-                _ => self.read_kind(kind, None).await?,
-            };
-            out.push(read);
+                _ => out.extend(self.read_kind(kind, None).await?),
+            }
         }
         Ok(out)
     }
 
-    async fn singleton_from(&self, kind: Kind, raw: &Value) -> Result<KindRead, CaptureError> {
+    /// A singleton, and every kind it carries inline.
+    async fn singleton_from(&self, kind: Kind, raw: &Value) -> Result<Vec<KindRead>, CaptureError> {
         let mut seen = Observed {
             complete: true,
             ..Observed::default()
@@ -140,6 +137,49 @@ impl Run<'_> {
         self.keep(kind, assemble::build(kind, key, raw), &mut seen)
             .await?;
         (self.progress)(CaptureEvent::Read { kind, objects: 1 });
+        let mut out = vec![KindRead {
+            kind,
+            observed: seen,
+            cursor: None,
+            held: None,
+        }];
+        for inline in Kind::ALL {
+            if let Source::Inline { parent, property } = source::source(inline)
+                && parent == kind
+            {
+                out.push(self.inline_from(inline, property, raw).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The objects a parent carries in `property`: all of them, so the kind is read in full.
+    async fn inline_from(
+        &self,
+        kind: Kind,
+        property: &str,
+        parent: &Value,
+    ) -> Result<KindRead, CaptureError> {
+        let Some(items) = parent.get(property).and_then(Value::as_array) else {
+            return Err(CaptureError::Malformed {
+                what: kind_label(kind),
+                problem: format!("the parent object carries no '{property}' array"),
+            });
+        };
+        let mut seen = Observed {
+            complete: true,
+            ..Observed::default()
+        };
+        let mut blobs = Vec::new();
+        for raw in items {
+            let key = assemble::key_of(kind, raw).ok_or_else(|| no_key(kind))?;
+            self.stage(kind, assemble::build(kind, key, raw), &mut seen, &mut blobs);
+        }
+        self.send(blobs).await?;
+        (self.progress)(CaptureEvent::Read {
+            kind,
+            objects: seen.entries.len() as u64,
+        });
         Ok(KindRead {
             kind,
             observed: seen,
@@ -157,7 +197,7 @@ impl Run<'_> {
         let mut page = Some(first);
         let mut pager = Pager::new(String::new());
         while let Some(current) = page.take() {
-            let items = pager.feed(current);
+            let items = pager.feed(current).map_err(|e| malformed(kind, &e))?;
             let mut blobs = Vec::new();
             for raw in items {
                 let key = assemble::key_of(kind, &raw).ok_or_else(|| no_key(kind))?;
@@ -202,22 +242,32 @@ impl Run<'_> {
         );
     }
 
-    /// A delta round: in full from the start URL, or the changes since `cursor`. An expired
-    /// cursor (410) falls back to a full round, as Graph asks.
+    /// A delta round: in full from the start URL, or the changes since `cursor`. A cursor or
+    /// page token Graph no longer knows (410, `syncStateNotFound`, an expired page token — see
+    /// [`rewind_msgraph::protocol::GraphFailure::is_resync`]) starts the kind again in full, as Graph asks; a full round
+    /// that keeps losing its page tokens is given up after a few attempts, naming the endpoint.
     pub(super) async fn read_delta(
         &self,
         kind: Kind,
         cursor: Option<&String>,
     ) -> Result<KindRead, CaptureError> {
-        match self.delta_round(kind, cursor).await {
-            Err(CaptureError::Graph { source, .. })
-                if cursor.is_some()
-                    && matches!(source.as_ref(), ClientError::Graph(f) if f.status == 410) =>
-            {
-                tracing::info!(kind = kind.name(), "delta token expired; reading in full");
-                self.delta_round(kind, None).await
+        let mut cursor = cursor;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.delta_round(kind, cursor).await {
+                Err(CaptureError::Graph { source, .. })
+                    if attempt < RESYNC_ATTEMPTS && is_resync(&source) =>
+                {
+                    tracing::info!(
+                        kind = kind.name(),
+                        error = %source,
+                        "the delta state expired; reading the kind in full"
+                    );
+                    cursor = None;
+                }
+                other => return other,
             }
-            other => other,
         }
     }
 
@@ -237,10 +287,7 @@ impl Run<'_> {
         let mut round = DeltaRound::new(start);
         while let Some(url) = round.next().map(str::to_string) {
             let page = self.page(kind, &url).await?;
-            let items = round.feed(page).map_err(|e| CaptureError::Malformed {
-                what: kind_label(kind),
-                problem: e.to_string(),
-            })?;
+            let items = round.feed(page).map_err(|e| malformed(kind, &e))?;
             let mut blobs = Vec::new();
             for item in items {
                 match item {
@@ -342,10 +389,22 @@ impl Run<'_> {
                         permission: "AuditLog.Read.All",
                         source: Box::new(source),
                     })?;
-            out.extend(pager.feed(page).into_iter().filter_map(audit::entry));
+            let records = pager.feed(page).map_err(|e| CaptureError::Malformed {
+                what: "the directory audit log (/auditLogs/directoryAudits)".into(),
+                problem: e.to_string(),
+            })?;
+            out.extend(records.into_iter().filter_map(audit::entry));
         }
         Ok(out)
     }
+}
+
+/// Times a read starts again after Graph lost its state before it is given up.
+const RESYNC_ATTEMPTS: u32 = 3;
+
+/// Graph lost the state a read continued from: start again (see [`rewind_msgraph::protocol::GraphFailure::is_resync`]).
+pub(super) fn is_resync(e: &ClientError) -> bool {
+    matches!(e, ClientError::Graph(f) if f.is_resync())
 }
 
 /// Objects read and kept for their relationships before they are built.

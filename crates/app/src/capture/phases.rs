@@ -99,7 +99,10 @@ impl Run<'_> {
             match d {
                 Done::Kinds(reads) => {
                     for r in reads {
-                        cursors.extend(r.cursor.map(|link| (r.kind, link)));
+                        cursors.extend(
+                            r.cursor
+                                .map(|link| (r.kind, source::tag_cursor(r.kind, &link))),
+                        );
                         if let Some(h) = r.held {
                             held.insert(r.kind, h);
                         }
@@ -190,7 +193,7 @@ impl Run<'_> {
         cursor: Option<&String>,
     ) -> Result<Done, CaptureError> {
         Ok(match chain {
-            Chain::Kind(k) => Done::Kinds(vec![self.read_kind(k, cursor).await?]),
+            Chain::Kind(k) => Done::Kinds(self.read_kind(k, cursor).await?),
             Chain::Small => {
                 let kinds: Vec<Kind> = Kind::ALL
                     .into_iter()

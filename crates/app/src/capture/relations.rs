@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::assemble::{self, Observed};
 use super::objects::Held;
 use super::source::{self, EXPAND_CAP, PAGE, Source};
-use super::{CaptureError, CaptureEvent, Run, no_key};
+use super::{CaptureError, CaptureEvent, Run, malformed, no_key};
 
 impl Run<'_> {
     /// Every owner's related ids, by expanding the owners' list (full capture).
@@ -26,7 +26,8 @@ impl Run<'_> {
         let mut capped = Vec::new();
         let mut pager = Pager::new(format!("{}&$top={PAGE}", source::links_url(kind, nav)));
         while let Some(url) = pager.next().map(str::to_string) {
-            for owner in pager.feed(self.page(kind, &url).await?) {
+            let page = self.page(kind, &url).await?;
+            for owner in pager.feed(page).map_err(|e| malformed(kind, &e))? {
                 let Some(id) = assemble::key_of(kind, &owner) else {
                     continue;
                 };
@@ -55,7 +56,7 @@ impl Run<'_> {
         let mut pager = Pager::new(source::relationship_url(kind, id, nav));
         while let Some(url) = pager.next().map(str::to_string) {
             match self.client.page(&url, PAGE).await {
-                Ok(page) => out.extend(pager.feed(page)),
+                Ok(page) => out.extend(pager.feed(page).map_err(|e| malformed(kind, &e))?),
                 // Deleted since it was listed: it has nothing any more.
                 Err(ClientError::Graph(f)) if f.kind() == FailureKind::NotFound => break,
                 Err(e) => return Err(Self::graph_error(kind, e)),
@@ -195,7 +196,8 @@ impl Run<'_> {
         let mut pager = Pager::new(format!("{}&$top={PAGE}", source::start_url(kind)));
         while let Some(url) = pager.next().map(str::to_string) {
             let mut blobs = Vec::new();
-            for p in pager.feed(self.page(kind, &url).await?) {
+            let page = self.page(kind, &url).await?;
+            for p in pager.feed(page).map_err(|e| malformed(kind, &e))? {
                 let Some(pid) = assemble::key_of(parent, &p) else {
                     continue;
                 };

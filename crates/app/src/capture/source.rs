@@ -17,6 +17,15 @@ pub(crate) enum Source {
     Delta,
     /// Read per protected principal after everything else (`/users/{id}/authentication/methods`).
     Protected,
+    /// Returned inline by a singleton parent and read with it: the method configurations come
+    /// in the methods policy's `authenticationMethodConfigurations`, and v1.0 documents no list
+    /// of them of their own (only each one by id).
+    Inline {
+        /// The singleton that carries them.
+        parent: Kind,
+        /// Its property holding them.
+        property: &'static str,
+    },
     /// Contained in a parent kind and read by expanding the parent list
     /// (`/applications?$expand=federatedIdentityCredentials`); keyed `parent/child`.
     Contained {
@@ -39,6 +48,10 @@ pub(crate) fn source(kind: Kind) -> Source {
             nav: "appRoleAssignedTo",
         },
         Kind::UserAuthenticationMethods => Source::Protected,
+        Kind::AuthenticationMethodConfiguration => Source::Inline {
+            parent: Kind::AuthenticationMethodsPolicy,
+            property: "authenticationMethodConfigurations",
+        },
         k if k.is_singleton() => Source::Singleton,
         k if k.has_delta() => Source::Delta,
         _ => Source::List,
@@ -63,7 +76,9 @@ pub(crate) const EXPAND_PAGE: usize = 100;
 pub(crate) const EXPAND_CAP: usize = 20;
 
 /// Properties read for users: the delta query tracks only what it is asked for, and Graph's
-/// default set leaves out most configuration (account state, department, usage location…).
+/// default set leaves out most configuration (account state, department, usage location…) and
+/// whether a user is synchronised from on-premises — such a user cannot be written in the
+/// cloud, so a restore must know.
 pub(crate) const USER_SELECT: &[&str] = &[
     "id",
     "accountEnabled",
@@ -73,6 +88,7 @@ pub(crate) const USER_SELECT: &[&str] = &[
     "companyName",
     "consentProvidedForMinor",
     "country",
+    "creationType",
     "department",
     "displayName",
     "employeeId",
@@ -83,6 +99,8 @@ pub(crate) const USER_SELECT: &[&str] = &[
     "mailNickname",
     "mobilePhone",
     "officeLocation",
+    "onPremisesImmutableId",
+    "onPremisesSyncEnabled",
     "otherMails",
     "passwordPolicies",
     "postalCode",
@@ -105,10 +123,30 @@ pub(crate) fn start_url(kind: Kind) -> String {
         }
         Source::Delta => format!("{path}/delta"),
         Source::List | Source::Protected => path.to_string(),
+        Source::Inline { parent, .. } => parent.graph_path().to_string(),
         Source::Contained { parent, nav } => {
             format!("{}?$select=id&$expand={nav}", parent.graph_path())
         }
     }
+}
+
+/// A delta link as kept in the store: tagged with the request that started its round, since
+/// the link carries that request's `$select` and following it never reads what a newer
+/// Rewind asks for (a property added to [`USER_SELECT`]). URL fragments are never sent.
+pub(crate) fn tag_cursor(kind: Kind, link: &str) -> String {
+    format!("{link}#rewind={}", start_tag(kind))
+}
+
+/// The delta link to resume `kind` from, if the stored cursor was issued for the request
+/// Rewind makes today; `None` reads the kind in full.
+pub(crate) fn resumable(kind: Kind, stored: &str) -> Option<String> {
+    let (link, tag) = stored.rsplit_once("#rewind=")?;
+    (tag == start_tag(kind)).then(|| link.to_string())
+}
+
+fn start_tag(kind: Kind) -> String {
+    let hash = blake3::hash(start_url(kind).as_bytes());
+    hash.to_hex()[..16].to_string()
 }
 
 /// The URL listing every owner of a relationship, with the related ids only.
@@ -149,6 +187,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_cursor_resumes_only_the_request_it_was_issued_for() {
+        let link = "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=x";
+        let kept = tag_cursor(Kind::User, link);
+        assert_eq!(resumable(Kind::User, &kept).as_deref(), Some(link));
+        assert_eq!(resumable(Kind::Group, &kept), None, "another request");
+        assert_eq!(resumable(Kind::User, link), None, "kept before the tag");
+    }
+
+    #[test]
     fn every_kind_has_a_way_in_and_a_permission() {
         for kind in Kind::ALL {
             let url = start_url(kind);
@@ -160,6 +207,10 @@ mod tests {
             "/applications?$select=id&$expand=federatedIdentityCredentials"
         );
         assert_eq!(start_url(Kind::Group), "/groups/delta");
+        assert_eq!(
+            start_url(Kind::AuthenticationMethodConfiguration),
+            "/policies/authenticationMethodsPolicy"
+        );
         assert_eq!(
             start_url(Kind::RoleAssignment),
             "/roleManagement/directory/roleAssignments"

@@ -48,8 +48,10 @@ impl Webhook {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(SinkError::WebhookUrl(url.into()));
         }
+        // A redirect would carry the signed alert to a host nobody configured.
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|_| SinkError::WebhookUrl(url.into()))?;
         Ok(Webhook {

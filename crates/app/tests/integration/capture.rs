@@ -1,5 +1,5 @@
 //! The timeline stays true: after every incident scenario, after hand-made changes to
-//! relationships and properties, and after an expired cursor, the incremental timeline equals
+//! relationships and properties, the incremental timeline equals
 //! a full read; an unchanged tenant yields no changes; changes carry their actors.
 
 use reqwest::Method;
@@ -163,27 +163,6 @@ async fn relationships_and_cleared_properties_follow_hand_made_changes() {
     let last = history.last().unwrap();
     assert_eq!(last.change, Change::Updated);
     assert_eq!(last.actors.len(), 1, "{last:?}");
-}
-
-#[tokio::test]
-async fn an_expired_delta_cursor_falls_back_to_a_full_round() {
-    let env = Env::start(SeedOptions::default()).await;
-    let store = env.sqlite("timeline").await;
-    let client = env.reader();
-    env.capture(&client, &store, false).await;
-    env.admin(
-        Method::POST,
-        "/_emulator/clock",
-        &json!({"advanceSeconds": 8 * 86_400}),
-    )
-    .await;
-    env.admin(
-        Method::POST,
-        "/_emulator/scenarios/script-gone-wrong",
-        &json!({}),
-    )
-    .await;
-    assert_incremental_matches_full(&env, &store, "after eight days").await;
 }
 
 #[tokio::test]

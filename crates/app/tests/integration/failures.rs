@@ -164,3 +164,21 @@ async fn a_malformed_page_stores_nothing() {
     assert_eq!(err.class(), FailureClass::Other, "{err}");
     assert!(err.to_string().contains("reading"), "{err}");
 }
+
+#[tokio::test]
+async fn a_capture_past_its_time_limit_stores_nothing_and_says_where_it_was() {
+    let env = Env::start(SeedOptions::default()).await;
+    let store = with_history(&env).await;
+    let tenant = env.tenant(&store).await;
+    let options = CaptureOptions {
+        time_limit: std::time::Duration::from_millis(1),
+        ..CaptureOptions::default()
+    };
+    let err = rewind_app::capture(&env.reader(), &store, &tenant, options, &|_| {})
+        .await
+        .expect_err("no capture finishes in a millisecond");
+    assert!(matches!(err, CaptureError::TimedOut { .. }), "{err}");
+    assert!(err.to_string().contains("--time-limit"), "{err}");
+    assert_eq!(store.snapshots(&tenant).await.unwrap().len(), 1);
+    assert!(store.verify().await.unwrap().ok());
+}

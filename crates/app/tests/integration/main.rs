@@ -10,6 +10,7 @@
 )]
 
 mod capture;
+mod conformance;
 mod env;
 mod failures;
 mod import;

@@ -337,6 +337,7 @@ impl<'a> Context<'a> {
             CaptureOptions {
                 full: false,
                 break_glass: self.lockout.break_glass.clone(),
+                ..CaptureOptions::default()
             },
             &|e| bar.event(&e),
         )

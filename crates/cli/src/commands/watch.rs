@@ -35,6 +35,7 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
         capture: CaptureOptions {
             full: false,
             break_glass: raw.break_glass.clone().unwrap_or_default(),
+            ..CaptureOptions::default()
         },
         evaluate: EvaluateOptions {
             settings: raw.rule_settings().map_err(usage)?,

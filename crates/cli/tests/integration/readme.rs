@@ -206,6 +206,8 @@ fn shape(line: &str) -> String {
                 "<id>",
             ),
             (r"127\.0\.0\.1:\d+", "127.0.0.1:<port>"),
+            // A secret's hint comes from the emulator's generator, which every request moves on.
+            (r#""hint": "[^"]*""#, r#""hint": <hint>"#),
             (r"\d+\.\d+ s\b", "<seconds>"),
             (r"/tmp/[^\s]+", "<path>"),
             (r"[A-Za-z0-9_.~-]{25,}", "<token>"),

@@ -100,13 +100,7 @@ fn resumed(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, tok: &str) -> Result<DeltaStat
     let prev: DeltaState = query::decode_token(tok)?;
     let age = t.now().as_second() - prev.issued;
     if age > SignedDuration::from_hours(24 * TOKEN_DAYS).as_secs() || prev.upto > t.seq {
-        let fresh = format!("{}/v1.0/{}/delta", ctx.base_url, coll.context_path());
-        return Err(GraphError::new(
-            410,
-            "resyncRequired",
-            "The delta token has expired or is no longer valid. Start a full synchronization from the URL in the Location header.",
-        )
-        .with_header("Location", fresh));
+        return Err(expired(t, ctx, coll));
     }
     Ok(DeltaState {
         coll,
@@ -117,6 +111,28 @@ fn resumed(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, tok: &str) -> Result<DeltaStat
         after: None,
         initial: false,
     })
+}
+
+/// The answer to an expired delta token. Graph documents two: `410 Gone` with a `Location` to
+/// start again from (delta-query-overview.md, "resync"), and "a 40X-series error with error
+/// codes such as `syncStateNotFound`" for a token past its lifetime (the same page, "token
+/// duration"). Which one a tenant gives is fixed by its seed, so a client must handle both.
+fn expired(t: &Tenant, ctx: &Ctx<'_>, coll: Coll) -> GraphError {
+    if t.signing_key[0] & 1 == 0 {
+        let fresh = format!("{}/v1.0/{}/delta", ctx.base_url, coll.context_path());
+        GraphError::new(
+            410,
+            "resyncRequired",
+            "The delta token has expired or is no longer valid. Start a full synchronization from the URL in the Location header.",
+        )
+        .with_header("Location", fresh)
+    } else {
+        GraphError::new(
+            400,
+            "syncStateNotFound",
+            "The sync state generation is not found. Delta token is expired or is invalid.",
+        )
+    }
 }
 
 /// The journal position a round can report up to: just before the first change to an object

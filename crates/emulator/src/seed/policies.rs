@@ -101,7 +101,7 @@ impl Seeder {
             &json!({"includeUsers": [], "excludeUsers": [], "includeGroups": [g.all_staff], "excludeGroups": [g.break_glass], "includeRoles": [], "excludeRoles": []}),
             &json!({"includeApplications": ["All"], "excludeApplications": [apps.payroll_app_id], "includeUserActions": [], "includeAuthenticationContextClassReferences": []}),
             &json!({"grantControls": {"operator": "OR", "builtInControls": ["compliantDevice", "domainJoinedDevice"], "customAuthenticationFactors": [], "termsOfUse": []},
-                    "conditions": {"platforms": {"includePlatforms": ["windows"], "excludePlatforms": []}}}));
+                    "conditions": {"platforms": {"includePlatforms": ["windows", "linux"], "excludePlatforms": []}}}));
         self.policy("CA400-GuestUsers-IdentityProtection-AnyApp-AnyPlatform-MFA", "enabled",
             &json!({"includeUsers": [], "excludeUsers": [], "includeGroups": [], "excludeGroups": [g.break_glass], "includeRoles": [], "excludeRoles": [],
                    "includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "internalGuest,b2bCollaborationGuest,b2bCollaborationMember,b2bDirectConnectUser,otherExternalUser,serviceProvider",

@@ -1,9 +1,10 @@
 //! Delta queries: an initial round, changes only afterwards, `@removed` reasons, `members@delta`,
-//! `$deltatoken=latest`, and 410 for a token older than seven days.
+//! `$deltatoken=latest`, and for a token older than seven days one of the two documented answers
+//! (410, or 400 `syncStateNotFound`), fixed by the seed.
 
 use jiff::SignedDuration;
 use reqwest::Method;
-use rewind_emulator::Access;
+use rewind_emulator::{Access, EmulatorConfig, SeedOptions};
 use serde_json::{Value, json};
 
 use crate::harness::Harness;
@@ -99,6 +100,45 @@ async fn group_membership_changes_come_as_members_delta() {
     assert!(delta.contains(&json!({"@odata.type": "#microsoft.graph.user", "id": gone, "@removed": {"reason": "deleted"}})));
 }
 
+/// One of the two documented answers to an expired delta token.
+fn assert_expired(r: &crate::harness::Reply) {
+    match r.status {
+        410 => assert!(
+            r.header("location")
+                .unwrap()
+                .ends_with("/v1.0/applications/delta")
+        ),
+        400 => assert_eq!(r.body["error"]["code"], "syncStateNotFound"),
+        other => panic!("{other}: {}", r.body),
+    }
+}
+
+#[tokio::test]
+async fn an_expired_token_answers_in_either_documented_form_by_seed() {
+    let mut forms = std::collections::BTreeSet::new();
+    for seed in 1..=6 {
+        let h = Harness::with_config(EmulatorConfig {
+            seed: SeedOptions {
+                seed,
+                users: 2,
+                ..SeedOptions::default()
+            },
+            ..EmulatorConfig::default()
+        })
+        .await;
+        let r = h.get("/applications/delta?$deltatoken=latest").await;
+        let link = r.body["@odata.deltaLink"].as_str().unwrap().to_string();
+        h.emu
+            .with_tenant(|t| t.advance_clock(SignedDuration::from_hours(24 * 8)));
+        let token = h.token(Access::Read).await;
+        let r = h.send(&token, Method::GET, &link, None, &[]).await;
+        assert_expired(&r);
+        forms.insert((seed, r.status));
+    }
+    let statuses: std::collections::BTreeSet<u16> = forms.iter().map(|(_, s)| *s).collect();
+    assert_eq!(statuses.len(), 2, "both forms among six seeds: {forms:?}");
+}
+
 #[tokio::test]
 async fn latest_tokens_and_expiry() {
     let h = Harness::start().await;
@@ -114,12 +154,7 @@ async fn latest_tokens_and_expiry() {
         .with_tenant(|t| t.advance_clock(SignedDuration::from_hours(24 * 8)));
     let token = h.token(Access::Read).await;
     let r = h.send(&token, Method::GET, &link, None, &[]).await;
-    assert_eq!(r.status, 410);
-    assert!(
-        r.header("location")
-            .unwrap()
-            .ends_with("/v1.0/applications/delta")
-    );
+    assert_expired(&r);
     for kind in [
         "servicePrincipals",
         "oauth2PermissionGrants",

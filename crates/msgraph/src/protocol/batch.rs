@@ -32,8 +32,14 @@ pub struct BatchResponse {
     pub body: Value,
 }
 
+/// Sent on every request, inside a batch too: Graph applies the headers of each inner request
+/// only, so evolvable enum members (`linux`, `riskRemediation`…) come back as themselves, not
+/// as `unknownFutureValue`, only when each request asks — and a backup must be able to write
+/// them back.
+pub const PREFER: &str = "include-unknown-enum-members";
+
 /// Builds the bodies of the batches for `requests`, twenty at a time; ids are the requests'
-/// positions in the slice.
+/// positions in the slice. Every inner request carries [`PREFER`].
 pub fn batch_bodies(requests: &[BatchRequest]) -> Vec<Value> {
     requests
         .chunks(MAX_BATCH)
@@ -43,10 +49,15 @@ pub fn batch_bodies(requests: &[BatchRequest]) -> Vec<Value> {
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
-                    let mut item = json!({"id": (chunk * MAX_BATCH + i).to_string(), "method": r.method, "url": r.url});
+                    let mut item = json!({
+                        "id": (chunk * MAX_BATCH + i).to_string(),
+                        "method": r.method,
+                        "url": r.url,
+                        "headers": {"Prefer": PREFER},
+                    });
                     if let Some(b) = &r.body {
                         item["body"] = b.clone();
-                        item["headers"] = json!({"Content-Type": "application/json"});
+                        item["headers"]["Content-Type"] = json!("application/json");
                     }
                     item
                 })
@@ -113,6 +124,7 @@ mod tests {
             bodies[0]["requests"][0]["headers"]["Content-Type"],
             "application/json"
         );
+        assert_eq!(bodies[1]["requests"][0]["headers"]["Prefer"], PREFER);
     }
 
     #[test]

@@ -96,11 +96,53 @@ impl GraphFailure {
     pub fn is_transient(&self) -> bool {
         self.kind() == FailureKind::Transient
     }
+
+    /// The sync state or page token the request continued from is gone: the read must start
+    /// again from its beginning (a delta round in full), not fail. Graph documents both forms —
+    /// `410 Gone` (delta-query-overview.md, "resync") and a 4xx with a code such as
+    /// `syncStateNotFound` for an expired delta token (errors.md lists `resyncRequired` and
+    /// `syncStateNotFound`) — and `400 Directory_ExpiredPageToken` for a next link followed
+    /// too late.
+    pub fn is_resync(&self) -> bool {
+        if self.status == 410 {
+            return true;
+        }
+        if !(400..500).contains(&self.status) || matches!(self.status, 401 | 403 | 429) {
+            return false;
+        }
+        let code = self.code.to_ascii_lowercase();
+        [
+            "syncstate",
+            "resync",
+            "pagetoken",
+            "deltatoken",
+            "skiptoken",
+        ]
+        .iter()
+        .any(|k| code.contains(k))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_documented_form_of_an_expired_token_means_start_again() {
+        let f = |status, code: &str| {
+            let body = format!(r#"{{"error":{{"code":"{code}","message":"x"}}}}"#);
+            GraphFailure::from_response(status, body.as_bytes(), None).is_resync()
+        };
+        assert!(f(410, "resyncRequired"));
+        assert!(f(410, ""));
+        assert!(f(400, "syncStateNotFound"));
+        assert!(f(404, "syncStateNotFound"));
+        assert!(f(400, "resyncRequired"));
+        assert!(f(400, "Directory_ExpiredPageToken"));
+        assert!(!f(400, "Request_BadRequest"));
+        assert!(!f(403, "syncStateNotFound"), "a refusal is not an expiry");
+        assert!(!f(503, "syncStateNotFound"));
+    }
 
     #[test]
     fn graph_envelopes_are_classified_by_status_and_code() {

@@ -6,6 +6,8 @@
     reason = "a test fails loudly on the first surprise"
 )]
 
+mod hostile;
+
 use std::time::Duration;
 
 use rewind_emulator::{Access, EmulatorConfig, RunningEmulator};
