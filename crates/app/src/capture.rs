@@ -299,6 +299,17 @@ pub async fn capture(
     observed.insert(Kind::UserAuthenticationMethods, methods);
     warnings.extend(methods_warning);
 
+    let unavailable_kinds: BTreeMap<Kind, rewind_store::Unavailable> = observed
+        .iter()
+        .filter_map(|(kind, seen)| Some((*kind, seen.unavailable?)))
+        .collect();
+    warnings.extend(unavailable_kinds.iter().map(|(kind, why)| {
+        format!(
+            "{} was not read: {}; its last known state is kept",
+            kind_label(*kind),
+            why.describe()
+        )
+    }));
     let mut changes: Vec<VersionChange> = observed
         .iter()
         .flat_map(|(kind, seen)| assemble::changes(*kind, &base_manifest, seen))
@@ -317,6 +328,7 @@ pub async fn capture(
         amendments,
         drop_cursors: Vec::new(),
         import_mark: None,
+        unavailable: unavailable_kinds,
         requests,
         millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };

@@ -357,6 +357,7 @@ pub async fn import_tree(
         amendments: Vec::new(),
         drop_cursors,
         import_mark: options.commit.clone(),
+        unavailable: BTreeMap::new(),
         requests: 0,
         millis: 0,
     };

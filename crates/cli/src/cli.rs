@@ -594,6 +594,10 @@ pub struct TenantArgs {
     /// the connection JSON lists them in "tenants".
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=2000))]
     pub tenants: u16,
+    /// The tenant's Entra ID licence: p1 has no PIM (its reads answer 400
+    /// AadPremiumLicenseRequired), p2 has everything.
+    #[arg(long, default_value = "p2", value_parser = clap::value_parser!(rewind_emulator::License))]
+    pub license: rewind_emulator::License,
     #[command(flatten)]
     pub faults: FaultArgs,
 }

@@ -83,6 +83,7 @@ fn emulator_config(t: &TenantArgs) -> rewind_emulator::EmulatorConfig {
         scenario: t.scenario,
         state: t.state.clone(),
         tenants: usize::from(t.tenants),
+        license: t.license,
     }
 }
 

@@ -217,6 +217,24 @@ impl Tenant {
         if !permission::satisfied(&claims.permissions(), permission::required(&route, write)) {
             return Err(GraphError::forbidden());
         }
+        if self.license == crate::tenant::License::P1
+            && matches!(
+                route,
+                Route::Collection(crate::resource::Coll::RoleEligibilitySchedules, _)
+                    | Route::Item(crate::resource::Coll::RoleEligibilitySchedules, _, _)
+            )
+        {
+            // PIM needs Entra ID P2 or ID Governance (privilegedidentitymanagementv3-overview.md,
+            // "License requirements"); without it Graph answers 400 AadPremiumLicenseRequired,
+            // as the capture conformance review found. Reports use another code on non-premium
+            // tenants (Authentication_RequestFromNonPremiumTenantOrB2CTenant): the client
+            // treats both as "not available here".
+            return Err(GraphError::new(
+                400,
+                "AadPremiumLicenseRequired",
+                "The tenant needs an AAD Premium 2 license.",
+            ));
+        }
         let query = Query::parse(&req.query)?;
         let listing =
             matches!(route, Route::Collection(_, Scope::All)) && req.method == Method::Get;

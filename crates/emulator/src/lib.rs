@@ -54,4 +54,4 @@ pub use seed::{BASELINE_POLICIES, BUILTIN_ROLES, Preset, SeedOptions, build as s
 pub use server::{
     ClientInfo, EmulatorConfig, EmulatorInfo, JSON_CONTENT_TYPE, RunningEmulator, StartError, start,
 };
-pub use tenant::Tenant;
+pub use tenant::{License, Tenant};

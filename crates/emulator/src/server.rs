@@ -48,6 +48,8 @@ pub struct EmulatorConfig {
     /// How many tenants to serve (seeds `seed`, `seed + 1`, …), for fleets: the clients are
     /// one multi-tenant app registration consented in each (same client id and secret).
     pub tenants: usize,
+    /// The licence tier of every tenant served (a saved state keeps its own).
+    pub license: crate::tenant::License,
 }
 
 impl Default for EmulatorConfig {
@@ -60,6 +62,7 @@ impl Default for EmulatorConfig {
             scenario: None,
             state: None,
             tenants: 1,
+            license: crate::tenant::License::default(),
         }
     }
 }
@@ -244,7 +247,11 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
     let clock = std::time::Instant::now();
     let mut tenant = match &config.state {
         Some(path) if path.exists() => persist::load(path)?,
-        _ => seed::build(&config.seed),
+        _ => {
+            let mut t = seed::build(&config.seed);
+            t.set_license(config.license);
+            t
+        }
     };
     let mut others = Vec::new();
     for i in 1..config.tenants {
@@ -254,6 +261,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
         });
         seed::share_clients(&mut t, &tenant.clients);
         t.set_faults(config.faults.clone());
+        t.set_license(config.license);
         others.push(t);
     }
     let seeded_in_ms = clock.elapsed().as_millis();

@@ -84,6 +84,30 @@ impl Actor {
     }
 }
 
+/// The tenant's Entra ID licence tier. P1 (Microsoft 365 Business Premium, E3) has
+/// Conditional Access but not Privileged Identity Management; P2 (E5) has both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum License {
+    /// Entra ID P1.
+    P1,
+    /// Entra ID P2.
+    #[default]
+    P2,
+}
+
+impl std::str::FromStr for License {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "p1" => Ok(License::P1),
+            "p2" => Ok(License::P2),
+            _ => Err(format!("unknown licence '{s}'; use p1 or p2")),
+        }
+    }
+}
+
 /// The emulator's clock: real time plus an offset that the admin API moves forward.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub(crate) struct Clock {
@@ -137,6 +161,9 @@ pub struct Tenant {
     pub(crate) auth_methods: BTreeMap<String, Vec<Obj>>,
     /// What each scenario did, once it ran.
     pub(crate) scenarios: BTreeMap<String, crate::scenario::ScenarioReport>,
+    /// The Entra ID licence tier, which decides what Graph serves.
+    #[serde(default)]
+    pub(crate) license: License,
     #[serde(skip)]
     pub(crate) faults: Faults,
     #[serde(skip)]
@@ -176,6 +203,7 @@ impl Tenant {
             signing_key,
             auth_methods: BTreeMap::new(),
             scenarios: BTreeMap::new(),
+            license: License::default(),
             faults: Faults::default(),
             stats: Stats::default(),
             throttle: Throttle::default(),
@@ -510,6 +538,11 @@ impl Tenant {
     /// Replaces the fault settings.
     pub fn set_faults(&mut self, faults: Faults) {
         self.faults = faults;
+    }
+
+    /// Sets the licence tier.
+    pub fn set_license(&mut self, license: License) {
+        self.license = license;
     }
 
     /// The request counters, with replication-lag refusals folded in.

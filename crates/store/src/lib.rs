@@ -38,7 +38,8 @@ pub use retention::{Decision, KeepPolicy, select};
 pub use seal::StoreKey;
 pub use store::{Dialect, NewTenant, Store, TenantInfo};
 pub use timeline::{
-    Amendment, AuditEntry, KindCounts, NewSnapshot, SnapshotInfo, VersionChange, VersionRecord,
+    Amendment, AuditEntry, KindCounts, NewSnapshot, SnapshotInfo, Unavailable, VersionChange,
+    VersionRecord,
 };
 pub use verify::{ChainHead, Problem, VerifyReport};
 pub use watch::{AlertRecord, NewAlert};

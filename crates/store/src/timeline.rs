@@ -30,6 +30,33 @@ pub struct KindCounts {
     pub updated: u64,
     /// Deleted since the parent.
     pub deleted: u64,
+    /// Set when the capture could not read the kind (and kept its last known state): Graph
+    /// refuses it in this tenant, for example for want of a licence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<Unavailable>,
+}
+
+/// Why a capture could not read a kind in this tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unavailable {
+    /// The tenant lacks the licence the kind needs (PIM needs Entra ID P2 or ID Governance:
+    /// Graph answers `AadPremiumLicenseRequired`).
+    LicenseRequired,
+    /// Graph does not offer the kind in this tenant or cloud.
+    NotOffered,
+}
+
+impl Unavailable {
+    /// What a person reads.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Unavailable::LicenseRequired => {
+                "the tenant lacks the licence it needs (Entra ID P2 or ID Governance for PIM)"
+            }
+            Unavailable::NotOffered => "Graph does not offer it in this tenant",
+        }
+    }
 }
 
 /// A stored snapshot.
@@ -72,6 +99,7 @@ impl SnapshotInfo {
                 created: a.created + c.created,
                 updated: a.updated + c.updated,
                 deleted: a.deleted + c.deleted,
+                unavailable: None,
             })
     }
 }
@@ -144,6 +172,9 @@ pub struct NewSnapshot {
     /// The git commit an import of a git history took this snapshot from: a later run goes on
     /// after it.
     pub import_mark: Option<String>,
+    /// Kinds the capture could not read, and why: their last known state is kept and the
+    /// snapshot's counts say they were not read.
+    pub unavailable: BTreeMap<Kind, Unavailable>,
     /// Graph requests made.
     pub requests: u64,
     /// How long it took.
@@ -279,7 +310,10 @@ impl Store {
         for c in &new.changes {
             apply(&mut manifest, c.object.clone(), c.hash);
         }
-        let counts = count(&manifest, &new.changes);
+        let mut counts = count(&manifest, &new.changes);
+        for (kind, why) in &new.unavailable {
+            counts.entry(*kind).or_default().unavailable = Some(*why);
+        }
         let manifest_hash = manifest_hash(&manifest);
         let taken_at = new.taken_at.as_microsecond();
         let (audit, audit_until) = self.put_audit_batch(tenant, &new.audit).await?;

@@ -32,6 +32,9 @@ pub(crate) struct Observed {
     pub removed: BTreeSet<String>,
     /// `entries` holds every object of the kind: what is missing was deleted.
     pub complete: bool,
+    /// Graph would not let the kind be read here: nothing was observed, the last known state
+    /// stands.
+    pub unavailable: Option<rewind_store::Unavailable>,
 }
 
 /// The key of an object as read, or `None` when Graph sent an object without one.

@@ -121,10 +121,32 @@ impl Run<'_> {
                         });
                     }
                 },
-                _ => out.extend(self.read_kind(kind, None).await?),
+                _ => out.extend(self.read_or_unavailable(kind).await?),
             }
         }
         Ok(out)
+    }
+
+    /// Reads a small kind on its own; a kind the tenant is not licensed for (or that Graph
+    /// does not offer here) is recorded as unavailable instead of failing the capture — a P1
+    /// tenant has no PIM, and must still be captured.
+    async fn read_or_unavailable(&self, kind: Kind) -> Result<Vec<KindRead>, CaptureError> {
+        match self.read_kind(kind, None).await {
+            Err(CaptureError::Graph { source, .. }) if unavailable(&source).is_some() => {
+                let why = unavailable(&source);
+                tracing::warn!(kind = kind.name(), error = %source, "the kind is not available in this tenant");
+                Ok(vec![KindRead {
+                    kind,
+                    observed: Observed {
+                        unavailable: why,
+                        ..Observed::default()
+                    },
+                    cursor: None,
+                    held: None,
+                }])
+            }
+            other => other,
+        }
     }
 
     /// A singleton, and every kind it carries inline.
@@ -396,6 +418,23 @@ impl Run<'_> {
             out.extend(records.into_iter().filter_map(audit::entry));
         }
         Ok(out)
+    }
+}
+
+/// Whether a failure says the tenant cannot have the kind, rather than that the app may not
+/// read it: licence codes (`AadPremiumLicenseRequired` for PIM without P2, documented in the
+/// PIM API's error list) and a feature Graph does not offer in the tenant.
+pub(super) fn unavailable(e: &ClientError) -> Option<rewind_store::Unavailable> {
+    let ClientError::Graph(f) = e else {
+        return None;
+    };
+    let code = f.code.to_ascii_lowercase();
+    if code.contains("license") || code.contains("nonpremium") {
+        Some(rewind_store::Unavailable::LicenseRequired)
+    } else if f.status == 400 && code.contains("featurenotenabled") {
+        Some(rewind_store::Unavailable::NotOffered)
+    } else {
+        None
     }
 }
 

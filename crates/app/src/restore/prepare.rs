@@ -47,12 +47,27 @@ pub async fn prepare(
         close_over_references(store, &mut wanted, &target_manifest, &live_manifest).await?;
     }
     phase("references closed over");
+    let mut warnings = Vec::new();
+    // A kind the latest capture could not read (no licence for it) has no live state to plan
+    // against, and Graph would refuse its writes: it is left out, and said so.
+    let unreadable: BTreeMap<Kind, rewind_store::Unavailable> = live
+        .counts
+        .iter()
+        .filter_map(|(kind, c)| Some((*kind, c.unavailable?)))
+        .collect();
+    wanted.retain(|w| !unreadable.contains_key(&w.key.kind));
+    warnings.extend(unreadable.iter().map(|(kind, why)| {
+        format!(
+            "{} is not restored: the tenant cannot be read for it ({})",
+            kind.name(),
+            why.describe()
+        )
+    }));
     let missing: Vec<&ObjectKey> = wanted
         .iter()
         .filter(|w| w.object.is_some() && !live_manifest.contains_key(&w.key))
         .map(|w| &w.key)
         .collect();
-    let mut warnings = Vec::new();
     let recycle_bin = recycle_bin(client, &missing, &mut warnings).await?;
     phase("recycle bins");
     relink_referrers(store, &mut wanted, &live_manifest, &recycle_bin).await?;

@@ -179,3 +179,45 @@ async fn method_configurations_come_from_the_policy_that_carries_them() {
         "{counts:?}"
     );
 }
+
+#[tokio::test]
+async fn a_tenant_without_pim_is_captured_with_pim_marked_unavailable() {
+    // Microsoft 365 Business Premium has Entra ID P1: no PIM. Its capture must succeed, keep
+    // the rest, and say which kind it could not read and why.
+    let emulator = rewind_emulator::start(rewind_emulator::EmulatorConfig {
+        license: rewind_emulator::License::P1,
+        ..rewind_emulator::EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let env = Env::with(emulator);
+    let store = env.sqlite("timeline").await;
+    let report = env.capture(&env.reader(), &store, false).await;
+    let pim = &report.snapshot.counts[&Kind::RoleEligibilitySchedule];
+    assert_eq!(
+        pim.unavailable,
+        Some(rewind_store::Unavailable::LicenseRequired),
+        "{pim:?}"
+    );
+    assert_eq!(pim.objects, 0);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("roleEligibilitySchedule") && w.contains("P2")),
+        "{:?}",
+        report.warnings
+    );
+    assert!(report.snapshot.counts[&Kind::ConditionalAccessPolicy].objects >= 7);
+    // The mark is part of the snapshot as stored (and of its chain).
+    let tenant = env.tenant(&store).await;
+    let stored = store.snapshots(&tenant).await.unwrap();
+    assert_eq!(stored[0].counts, report.snapshot.counts);
+    assert!(store.verify().await.unwrap().ok());
+    // The next capture says the same and changes nothing.
+    let again = env.capture(&env.reader(), &store, false).await;
+    assert_eq!(
+        again.snapshot.totals().created + again.snapshot.totals().updated,
+        0
+    );
+}

@@ -23,6 +23,11 @@ impl Env {
         })
         .await
         .unwrap();
+        Env::with(emulator)
+    }
+
+    /// An environment around an emulator started as a test needs it.
+    pub fn with(emulator: RunningEmulator) -> Env {
         let dir = std::env::temp_dir().join(format!("rewind-app-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         Env {

@@ -86,6 +86,7 @@ fn with_ledger(s: &Setup) -> Vec<u8> {
             }],
             drop_cursors: vec![],
             import_mark: None,
+            unavailable: std::collections::BTreeMap::new(),
             requests: 1,
             millis: 1,
         };

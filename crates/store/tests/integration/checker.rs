@@ -154,6 +154,7 @@ async fn history(store: &Store) -> TenantInfo {
             amendments,
             drop_cursors: vec![],
             import_mark: None,
+            unavailable: std::collections::BTreeMap::new(),
             requests: 5,
             millis: 7,
         };

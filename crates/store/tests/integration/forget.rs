@@ -68,6 +68,7 @@ async fn commit(
         amendments: vec![],
         drop_cursors: vec![],
         import_mark: None,
+        unavailable: std::collections::BTreeMap::new(),
         requests: 1,
         millis: 1,
     };

@@ -57,6 +57,7 @@ fn snapshot(changes: Vec<VersionChange>, at: i64) -> NewSnapshot {
         amendments: vec![],
         drop_cursors: vec![],
         import_mark: None,
+        unavailable: std::collections::BTreeMap::new(),
         requests: 3,
         millis: 10,
     }
