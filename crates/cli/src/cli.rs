@@ -614,6 +614,10 @@ pub struct FaultArgs {
     /// How long a just-created object stays invisible, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub replication_lag_ms: u64,
+    /// Seconds (of emulator clock) before a write's audit record can be read; Entra's are
+    /// minutes late.
+    #[arg(long, default_value_t = 0)]
+    pub audit_latency_s: u64,
     /// Graph's throttling budgets on (directory resource units, 1 request/s for CA, audit logs).
     #[arg(long)]
     pub throttle: bool,

@@ -78,6 +78,7 @@ fn emulator_config(t: &TenantArgs) -> rewind_emulator::EmulatorConfig {
             latency_ms: t.faults.latency_ms,
             error_rate: t.faults.error_rate,
             replication_lag_ms: t.faults.replication_lag_ms,
+            audit_latency_s: t.faults.audit_latency_s,
             throttle: t.faults.throttle,
         },
         scenario: t.scenario,

@@ -33,6 +33,9 @@ pub struct Faults {
     pub replication_lag_ms: u64,
     /// Graph's throttling budgets on.
     pub throttle: bool,
+    /// Seconds of emulator clock before a write's audit record can be read: Entra documents
+    /// audit latency of about 2 minutes at p95 and 5 at p99 (reference-reports-latencies.md).
+    pub audit_latency_s: u64,
 }
 
 impl Faults {
@@ -46,6 +49,9 @@ impl Faults {
         }
         if self.latency_ms > 60_000 || self.replication_lag_ms > 600_000 {
             return Err("latency_ms is at most 60000 and replication_lag_ms at most 600000".into());
+        }
+        if self.audit_latency_s > 3_600 {
+            return Err("audit_latency_s is at most 3600".into());
         }
         Ok(())
     }

@@ -538,6 +538,8 @@ struct FaultDoc {
     #[serde(default)]
     replication_lag_ms: u64,
     #[serde(default)]
+    audit_latency_s: u64,
+    #[serde(default)]
     throttle: bool,
 }
 
@@ -547,6 +549,7 @@ impl FaultDoc {
             latency_ms: self.latency_ms,
             error_rate: self.error_rate,
             replication_lag_ms: self.replication_lag_ms,
+            audit_latency_s: self.audit_latency_s,
             throttle: self.throttle,
         }
     }
@@ -561,6 +564,7 @@ impl AppState {
             latency_ms: f.latency_ms,
             error_rate: f.error_rate,
             replication_lag_ms: f.replication_lag_ms,
+            audit_latency_s: f.audit_latency_s,
             throttle: f.throttle,
         }
     }

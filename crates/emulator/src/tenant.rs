@@ -39,8 +39,11 @@ pub(crate) struct Change {
     pub seq: u64,
     pub coll: Coll,
     pub id: String,
-    /// For link changes on groups: the member and whether it was added.
+    /// For link changes on groups: the member (or owner) and whether it was added.
     pub link: Option<(String, bool)>,
+    /// The link change is on the group's owners, not its members.
+    #[serde(default)]
+    pub owners: bool,
 }
 
 /// Who is calling: the app of an app-only token, or the user of a delegated one.
@@ -357,12 +360,17 @@ impl Tenant {
     }
 
     pub(crate) fn journal_change(&mut self, coll: Coll, id: &str, link: Option<(String, bool)>) {
+        self.journal_link(coll, id, link, false);
+    }
+
+    fn journal_link(&mut self, coll: Coll, id: &str, link: Option<(String, bool)>, owners: bool) {
         self.seq += 1;
         self.journal.push(Change {
             seq: self.seq,
             coll,
             id: id.to_string(),
             link,
+            owners,
         });
     }
 
@@ -423,8 +431,13 @@ impl Tenant {
                 .entry(other.to_string())
                 .or_default()
                 .insert(id.to_string());
-            if kind == LinkKind::Members {
-                self.journal_change(coll, id, Some((other.to_string(), true)));
+            match kind {
+                LinkKind::Members => self.journal_change(coll, id, Some((other.to_string(), true))),
+                // Group delta tracks owners when they are selected (group-delta.md).
+                LinkKind::Owners if coll == Coll::Groups => {
+                    self.journal_link(coll, id, Some((other.to_string(), true)), true);
+                }
+                LinkKind::Owners => {}
             }
         }
         added
@@ -451,8 +464,14 @@ impl Tenant {
             {
                 holders.remove(id);
             }
-            if kind == LinkKind::Members {
-                self.journal_change(coll, id, Some((other.to_string(), false)));
+            match kind {
+                LinkKind::Members => {
+                    self.journal_change(coll, id, Some((other.to_string(), false)));
+                }
+                LinkKind::Owners if coll == Coll::Groups => {
+                    self.journal_link(coll, id, Some((other.to_string(), false)), true);
+                }
+                LinkKind::Owners => {}
             }
         }
         removed

@@ -328,12 +328,14 @@ impl Run<'_> {
                             None => self.previous(kind, &key).await?,
                         };
                         assemble::merge(&mut value, &item);
-                        if let Some(Value::Array(entries)) = item.get("members@delta") {
-                            let members = held
-                                .members
-                                .entry(key.clone())
-                                .or_insert_with(|| assemble::held_ids(&value, "members"));
-                            assemble::apply_member_delta(members, entries);
+                        for nav in ["members", "owners"] {
+                            if let Some(Value::Array(entries)) = item.get(&format!("{nav}@delta")) {
+                                let ids = held
+                                    .links_mut(nav)
+                                    .entry(key.clone())
+                                    .or_insert_with(|| assemble::held_ids(&value, nav));
+                                assemble::apply_member_delta(ids, entries);
+                            }
                         }
                         if keeps_links {
                             held.values.insert(key, value);
@@ -451,6 +453,18 @@ pub(super) fn is_resync(e: &ClientError) -> bool {
 pub(super) struct Held {
     pub(super) values: BTreeMap<String, Map<String, Value>>,
     pub(super) members: BTreeMap<String, BTreeSet<String>>,
+    /// Owners from `owners@delta` (groups, whose delta tracks them when selected).
+    pub(super) owners: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Held {
+    fn links_mut(&mut self, nav: &str) -> &mut BTreeMap<String, BTreeSet<String>> {
+        if nav == "owners" {
+            &mut self.owners
+        } else {
+            &mut self.members
+        }
+    }
 }
 
 /// One kind's own objects as read.

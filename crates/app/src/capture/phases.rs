@@ -137,6 +137,12 @@ impl Run<'_> {
             };
             self.build_held(*kind, nav, h, &found, seen).await?;
         }
+        // Groups get members and owners from their own delta round.
+        if let Some(h) = held.remove(&Kind::Group) {
+            let seen = observed.entry(Kind::Group).or_default();
+            self.build_held(Kind::Group, "owners", h, &BTreeMap::new(), seen)
+                .await?;
+        }
         for kind in Kind::ALL {
             let Source::Contained { parent, nav } = source::source(kind) else {
                 continue;
@@ -176,6 +182,9 @@ impl Run<'_> {
             }
             if let Some(members) = held.members.remove(&key) {
                 value.insert("members".into(), Value::from_iter(members));
+            }
+            if let Some(owners) = held.owners.remove(&key) {
+                value.insert("owners".into(), Value::from_iter(owners));
             }
             let built = assemble::build(kind, key, &Value::Object(value));
             self.stage(kind, built, seen, &mut blobs);

@@ -60,9 +60,8 @@ pub(crate) fn source(kind: Kind) -> Source {
 
 /// Relationships kept inside their owner's version (`owners`, `members`) that delta does not
 /// report, read by expanding the owner's list: `(kind, navigation, property)`. Group members
-/// come with the groups' delta (`members@delta`) instead.
+/// and owners come with the groups' delta (`members@delta`, `owners@delta`) instead.
 pub(crate) const LINKS: &[(Kind, &str)] = &[
-    (Kind::Group, "owners"),
     (Kind::Application, "owners"),
     (Kind::ServicePrincipal, "owners"),
     (Kind::AdministrativeUnit, "members"),
@@ -113,6 +112,49 @@ pub(crate) const USER_SELECT: &[&str] = &[
     "userType",
 ];
 
+/// Properties read for groups: Graph's default set for groups (group.md, the properties
+/// "returned by default"), which a `$select` must now name because it also asks for `members`
+/// and `owners` — group delta tracks owners only when they are selected (group-delta.md), and
+/// owners read with the delta are current the moment a change lands, not when the audit log
+/// mentions it.
+pub(crate) const GROUP_SELECT: &[&str] = &[
+    "id",
+    "classification",
+    "description",
+    "displayName",
+    "expirationDateTime",
+    "groupTypes",
+    "isAssignableToRole",
+    "mail",
+    "mailEnabled",
+    "mailNickname",
+    "membershipRule",
+    "membershipRuleProcessingState",
+    "onPremisesDomainName",
+    "onPremisesLastSyncDateTime",
+    "onPremisesNetBiosName",
+    "onPremisesSamAccountName",
+    "onPremisesSecurityIdentifier",
+    "onPremisesSyncEnabled",
+    "preferredDataLocation",
+    "preferredLanguage",
+    "proxyAddresses",
+    "renewedDateTime",
+    "resourceBehaviorOptions",
+    "resourceProvisioningOptions",
+    "securityEnabled",
+    "securityIdentifier",
+    "theme",
+    "uniqueName",
+    "visibility",
+    "onPremisesProvisioningErrors",
+    "serviceProvisioningErrors",
+    "createdDateTime",
+    "deletedDateTime",
+    "members",
+    "owners",
+];
+
 /// The URL that starts reading `kind` in full.
 pub(crate) fn start_url(kind: Kind) -> String {
     let path = kind.graph_path();
@@ -120,6 +162,9 @@ pub(crate) fn start_url(kind: Kind) -> String {
         Source::Singleton => path.to_string(),
         Source::Delta if kind == Kind::User => {
             format!("{path}/delta?$select={}", USER_SELECT.join(","))
+        }
+        Source::Delta if kind == Kind::Group => {
+            format!("{path}/delta?$select={}", GROUP_SELECT.join(","))
         }
         Source::Delta => format!("{path}/delta"),
         Source::List | Source::Protected => path.to_string(),
@@ -206,7 +251,7 @@ mod tests {
             start_url(Kind::FederatedIdentityCredential),
             "/applications?$select=id&$expand=federatedIdentityCredentials"
         );
-        assert_eq!(start_url(Kind::Group), "/groups/delta");
+        assert!(start_url(Kind::Group).ends_with(",members,owners"));
         assert_eq!(
             start_url(Kind::AuthenticationMethodConfiguration),
             "/policies/authenticationMethodsPolicy"
@@ -216,8 +261,8 @@ mod tests {
             "/roleManagement/directory/roleAssignments"
         );
         assert_eq!(
-            links_url(Kind::Group, "owners"),
-            "/groups?$select=id&$expand=owners($select=id)"
+            links_url(Kind::Application, "owners"),
+            "/applications?$select=id&$expand=owners($select=id)"
         );
     }
 }

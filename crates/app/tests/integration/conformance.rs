@@ -221,3 +221,50 @@ async fn a_tenant_without_pim_is_captured_with_pim_marked_unavailable() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_new_group_owner_is_captured_before_the_audit_log_says_so() {
+    // Audit records arrive minutes late; group delta tracks owners when they are selected, so
+    // the capture right after an incident has the owner without waiting for the log.
+    let env = Env::start(SeedOptions::default()).await;
+    let store = env.sqlite("timeline").await;
+    let client = env.reader();
+    env.capture(&client, &store, false).await;
+    env.admin(
+        Method::PUT,
+        "/_emulator/faults",
+        &json!({"audit_latency_s": 300}),
+    )
+    .await;
+    let (_, groups) = env.graph(Method::GET, "/groups?$select=id", None).await;
+    let gid = groups["value"][0]["id"].as_str().unwrap().to_string();
+    let (_, users) = env.graph(Method::GET, "/users?$select=id", None).await;
+    let owner = users["value"][3]["id"].as_str().unwrap().to_string();
+    let bind = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/users/{owner}")});
+    let (s, body) = env
+        .graph(
+            Method::POST,
+            &format!("/groups/{gid}/owners/$ref"),
+            Some(&bind),
+        )
+        .await;
+    assert_eq!(s, 204, "{body}");
+    let (_, log) = env
+        .graph(Method::GET, "/auditLogs/directoryAudits?$top=5", None)
+        .await;
+    assert!(
+        !log.to_string().contains(&gid),
+        "the record is not readable yet: {log}"
+    );
+    let report = env.capture(&client, &store, false).await;
+    assert_eq!(report.snapshot.counts[&Kind::Group].updated, 1);
+    let m = env.manifest(&store).await;
+    let group = store
+        .version(&m[&rewind_store::ObjectKey::new(Kind::Group, gid.as_str())])
+        .await
+        .unwrap();
+    assert!(
+        group["owners"].as_array().unwrap().contains(&json!(owner)),
+        "{group}"
+    );
+}

@@ -204,6 +204,65 @@ impl Env {
     }
 }
 
+impl Env {
+    /// Takes an application permission away from the read app, as an administrator could.
+    pub async fn revoke_read_permission(&self, permission: &str) {
+        let reader = self
+            .emulator
+            .info
+            .client(Access::Read)
+            .unwrap()
+            .client_id
+            .clone();
+        let (_, sp) = self
+            .graph(
+                reqwest::Method::GET,
+                &format!("/servicePrincipals(appId='{reader}')"),
+                None,
+            )
+            .await;
+        let sp = sp["id"].as_str().unwrap().to_string();
+        let (_, graph) = self
+            .graph(
+                reqwest::Method::GET,
+                "/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')",
+                None,
+            )
+            .await;
+        let role = graph["appRoles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["value"] == permission)
+            .unwrap()["id"]
+            .clone();
+        let (_, grants) = self
+            .graph(
+                reqwest::Method::GET,
+                &format!("/servicePrincipals/{sp}/appRoleAssignments"),
+                None,
+            )
+            .await;
+        let grant: &Value = grants["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["appRoleId"] == role)
+            .unwrap();
+        let (s, _) = self
+            .graph(
+                reqwest::Method::DELETE,
+                &format!(
+                    "/servicePrincipals/{sp}/appRoleAssignments/{}",
+                    grant["id"].as_str().unwrap()
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(s, 204);
+    }
+}
+
 impl Drop for Env {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);

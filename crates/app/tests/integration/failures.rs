@@ -1,13 +1,12 @@
 //! Failures name what to fix and store nothing: wrong credentials, a missing permission, an
 //! unreachable endpoint, a malformed page.
 
-use reqwest::Method;
 use rewind_app::capture::FailureClass;
 use rewind_app::{CaptureError, CaptureOptions};
 use rewind_emulator::{Access, SeedOptions};
 use rewind_msgraph::{ClientOptions, Credential, Endpoints, GraphClient, Secret};
 use rewind_store::Store;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::env::Env;
 
@@ -53,59 +52,7 @@ async fn a_missing_permission_is_named() {
     let env = Env::start(SeedOptions::default()).await;
     let store = with_history(&env).await;
     // Take Policy.Read.All away from the read app, as an administrator could.
-    let reader = env
-        .emulator
-        .info
-        .client(Access::Read)
-        .unwrap()
-        .client_id
-        .clone();
-    let (_, sp) = env
-        .graph(
-            Method::GET,
-            &format!("/servicePrincipals(appId='{reader}')"),
-            None,
-        )
-        .await;
-    let sp = sp["id"].as_str().unwrap().to_string();
-    let (_, graph) = env
-        .graph(
-            Method::GET,
-            "/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')",
-            None,
-        )
-        .await;
-    let role = graph["appRoles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["value"] == "Policy.Read.All")
-        .unwrap()["id"]
-        .clone();
-    let (_, grants) = env
-        .graph(
-            Method::GET,
-            &format!("/servicePrincipals/{sp}/appRoleAssignments"),
-            None,
-        )
-        .await;
-    let grant: &Value = grants["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["appRoleId"] == role)
-        .unwrap();
-    let (s, _) = env
-        .graph(
-            Method::DELETE,
-            &format!(
-                "/servicePrincipals/{sp}/appRoleAssignments/{}",
-                grant["id"].as_str().unwrap()
-            ),
-            None,
-        )
-        .await;
-    assert_eq!(s, 204);
+    env.revoke_read_permission("Policy.Read.All").await;
     let err = attempt(&env, &env.reader(), &store).await;
     assert_eq!(err.class(), FailureClass::Permission, "{err}");
     assert!(err.to_string().contains("Policy.Read.All"), "{err}");

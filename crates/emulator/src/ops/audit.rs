@@ -208,9 +208,15 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, Graph
     let mut items = Vec::new();
     let mut last = end;
     let mut more = false;
+    let visible_until = t
+        .now()
+        .saturating_sub(jiff::SignedDuration::from_secs(
+            i64::try_from(t.faults.audit_latency_s).unwrap_or(i64::MAX),
+        ))
+        .unwrap_or(jiff::Timestamp::MIN);
     for i in (0..end).rev() {
         let rec = &t.audit[i];
-        if !q.filter.as_ref().is_none_or(|f| f.matches(rec)) {
+        if !q.filter.as_ref().is_none_or(|f| f.matches(rec)) || !visible(rec, visible_until) {
             continue;
         }
         if items.len() == size {
@@ -241,6 +247,15 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, Graph
         200,
         collection(ctx_url, items, next, None),
     ))
+}
+
+/// Whether a record has reached the log: audit records are readable only some time after the
+/// write (`--audit-latency-s`).
+fn visible(rec: &Map<String, Value>, until: jiff::Timestamp) -> bool {
+    rec.get("activityDateTime")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        .is_none_or(|at| at <= until)
 }
 
 pub(crate) fn get(t: &mut Tenant, ctx: &Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {

@@ -29,6 +29,13 @@ const MAX_PAGE: usize = 999;
 /// Per group, the members added (`true`) or removed (`false`) in a round.
 type MemberChanges = BTreeMap<String, Vec<(String, bool)>>;
 
+/// A round's link changes per group: members, and owners.
+#[derive(Default)]
+struct LinkChanges {
+    members: MemberChanges,
+    owners: MemberChanges,
+}
+
 /// The state carried by `$deltatoken` and `$skiptoken`.
 #[derive(Debug, Serialize, Deserialize)]
 struct DeltaState {
@@ -56,7 +63,7 @@ pub(crate) fn delta(
         (Some(tok), _) => resumed(t, ctx, coll, tok)?,
         (None, Some(tok)) => query::decode_token::<DeltaState>(tok)?,
         (None, None) => {
-            q.check_properties(coll.entity_type(), &["members"])?;
+            q.check_properties(coll.entity_type(), &["members", "owners"])?;
             DeltaState {
                 coll,
                 since: 0,
@@ -165,7 +172,7 @@ fn page(t: &Tenant, ctx: &Ctx<'_>, mut state: DeltaState) -> GraphResponse {
         .after
         .clone()
         .map_or(Bound::Unbounded, Bound::Excluded);
-    let (ids, link_changes): (Vec<String>, MemberChanges) = if state.initial {
+    let (ids, link_changes): (Vec<String>, LinkChanges) = if state.initial {
         let ids = t
             .coll(state.coll)
             .range::<String, _>((lower, Bound::Unbounded))
@@ -173,9 +180,15 @@ fn page(t: &Tenant, ctx: &Ctx<'_>, mut state: DeltaState) -> GraphResponse {
             .map(|(k, _)| k.clone())
             .take(size + 1)
             .collect();
-        (ids, BTreeMap::new())
+        (ids, LinkChanges::default())
     } else {
-        let (changed, links) = changes_between(t, state.coll, state.since, state.upto);
+        let (changed, links) = changes_between(
+            t,
+            state.coll,
+            state.since,
+            state.upto,
+            selects(&state, "owners") && state.select.is_some(),
+        );
         let ids = changed
             .range::<String, _>((lower, Bound::Unbounded))
             .take(size + 1)
@@ -187,7 +200,7 @@ fn page(t: &Tenant, ctx: &Ctx<'_>, mut state: DeltaState) -> GraphResponse {
     let items: Vec<Value> = ids
         .iter()
         .take(size)
-        .map(|id| entry(t, ctx, &state, id, link_changes.get(id)))
+        .map(|id| entry(t, ctx, &state, id, &link_changes))
         .collect();
     let mut body = collection(
         context(
@@ -233,34 +246,53 @@ fn delta_link(ctx: &Ctx<'_>, coll: Coll, state: &DeltaState) -> String {
     )
 }
 
-/// Objects changed in `(since, upto]`, and per group the net member changes.
+/// Whether the round asked for `property` (no `$select` asks for the default set).
+fn selects(state: &DeltaState, property: &str) -> bool {
+    state
+        .select
+        .as_ref()
+        .is_none_or(|s| s.iter().any(|x| x == property))
+}
+
+/// Objects changed in `(since, upto]`, and per group the net member (and, when the round
+/// tracks them, owner) changes. An owner change alone does not report a group to a round that
+/// does not select owners: Graph tracks owners only when asked.
 fn changes_between(
     t: &Tenant,
     coll: Coll,
     since: u64,
     upto: u64,
-) -> (BTreeSet<String>, MemberChanges) {
+    owners: bool,
+) -> (BTreeSet<String>, LinkChanges) {
     let start = t.journal.partition_point(|c| c.seq <= since);
     let mut ids = BTreeSet::new();
-    let mut links: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
+    let mut members: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
+    let mut owned: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
     for c in t.journal[start..]
         .iter()
         .take_while(|c| c.seq <= upto)
-        .filter(|c| c.coll == coll)
+        .filter(|c| c.coll == coll && (owners || !c.owners))
     {
         ids.insert(c.id.clone());
-        if let Some((member, added)) = &c.link {
-            links
-                .entry(c.id.clone())
+        if let Some((other, added)) = &c.link {
+            let map = if c.owners { &mut owned } else { &mut members };
+            map.entry(c.id.clone())
                 .or_default()
-                .insert(member.clone(), *added);
+                .insert(other.clone(), *added);
         }
     }
-    let links = links
-        .into_iter()
-        .map(|(g, m)| (g, m.into_iter().collect()))
-        .collect();
-    (ids, links)
+    let flat = |m: BTreeMap<String, BTreeMap<String, bool>>| {
+        m.into_iter()
+            .map(|(g, m)| (g, m.into_iter().collect()))
+            .collect()
+    };
+    (
+        ids,
+        LinkChanges {
+            members: flat(members),
+            owners: flat(owned),
+        },
+    )
 }
 
 fn entry(
@@ -268,7 +300,7 @@ fn entry(
     ctx: &Ctx<'_>,
     state: &DeltaState,
     id: &str,
-    link_changes: Option<&Vec<(String, bool)>>,
+    link_changes: &LinkChanges,
 ) -> Value {
     let Some(obj) = t.get(state.coll, id) else {
         let reason = if t.recycle_bin.contains_key(id) {
@@ -286,18 +318,35 @@ fn entry(
     if !out.contains_key("id") {
         out.insert("id".into(), Value::String(id.to_string()));
     }
-    let wants_members = state
-        .select
-        .as_ref()
-        .is_none_or(|s| s.iter().any(|x| x == "members"));
-    if state.coll == Coll::Groups && wants_members {
-        let members = if state.initial {
-            current_members(t, id)
-        } else {
-            member_changes(t, link_changes)
-        };
-        if state.initial || !members.is_empty() {
-            out.insert("members@delta".into(), Value::Array(members));
+    if state.coll == Coll::Groups {
+        // Members come by default; owners only when selected (group-delta.md: "owners"
+        // can be tracked by including it in $select).
+        let tracked = [
+            (
+                "members",
+                crate::route::LinkKind::Members,
+                &link_changes.members,
+                selects(state, "members"),
+            ),
+            (
+                "owners",
+                crate::route::LinkKind::Owners,
+                &link_changes.owners,
+                state.select.is_some() && selects(state, "owners"),
+            ),
+        ];
+        for (name, kind, changes, wanted) in tracked {
+            if !wanted {
+                continue;
+            }
+            let links = if state.initial {
+                current_links(t, kind, id)
+            } else {
+                member_changes(t, changes.get(id))
+            };
+            if state.initial || !links.is_empty() {
+                out.insert(format!("{name}@delta"), Value::Array(links));
+            }
         }
     }
     Value::Object(out)
@@ -310,8 +359,8 @@ fn member_ref(t: &Tenant, member: &str) -> Value {
     json!({ "@odata.type": format!("#microsoft.graph.{ty}"), "id": member })
 }
 
-fn current_members(t: &Tenant, id: &str) -> Vec<Value> {
-    t.link_set(crate::route::LinkKind::Members, id)
+fn current_links(t: &Tenant, kind: crate::route::LinkKind, id: &str) -> Vec<Value> {
+    t.link_set(kind, id)
         .into_iter()
         .flatten()
         .map(|m| member_ref(t, m))
