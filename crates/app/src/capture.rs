@@ -34,6 +34,12 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use assemble::Observed;
+pub(crate) use source::read_permission;
+
+/// Whether Graph's answer says the tenant cannot have what was asked (a licence it lacks).
+pub(crate) fn unavailable_in_tenant(e: &ClientError) -> bool {
+    objects::unavailable(e).is_some()
+}
 
 /// How to capture.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ pub mod access;
 pub mod capture;
 mod config;
 pub mod country;
+pub mod doctor;
 pub mod import;
 pub mod links;
 pub mod live;

@@ -29,6 +29,9 @@ pub enum Command {
     /// Start the emulator on a seeded tenant, capture it, replay an incident, show what changed
     /// and who did it, restore and verify; then keep serving on a terminal (--serve elsewhere).
     Demo(DemoArgs),
+    /// What this app registration can do in the tenant: permissions, licence, audit log and
+    /// the write app's directory roles, each missing piece with its fix (exit 3 if any).
+    Doctor(DoctorArgs),
     /// Read the tenant and store one snapshot (full the first time, changes afterwards).
     Capture(CaptureArgs),
     /// List snapshots with their time, completeness and changes per kind.
@@ -140,6 +143,21 @@ pub struct CaptureArgs {
     /// Give up (storing nothing) when reading takes longer than this: 30m, 4h.
     #[arg(long, value_name = "DUR", default_value = "4h")]
     pub time_limit: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The app registration restore writes with [env: REWIND_WRITE_CLIENT_ID; default: the
+    /// capture app].
+    #[arg(long, value_name = "ID")]
+    pub write_client_id: Option<String>,
+    /// Its secret; prefer REWIND_WRITE_CLIENT_SECRET.
+    #[arg(long, value_name = "SECRET")]
+    pub write_client_secret: Option<String>,
 }
 
 #[derive(Debug, Args)]

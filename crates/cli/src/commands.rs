@@ -8,6 +8,7 @@ mod check;
 mod compare;
 mod demo;
 mod diff;
+mod doctor;
 mod emulator;
 mod export;
 mod forget;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Whatif(args) => whatif::run(args).await,
             Command::Check(args) => check::run(args).await,
             Command::Verify(args) => verify::run(args).await,
+            Command::Doctor(args) => doctor::run(args).await,
             Command::Forget(args) => forget::run(args).await,
             Command::Export(args) => export::run(args).await,
             Command::Import(args) => import::run(args).await,

@@ -14,6 +14,32 @@ pub struct Session {
     pub raw: RawConfig,
 }
 
+/// The settings from the config file, the environment and the flags, in that order of
+/// precedence from low to high (the store's own come on top of the file when a command has one).
+pub fn settings(args: &StoreArgs, connect: Option<&ConnectArgs>) -> anyhow::Result<RawConfig> {
+    let file = match &args.config {
+        Some(path) => RawConfig::from_file(path).map_err(usage)?,
+        None => RawConfig::default(),
+    };
+    let mut flags = RawConfig {
+        store: args.store.clone(),
+        store_key_file: args.store_key_file.clone(),
+        tenant: args.tenant.clone(),
+        ..RawConfig::default()
+    };
+    if let Some(c) = connect {
+        flags.graph_url.clone_from(&c.graph_url);
+        flags.authority_url.clone_from(&c.authority_url);
+        flags.tenant_id.clone_from(&c.tenant_id);
+        flags.client_id.clone_from(&c.client_id);
+        flags.client_secret.clone_from(&c.client_secret);
+        flags.client_certificate.clone_from(&c.client_certificate);
+    }
+    Ok(file
+        .overridden_by(RawConfig::from_env(std::env::vars()))
+        .overridden_by(flags))
+}
+
 impl Session {
     /// Opens the store named by the settings; it must exist (commands that only read or change
     /// a timeline never create one behind a mistyped path).
@@ -35,27 +61,7 @@ impl Session {
         connect: Option<&ConnectArgs>,
         create: bool,
     ) -> anyhow::Result<Session> {
-        let file = match &args.config {
-            Some(path) => RawConfig::from_file(path).map_err(usage)?,
-            None => RawConfig::default(),
-        };
-        let mut flags = RawConfig {
-            store: args.store.clone(),
-            store_key_file: args.store_key_file.clone(),
-            tenant: args.tenant.clone(),
-            ..RawConfig::default()
-        };
-        if let Some(c) = connect {
-            flags.graph_url.clone_from(&c.graph_url);
-            flags.authority_url.clone_from(&c.authority_url);
-            flags.tenant_id.clone_from(&c.tenant_id);
-            flags.client_id.clone_from(&c.client_id);
-            flags.client_secret.clone_from(&c.client_secret);
-            flags.client_certificate.clone_from(&c.client_certificate);
-        }
-        let raw = file
-            .overridden_by(RawConfig::from_env(std::env::vars()))
-            .overridden_by(flags);
+        let raw = settings(args, connect)?;
         let key = raw.store_key().map_err(usage)?;
         let location = raw.store_location().map_err(usage)?;
         let store = match (&location, create) {

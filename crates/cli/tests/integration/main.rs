@@ -10,6 +10,7 @@
 )]
 
 mod attribution;
+mod doctor;
 mod explore;
 mod integrity;
 mod lockout;

@@ -1,0 +1,75 @@
+//! `rewind doctor` against the emulator: what the apps can do, each gap with its fix, exit 3
+//! until everything Rewind needs is there.
+
+use serde_json::{Value, json};
+
+use crate::restore::{app_and_role, graph};
+use crate::timeline::{Setup, code};
+
+fn findings(s: &Setup) -> (Option<i32>, Vec<Value>) {
+    let out = s.run(&["doctor", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (code(&out), v["findings"].as_array().unwrap().clone())
+}
+
+fn status<'a>(findings: &'a [Value], check: &str) -> Vec<&'a str> {
+    findings
+        .iter()
+        .filter(|f| f["check"].as_str().unwrap().starts_with(check))
+        .map(|f| f["status"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn doctor_names_each_gap_with_its_fix_until_there_is_none() {
+    let s = Setup::new(&[]);
+    let (rc, found) = findings(&s);
+    // The emulator's apps hold every permission, but the write app no directory role.
+    assert_eq!(status(&found, "read permissions"), ["ok"]);
+    assert_eq!(status(&found, "audit log"), ["ok"]);
+    assert_eq!(status(&found, "licence"), ["ok"]);
+    assert_eq!(
+        status(&found, "write app: directory roles"),
+        ["missing", "missing"]
+    );
+    assert_eq!(rc, Some(3));
+    let text = String::from_utf8(s.run(&["doctor"]).stdout).unwrap();
+    assert!(
+        text.contains("fix: assign the write app's service principal"),
+        "{text}"
+    );
+
+    // Give the write app the roles Graph asks for: nothing missing any more.
+    let write_id = s.writer()["client_id"].as_str().unwrap().to_string();
+    let (write_sp, _) = app_and_role(&s, &write_id, "User.ReadWrite.All");
+    for role in [
+        "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    ] {
+        let (st, body) = graph(
+            &s,
+            "POST",
+            "/roleManagement/directory/roleAssignments",
+            Some(
+                json!({"principalId": write_sp, "roleDefinitionId": role, "directoryScopeId": "/"}),
+            ),
+        );
+        assert_eq!(st, 201, "{body}");
+    }
+    let (rc, found) = findings(&s);
+    assert_eq!(
+        status(&found, "write app: directory roles"),
+        ["ok", "ok"],
+        "{found:?}"
+    );
+    assert_eq!(rc, Some(0), "{found:?}");
+}
+
+#[test]
+fn doctor_on_a_tenant_without_pim_says_what_is_left_out_and_does_not_fail_for_it() {
+    let s = Setup::new(&["--license", "p1"]);
+    let (_, found) = findings(&s);
+    let licence: Vec<&Value> = found.iter().filter(|f| f["check"] == "licence").collect();
+    assert_eq!(licence[0]["status"], "unavailable", "{licence:?}");
+    assert!(licence[0]["detail"].as_str().unwrap().contains("P2"));
+}
