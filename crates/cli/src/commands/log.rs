@@ -109,17 +109,25 @@ fn after(s: &SnapshotInfo, spec: TimeSpec, now: jiff::Timestamp) -> bool {
     }
 }
 
-/// `user +3 ~2 -1 · group ~1`: the kinds a snapshot changed.
+/// `user +3 ~2 -1 · group ~1`: the kinds a snapshot changed, and those it could not read
+/// (`unifiedRoleEligibilitySchedule not read (license-required)`).
 pub fn kind_changes(s: &SnapshotInfo) -> String {
     s.counts
         .iter()
-        .filter(|(_, c)| c.created + c.updated + c.deleted > 0)
+        .filter(|(_, c)| c.created + c.updated + c.deleted > 0 || c.unavailable.is_some())
         .map(|(k, c)| {
             let mut parts = vec![k.name().to_string()];
             for (sign, n) in [("+", c.created), ("~", c.updated), ("-", c.deleted)] {
                 if n > 0 {
                     parts.push(format!("{sign}{n}"));
                 }
+            }
+            if let Some(why) = c.unavailable {
+                let why = match why {
+                    rewind_store::Unavailable::LicenseRequired => "license-required",
+                    rewind_store::Unavailable::NotOffered => "not-offered",
+                };
+                parts.push(format!("not read ({why})"));
             }
             parts.join(" ")
         })

@@ -72,4 +72,23 @@ fn doctor_on_a_tenant_without_pim_says_what_is_left_out_and_does_not_fail_for_it
     let licence: Vec<&Value> = found.iter().filter(|f| f["check"] == "licence").collect();
     assert_eq!(licence[0]["status"], "unavailable", "{licence:?}");
     assert!(licence[0]["detail"].as_str().unwrap().contains("P2"));
+    // Such a tenant is captured; the log says what was not read, text and JSON alike.
+    let out = s.run(&["capture"]);
+    assert_eq!(
+        code(&out),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = String::from_utf8(s.run(&["log"]).stdout).unwrap();
+    assert!(
+        log.contains("unifiedRoleEligibilitySchedule not read (license-required)"),
+        "{log}"
+    );
+    let log = s.json(&["log", "--json"]);
+    assert_eq!(
+        log["snapshots"][0]["kinds"]["unifiedRoleEligibilitySchedule"]["unavailable"],
+        "license-required",
+        "{log}"
+    );
 }
