@@ -81,6 +81,7 @@ fn emulator_config(t: &TenantArgs) -> rewind_emulator::EmulatorConfig {
             error_rate: t.faults.error_rate,
             replication_lag_ms: t.faults.replication_lag_ms,
             audit_latency_s: t.faults.audit_latency_s,
+            expire_page_tokens: 0,
             throttle: t.faults.throttle,
         },
         scenario: t.scenario,

@@ -236,6 +236,14 @@ impl Tenant {
             ));
         }
         let query = Query::parse(&req.query)?;
+        if query.skiptoken.is_some() && self.faults.expire_page_tokens > 0 {
+            self.faults.expire_page_tokens -= 1;
+            return Err(GraphError::new(
+                400,
+                "Directory_ExpiredPageToken",
+                "The specified page token value has expired and can no longer be included in your request.",
+            ));
+        }
         let listing =
             matches!(route, Route::Collection(_, Scope::All)) && req.method == Method::Get;
         if !query.expand.is_empty() && !listing {

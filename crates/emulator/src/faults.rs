@@ -36,6 +36,11 @@ pub struct Faults {
     /// Seconds of emulator clock before a write's audit record can be read: Entra documents
     /// audit latency of about 2 minutes at p95 and 5 at p99 (reference-reports-latencies.md).
     pub audit_latency_s: u64,
+    /// The next this many requests that follow a next link (`$skiptoken`) answer `400
+    /// Directory_ExpiredPageToken`, as Graph does for a page token followed too late. Graph
+    /// does not document how long page tokens live, so the emulator expires them on demand
+    /// rather than after a guessed lifetime.
+    pub expire_page_tokens: u64,
 }
 
 impl Faults {

@@ -540,6 +540,8 @@ struct FaultDoc {
     #[serde(default)]
     audit_latency_s: u64,
     #[serde(default)]
+    expire_page_tokens: u64,
+    #[serde(default)]
     throttle: bool,
 }
 
@@ -550,6 +552,7 @@ impl FaultDoc {
             error_rate: self.error_rate,
             replication_lag_ms: self.replication_lag_ms,
             audit_latency_s: self.audit_latency_s,
+            expire_page_tokens: self.expire_page_tokens,
             throttle: self.throttle,
         }
     }
@@ -565,6 +568,7 @@ impl AppState {
             error_rate: f.error_rate,
             replication_lag_ms: f.replication_lag_ms,
             audit_latency_s: f.audit_latency_s,
+            expire_page_tokens: f.expire_page_tokens,
             throttle: f.throttle,
         }
     }

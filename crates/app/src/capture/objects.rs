@@ -72,9 +72,11 @@ impl Run<'_> {
                 self.singleton_from(kind, &raw).await
             }
             Source::List => {
-                let url = source::start_url(kind);
-                let first = self.page(kind, &url).await?;
-                Ok(vec![self.list_from(kind, first).await?])
+                let read = || async {
+                    let first = self.page(kind, &source::start_url(kind)).await?;
+                    self.list_from(kind, first).await
+                };
+                Ok(vec![self.restarting(read).await?])
             }
             Source::Delta => Ok(vec![self.read_delta(kind, cursor).await?]),
             Source::Contained { .. } | Source::Protected | Source::Inline { .. } => Ok(Vec::new()),
@@ -113,7 +115,13 @@ impl Run<'_> {
                     out.extend(self.singleton_from(kind, &answer.body).await?);
                 }
                 (200, Source::List) => match Page::parse(answer.body.to_string().as_bytes()) {
-                    Ok(page) => out.push(self.list_from(kind, page).await?),
+                    Ok(page) => match self.list_from(kind, page).await {
+                        // A later page's token expired: the list is read again on its own.
+                        Err(CaptureError::Graph { source, .. }) if is_resync(&source) => {
+                            out.extend(self.read_kind(kind, None).await?);
+                        }
+                        read => out.push(read?),
+                    },
                     Err(e) => {
                         return Err(CaptureError::Malformed {
                             what: kind_label(kind),
@@ -367,6 +375,28 @@ impl Run<'_> {
             cursor: Some(link),
             held: keeps_links.then_some(held),
         })
+    }
+
+    /// Runs a paged read, and again from its first page when Graph lost the page token it
+    /// continued from (`Directory_ExpiredPageToken`: next links of long reads expire), at most
+    /// [`RESYNC_ATTEMPTS`] times. What the failed attempt read is dropped with it (blobs it
+    /// stored are content-addressed and harmless).
+    pub(super) async fn restarting<T, Fut>(&self, read: impl Fn() -> Fut) -> Result<T, CaptureError>
+    where
+        Fut: Future<Output = Result<T, CaptureError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match read().await {
+                Err(CaptureError::Graph { source, what, .. })
+                    if attempt < RESYNC_ATTEMPTS && is_resync(&source) =>
+                {
+                    tracing::info!(%what, error = %source, "a page token expired; reading again from the first page");
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The previous version of an object, as JSON, to merge a delta item into.

@@ -60,7 +60,7 @@ impl Run<'_> {
             .try_collect::<Vec<Done>>();
         // The audit log is read alongside: only phase two needs it.
         let audit = async {
-            match self.read_audit(audit_since).await {
+            match self.restarting(|| self.read_audit(audit_since)).await {
                 Ok(records) => Ok((records, None)),
                 Err(e) if e.class() == FailureClass::Permission => Ok((
                     Vec::new(),
@@ -129,7 +129,7 @@ impl Run<'_> {
             let seen = observed.entry(*kind).or_default();
             let found = match links.remove(kind) {
                 Some(all) => all,
-                None if seen.complete => self.read_links(*kind, nav).await?.1,
+                None if seen.complete => self.restarting(|| self.read_links(*kind, nav)).await?.1,
                 None => {
                     self.refresh_links(*kind, nav, &mut h, seen, named, &lifecycle)
                         .await?
@@ -152,7 +152,7 @@ impl Run<'_> {
             }
             let parent_seen = observed.get(&parent);
             let seen = if parent_seen.is_some_and(|p| p.complete) {
-                self.read_contained_full(kind).await?.1
+                self.restarting(|| self.read_contained_full(kind)).await?.1
             } else {
                 let parents = parent_seen.map(|o| self.touched(parent, o, named));
                 self.refresh_contained(kind, parent, nav, parents.unwrap_or_default())
@@ -211,11 +211,11 @@ impl Run<'_> {
                 Done::Kinds(self.read_small(&kinds).await?)
             }
             Chain::Links(k, nav) => {
-                let (k, found) = self.read_links(k, nav).await?;
+                let (k, found) = self.restarting(|| self.read_links(k, nav)).await?;
                 Done::Links(k, found)
             }
             Chain::Contained(k) => {
-                let (k, seen) = self.read_contained_full(k).await?;
+                let (k, seen) = self.restarting(|| self.read_contained_full(k)).await?;
                 Done::Contained(k, seen)
             }
         })

@@ -45,8 +45,19 @@ impl Run<'_> {
         Ok((kind, found))
     }
 
-    /// One object's relationship in full, following pages.
+    /// One object's relationship in full, following pages (again from the first when a page
+    /// token expires).
     pub(super) async fn relationship(
+        &self,
+        kind: Kind,
+        id: &str,
+        nav: &str,
+    ) -> Result<Vec<Value>, CaptureError> {
+        self.restarting(|| self.relationship_once(kind, id, nav))
+            .await
+    }
+
+    async fn relationship_once(
         &self,
         kind: Kind,
         id: &str,

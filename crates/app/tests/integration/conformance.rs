@@ -268,3 +268,36 @@ async fn a_new_group_owner_is_captured_before_the_audit_log_says_so() {
         "{group}"
     );
 }
+
+#[tokio::test]
+async fn reads_whose_page_tokens_expire_start_again_and_miss_nothing() {
+    // Next links of long reads expire (`400 Directory_ExpiredPageToken`): the read starts again
+    // from its first page instead of failing the capture.
+    let env = Env::start(SeedOptions {
+        users: 300,
+        groups: 40,
+        apps: 150,
+        ..SeedOptions::default()
+    })
+    .await;
+    let client = env.reader();
+    let fault_free = env.sqlite("fault-free").await;
+    env.capture(&client, &fault_free, true).await;
+    env.admin(
+        Method::PUT,
+        "/_emulator/faults",
+        &json!({"expire_page_tokens": 4}),
+    )
+    .await;
+    let store = env.sqlite("timeline").await;
+    let report = env.capture(&client, &store, true).await;
+    let left = env
+        .admin(Method::GET, "/_emulator/faults", &json!({}))
+        .await;
+    assert_eq!(
+        left["expire_page_tokens"], 0,
+        "every expiry was met: {left}"
+    );
+    assert!(report.snapshot.complete);
+    assert_eq!(env.manifest(&store).await, env.manifest(&fault_free).await);
+}
