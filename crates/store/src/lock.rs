@@ -39,6 +39,20 @@ impl StoreLock {
             connection: Some(connection),
         }
     }
+
+    /// Lets go now. Dropping the lock closes its `PostgreSQL` connection, and the server frees
+    /// the lock only once that session's process has exited — a moment later; a process that
+    /// takes the same lock again right away releases it here first, and the server has freed
+    /// it when this returns.
+    pub async fn release(mut self) -> Result<(), StoreError> {
+        if let Some(mut c) = self.connection.take() {
+            sqlx::query("SELECT pg_advisory_unlock_all()")
+                .execute(&mut *c)
+                .await?;
+            drop(c.detach());
+        }
+        Ok(())
+    }
 }
 
 impl Drop for StoreLock {

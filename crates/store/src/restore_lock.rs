@@ -62,26 +62,21 @@ impl Store {
             Dialect::Postgres => {
                 let key = i32::try_from(tenant.id).unwrap_or(i32::MAX);
                 let mut c = self.db.acquire().await?;
-                // A holder whose connection just closed (a lock dropped a moment ago) keeps the
-                // lock until its server process has exited: when nobody is found holding it,
-                // try again briefly instead of reporting a restore that is not running.
-                let mut attempts = 0;
-                loop {
-                    let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1, $2)")
-                        .bind(RESTORE_LOCKS)
-                        .bind(key)
-                        .fetch_one(&mut *c)
-                        .await?
-                        .try_get(0)?;
-                    if got {
-                        let name: String = holder.chars().take(63).collect();
-                        sqlx::query("SELECT set_config('application_name', $1, false)")
-                            .bind(name)
-                            .execute(&mut *c)
-                            .await?;
-                        return Ok(StoreLock::connection(c));
-                    }
-                    let by: Option<String> = sqlx::query(
+                let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1, $2)")
+                    .bind(RESTORE_LOCKS)
+                    .bind(key)
+                    .fetch_one(&mut *c)
+                    .await?
+                    .try_get(0)?;
+                if got {
+                    let name: String = holder.chars().take(63).collect();
+                    sqlx::query("SELECT set_config('application_name', $1, false)")
+                        .bind(name)
+                        .execute(&mut *c)
+                        .await?;
+                    return Ok(StoreLock::connection(c));
+                }
+                let by: Option<String> = sqlx::query(
                     "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
                      WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 \
                      AND l.objid::bigint = $2 AND l.objsubid = 2",
@@ -92,12 +87,7 @@ impl Store {
                 .await?
                 .map(|r| r.try_get(0))
                 .transpose()?;
-                    attempts += 1;
-                    if by.is_some() || attempts >= 20 {
-                        return Err(busy(by.as_deref().unwrap_or("held by another process")));
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
+                Err(busy(by.as_deref().unwrap_or("held by another process")))
             }
         }
     }

@@ -25,7 +25,7 @@ async fn one_restore_per_tenant_holds_the_lock(db: Db) {
     );
     // Another tenant's restore is not held up.
     let elsewhere = store.lock_restore(&other, "host-b, pid 2").await.unwrap();
-    drop(held);
+    held.release().await.unwrap();
     let again = store.lock_restore(&t, "host-b, pid 2").await.unwrap();
     drop((again, elsewhere));
     db.cleanup(store).await;
