@@ -322,6 +322,28 @@ pub struct Config {
 }
 
 impl Config {
+    /// A client of the capture (read) app.
+    pub fn read_client(
+        &self,
+        options: rewind_msgraph::ClientOptions,
+    ) -> Result<rewind_msgraph::GraphClient, rewind_msgraph::ClientError> {
+        rewind_msgraph::GraphClient::new(self.endpoints.clone(), self.credential.clone(), options)
+    }
+
+    /// A client of the app restore writes with — its own when one is configured, else the
+    /// capture app — and whether it is an app of its own.
+    pub fn write_client(
+        &self,
+        options: rewind_msgraph::ClientOptions,
+    ) -> Result<(rewind_msgraph::GraphClient, bool), rewind_msgraph::ClientError> {
+        let credential = self
+            .write_credential
+            .clone()
+            .unwrap_or_else(|| self.credential.clone());
+        let client = rewind_msgraph::GraphClient::new(self.endpoints.clone(), credential, options)?;
+        Ok((client, self.write_credential.is_some()))
+    }
+
     /// Checks merged settings.
     pub fn resolve(raw: RawConfig) -> Result<Config, ConfigError> {
         let store = raw.store_location()?;

@@ -141,12 +141,11 @@ impl Run<'_> {
     async fn read_or_unavailable(&self, kind: Kind) -> Result<Vec<KindRead>, CaptureError> {
         match self.read_kind(kind, None).await {
             Err(CaptureError::Graph { source, .. }) if unavailable(&source).is_some() => {
-                let why = unavailable(&source);
                 tracing::warn!(kind = kind.name(), error = %source, "the kind is not available in this tenant");
                 Ok(vec![KindRead {
                     kind,
                     observed: Observed {
-                        unavailable: why,
+                        unavailable: unavailable(&source),
                         ..Observed::default()
                     },
                     cursor: None,
@@ -274,31 +273,16 @@ impl Run<'_> {
 
     /// A delta round: in full from the start URL, or the changes since `cursor`. A cursor or
     /// page token Graph no longer knows (410, `syncStateNotFound`, an expired page token — see
-    /// [`rewind_msgraph::protocol::GraphFailure::is_resync`]) starts the kind again in full, as Graph asks; a full round
-    /// that keeps losing its page tokens is given up after a few attempts, naming the endpoint.
+    /// [`rewind_msgraph::protocol::GraphFailure::is_resync`]) starts the kind again in full,
+    /// as Graph asks ([`Run::restarting`]: the cursor is used by the first attempt only).
     pub(super) async fn read_delta(
         &self,
         kind: Kind,
         cursor: Option<&String>,
     ) -> Result<KindRead, CaptureError> {
-        let mut cursor = cursor;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.delta_round(kind, cursor).await {
-                Err(CaptureError::Graph { source, .. })
-                    if attempt < RESYNC_ATTEMPTS && is_resync(&source) =>
-                {
-                    tracing::info!(
-                        kind = kind.name(),
-                        error = %source,
-                        "the delta state expired; reading the kind in full"
-                    );
-                    cursor = None;
-                }
-                other => return other,
-            }
-        }
+        let resume = std::cell::Cell::new(cursor);
+        self.restarting(|| self.delta_round(kind, resume.take()))
+            .await
     }
 
     pub(super) async fn delta_round(
@@ -392,7 +376,7 @@ impl Run<'_> {
                 Err(CaptureError::Graph { source, what, .. })
                     if attempt < RESYNC_ATTEMPTS && is_resync(&source) =>
                 {
-                    tracing::info!(%what, error = %source, "a page token expired; reading again from the first page");
+                    tracing::info!(%what, error = %source, "Graph lost the read's state; reading again from the start");
                 }
                 other => return other,
             }

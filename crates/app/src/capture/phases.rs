@@ -137,7 +137,8 @@ impl Run<'_> {
             };
             self.build_held(*kind, nav, h, &found, seen).await?;
         }
-        // Groups get members and owners from their own delta round.
+        // Groups get members and owners from their own delta round (`held.owners`, which
+        // `build_held` writes over the empty owner list it sets for a group read in full).
         if let Some(h) = held.remove(&Kind::Group) {
             let seen = observed.entry(Kind::Group).or_default();
             self.build_held(Kind::Group, "owners", h, &BTreeMap::new(), seen)

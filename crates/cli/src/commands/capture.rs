@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rewind_app::capture::FailureClass;
 use rewind_app::{CaptureError, CaptureEvent, CaptureOptions, CaptureReport, Config, RawConfig};
 use rewind_model::Kind;
-use rewind_msgraph::{ClientOptions, GraphClient};
+use rewind_msgraph::ClientOptions;
 use rewind_store::{NewTenant, TenantInfo};
 use serde_json::json;
 
@@ -37,7 +37,7 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         concurrency: usize::from(args.concurrency),
         ..ClientOptions::default()
     };
-    let client = GraphClient::new(config.endpoints.clone(), config.credential.clone(), options)?;
+    let client = config.read_client(options)?;
     let report = {
         let bar = Progress::new(!args.store.json && std::io::stderr().is_terminal());
         let result = rewind_app::capture(

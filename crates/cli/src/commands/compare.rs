@@ -11,7 +11,7 @@ use rewind_app::locate::{TimeSpec, snapshot_for};
 use rewind_app::names::{Named, Wanted, load, resolve};
 use rewind_app::{Config, RawConfig};
 use rewind_model::{Actor, ContentHash, display_name, references};
-use rewind_msgraph::{ClientOptions, GraphClient};
+use rewind_msgraph::ClientOptions;
 use rewind_store::{Change, Manifest, ObjectKey, SnapshotInfo, Store, TenantInfo};
 use serde_json::{Value, json};
 
@@ -113,11 +113,7 @@ pub async fn point(
 async fn live(session: &Session, tenant: &TenantInfo) -> anyhow::Result<Point> {
     let raw = RawConfig::from_stored(tenant).overridden_by(session.raw.clone());
     let config = Config::resolve(raw).map_err(usage)?;
-    let client = GraphClient::new(
-        config.endpoints.clone(),
-        config.credential.clone(),
-        ClientOptions::default(),
-    )?;
+    let client = config.read_client(ClientOptions::default())?;
     let bar = Progress::new(std::io::stderr().is_terminal());
     let break_glass = session.raw.break_glass.clone().unwrap_or_default();
     let read = read_live(&client, tenant, break_glass, &|e| bar.event(&e)).await;

@@ -3,7 +3,7 @@
 
 use rewind_app::Config;
 use rewind_app::doctor::{Status, doctor};
-use rewind_msgraph::{ClientOptions, GraphClient};
+use rewind_msgraph::ClientOptions;
 
 use super::session::{settings, usage};
 use crate::cli::DoctorArgs;
@@ -21,20 +21,8 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
             .clone_from(&args.write_client_secret);
     }
     let config = Config::resolve(raw).map_err(usage)?;
-    let read = GraphClient::new(
-        config.endpoints.clone(),
-        config.credential.clone(),
-        ClientOptions::default(),
-    )?;
-    let separate = config.write_credential.is_some();
-    let write = GraphClient::new(
-        config.endpoints.clone(),
-        config
-            .write_credential
-            .clone()
-            .unwrap_or_else(|| config.credential.clone()),
-        ClientOptions::default(),
-    )?;
+    let read = config.read_client(ClientOptions::default())?;
+    let (write, separate) = config.write_client(ClientOptions::default())?;
     let report = doctor(&read, Some((&write, separate))).await;
     if args.store.json {
         outln!("{}", serde_json::to_string(&report)?)?;

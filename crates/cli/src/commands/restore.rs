@@ -214,19 +214,10 @@ impl<'a> Context<'a> {
             concurrency: usize::from(control.concurrency),
             ..ClientOptions::default()
         };
-        let read = GraphClient::new(
-            config.endpoints.clone(),
-            config.credential.clone(),
-            options.clone(),
-        )?;
-        // Restore writes with its own app when one is configured (DESIGN §10).
-        let separate_write_app = config.write_credential.is_some();
-        let write_credential = config
-            .write_credential
-            .clone()
-            .unwrap_or_else(|| config.credential.clone());
+        let read = config.read_client(options.clone())?;
         // Writes ride out Graph's write quota (3,000 per app per two and a half minutes): a
-        // throttled write waits for its window instead of failing the step.
+        // throttled write waits for its window instead of failing the step. Restore writes
+        // with its own app when one is configured (DESIGN §10).
         let write_options = ClientOptions {
             retry: RetryPolicy {
                 max_wait: std::time::Duration::from_mins(3),
@@ -236,7 +227,7 @@ impl<'a> Context<'a> {
             },
             ..options
         };
-        let write = GraphClient::new(config.endpoints.clone(), write_credential, write_options)?;
+        let (write, separate_write_app) = config.write_client(write_options)?;
         let break_glass = if control.break_glass.is_empty() {
             session.raw.break_glass.clone().unwrap_or_default()
         } else {
