@@ -220,8 +220,16 @@ impl Tenant {
         if self.license == crate::tenant::License::P1
             && matches!(
                 route,
-                Route::Collection(crate::resource::Coll::RoleEligibilitySchedules, _)
-                    | Route::Item(crate::resource::Coll::RoleEligibilitySchedules, _, _)
+                Route::Collection(
+                    crate::resource::Coll::RoleEligibilitySchedules
+                        | crate::resource::Coll::RoleAssignmentSchedules,
+                    _
+                ) | Route::Item(
+                    crate::resource::Coll::RoleEligibilitySchedules
+                        | crate::resource::Coll::RoleAssignmentSchedules,
+                    _,
+                    _
+                )
             )
         {
             // PIM needs Entra ID P2 or ID Governance (privilegedidentitymanagementv3-overview.md,

@@ -10,6 +10,7 @@ mod expand;
 mod kinds;
 mod links;
 mod objects;
+pub(crate) mod pim;
 mod recycle;
 mod singletons;
 

@@ -292,6 +292,15 @@ fn coll_requirement(coll: Coll, write: bool) -> Requirement {
             &["RoleEligibilitySchedule.ReadWrite.Directory"],
             &["RoleManagement.ReadWrite.Directory"],
         ],
+        // unifiedroleassignmentschedule-list.md / rbacapplication-list-roleassignmentschedules.md.
+        (Coll::RoleAssignmentSchedules, false) => &[
+            &["RoleAssignmentSchedule.Read.Directory"],
+            &["RoleManagement.Read.Directory"],
+        ],
+        (Coll::RoleAssignmentSchedules, true) => &[
+            &["RoleAssignmentSchedule.ReadWrite.Directory"],
+            &["RoleManagement.ReadWrite.Directory"],
+        ],
         (Coll::CrossTenantPartners, false) => &[&["Policy.Read.All"]],
         (Coll::CrossTenantPartners, true) => &[&["Policy.ReadWrite.CrossTenantAccess"]],
     }

@@ -34,6 +34,8 @@ pub enum Coll {
     RoleAssignments,
     /// `/roleManagement/directory/roleEligibilitySchedules`
     RoleEligibilitySchedules,
+    /// PIM's schedules of active role assignments: permanent, time-bound and activated ones.
+    RoleAssignmentSchedules,
     /// `/policies/crossTenantAccessPolicy/partners`
     CrossTenantPartners,
 }
@@ -127,7 +129,7 @@ const GROUP_DEFAULT: &[&str] = &[
 
 impl Coll {
     /// Every entity set, in a stable order.
-    pub const ALL: [Coll; 16] = [
+    pub const ALL: [Coll; 17] = [
         Coll::Users,
         Coll::Groups,
         Coll::Applications,
@@ -143,6 +145,7 @@ impl Coll {
         Coll::RoleDefinitions,
         Coll::RoleAssignments,
         Coll::RoleEligibilitySchedules,
+        Coll::RoleAssignmentSchedules,
         Coll::CrossTenantPartners,
     ];
 
@@ -164,6 +167,7 @@ impl Coll {
             Coll::RoleDefinitions => "unifiedRoleDefinition",
             Coll::RoleAssignments => "unifiedRoleAssignment",
             Coll::RoleEligibilitySchedules => "unifiedRoleEligibilitySchedule",
+            Coll::RoleAssignmentSchedules => "unifiedRoleAssignmentSchedule",
             Coll::CrossTenantPartners => "crossTenantAccessPolicyConfigurationPartner",
         }
     }
@@ -188,6 +192,7 @@ impl Coll {
             Coll::RoleDefinitions => "roleManagement/directory/roleDefinitions",
             Coll::RoleAssignments => "roleManagement/directory/roleAssignments",
             Coll::RoleEligibilitySchedules => "roleManagement/directory/roleEligibilitySchedules",
+            Coll::RoleAssignmentSchedules => "roleManagement/directory/roleAssignmentSchedules",
             Coll::CrossTenantPartners => "policies/crossTenantAccessPolicy/partners",
         }
     }
@@ -295,6 +300,7 @@ impl Coll {
             Coll::RoleDefinitions => ("RoleManagement", "role definition", "Core Directory"),
             Coll::RoleAssignments => ("RoleManagement", "member to role", "Core Directory"),
             Coll::RoleEligibilitySchedules => ("RoleManagement", "eligible member to role", "PIM"),
+            Coll::RoleAssignmentSchedules => ("RoleManagement", "member to role", "PIM"),
             Coll::CrossTenantPartners => (
                 "CrossTenantAccessSettings",
                 "partner to cross-tenant access setting",
@@ -311,7 +317,10 @@ impl Coll {
             Coll::Applications => "Application",
             Coll::ServicePrincipals => "ServicePrincipal",
             Coll::AdministrativeUnits => "AdministrativeUnit",
-            Coll::RoleDefinitions | Coll::RoleAssignments | Coll::RoleEligibilitySchedules => {
+            Coll::RoleDefinitions
+            | Coll::RoleAssignments
+            | Coll::RoleEligibilitySchedules
+            | Coll::RoleAssignmentSchedules => {
                 "Role"
             }
             _ => "Policy",

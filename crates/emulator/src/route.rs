@@ -385,6 +385,7 @@ fn role_route(rest: &[&str]) -> Option<Route> {
         "roleDefinitions" => plain_route(Coll::RoleDefinitions, more),
         "roleAssignments" => plain_route(Coll::RoleAssignments, more),
         "roleEligibilitySchedules" => plain_route(Coll::RoleEligibilitySchedules, more),
+        "roleAssignmentSchedules" => plain_route(Coll::RoleAssignmentSchedules, more),
         "roleEligibilityScheduleRequests" if more.is_empty() => Some(Route::EligibilityRequests),
         _ => None,
     }

@@ -162,6 +162,7 @@ pub(crate) const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
 pub(crate) const PRIV_ROLE_ADMIN: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
 pub(crate) const SECURITY_ADMIN: &str = "194ae4cb-b126-40b2-bd5b-6091b380977d";
 pub(crate) const CA_ADMIN: &str = "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9";
+pub(crate) const USER_ADMIN: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 
 const FIRST_NAMES: &[&str] = &[
     "Adele",

@@ -250,6 +250,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
         _ => {
             let mut t = seed::build(&config.seed);
             t.set_license(config.license);
+            crate::ops::pim::start_of_day(&mut t);
             t
         }
     };
@@ -262,6 +263,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
         seed::share_clients(&mut t, &tenant.clients);
         t.set_faults(config.faults.clone());
         t.set_license(config.license);
+        crate::ops::pim::start_of_day(&mut t);
         others.push(t);
     }
     let seeded_in_ms = clock.elapsed().as_millis();

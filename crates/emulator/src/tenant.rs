@@ -526,6 +526,7 @@ impl Tenant {
         for items in self.ca_deleted.values_mut() {
             items.retain(|_, (_, at)| *at >= cutoff);
         }
+        crate::ops::pim::expire(self);
     }
 
     /// True while an object created through the API is still replicating and so invisible.

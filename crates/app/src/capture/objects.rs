@@ -291,7 +291,8 @@ impl Run<'_> {
         cursor: Option<&String>,
     ) -> Result<KindRead, CaptureError> {
         let initial = cursor.is_none();
-        let keeps_links = LINKS.iter().any(|(k, _)| *k == kind) || kind == Kind::Group;
+        let keeps_links =
+            LINKS.iter().any(|(k, _)| *k == kind) || !source::delta_links(kind).is_empty();
         let mut seen = Observed {
             complete: initial,
             ..Observed::default()
@@ -320,12 +321,14 @@ impl Run<'_> {
                             None => self.previous(kind, &key).await?,
                         };
                         assemble::merge(&mut value, &item);
-                        for nav in ["members", "owners"] {
+                        for nav in source::delta_links(kind) {
                             if let Some(Value::Array(entries)) = item.get(&format!("{nav}@delta")) {
                                 let ids = held
                                     .links_mut(nav)
                                     .entry(key.clone())
                                     .or_insert_with(|| assemble::held_ids(&value, nav));
+                                // A large object comes again on the next page with more of its
+                                // links: the set grows across its appearances.
                                 assemble::apply_member_delta(ids, entries);
                             }
                         }
@@ -472,7 +475,7 @@ pub(super) struct Held {
 }
 
 impl Held {
-    fn links_mut(&mut self, nav: &str) -> &mut BTreeMap<String, BTreeSet<String>> {
+    pub(super) fn links_mut(&mut self, nav: &str) -> &mut BTreeMap<String, BTreeSet<String>> {
         if nav == "owners" {
             &mut self.owners
         } else {

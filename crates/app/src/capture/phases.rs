@@ -135,14 +135,12 @@ impl Run<'_> {
                         .await?
                 }
             };
-            self.build_held(*kind, nav, h, &found, seen).await?;
+            self.build_held(*kind, Some((nav, &found)), h, seen).await?;
         }
-        // Groups get members and owners from their own delta round (`held.owners`, which
-        // `build_held` writes over the empty owner list it sets for a group read in full).
-        if let Some(h) = held.remove(&Kind::Group) {
-            let seen = observed.entry(Kind::Group).or_default();
-            self.build_held(Kind::Group, "owners", h, &BTreeMap::new(), seen)
-                .await?;
+        // Groups and administrative units got their links with their own delta round.
+        for (kind, h) in held {
+            let seen = observed.entry(kind).or_default();
+            self.build_held(kind, None, h, seen).await?;
         }
         for kind in Kind::ALL {
             let Source::Contained { parent, nav } = source::source(kind) else {
@@ -164,28 +162,32 @@ impl Run<'_> {
         Ok((observed, cursors))
     }
 
-    /// Builds held objects with their relationship `nav` (all of them when the kind was read in
-    /// full, else those in `found`) and their members, and stores them.
+    /// Builds held objects with their expanded relationship (all of them when the kind was read
+    /// in full, else those in `found`) and the links their delta carried, and stores them.
     async fn build_held(
         &self,
         kind: Kind,
-        nav: &str,
+        expanded: Option<(&str, &BTreeMap<String, Vec<String>>)>,
         mut held: Held,
-        found: &BTreeMap<String, Vec<String>>,
         seen: &mut Observed,
     ) -> Result<(), CaptureError> {
         let whole = seen.complete;
         let mut blobs = Vec::new();
         for (key, mut value) in std::mem::take(&mut held.values) {
-            if whole || found.contains_key(&key) {
+            if let Some((nav, found)) = expanded
+                && (whole || found.contains_key(&key))
+            {
                 let ids = found.get(&key).cloned().unwrap_or_default();
                 value.insert(nav.to_string(), Value::from(ids));
             }
-            if let Some(members) = held.members.remove(&key) {
-                value.insert("members".into(), Value::from_iter(members));
-            }
-            if let Some(owners) = held.owners.remove(&key) {
-                value.insert("owners".into(), Value::from_iter(owners));
+            for nav in source::delta_links(kind) {
+                match held.links_mut(nav).remove(&key) {
+                    Some(ids) => value.insert((*nav).to_string(), Value::from_iter(ids)),
+                    // A round in full that named none: there are none.
+                    None if whole => value.insert((*nav).to_string(), Value::Array(Vec::new())),
+                    // A later round without the annotation: the previous links stand.
+                    None => None,
+                };
             }
             let built = assemble::build(kind, key, &Value::Object(value));
             self.stage(kind, built, seen, &mut blobs);

@@ -59,13 +59,24 @@ pub(crate) fn source(kind: Kind) -> Source {
 }
 
 /// Relationships kept inside their owner's version (`owners`, `members`) that delta does not
-/// report, read by expanding the owner's list: `(kind, navigation, property)`. Group members
-/// and owners come with the groups' delta (`members@delta`, `owners@delta`) instead.
+/// report, read by expanding the owner's list: `(kind, navigation)`. Group and administrative
+/// unit links come with their own delta instead ([`delta_links`]).
 pub(crate) const LINKS: &[(Kind, &str)] = &[
     (Kind::Application, "owners"),
     (Kind::ServicePrincipal, "owners"),
-    (Kind::AdministrativeUnit, "members"),
 ];
+
+/// The relationships a kind's delta round carries as `{nav}@delta` annotations, kept inside the
+/// owner's version: group members and owners (owners tracked because [`GROUP_SELECT`] selects
+/// them, group-delta.md) and administrative unit members (administrativeunit-delta.md's
+/// example). A large object's links can be split over several pages of the round.
+pub(crate) fn delta_links(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Group => &["members", "owners"],
+        Kind::AdministrativeUnit => &["members"],
+        _ => &[],
+    }
+}
 
 /// Graph returns at most this many objects on a page that expands a relationship.
 pub(crate) const EXPAND_PAGE: usize = 100;

@@ -5,7 +5,12 @@
 //! are chained with `$skiptoken`; the last page carries `@odata.deltaLink` with the position the
 //! round started at, so a change made while paging shows up (again) in the next round — Graph
 //! allows such replays. Removed objects carry `@removed` with reason `changed` while they are in
-//! the recycle bin and `deleted` once they are gone. Groups carry `members@delta`.
+//! the recycle bin and `deleted` once they are gone. Groups and administrative units carry
+//! `members@delta`, groups `owners@delta` when asked.
+//!
+//! `Prefer: odata.maxpagesize` is a hint, as on Graph: a page holds at most [`MAX_OBJECTS`]
+//! objects and [`MAX_LINKS`] links, so a large group comes in slices, the same group on several
+//! pages each with part of its `members@delta` (graph-api.md §6.1: "merge by id").
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
@@ -24,7 +29,14 @@ use crate::tenant::Tenant;
 /// Directory delta tokens expire after seven days.
 const TOKEN_DAYS: i64 = 7;
 const DEFAULT_PAGE: usize = 100;
-const MAX_PAGE: usize = 999;
+/// The most objects a delta page holds whatever the client prefers: Microsoft's answer on the
+/// directory's `odata.maxpagesize` ("200 for objects, such as users and contacts … even if a
+/// higher value is specified, the API will cap the page size", Microsoft Q&A 2052165).
+const MAX_OBJECTS: usize = 200;
+/// The most links (`members@delta` and `owners@delta` entries) a delta page holds: "500 for
+/// directory link objects (group members, for example)" (the same answer). A group with more
+/// continues on the next page.
+const MAX_LINKS: usize = 500;
 
 /// Per group, the members added (`true`) or removed (`false`) in a round.
 type MemberChanges = BTreeMap<String, Vec<(String, bool)>>;
@@ -47,8 +59,9 @@ struct DeltaState {
     /// When the token was issued (Unix seconds), for expiry.
     issued: i64,
     select: Option<Vec<String>>,
-    /// Paging cursor within the round.
-    after: Option<String>,
+    /// Where the next page starts: this object, from this many of its links on.
+    #[serde(default)]
+    resume: Option<(String, usize)>,
     initial: bool,
 }
 
@@ -70,7 +83,7 @@ pub(crate) fn delta(
                 upto: settled(t, coll, 0),
                 issued: t.now().as_second(),
                 select: q.select.clone(),
-                after: None,
+                resume: None,
                 initial: true,
             }
         }
@@ -90,7 +103,7 @@ fn latest(t: &Tenant, ctx: &Ctx<'_>, coll: Coll) -> GraphResponse {
         upto: t.seq,
         issued: t.now().as_second(),
         select: ctx.query.select.clone(),
-        after: None,
+        resume: None,
         initial: false,
     };
     let mut body = collection(
@@ -115,7 +128,7 @@ fn resumed(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, tok: &str) -> Result<DeltaStat
         upto: settled(t, coll, prev.upto),
         issued: t.now().as_second(),
         select: prev.select,
-        after: None,
+        resume: None,
         initial: false,
     })
 }
@@ -163,45 +176,50 @@ fn page_size(ctx: &Ctx<'_>) -> usize {
                 .find_map(|part| part.trim().strip_prefix("odata.maxpagesize="))
         })
         .and_then(|n| n.trim().parse::<usize>().ok())
-        .map_or(DEFAULT_PAGE, |n| n.clamp(1, MAX_PAGE))
+        .map_or(DEFAULT_PAGE, |n| n.clamp(1, MAX_OBJECTS))
 }
 
 fn page(t: &Tenant, ctx: &Ctx<'_>, mut state: DeltaState) -> GraphResponse {
     let size = page_size(ctx);
-    let lower = state
-        .after
-        .clone()
-        .map_or(Bound::Unbounded, Bound::Excluded);
-    let (ids, link_changes): (Vec<String>, LinkChanges) = if state.initial {
-        let ids = t
-            .coll(state.coll)
-            .range::<String, _>((lower, Bound::Unbounded))
-            .filter(|(k, _)| !t.is_lagging(k))
-            .map(|(k, _)| k.clone())
-            .take(size + 1)
-            .collect();
-        (ids, LinkChanges::default())
-    } else {
-        let (changed, links) = changes_between(
-            t,
-            state.coll,
-            state.since,
-            state.upto,
-            selects(&state, "owners") && state.select.is_some(),
-        );
-        let ids = changed
-            .range::<String, _>((lower, Bound::Unbounded))
-            .take(size + 1)
-            .cloned()
-            .collect();
-        (ids, links)
+    let (lower, offset) = match state.resume.take() {
+        Some((id, offset)) => (Bound::Included(id), offset),
+        None => (Bound::Unbounded, 0),
     };
-    let more = ids.len() > size;
-    let items: Vec<Value> = ids
-        .iter()
-        .take(size)
-        .map(|id| entry(t, ctx, &state, id, &link_changes))
-        .collect();
+    let changed;
+    let link_changes;
+    let candidates: Box<dyn Iterator<Item = &String>> = if state.initial {
+        link_changes = LinkChanges::default();
+        Box::new(
+            t.coll(state.coll)
+                .range::<String, _>((lower, Bound::Unbounded))
+                .filter(|(k, _)| !t.is_lagging(k))
+                .map(|(k, _)| k),
+        )
+    } else {
+        let tracks_owners = selects(&state, "owners") && state.select.is_some();
+        (changed, link_changes) =
+            changes_between(t, state.coll, state.since, state.upto, tracks_owners);
+        Box::new(changed.range::<String, _>((lower, Bound::Unbounded)))
+    };
+    let mut items = Vec::new();
+    let mut links_left = MAX_LINKS;
+    for id in candidates {
+        let from = if items.is_empty() { offset } else { 0 };
+        let links = tracked_links(t, &state, id, &link_changes);
+        let remaining = links_total(&links).saturating_sub(from);
+        if items.len() == size || (remaining > 0 && links_left == 0) {
+            state.resume = Some((id.clone(), from));
+            break;
+        }
+        let taken = remaining.min(links_left);
+        items.push(entry(t, ctx, &state, id, &links, from..from + taken));
+        links_left -= taken;
+        if taken < remaining {
+            state.resume = Some((id.clone(), from + taken));
+            break;
+        }
+    }
+    let more = state.resume.is_some();
     let mut body = collection(
         context(
             ctx.base_url,
@@ -214,7 +232,6 @@ fn page(t: &Tenant, ctx: &Ctx<'_>, mut state: DeltaState) -> GraphResponse {
         None,
     );
     if more {
-        state.after = ids.get(size - 1).cloned();
         let link = format!(
             "{}/v1.0/{}/delta?$skiptoken={}",
             ctx.base_url,
@@ -228,6 +245,10 @@ fn page(t: &Tenant, ctx: &Ctx<'_>, mut state: DeltaState) -> GraphResponse {
     GraphResponse::json(200, body)
 }
 
+fn links_total(links: &[(&'static str, Vec<Value>)]) -> usize {
+    links.iter().map(|(_, l)| l.len()).sum()
+}
+
 fn delta_link(ctx: &Ctx<'_>, coll: Coll, state: &DeltaState) -> String {
     let next = DeltaState {
         coll,
@@ -235,7 +256,7 @@ fn delta_link(ctx: &Ctx<'_>, coll: Coll, state: &DeltaState) -> String {
         upto: state.upto,
         issued: state.issued,
         select: state.select.clone(),
-        after: None,
+        resume: None,
         initial: false,
     };
     format!(
@@ -295,12 +316,48 @@ fn changes_between(
     )
 }
 
+/// The links a round reports for an object, in page order: a group's and an administrative
+/// unit's members come by default, a group's owners only when selected (group-delta.md:
+/// "owners" can be tracked by including it in `$select`; administrativeunit-delta.md's
+/// example carries `members@delta`). All of them in an initial round, the net changes later.
+fn tracked_links(
+    t: &Tenant,
+    state: &DeltaState,
+    id: &str,
+    link_changes: &LinkChanges,
+) -> Vec<(&'static str, Vec<Value>)> {
+    use crate::route::LinkKind;
+    let owners_too = state.coll == Coll::Groups && state.select.is_some();
+    let tracked = [
+        ("members", LinkKind::Members, &link_changes.members, true),
+        ("owners", LinkKind::Owners, &link_changes.owners, owners_too),
+    ];
+    if !matches!(state.coll, Coll::Groups | Coll::AdministrativeUnits) {
+        return Vec::new();
+    }
+    tracked
+        .into_iter()
+        .filter(|(name, _, _, wanted)| *wanted && selects(state, name))
+        .map(|(name, kind, changes, _)| {
+            let links = if state.initial {
+                current_links(t, kind, id)
+            } else {
+                member_changes(t, changes.get(id))
+            };
+            (name, links)
+        })
+        .collect()
+}
+
+/// One object as a delta item, with the slice `part` of its links (counted across all of them,
+/// members first): an object whose links do not fit on a page appears again on the next.
 fn entry(
     t: &Tenant,
     ctx: &Ctx<'_>,
     state: &DeltaState,
     id: &str,
-    link_changes: &LinkChanges,
+    links: &[(&'static str, Vec<Value>)],
+    part: std::ops::Range<usize>,
 ) -> Value {
     let Some(obj) = t.get(state.coll, id) else {
         let reason = if t.recycle_bin.contains_key(id) {
@@ -318,35 +375,16 @@ fn entry(
     if !out.contains_key("id") {
         out.insert("id".into(), Value::String(id.to_string()));
     }
-    if state.coll == Coll::Groups {
-        // Members come by default; owners only when selected (group-delta.md: "owners"
-        // can be tracked by including it in $select).
-        let tracked = [
-            (
-                "members",
-                crate::route::LinkKind::Members,
-                &link_changes.members,
-                selects(state, "members"),
-            ),
-            (
-                "owners",
-                crate::route::LinkKind::Owners,
-                &link_changes.owners,
-                state.select.is_some() && selects(state, "owners"),
-            ),
-        ];
-        for (name, kind, changes, wanted) in tracked {
-            if !wanted {
-                continue;
-            }
-            let links = if state.initial {
-                current_links(t, kind, id)
-            } else {
-                member_changes(t, changes.get(id))
-            };
-            if state.initial || !links.is_empty() {
-                out.insert(format!("{name}@delta"), Value::Array(links));
-            }
+    let mut start = 0;
+    for (name, all) in links {
+        let end = start + all.len();
+        let lo = part.start.clamp(start, end) - start;
+        let hi = part.end.clamp(start, end) - start;
+        start = end;
+        // An initial round says "no links" on an object's first appearance; later slices and
+        // rounds name only what they carry.
+        if lo < hi || (state.initial && part.start == 0) {
+            out.insert(format!("{name}@delta"), Value::Array(all[lo..hi].to_vec()));
         }
     }
     Value::Object(out)

@@ -64,7 +64,9 @@ fn required(coll: Coll) -> &'static [&'static str] {
         Coll::RoleDefinitions => &["displayName", "rolePermissions", "isEnabled"],
         Coll::RoleAssignments => &["principalId", "roleDefinitionId"],
         Coll::CrossTenantPartners => &["tenantId"],
-        Coll::AuthMethodConfigs | Coll::RoleEligibilitySchedules => &[],
+        Coll::AuthMethodConfigs
+        | Coll::RoleEligibilitySchedules
+        | Coll::RoleAssignmentSchedules => &[],
     }
 }
 
@@ -256,7 +258,7 @@ pub(crate) fn create(
 ) -> Result<String, GraphError> {
     if matches!(
         coll,
-        Coll::AuthMethodConfigs | Coll::RoleEligibilitySchedules
+        Coll::AuthMethodConfigs | Coll::RoleEligibilitySchedules | Coll::RoleAssignmentSchedules
     ) {
         return Err(GraphError::method_not_allowed());
     }
@@ -347,7 +349,10 @@ fn fill_on_create(
                 ));
             }
         }
-        Coll::AdministrativeUnits | Coll::AuthMethodConfigs | Coll::RoleEligibilitySchedules => {}
+        Coll::AdministrativeUnits
+        | Coll::AuthMethodConfigs
+        | Coll::RoleEligibilitySchedules
+        | Coll::RoleAssignmentSchedules => {}
     }
     Ok(())
 }
@@ -388,7 +393,10 @@ pub(crate) fn update(
 ) -> Result<(), GraphError> {
     if matches!(
         coll,
-        Coll::AppRoleAssignments | Coll::RoleAssignments | Coll::RoleEligibilitySchedules
+        Coll::AppRoleAssignments
+            | Coll::RoleAssignments
+            | Coll::RoleEligibilitySchedules
+            | Coll::RoleAssignmentSchedules
     ) {
         return Err(GraphError::method_not_allowed());
     }
@@ -540,7 +548,7 @@ pub(crate) fn delete(t: &mut Tenant, coll: Coll, id: &str) -> Result<(), GraphEr
     reject_builtin(coll, &stored)?;
     if matches!(
         coll,
-        Coll::AuthMethodConfigs | Coll::RoleEligibilitySchedules
+        Coll::AuthMethodConfigs | Coll::RoleEligibilitySchedules | Coll::RoleAssignmentSchedules
     ) {
         return Err(GraphError::method_not_allowed());
     }

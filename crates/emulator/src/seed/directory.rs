@@ -191,6 +191,7 @@ impl Seeder {
             self.t
                 .add_link(Coll::Groups, LinkKind::Owners, g, &p.global_admin);
         }
+        self.group_types(p);
         let generated = self.generated_groups(p, generated);
         Groups {
             break_glass,
@@ -198,6 +199,72 @@ impl Seeder {
             all_staff,
             service_accounts,
             generated,
+        }
+    }
+
+    /// The groups real tenants hold beside cloud security and Microsoft 365 groups, each of which
+    /// Graph refuses to change some way (group.md, "groupTypes", "mailEnabled",
+    /// "securityEnabled"; group-post-members.md): a dynamic group (members from its rule), a
+    /// mail-enabled security group and a distribution list (managed in Exchange), and a group
+    /// synchronised from on-premises Active Directory (managed there). And administrative units
+    /// holding users and a group (administrativeunit.md).
+    fn group_types(&mut self, p: &People) {
+        let in_dept = |d: usize| -> Vec<String> {
+            p.staff
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % DEPARTMENTS.len() == d)
+                .map(|(_, id)| id.clone())
+                .collect()
+        };
+        let dynamic = self.group(
+            "Sales (dynamic)",
+            "sales-dynamic",
+            false,
+            &json!({"groupTypes": ["DynamicMembership"],
+                "membershipRule": "(user.department -eq \"Sales\")", "membershipRuleProcessingState": "On"}),
+        );
+        self.members(&dynamic, &in_dept(2));
+        let domain = self.t.domain.clone();
+        let alerts = self.group(
+            "Security Alerts",
+            "security-alerts",
+            false,
+            &json!({"mailEnabled": true, "mail": format!("security-alerts@{domain}"),
+                "proxyAddresses": [format!("SMTP:security-alerts@{domain}")]}),
+        );
+        self.members(&alerts, &[p.global_admin.clone(), p.security_admin.clone()]);
+        let everyone = self.group(
+            "Company Announcements",
+            "announcements",
+            false,
+            &json!({"mailEnabled": true, "securityEnabled": false, "mail": format!("announcements@{domain}"),
+                "proxyAddresses": [format!("SMTP:announcements@{domain}")]}),
+        );
+        self.members(&everyone, &p.staff[..p.staff.len().min(50)]);
+        let synced = self.group(
+            "SG-OnPrem-Engineering",
+            "sg-onprem-engineering",
+            false,
+            &json!({"onPremisesSyncEnabled": true, "onPremisesSamAccountName": "SG-OnPrem-Engineering",
+                "onPremisesDomainName": "corp.contoso.local", "onPremisesNetBiosName": "CORP",
+                "onPremisesSecurityIdentifier": "S-1-5-21-1004336348-1177238915-682003330-4121",
+                "onPremisesLastSyncDateTime": self.created}),
+        );
+        let engineers = in_dept(1);
+        self.members(&synced, &engineers);
+        for (name, people) in [
+            ("Region West", in_dept(0)),
+            ("Region East", in_dept(3)),
+        ] {
+            let id = self.t.new_guid();
+            let body = obj(json!({"displayName": name, "description": format!("{name} users."),
+                "visibility": null, "membershipType": "Assigned", "membershipRule": null,
+                "membershipRuleProcessingState": null, "isMemberManagementRestricted": false}));
+            self.insert(Coll::AdministrativeUnits, &id, body);
+            for m in people.iter().chain(std::iter::once(&synced)) {
+                self.t.add_link(Coll::AdministrativeUnits, LinkKind::Members, &id, m);
+            }
         }
     }
 
@@ -250,7 +317,9 @@ impl Seeder {
             json!({"principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/", "appScopeId": null, "condition": null,
             "principalOrganizationId": self.t.tenant_id}),
         );
+        let schedule = crate::ops::pim::permanent_schedule(&id, &body);
         self.insert(Coll::RoleAssignments, &id, body);
+        self.insert(Coll::RoleAssignmentSchedules, &id, schedule);
     }
 
     fn eligible(&mut self, principal: &str, role: &str) {

@@ -169,3 +169,62 @@ async fn latest_tokens_and_expiry() {
         );
     }
 }
+
+/// `odata.maxpagesize` is a hint: pages hold at most 200 objects and 500 links whatever the
+/// client asks, so a large group comes in slices on several pages — and the slices together are
+/// its members. Administrative units carry `members@delta` too.
+#[tokio::test]
+async fn pages_are_capped_and_large_groups_come_in_slices() {
+    let h = Harness::with_users(1200).await;
+    let mut url = h.url("/groups/delta?$select=displayName,members,owners");
+    let (mut pages, mut slices) = (0, Vec::new());
+    let mut all_staff_members = std::collections::BTreeSet::new();
+    loop {
+        let r = h
+            .send(&h.reader, Method::GET, &url, None, &[("Prefer", "odata.maxpagesize=999")])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        pages += 1;
+        let items = r.body["value"].as_array().unwrap();
+        assert!(items.len() <= 200, "page of {} objects", items.len());
+        let links: usize = items
+            .iter()
+            .map(|g| {
+                ["members@delta", "owners@delta"]
+                    .iter()
+                    .filter_map(|k| g[*k].as_array())
+                    .map(Vec::len)
+                    .sum::<usize>()
+            })
+            .sum();
+        assert!(links <= 500, "page of {links} links");
+        for g in items.iter().filter(|g| g["displayName"] == "All Staff") {
+            let part = g["members@delta"].as_array().map_or(0, Vec::len);
+            slices.push(part);
+            all_staff_members.extend(
+                g["members@delta"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| m["id"].as_str().unwrap().to_string()),
+            );
+        }
+        match r.body["@odata.nextLink"].as_str() {
+            Some(next) => url = next.to_string(),
+            None => break,
+        }
+    }
+    assert!(slices.len() >= 3, "All Staff in slices: {slices:?}");
+    assert!(pages > 3);
+    let id = h.id_named("/groups", "All Staff").await;
+    let members = h.get_all(&format!("/groups/{id}/members?$select=id")).await;
+    assert_eq!(all_staff_members.len(), members.len());
+
+    let (units, _) = round(&h, &h.reader, "/directory/administrativeUnits/delta").await;
+    let west = units.iter().find(|u| u["displayName"] == "Region West").unwrap();
+    let uid = west["id"].as_str().unwrap();
+    let listed = h
+        .get_all(&format!("/directory/administrativeUnits/{uid}/members?$select=id"))
+        .await;
+    assert_eq!(west["members@delta"].as_array().unwrap().len(), listed.len());
+}

@@ -139,7 +139,7 @@ async fn count_needs_eventual_consistency_on_directory_objects() {
         )
         .await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.text.trim(), "11");
+    assert_eq!(r.text.trim(), "15");
     let r = h
         .get("/identity/conditionalAccess/policies?$count=true")
         .await;

@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 use super::order::{Node, order};
 use super::plan::{Action, Desired, Link, Notice, NoticeKind, PLAN_FORMAT, Plan, Remap, Step};
 use super::writes::{
-    Writable, create_body, is_built_in, is_credentials, is_synced, links, update_body, writable,
+    Writable, create_body, has_dynamic_members, is_built_in, is_credentials, is_exchange_managed,
+    is_synced, links, update_body, writable,
 };
 use crate::diff::property_changes;
 
@@ -242,6 +243,11 @@ impl Builder<'_> {
             let i = self.push(step);
             self.primary.insert(w.key.clone(), i);
             self.links(w, &Value::Null, desired, name, true);
+            return;
+        }
+        if is_exchange_managed(kind, desired) {
+            let detail = "a mail-enabled security group or distribution list, deleted for good: Graph cannot create it; create it in Exchange Online (New-DistributionGroup) with its members".to_string();
+            self.notice(NoticeKind::NotRestorable, &w.key, name, detail);
             return;
         }
         let reason = format!("{}: deleted for good, created anew with a new id", w.reason);
@@ -510,6 +516,13 @@ impl Builder<'_> {
     ) {
         let kept_id = self.current.live.contains_key(&w.key);
         for relation in links(w.key.kind) {
+            if *relation == "members"
+                && (is_exchange_managed(w.key.kind, desired)
+                    || has_dynamic_members(w.key.kind, desired))
+            {
+                self.member_notice(w, live, desired, name);
+                continue;
+            }
             let have = ids(live, relation);
             let want = ids(desired, relation);
             for target in want.difference(&have) {
@@ -536,6 +549,20 @@ impl Builder<'_> {
                 self.link_step(Action::RemoveLink, w, name, relation, target, &reason);
             }
         }
+    }
+
+    /// Members Graph does not let Rewind write (a dynamic group's come from its rule, an
+    /// Exchange-managed group's are changed in Exchange): said when they differ.
+    fn member_notice(&mut self, w: &Wanted, live: &Value, desired: &Value, name: Option<&String>) {
+        if ids(live, "members") == ids(desired, "members") {
+            return;
+        }
+        let detail = if has_dynamic_members(w.key.kind, desired) {
+            "members differ, but come from the group's membership rule: Rewind restores the rule, Entra recomputes the members"
+        } else {
+            "members differ, but this mail-enabled group's members are changed in Exchange Online (Add-DistributionGroupMember / Remove-DistributionGroupMember)"
+        };
+        self.notice(NoticeKind::NotRestorable, &w.key, name, detail.to_string());
     }
 
     fn link_step(

@@ -159,6 +159,30 @@ pub fn is_built_in(kind: Kind, object: &Value) -> bool {
     }
 }
 
+/// Whether a group is managed in Exchange Online — a mail-enabled security group or a
+/// distribution list (mail-enabled and not a Microsoft 365 group): Graph creates neither and
+/// changes neither's members (group-post-groups.md, "mailEnabled"; group-post-members.md).
+pub fn is_exchange_managed(kind: Kind, object: &Value) -> bool {
+    kind == Kind::Group
+        && object.get("mailEnabled").and_then(Value::as_bool) == Some(true)
+        && !group_types(object).contains(&"Unified")
+}
+
+/// Whether a group's members come from its membership rule: Graph refuses member writes.
+pub fn has_dynamic_members(kind: Kind, object: &Value) -> bool {
+    kind == Kind::Group && group_types(object).contains(&"DynamicMembership")
+}
+
+fn group_types(object: &Value) -> Vec<&str> {
+    object
+        .get("groupTypes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 /// Whether the object is synchronised from an on-premises directory.
 pub fn is_synced(object: &Value) -> bool {
     object.get("onPremisesSyncEnabled").and_then(Value::as_bool) == Some(true)
