@@ -320,9 +320,7 @@ impl Coll {
             Coll::RoleDefinitions
             | Coll::RoleAssignments
             | Coll::RoleEligibilitySchedules
-            | Coll::RoleAssignmentSchedules => {
-                "Role"
-            }
+            | Coll::RoleAssignmentSchedules => "Role",
             _ => "Policy",
         }
     }

@@ -363,7 +363,10 @@ async fn a_group_split_over_pages_and_unit_members_come_whole_from_delta() {
     let (gid, staff) = named(&env, &store, Kind::Group, "All Staff").await;
     let members = held(&staff, "members");
     assert!(members.len() > 1000);
-    assert_eq!(members, listed(&env, &format!("/groups/{gid}/members?$select=id")).await);
+    assert_eq!(
+        members,
+        listed(&env, &format!("/groups/{gid}/members?$select=id")).await
+    );
     let (uid, west) = named(&env, &store, Kind::AdministrativeUnit, "Region West").await;
     let unit_members = format!("/directory/administrativeUnits/{uid}/members?$select=id");
     assert_eq!(held(&west, "members"), listed(&env, &unit_members).await);

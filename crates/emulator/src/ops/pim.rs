@@ -20,7 +20,10 @@ const TIME_BOUND_DAYS: i64 = 30;
 
 /// The schedule of an active assignment made outside PIM's requests: permanent, with the
 /// assignment's own id (Graph gives such schedules the assignment's id).
-pub(crate) fn permanent_schedule(assignment_id: &str, assignment: &Map<String, Value>) -> Map<String, Value> {
+pub(crate) fn permanent_schedule(
+    assignment_id: &str,
+    assignment: &Map<String, Value>,
+) -> Map<String, Value> {
     schedule(assignment, "Assigned", assignment_id, None)
 }
 
@@ -64,11 +67,23 @@ pub(crate) fn start_of_day(t: &mut Tenant) {
     let domain = t.domain.clone();
     if let Some(megan) = t.resolve_key(Coll::Users, &format!("megan.bowen@{domain}")) {
         let from = now - hours(1);
-        add(t, &megan, GLOBAL_ADMIN, "Activated", (from, from + hours(ACTIVATION_HOURS)));
+        add(
+            t,
+            &megan,
+            GLOBAL_ADMIN,
+            "Activated",
+            (from, from + hours(ACTIVATION_HOURS)),
+        );
     }
     if let Some(nestor) = t.resolve_key(Coll::Users, &format!("nestor.wilke@{domain}")) {
         let from = now - hours(24);
-        add(t, &nestor, USER_ADMIN, "Assigned", (from, from + hours(24 * TIME_BOUND_DAYS)));
+        add(
+            t,
+            &nestor,
+            USER_ADMIN,
+            "Assigned",
+            (from, from + hours(24 * TIME_BOUND_DAYS)),
+        );
     }
 }
 
@@ -95,9 +110,15 @@ pub(crate) fn expire(t: &mut Tenant) {
         .coll(Coll::RoleAssignmentSchedules)
         .iter()
         .filter_map(|(id, s)| {
-            let end = s.get("scheduleInfo")?.pointer("/expiration/endDateTime")?.as_str()?;
+            let end = s
+                .get("scheduleInfo")?
+                .pointer("/expiration/endDateTime")?
+                .as_str()?;
             (end <= now.as_str()).then(|| {
-                let ty = s.get("assignmentType").and_then(Value::as_str).unwrap_or("");
+                let ty = s
+                    .get("assignmentType")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 (id.clone(), ty.to_string())
             })
         })

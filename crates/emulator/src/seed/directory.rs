@@ -253,17 +253,17 @@ impl Seeder {
         );
         let engineers = in_dept(1);
         self.members(&synced, &engineers);
-        for (name, people) in [
-            ("Region West", in_dept(0)),
-            ("Region East", in_dept(3)),
-        ] {
+        for (name, people) in [("Region West", in_dept(0)), ("Region East", in_dept(3))] {
             let id = self.t.new_guid();
-            let body = obj(json!({"displayName": name, "description": format!("{name} users."),
+            let body = obj(
+                json!({"displayName": name, "description": format!("{name} users."),
                 "visibility": null, "membershipType": "Assigned", "membershipRule": null,
-                "membershipRuleProcessingState": null, "isMemberManagementRestricted": false}));
+                "membershipRuleProcessingState": null, "isMemberManagementRestricted": false}),
+            );
             self.insert(Coll::AdministrativeUnits, &id, body);
             for m in people.iter().chain(std::iter::once(&synced)) {
-                self.t.add_link(Coll::AdministrativeUnits, LinkKind::Members, &id, m);
+                self.t
+                    .add_link(Coll::AdministrativeUnits, LinkKind::Members, &id, m);
             }
         }
     }

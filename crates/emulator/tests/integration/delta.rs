@@ -181,7 +181,13 @@ async fn pages_are_capped_and_large_groups_come_in_slices() {
     let mut all_staff_members = std::collections::BTreeSet::new();
     loop {
         let r = h
-            .send(&h.reader, Method::GET, &url, None, &[("Prefer", "odata.maxpagesize=999")])
+            .send(
+                &h.reader,
+                Method::GET,
+                &url,
+                None,
+                &[("Prefer", "odata.maxpagesize=999")],
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
         pages += 1;
@@ -221,10 +227,18 @@ async fn pages_are_capped_and_large_groups_come_in_slices() {
     assert_eq!(all_staff_members.len(), members.len());
 
     let (units, _) = round(&h, &h.reader, "/directory/administrativeUnits/delta").await;
-    let west = units.iter().find(|u| u["displayName"] == "Region West").unwrap();
+    let west = units
+        .iter()
+        .find(|u| u["displayName"] == "Region West")
+        .unwrap();
     let uid = west["id"].as_str().unwrap();
     let listed = h
-        .get_all(&format!("/directory/administrativeUnits/{uid}/members?$select=id"))
+        .get_all(&format!(
+            "/directory/administrativeUnits/{uid}/members?$select=id"
+        ))
         .await;
-    assert_eq!(west["members@delta"].as_array().unwrap().len(), listed.len());
+    assert_eq!(
+        west["members@delta"].as_array().unwrap().len(),
+        listed.len()
+    );
 }

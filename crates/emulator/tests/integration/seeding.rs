@@ -251,27 +251,50 @@ async fn activations_and_time_bound_assignments_show_their_schedules_and_end() {
     let of_type = |t: &str| -> Vec<&Value> {
         schedules
             .iter()
-            .filter(|s| s["assignmentType"] == t && s["scheduleInfo"]["expiration"]["type"] == "afterDateTime")
+            .filter(|s| {
+                s["assignmentType"] == t
+                    && s["scheduleInfo"]["expiration"]["type"] == "afterDateTime"
+            })
             .collect()
     };
     let activated = of_type("Activated");
     let time_bound = of_type("Assigned");
-    assert_eq!((activated.len(), time_bound.len()), (1, 1), "{schedules:#?}");
+    assert_eq!(
+        (activated.len(), time_bound.len()),
+        (1, 1),
+        "{schedules:#?}"
+    );
     for s in [activated[0], time_bound[0]] {
-        assert!(assignments.iter().any(|a| a["id"] == s["id"] && a["principalId"] == s["principalId"]));
+        assert!(
+            assignments
+                .iter()
+                .any(|a| a["id"] == s["id"] && a["principalId"] == s["principalId"])
+        );
     }
     h.emu
         .with_tenant(|t| t.advance_clock(jiff::SignedDuration::from_hours(8)));
     let token = h.token(rewind_emulator::Access::Read).await;
     let r = h
-        .send(&token, reqwest::Method::GET, &h.url("/roleManagement/directory/roleAssignments"), None, &[])
+        .send(
+            &token,
+            reqwest::Method::GET,
+            &h.url("/roleManagement/directory/roleAssignments"),
+            None,
+            &[],
+        )
         .await;
     let left = r.body["value"].as_array().unwrap();
     assert_eq!(left.len(), assignments.len() - 1, "the activation ended");
     assert!(left.iter().all(|a| a["id"] != activated[0]["id"]));
     assert!(left.iter().any(|a| a["id"] == time_bound[0]["id"]));
     let r = h
-        .send(&token, reqwest::Method::GET, &h.url("/auditLogs/directoryAudits"), None, &[])
+        .send(
+            &token,
+            reqwest::Method::GET,
+            &h.url("/auditLogs/directoryAudits"),
+            None,
+            &[],
+        )
         .await;
     assert!(r.text.contains("PIM activation expired"), "{}", r.text);
 }
