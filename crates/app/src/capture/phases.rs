@@ -41,10 +41,14 @@ impl Run<'_> {
             for (k, nav) in LINKS {
                 chains.push((self.expanded_pages(*k), Chain::Links(*k, nav)));
             }
-            for k in Kind::ALL {
-                if let Source::Contained { parent, .. } = source::source(k) {
-                    chains.push((self.expanded_pages(parent), Chain::Contained(k)));
-                }
+        }
+        // Federated credentials and app role assignments are read in full by every capture,
+        // not only for the objects the audit log names: the log is minutes late, so it cannot
+        // vouch for the last minutes before any capture, and those are the minutes an
+        // attacker's credential matters most (docs/design/capture.md, "Contained objects").
+        for k in Kind::ALL {
+            if let Source::Contained { parent, .. } = source::source(k) {
+                chains.push((self.expanded_pages(parent), Chain::Contained(k)));
             }
         }
         chains.sort_by_key(|(pages, _)| std::cmp::Reverse(*pages));
@@ -141,23 +145,6 @@ impl Run<'_> {
         for (kind, h) in held {
             let seen = observed.entry(kind).or_default();
             self.build_held(kind, None, h, seen).await?;
-        }
-        for kind in Kind::ALL {
-            let Source::Contained { parent, nav } = source::source(kind) else {
-                continue;
-            };
-            if observed.contains_key(&kind) {
-                continue;
-            }
-            let parent_seen = observed.get(&parent);
-            let seen = if parent_seen.is_some_and(|p| p.complete) {
-                self.restarting(|| self.read_contained_full(kind)).await?.1
-            } else {
-                let parents = parent_seen.map(|o| self.touched(parent, o, named));
-                self.refresh_contained(kind, parent, nav, parents.unwrap_or_default())
-                    .await?
-            };
-            observed.insert(kind, seen);
         }
         Ok((observed, cursors))
     }

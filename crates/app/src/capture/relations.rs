@@ -252,35 +252,6 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Incremental: the contained objects of parents that changed or that the audit log names
-    /// are read again; those of removed parents go.
-    pub(super) async fn refresh_contained(
-        &self,
-        kind: Kind,
-        parent: Kind,
-        nav: &str,
-        parents: BTreeSet<String>,
-    ) -> Result<Observed, CaptureError> {
-        let mut seen = Observed::default();
-        let ids: Vec<String> = parents.into_iter().collect();
-        let found = self.relationships(parent, &ids, nav).await?;
-        let mut blobs = Vec::new();
-        for pid in &ids {
-            let prefix = ObjectKey::new(kind, format!("{pid}/"));
-            for (k, _) in self
-                .base
-                .range(prefix.clone()..)
-                .take_while(|(k, _)| k.kind == kind && k.key.starts_with(&prefix.key))
-            {
-                seen.removed.insert(k.key.clone());
-            }
-            let children = found.get(pid).cloned().unwrap_or_default();
-            self.stage_children(kind, pid, children, &mut seen, &mut blobs)?;
-        }
-        self.send(blobs).await?;
-        Ok(seen)
-    }
-
     /// Principals removed in this capture, and what new (or restored) ones own.
     pub(super) async fn principal_lifecycle(
         &self,

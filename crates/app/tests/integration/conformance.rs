@@ -307,7 +307,7 @@ async fn named(env: &Env, store: &Store, kind: Kind, name: &str) -> (String, Val
     for (k, hash) in env.manifest(store).await {
         let v = store.version(&hash).await.unwrap();
         if k.kind == kind && v["displayName"] == name {
-            return (k.key.to_string(), v);
+            return (k.key.clone(), v);
         }
     }
     panic!("no {kind:?} named {name}")
@@ -386,4 +386,80 @@ async fn a_group_split_over_pages_and_unit_members_come_whole_from_delta() {
     let (_, west) = named(&env, &store, Kind::AdministrativeUnit, "Region West").await;
     assert!(!held(&west, "members").contains(&gone));
     assert_eq!(held(&west, "members"), listed(&env, &unit_members).await);
+}
+
+#[tokio::test]
+async fn a_credential_and_an_app_role_added_before_the_log_knows_are_in_the_next_capture() {
+    // The attacker's moves the audit log reports minutes late: a federated credential on an
+    // application and an app role assignment to a service principal. The capture right after
+    // has both, whatever the log says yet.
+    let env = Env::start(SeedOptions::default()).await;
+    let store = env.sqlite("timeline").await;
+    let client = env.reader();
+    env.capture(&client, &store, false).await;
+    env.admin(
+        Method::PUT,
+        "/_emulator/faults",
+        &json!({"audit_latency_s": 300}),
+    )
+    .await;
+    let (_, apps) = env
+        .graph(Method::GET, "/applications?$select=id", None)
+        .await;
+    let app = apps["value"][0]["id"].as_str().unwrap().to_string();
+    let fic = json!({"name": "backdoor", "issuer": "https://token.actions.githubusercontent.com",
+        "subject": "repo:mallory/x:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]});
+    let (s, body) = env
+        .graph(
+            Method::POST,
+            &format!("/applications/{app}/federatedIdentityCredentials"),
+            Some(&fic),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let (_, sps) = env
+        .graph(
+            Method::GET,
+            "/servicePrincipals?$select=id,appRoles,displayName",
+            None,
+        )
+        .await;
+    let graph = sps["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|sp| sp["displayName"] == "Microsoft Graph")
+        .unwrap();
+    let role = graph["appRoles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["value"] == "Directory.ReadWrite.All")
+        .unwrap();
+    let client_sp = sps["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|sp| sp["displayName"] != "Microsoft Graph")
+        .unwrap();
+    let grant = json!({"principalId": client_sp["id"], "resourceId": graph["id"], "appRoleId": role["id"]});
+    let (s, body) = env
+        .graph(
+            Method::POST,
+            &format!("/servicePrincipals/{}/appRoleAssignedTo", graph["id"].as_str().unwrap()),
+            Some(&grant),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let (_, log) = env
+        .graph(Method::GET, "/auditLogs/directoryAudits?$top=5", None)
+        .await;
+    assert!(
+        !log.to_string().contains(&app),
+        "the records are not readable yet: {log}"
+    );
+    let report = env.capture(&client, &store, false).await;
+    let counts = &report.snapshot.counts;
+    assert_eq!(counts[&Kind::FederatedIdentityCredential].created, 1, "{counts:?}");
+    assert_eq!(counts[&Kind::AppRoleAssignment].created, 1, "{counts:?}");
 }
