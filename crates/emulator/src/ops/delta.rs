@@ -245,7 +245,10 @@ fn page(t: &Tenant, ctx: &Ctx<'_>, mut state: DeltaState) -> GraphResponse {
     GraphResponse::json(200, body)
 }
 
-fn links_total(links: &[(&'static str, Vec<Value>)]) -> usize {
+/// A round's links of one object, per annotation: the other end and whether it was added.
+type Links<'t> = Vec<(&'static str, Vec<(&'t str, bool)>)>;
+
+fn links_total(links: &Links<'_>) -> usize {
     links.iter().map(|(_, l)| l.len()).sum()
 }
 
@@ -320,12 +323,12 @@ fn changes_between(
 /// unit's members come by default, a group's owners only when selected (group-delta.md:
 /// "owners" can be tracked by including it in `$select`; administrativeunit-delta.md's
 /// example carries `members@delta`). All of them in an initial round, the net changes later.
-fn tracked_links(
-    t: &Tenant,
+fn tracked_links<'t>(
+    t: &'t Tenant,
     state: &DeltaState,
     id: &str,
-    link_changes: &LinkChanges,
-) -> Vec<(&'static str, Vec<Value>)> {
+    link_changes: &'t LinkChanges,
+) -> Links<'t> {
     use crate::route::LinkKind;
     let owners_too = state.coll == Coll::Groups && state.select.is_some();
     let tracked = [
@@ -339,10 +342,19 @@ fn tracked_links(
         .into_iter()
         .filter(|(name, _, _, wanted)| *wanted && selects(state, name))
         .map(|(name, kind, changes, _)| {
-            let links = if state.initial {
-                current_links(t, kind, id)
+            let links: Vec<(&str, bool)> = if state.initial {
+                t.link_set(kind, id)
+                    .into_iter()
+                    .flatten()
+                    .map(|m| (m.as_str(), true))
+                    .collect()
             } else {
-                member_changes(t, changes.get(id))
+                changes
+                    .get(id)
+                    .into_iter()
+                    .flatten()
+                    .map(|(m, added)| (m.as_str(), *added))
+                    .collect()
             };
             (name, links)
         })
@@ -356,7 +368,7 @@ fn entry(
     ctx: &Ctx<'_>,
     state: &DeltaState,
     id: &str,
-    links: &[(&'static str, Vec<Value>)],
+    links: &Links<'_>,
     part: std::ops::Range<usize>,
 ) -> Value {
     let Some(obj) = t.get(state.coll, id) else {
@@ -384,37 +396,21 @@ fn entry(
         // An initial round says "no links" on an object's first appearance; later slices and
         // rounds name only what they carry.
         if lo < hi || (state.initial && part.start == 0) {
-            out.insert(format!("{name}@delta"), Value::Array(all[lo..hi].to_vec()));
+            let slice = all[lo..hi].iter().map(|(m, added)| member_ref(t, m, *added));
+            out.insert(format!("{name}@delta"), slice.collect());
         }
     }
     Value::Object(out)
 }
 
-fn member_ref(t: &Tenant, member: &str) -> Value {
+/// A link as `members@delta` carries it; a removed one with `@removed`.
+fn member_ref(t: &Tenant, member: &str, added: bool) -> Value {
     let ty = t
         .directory_object(member)
         .map_or("user", |(c, _)| c.entity_type());
-    json!({ "@odata.type": format!("#microsoft.graph.{ty}"), "id": member })
-}
-
-fn current_links(t: &Tenant, kind: crate::route::LinkKind, id: &str) -> Vec<Value> {
-    t.link_set(kind, id)
-        .into_iter()
-        .flatten()
-        .map(|m| member_ref(t, m))
-        .collect()
-}
-
-fn member_changes(t: &Tenant, changes: Option<&Vec<(String, bool)>>) -> Vec<Value> {
-    changes
-        .into_iter()
-        .flatten()
-        .map(|(m, added)| {
-            let mut v = member_ref(t, m);
-            if !added {
-                v["@removed"] = json!({ "reason": "deleted" });
-            }
-            v
-        })
-        .collect()
+    let mut v = json!({ "@odata.type": format!("#microsoft.graph.{ty}"), "id": member });
+    if !added {
+        v["@removed"] = json!({ "reason": "deleted" });
+    }
+    v
 }
