@@ -442,11 +442,15 @@ async fn a_credential_and_an_app_role_added_before_the_log_knows_are_in_the_next
         .iter()
         .find(|sp| sp["displayName"] != "Microsoft Graph")
         .unwrap();
-    let grant = json!({"principalId": client_sp["id"], "resourceId": graph["id"], "appRoleId": role["id"]});
+    let grant =
+        json!({"principalId": client_sp["id"], "resourceId": graph["id"], "appRoleId": role["id"]});
     let (s, body) = env
         .graph(
             Method::POST,
-            &format!("/servicePrincipals/{}/appRoleAssignedTo", graph["id"].as_str().unwrap()),
+            &format!(
+                "/servicePrincipals/{}/appRoleAssignedTo",
+                graph["id"].as_str().unwrap()
+            ),
             Some(&grant),
         )
         .await;
@@ -460,6 +464,10 @@ async fn a_credential_and_an_app_role_added_before_the_log_knows_are_in_the_next
     );
     let report = env.capture(&client, &store, false).await;
     let counts = &report.snapshot.counts;
-    assert_eq!(counts[&Kind::FederatedIdentityCredential].created, 1, "{counts:?}");
+    assert_eq!(
+        counts[&Kind::FederatedIdentityCredential].created,
+        1,
+        "{counts:?}"
+    );
     assert_eq!(counts[&Kind::AppRoleAssignment].created, 1, "{counts:?}");
 }

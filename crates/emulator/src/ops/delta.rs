@@ -396,7 +396,9 @@ fn entry(
         // An initial round says "no links" on an object's first appearance; later slices and
         // rounds name only what they carry.
         if lo < hi || (state.initial && part.start == 0) {
-            let slice = all[lo..hi].iter().map(|(m, added)| member_ref(t, m, *added));
+            let slice = all[lo..hi]
+                .iter()
+                .map(|(m, added)| member_ref(t, m, *added));
             out.insert(format!("{name}@delta"), slice.collect());
         }
     }

@@ -142,8 +142,11 @@ async fn late_records_arrive_out_of_order_within_the_window() {
     let mut written = Vec::new();
     for (i, u) in users.iter().take(12).enumerate() {
         let id = u["id"].as_str().unwrap().to_string();
-        h.patch(&format!("/users/{id}"), &json!({"jobTitle": format!("Title {i}")}))
-            .await;
+        h.patch(
+            &format!("/users/{id}"),
+            &json!({"jobTitle": format!("Title {i}")}),
+        )
+        .await;
         written.push(id);
         tick(1);
     }
@@ -152,7 +155,13 @@ async fn late_records_arrive_out_of_order_within_the_window() {
     for _ in 0..32 {
         let token = h.token(rewind_emulator::Access::Read).await;
         let r = h
-            .send(&token, reqwest::Method::GET, &h.url("/auditLogs/directoryAudits"), None, &[])
+            .send(
+                &token,
+                reqwest::Method::GET,
+                &h.url("/auditLogs/directoryAudits"),
+                None,
+                &[],
+            )
             .await;
         let mut now: Vec<(String, String)> = r.body["value"]
             .as_array()
@@ -161,7 +170,10 @@ async fn late_records_arrive_out_of_order_within_the_window() {
             .map(|rec| {
                 (
                     rec["activityDateTime"].as_str().unwrap().to_string(),
-                    rec["targetResources"][0]["id"].as_str().unwrap().to_string(),
+                    rec["targetResources"][0]["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
                 )
             })
             .collect();
@@ -175,6 +187,10 @@ async fn late_records_arrive_out_of_order_within_the_window() {
         tick(10);
     }
     assert_eq!(seen_at_start, Some(0), "nothing readable at once");
-    assert_eq!(arrived.len(), written.len(), "everything readable by the window's end");
+    assert_eq!(
+        arrived.len(),
+        written.len(),
+        "everything readable by the window's end"
+    );
     assert_ne!(arrived, written, "records arrive out of order");
 }
