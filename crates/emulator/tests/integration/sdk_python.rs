@@ -45,8 +45,8 @@ async fn official_python_sdk_reads_the_tenant() {
     assert_eq!(read["users"], 31);
     assert_eq!(read["distinct_users"], 31);
     assert_eq!(read["user_pages"], 4, "31 users at 10 a page");
-    assert_eq!(read["groups"], 11);
-    assert_eq!(read["security_groups"], 10);
+    assert_eq!(read["groups"], 15);
+    assert_eq!(read["security_groups"], 13);
     assert_eq!(read["policies"], 7);
     assert_eq!(read["mfa_policy_state"], "enabled");
     assert_eq!(read["mfa_policy_controls"], serde_json::json!(["mfa"]));

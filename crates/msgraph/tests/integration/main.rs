@@ -75,7 +75,7 @@ async fn delta_rounds_report_changes_then_only_changes() {
         .delta("/groups/delta?$select=displayName,members")
         .await
         .unwrap();
-    assert_eq!(initial.len(), 11);
+    assert_eq!(initial.len(), 15);
     let finance = initial
         .iter()
         .find_map(|i| match i {
@@ -233,7 +233,7 @@ async fn certificate_credentials_sign_an_assertion() {
         pem: Secret::new(pem),
     };
     let client = GraphClient::new(endpoints.clone(), credential, ClientOptions::default()).unwrap();
-    assert_eq!(client.list("/groups").await.unwrap().len(), 11);
+    assert_eq!(client.list("/groups").await.unwrap().len(), 15);
     let broken = Credential::Certificate {
         client_id: c.client_id.clone(),
         pem: Secret::new("not a pem"),
