@@ -274,15 +274,22 @@ impl Run<'_> {
     /// A delta round: in full from the start URL, or the changes since `cursor`. A cursor or
     /// page token Graph no longer knows (410, `syncStateNotFound`, an expired page token — see
     /// [`rewind_msgraph::protocol::GraphFailure::is_resync`]) starts the kind again in full,
-    /// as Graph asks ([`Run::restarting`]: the cursor is used by the first attempt only).
+    /// as Graph asks; the full round then restarts on its own expired page tokens
+    /// ([`Run::restarting`]) — a lost cursor is not one of its attempts.
     pub(super) async fn read_delta(
         &self,
         kind: Kind,
         cursor: Option<&String>,
     ) -> Result<KindRead, CaptureError> {
-        let resume = std::cell::Cell::new(cursor);
-        self.restarting(|| self.delta_round(kind, resume.take()))
-            .await
+        if let Some(cursor) = cursor {
+            match self.delta_round(kind, Some(cursor)).await {
+                Err(CaptureError::Graph { source, what, .. }) if is_resync(&source) => {
+                    tracing::info!(%what, error = %source, "Graph lost the delta round's state; reading the kind in full");
+                }
+                other => return other,
+            }
+        }
+        self.restarting(|| self.delta_round(kind, None)).await
     }
 
     pub(super) async fn delta_round(
@@ -457,8 +464,10 @@ pub(super) fn unavailable(e: &ClientError) -> Option<rewind_store::Unavailable> 
     }
 }
 
-/// Times a read starts again after Graph lost its state before it is given up.
-const RESYNC_ATTEMPTS: u32 = 3;
+/// Attempts at a read whose page tokens Graph keeps expiring before it is given up: enough for
+/// a long read on a busy service, few enough that a server expiring every token fails the
+/// capture with its error instead of holding it.
+const RESYNC_ATTEMPTS: u32 = 5;
 
 /// Graph lost the state a read continued from: start again (see [`rewind_msgraph::protocol::GraphFailure::is_resync`]).
 pub(super) fn is_resync(e: &ClientError) -> bool {

@@ -12,6 +12,7 @@
 mod capture;
 mod conformance;
 mod env;
+mod every_fault;
 mod failures;
 mod import;
 mod sinks;
