@@ -48,6 +48,14 @@ pub enum Unavailable {
 }
 
 impl Unavailable {
+    /// The code scripts read (as serialised): `license-required`, `not-offered`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Unavailable::LicenseRequired => "license-required",
+            Unavailable::NotOffered => "not-offered",
+        }
+    }
+
     /// What a person reads.
     pub fn describe(self) -> &'static str {
         match self {

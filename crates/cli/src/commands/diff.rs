@@ -9,8 +9,8 @@ use std::io::IsTerminal as _;
 use rewind_app::locate::resolve_object;
 use rewind_app::names::Named;
 use rewind_engine::PropertyChange;
-use rewind_model::references;
-use rewind_store::Change;
+use rewind_model::{Kind, references};
+use rewind_store::{Change, Unavailable};
 use serde_json::{Value, json};
 
 use super::compare::{Compared, Difference, ReferenceNames, compare, describe, point};
@@ -122,7 +122,27 @@ fn diff_json(c: &Compared, objects: &[ObjectDiff<'_>]) -> Value {
                    "actor_identities": d.actors, "properties": properties})
         })
         .collect();
-    json!({"from": c.from.json(), "to": c.to.json(), "objects": objects})
+    let not_read: Vec<Value> = not_read(c)
+        .into_iter()
+        .map(|(side, kind, why)| json!({"side": side, "kind": kind.name(), "reason": why.code()}))
+        .collect();
+    json!({"from": c.from.json(), "to": c.to.json(), "objects": objects, "not_read": not_read})
+}
+
+/// The kinds a side of the comparison could not read (a tenant without the licence for PIM):
+/// what that side holds of them is the last state known before, so a difference in them may
+/// not show.
+fn not_read(c: &Compared) -> Vec<(&'static str, Kind, Unavailable)> {
+    [("from", &c.from), ("to", &c.to)]
+        .into_iter()
+        .flat_map(|(side, point)| {
+            point
+                .snapshot
+                .counts
+                .iter()
+                .filter_map(move |(kind, n)| Some((side, *kind, n.unavailable?)))
+        })
+        .collect()
 }
 
 fn unified(c: &Compared, objects: &[ObjectDiff<'_>], colour: bool) -> String {
@@ -138,6 +158,16 @@ fn unified(c: &Compared, objects: &[ObjectDiff<'_>], colour: bool) -> String {
         }
     };
     let mut out = format!("--- {}\n+++ {}\n", c.from.label(), c.to.label());
+    for (side, kind, why) in not_read(c) {
+        let at = if side == "from" { &c.from } else { &c.to };
+        let line = format!(
+            "! {} was not read at {} ({}): it holds the last state known before, so its differences may not show",
+            kind.name(),
+            at.label(),
+            why.code()
+        );
+        let _ = writeln!(out, "{}", paint("33", &line));
+    }
     for o in objects {
         let d = o.difference;
         let mark = match d.change {

@@ -123,11 +123,7 @@ pub fn kind_changes(s: &SnapshotInfo) -> String {
                 }
             }
             if let Some(why) = c.unavailable {
-                let why = match why {
-                    rewind_store::Unavailable::LicenseRequired => "license-required",
-                    rewind_store::Unavailable::NotOffered => "not-offered",
-                };
-                parts.push(format!("not read ({why})"));
+                parts.push(format!("not read ({})", why.code()));
             }
             parts.join(" ")
         })

@@ -91,4 +91,17 @@ fn doctor_on_a_tenant_without_pim_says_what_is_left_out_and_does_not_fail_for_it
         "license-required",
         "{log}"
     );
+    // And diff: a comparison with a side that could not read a kind says so.
+    assert_eq!(code(&s.run(&["capture"])), Some(0));
+    let diff = String::from_utf8(s.run(&["diff", "--from", "1", "--to", "2"]).stdout).unwrap();
+    assert!(
+        diff.contains("! unifiedRoleEligibilitySchedule was not read at snapshot 2"),
+        "{diff}"
+    );
+    let diff = s.json(&["diff", "--from", "1", "--to", "2", "--json"]);
+    assert_eq!(
+        diff["not_read"][1],
+        json!({"side": "to", "kind": "unifiedRoleEligibilitySchedule", "reason": "license-required"}),
+        "{diff}"
+    );
 }
