@@ -34,7 +34,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use assemble::Observed;
-pub(crate) use source::read_permission;
+pub(crate) use source::{read_permission, select_query};
 
 /// Whether Graph's answer says the tenant cannot have what was asked (a licence it lacks).
 pub(crate) fn unavailable_in_tenant(e: &ClientError) -> bool {

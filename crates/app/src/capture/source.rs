@@ -166,6 +166,21 @@ pub(crate) const GROUP_SELECT: &[&str] = &[
     "owners",
 ];
 
+/// The query (`?$select=…`) that reads objects of `kind` with the properties capture stores,
+/// for reads outside a capture (a recycle bin): empty where Graph's default set is all of them.
+pub(crate) fn select_query(kind: Kind) -> String {
+    let select: Vec<&str> = match kind {
+        Kind::User => USER_SELECT.to_vec(),
+        Kind::Group => GROUP_SELECT
+            .iter()
+            .copied()
+            .filter(|p| !matches!(*p, "members" | "owners"))
+            .collect(),
+        _ => return String::new(),
+    };
+    format!("?$select={}", select.join(","))
+}
+
 /// The URL that starts reading `kind` in full.
 pub(crate) fn start_url(kind: Kind) -> String {
     let path = kind.graph_path();

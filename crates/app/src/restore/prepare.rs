@@ -68,7 +68,8 @@ pub async fn prepare(
         .filter(|w| w.object.is_some() && !live_manifest.contains_key(&w.key))
         .map(|w| &w.key)
         .collect();
-    let recycle_bin = recycle_bin(client, &missing, &mut warnings).await?;
+    let binned = recycle_bin(client, &missing, &mut warnings).await?;
+    let recycle_bin: BTreeSet<ObjectKey> = binned.keys().cloned().collect();
     phase("recycle bins");
     relink_referrers(store, &mut wanted, &live_manifest, &recycle_bin).await?;
     phase("referrers");
@@ -84,6 +85,7 @@ pub async fn prepare(
     let current = Current {
         live: live_values,
         recycle_bin,
+        binned,
     };
     let plan = plan(wanted, &current);
     phase("plan");
@@ -227,17 +229,20 @@ fn bin_path(kind: Kind) -> Option<&'static str> {
     })
 }
 
-/// Which of the `missing` objects lie in a recycle bin: each bin listed once (ids only).
+/// Which of the `missing` objects lie in a recycle bin, and as what (canonical, read with the
+/// properties capture reads): each bin listed once. A restore brings an object back as the bin
+/// holds it, so the planner compares that with the target.
 async fn recycle_bin(
     client: &GraphClient,
     missing: &[&ObjectKey],
     warnings: &mut Vec<String>,
-) -> Result<BTreeSet<ObjectKey>, RestoreError> {
+) -> Result<BTreeMap<ObjectKey, serde_json::Value>, RestoreError> {
     let kinds: BTreeSet<Kind> = missing.iter().map(|k| k.kind).collect();
-    let mut out = BTreeSet::new();
+    let mut out = BTreeMap::new();
     for kind in kinds {
         let Some(path) = bin_path(kind) else { continue };
-        let listed = match client.list(&format!("{path}?$select=id")).await {
+        let query = crate::capture::select_query(kind);
+        let listed = match client.list(&format!("{path}{query}")).await {
             Ok(items) => items,
             Err(rewind_msgraph::ClientError::Graph(f)) if matches!(f.status, 400 | 403 | 404) => {
                 warnings.push(format!(
@@ -253,16 +258,23 @@ async fn recycle_bin(
                 });
             }
         };
-        let ids: BTreeSet<&str> = listed
+        let held: BTreeMap<&str, &serde_json::Value> = listed
             .iter()
-            .filter_map(|v| v.get("id").and_then(serde_json::Value::as_str))
+            .filter_map(|v| Some((v.get("id").and_then(serde_json::Value::as_str)?, v)))
             .collect();
-        out.extend(
-            missing
-                .iter()
-                .filter(|k| k.kind == kind && ids.contains(k.key.as_str()))
-                .map(|k| (*k).clone()),
-        );
+        for key in missing.iter().filter(|k| k.kind == kind) {
+            if let Some(raw) = held.get(key.key.as_str()) {
+                let mut canonical = rewind_model::canonicalize(kind, raw).into_value();
+                // The directory bin is listed through a type cast, which stamps every item with
+                // its type; capture reads these kinds without it.
+                if path.starts_with("/directory/")
+                    && let Some(o) = canonical.as_object_mut()
+                {
+                    o.shift_remove("@odata.type");
+                }
+                out.insert((*key).clone(), canonical);
+            }
+        }
     }
     Ok(out)
 }

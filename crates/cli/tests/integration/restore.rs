@@ -909,3 +909,75 @@ fn the_guard_refuses_anyone_worse_off_and_allows_removing_a_rogue_administrator(
     assert_eq!(code(&out), Some(5), "{}", stderr(&out));
     assert!(stderr(&out).contains("safe → at risk"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_policy_weakened_then_deleted_comes_back_with_its_exclusion() {
+    // The attacker's order: take the break-glass exclusion out of a policy, then delete the
+    // policy. The bin holds the weakened policy; restoring it alone would enforce it without
+    // the exclusion. The way back restores it, writes the target version report-only, and
+    // switches it on last — and the live policy has its exclusion again.
+    let s = Setup::new(&[]);
+    let (_, policies) = graph(&s, "GET", "/identity/conditionalAccess/policies", None);
+    let policy = policies["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p["state"] == "enabled"
+                && !p["conditions"]["users"]["excludeGroups"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty()
+        })
+        .unwrap()
+        .clone();
+    let id = policy["id"].as_str().unwrap().to_string();
+    let excluded = policy["conditions"]["users"]["excludeGroups"].clone();
+    let before = snapshot(&s);
+    let (status, body) = graph(
+        &s,
+        "PATCH",
+        &format!("/identity/conditionalAccess/policies/{id}"),
+        Some(json!({"conditions": {"users": {"excludeGroups": []}}})),
+    );
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = graph(
+        &s,
+        "DELETE",
+        &format!("/identity/conditionalAccess/policies/{id}"),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+    let report = restore_all(&s, &before);
+    let shape: Vec<(String, String)> = report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|st| st["id"] == id.as_str())
+        .map(|st| {
+            (
+                st["action"].as_str().unwrap().to_string(),
+                st["body"]["state"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("restore".to_string(), String::new()),
+            ("update".into(), "enabledForReportingButNotEnforced".into()),
+            ("switchState".into(), "enabled".into()),
+        ],
+        "{}",
+        report["plan"]
+    );
+    let (status, live) = graph(
+        &s,
+        "GET",
+        &format!("/identity/conditionalAccess/policies/{id}"),
+        None,
+    );
+    assert_eq!(status, 200, "{live}");
+    assert_eq!(live["state"], "enabled");
+    assert_eq!(live["conditions"]["users"]["excludeGroups"], excluded);
+}

@@ -18,7 +18,7 @@ use super::writes::{
     Writable, create_body, has_dynamic_members, is_built_in, is_credentials, is_exchange_managed,
     is_synced, links, update_body, writable,
 };
-use crate::diff::property_changes;
+use crate::diff::{PropertyChange, property_changes};
 
 /// One object of the scope and the state wanted for it.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +38,9 @@ pub struct Current {
     pub live: BTreeMap<ObjectKey, Value>,
     /// Objects in scope that are not live but lie in a recycle bin, restorable with their id.
     pub recycle_bin: BTreeSet<ObjectKey>,
+    /// What the bin holds of them, canonical, where it was read: a restore brings an object
+    /// back as it was deleted, which may be after the change that matters.
+    pub binned: BTreeMap<ObjectKey, Value>,
 }
 
 /// The state a report-only policy is written in before its switch.
@@ -93,6 +96,18 @@ pub(crate) fn kind_rank(kind: Kind) -> usize {
         .iter()
         .position(|k| *k == kind)
         .unwrap_or(usize::MAX)
+}
+
+/// The property changes from `live` to `desired` that an update writes: links and credentials
+/// have steps of their own.
+fn configuration_changes(kind: Kind, live: &Value, desired: &Value) -> Vec<PropertyChange> {
+    property_changes(live, desired)
+        .into_iter()
+        .filter(|c| {
+            let top = c.path.split('.').next().unwrap_or(&c.path);
+            !links(kind).contains(&top) && !is_credentials(kind, top)
+        })
+        .collect()
 }
 
 /// Objects the plan creates anew (not live, not in a recycle bin, not synchronised): their
@@ -242,6 +257,9 @@ impl Builder<'_> {
             let step = Self::step(Action::Restore, &w.key, name, &reason);
             let i = self.push(step);
             self.primary.insert(w.key.clone(), i);
+            if let Some(binned) = self.current.binned.get(&w.key) {
+                self.after_restore(w, binned, desired, name, i);
+            }
             self.links(w, &Value::Null, desired, name, true);
             return;
         }
@@ -277,6 +295,41 @@ impl Builder<'_> {
         self.links(w, &Value::Null, desired, name, false);
     }
 
+    /// An object comes back from a bin as it was deleted — a policy weakened and then deleted
+    /// comes back weakened: the update to the target version follows the restore. A policy to
+    /// be enforced is written report-only by that update and switched last, like one created.
+    fn after_restore(
+        &mut self,
+        w: &Wanted,
+        binned: &Value,
+        desired: &Value,
+        name: Option<&String>,
+        restore: usize,
+    ) {
+        let kind = w.key.kind;
+        let changes = configuration_changes(kind, binned, desired);
+        let Some(mut body) = update_body(kind, binned, desired) else {
+            return;
+        };
+        if changes.is_empty() {
+            return;
+        }
+        let reason = format!(
+            "{}: comes back from the bin as it was deleted, which differs from the target time",
+            w.reason
+        );
+        let mut step = Self::step(Action::Update, &w.key, name, &reason);
+        let switch = Self::report_only_first(kind, None, desired, &mut body);
+        step.remaps = self.remaps(kind, &body);
+        step.body = Some(body);
+        step.changes = changes;
+        let i = self.push(step);
+        self.steps[i].after.push(restore);
+        if let Some(state) = switch {
+            self.switch_state(w, name, state, Some(i));
+        }
+    }
+
     fn update(&mut self, w: &Wanted, live: &Value, desired: &Value, name: Option<&String>) {
         let kind = w.key.kind;
         if is_built_in(kind, live) {
@@ -286,13 +339,7 @@ impl Builder<'_> {
             self.relink(w, desired, name);
             return;
         }
-        let changes: Vec<_> = property_changes(live, desired)
-            .into_iter()
-            .filter(|c| {
-                let top = c.path.split('.').next().unwrap_or(&c.path);
-                !links(kind).contains(&top) && !is_credentials(kind, top)
-            })
-            .collect();
+        let changes = configuration_changes(kind, live, desired);
         if !changes.is_empty() && is_synced(live) {
             let detail = format!(
                 "synchronised from on-premises: change {} there",

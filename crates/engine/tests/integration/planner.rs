@@ -26,6 +26,7 @@ fn current(live: &[(Kind, &str, Value)], bin: &[(Kind, &str)]) -> Current {
             .map(|(k, id, v)| (key(*k, id), v.clone()))
             .collect(),
         recycle_bin: bin.iter().map(|(k, id)| key(*k, id)).collect(),
+        binned: BTreeMap::new(),
     }
 }
 
@@ -98,6 +99,57 @@ fn a_hard_deleted_group_is_created_anew_and_the_policy_naming_it_relinked() {
     assert!(relink.body.as_ref().unwrap()["conditions"]["users"]["excludeGroups"] == json!(["g1"]));
     assert_eq!(p.steps[2].link.as_ref().unwrap().target, "u1");
     assert_eq!(p.steps[2].depends_on, vec![1]);
+}
+
+#[test]
+fn a_policy_weakened_then_deleted_comes_back_then_is_written_report_only_and_switched_last() {
+    // The attacker removed the break-glass exclusion, then deleted the policy: the bin holds the
+    // weakened policy. Restoring it alone would bring it back enforced without the exclusion.
+    let key = key(Kind::ConditionalAccessPolicy, "p1");
+    let mut now = current(&[(Kind::Group, "bg", group("Break glass", &[]))], &[]);
+    now.recycle_bin.insert(key.clone());
+    now.binned.insert(key.clone(), policy("enabled", &[]));
+    let p = plan(
+        vec![wanted(
+            Kind::ConditionalAccessPolicy,
+            "p1",
+            Some(policy("enabled", &["bg"])),
+        )],
+        &now,
+    );
+    assert_eq!(
+        shape(&p),
+        vec![
+            (Action::Restore, Kind::ConditionalAccessPolicy, "p1".into()),
+            (Action::Update, Kind::ConditionalAccessPolicy, "p1".into()),
+            (
+                Action::SwitchState,
+                Kind::ConditionalAccessPolicy,
+                "p1".into()
+            ),
+        ]
+    );
+    let update = &p.steps[1];
+    assert_eq!(update.depends_on, vec![1]);
+    let body = update.body.as_ref().unwrap();
+    assert_eq!(body["state"], "enabledForReportingButNotEnforced");
+    assert_eq!(body["conditions"]["users"]["excludeGroups"], json!(["bg"]));
+    assert_eq!(p.steps[2].body, Some(json!({"state": "enabled"})));
+
+    // Deleted as it was at the target time: the restore alone is the way back.
+    now.binned.insert(key, policy("enabled", &["bg"]));
+    let p = plan(
+        vec![wanted(
+            Kind::ConditionalAccessPolicy,
+            "p1",
+            Some(policy("enabled", &["bg"])),
+        )],
+        &now,
+    );
+    assert_eq!(
+        shape(&p),
+        vec![(Action::Restore, Kind::ConditionalAccessPolicy, "p1".into())]
+    );
 }
 
 #[test]
@@ -367,6 +419,7 @@ fn tenant() -> impl Strategy<Value = (Vec<Wanted>, Current)> {
                 Current {
                     live,
                     recycle_bin: bin,
+                    binned: BTreeMap::new(),
                 },
             )
         })
