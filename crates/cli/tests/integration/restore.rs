@@ -981,3 +981,84 @@ fn a_policy_weakened_then_deleted_comes_back_with_its_exclusion() {
     assert_eq!(live["state"], "enabled");
     assert_eq!(live["conditions"]["users"]["excludeGroups"], excluded);
 }
+
+#[test]
+fn conditions_and_controls_added_since_are_removed_with_null() {
+    // An MFA-for-everyone policy narrowed to one platform and a sign-in frequency dropped: the
+    // way back removes the platform condition (null, not an empty shell Graph would refuse or
+    // keep matching nothing) and puts the control back.
+    let s = Setup::new(&[]);
+    let (_, policies) = graph(&s, "GET", "/identity/conditionalAccess/policies", None);
+    let policies = policies["value"].as_array().unwrap().clone();
+    let narrowed = policies
+        .iter()
+        .find(|p| p["conditions"]["platforms"].is_null() && p["state"] == "enabled")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let timed = policies
+        .iter()
+        .find(|p| !p["sessionControls"]["signInFrequency"].is_null())
+        .unwrap();
+    let (timed, frequency) = (
+        timed["id"].as_str().unwrap().to_string(),
+        timed["sessionControls"]["signInFrequency"].clone(),
+    );
+    let before = snapshot(&s);
+    let path = |id: &str| format!("/identity/conditionalAccess/policies/{id}");
+    let platforms = json!({"conditions": {"platforms": {"includePlatforms": ["android"], "excludePlatforms": []}}});
+    let (status, body) = graph(&s, "PATCH", &path(&narrowed), Some(platforms));
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = graph(
+        &s,
+        "PATCH",
+        &path(&timed),
+        Some(json!({"sessionControls": {"signInFrequency": null}})),
+    );
+    assert_eq!(status, 204, "{body}");
+    restore_all(&s, &before);
+    let (_, live) = graph(&s, "GET", &path(&narrowed), None);
+    assert!(live["conditions"]["platforms"].is_null(), "{live}");
+    let (_, live) = graph(&s, "GET", &path(&timed), None);
+    assert_eq!(
+        live["sessionControls"]["signInFrequency"], frequency,
+        "{live}"
+    );
+}
+
+#[test]
+fn a_renamed_and_widened_named_location_is_put_back() {
+    // Graph updates a named location only with its derived type in the body.
+    let s = Setup::new(&[]);
+    let (_, locations) = graph(
+        &s,
+        "GET",
+        "/identity/conditionalAccess/namedLocations",
+        None,
+    );
+    let location = locations["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["@odata.type"] == "#microsoft.graph.ipNamedLocation")
+        .unwrap()
+        .clone();
+    let id = location["id"].as_str().unwrap().to_string();
+    let before = snapshot(&s);
+    let path = format!("/identity/conditionalAccess/namedLocations/{id}");
+    let (status, body) = graph(
+        &s,
+        "PATCH",
+        &path,
+        Some(
+            json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "Anywhere",
+            "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "0.0.0.0/1"}]}),
+        ),
+    );
+    assert_eq!(status, 204, "{body}");
+    restore_all(&s, &before);
+    let (_, live) = graph(&s, "GET", &path, None);
+    assert_eq!(live["displayName"], location["displayName"]);
+    assert_eq!(live["ipRanges"], location["ipRanges"]);
+}

@@ -191,6 +191,22 @@ async fn conditional_access_policies_follow_graph() {
         )
         .await;
     assert_eq!(no_users.status, 400);
+    // A condition or control is set or null: an empty shell is refused, null removes it.
+    let path = format!("/identity/conditionalAccess/policies/{id}");
+    for shell in [
+        json!({"conditions": {"platforms": {"includePlatforms": [], "excludePlatforms": []}}}),
+        json!({"conditions": {"locations": {"includeLocations": []}}}),
+        json!({"sessionControls": {"signInFrequency": {"value": null, "type": null, "isEnabled": null}}}),
+    ] {
+        let r = h.patch(&path, &shell).await;
+        assert_eq!(r.status, 400, "{shell}: {}", r.text);
+        assert!(r.text.contains("to null"), "{}", r.text);
+    }
+    let set = json!({"conditions": {"platforms": {"includePlatforms": ["android"]}}});
+    assert_eq!(h.patch(&path, &set).await.status, 204);
+    let cleared = json!({"conditions": {"platforms": null}});
+    assert_eq!(h.patch(&path, &cleared).await.status, 204);
+    assert!(h.get(&path).await.body["conditions"]["platforms"].is_null());
 }
 
 #[tokio::test]

@@ -231,7 +231,13 @@ pub fn update_body(kind: Kind, live: &Value, desired: &Value) -> Option<Value> {
         };
         out.insert(key.clone(), value);
     }
-    if (kind.is_singleton() || kind == Kind::AuthenticationMethodConfiguration)
+    // Derived types are named on every write, updates included (namedlocation-update.md:
+    // "@odata.type … required"; the methods policy's configurations and singletons alike).
+    if (kind.is_singleton()
+        || matches!(
+            kind,
+            Kind::AuthenticationMethodConfiguration | Kind::NamedLocation
+        ))
         && let Some(t) = d.get("@odata.type").filter(|_| !out.is_empty())
     {
         out.insert("@odata.type".into(), t.clone());
@@ -261,16 +267,14 @@ fn cleared(old: &Value, new: &Value) -> Value {
     }
 }
 
-/// How "no value" is written for a property that holds `old`.
+/// How "no value" is written for a property that holds `old`: an empty collection, and `null`
+/// for anything else — a complex value included. A shell of empty members (`"platforms":
+/// {"includePlatforms": []}`) is not "no condition": Graph refuses it or keeps a condition that
+/// matches nothing, and a policy meant for everyone silently stops applying; `null` removes the
+/// condition (conditionalaccessconditionset.md: conditions not set are `null`).
 fn unset(old: &Value) -> Value {
     match old {
         Value::Array(_) => Value::Array(Vec::new()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .filter(|(k, _)| *k != "@odata.type")
-                .map(|(k, v)| (k.clone(), unset(v)))
-                .collect(),
-        ),
         _ => Value::Null,
     }
 }
@@ -293,6 +297,21 @@ mod tests {
         assert_eq!(
             create_body(Kind::Application, &app),
             json!({"displayName": "A"})
+        );
+    }
+
+    #[test]
+    fn a_condition_or_control_removed_is_written_null_not_as_an_empty_shell() {
+        let live = json!({"conditions": {"users": {"includeUsers": ["All"]},
+                "platforms": {"includePlatforms": ["android"], "excludePlatforms": []}},
+            "sessionControls": {"signInFrequency": {"value": 4, "type": "hours", "isEnabled": true}}});
+        let desired = json!({"conditions": {"users": {"includeUsers": ["All"]}}});
+        assert_eq!(
+            update_body(Kind::ConditionalAccessPolicy, &live, &desired),
+            Some(
+                json!({"conditions": {"users": {"includeUsers": ["All"]}, "platforms": null},
+                        "sessionControls": null})
+            )
         );
     }
 

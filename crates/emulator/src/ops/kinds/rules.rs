@@ -422,6 +422,7 @@ pub(super) fn check_ca_policy(t: &Tenant, obj: &mut Obj) -> Result<(), GraphErro
             "conditions.users must include users, groups, roles or guests.",
         ));
     }
+    check_no_empty_shells(&cond, obj.get("sessionControls"))?;
     let grant = obj.get("grantControls").cloned().unwrap_or(Value::Null);
     let session = obj.get("sessionControls").cloned().unwrap_or(Value::Null);
     let controls: Vec<&str> = grant["builtInControls"]
@@ -463,6 +464,38 @@ pub(super) fn check_ca_policy(t: &Tenant, obj: &mut Obj) -> Result<(), GraphErro
         }
         if let Some(g) = obj.get_mut("grantControls").and_then(Value::as_object_mut) {
             g.insert("authenticationStrength".into(), json!({ "id": sid }));
+        }
+    }
+    Ok(())
+}
+
+/// A condition or session control is either set or `null`: Graph returns unset ones as `null`
+/// (conditionalaccessconditionset.md, conditionalaccesssessioncontrols.md; every exported
+/// policy in the corpus shows them so), and one set with nothing in it is refused here — the
+/// strictest reading of a shape the docs do not define, which on the real service is refused
+/// or kept as a condition that matches nothing (the restore-side conformance review).
+fn check_no_empty_shells(cond: &Value, session: Option<&Value>) -> Result<(), GraphError> {
+    let bad = |m: String| GraphError::new(400, "BadRequest", m);
+    for (name, include) in [
+        ("platforms", "includePlatforms"),
+        ("locations", "includeLocations"),
+    ] {
+        if cond.get(name).is_some_and(|c| !c.is_null()) && !non_empty(cond[name].get(include)) {
+            return Err(bad(format!(
+                "conditions.{name}.{include} must name at least one value; set conditions.{name} to null to remove the condition."
+            )));
+        }
+    }
+    // signinfrequencysessioncontrol.md: a value with its type (hours, days), or
+    // frequencyInterval everyTime.
+    if let Some(f) = session
+        .and_then(|s| s.get("signInFrequency"))
+        .filter(|f| !f.is_null())
+    {
+        let every_time = f["frequencyInterval"] == "everyTime";
+        let timed = f["value"].is_number() && f["type"].is_string();
+        if f["isEnabled"] != true || !(every_time || timed) {
+            return Err(bad("sessionControls.signInFrequency must be enabled with a value and type, or frequencyInterval everyTime; set it to null to remove the control.".into()));
         }
     }
     Ok(())
