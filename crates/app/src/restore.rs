@@ -11,7 +11,7 @@ mod verify;
 
 pub use execute::{ExecuteOptions, Execution, StepEvent, StepOutcome, execute};
 pub use guard::{Guard, Removed, WorseOff, guard};
-pub use prepare::{Prepared, prepare};
+pub use prepare::{Prepared, prepare, replan};
 pub use scope::Scope;
 pub use verify::{Difference, Verification, verify};
 

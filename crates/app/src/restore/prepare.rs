@@ -47,6 +47,40 @@ pub async fn prepare(
         close_over_references(store, &mut wanted, &target_manifest, &live_manifest).await?;
     }
     phase("references closed over");
+    against_live(client, store, &live_manifest, live, wanted, &phase).await
+}
+
+/// Plans again, against the tenant as `live` shows it, the desired state of a plan made
+/// earlier (a plan file): the steps come from the desired state, never from the file, so a
+/// step added to a reviewed file, or a name changed in it, cannot run.
+pub async fn replan(
+    client: &GraphClient,
+    store: &Store,
+    tenant: &TenantInfo,
+    live: &SnapshotInfo,
+    desired: &[rewind_engine::restore::Desired],
+) -> Result<Prepared, RestoreError> {
+    let live_manifest = store.manifest(tenant, live).await?;
+    let wanted = desired
+        .iter()
+        .map(|d| Wanted {
+            key: ObjectKey::new(d.kind, d.id.clone()),
+            object: d.object.clone(),
+            reason: "in the reviewed plan".into(),
+        })
+        .collect();
+    against_live(client, store, &live_manifest, live, wanted, &|_| {}).await
+}
+
+/// The second half of planning: the wanted objects against the live state and the bins.
+async fn against_live(
+    client: &GraphClient,
+    store: &Store,
+    live_manifest: &rewind_store::Manifest,
+    live: &SnapshotInfo,
+    mut wanted: Vec<Wanted>,
+    phase: &dyn Fn(&str),
+) -> Result<Prepared, RestoreError> {
     let mut warnings = Vec::new();
     // A kind the latest capture could not read (no licence for it) has no live state to plan
     // against, and Graph would refuse its writes: it is left out, and said so.
@@ -71,7 +105,7 @@ pub async fn prepare(
     let binned = recycle_bin(client, &missing, &mut warnings).await?;
     let recycle_bin: BTreeSet<ObjectKey> = binned.keys().cloned().collect();
     phase("recycle bins");
-    relink_referrers(store, &mut wanted, &live_manifest, &recycle_bin).await?;
+    relink_referrers(store, &mut wanted, live_manifest, &recycle_bin).await?;
     phase("referrers");
     let values = load(store, wanted.iter().map(|w| live_manifest.get(&w.key))).await?;
     let live_values: BTreeMap<ObjectKey, serde_json::Value> = wanted

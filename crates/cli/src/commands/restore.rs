@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use rewind_app::locate::{TimeSpec, kind_named, resolve_object, snapshot_for};
 use rewind_app::restore::{
     ExecuteOptions, Execution, Guard, RestoreError, Scope, StepEvent, Verification, execute, guard,
-    prepare, verify,
+    prepare, replan, verify,
 };
 use rewind_app::{CaptureOptions, Config, RawConfig};
 use rewind_engine::restore::{PLAN_FORMAT, Plan};
@@ -65,8 +65,66 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     let ctx = Context::new(&session, &tenant, &args.control, args.store.json)?;
     let granted = ctx.write_permissions().await?;
     let live = ctx.capture().await?;
-    ctx.proceed(plan, &live, None, None, granted.as_deref())
+    // The file says what was reviewed; what runs is planned again from its desired state
+    // against the tenant now, and only if it is the same.
+    let now = replan(&ctx.read, &session.store, &tenant, &live, &plan.desired)
         .await
+        .map_err(classify_restore)?;
+    let unreviewed = unreviewed_steps(&plan, &now.plan);
+    if !unreviewed.is_empty() {
+        return Err(usage(format!(
+            "the plan {} is not what its desired state needs against the tenant now, so what would run is not what was reviewed:\n  {}\nmake the plan again (rewind restore … --plan-out FILE) and review that",
+            args.plan.display(),
+            unreviewed.join("\n  ")
+        )));
+    }
+    ctx.proceed(now.plan, &live, None, None, granted.as_deref())
+        .await
+}
+
+/// What a step does, apart from the words around it (its number, reason, the name shown and
+/// the change list, which the plan made now supplies from the live objects).
+fn effect(step: &rewind_engine::restore::Step) -> Value {
+    let mut v = serde_json::to_value(step).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        for k in ["n", "reason", "display_name", "changes"] {
+            o.shift_remove(k);
+        }
+    }
+    v
+}
+
+/// The steps of the file that the plan made now does not have, and the other way round.
+fn unreviewed_steps(file: &Plan, now: &Plan) -> Vec<String> {
+    let effects = |p: &Plan| p.steps.iter().map(effect).collect::<Vec<_>>();
+    let (theirs, ours) = (effects(file), effects(now));
+    let describe = |s: &rewind_engine::restore::Step| {
+        let action = serde_json::to_value(s.action).unwrap_or(Value::Null);
+        format!(
+            "{} {} {}",
+            action.as_str().unwrap_or("?"),
+            s.kind.name(),
+            crate::text::inert(&s.id)
+        )
+    };
+    let mut out: Vec<String> = file
+        .steps
+        .iter()
+        .zip(&theirs)
+        .filter(|(_, e)| !ours.contains(e))
+        .map(|(s, _)| format!("in the file, not needed now: {}", describe(s)))
+        .collect();
+    out.extend(
+        now.steps
+            .iter()
+            .zip(&ours)
+            .filter(|(_, e)| !theirs.contains(e))
+            .map(|(s, _)| format!("needed now, not in the file: {}", describe(s))),
+    );
+    if out.is_empty() && theirs != ours {
+        out.push("the same steps in another order".into());
+    }
+    out
 }
 
 /// A plan file: the plan itself, or a `rewind restore --json` report holding it.

@@ -1062,3 +1062,72 @@ fn a_renamed_and_widened_named_location_is_put_back() {
     assert_eq!(live["displayName"], location["displayName"]);
     assert_eq!(live["ipRanges"], location["ipRanges"]);
 }
+
+#[test]
+fn an_edited_plan_file_does_not_run_what_nobody_reviewed() {
+    // Steps appended to a reviewed plan (deleting the break-glass accounts under a harmless
+    // name), or a desired state edited under unchanged steps, are not what the file's desired
+    // state needs against the tenant: apply refuses and says which steps differ.
+    let s = Setup::new(&[]);
+    let before = snapshot(&s);
+    s.scenario("attacker");
+    snapshot(&s);
+    let file = s.store().with_extension("plan.json");
+    let file = file.to_str().unwrap();
+    let out = s.run(&[
+        "restore",
+        "--to",
+        &before,
+        "--all",
+        "--dry-run",
+        "--plan-out",
+        file,
+    ]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let reviewed: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let (_, users) = graph(
+        &s,
+        "GET",
+        "/users?$filter=startswith(userPrincipalName,'bg-admin')",
+        None,
+    );
+    let mut forged = reviewed.clone();
+    let steps = forged["steps"].as_array_mut().unwrap();
+    for (i, u) in users["value"].as_array().unwrap().iter().enumerate() {
+        let n = steps.len() + 1 + i;
+        steps.push(
+            json!({"n": n, "action": "delete", "kind": "user", "id": u["id"],
+            "display_name": "harmless", "reason": "cosmetic re-sync"}),
+        );
+    }
+    std::fs::write(file, forged.to_string()).unwrap();
+    let refused = s.run(&["apply", file, "--yes"]);
+    assert_eq!(code(&refused), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("in the file, not needed now: delete user"),
+        "{}",
+        stderr(&refused)
+    );
+    // The desired state edited instead: the policy's exclusion taken out of what it restores.
+    let mut forged = reviewed.clone();
+    for d in forged["desired"].as_array_mut().unwrap() {
+        if d["kind"] == "conditionalAccessPolicy" {
+            d["object"]["conditions"]["users"]["excludeGroups"] = json!([]);
+        }
+    }
+    std::fs::write(file, forged.to_string()).unwrap();
+    let refused = s.run(&["apply", file, "--yes"]);
+    assert_eq!(code(&refused), Some(2), "{}", stderr(&refused));
+    // Both break-glass accounts are still there; the file as reviewed applies.
+    let (_, still) = graph(
+        &s,
+        "GET",
+        "/users?$filter=startswith(userPrincipalName,'bg-admin')",
+        None,
+    );
+    assert_eq!(still["value"].as_array().unwrap().len(), 2);
+    std::fs::write(file, reviewed.to_string()).unwrap();
+    let (rc, applied) = run_json(&s, &["apply", file, "--yes"]);
+    assert_eq!(rc, 0, "{applied}");
+    assert_eq!(applied["converged"], true);
+}
