@@ -478,6 +478,11 @@ impl Run<'_> {
                 }
             }
             Action::Create => self.create(step, resumed).await,
+            Action::Update if step.kind == Kind::AuthenticationStrengthPolicy => {
+                let body = self.body(step).map_err(Failure::Remap)?;
+                self.update_strength(&key, body).await?;
+                done
+            }
             Action::Update | Action::SwitchState => {
                 let body = self.body(step).map_err(Failure::Remap)?;
                 self.send(
@@ -512,6 +517,28 @@ impl Run<'_> {
             }
             Action::AddLink | Action::RemoveLink => Err(Failure::Unsupported),
         }
+    }
+
+    /// An authentication strength's combinations change only through its
+    /// `updateAllowedCombinations` action; a `PATCH` takes its name and description alone
+    /// (authenticationstrengthpolicy-update.md, -updateallowedcombinations.md). A widened
+    /// administrators' strength is narrowed back this way.
+    async fn update_strength(&self, key: &str, mut body: Value) -> Result<(), Failure> {
+        use reqwest::Method;
+        let kind = Kind::AuthenticationStrengthPolicy;
+        let combinations = body
+            .as_object_mut()
+            .and_then(|b| b.shift_remove("allowedCombinations"));
+        if body.as_object().is_some_and(|b| !b.is_empty()) {
+            self.send(kind, Method::PATCH, &item_path(kind, key), Some(&body))
+                .await?;
+        }
+        if let Some(combinations) = combinations {
+            let path = format!("{}/updateAllowedCombinations", item_path(kind, key));
+            let body = json!({ "allowedCombinations": combinations });
+            self.send(kind, Method::POST, &path, Some(&body)).await?;
+        }
+        Ok(())
     }
 
     async fn create(

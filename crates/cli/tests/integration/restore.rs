@@ -1131,3 +1131,46 @@ fn an_edited_plan_file_does_not_run_what_nobody_reviewed() {
     assert_eq!(rc, 0, "{applied}");
     assert_eq!(applied["converged"], true);
 }
+
+#[test]
+fn a_widened_authentication_strength_is_narrowed_back() {
+    // Graph changes a strength's combinations only through updateAllowedCombinations: a PATCH
+    // would be refused, and leaving it out would leave administrators' MFA widened to SMS.
+    let s = Setup::new(&[]);
+    let (_, strengths) = graph(&s, "GET", "/policies/authenticationStrengthPolicies", None);
+    let custom = strengths["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["policyType"] == "custom")
+        .unwrap()
+        .clone();
+    let id = custom["id"].as_str().unwrap().to_string();
+    let before = snapshot(&s);
+    let mut widened: Vec<Value> = custom["allowedCombinations"].as_array().unwrap().clone();
+    widened.push(json!("password,sms"));
+    let (status, body) = graph(
+        &s,
+        "POST",
+        &format!("/policies/authenticationStrengthPolicies/{id}/updateAllowedCombinations"),
+        Some(json!({ "allowedCombinations": widened })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let report = restore_all(&s, &before);
+    assert!(
+        report["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|st| st["id"] == id.as_str() && st["action"] == "update"),
+        "{}",
+        report["plan"]
+    );
+    let (_, live) = graph(
+        &s,
+        "GET",
+        &format!("/policies/authenticationStrengthPolicies/{id}"),
+        None,
+    );
+    assert_eq!(live["allowedCombinations"], custom["allowedCombinations"]);
+}

@@ -99,7 +99,6 @@ fn immutable(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::ServicePrincipal => &["appId"],
         Kind::Group => &["isAssignableToRole"],
-        Kind::AuthenticationStrengthPolicy => &["allowedCombinations"],
         Kind::CrossTenantAccessPolicyConfigurationPartner => &["tenantId"],
         Kind::OAuth2PermissionGrant => &["clientId", "consentType", "principalId", "resourceId"],
         _ => &[],
