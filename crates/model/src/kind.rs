@@ -59,11 +59,15 @@ pub enum Kind {
     /// A PIM eligibility.
     #[serde(rename = "unifiedRoleEligibilitySchedule")]
     RoleEligibilitySchedule,
+    /// PIM's schedule of an active role assignment: permanent, time-bound, or an activation.
+    /// Kept to know what an assignment was (never written: PIM manages it).
+    #[serde(rename = "unifiedRoleAssignmentSchedule")]
+    RoleAssignmentSchedule,
 }
 
 impl Kind {
     /// Every kind, in the order a restore creates them (what others name comes first).
-    pub const ALL: [Kind; 22] = [
+    pub const ALL: [Kind; 23] = [
         Kind::AuthorizationPolicy,
         Kind::IdentitySecurityDefaultsEnforcementPolicy,
         Kind::CrossTenantAccessPolicy,
@@ -85,6 +89,7 @@ impl Kind {
         Kind::RoleDefinition,
         Kind::RoleAssignment,
         Kind::RoleEligibilitySchedule,
+        Kind::RoleAssignmentSchedule,
         Kind::ConditionalAccessPolicy,
     ];
 
@@ -119,6 +124,7 @@ impl Kind {
             Kind::RoleDefinition => "unifiedRoleDefinition",
             Kind::RoleAssignment => "unifiedRoleAssignment",
             Kind::RoleEligibilitySchedule => "unifiedRoleEligibilitySchedule",
+            Kind::RoleAssignmentSchedule => "unifiedRoleAssignmentSchedule",
         }
     }
 
@@ -162,6 +168,7 @@ impl Kind {
             Kind::RoleDefinition => "/roleManagement/directory/roleDefinitions",
             Kind::RoleAssignment => "/roleManagement/directory/roleAssignments",
             Kind::RoleEligibilitySchedule => "/roleManagement/directory/roleEligibilitySchedules",
+            Kind::RoleAssignmentSchedule => "/roleManagement/directory/roleAssignmentSchedules",
         }
     }
 

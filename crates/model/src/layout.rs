@@ -40,6 +40,7 @@ pub fn kind_dir(kind: Kind) -> &'static str {
         Kind::RoleDefinition => "RoleManagement/Directory/RoleDefinitions",
         Kind::RoleAssignment => "RoleManagement/Directory/RoleAssignments",
         Kind::RoleEligibilitySchedule => "RoleManagement/Directory/RoleEligibilitySchedules",
+        Kind::RoleAssignmentSchedule => "RoleManagement/Directory/RoleAssignmentSchedules",
     }
 }
 

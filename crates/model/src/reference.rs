@@ -79,7 +79,7 @@ fn rules(kind: Kind) -> &'static [(&'static str, Target)] {
                 Id(Kind::AuthenticationStrengthPolicy),
             ),
         ],
-        Kind::RoleAssignment | Kind::RoleEligibilitySchedule => &[
+        Kind::RoleAssignment | Kind::RoleEligibilitySchedule | Kind::RoleAssignmentSchedule => &[
             ("principalId", Principal),
             ("roleDefinitionId", RoleTemplate),
         ],

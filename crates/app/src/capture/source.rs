@@ -248,6 +248,10 @@ pub(crate) fn read_permission(kind: Kind) -> &'static str {
         Kind::OAuth2PermissionGrant => "Directory.Read.All",
         Kind::RoleDefinition | Kind::RoleAssignment => "RoleManagement.Read.Directory",
         Kind::RoleEligibilitySchedule => "RoleEligibilitySchedule.Read.Directory",
+        // The least privileged is RoleAssignmentSchedule.Read.Directory, but the read app
+        // already holds RoleManagement.Read.Directory for role assignments, which Graph also
+        // accepts here (rbacapplication-list-roleassignmentschedules.md): no new grant.
+        Kind::RoleAssignmentSchedule => "RoleManagement.Read.Directory",
         Kind::UserAuthenticationMethods => "UserAuthenticationMethod.Read.All",
         _ => "Policy.Read.All",
     }

@@ -47,7 +47,68 @@ pub async fn prepare(
         close_over_references(store, &mut wanted, &target_manifest, &live_manifest).await?;
     }
     phase("references closed over");
-    against_live(client, store, &live_manifest, live, wanted, &phase).await
+    let temporary =
+        temporary_assignments(store, &target_manifest, &live_manifest, &mut wanted).await?;
+    let mut prepared = against_live(client, store, &live_manifest, live, wanted, &phase).await?;
+    prepared.plan.notices.extend(temporary);
+    prepared.plan.notices.sort();
+    Ok(prepared)
+}
+
+/// Role assignments that PIM granted for a time at the target (an activation of an
+/// eligibility, an assignment with an end) and that are gone now — the activation ended, as
+/// activations do: re-creating one through `roleAssignments` would make it permanent, so it
+/// leaves the desired state and a notice says to grant it again in PIM. Matched to its
+/// schedule by principal, role and scope (unifiedroleassignmentschedule.md).
+async fn temporary_assignments(
+    store: &Store,
+    target: &rewind_store::Manifest,
+    live: &rewind_store::Manifest,
+    wanted: &mut Vec<Wanted>,
+) -> Result<Vec<rewind_engine::restore::Notice>, RestoreError> {
+    use serde_json::Value;
+    let triple = |v: &Value| {
+        ["principalId", "roleDefinitionId", "directoryScopeId"]
+            .map(|k| v.get(k).and_then(Value::as_str).unwrap_or("").to_string())
+    };
+    let schedules: Vec<&rewind_model::ContentHash> = target
+        .iter()
+        .filter(|(k, _)| k.kind == Kind::RoleAssignmentSchedule)
+        .map(|(_, h)| h)
+        .collect();
+    if schedules.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = load(store, schedules.into_iter().map(Some)).await?;
+    let granted_for_a_time: BTreeSet<[String; 3]> = values
+        .values()
+        .filter(|s| {
+            s["assignmentType"] == "Activated"
+                || !matches!(
+                    s.pointer("/scheduleInfo/expiration/type")
+                        .and_then(Value::as_str),
+                    None | Some("noExpiration" | "notSpecified")
+                )
+        })
+        .map(triple)
+        .collect();
+    let mut notices = Vec::new();
+    wanted.retain(|w| {
+        let temporary = w.key.kind == Kind::RoleAssignment
+            && !live.contains_key(&w.key)
+            && w.object.as_ref().is_some_and(|o| granted_for_a_time.contains(&triple(o)));
+        if temporary {
+            notices.push(rewind_engine::restore::Notice {
+                notice: rewind_engine::restore::NoticeKind::NotRestorable,
+                kind: w.key.kind,
+                id: w.key.key.clone(),
+                display_name: None,
+                detail: "granted for a time by PIM at the target time (an activation, or an assignment with an end) and ended since: not re-created as a permanent assignment; activate the eligibility, or assign it again in PIM with its end".into(),
+            });
+        }
+        !temporary
+    });
+    Ok(notices)
 }
 
 /// Plans again, against the tenant as `live` shows it, the desired state of a plan made

@@ -83,30 +83,44 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
 }
 
 /// What a step does, apart from the words around it (its number, reason, the name shown and
-/// the change list, which the plan made now supplies from the live objects).
-fn effect(step: &rewind_engine::restore::Step) -> Value {
+/// the change list, which the plan made now supplies from the live objects); the steps it
+/// waits for named by what they do, not by number.
+fn effect(step: &rewind_engine::restore::Step, plan: &Plan) -> Value {
     let mut v = serde_json::to_value(step).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
-        for k in ["n", "reason", "display_name", "changes"] {
+        for k in ["n", "reason", "display_name", "changes", "depends_on"] {
             o.shift_remove(k);
         }
+        let after: Vec<String> = step
+            .depends_on
+            .iter()
+            .map(|n| {
+                plan.steps
+                    .iter()
+                    .find(|s| s.n == *n)
+                    .map_or_else(|| format!("#{n}"), describe)
+            })
+            .collect();
+        o.insert("after".into(), json!(after));
     }
     v
 }
 
-/// The steps of the file that the plan made now does not have, and the other way round.
+fn describe(s: &rewind_engine::restore::Step) -> String {
+    let action = serde_json::to_value(s.action).unwrap_or(Value::Null);
+    format!(
+        "{} {} {}",
+        action.as_str().unwrap_or("?"),
+        s.kind.name(),
+        crate::text::inert(&s.id)
+    )
+}
+
+/// The steps of the file that the plan made now does not have, and the other way round (as
+/// sets: the plan made now runs in its own order).
 fn unreviewed_steps(file: &Plan, now: &Plan) -> Vec<String> {
-    let effects = |p: &Plan| p.steps.iter().map(effect).collect::<Vec<_>>();
+    let effects = |p: &Plan| p.steps.iter().map(|s| effect(s, p)).collect::<Vec<_>>();
     let (theirs, ours) = (effects(file), effects(now));
-    let describe = |s: &rewind_engine::restore::Step| {
-        let action = serde_json::to_value(s.action).unwrap_or(Value::Null);
-        format!(
-            "{} {} {}",
-            action.as_str().unwrap_or("?"),
-            s.kind.name(),
-            crate::text::inert(&s.id)
-        )
-    };
     let mut out: Vec<String> = file
         .steps
         .iter()
@@ -121,8 +135,8 @@ fn unreviewed_steps(file: &Plan, now: &Plan) -> Vec<String> {
             .filter(|(_, e)| !theirs.contains(e))
             .map(|(s, _)| format!("needed now, not in the file: {}", describe(s))),
     );
-    if out.is_empty() && theirs != ours {
-        out.push("the same steps in another order".into());
+    if out.is_empty() && theirs.len() != ours.len() {
+        out.push("a step repeated in the file".into());
     }
     out
 }

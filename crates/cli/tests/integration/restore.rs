@@ -863,8 +863,11 @@ fn the_guard_refuses_anyone_worse_off_and_allows_removing_a_rogue_administrator(
     );
     let bg: Vec<Value> = users["value"].as_array().unwrap().clone();
     assert_eq!(bg.len(), 2, "{users}");
-    let mut disabled = bg[1].clone();
+    // As the store holds it (canonical), so that the steps are the ones its desired state needs
+    // and the file reaches the guard.
+    let mut disabled = s.json(&["show", bg[1]["id"].as_str().unwrap(), "--json"])["object"].clone();
     disabled["accountEnabled"] = json!(false);
+    disabled.as_object_mut().unwrap().remove("id");
     let forged = json!({"plan": {"format": 1, "steps": [
         {"n": 1, "action": "delete", "kind": "user", "id": bg[0]["id"], "reason": "harmless"},
         {"n": 2, "action": "update", "kind": "user", "id": bg[1]["id"], "reason": "harmless",
@@ -1173,4 +1176,33 @@ fn a_widened_authentication_strength_is_narrowed_back() {
         None,
     );
     assert_eq!(live["allowedCombinations"], custom["allowedCombinations"]);
+}
+
+#[test]
+fn an_ended_pim_activation_is_not_re_created_as_a_permanent_assignment() {
+    // Megan Bowen activated Global Administrator for eight hours. It ended, as activations do;
+    // a restore to before must not give her the role for good.
+    let s = Setup::new(&[]);
+    let before = snapshot(&s);
+    tokio_rt().block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{}/_emulator/clock", s.graph_url()))
+            .json(&json!({"advanceSeconds": 9 * 3600}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    });
+    snapshot(&s);
+    let (rc, report) = run_json(&s, &["restore", "--to", &before, "--all", "--dry-run"]);
+    assert_eq!(rc, 0, "{report}");
+    let creates: Vec<&Value> = report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|st| st["kind"] == "unifiedRoleAssignment" && st["action"] == "create")
+        .collect();
+    assert!(creates.is_empty(), "{creates:?}");
+    let notices = report["plan"]["notices"].to_string();
+    assert!(notices.contains("granted for a time by PIM"), "{notices}");
 }

@@ -85,6 +85,8 @@ pub fn needed(kind: Kind, action: Action) -> &'static [AnyOf] {
         (Kind::OAuth2PermissionGrant, _) => &[GRANTS],
         (Kind::RoleDefinition | Kind::RoleAssignment, _) => &[ROLES],
         (Kind::RoleEligibilitySchedule, _) => &[ELIGIBILITY],
+        // Never written (PIM manages them); named for completeness.
+        (Kind::RoleAssignmentSchedule, _) => &[ROLES],
         (Kind::UserAuthenticationMethods, _) => &[USER_METHODS],
     }
 }

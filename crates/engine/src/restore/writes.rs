@@ -142,7 +142,9 @@ pub fn writable(kind: Kind) -> Writable {
         Kind::RoleAssignment | Kind::AppRoleAssignment => Writable::Replace,
         // Eligibilities are written as schedule requests, with expirations that may have
         // passed; kept out of restore until that mapping is built.
-        Kind::UserAuthenticationMethods | Kind::RoleEligibilitySchedule => Writable::Never,
+        Kind::UserAuthenticationMethods
+        | Kind::RoleEligibilitySchedule
+        | Kind::RoleAssignmentSchedule => Writable::Never,
         _ => Writable::Full,
     }
 }
