@@ -16,7 +16,7 @@ use super::order::{Node, order};
 use super::plan::{Action, Desired, Link, Notice, NoticeKind, PLAN_FORMAT, Plan, Remap, Step};
 use super::writes::{
     Writable, create_body, has_dynamic_members, is_built_in, is_credentials, is_exchange_managed,
-    is_synced, links, update_body, writable,
+    is_guest, is_synced, links, update_body, writable,
 };
 use crate::diff::{PropertyChange, property_changes};
 
@@ -110,14 +110,19 @@ fn configuration_changes(kind: Kind, live: &Value, desired: &Value) -> Vec<Prope
         .collect()
 }
 
-/// Objects the plan creates anew (not live, not in a recycle bin, not synchronised): their
-/// ids change, so every reference to them is remapped.
+/// Objects the plan creates anew (not live, not in a recycle bin, not synchronised, not made
+/// elsewhere — guests by invitation, mail-enabled groups in Exchange): their ids change, so
+/// every reference to them is remapped.
 fn recreated(wanted: &[Wanted], current: &Current) -> BTreeMap<String, ObjectKey> {
     wanted
         .iter()
         .filter(|w| {
             w.object.as_ref().is_some_and(|o| {
-                !is_synced(o) && !is_built_in(w.key.kind, o) && creatable(w.key.kind)
+                !is_synced(o)
+                    && !is_guest(w.key.kind, o)
+                    && !is_exchange_managed(w.key.kind, o)
+                    && !is_built_in(w.key.kind, o)
+                    && creatable(w.key.kind)
             }) && !current.live.contains_key(&w.key)
                 && !current.recycle_bin.contains(&w.key)
         })
@@ -261,6 +266,11 @@ impl Builder<'_> {
                 self.after_restore(w, binned, desired, name, i);
             }
             self.links(w, &Value::Null, desired, name, true);
+            return;
+        }
+        if is_guest(kind, desired) {
+            let detail = "a guest, deleted for good: Graph makes guests by invitation, not by creating a user; invite them again (POST /invitations, or Entra admin center › Users › Invite external user), then re-add their groups and roles".to_string();
+            self.notice(NoticeKind::NotRestorable, &w.key, name, detail);
             return;
         }
         if is_exchange_managed(kind, desired) {

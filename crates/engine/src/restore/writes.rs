@@ -169,6 +169,19 @@ pub fn is_exchange_managed(kind: Kind, object: &Value) -> bool {
         && !group_types(object).contains(&"Unified")
 }
 
+/// Whether a user is a B2B guest: such an account is made by an invitation (its `#EXT#` sign-in
+/// name belongs to the inviting tenant's redemption), never by `POST /users`
+/// (invitation-post.md; user.md, `creationType` "Invitation", `userType` "Guest").
+pub fn is_guest(kind: Kind, object: &Value) -> bool {
+    kind == Kind::User
+        && (object.get("userType").and_then(Value::as_str) == Some("Guest")
+            || object.get("creationType").and_then(Value::as_str) == Some("Invitation")
+            || object
+                .get("userPrincipalName")
+                .and_then(Value::as_str)
+                .is_some_and(|upn| upn.contains("#EXT#")))
+}
+
 /// Whether a group's members come from its membership rule: Graph refuses member writes.
 pub fn has_dynamic_members(kind: Kind, object: &Value) -> bool {
     kind == Kind::Group && group_types(object).contains(&"DynamicMembership")

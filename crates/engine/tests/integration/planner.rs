@@ -291,10 +291,20 @@ fn synced_built_in_and_analysis_only_objects_are_listed_not_written() {
                 "u3",
                 Some(json!({"methods": []})),
             ),
+            wanted(
+                Kind::User,
+                "guest",
+                Some(json!({"displayName": "Pat Partner", "userType": "Guest",
+                    "userPrincipalName": "pat_fabrikam.com#EXT#@contoso.onmicrosoft.com"})),
+            ),
         ],
         &current(&[], &[]),
     );
-    assert_eq!(shape(&p), vec![(Action::Create, Kind::User, "u2".into())]);
+    assert_eq!(
+        shape(&p),
+        vec![(Action::Create, Kind::User, "u2".into())],
+        "a guest is invited again, not created"
+    );
     assert!(
         p.steps[0]
             .body
@@ -315,6 +325,7 @@ fn synced_built_in_and_analysis_only_objects_are_listed_not_written() {
             (NoticeKind::RestoreOnPremises, "u1".into()),
             (NoticeKind::NewPassword, "u2".into()),
             (NoticeKind::NotRestorable, "r1".into()),
+            (NoticeKind::NotRestorable, "guest".into()),
         ])
     );
     assert!(
