@@ -163,8 +163,7 @@ async fn against_live(
         .filter(|w| w.object.is_some() && !live_manifest.contains_key(&w.key))
         .map(|w| &w.key)
         .collect();
-    let binned = recycle_bin(client, &missing, &mut warnings).await?;
-    let recycle_bin: BTreeSet<ObjectKey> = binned.keys().cloned().collect();
+    let recycle_bin = recycle_bin(client, &missing, &mut warnings).await?;
     phase("recycle bins");
     relink_referrers(store, &mut wanted, live_manifest, &recycle_bin).await?;
     phase("referrers");
@@ -180,7 +179,6 @@ async fn against_live(
     let current = Current {
         live: live_values,
         recycle_bin,
-        binned,
     };
     let plan = plan(wanted, &current);
     phase("plan");
@@ -270,12 +268,12 @@ async fn relink_referrers(
     store: &Store,
     wanted: &mut Vec<Wanted>,
     live: &rewind_store::Manifest,
-    recycle_bin: &BTreeSet<ObjectKey>,
+    recycle_bin: &BTreeMap<ObjectKey, Option<serde_json::Value>>,
 ) -> Result<(), RestoreError> {
     let recreated: BTreeSet<&str> = wanted
         .iter()
         .filter(|w| {
-            w.object.is_some() && !live.contains_key(&w.key) && !recycle_bin.contains(&w.key)
+            w.object.is_some() && !live.contains_key(&w.key) && !recycle_bin.contains_key(&w.key)
         })
         .map(|w| w.key.key.as_str())
         .collect();
@@ -331,7 +329,7 @@ async fn recycle_bin(
     client: &GraphClient,
     missing: &[&ObjectKey],
     warnings: &mut Vec<String>,
-) -> Result<BTreeMap<ObjectKey, serde_json::Value>, RestoreError> {
+) -> Result<BTreeMap<ObjectKey, Option<serde_json::Value>>, RestoreError> {
     let kinds: BTreeSet<Kind> = missing.iter().map(|k| k.kind).collect();
     let mut out = BTreeMap::new();
     for kind in kinds {
@@ -367,7 +365,7 @@ async fn recycle_bin(
                 {
                     o.shift_remove("@odata.type");
                 }
-                out.insert((*key).clone(), canonical);
+                out.insert((*key).clone(), Some(canonical));
             }
         }
     }

@@ -36,11 +36,10 @@ pub struct Wanted {
 pub struct Current {
     /// Each live object of the scope (and any it names), canonical.
     pub live: BTreeMap<ObjectKey, Value>,
-    /// Objects in scope that are not live but lie in a recycle bin, restorable with their id.
-    pub recycle_bin: BTreeSet<ObjectKey>,
-    /// What the bin holds of them, canonical, where it was read: a restore brings an object
-    /// back as it was deleted, which may be after the change that matters.
-    pub binned: BTreeMap<ObjectKey, Value>,
+    /// Objects in scope that are not live but lie in a recycle bin, restorable with their id,
+    /// with what the bin holds of each (canonical) where it was read: a restore brings an
+    /// object back as it was deleted, which may be after the change that matters.
+    pub recycle_bin: BTreeMap<ObjectKey, Option<Value>>,
 }
 
 /// The state a report-only policy is written in before its switch.
@@ -58,7 +57,7 @@ pub fn plan(mut wanted: Vec<Wanted>, current: &Current) -> Plan {
         primary: BTreeMap::new(),
         restored_ids: current
             .recycle_bin
-            .iter()
+            .keys()
             .map(|k| leaf(&k.key).to_string())
             .collect(),
     };
@@ -124,7 +123,7 @@ fn recreated(wanted: &[Wanted], current: &Current) -> BTreeMap<String, ObjectKey
                     && !is_built_in(w.key.kind, o)
                     && creatable(w.key.kind)
             }) && !current.live.contains_key(&w.key)
-                && !current.recycle_bin.contains(&w.key)
+                && !current.recycle_bin.contains_key(&w.key)
         })
         .map(|w| (leaf(&w.key.key).to_string(), w.key.clone()))
         .collect()
@@ -257,12 +256,12 @@ impl Builder<'_> {
             self.notice(NoticeKind::NotRestorable, &w.key, name, detail);
             return;
         }
-        if self.current.recycle_bin.contains(&w.key) {
+        if let Some(binned) = self.current.recycle_bin.get(&w.key) {
             let reason = format!("{}: deleted, still in the recycle bin", w.reason);
             let step = Self::step(Action::Restore, &w.key, name, &reason);
             let i = self.push(step);
             self.primary.insert(w.key.clone(), i);
-            if let Some(binned) = self.current.binned.get(&w.key) {
+            if let Some(binned) = binned {
                 self.after_restore(w, binned, desired, name, i);
             }
             self.links(w, &Value::Null, desired, name, true);

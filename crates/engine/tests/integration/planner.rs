@@ -25,8 +25,7 @@ fn current(live: &[(Kind, &str, Value)], bin: &[(Kind, &str)]) -> Current {
             .iter()
             .map(|(k, id, v)| (key(*k, id), v.clone()))
             .collect(),
-        recycle_bin: bin.iter().map(|(k, id)| key(*k, id)).collect(),
-        binned: BTreeMap::new(),
+        recycle_bin: bin.iter().map(|(k, id)| (key(*k, id), None)).collect(),
     }
 }
 
@@ -107,8 +106,8 @@ fn a_policy_weakened_then_deleted_comes_back_then_is_written_report_only_and_swi
     // weakened policy. Restoring it alone would bring it back enforced without the exclusion.
     let key = key(Kind::ConditionalAccessPolicy, "p1");
     let mut now = current(&[(Kind::Group, "bg", group("Break glass", &[]))], &[]);
-    now.recycle_bin.insert(key.clone());
-    now.binned.insert(key.clone(), policy("enabled", &[]));
+    now.recycle_bin
+        .insert(key.clone(), Some(policy("enabled", &[])));
     let p = plan(
         vec![wanted(
             Kind::ConditionalAccessPolicy,
@@ -137,7 +136,8 @@ fn a_policy_weakened_then_deleted_comes_back_then_is_written_report_only_and_swi
     assert_eq!(p.steps[2].body, Some(json!({"state": "enabled"})));
 
     // Deleted as it was at the target time: the restore alone is the way back.
-    now.binned.insert(key, policy("enabled", &["bg"]));
+    now.recycle_bin
+        .insert(key, Some(policy("enabled", &["bg"])));
     let p = plan(
         vec![wanted(
             Kind::ConditionalAccessPolicy,
@@ -389,7 +389,7 @@ fn tenant() -> impl Strategy<Value = (Vec<Wanted>, Current)> {
         .prop_map(|(groups, excluded, enabled)| {
             let mut wanted = Vec::new();
             let mut live = BTreeMap::new();
-            let mut bin = BTreeSet::new();
+            let mut bin = BTreeMap::new();
             for (i, (presence, members, in_bin)) in groups.iter().enumerate() {
                 let id = format!("g{i}");
                 let members: Vec<String> = members.iter().map(|m| format!("u{m}")).collect();
@@ -401,7 +401,7 @@ fn tenant() -> impl Strategy<Value = (Vec<Wanted>, Current)> {
                         group(&id, &members[..members.len() / 2]),
                     );
                 } else if *in_bin {
-                    bin.insert(key(Kind::Group, &id));
+                    bin.insert(key(Kind::Group, &id), None);
                 }
                 wanted.push(wanted_of(Kind::Group, &id, target));
             }
@@ -430,7 +430,6 @@ fn tenant() -> impl Strategy<Value = (Vec<Wanted>, Current)> {
                 Current {
                     live,
                     recycle_bin: bin,
-                    binned: BTreeMap::new(),
                 },
             )
         })
