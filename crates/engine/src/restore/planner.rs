@@ -109,6 +109,22 @@ fn configuration_changes(kind: Kind, live: &Value, desired: &Value) -> Vec<Prope
         .collect()
 }
 
+/// Why Graph will not create `object` anew through its collection, when it will not: what to
+/// do instead. Guests are made by invitation, mail-enabled groups in Exchange Online.
+fn made_elsewhere(kind: Kind, object: &Value) -> Option<&'static str> {
+    if is_guest(kind, object) {
+        Some(
+            "a guest, deleted for good: Graph makes guests by invitation, not by creating a user; invite them again (POST /invitations, or Entra admin center › Users › Invite external user), then re-add their groups and roles",
+        )
+    } else if is_exchange_managed(kind, object) {
+        Some(
+            "a mail-enabled security group or distribution list, deleted for good: Graph cannot create it; create it in Exchange Online (New-DistributionGroup) with its members",
+        )
+    } else {
+        None
+    }
+}
+
 /// Objects the plan creates anew (not live, not in a recycle bin, not synchronised, not made
 /// elsewhere — guests by invitation, mail-enabled groups in Exchange): their ids change, so
 /// every reference to them is remapped.
@@ -118,8 +134,7 @@ fn recreated(wanted: &[Wanted], current: &Current) -> BTreeMap<String, ObjectKey
         .filter(|w| {
             w.object.as_ref().is_some_and(|o| {
                 !is_synced(o)
-                    && !is_guest(w.key.kind, o)
-                    && !is_exchange_managed(w.key.kind, o)
+                    && made_elsewhere(w.key.kind, o).is_none()
                     && !is_built_in(w.key.kind, o)
                     && creatable(w.key.kind)
             }) && !current.live.contains_key(&w.key)
@@ -267,14 +282,8 @@ impl Builder<'_> {
             self.links(w, &Value::Null, desired, name, true);
             return;
         }
-        if is_guest(kind, desired) {
-            let detail = "a guest, deleted for good: Graph makes guests by invitation, not by creating a user; invite them again (POST /invitations, or Entra admin center › Users › Invite external user), then re-add their groups and roles".to_string();
-            self.notice(NoticeKind::NotRestorable, &w.key, name, detail);
-            return;
-        }
-        if is_exchange_managed(kind, desired) {
-            let detail = "a mail-enabled security group or distribution list, deleted for good: Graph cannot create it; create it in Exchange Online (New-DistributionGroup) with its members".to_string();
-            self.notice(NoticeKind::NotRestorable, &w.key, name, detail);
+        if let Some(how) = made_elsewhere(kind, desired) {
+            self.notice(NoticeKind::NotRestorable, &w.key, name, how.to_string());
             return;
         }
         let reason = format!("{}: deleted for good, created anew with a new id", w.reason);
