@@ -267,7 +267,8 @@ pub fn share_clients(t: &mut Tenant, home: &[crate::auth::Client]) {
     t.journal.clear();
 }
 
-fn obj(v: Value) -> Map<String, Value> {
+/// A JSON object literal as a map (anything else is empty).
+pub(crate) fn obj(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),

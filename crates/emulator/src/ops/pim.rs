@@ -10,10 +10,10 @@ use serde_json::{Map, Value, json};
 
 use super::audit::{self, AuditOp};
 use crate::resource::Coll;
-use crate::seed::{GLOBAL_ADMIN, USER_ADMIN};
+use crate::seed::{GLOBAL_ADMIN, USER_ADMIN, obj};
 use crate::tenant::{Actor, Tenant};
 
-/// How long the seeded activation lasts, and how long ago it was made.
+/// How long the seeded activation lasts.
 const ACTIVATION_HOURS: i64 = 8;
 /// How long the seeded time-bound assignment lasts from the start.
 const TIME_BOUND_DAYS: i64 = 30;
@@ -44,17 +44,13 @@ fn schedule(
             json!({"type": "afterDateTime", "endDateTime": crate::tenant::format_time(to), "duration": null}),
         ),
     };
-    let v = json!({
+    obj(json!({
         "principalId": pick("principalId"), "roleDefinitionId": pick("roleDefinitionId"),
         "directoryScopeId": pick("directoryScopeId"), "appScopeId": pick("appScopeId"),
         "createdUsing": created_using, "createdDateTime": start, "modifiedDateTime": null,
         "status": "Provisioned", "assignmentType": assignment_type, "memberType": "Direct",
         "scheduleInfo": {"startDateTime": start, "recurrence": null, "expiration": expiration},
-    });
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
+    }))
 }
 
 /// What PIM holds at the moment the emulator starts: the security lead activated her Global
@@ -89,11 +85,10 @@ pub(crate) fn start_of_day(t: &mut Tenant) {
 
 fn add(t: &mut Tenant, principal: &str, role: &str, kind: &str, window: (Timestamp, Timestamp)) {
     let id = format!("{}-1", t.new_opaque_id());
-    let assignment = json!({"principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/",
-        "appScopeId": null, "condition": null, "principalOrganizationId": t.tenant_id});
-    let Value::Object(body) = assignment else {
-        return;
-    };
+    let body = obj(
+        json!({"principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/",
+        "appScopeId": null, "condition": null, "principalOrganizationId": t.tenant_id}),
+    );
     let mut assignment = Map::from_iter([("id".to_string(), json!(id))]);
     assignment.extend(body);
     let mut s = Map::from_iter([("id".to_string(), json!(id))]);
