@@ -218,19 +218,7 @@ impl Tenant {
             return Err(GraphError::forbidden());
         }
         if self.license == crate::tenant::License::P1
-            && matches!(
-                route,
-                Route::Collection(
-                    crate::resource::Coll::RoleEligibilitySchedules
-                        | crate::resource::Coll::RoleAssignmentSchedules,
-                    _
-                ) | Route::Item(
-                    crate::resource::Coll::RoleEligibilitySchedules
-                        | crate::resource::Coll::RoleAssignmentSchedules,
-                    _,
-                    _
-                )
-            )
+            && matches!(route, Route::Collection(c, _) | Route::Item(c, _, _) if c.is_pim())
         {
             // PIM needs Entra ID P2 or ID Governance (privilegedidentitymanagementv3-overview.md,
             // "License requirements"); without it Graph answers 400 AadPremiumLicenseRequired,

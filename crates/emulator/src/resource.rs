@@ -197,6 +197,15 @@ impl Coll {
         }
     }
 
+    /// Privileged Identity Management's sets, which need Entra ID P2 or ID Governance
+    /// (privilegedidentitymanagementv3-overview.md, "License requirements").
+    pub(crate) fn is_pim(self) -> bool {
+        matches!(
+            self,
+            Coll::RoleEligibilitySchedules | Coll::RoleAssignmentSchedules
+        )
+    }
+
     /// Directory objects share one id space, the recycle bin and the legacy error codes.
     pub fn is_directory_object(self) -> bool {
         matches!(
