@@ -18,12 +18,7 @@ async fn assert_incremental_matches_full(env: &Env, timeline: &Store, label: &st
     let fresh = env.sqlite(&format!("full-{}", uuid::Uuid::new_v4())).await;
     env.capture(&client, &fresh, true).await;
     let (inc, full) = (env.manifest(timeline).await, env.manifest(&fresh).await);
-    let differing: Vec<_> = inc
-        .iter()
-        .filter(|(k, v)| full.get(*k) != Some(*v))
-        .map(|(k, _)| k.clone())
-        .chain(full.keys().filter(|k| !inc.contains_key(*k)).cloned())
-        .collect();
+    let differing = Env::differing(&inc, &full);
     assert!(
         differing.is_empty(),
         "{label}: incremental and full differ on {differing:?}"
@@ -207,18 +202,13 @@ async fn throttling_errors_and_replication_lag_leave_the_snapshot_unchanged() {
     let fresh = env.sqlite("fault-free").await;
     env.capture(&client, &fresh, true).await;
     let (got, want) = (env.manifest(&store).await, env.manifest(&fresh).await);
-    let differing: Vec<_> = want
-        .iter()
-        .filter(|(k, v)| got.get(*k) != Some(*v))
-        .map(|(k, _)| k)
-        .chain(got.keys().filter(|k| !want.contains_key(*k)))
-        .collect();
+    let differing = Env::differing(&got, &want);
     for k in &differing {
-        let a = match got.get(*k) {
+        let a = match got.get(k) {
             Some(h) => store.version(h).await.unwrap().to_string(),
             None => "-".into(),
         };
-        let b = match want.get(*k) {
+        let b = match want.get(k) {
             Some(h) => fresh.version(h).await.unwrap().to_string(),
             None => "-".into(),
         };

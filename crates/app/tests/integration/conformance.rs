@@ -222,11 +222,9 @@ async fn a_tenant_without_pim_is_captured_with_pim_marked_unavailable() {
     );
 }
 
-#[tokio::test]
-async fn a_new_group_owner_is_captured_before_the_audit_log_says_so() {
-    // Audit records arrive minutes late; group delta tracks owners when they are selected, so
-    // the capture right after an incident has the owner without waiting for the log.
-    let env = Env::start(SeedOptions::default()).await;
+/// A timeline with one capture, after which audit records reach the log up to five minutes
+/// late, as Entra's do.
+async fn captured_then_audit_late(env: &Env) -> (Store, rewind_msgraph::GraphClient) {
     let store = env.sqlite("timeline").await;
     let client = env.reader();
     env.capture(&client, &store, false).await;
@@ -236,6 +234,15 @@ async fn a_new_group_owner_is_captured_before_the_audit_log_says_so() {
         &json!({"audit_latency_s": 300}),
     )
     .await;
+    (store, client)
+}
+
+#[tokio::test]
+async fn a_new_group_owner_is_captured_before_the_audit_log_says_so() {
+    // Audit records arrive minutes late; group delta tracks owners when they are selected, so
+    // the capture right after an incident has the owner without waiting for the log.
+    let env = Env::start(SeedOptions::default()).await;
+    let (store, client) = captured_then_audit_late(&env).await;
     let (_, groups) = env.graph(Method::GET, "/groups?$select=id", None).await;
     let gid = groups["value"][0]["id"].as_str().unwrap().to_string();
     let (_, users) = env.graph(Method::GET, "/users?$select=id", None).await;
@@ -394,15 +401,7 @@ async fn a_credential_and_an_app_role_added_before_the_log_knows_are_in_the_next
     // application and an app role assignment to a service principal. The capture right after
     // has both, whatever the log says yet.
     let env = Env::start(SeedOptions::default()).await;
-    let store = env.sqlite("timeline").await;
-    let client = env.reader();
-    env.capture(&client, &store, false).await;
-    env.admin(
-        Method::PUT,
-        "/_emulator/faults",
-        &json!({"audit_latency_s": 300}),
-    )
-    .await;
+    let (store, client) = captured_then_audit_late(&env).await;
     let (_, apps) = env
         .graph(Method::GET, "/applications?$select=id", None)
         .await;

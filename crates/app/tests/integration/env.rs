@@ -141,6 +141,15 @@ impl Env {
         store.manifest(&tenant, &latest).await.unwrap()
     }
 
+    /// The keys whose versions differ between two manifests, or that only one holds.
+    pub fn differing(got: &Manifest, want: &Manifest) -> Vec<rewind_store::ObjectKey> {
+        want.iter()
+            .filter(|(k, v)| got.get(*k) != Some(*v))
+            .map(|(k, _)| k.clone())
+            .chain(got.keys().filter(|k| !want.contains_key(*k)).cloned())
+            .collect()
+    }
+
     /// Calls the emulator's admin API.
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: &Value) -> Value {
         let url = format!("{}{path}", self.emulator.info.graph_url);

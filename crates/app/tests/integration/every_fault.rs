@@ -99,12 +99,7 @@ async fn timeline_equals_a_fault_free_read(w: Weather) {
     let fresh = env.sqlite("fault-free").await;
     env.capture(&client, &fresh, true).await;
     let (got, want) = (env.manifest(&store).await, env.manifest(&fresh).await);
-    let differing: Vec<_> = want
-        .iter()
-        .filter(|(k, v)| got.get(*k) != Some(*v))
-        .map(|(k, _)| k)
-        .chain(got.keys().filter(|k| !want.contains_key(*k)))
-        .collect();
+    let differing = Env::differing(&got, &want);
     assert!(differing.is_empty(), "{w:?}: differ on {differing:?}");
 }
 
