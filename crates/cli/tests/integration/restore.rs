@@ -98,6 +98,19 @@ pub(crate) fn graph_as(
 }
 
 /// Restores `--all` to `to`, asserting it applied every step and converged.
+/// The first object Graph lists at `path` that `wanted` picks.
+fn listed_where(s: &Setup, path: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+    let (status, list) = graph(s, "GET", path, None);
+    assert_eq!(status, 200, "{list}");
+    list["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| wanted(v))
+        .unwrap_or_else(|| panic!("nothing at {path} is as the test needs: {list}"))
+        .clone()
+}
+
 fn restore_all(s: &Setup, to: &str) -> Value {
     let (rc, report) = run_json(s, &["restore", "--to", to, "--all", "--yes"]);
     assert_eq!(
@@ -920,20 +933,13 @@ fn a_policy_weakened_then_deleted_comes_back_with_its_exclusion() {
     // the exclusion. The way back restores it, writes the target version report-only, and
     // switches it on last — and the live policy has its exclusion again.
     let s = Setup::new(&[]);
-    let (_, policies) = graph(&s, "GET", "/identity/conditionalAccess/policies", None);
-    let policy = policies["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| {
-            p["state"] == "enabled"
-                && !p["conditions"]["users"]["excludeGroups"]
-                    .as_array()
-                    .unwrap()
-                    .is_empty()
-        })
-        .unwrap()
-        .clone();
+    let policy = listed_where(&s, "/identity/conditionalAccess/policies", |p| {
+        p["state"] == "enabled"
+            && !p["conditions"]["users"]["excludeGroups"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+    });
     let id = policy["id"].as_str().unwrap().to_string();
     let excluded = policy["conditions"]["users"]["excludeGroups"].clone();
     let before = snapshot(&s);
@@ -991,19 +997,16 @@ fn conditions_and_controls_added_since_are_removed_with_null() {
     // way back removes the platform condition (null, not an empty shell Graph would refuse or
     // keep matching nothing) and puts the control back.
     let s = Setup::new(&[]);
-    let (_, policies) = graph(&s, "GET", "/identity/conditionalAccess/policies", None);
-    let policies = policies["value"].as_array().unwrap().clone();
-    let narrowed = policies
-        .iter()
-        .find(|p| p["conditions"]["platforms"].is_null() && p["state"] == "enabled")
-        .unwrap()["id"]
+    let policies = "/identity/conditionalAccess/policies";
+    let narrowed = listed_where(&s, policies, |p| {
+        p["conditions"]["platforms"].is_null() && p["state"] == "enabled"
+    })["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let timed = policies
-        .iter()
-        .find(|p| !p["sessionControls"]["signInFrequency"].is_null())
-        .unwrap();
+    let timed = listed_where(&s, policies, |p| {
+        !p["sessionControls"]["signInFrequency"].is_null()
+    });
     let (timed, frequency) = (
         timed["id"].as_str().unwrap().to_string(),
         timed["sessionControls"]["signInFrequency"].clone(),
@@ -1034,19 +1037,9 @@ fn conditions_and_controls_added_since_are_removed_with_null() {
 fn a_renamed_and_widened_named_location_is_put_back() {
     // Graph updates a named location only with its derived type in the body.
     let s = Setup::new(&[]);
-    let (_, locations) = graph(
-        &s,
-        "GET",
-        "/identity/conditionalAccess/namedLocations",
-        None,
-    );
-    let location = locations["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["@odata.type"] == "#microsoft.graph.ipNamedLocation")
-        .unwrap()
-        .clone();
+    let location = listed_where(&s, "/identity/conditionalAccess/namedLocations", |l| {
+        l["@odata.type"] == "#microsoft.graph.ipNamedLocation"
+    });
     let id = location["id"].as_str().unwrap().to_string();
     let before = snapshot(&s);
     let path = format!("/identity/conditionalAccess/namedLocations/{id}");
@@ -1140,14 +1133,9 @@ fn a_widened_authentication_strength_is_narrowed_back() {
     // Graph changes a strength's combinations only through updateAllowedCombinations: a PATCH
     // would be refused, and leaving it out would leave administrators' MFA widened to SMS.
     let s = Setup::new(&[]);
-    let (_, strengths) = graph(&s, "GET", "/policies/authenticationStrengthPolicies", None);
-    let custom = strengths["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["policyType"] == "custom")
-        .unwrap()
-        .clone();
+    let custom = listed_where(&s, "/policies/authenticationStrengthPolicies", |p| {
+        p["policyType"] == "custom"
+    });
     let id = custom["id"].as_str().unwrap().to_string();
     let before = snapshot(&s);
     let mut widened: Vec<Value> = custom["allowedCombinations"].as_array().unwrap().clone();
