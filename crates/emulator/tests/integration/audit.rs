@@ -153,16 +153,7 @@ async fn late_records_arrive_out_of_order_within_the_window() {
     let mut arrived: Vec<String> = Vec::new();
     let mut seen_at_start = None;
     for _ in 0..32 {
-        let token = h.token(rewind_emulator::Access::Read).await;
-        let r = h
-            .send(
-                &token,
-                reqwest::Method::GET,
-                &h.url("/auditLogs/directoryAudits"),
-                None,
-                &[],
-            )
-            .await;
+        let r = h.get_fresh("/auditLogs/directoryAudits").await;
         let mut now: Vec<(String, String)> = r.body["value"]
             .as_array()
             .unwrap()

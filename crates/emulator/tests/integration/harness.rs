@@ -171,6 +171,14 @@ impl Harness {
             .await
     }
 
+    /// `GET` with a read token issued now: after the emulator clock has moved past the
+    /// harness's own tokens.
+    pub async fn get_fresh(&self, path: &str) -> Reply {
+        let token = self.token(Access::Read).await;
+        self.send(&token, reqwest::Method::GET, path, None, &[])
+            .await
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
         self.send(&self.writer, reqwest::Method::POST, path, Some(body), &[])
             .await

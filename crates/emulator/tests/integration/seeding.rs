@@ -273,28 +273,13 @@ async fn activations_and_time_bound_assignments_show_their_schedules_and_end() {
     }
     h.emu
         .with_tenant(|t| t.advance_clock(jiff::SignedDuration::from_hours(8)));
-    let token = h.token(rewind_emulator::Access::Read).await;
     let r = h
-        .send(
-            &token,
-            reqwest::Method::GET,
-            &h.url("/roleManagement/directory/roleAssignments"),
-            None,
-            &[],
-        )
+        .get_fresh("/roleManagement/directory/roleAssignments")
         .await;
     let left = r.body["value"].as_array().unwrap();
     assert_eq!(left.len(), assignments.len() - 1, "the activation ended");
     assert!(left.iter().all(|a| a["id"] != activated[0]["id"]));
     assert!(left.iter().any(|a| a["id"] == time_bound[0]["id"]));
-    let r = h
-        .send(
-            &token,
-            reqwest::Method::GET,
-            &h.url("/auditLogs/directoryAudits"),
-            None,
-            &[],
-        )
-        .await;
+    let r = h.get_fresh("/auditLogs/directoryAudits").await;
     assert!(r.text.contains("PIM activation expired"), "{}", r.text);
 }
