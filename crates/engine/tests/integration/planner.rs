@@ -108,14 +108,14 @@ fn a_policy_weakened_then_deleted_comes_back_then_is_written_report_only_and_swi
     let mut now = current(&[(Kind::Group, "bg", group("Break glass", &[]))], &[]);
     now.recycle_bin
         .insert(key.clone(), Some(policy("enabled", &[])));
-    let p = plan(
-        vec![wanted(
-            Kind::ConditionalAccessPolicy,
-            "p1",
-            Some(policy("enabled", &["bg"])),
-        )],
-        &now,
-    );
+    let back = |now: &Current| {
+        let target = Some(policy("enabled", &["bg"]));
+        plan(
+            vec![wanted(Kind::ConditionalAccessPolicy, "p1", target)],
+            now,
+        )
+    };
+    let p = back(&now);
     assert_eq!(
         shape(&p),
         vec![
@@ -138,14 +138,7 @@ fn a_policy_weakened_then_deleted_comes_back_then_is_written_report_only_and_swi
     // Deleted as it was at the target time: the restore alone is the way back.
     now.recycle_bin
         .insert(key, Some(policy("enabled", &["bg"])));
-    let p = plan(
-        vec![wanted(
-            Kind::ConditionalAccessPolicy,
-            "p1",
-            Some(policy("enabled", &["bg"])),
-        )],
-        &now,
-    );
+    let p = back(&now);
     assert_eq!(
         shape(&p),
         vec![(Action::Restore, Kind::ConditionalAccessPolicy, "p1".into())]
