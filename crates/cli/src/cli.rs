@@ -629,6 +629,10 @@ pub struct FaultArgs {
     /// Share of requests (0 to 1) answered 503/504 with Retry-After.
     #[arg(long, default_value_t = 0.0)]
     pub error_rate: f64,
+    /// Share of writes (0 to 1) applied and then answered 500/503/504 anyway, as Graph
+    /// sometimes does: a client that sends the write again may make a duplicate.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_after_commit_rate: f64,
     /// How long a just-created object stays invisible, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub replication_lag_ms: u64,

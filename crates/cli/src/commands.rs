@@ -79,6 +79,7 @@ fn emulator_config(t: &TenantArgs) -> rewind_emulator::EmulatorConfig {
         faults: rewind_emulator::Faults {
             latency_ms: t.faults.latency_ms,
             error_rate: t.faults.error_rate,
+            error_after_commit_rate: t.faults.error_after_commit_rate,
             replication_lag_ms: t.faults.replication_lag_ms,
             audit_latency_s: t.faults.audit_latency_s,
             expire_page_tokens: 0,

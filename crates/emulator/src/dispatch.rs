@@ -262,11 +262,29 @@ impl Tenant {
             depth,
         };
         let mut resp = ops::route(self, &ctx, &route)?;
+        if write && route != Route::Batch && self.fails_after_commit() {
+            return Err(GraphError::new(
+                500,
+                "UnknownError",
+                "An internal server error occurred; the request may or may not have been applied.",
+            ));
+        }
         if let Some(units) = units {
             resp.headers
                 .push(("x-ms-resource-unit".into(), units.to_string()));
         }
         Ok(resp)
+    }
+
+    /// Whether this applied write is answered with an error anyway
+    /// ([`crate::Faults::error_after_commit_rate`]).
+    fn fails_after_commit(&mut self) -> bool {
+        let rate = self.faults.error_after_commit_rate;
+        let fails = rate > 0.0 && self.rng.random::<f64>() < rate;
+        if fails {
+            self.stats.failed_after_commit += 1;
+        }
+        fails
     }
 
     /// Injected errors and throttling, before the request is served. Returns the resource

@@ -29,6 +29,11 @@ pub struct Faults {
     pub latency_ms: u64,
     /// Share of requests (0 to 1) answered 503 or 504 with `Retry-After`.
     pub error_rate: f64,
+    /// Share of writes (0 to 1) that are applied and then answered 500, 503 or 504 anyway:
+    /// Graph documents that a failed request may have been applied (graph-api.md §6.4 and
+    /// best-practices-concept.md, "retry … only idempotent requests"), so a client that sends a
+    /// create again may make a duplicate.
+    pub error_after_commit_rate: f64,
     /// How long a just-created object stays invisible, in milliseconds.
     pub replication_lag_ms: u64,
     /// Graph's throttling budgets on.
@@ -46,11 +51,13 @@ pub struct Faults {
 impl Faults {
     /// Checks the values; the message says what to fix.
     pub fn validate(&self) -> Result<(), String> {
-        if !(0.0..=1.0).contains(&self.error_rate) || self.error_rate.is_nan() {
-            return Err(format!(
-                "error_rate must be between 0 and 1, not {}",
-                self.error_rate
-            ));
+        for (name, rate) in [
+            ("error_rate", self.error_rate),
+            ("error_after_commit_rate", self.error_after_commit_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) || rate.is_nan() {
+                return Err(format!("{name} must be between 0 and 1, not {rate}"));
+            }
         }
         if self.latency_ms > 60_000 || self.replication_lag_ms > 600_000 {
             return Err("latency_ms is at most 60000 and replication_lag_ms at most 600000".into());
@@ -73,6 +80,8 @@ pub struct Stats {
     pub resource_units: u64,
     /// Requests answered 503/504 by the injected error rate.
     pub injected_errors: u64,
+    /// Writes applied and then answered with an error anyway.
+    pub failed_after_commit: u64,
     /// Requests answered 404 or `NoBackingApplicationObject` because of replication lag.
     pub lagged: u64,
 }

@@ -13,6 +13,7 @@ mod objects;
 pub(crate) mod pim;
 mod recycle;
 mod singletons;
+pub(crate) mod write_rules;
 
 pub(crate) use kinds::{PARENT, security_identifier};
 

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::dispatch::{Body, GraphRequest, Method};
+use crate::ops::write_rules;
 use crate::resource::Coll;
 use crate::route::LinkKind;
 use crate::seed::{
@@ -418,22 +419,30 @@ fn every_nth(
     t: &Tenant,
     coll: Coll,
     n: usize,
-    keep: impl Fn(&serde_json::Map<String, Value>) -> bool,
+    keep: impl Fn(&str, &serde_json::Map<String, Value>) -> bool,
 ) -> Vec<(String, Option<String>)> {
     t.coll(coll)
         .iter()
-        .filter(|(_, o)| keep(o))
+        .filter(|(id, o)| keep(id, o))
         .enumerate()
         .filter(|(i, _)| i % n == n - 1)
         .map(|(_, (id, o))| (id.clone(), text(o, "displayName")))
         .collect()
 }
 
+/// Whether an app with `User.ReadWrite.All` and no directory role may change or delete the user:
+/// not synchronised, holding no role.
+fn cloud_writable(t: &Tenant, id: &str, user: &serde_json::Map<String, Value>) -> bool {
+    !write_rules::is_synced(user) && !write_rules::holds_a_role(t, id)
+}
+
 fn mass_delete(r: &mut Runner<'_>) {
-    // A cloud script cannot delete accounts synchronised from on-premises AD: Graph refuses
-    // writes to directory-synced objects (their source of authority is on-premises).
-    let spared = |o: &serde_json::Map<String, Value>| {
-        o.get("onPremisesSyncEnabled") != Some(&Value::Bool(true))
+    // A cloud script cannot delete accounts synchronised from on-premises AD, nor, with
+    // User.ReadWrite.All alone, users who hold a directory role: Graph refuses both
+    // (ops::write_rules), so the script leaves them.
+    let t: &Tenant = r.t;
+    let spared = |id: &str, o: &serde_json::Map<String, Value>| {
+        cloud_writable(t, id, o)
             && !text(o, "userPrincipalName").is_some_and(|u| {
                 u.starts_with("bg-admin")
                     || u.starts_with("adele.")
@@ -453,8 +462,9 @@ fn mass_delete(r: &mut Runner<'_>) {
             None,
         );
     }
-    let break_glass = |o: &serde_json::Map<String, Value>| {
-        !text(o, "displayName").is_some_and(|n| n.starts_with("CA - Break Glass"))
+    let break_glass = |_: &str, o: &serde_json::Map<String, Value>| {
+        !write_rules::is_synced(o)
+            && !text(o, "displayName").is_some_and(|n| n.starts_with("CA - Break Glass"))
     };
     let mut groups = every_nth(r.t, Coll::Groups, 10, break_glass);
     if let Some((id, o)) = r.t.find_named(Coll::Groups, "CA - Service Accounts")
@@ -493,7 +503,10 @@ fn mass_delete(r: &mut Runner<'_>) {
 }
 
 fn script_gone_wrong(r: &mut Runner<'_>) {
-    let staff = |o: &serde_json::Map<String, Value>| o.get("employeeId").is_some();
+    let t: &Tenant = r.t;
+    let staff = |id: &str, o: &serde_json::Map<String, Value>| {
+        o.get("employeeId").is_some() && cloud_writable(t, id, o)
+    };
     for (id, name) in every_nth(r.t, Coll::Users, 5, staff) {
         let old =
             r.t.get(Coll::Users, &id)

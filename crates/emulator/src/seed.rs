@@ -298,6 +298,7 @@ impl Seeder {
         let locations = self.named_locations(opts.policies / 10);
         let apps = self.applications(&graph_sp, &people, &groups, opts.apps);
         self.ca_policies(&groups, &locations, &apps, opts.policies);
+        self.write_client_roles();
         // The seeded state is the starting point: no history, no pending delta changes.
         self.t.audit.clear();
         self.t.journal.clear();

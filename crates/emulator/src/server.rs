@@ -538,6 +538,8 @@ struct FaultDoc {
     #[serde(default)]
     error_rate: f64,
     #[serde(default)]
+    error_after_commit_rate: f64,
+    #[serde(default)]
     replication_lag_ms: u64,
     #[serde(default)]
     audit_latency_s: u64,
@@ -552,6 +554,7 @@ impl FaultDoc {
         Faults {
             latency_ms: self.latency_ms,
             error_rate: self.error_rate,
+            error_after_commit_rate: self.error_after_commit_rate,
             replication_lag_ms: self.replication_lag_ms,
             audit_latency_s: self.audit_latency_s,
             expire_page_tokens: self.expire_page_tokens,
@@ -568,6 +571,7 @@ impl AppState {
             scenario: self.started.scenario.clone(),
             latency_ms: f.latency_ms,
             error_rate: f.error_rate,
+            error_after_commit_rate: f.error_after_commit_rate,
             replication_lag_ms: f.replication_lag_ms,
             audit_latency_s: f.audit_latency_s,
             expire_page_tokens: f.expire_page_tokens,

@@ -272,6 +272,9 @@ pub(crate) fn create(
             return Err(missing(coll, p));
         }
     }
+    if binds.iter().any(|(k, _)| *k == LinkKind::Members) {
+        super::write_rules::check_member_writes(&obj)?;
+    }
     let id = new_key(t, coll, &obj);
     fill_on_create(t, coll, scope, &id, &mut obj)?;
     check_binds_exist(t, &binds)?;
@@ -411,6 +414,9 @@ pub(crate) fn update(
         .get(coll, id)
         .cloned()
         .ok_or_else(|| GraphError::not_found(id))?;
+    if !binds.is_empty() {
+        super::write_rules::check_member_writes(&stored)?;
+    }
     let stored_type = str_of(&stored, "@odata.type").map(str::to_string);
     check_type_unchanged(coll, &body, stored_type.as_deref())?;
     let declared = stored_type.as_deref().map_or(coll.entity_type(), |s| {

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::audit::{AuditOp, record};
 use super::objects::{display_name, render};
+use super::write_rules::check_link_write;
 use crate::dispatch::{Ctx, GraphResponse};
 use crate::error::GraphError;
 use crate::query::{self, apply_select, collection, context};
@@ -124,6 +125,7 @@ pub(crate) fn add(
         .filter(|_| !t.refuse_lagging(&other))
         .ok_or_else(|| GraphError::not_found(&other))?;
     check_link_type(coll, kind, other_coll, &id, &other)?;
+    check_link_write(t, coll, &id, kind, None)?;
     if !t.add_link(coll, kind, &id, &other) {
         return Err(GraphError::bad_request(format!(
             "One or more added object references already exist for the following modified properties: '{}'.",
@@ -171,6 +173,7 @@ pub(crate) fn remove(
     linked: &str,
 ) -> Result<GraphResponse, GraphError> {
     let id = holder(t, coll, id)?;
+    check_link_write(t, coll, &id, kind, Some(linked))?;
     if !t.remove_link(coll, kind, &id, linked) {
         return Err(GraphError::not_found(linked));
     }

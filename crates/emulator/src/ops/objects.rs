@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::audit::{AuditOp, record};
 use super::kinds;
+use super::write_rules::{ObjectWrite, check_object_write};
 use crate::dispatch::{Body, Ctx, GraphResponse};
 use crate::error::GraphError;
 use crate::query::{self, apply_select, collection, context, entity};
@@ -267,6 +268,7 @@ pub(crate) fn update(
     let id = resolve(t, coll, scope, key)?;
     let body = ctx.body_object()?;
     let before = t.get(coll, &id).cloned().unwrap_or_default();
+    check_object_write(t, &ctx.actor, coll, &id, &before, ObjectWrite::Update)?;
     kinds::update(t, coll, &id, body)?;
     let after = t.get(coll, &id).cloned().unwrap_or_default();
     let changes = changed_properties(&before, &after);
@@ -290,20 +292,46 @@ pub(crate) fn delete(
     key: &str,
 ) -> Result<GraphResponse, GraphError> {
     let id = resolve(t, coll, scope, key)?;
-    let name = t.get(coll, &id).and_then(display_name);
-    let related = super::audit::related(t, coll, &id);
-    kinds::delete(t, coll, &id)?;
+    if let Some(obj) = t.get(coll, &id) {
+        check_object_write(t, &ctx.actor, coll, &id, obj, ObjectWrite::Delete)?;
+    }
+    let service_principal = match coll {
+        Coll::Applications => service_principal_of(t, &id),
+        _ => None,
+    };
+    delete_one(t, ctx, coll, &id)?;
+    // "Deleting an application also deletes its service principal" (restore-application.md);
+    // restoring the application does not bring it back (directory-deleteditems-restore.md).
+    if let Some(sp) = service_principal {
+        delete_one(t, ctx, Coll::ServicePrincipals, &sp)?;
+    }
+    Ok(GraphResponse::no_content())
+}
+
+fn delete_one(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str) -> Result<(), GraphError> {
+    let name = t.get(coll, id).and_then(display_name);
+    let related = super::audit::related(t, coll, id);
+    kinds::delete(t, coll, id)?;
     super::audit::record_related(
         t,
         &ctx.actor,
         coll,
         AuditOp::Delete,
-        &id,
+        id,
         name.as_deref(),
         Vec::new(),
         &related,
     );
-    Ok(GraphResponse::no_content())
+    Ok(())
+}
+
+/// The service principal of the application stored as `app`, in this tenant.
+fn service_principal_of(t: &Tenant, app: &str) -> Option<String> {
+    let app_id = t.get(Coll::Applications, app)?.get("appId")?.as_str()?;
+    t.coll(Coll::ServicePrincipals)
+        .iter()
+        .find(|(_, sp)| sp.get("appId").and_then(Value::as_str) == Some(app_id))
+        .map(|(k, _)| k.clone())
 }
 
 /// `GET /users/{id}/authentication/methods[/{methodId}]`: the methods a user registered.

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::audit::{AuditOp, record};
 use super::kinds::remove_federated_credentials;
 use super::objects::{display_name, render, typed};
+use super::write_rules::{ObjectWrite, check_object_write};
 use crate::dispatch::{Ctx, GraphResponse};
 use crate::error::GraphError;
 use crate::query::{apply_select, collection, context, entity};
@@ -126,6 +127,7 @@ pub(crate) fn restore(
         .get(id)
         .cloned()
         .ok_or_else(|| GraphError::not_found(id))?;
+    check_object_write(t, &ctx.actor, d.coll, id, &d.obj, ObjectWrite::Restore)?;
     check_no_conflict(t, &d.obj, d.coll)?;
     t.recycle_bin.remove(id);
     let mut obj = d.obj;

@@ -241,6 +241,28 @@ impl Seeder {
         }
     }
 
+    /// The write client holds the directory roles Graph requires of an app, beyond its
+    /// permissions, to restore administrators and applications (Privileged Authentication
+    /// Administrator, Application Administrator) — what the README asks of a real tenant's
+    /// write app. Seeded last, so the rest of the tenant is what it was before they were.
+    pub(super) fn write_client_roles(&mut self) {
+        let Some(sp) = self
+            .t
+            .clients
+            .iter()
+            .find(|c| c.access == Access::Write)
+            .map(|c| c.service_principal_id.clone())
+        else {
+            return;
+        };
+        for role in [
+            "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+            "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+        ] {
+            self.assign(&sp, role);
+        }
+    }
+
     pub(super) fn clients(&mut self, graph_sp: &str) {
         for (name, access, perms) in [
             ("Rewind Reader", Access::Read, READ_PERMISSIONS),

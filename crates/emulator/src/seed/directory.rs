@@ -311,7 +311,7 @@ impl Seeder {
         ids
     }
 
-    fn assign(&mut self, principal: &str, role: &str) {
+    pub(super) fn assign(&mut self, principal: &str, role: &str) {
         let id = format!("{}-1", self.t.new_opaque_id());
         let body = obj(
             json!({"principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/", "appScopeId": null, "condition": null,

@@ -15,7 +15,7 @@ fn header<'a>(r: &'a rewind_emulator::GraphResponse, name: &str) -> Option<&'a s
         .map(|(_, v)| v.as_str())
 }
 
-async fn stats(h: &Harness) -> Value {
+pub async fn stats(h: &Harness) -> Value {
     h.http
         .get(format!("{}/_emulator/stats", h.emu.info.graph_url))
         .send()

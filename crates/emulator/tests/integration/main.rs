@@ -32,3 +32,4 @@ mod sdk_python;
 mod seeding;
 mod state;
 mod whatif;
+mod write_rules;

@@ -173,7 +173,34 @@ pub(super) fn check_identifier_uris(t: &Tenant, id: &str, obj: &Obj) -> Result<(
         )
         .with_detail("ObjectConflict", "identifierUris", "identifierUris"));
     }
+    let own = [str_of(obj, "appId"), Some(t.tenant_id.as_str())];
+    if let Some(uri) = uris
+        .iter()
+        .find(|u| api_guid(u).is_some_and(|g| !own.contains(&Some(g))))
+    {
+        return Err(GraphError::bad_request(format!(
+            "The identifierUris value '{uri}' names another application: an api:// URI with an id must use this application's own appId (api://{{appId}}) or the tenant id."
+        ))
+        .with_detail("HostNameNotOnVerifiedDomain", "identifierUris", "identifierUris"));
+    }
     Ok(())
+}
+
+/// The GUID an `api://{guid}[/…]` identifier URI names. Such a URI must name the application's
+/// own appId or the tenant (identifier-uri-restrictions.md: the default and secure forms are
+/// `api://{appId}` and `api://{tenantId}/…`), so an application re-created with its old
+/// `api://{old appId}` is refused.
+fn api_guid(uri: &str) -> Option<&str> {
+    let authority = uri.strip_prefix("api://")?.split('/').next()?;
+    let is_guid = authority.len() == 36
+        && authority.chars().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
+    is_guid.then_some(authority)
 }
 
 pub(super) fn fill_service_principal(t: &Tenant, obj: &mut Obj) -> Result<(), GraphError> {
@@ -294,6 +321,7 @@ pub(super) fn fill_app_role_assignment(
     let (pcoll, principal) = t
         .directory_object(&principal_id)
         .ok_or_else(|| GraphError::not_found(&principal_id))?;
+    check_replicated(t, &principal_id)?;
     let principal_type = match pcoll {
         Coll::Users => "User",
         Coll::Groups => "Group",
@@ -636,6 +664,7 @@ pub(super) fn check_role_assignment(t: &Tenant, obj: &Obj) -> Result<(), GraphEr
     if t.directory_object(principal).is_none() {
         return Err(GraphError::not_found(principal));
     }
+    check_replicated(t, principal)?;
     let role = str_of(obj, "roleDefinitionId").unwrap_or_default();
     if find_role_definition(t, role).is_none() {
         return Err(GraphError::not_found(role));
@@ -661,6 +690,18 @@ pub(super) fn check_role_assignment(t: &Tenant, obj: &Obj) -> Result<(), GraphEr
         return Err(GraphError::bad_request(
             "A conflicting object with one or more of the specified property values is present in the directory.",
         ));
+    }
+    Ok(())
+}
+
+/// A body naming a principal created moments ago, before it replicated, is refused with a
+/// 400 that names it (graph-api.md §6.5; the capture conformance review: replication lag shows
+/// as 400s naming a just-created principal, not only as 404s).
+fn check_replicated(t: &Tenant, principal: &str) -> Result<(), GraphError> {
+    if t.refuse_lagging(principal) {
+        return Err(GraphError::bad_request(format!(
+            "Resource '{principal}' does not exist or one of its queried reference-property objects are not present."
+        )));
     }
     Ok(())
 }
