@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use rewind_engine::restore::{Action, needed};
+use rewind_engine::restore::{Action, DirectoryRole, needed};
 use rewind_model::Kind;
 use rewind_msgraph::{ClientError, GraphClient};
 use serde::Serialize;
@@ -72,25 +72,59 @@ impl Report {
     }
 }
 
-/// Directory roles Graph requires of an app for sensitive writes, beyond its permissions
-/// (user-update.md and directory-deleteditems-restore.md: changing or restoring a user who holds
-/// a privileged role needs Privileged Authentication Administrator; restoring applications and
-/// service principals needs an application administrator role): `(role id, name, why)`.
-const WRITE_ROLES: &[(&[&str], &str, &str)] = &[
-    (
-        &["7be44c8a-adaf-4e2a-84d6-ab2649e08a13"],
-        "Privileged Authentication Administrator",
-        "to restore, change or re-enable users who hold privileged roles (break-glass accounts included)",
-    ),
-    (
-        &[
-            "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
-            "158c047a-c907-4556-b7ef-446551a6b5f7",
-        ],
-        "Application Administrator (or Cloud Application Administrator)",
-        "to restore deleted applications and service principals",
-    ),
-];
+/// Why the directory roles of an app could not be read, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolesUnreadable {
+    /// What went wrong.
+    pub detail: String,
+    /// What to do.
+    pub fix: String,
+}
+
+/// The service principal of the app `client_id` in this tenant and the directory roles (role
+/// definition ids) it holds tenant-wide, read with the read app.
+pub async fn directory_roles_of(
+    read: &GraphClient,
+    client_id: &str,
+) -> Result<(String, BTreeSet<String>), RolesUnreadable> {
+    let unreadable = |detail: String, fix: &str| RolesUnreadable {
+        detail,
+        fix: fix.to_string(),
+    };
+    let sp = read
+        .get(&format!(
+            "/servicePrincipals(appId='{client_id}')?$select=id"
+        ))
+        .await
+        .map_err(|e| {
+            unreadable(
+                format!("its service principal could not be read: {e}"),
+                "grant the read app Application.Read.All, with admin consent",
+            )
+        })?;
+    let Some(sp) = sp["id"].as_str().map(str::to_string) else {
+        return Err(unreadable(
+            "the app has no service principal in this tenant".into(),
+            "consent to the write app in this tenant (an administrator signs in to its admin consent URL)",
+        ));
+    };
+    let held = read
+        .list(&format!(
+            "/roleManagement/directory/roleAssignments?$filter=principalId eq '{sp}'"
+        ))
+        .await
+        .map_err(|e| {
+            unreadable(
+                format!("its role assignments could not be read: {e}"),
+                "grant the read app RoleManagement.Read.Directory, with admin consent",
+            )
+        })?
+        .iter()
+        .filter(|a| a["directoryScopeId"].as_str().is_none_or(|s| s == "/"))
+        .filter_map(|a| a["roleDefinitionId"].as_str().map(str::to_string))
+        .collect();
+    Ok((sp, held))
+}
 
 /// Checks the read app (`read`) and, when given, the app restore writes with (`write`, with
 /// whether it is an app of its own).
@@ -279,55 +313,20 @@ fn write_permissions(label: &str, granted: Option<&[String]>) -> Finding {
     }
 }
 
-/// The directory roles the write app holds, against [`WRITE_ROLES`].
+/// The directory roles the write app holds, against those restore needs ([`DirectoryRole`]).
 async fn write_roles(read: &GraphClient, writer: &GraphClient, label: &str) -> Vec<Finding> {
     let check = format!("{label}: directory roles");
-    let sp = match read
-        .get(&format!(
-            "/servicePrincipals(appId='{}')?$select=id",
-            writer.client_id()
-        ))
-        .await
-    {
-        Ok(v) => v["id"].as_str().map(str::to_string),
-        Err(e) => {
-            return vec![Finding::missing(
-                &check,
-                format!("its service principal could not be read: {e}"),
-                "grant the read app Application.Read.All, with admin consent",
-            )];
+    let (sp, held) = match directory_roles_of(read, writer.client_id()).await {
+        Ok(found) => found,
+        Err(RolesUnreadable { detail, fix }) => {
+            return vec![Finding::missing(&check, detail, fix)];
         }
     };
-    let Some(sp) = sp else {
-        return vec![Finding::missing(
-            &check,
-            "the app has no service principal in this tenant",
-            "consent to the write app in this tenant (an administrator signs in to its admin consent URL)",
-        )];
-    };
-    let held: BTreeSet<String> = match read
-        .list(&format!(
-            "/roleManagement/directory/roleAssignments?$filter=principalId eq '{sp}'"
-        ))
-        .await
-    {
-        Ok(items) => items
-            .iter()
-            .filter(|a| a["directoryScopeId"].as_str().is_none_or(|s| s == "/"))
-            .filter_map(|a| a["roleDefinitionId"].as_str().map(str::to_string))
-            .collect(),
-        Err(e) => {
-            return vec![Finding::missing(
-                &check,
-                format!("its role assignments could not be read: {e}"),
-                "grant the read app RoleManagement.Read.Directory, with admin consent",
-            )];
-        }
-    };
-    WRITE_ROLES
+    DirectoryRole::ALL
         .iter()
-        .map(|(ids, name, why)| {
-            if ids.iter().any(|id| held.contains(*id)) {
+        .map(|role| {
+            let (name, why) = (role.name(), role.purpose());
+            if role.satisfied_by().iter().any(|id| held.contains(*id)) {
                 Finding::ok(&check, format!("holds {name}"))
             } else {
                 Finding::missing(

@@ -6,12 +6,14 @@ mod execute;
 mod graph;
 mod guard;
 mod prepare;
+mod privilege;
 mod scope;
 mod verify;
 
 pub use execute::{ExecuteOptions, Execution, StepEvent, StepOutcome, execute};
 pub use guard::{Guard, Removed, WorseOff, guard};
 pub use prepare::{Prepared, prepare, replan};
+pub use privilege::missing_directory_roles;
 pub use scope::Scope;
 pub use verify::{Difference, Verification, verify};
 

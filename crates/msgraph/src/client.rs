@@ -251,6 +251,15 @@ pub struct GraphClient {
     last_url: std::sync::Mutex<Option<String>>,
 }
 
+/// Which failed requests [`GraphClient::execute_with`] sends again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    /// Every transient failure (throttling, 5xx): reads and idempotent writes.
+    Transient,
+    /// Only throttling, which Graph answers before doing anything: creates.
+    Unapplied,
+}
+
 impl GraphClient {
     /// A client; no request is made until one is needed.
     pub fn new(
@@ -360,6 +369,19 @@ impl GraphClient {
         body: Option<&Value>,
         prefer: &str,
     ) -> Result<(u16, Vec<u8>), ClientError> {
+        self.execute_with(method, url, body, prefer, Replay::Transient)
+            .await
+    }
+
+    /// [`GraphClient::execute`], with what may be sent again.
+    async fn execute_with(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+        prefer: &str,
+        replay: Replay,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
         let _permit = self
             .limit
             .acquire()
@@ -428,7 +450,8 @@ impl GraphClient {
             if status == 429 {
                 self.throttled.fetch_add(1, Ordering::Relaxed);
             }
-            if !failure.is_transient() {
+            let unapplied = status == 429;
+            if !failure.is_transient() || (replay == Replay::Unapplied && !unapplied) {
                 return Err(ClientError::Graph(failure));
             }
             let server_wait = retry_after
@@ -520,6 +543,27 @@ impl GraphClient {
     ) -> Result<(u16, Value), ClientError> {
         let url = self.endpoints.url(path);
         let (status, bytes) = self.execute(method, &url, body, PREFER).await?;
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+
+    /// A `POST` that creates: Graph may apply it and still answer 5xx (or the connection may
+    /// drop after it was applied), so only throttling — which Graph never applies — is sent
+    /// again here. Any other failure is returned, for the caller to look for the object before
+    /// creating it again (best-practices-concept.md: retry only idempotent requests).
+    pub async fn create(&self, path: &str, body: &Value) -> Result<(u16, Value), ClientError> {
+        let url = self.endpoints.url(path);
+        let (status, bytes) = self
+            .execute_with(
+                reqwest::Method::POST,
+                &url,
+                Some(body),
+                PREFER,
+                Replay::Unapplied,
+            )
+            .await?;
         Ok((
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),

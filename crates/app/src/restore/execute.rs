@@ -414,8 +414,8 @@ impl Run<'_> {
             match self.attempt(step, resumed).await {
                 Ok((status, new_id)) => return outcome(step, status, None, new_id),
                 Err(Failure::Graph(ClientError::Graph(f)))
-                    if f.status == 404
-                        && !step.depends_on.is_empty()
+                    if !step.depends_on.is_empty()
+                        && is_lag(&f, &self.created_for(step))
                         && began.elapsed() + wait < self.options.lag_budget =>
                 {
                     tokio::time::sleep(wait).await;
@@ -424,6 +424,14 @@ impl Run<'_> {
                 Err(e) => return outcome(step, StepStatus::Failed, Some(e.to_string()), None),
             }
         }
+    }
+
+    /// The new ids of objects this restore created that the step names.
+    fn created_for(&self, step: &Step) -> Vec<&String> {
+        step.remaps
+            .iter()
+            .filter_map(|r| self.lineage.get(&r.from))
+            .collect()
     }
 
     /// Waits for the Conditional Access budget (one request per second per tenant).
@@ -564,13 +572,36 @@ impl Run<'_> {
                 json!({"forceChangePasswordNextSignIn": true, "password": random_password()}),
             );
         }
-        let created = self
-            .send(step.kind, reqwest::Method::POST, &path, Some(&body))
-            .await?;
+        let created = self.create_once(step.kind, &path, &body).await?;
         let key = created_key(step.kind, parent.as_deref(), &body, &created).ok_or_else(|| {
             Failure::Remap(format!("Graph created {} but returned no id", step.kind))
         })?;
         Ok((StepStatus::Done, Some(key)))
+    }
+
+    /// Creates an object exactly once. Graph may apply a create and still answer 5xx (or the
+    /// connection may drop after it), so after such a failure the object is looked for by its
+    /// identifying properties before the create is sent again.
+    async fn create_once(&self, kind: Kind, path: &str, body: &Value) -> Result<Value, Failure> {
+        let mut wait = Duration::from_millis(500);
+        let mut attempt = 1;
+        loop {
+            self.pace(kind).await;
+            match self.client.create(path, body).await {
+                Ok((_, created)) => return Ok(created),
+                Err(e) if maybe_applied(&e) && attempt < CREATE_ATTEMPTS => {
+                    tracing::debug!(%path, error = %e, "a create may have been applied; looking");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                    attempt += 1;
+                    self.pace(kind).await;
+                    if let Some(found) = find_existing(self.client, kind, path, body).await? {
+                        return Ok(found);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Runs a wave of link steps through `$batch`. Members added to one group go twenty to a
@@ -807,6 +838,30 @@ enum Failure {
     Remap(String),
     #[error("Rewind cannot write this step")]
     Unsupported,
+}
+
+/// How many times a create that may have been applied is looked for and sent again.
+const CREATE_ATTEMPTS: u32 = 5;
+
+/// Whether Graph may have applied a request that failed this way: a server error, or no
+/// answer at all. (A 429 was not applied; the client retries those itself.)
+fn maybe_applied(e: &ClientError) -> bool {
+    match e {
+        ClientError::Graph(f) => f.status >= 500,
+        ClientError::Unreachable { .. } => true,
+        _ => false,
+    }
+}
+
+/// Whether a failure is replication lag: a 404 for an object not replicated yet, or a 400
+/// that names an object this restore just created (Graph answers so when a body references
+/// a principal that has not replicated; graph-api.md §6.5) or says the application behind a
+/// new service principal is not there yet (`NoBackingApplicationObject`).
+fn is_lag(f: &rewind_msgraph::protocol::GraphFailure, created: &[&String]) -> bool {
+    f.status == 404
+        || (f.status == 400
+            && (f.details.iter().any(|d| d == "NoBackingApplicationObject")
+                || created.iter().any(|id| f.message.contains(id.as_str()))))
 }
 
 /// A password for a user created anew: 24 characters with every class Entra requires, never

@@ -361,18 +361,54 @@ impl<'a> Context<'a> {
     }
 
     /// Refuses (exit 3) a plan the write app cannot apply, naming each permission to grant.
-    fn refuse_missing(&self, missing: &[String]) -> anyhow::Error {
+    fn refuse_missing(&self, missing: &Missing) -> anyhow::Error {
         let app = if self.separate_write_app {
             "the write app (REWIND_WRITE_CLIENT_ID)"
         } else {
             "the capture app, which writes while REWIND_WRITE_CLIENT_ID is not set,"
         };
         Expected::Auth(format!(
-            "{app} lacks permissions this plan needs; grant these application permissions \
-             with admin consent (nothing was written):\n  {}",
-            missing.join("\n  ")
+            "{app} lacks what this plan needs (nothing was written):{}",
+            missing.describe()
         ))
         .into()
+    }
+
+    /// What applying `plan` needs that the write app lacks: permissions (from its token) and
+    /// directory roles (read with the read app; when they cannot be read, a warning says so
+    /// and Graph will answer for them).
+    async fn missing(&self, plan: &Plan, granted: Option<&[String]>) -> Missing {
+        let roles = match rewind_app::restore::missing_directory_roles(
+            &self.read,
+            self.write.client_id(),
+            plan,
+        )
+        .await
+        {
+            Ok(roles) => roles,
+            Err(e) => {
+                eprintln!(
+                    "warning: could not check the write app's directory roles: {} ({})",
+                    e.detail, e.fix
+                );
+                Vec::new()
+            }
+        };
+        Missing {
+            permissions: missing_permissions(plan, granted),
+            roles: roles
+                .iter()
+                .map(|m| {
+                    let steps: Vec<String> = m.steps.iter().map(usize::to_string).collect();
+                    format!(
+                        "{}, {}: steps {}",
+                        m.role.name(),
+                        m.role.purpose(),
+                        steps.join(", ")
+                    )
+                })
+                .collect(),
+        }
     }
 
     /// The tenant's restore lock: one restore at a time, the other named when refused.
@@ -425,7 +461,7 @@ impl<'a> Context<'a> {
         let store = &self.session.store;
         let began = std::time::Instant::now();
         let judged = guard(store, self.tenant, live, target, &plan, &self.lockout).await?;
-        let missing = missing_permissions(&plan, granted);
+        let missing = self.missing(&plan, granted).await;
         self.timed("guard", began);
         if let Some(path) = plan_out {
             let text = serde_json::to_string_pretty(&plan)?;
@@ -444,12 +480,13 @@ impl<'a> Context<'a> {
             if self.json {
                 let mut r = report(&plan, &judged, target, live);
                 r["timings"] = self.timings();
-                r["missing_permissions"] = json!(missing);
+                r["missing_permissions"] = json!(missing.permissions);
+                r["missing_roles"] = json!(missing.roles);
                 outln!("{r}")?;
             } else if !missing.is_empty() {
                 outln!(
-                    "\nBefore it can be applied, the write app needs (application permissions, with admin consent):\n  {}",
-                    missing.join("\n  ")
+                    "\nBefore it can be applied, the write app needs:{}",
+                    missing.describe()
                 )?;
             }
             if refused {
@@ -603,7 +640,7 @@ impl<'a> Context<'a> {
             );
         }
         let granted = self.write_permissions().await?;
-        let missing = missing_permissions(&plan, granted.as_deref());
+        let missing = self.missing(&plan, granted.as_deref()).await;
         if !missing.is_empty() {
             return Err(self.refuse_missing(&missing));
         }
@@ -692,6 +729,34 @@ pub(super) async fn names(
 
 /// Scope errors are usage errors (exit 2); Graph refusing a read is an authentication or
 /// permission error (exit 3).
+/// What a plan needs that the write app lacks, in words.
+struct Missing {
+    /// Application permissions, with the steps that need each.
+    permissions: Vec<String>,
+    /// Directory roles, with the steps that need each.
+    roles: Vec<String>,
+}
+
+impl Missing {
+    fn is_empty(&self) -> bool {
+        self.permissions.is_empty() && self.roles.is_empty()
+    }
+
+    /// Indented lines under a heading per part.
+    fn describe(&self) -> String {
+        let mut out = String::new();
+        if !self.permissions.is_empty() {
+            out += "\n  application permissions (grant with admin consent):\n    ";
+            out += &self.permissions.join("\n    ");
+        }
+        if !self.roles.is_empty() {
+            out += "\n  directory roles (assign to the write app's service principal; `rewind doctor` prints the assignment):\n    ";
+            out += &self.roles.join("\n    ");
+        }
+        out
+    }
+}
+
 /// What applying `plan` needs that the write app lacks, in words; empty when nothing is
 /// missing or the token does not say.
 fn missing_permissions(plan: &Plan, granted: Option<&[String]>) -> Vec<String> {

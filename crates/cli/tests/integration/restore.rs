@@ -658,6 +658,26 @@ pub(crate) fn app_and_role(s: &Setup, client_id: &str, permission: &str) -> (Str
     (sp, role)
 }
 
+/// Takes the write app's directory roles away (the emulator seeds it with the two restore
+/// needs); returns its service principal.
+pub(crate) fn without_directory_roles(s: &Setup) -> String {
+    let write_id = s.writer()["client_id"].as_str().unwrap().to_string();
+    let (sp, _) = app_and_role(s, &write_id, "User.ReadWrite.All");
+    let (_, held) = graph(
+        s,
+        "GET",
+        &format!("/roleManagement/directory/roleAssignments?$filter=principalId eq '{sp}'"),
+        None,
+    );
+    for a in held["value"].as_array().unwrap() {
+        let id = a["id"].as_str().unwrap();
+        let path = format!("/roleManagement/directory/roleAssignments/{id}");
+        let (st, body) = graph(s, "DELETE", &path, None);
+        assert_eq!(st, 204, "{body}");
+    }
+    sp
+}
+
 #[test]
 fn a_restore_without_a_write_app_is_refused_before_it_plans() {
     let s = Setup::new(&[]);

@@ -9,7 +9,10 @@ mod planner;
 mod writes;
 
 pub use desired::{Version, get_path, set_path, set_reference, undo_actor, with_property};
-pub use permissions::{AnyOf, MissingPermission, can_write_anything, missing, needed};
+pub use permissions::{
+    AnyOf, DirectoryRole, MissingPermission, MissingRole, can_write_anything, missing,
+    missing_roles, needed, role_needed,
+};
 pub use plan::{Action, Desired, Link, Notice, NoticeKind, PLAN_FORMAT, Plan, Remap, Step};
 pub use planner::{Current, REPORT_ONLY, Wanted, plan};
 pub use writes::{Writable, create_body, is_built_in, links, update_body, writable};

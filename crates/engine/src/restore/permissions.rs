@@ -131,6 +131,110 @@ pub fn missing<'s>(
         .collect()
 }
 
+/// A directory role Graph requires of an app-only caller for some writes, beyond its
+/// permissions (directory-deleteditems-restore.md, user-update.md, user-delete.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum DirectoryRole {
+    /// Changing, deleting or restoring a user who holds a directory role.
+    PrivilegedAuthenticationAdministrator,
+    /// Restoring an application or service principal.
+    ApplicationAdministrator,
+}
+
+impl DirectoryRole {
+    /// The role's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DirectoryRole::PrivilegedAuthenticationAdministrator => {
+                "Privileged Authentication Administrator"
+            }
+            DirectoryRole::ApplicationAdministrator => "Application Administrator",
+        }
+    }
+
+    /// Every one of them.
+    pub const ALL: [DirectoryRole; 2] = [
+        DirectoryRole::PrivilegedAuthenticationAdministrator,
+        DirectoryRole::ApplicationAdministrator,
+    ];
+
+    /// What Graph requires it for.
+    pub fn purpose(self) -> &'static str {
+        match self {
+            DirectoryRole::PrivilegedAuthenticationAdministrator => {
+                "to restore, change or re-enable users who hold directory roles (break-glass accounts included)"
+            }
+            DirectoryRole::ApplicationAdministrator => {
+                "to restore deleted applications and service principals"
+            }
+        }
+    }
+
+    /// The template ids of the roles that will do, the role itself first (Global Administrator
+    /// does everything; Cloud Application and Hybrid Identity Administrator restore apps too).
+    pub fn satisfied_by(self) -> &'static [&'static str] {
+        const GLOBAL: &str = "62e90394-69f5-4237-9190-012177145e10";
+        match self {
+            DirectoryRole::PrivilegedAuthenticationAdministrator => {
+                &["7be44c8a-adaf-4e2a-84d6-ab2649e08a13", GLOBAL]
+            }
+            DirectoryRole::ApplicationAdministrator => &[
+                "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+                "158c047a-c907-4556-b7ef-446551a6b5f7",
+                "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2",
+                GLOBAL,
+            ],
+        }
+    }
+}
+
+/// The directory role a step needs, if any: a write to a user among `role_holders` (who holds
+/// a directory role now or in the desired state), or bringing an application or service
+/// principal back from the recycle bin. Creating an object anew needs none: it holds no role
+/// yet.
+pub fn role_needed(step: &Step, role_holders: &BTreeSet<String>) -> Option<DirectoryRole> {
+    match (step.kind, step.action) {
+        (Kind::User, Action::Update | Action::Delete | Action::Restore)
+            if role_holders.contains(&step.id) =>
+        {
+            Some(DirectoryRole::PrivilegedAuthenticationAdministrator)
+        }
+        (Kind::Application | Kind::ServicePrincipal, Action::Restore) => {
+            Some(DirectoryRole::ApplicationAdministrator)
+        }
+        _ => None,
+    }
+}
+
+/// A directory role the write app lacks, and the steps that need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingRole {
+    /// The role to assign to the write app's service principal.
+    pub role: DirectoryRole,
+    /// The steps that need it, by number.
+    pub steps: Vec<usize>,
+}
+
+/// The roles `steps` need that none of `held` (role template ids) satisfies.
+pub fn missing_roles<'s>(
+    steps: impl IntoIterator<Item = &'s Step>,
+    role_holders: &BTreeSet<String>,
+    held: &BTreeSet<String>,
+) -> Vec<MissingRole> {
+    let mut wanting: BTreeMap<DirectoryRole, Vec<usize>> = BTreeMap::new();
+    for step in steps {
+        if let Some(role) = role_needed(step, role_holders)
+            && !role.satisfied_by().iter().any(|r| held.contains(*r))
+        {
+            wanting.entry(role).or_default().push(step.n);
+        }
+    }
+    wanting
+        .into_iter()
+        .map(|(role, steps)| MissingRole { role, steps })
+        .collect()
+}
+
 /// Whether `granted` holds any permission that writes (a read-only app holds none).
 pub fn can_write_anything(granted: &[String]) -> bool {
     granted.iter().any(|p| p.contains(".ReadWrite."))
@@ -185,6 +289,46 @@ mod tests {
         );
         assert_eq!(missing[2].steps, 2);
         assert_eq!(missing[2].kinds, [Kind::ConditionalAccessPolicy]);
+    }
+
+    #[test]
+    fn writes_to_role_holders_and_app_restores_need_a_directory_role() {
+        let admin = Step {
+            id: "admin".into(),
+            ..step(Kind::User, Action::Update)
+        };
+        let staff = Step {
+            n: 2,
+            id: "staff".into(),
+            ..step(Kind::User, Action::Delete)
+        };
+        let app = Step {
+            n: 3,
+            ..step(Kind::Application, Action::Restore)
+        };
+        let new_admin = Step {
+            n: 4,
+            id: "admin".into(),
+            ..step(Kind::User, Action::Create)
+        };
+        let holders = BTreeSet::from(["admin".to_string()]);
+        let steps = [admin, staff, app, new_admin];
+        let missing = missing_roles(&steps, &holders, &BTreeSet::new());
+        assert_eq!(
+            missing,
+            [
+                MissingRole {
+                    role: DirectoryRole::PrivilegedAuthenticationAdministrator,
+                    steps: vec![1]
+                },
+                MissingRole {
+                    role: DirectoryRole::ApplicationAdministrator,
+                    steps: vec![3]
+                }
+            ]
+        );
+        let global = BTreeSet::from(["62e90394-69f5-4237-9190-012177145e10".to_string()]);
+        assert!(missing_roles(&steps, &holders, &global).is_empty());
     }
 
     #[test]
