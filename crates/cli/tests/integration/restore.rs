@@ -1214,3 +1214,82 @@ fn an_ended_pim_activation_is_not_re_created_as_a_permanent_assignment() {
     let notices = report["plan"]["notices"].to_string();
     assert!(notices.contains("granted for a time by PIM"), "{notices}");
 }
+
+#[test]
+fn creates_that_fail_after_graph_applied_them_are_not_made_twice() {
+    // A third of the writes are applied and answered 500 anyway; new objects take a moment to
+    // replicate. Undoing a mass delete creates groups anew and re-links their members.
+    let s = Setup::new(&[
+        "--error-after-commit-rate",
+        "0.3",
+        "--replication-lag-ms",
+        "300",
+    ]);
+    let before = snapshot(&s);
+    s.scenario("mass-delete");
+    snapshot(&s);
+    let report = restore_all(&s, &before);
+    let created = report["lineage"].as_object().unwrap();
+    assert!(!created.is_empty(), "{report}");
+    let (_, groups) = graph(&s, "GET", "/groups?$select=displayName&$top=999", None);
+    let mut names: Vec<&str> = groups["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["displayName"].as_str())
+        .collect();
+    let all = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), all, "a group was created twice: {names:?}");
+    let stats: Value = tokio_rt().block_on(async {
+        let url = format!("{}/_emulator/stats", s.graph_url());
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    });
+    assert!(
+        stats["failed_after_commit"].as_u64().unwrap() > 0,
+        "the fault was exercised: {stats}"
+    );
+}
+
+#[test]
+fn a_plan_that_needs_a_directory_role_the_write_app_lacks_is_refused_before_writing() {
+    let s = Setup::new(&[]);
+    // Nestor Wilke holds a directory role: restoring him needs the write app's roles.
+    let (_, users) = graph(&s, "GET", "/users?$select=id,displayName", None);
+    let nestor = users["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["displayName"] == "Nestor Wilke")
+        .and_then(|u| u["id"].as_str())
+        .unwrap()
+        .to_string();
+    let (_, held) = graph(
+        &s,
+        "GET",
+        &format!("/roleManagement/directory/roleAssignments?$filter=principalId eq '{nestor}'"),
+        None,
+    );
+    assert!(!held["value"].as_array().unwrap().is_empty(), "{held}");
+    let before = snapshot(&s);
+    let (st, body) = graph(&s, "DELETE", &format!("/users/{nestor}"), None);
+    assert_eq!(st, 204, "{body}");
+    without_directory_roles(&s);
+    let deleted = snapshot(&s);
+    let out = s.run(&["restore", "--to", &before, "--all", "--yes"]);
+    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    let why = stderr(&out);
+    assert!(
+        why.contains("Privileged Authentication Administrator")
+            && why.contains("nothing was written"),
+        "{why}"
+    );
+    let dry = s.run(&["restore", "--to", &before, "--all", "--dry-run"]);
+    let text = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(text.contains("directory roles"), "{text}");
+    // Nothing was written: the tenant is as the incident left it.
+    let now = snapshot(&s);
+    let written = changed(&s, &deleted, &now);
+    assert!(written.is_empty(), "{written:?}");
+}
