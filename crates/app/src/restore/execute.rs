@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use rand::Rng as _;
-use rewind_engine::restore::{Action, Plan, Step, set_reference};
+use rewind_engine::restore::{Action, Plan, Step, follow_app_id, set_reference};
 use rewind_model::Kind;
 use rewind_msgraph::protocol::{BatchRequest, BatchResponse};
 use rewind_msgraph::{ClientError, GraphClient};
@@ -110,6 +110,8 @@ pub struct Execution {
     pub outcomes: Vec<StepOutcome>,
     /// Objects created anew: old id → new id.
     pub lineage: BTreeMap<String, String>,
+    /// Applications created anew: old appId → new appId.
+    pub app_ids: BTreeMap<String, String>,
     /// Graph requests made.
     pub requests: u64,
     /// Of which throttled.
@@ -119,6 +121,16 @@ pub struct Execution {
 }
 
 impl Execution {
+    /// Every old id or appId the restore replaced, with its new one: what references to
+    /// objects created anew now name.
+    pub fn renamed(&self) -> BTreeMap<String, String> {
+        self.lineage
+            .iter()
+            .chain(&self.app_ids)
+            .map(|(old, new)| (old.clone(), new.clone()))
+            .collect()
+    }
+
     /// Steps that failed or were skipped.
     pub fn failed(&self) -> impl Iterator<Item = &StepOutcome> {
         self.outcomes
@@ -153,6 +165,16 @@ pub async fn execute(
         // one-request-per-second budget starts spent.
         last_ca: tokio::sync::Mutex::new(Some(Instant::now())),
         any_failed: false,
+        app_ids: plan
+            .desired
+            .iter()
+            .filter(|d| d.kind == Kind::Application)
+            .filter_map(|d| {
+                let app_id = d.object.as_ref()?.get("appId")?.as_str()?;
+                Some((d.id.clone(), app_id.to_string()))
+            })
+            .collect(),
+        new_app_ids: std::sync::Mutex::new(HashMap::new()),
     };
     for l in store
         .lineage(tenant)
@@ -229,6 +251,12 @@ pub async fn execute(
         restore,
         outcomes: run.outcomes.into_values().collect(),
         lineage: run.lineage.into_iter().collect(),
+        app_ids: run
+            .new_app_ids
+            .into_inner()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
         requests: after.requests - stats.requests,
         throttled: after.throttled - stats.throttled,
         seconds: started.elapsed().as_secs_f64(),
@@ -265,6 +293,10 @@ struct Run<'a> {
     pending: Vec<(usize, &'static str, String)>,
     last_ca: tokio::sync::Mutex<Option<Instant>>,
     any_failed: bool,
+    /// Old object id → old appId of the applications in the desired state.
+    app_ids: HashMap<String, String>,
+    /// Old appId → new appId of applications created anew, as learned.
+    new_app_ids: std::sync::Mutex<HashMap<String, String>>,
 }
 
 fn outcome(
@@ -385,7 +417,7 @@ impl Run<'_> {
     }
 
     /// The step's body with references to objects created anew rewritten.
-    fn body(&self, step: &Step) -> Result<Value, String> {
+    async fn body(&self, step: &Step) -> Result<Value, Failure> {
         let mut body = step
             .body
             .clone()
@@ -394,15 +426,56 @@ impl Run<'_> {
             if r.path == "link" {
                 continue;
             }
-            let Some(new) = self.lineage.get(&r.from) else {
-                return Err(format!(
-                    "{} {} was not created, so {} cannot name it; nothing was written",
-                    r.kind, r.from, r.path
-                ));
+            let new = match self.lineage.get(&r.from) {
+                Some(new) => new.clone(),
+                None => self.new_app_id(&r.from).await?.ok_or_else(|| {
+                    Failure::Remap(format!(
+                        "{} {} was not created, so {} cannot name it; nothing was written",
+                        r.kind, r.from, r.path
+                    ))
+                })?,
             };
-            set_reference(&mut body, &r.path, new);
+            set_reference(&mut body, &r.path, &new);
+            if r.kind == Kind::Application {
+                follow_app_id(step.kind, &mut body, &r.from, &new);
+            }
         }
         Ok(body)
+    }
+
+    /// The appId of the application created anew in place of the one whose appId was
+    /// `old`: learned when it was created, or read back (a resumed restore).
+    async fn new_app_id(&self, old: &str) -> Result<Option<String>, Failure> {
+        if let Some(new) = self.known_app_id(old) {
+            return Ok(Some(new));
+        }
+        let Some(new_object) = self
+            .app_ids
+            .iter()
+            .find(|(_, a)| a.as_str() == old)
+            .and_then(|(object, _)| self.lineage.get(object))
+        else {
+            return Ok(None);
+        };
+        let app = self
+            .client
+            .get(&format!("/applications/{new_object}?$select=appId"))
+            .await?;
+        let new = app.get("appId").and_then(Value::as_str).map(str::to_string);
+        if let Some(new) = &new {
+            self.learn_app_id(old, new);
+        }
+        Ok(new)
+    }
+
+    fn known_app_id(&self, old: &str) -> Option<String> {
+        self.new_app_ids.lock().ok()?.get(old).cloned()
+    }
+
+    fn learn_app_id(&self, old: &str, new: &str) {
+        if let Ok(mut known) = self.new_app_ids.lock() {
+            known.insert(old.to_string(), new.to_string());
+        }
     }
 
     /// Runs one step, retrying a 404 within the lag budget when the step names an object
@@ -487,12 +560,12 @@ impl Run<'_> {
             }
             Action::Create => self.create(step, resumed).await,
             Action::Update if step.kind == Kind::AuthenticationStrengthPolicy => {
-                let body = self.body(step).map_err(Failure::Remap)?;
+                let body = self.body(step).await?;
                 self.update_strength(&key, body).await?;
                 done
             }
             Action::Update | Action::SwitchState => {
-                let body = self.body(step).map_err(Failure::Remap)?;
+                let body = self.body(step).await?;
                 self.send(
                     step.kind,
                     Method::PATCH,
@@ -554,7 +627,7 @@ impl Run<'_> {
         step: &Step,
         resumed: bool,
     ) -> Result<(StepStatus, Option<String>), Failure> {
-        let mut body = self.body(step).map_err(Failure::Remap)?;
+        let mut body = self.body(step).await?;
         let parent = split_key(&step.id).0.map(|p| self.now_id(p).to_string());
         let path = create_path(step.kind, parent.as_deref(), &body).ok_or(Failure::Unsupported)?;
         if resumed {
@@ -572,10 +645,31 @@ impl Run<'_> {
                 json!({"forceChangePasswordNextSignIn": true, "password": random_password()}),
             );
         }
+        let old_app_id = self
+            .app_ids
+            .get(&step.id)
+            .filter(|_| step.kind == Kind::Application);
+        let own_uris = old_app_id.and_then(|old| take_own_uris(&mut body, old));
         let created = self.create_once(step.kind, &path, &body).await?;
         let key = created_key(step.kind, parent.as_deref(), &body, &created).ok_or_else(|| {
             Failure::Remap(format!("Graph created {} but returned no id", step.kind))
         })?;
+        if let (Some(old), Some(new)) = (old_app_id, created.get("appId").and_then(Value::as_str)) {
+            self.learn_app_id(old, new);
+            if let Some(uris) = own_uris {
+                // The application's own api://{appId} URIs name its new appId, which only
+                // exists now (Graph refuses another application's: identifier-uri-restrictions.md).
+                let mut body = json!({ "identifierUris": uris });
+                follow_app_id(step.kind, &mut body, old, new);
+                self.send(
+                    step.kind,
+                    reqwest::Method::PATCH,
+                    &item_path(step.kind, &key),
+                    Some(&body),
+                )
+                .await?;
+            }
+        }
         Ok((StepStatus::Done, Some(key)))
     }
 
@@ -838,6 +932,22 @@ enum Failure {
     Remap(String),
     #[error("Rewind cannot write this step")]
     Unsupported,
+}
+
+/// Takes an application's identifier URIs out of its create body when any names its old appId
+/// (`api://{appId}`): returns them all, to be written once the new appId is known.
+fn take_own_uris(body: &mut Value, old_app_id: &str) -> Option<Vec<String>> {
+    let uris: Vec<String> = body
+        .get("identifierUris")?
+        .as_array()?
+        .iter()
+        .filter_map(|u| u.as_str().map(str::to_string))
+        .collect();
+    if !uris.iter().any(|u| u.contains(old_app_id)) {
+        return None;
+    }
+    body.as_object_mut()?.shift_remove("identifierUris");
+    Some(uris)
 }
 
 /// How many times a create that may have been applied is looked for and sent again.

@@ -238,7 +238,9 @@ async fn by_actor(
 }
 
 /// Objects the desired state names that exist at the target but not now: brought back too
-/// (a restored policy brings the group it excludes). Repeated until nothing new is named.
+/// (a restored policy brings the group it excludes), and so is the service principal of an
+/// application brought back — Graph deletes the two together but restores only what is asked
+/// (directory-deleteditems-restore.md). Repeated until nothing new is named.
 pub(super) async fn close_over_references(
     store: &Store,
     wanted: &mut Vec<Wanted>,
@@ -263,6 +265,11 @@ pub(super) async fn close_over_references(
                 }
             }
         }
+        for (key, reason) in service_principals(store, &wanted[from..], target, live).await? {
+            if !have.contains(&key) {
+                needed.entry(key).or_insert(reason);
+            }
+        }
         if needed.is_empty() {
             return Ok(());
         }
@@ -278,6 +285,45 @@ pub(super) async fn close_over_references(
             });
         }
     }
+}
+
+/// The service principals, missing now, of the applications among `wanted` that are missing
+/// now, with why each is brought back.
+async fn service_principals(
+    store: &Store,
+    wanted: &[Wanted],
+    target: &Manifest,
+    live: &Manifest,
+) -> Result<Vec<(ObjectKey, String)>, RestoreError> {
+    let apps: BTreeMap<&str, &Wanted> = wanted
+        .iter()
+        .filter(|w| w.key.kind == Kind::Application && !live.contains_key(&w.key))
+        .filter_map(|w| Some((w.object.as_ref()?.get("appId")?.as_str()?, w)))
+        .collect();
+    if apps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let gone: Vec<(&ObjectKey, &ContentHash)> = target
+        .iter()
+        .filter(|(k, _)| k.kind == Kind::ServicePrincipal && !live.contains_key(*k))
+        .collect();
+    let values = load(store, gone.iter().map(|(_, h)| Some(*h))).await?;
+    Ok(gone
+        .into_iter()
+        .filter_map(|(key, hash)| {
+            let app_id = values.get(hash)?.get("appId")?.as_str()?;
+            let app = apps.get(app_id)?;
+            let name = app
+                .object
+                .as_ref()
+                .and_then(rewind_model::display_name)
+                .unwrap_or(&app.key.key);
+            Some((
+                key.clone(),
+                format!("the service principal of application '{name}', which comes back"),
+            ))
+        })
+        .collect())
 }
 
 /// The object a reference names, if the target state has it.

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rewind_engine::restore::{
-    NoticeKind, Plan, Writable, create_body, links, set_reference, writable,
+    NoticeKind, Plan, Writable, create_body, follow_app_id, links, set_reference, writable,
 };
 use rewind_engine::{PropertyChange, property_changes};
 use rewind_model::{Kind, canonicalize, references};
@@ -144,7 +144,8 @@ pub async fn verify(
     })
 }
 
-/// `object` with every reference to an object created anew pointing at its new id.
+/// `object` with every reference to an object created anew pointing at its new id (and an
+/// application's own `api://{appId}` URIs at its new appId).
 fn remapped(kind: Kind, object: &Value, lineage: &BTreeMap<String, String>) -> Value {
     let mut out = object.clone();
     let mut changed = false;
@@ -152,6 +153,11 @@ fn remapped(kind: Kind, object: &Value, lineage: &BTreeMap<String, String>) -> V
         if let Some(new) = lineage.get(&r.id) {
             changed |= set_reference(&mut out, &r.path, new);
         }
+    }
+    if let Some(old) = object.get("appId").and_then(Value::as_str)
+        && let Some(new) = lineage.get(old)
+    {
+        changed |= follow_app_id(kind, &mut out, old, new);
     }
     if changed {
         canonicalize(kind, &out).into_value()

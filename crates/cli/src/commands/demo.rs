@@ -252,7 +252,7 @@ async fn timeline(
     )
     .await?;
     let after = capture().await?.snapshot;
-    let lineage = execution.lineage.clone().into_iter().collect();
+    let lineage = execution.renamed();
     let verification = verify(&store, &tenant, &plan, &after, &lineage).await?;
     store.finish_restore(restore, "finished").await?;
     out!(

@@ -572,7 +572,7 @@ impl<'a> Context<'a> {
         )
         .await?;
         self.timed("apply", began);
-        let lineage = execution.lineage.clone().into_iter().collect();
+        let lineage = execution.renamed();
         // What was just written may not be visible yet (replication lag): a tenant that does
         // not match is read again, a few times, before the restore is called unconverged.
         let began = std::time::Instant::now();

@@ -1293,3 +1293,89 @@ fn a_plan_that_needs_a_directory_role_the_write_app_lacks_is_refused_before_writ
     let written = changed(&s, &deleted, &now);
     assert!(written.is_empty(), "{written:?}");
 }
+
+#[test]
+fn an_application_comes_back_with_its_service_principal_and_its_own_identifier_uri() {
+    let s = Setup::new(&[]);
+    let (st, app) = graph(
+        &s,
+        "POST",
+        "/applications",
+        Some(json!({"displayName": "Inventory"})),
+    );
+    assert_eq!(st, 201, "{app}");
+    let (id, app_id) = (
+        app["id"].as_str().unwrap().to_string(),
+        app["appId"].as_str().unwrap().to_string(),
+    );
+    let uri = json!({"identifierUris": [format!("api://{app_id}")]});
+    assert_eq!(
+        graph(&s, "PATCH", &format!("/applications/{id}"), Some(uri)).0,
+        204
+    );
+    let (st, sp) = graph(
+        &s,
+        "POST",
+        "/servicePrincipals",
+        Some(json!({"appId": app_id})),
+    );
+    assert_eq!(st, 201, "{sp}");
+    let sp = sp["id"].as_str().unwrap().to_string();
+    let before = snapshot(&s);
+
+    // Deleted: the service principal goes to the recycle bin with it, and comes back with it.
+    assert_eq!(
+        graph(&s, "DELETE", &format!("/applications/{id}"), None).0,
+        204
+    );
+    snapshot(&s);
+    let object = format!("app/{id}");
+    let (rc, report) = run_json(
+        &s,
+        &["restore", "--to", &before, "--object", &object, "--yes"],
+    );
+    assert_eq!(rc, 0, "{report}");
+    assert_eq!(report["converged"], true, "{}", report["differences"]);
+    assert_eq!(
+        graph(&s, "GET", &format!("/servicePrincipals/{sp}"), None).0,
+        200
+    );
+
+    // Gone for good: created anew with a new appId, which its service principal and its
+    // api:// URI follow.
+    assert_eq!(
+        graph(&s, "DELETE", &format!("/applications/{id}"), None).0,
+        204
+    );
+    for gone in [&id, &sp] {
+        let (st, body) = graph(
+            &s,
+            "DELETE",
+            &format!("/directory/deletedItems/{gone}"),
+            None,
+        );
+        assert_eq!(st, 204, "{body}");
+    }
+    snapshot(&s);
+    let (rc, report) = run_json(
+        &s,
+        &["restore", "--to", &before, "--object", &object, "--yes"],
+    );
+    assert_eq!(rc, 0, "{report}");
+    assert_eq!(report["converged"], true, "{}", report["differences"]);
+    let new = report["lineage"][&id].as_str().unwrap().to_string();
+    let (_, app) = graph(&s, "GET", &format!("/applications/{new}"), None);
+    let new_app_id = app["appId"].as_str().unwrap();
+    assert_ne!(new_app_id, app_id);
+    assert_eq!(
+        app["identifierUris"],
+        json!([format!("api://{new_app_id}")])
+    );
+    let (_, sps) = graph(
+        &s,
+        "GET",
+        &format!("/servicePrincipals?$filter=appId eq '{new_app_id}'"),
+        None,
+    );
+    assert_eq!(sps["value"].as_array().unwrap().len(), 1, "{sps}");
+}

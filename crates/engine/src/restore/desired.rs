@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use rewind_model::Kind;
 use serde_json::{Map, Value};
 
 use crate::diff::property_changes;
@@ -187,6 +188,28 @@ pub fn set_reference(v: &mut Value, path: &str, id: &str) -> bool {
     }
     *here = Value::String(id.to_string());
     true
+}
+
+/// Rewrites the names an application or its service principal derives from the appId —
+/// `identifierUris` (`api://{appId}`) and `servicePrincipalNames` — from `old` to `new`, for
+/// an application created anew. Returns whether anything changed.
+pub fn follow_app_id(kind: Kind, v: &mut Value, old: &str, new: &str) -> bool {
+    let field = match kind {
+        Kind::Application => "identifierUris",
+        Kind::ServicePrincipal => "servicePrincipalNames",
+        _ => return false,
+    };
+    let Some(names) = v.get_mut(field).and_then(Value::as_array_mut) else {
+        return false;
+    };
+    let mut changed = false;
+    for n in names.iter_mut() {
+        if let Some(s) = n.as_str().filter(|s| s.contains(old)) {
+            *n = Value::String(s.replace(old, new));
+            changed = true;
+        }
+    }
+    changed
 }
 
 #[cfg(test)]

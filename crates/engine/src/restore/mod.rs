@@ -8,7 +8,9 @@ mod plan;
 mod planner;
 mod writes;
 
-pub use desired::{Version, get_path, set_path, set_reference, undo_actor, with_property};
+pub use desired::{
+    Version, follow_app_id, get_path, set_path, set_reference, undo_actor, with_property,
+};
 pub use permissions::{
     AnyOf, DirectoryRole, MissingPermission, MissingRole, can_write_anything, missing,
     missing_roles, needed, role_needed,

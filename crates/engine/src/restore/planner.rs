@@ -127,9 +127,10 @@ fn made_elsewhere(kind: Kind, object: &Value) -> Option<&'static str> {
 
 /// Objects the plan creates anew (not live, not in a recycle bin, not synchronised, not made
 /// elsewhere — guests by invitation, mail-enabled groups in Exchange): their ids change, so
-/// every reference to them is remapped.
+/// every reference to them is remapped. An application is known by its appId too, which
+/// changes with it (its service principal and the policies naming it follow).
 fn recreated(wanted: &[Wanted], current: &Current) -> BTreeMap<String, ObjectKey> {
-    wanted
+    let made: Vec<&Wanted> = wanted
         .iter()
         .filter(|w| {
             w.object.as_ref().is_some_and(|o| {
@@ -140,7 +141,14 @@ fn recreated(wanted: &[Wanted], current: &Current) -> BTreeMap<String, ObjectKey
             }) && !current.live.contains_key(&w.key)
                 && !current.recycle_bin.contains_key(&w.key)
         })
+        .collect();
+    let app_ids = made.iter().filter_map(|w| {
+        let app_id = w.object.as_ref()?.get("appId")?.as_str()?;
+        (w.key.kind == Kind::Application).then(|| (app_id.to_string(), w.key.clone()))
+    });
+    made.iter()
         .map(|w| (leaf(&w.key.key).to_string(), w.key.clone()))
+        .chain(app_ids)
         .collect()
 }
 
@@ -666,7 +674,7 @@ impl Builder<'_> {
                         matches!(k.kind, Kind::User | Kind::Group | Kind::ServicePrincipal)
                     }
                     Target::RoleTemplate => k.kind == Kind::RoleDefinition,
-                    Target::AppId => false,
+                    Target::AppId => k.kind == Kind::Application,
                 };
                 fits.then_some(Remap {
                     path: r.path,
@@ -703,7 +711,9 @@ impl Builder<'_> {
                 .map(|r| r.from.as_str())
                 .chain(s.link.iter().map(|l| l.target.as_str()));
             for id in named {
-                if let Some(&p) = by_id.get(id) {
+                // An appId names its application's step through the object it belongs to.
+                let by_key = self.recreated.get(id).and_then(|k| self.primary.get(k));
+                if let Some(&p) = by_key.or_else(|| by_id.get(id)) {
                     edges.push((i, p));
                 }
             }
