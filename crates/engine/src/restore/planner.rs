@@ -613,7 +613,8 @@ impl Builder<'_> {
             if restored {
                 continue;
             }
-            for target in have.difference(&want) {
+            let kept = self.last_owner_kept(w, relation, &have, &want, name);
+            for target in have.difference(&want).filter(|t| Some(**t) != kept) {
                 let reason = format!(
                     "{}: {} {target} was added after the target time",
                     w.reason,
@@ -622,6 +623,37 @@ impl Builder<'_> {
                 self.link_step(Action::RemoveLink, w, name, relation, target, &reason);
             }
         }
+    }
+
+    /// Graph does not let a group lose its last user owner (group-delete-owners.md): when the
+    /// target had no user owner, one owner now (the first by id) stays, with a notice.
+    fn last_owner_kept<'v>(
+        &mut self,
+        w: &Wanted,
+        relation: &str,
+        have: &BTreeSet<&'v str>,
+        want: &BTreeSet<&str>,
+        name: Option<&String>,
+    ) -> Option<&'v str> {
+        if w.key.kind != Kind::Group || relation != "owners" {
+            return None;
+        }
+        // An owner not known to be a service principal is taken for a user.
+        let is_user = |id: &str| {
+            !self
+                .current
+                .live
+                .contains_key(&ObjectKey::new(Kind::ServicePrincipal, id))
+        };
+        if want.iter().any(|id| is_user(id)) {
+            return None;
+        }
+        let kept = have.iter().copied().find(|id| is_user(id))?;
+        let detail = format!(
+            "had no user owner at the target time, but Graph does not let a group lose its last one: owner {kept} stays (remove it by hand once the group has another)"
+        );
+        self.notice(NoticeKind::NotRestorable, &w.key, name, detail);
+        Some(kept)
     }
 
     /// Members Graph does not let Rewind write (a dynamic group's come from its rule, an

@@ -477,3 +477,46 @@ fn eligibilities_that_changed_are_listed_for_pim() {
         p.notices
     );
 }
+
+#[test]
+fn a_group_keeps_its_last_user_owner_and_new_owners_come_before_old_ones_go() {
+    let owned = |owners: &[&str]| {
+        let mut g = group("Finance", &[]);
+        g["owners"] = json!(owners);
+        g
+    };
+    // Owners replaced: the new one is added before the old one is removed.
+    let p = plan(
+        vec![wanted(Kind::Group, "g1", Some(owned(&["u1"])))],
+        &current(&[(Kind::Group, "g1", owned(&["u2"]))], &[]),
+    );
+    assert_eq!(
+        p.steps.iter().map(|s| s.action).collect::<Vec<_>>(),
+        [Action::AddLink, Action::RemoveLink]
+    );
+    // No user owner at the target time: the last one stays, and the plan says so. A service
+    // principal owner is removed.
+    let p = plan(
+        vec![wanted(Kind::Group, "g1", Some(owned(&[])))],
+        &current(
+            &[
+                (Kind::Group, "g1", owned(&["u2", "sp1"])),
+                (Kind::ServicePrincipal, "sp1", json!({})),
+            ],
+            &[],
+        ),
+    );
+    let removed: Vec<&str> = p
+        .steps
+        .iter()
+        .filter_map(|s| s.link.as_ref().map(|l| l.target.as_str()))
+        .collect();
+    assert_eq!(removed, ["sp1"]);
+    assert!(
+        p.notices
+            .iter()
+            .any(|n| n.notice == NoticeKind::NotRestorable && n.detail.contains("owner u2 stays")),
+        "{:?}",
+        p.notices
+    );
+}
