@@ -60,6 +60,7 @@ pub fn plan(mut wanted: Vec<Wanted>, current: &Current) -> Plan {
             .keys()
             .map(|k| leaf(&k.key).to_string())
             .collect(),
+        not_coming_back: not_coming_back(&wanted, current),
     };
     for w in &wanted {
         b.object(w);
@@ -152,6 +153,21 @@ fn recreated(wanted: &[Wanted], current: &Current) -> BTreeMap<String, ObjectKey
         .collect()
 }
 
+/// Objects wanted back that are gone for good and that Rewind does not create: synchronised
+/// from on-premises, or made elsewhere (guests, Exchange-managed groups).
+fn not_coming_back(wanted: &[Wanted], current: &Current) -> BTreeSet<String> {
+    wanted
+        .iter()
+        .filter(|w| !current.live.contains_key(&w.key) && !current.recycle_bin.contains_key(&w.key))
+        .filter(|w| {
+            w.object
+                .as_ref()
+                .is_some_and(|o| is_synced(o) || made_elsewhere(w.key.kind, o).is_some())
+        })
+        .map(|w| leaf(&w.key.key).to_string())
+        .collect()
+}
+
 fn creatable(kind: Kind) -> bool {
     matches!(writable(kind), Writable::Full | Writable::Replace)
 }
@@ -171,6 +187,9 @@ struct Builder<'a> {
     primary: BTreeMap<ObjectKey, usize>,
     /// Ids of objects restored from a recycle bin, links and all.
     restored_ids: BTreeSet<String>,
+    /// Ids of objects gone for good that Rewind cannot bring back (synchronised ones, guests,
+    /// Exchange-managed groups): links to them wait until a person has.
+    not_coming_back: BTreeSet<String>,
 }
 
 impl Builder<'_> {
@@ -292,6 +311,18 @@ impl Builder<'_> {
         }
         if let Some(how) = made_elsewhere(kind, desired) {
             self.notice(NoticeKind::NotRestorable, &w.key, name, how.to_string());
+            return;
+        }
+        if writable(kind) == Writable::Replace
+            && let Some(waiting) = references(kind, desired)
+                .into_iter()
+                .find(|r| self.not_coming_back.contains(&r.id))
+        {
+            let detail = format!(
+                "not re-created: its {} {} must be brought back by a person first (see its notice)",
+                waiting.path, waiting.id
+            );
+            self.notice(NoticeKind::NotRestorable, &w.key, name, detail);
             return;
         }
         let reason = format!("{}: deleted for good, created anew with a new id", w.reason);
@@ -598,8 +629,27 @@ impl Builder<'_> {
             }
             let have = ids(live, relation);
             let want = ids(desired, relation);
+            let waiting: Vec<&str> = want
+                .difference(&have)
+                .copied()
+                .filter(|t| self.not_coming_back.contains(*t))
+                .collect();
+            if !waiting.is_empty() {
+                let (noun, it, notice) = if waiting.len() == 1 {
+                    (singular(relation), "it", "its notice")
+                } else {
+                    (*relation, "they", "their notices")
+                };
+                let detail = format!(
+                    "{noun} {} not added: {it} must be brought back by a person first (see {notice}), then added",
+                    waiting.join(", "),
+                );
+                self.notice(NoticeKind::NotRestorable, &w.key, name, detail);
+            }
             for target in want.difference(&have) {
-                if kept_id && self.restored_ids.contains(*target) {
+                if (kept_id && self.restored_ids.contains(*target))
+                    || self.not_coming_back.contains(*target)
+                {
                     continue;
                 }
                 let why = if restored {

@@ -520,3 +520,36 @@ fn a_group_keeps_its_last_user_owner_and_new_owners_come_before_old_ones_go() {
         p.notices
     );
 }
+
+#[test]
+fn links_and_roles_of_a_synced_user_gone_for_good_wait_for_a_person() {
+    // A synchronised user deleted for good comes back from on-premises, not from Rewind: the
+    // group does not get a member that does not exist, nor the role a principal that does not.
+    let synced = json!({"displayName": "Sync User", "onPremisesSyncEnabled": true,
+        "userPrincipalName": "sync@contoso.com"});
+    let role = json!({"principalId": "u9", "roleDefinitionId": "r1", "directoryScopeId": "/"});
+    let p = plan(
+        vec![
+            wanted(Kind::User, "u9", Some(synced)),
+            wanted(Kind::Group, "g1", Some(group("Finance", &["u1", "u9"]))),
+            wanted(Kind::RoleAssignment, "ra1", Some(role)),
+        ],
+        &current(
+            &[
+                (Kind::Group, "g1", group("Finance", &["u1"])),
+                (Kind::User, "u1", json!({})),
+            ],
+            &[],
+        ),
+    );
+    assert_eq!(p.steps, [], "{:?}", shape(&p));
+    let details: Vec<&str> = p.notices.iter().map(|n| n.detail.as_str()).collect();
+    assert!(
+        details.iter().any(|d| d.starts_with("member u9 not added")),
+        "{details:?}"
+    );
+    assert!(
+        details.iter().any(|d| d.contains("principalId u9")),
+        "{details:?}"
+    );
+}
