@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 
 use super::RestoreError;
 use super::graph::{
-    create_path, created_key, find_existing, is_conditional_access, item_path, restore_path,
-    split_key,
+    ELIGIBILITY_REQUESTS, create_path, created_key, eligibility_request, find_existing,
+    is_conditional_access, item_path, restore_path, split_key,
 };
 
 /// How the executor paces and retries.
@@ -575,6 +575,20 @@ impl Run<'_> {
                 .await?;
                 done
             }
+            Action::Delete if step.kind == Kind::RoleEligibilitySchedule => {
+                let body = eligibility_request("adminRemove", &self.body(step).await?);
+                match self
+                    .send(step.kind, Method::POST, ELIGIBILITY_REQUESTS, Some(&body))
+                    .await
+                {
+                    Err(Failure::Graph(ClientError::Graph(f)))
+                        if f.details.iter().any(|d| d == "RoleAssignmentDoesNotExist") =>
+                    {
+                        Ok((StepStatus::AlreadyDone, None))
+                    }
+                    other => other.map(|_| (StepStatus::Done, None)),
+                }
+            }
             Action::Delete => match self
                 .send(step.kind, Method::DELETE, &item_path(step.kind, &key), None)
                 .await
@@ -650,7 +664,12 @@ impl Run<'_> {
             .get(&step.id)
             .filter(|_| step.kind == Kind::Application);
         let own_uris = old_app_id.and_then(|old| take_own_uris(&mut body, old));
-        let created = self.create_once(step.kind, &path, &body).await?;
+        let sent = if step.kind == Kind::RoleEligibilitySchedule {
+            eligibility_request("adminAssign", &body)
+        } else {
+            body.clone()
+        };
+        let created = self.create_once(step.kind, &path, &sent).await?;
         let key = created_key(step.kind, parent.as_deref(), &body, &created).ok_or_else(|| {
             Failure::Remap(format!("Graph created {} but returned no id", step.kind))
         })?;

@@ -40,8 +40,31 @@ pub(super) fn create_path(kind: Kind, parent: Option<&str>, body: &Value) -> Opt
             "/servicePrincipals/{}/appRoleAssignedTo",
             body.get("resourceId")?.as_str()?
         )),
+        Kind::RoleEligibilitySchedule => Some(ELIGIBILITY_REQUESTS.to_string()),
         k => Some(k.graph_path().to_string()),
     }
+}
+
+/// Where PIM eligibilities are granted and revoked: a schedule request each
+/// (rbacapplication-post-roleeligibilityschedulerequests.md).
+pub(super) const ELIGIBILITY_REQUESTS: &str =
+    "/roleManagement/directory/roleEligibilityScheduleRequests";
+
+/// The request that grants (`adminAssign`) or revokes (`adminRemove`) the eligibility `body`
+/// describes.
+pub(super) fn eligibility_request(action: &str, body: &Value) -> Value {
+    let mut request = body.clone();
+    if let Some(o) = request.as_object_mut() {
+        o.insert("action".into(), Value::String(action.into()));
+        o.insert(
+            "justification".into(),
+            Value::String("Restored by Rewind to its state at the restore's target time".into()),
+        );
+        if action == "adminRemove" {
+            o.shift_remove("scheduleInfo");
+        }
+    }
+    request
 }
 
 /// The key a created object is known by: contained objects keep their container's id before
@@ -52,8 +75,11 @@ pub(super) fn created_key(
     body: &Value,
     created: &Value,
 ) -> Option<String> {
+    // A schedule request answers with the schedule it made as `targetScheduleId`.
     let id = created
-        .get(kind.key_property())
+        .get("targetScheduleId")
+        .filter(|_| kind == Kind::RoleEligibilitySchedule)
+        .or_else(|| created.get(kind.key_property()))
         .and_then(Value::as_str)?
         .to_string();
     Some(match kind {
@@ -94,7 +120,9 @@ fn identity(kind: Kind) -> &'static [&'static str] {
         Kind::User => &["userPrincipalName"],
         Kind::Group => &["mailNickname", "displayName"],
         Kind::ServicePrincipal => &["appId"],
-        Kind::RoleAssignment => &["principalId", "roleDefinitionId", "directoryScopeId"],
+        Kind::RoleAssignment | Kind::RoleEligibilitySchedule => {
+            &["principalId", "roleDefinitionId", "directoryScopeId"]
+        }
         Kind::AppRoleAssignment => &["principalId", "appRoleId"],
         Kind::FederatedIdentityCredential => &["name"],
         Kind::OAuth2PermissionGrant => &["clientId", "consentType", "principalId", "resourceId"],
@@ -116,6 +144,12 @@ pub(super) async fn find_existing(
     };
     let Some(first_value) = body.get(*first).and_then(Value::as_str) else {
         return Ok(None);
+    };
+    // Eligibilities are created by requests but listed as schedules.
+    let collection = if kind == Kind::RoleEligibilitySchedule {
+        kind.graph_path()
+    } else {
+        collection
     };
     // Directory collections filter on the server; the small policy collections are listed.
     let path = if matches!(

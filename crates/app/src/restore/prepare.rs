@@ -47,8 +47,13 @@ pub async fn prepare(
         close_over_references(store, &mut wanted, &target_manifest, &live_manifest).await?;
     }
     phase("references closed over");
-    let temporary =
+    let mut temporary =
         temporary_assignments(store, &target_manifest, &live_manifest, &mut wanted).await?;
+    temporary.extend(ended_eligibilities(
+        &mut wanted,
+        &live_manifest,
+        live.taken_at,
+    ));
     let mut prepared = against_live(client, store, &live_manifest, live, wanted, &phase).await?;
     prepared.plan.notices.extend(temporary);
     prepared.plan.notices.sort();
@@ -109,6 +114,39 @@ async fn temporary_assignments(
         !temporary
     });
     Ok(notices)
+}
+
+/// PIM eligibilities wanted back whose end has passed by `now`: granting one again would
+/// give a role the target time had already limited, so it leaves the desired state with a
+/// notice (Graph refuses a schedule that ends in the past anyway).
+fn ended_eligibilities(
+    wanted: &mut Vec<Wanted>,
+    live: &rewind_store::Manifest,
+    now: jiff::Timestamp,
+) -> Vec<rewind_engine::restore::Notice> {
+    let ended = |o: &serde_json::Value| {
+        o.pointer("/scheduleInfo/expiration/endDateTime")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .is_some_and(|end| end <= now)
+    };
+    let mut notices = Vec::new();
+    wanted.retain(|w| {
+        let gone = w.key.kind == Kind::RoleEligibilitySchedule
+            && !live.contains_key(&w.key)
+            && w.object.as_ref().is_some_and(ended);
+        if gone {
+            notices.push(rewind_engine::restore::Notice {
+                notice: rewind_engine::restore::NoticeKind::NotRestorable,
+                kind: w.key.kind,
+                id: w.key.key.clone(),
+                display_name: None,
+                detail: "a PIM eligibility whose end has passed since the target time: not granted again; assign it in PIM with a new end if it is still wanted".into(),
+            });
+        }
+        !gone
+    });
+    notices
 }
 
 /// Plans again, against the tenant as `live` shows it, the desired state of a plan made
@@ -370,4 +408,30 @@ async fn recycle_bin(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_eligibility_that_has_ended_is_not_granted_again() {
+        let eligibility = |end: &str| Wanted {
+            key: ObjectKey::new(Kind::RoleEligibilitySchedule, format!("e-{end}")),
+            object: Some(json!({"principalId": "u1", "roleDefinitionId": "r1",
+                "scheduleInfo": {"expiration": {"type": "afterDateTime", "endDateTime": end}}})),
+            reason: "in scope".into(),
+        };
+        let mut wanted = vec![
+            eligibility("2026-01-01T00:00:00Z"),
+            eligibility("2027-01-01T00:00:00Z"),
+        ];
+        let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        let notices = ended_eligibilities(&mut wanted, &rewind_store::Manifest::new(), now);
+        assert_eq!(wanted.len(), 1);
+        assert_eq!(wanted[0].key.key, "e-2027-01-01T00:00:00Z");
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].id, "e-2026-01-01T00:00:00Z");
+    }
 }

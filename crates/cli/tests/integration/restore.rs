@@ -1379,3 +1379,62 @@ fn an_application_comes_back_with_its_service_principal_and_its_own_identifier_u
     );
     assert_eq!(sps["value"].as_array().unwrap().len(), 1, "{sps}");
 }
+
+#[test]
+fn pim_eligibilities_are_granted_and_revoked_through_schedule_requests() {
+    let s = Setup::new(&[]);
+    let (_, schedules) = graph(
+        &s,
+        "GET",
+        "/roleManagement/directory/roleEligibilitySchedules",
+        None,
+    );
+    let kept = schedules["value"][0].clone();
+    let request = |action: &str, v: &Value| {
+        json!({"action": action, "justification": "test", "principalId": v["principalId"],
+               "roleDefinitionId": v["roleDefinitionId"], "directoryScopeId": v["directoryScopeId"]})
+    };
+    let path = "/roleManagement/directory/roleEligibilityScheduleRequests";
+    let before = snapshot(&s);
+    // An eligibility revoked, and one granted (to a Global Administrator role, for a year).
+    let (st, body) = graph(&s, "POST", path, Some(request("adminRemove", &kept)));
+    assert_eq!(st, 201, "{body}");
+    let (_, users) = graph(&s, "GET", "/users?$top=5&$select=id", None);
+    let mut added = request("adminAssign", &kept);
+    added["principalId"] = users["value"][4]["id"].clone();
+    added["roleDefinitionId"] = json!("62e90394-69f5-4237-9190-012177145e10");
+    added["scheduleInfo"] = json!({"startDateTime": "2026-01-01T00:00:00Z",
+        "expiration": {"type": "afterDateTime", "endDateTime": "2099-01-01T00:00:00Z"}});
+    let (st, body) = graph(&s, "POST", path, Some(added.clone()));
+    assert_eq!(st, 201, "{body}");
+    snapshot(&s);
+    let report = restore_all(&s, &before);
+    let actions: Vec<(&str, &str)> = report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|st| st["kind"] == "unifiedRoleEligibilitySchedule")
+        .map(|st| (st["action"].as_str().unwrap(), st["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    let (_, now) = graph(
+        &s,
+        "GET",
+        "/roleManagement/directory/roleEligibilitySchedules",
+        None,
+    );
+    let triples: Vec<(Value, Value)> = now["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["principalId"].clone(), e["roleDefinitionId"].clone()))
+        .collect();
+    assert!(triples.contains(&(
+        kept["principalId"].clone(),
+        kept["roleDefinitionId"].clone()
+    )));
+    assert!(!triples.contains(&(
+        added["principalId"].clone(),
+        added["roleDefinitionId"].clone()
+    )));
+}

@@ -295,6 +295,22 @@ pub(crate) fn usage(
 
 /// `POST /roleManagement/directory/roleEligibilityScheduleRequests`: `adminAssign` creates an
 /// eligibility schedule, `adminRemove` removes it; the request object is returned with 201.
+/// A schedule that has already ended is refused: PIM grants nothing for the past
+/// (unifiedrolescheduleinfo: `expiration.endDateTime` is when the grant ends).
+fn check_not_ended(t: &Tenant, req: &Map<String, Value>) -> Result<(), GraphError> {
+    let end = req
+        .get("scheduleInfo")
+        .and_then(|s| s.pointer("/expiration/endDateTime"))
+        .and_then(Value::as_str)
+        .and_then(|e| e.parse::<jiff::Timestamp>().ok());
+    if end.is_some_and(|end| end <= t.now()) {
+        return Err(GraphError::bad_request(
+            "The schedule's expiration.endDateTime is in the past; a role can only be granted until a time to come.",
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn eligibility_request(
     t: &mut Tenant,
     ctx: &Ctx<'_>,
@@ -339,6 +355,7 @@ pub(crate) fn eligibility_request(
             );
         }
         ("adminAssign", None) => {
+            check_not_ended(t, &req)?;
             let sid = t.new_guid();
             let schedule = json!({
                 "id": sid, "principalId": principal, "roleDefinitionId": role, "directoryScopeId": scope,

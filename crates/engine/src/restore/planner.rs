@@ -203,19 +203,6 @@ impl Builder<'_> {
             .map(str::to_string);
         let kind = w.key.kind;
         if writable(kind) == Writable::Never {
-            if kind == Kind::RoleEligibilitySchedule && w.object.as_ref() != live {
-                let detail = if w.object.is_some() {
-                    "a PIM eligibility that existed at the target time: assign it again in PIM (Rewind does not write eligibilities yet)"
-                } else {
-                    "a PIM eligibility added after the target time: remove it in PIM (Rewind does not write eligibilities yet)"
-                };
-                self.notice(
-                    NoticeKind::NotRestorable,
-                    &w.key,
-                    name.as_ref(),
-                    detail.to_string(),
-                );
-            }
             return;
         }
         match (&w.object, live) {
@@ -282,7 +269,11 @@ impl Builder<'_> {
             return;
         }
         let reason = format!("{}: did not exist at the target time", w.reason);
-        let step = Self::step(Action::Delete, &w.key, name, &reason);
+        let mut step = Self::step(Action::Delete, &w.key, name, &reason);
+        if kind == Kind::RoleEligibilitySchedule {
+            // Revoked by a request naming the principal, role and scope, not by its id.
+            step.body = Some(replace_body(kind, live));
+        }
         self.push(step);
     }
 
@@ -819,6 +810,13 @@ fn replace_body(kind: Kind, desired: &Value) -> Value {
             "condition",
         ],
         Kind::AppRoleAssignment => &["principalId", "resourceId", "appRoleId"],
+        Kind::RoleEligibilitySchedule => &[
+            "principalId",
+            "roleDefinitionId",
+            "directoryScopeId",
+            "appScopeId",
+            "scheduleInfo",
+        ],
         _ => return create_body(kind, desired),
     };
     Value::Object(

@@ -139,12 +139,12 @@ pub fn writable(kind: Kind) -> Writable {
     match kind {
         k if k.is_singleton() => Writable::Singleton,
         Kind::AuthenticationMethodConfiguration => Writable::Singleton,
-        Kind::RoleAssignment | Kind::AppRoleAssignment => Writable::Replace,
-        // Eligibilities are written as schedule requests, with expirations that may have
-        // passed; kept out of restore until that mapping is built.
-        Kind::UserAuthenticationMethods
-        | Kind::RoleEligibilitySchedule
-        | Kind::RoleAssignmentSchedule => Writable::Never,
+        // Eligibilities are granted and revoked through schedule requests (adminAssign,
+        // adminRemove; rbacapplication-post-roleeligibilityschedulerequests.md), never changed.
+        Kind::RoleAssignment | Kind::AppRoleAssignment | Kind::RoleEligibilitySchedule => {
+            Writable::Replace
+        }
+        Kind::UserAuthenticationMethods | Kind::RoleAssignmentSchedule => Writable::Never,
         _ => Writable::Full,
     }
 }
