@@ -90,6 +90,8 @@ pub(crate) struct Sealer {
     index_key: Option<[u8; 32]>,
     /// Key of the hash chain of an encrypted store.
     chain_key: Option<[u8; 32]>,
+    /// Key of the MACs on restore plans an encrypted store's restores write out.
+    plan_key: Option<[u8; 32]>,
 }
 
 impl Sealer {
@@ -98,7 +100,13 @@ impl Sealer {
             cipher: key.map(|k| XChaCha20Poly1305::new((&k.0).into())),
             index_key: key.map(|k| blake3::derive_key("rewind-store name index v1", &k.0)),
             chain_key: key.map(|k| crate::chain::chain_key(&k.0)),
+            plan_key: key.map(|k| blake3::derive_key("rewind-store plan mac v1", &k.0)),
         }
+    }
+
+    /// The MAC of a plan's bytes, in an encrypted store.
+    pub(crate) fn plan_mac(&self, plan: &[u8]) -> Option<blake3::Hash> {
+        self.plan_key.as_ref().map(|k| blake3::keyed_hash(k, plan))
     }
 
     /// The key the chain is computed with, in an encrypted store.

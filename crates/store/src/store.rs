@@ -214,6 +214,22 @@ impl Store {
         self.sealer.encrypted()
     }
 
+    /// A MAC over a restore plan's bytes, keyed from the store key (hex), so that a plan file
+    /// written by this store can be told from one written or edited by someone without the
+    /// key. `None` for a store without a key.
+    pub fn plan_mac(&self, plan: &[u8]) -> Option<String> {
+        self.sealer.plan_mac(plan).map(|h| h.to_hex().to_string())
+    }
+
+    /// Whether `mac` is this store's MAC of `plan` (compared in constant time). Always false
+    /// for a store without a key.
+    pub fn plan_mac_matches(&self, plan: &[u8], mac: &str) -> bool {
+        let Ok(given) = blake3::Hash::from_hex(mac) else {
+            return false;
+        };
+        self.sealer.plan_mac(plan).is_some_and(|m| m == given)
+    }
+
     /// Records the encryption mode on first use; afterwards, refuses a missing, unexpected or
     /// wrong key before anything is read or written.
     async fn check_key(&self, key: Option<&StoreKey>) -> Result<(), StoreError> {

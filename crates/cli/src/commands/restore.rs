@@ -61,6 +61,7 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     let plan =
         parse_plan_file(&text).map_err(|e| usage(format!("plan {}: {e}", args.plan.display())))?;
     let session = Session::open(&args.store, Some(&args.connect)).await?;
+    check_mac(&session.store, &plan, &args.plan)?;
     let tenant = session.tenant().await?;
     let ctx = Context::new(&session, &tenant, &args.control, args.store.json)?;
     let granted = ctx.write_permissions().await?;
@@ -80,6 +81,38 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     }
     ctx.proceed(now.plan, &live, None, None, granted.as_deref())
         .await
+}
+
+/// An encrypted store applies only plans its own restores wrote: the file must carry the
+/// store's MAC over the plan. (Re-planning already keeps an edited file from running steps
+/// nobody reviewed; the MAC also keeps out a desired state nobody planned.)
+fn check_mac(
+    store: &rewind_store::Store,
+    plan: &Plan,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let shown = path.display();
+    match &plan.mac {
+        Some(mac) if store.encrypted() => {
+            if store.plan_mac_matches(&plan.mac_input(), mac) {
+                Ok(())
+            } else {
+                Err(usage(format!(
+                    "the plan {shown} was changed after this store's restore wrote it, or written by another store (its MAC does not match); nothing was applied: make the plan again (rewind restore … --plan-out FILE)"
+                )))
+            }
+        }
+        None if store.encrypted() => Err(usage(format!(
+            "the plan {shown} carries no MAC from this store: an encrypted store applies only plans its own restores wrote (rewind restore … --plan-out FILE); nothing was applied"
+        ))),
+        Some(_) => {
+            eprintln!(
+                "warning: the plan {shown} carries a MAC, but this store has no key to check it with"
+            );
+            Ok(())
+        }
+        None => Ok(()),
+    }
 }
 
 /// What a step does, apart from the words around it (its number, reason, the name shown and
@@ -459,6 +492,8 @@ impl<'a> Context<'a> {
         granted: Option<&[String]>,
     ) -> anyhow::Result<()> {
         let store = &self.session.store;
+        let mut plan = plan;
+        plan.mac = store.plan_mac(&plan.mac_input());
         let began = std::time::Instant::now();
         let judged = guard(store, self.tenant, live, target, &plan, &self.lockout).await?;
         let missing = self.missing(&plan, granted).await;

@@ -1438,3 +1438,42 @@ fn pim_eligibilities_are_granted_and_revoked_through_schedule_requests() {
         added["roleDefinitionId"].clone()
     )));
 }
+
+#[test]
+fn an_encrypted_store_applies_only_plans_it_wrote_itself() {
+    let s = Setup::new(&[]);
+    let key = "ab".repeat(32);
+    let keyed = |args: &[&str]| s.cmd(args).env("REWIND_STORE_KEY", &key).output().unwrap();
+    assert_eq!(code(&keyed(&["capture"])), Some(0));
+    s.scenario("attacker");
+    assert_eq!(code(&keyed(&["capture"])), Some(0));
+    let file = s.store().with_extension("plan.json");
+    let file = file.to_str().unwrap();
+    let out = keyed(&[
+        "restore",
+        "--to",
+        "1",
+        "--all",
+        "--dry-run",
+        "--plan-out",
+        file,
+    ]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let reviewed: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    assert_eq!(reviewed["mac"].as_str().map(str::len), Some(64), "signed");
+
+    // A desired state edited under the MAC, and the MAC taken off: both refused.
+    let mut edited = reviewed.clone();
+    edited["desired"][0]["object"]["displayName"] = json!("edited");
+    let mut unsigned = reviewed.clone();
+    unsigned.as_object_mut().unwrap().remove("mac");
+    for (forged, why) in [(edited, "MAC does not match"), (unsigned, "carries no MAC")] {
+        std::fs::write(file, forged.to_string()).unwrap();
+        let refused = keyed(&["apply", file, "--yes"]);
+        assert_eq!(code(&refused), Some(2), "{}", stderr(&refused));
+        assert!(stderr(&refused).contains(why), "{}", stderr(&refused));
+    }
+    std::fs::write(file, reviewed.to_string()).unwrap();
+    let applied = keyed(&["apply", file, "--yes"]);
+    assert_eq!(code(&applied), Some(0), "{}", stderr(&applied));
+}

@@ -164,9 +164,23 @@ pub struct Plan {
     pub notices: Vec<Notice>,
     /// The state the steps lead to.
     pub desired: Vec<Desired>,
+    /// In a plan written out by a restore of an encrypted store: the store's MAC over the
+    /// plan without this field (hex), which `apply` requires of a file it runs against that
+    /// store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 impl Plan {
+    /// The bytes a plan's MAC is computed over: the plan without its MAC, as compact JSON.
+    pub fn mac_input(&self) -> Vec<u8> {
+        let unsigned = Plan {
+            mac: None,
+            ..self.clone()
+        };
+        serde_json::to_vec(&unsigned).unwrap_or_default()
+    }
+
     /// Counts of steps per action, for summaries.
     pub fn counts(&self) -> std::collections::BTreeMap<Action, usize> {
         let mut out = std::collections::BTreeMap::new();

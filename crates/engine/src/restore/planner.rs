@@ -83,6 +83,7 @@ pub fn plan(mut wanted: Vec<Wanted>, current: &Current) -> Plan {
         steps,
         notices: b.notices,
         desired,
+        mac: None,
     }
 }
 
