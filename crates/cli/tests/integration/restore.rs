@@ -1477,3 +1477,143 @@ fn an_encrypted_store_applies_only_plans_it_wrote_itself() {
     let applied = keyed(&["apply", file, "--yes"]);
     assert_eq!(code(&applied), Some(0), "{}", stderr(&applied));
 }
+
+#[test]
+fn an_admin_and_groups_of_every_type_deleted_come_back_on_graphs_terms() {
+    let s = Setup::new(&["--preset", "small"]);
+    let named = |path: &str, name: &str| {
+        listed_where(&s, path, |v| v["displayName"] == name)["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // An administrator: a user holding a role who is not a break-glass account.
+    let (_, users) = graph(
+        &s,
+        "GET",
+        "/users?$select=id,userPrincipalName&$top=999",
+        None,
+    );
+    let (_, assignments) = graph(&s, "GET", "/roleManagement/directory/roleAssignments", None);
+    let admin = users["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| {
+            !u["userPrincipalName"]
+                .as_str()
+                .unwrap()
+                .starts_with("bg-admin")
+        })
+        .filter_map(|u| u["id"].as_str())
+        .find(|id| {
+            assignments["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["principalId"] == *id)
+        })
+        .unwrap()
+        .to_string();
+    let dynamic = named("/groups?$select=id,displayName&$top=999", "Sales (dynamic)");
+    let unified = listed_where(&s, "/groups?$top=999", |g| {
+        g["groupTypes"] == json!(["Unified"])
+            && g["displayName"] != "CA - Break Glass Accounts - Exclude"
+    })["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let security = listed_where(&s, "/groups?$top=999", |g| {
+        g["groupTypes"] == json!([])
+            && g["mailEnabled"] == false
+            && g["securityEnabled"] == true
+            && g["onPremisesSyncEnabled"] != true
+            && !g["displayName"].as_str().unwrap().starts_with("CA - ")
+    });
+    let (security, security_name) = (
+        security["id"].as_str().unwrap().to_string(),
+        security["displayName"].as_str().unwrap().to_string(),
+    );
+    let members_of = |id: &str| -> BTreeSet<String> {
+        let (_, m) = graph(
+            &s,
+            "GET",
+            &format!("/groups/{id}/members?$select=id&$top=999"),
+            None,
+        );
+        m["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let security_members = members_of(&security);
+    let (_, roles) = graph(
+        &s,
+        "GET",
+        &format!("/roleManagement/directory/roleAssignments?$filter=principalId eq '{admin}'"),
+        None,
+    );
+    let admin_roles: BTreeSet<String> = roles["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["roleDefinitionId"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!admin_roles.is_empty());
+    let before = snapshot(&s);
+
+    // The admin and the Microsoft 365 group go to the recycle bin; security groups (the
+    // dynamic one too) are gone for good.
+    for path in [
+        format!("/users/{admin}"),
+        format!("/groups/{dynamic}"),
+        format!("/groups/{unified}"),
+        format!("/groups/{security}"),
+    ] {
+        let (st, body) = graph(&s, "DELETE", &path, None);
+        assert_eq!(st, 204, "{path}: {body}");
+    }
+    snapshot(&s);
+    let report = restore_all(&s, &before);
+
+    // Read back independently: the admin with its roles, the Microsoft 365 group with its id,
+    // the security group anew with its members, the dynamic group anew with its rule.
+    assert_eq!(graph(&s, "GET", &format!("/users/{admin}"), None).0, 200);
+    let (_, roles) = graph(
+        &s,
+        "GET",
+        &format!("/roleManagement/directory/roleAssignments?$filter=principalId eq '{admin}'"),
+        None,
+    );
+    let back: BTreeSet<String> = roles["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["roleDefinitionId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(back, admin_roles);
+    assert_eq!(graph(&s, "GET", &format!("/groups/{unified}"), None).0, 200);
+    let new_security = report["lineage"][&security].as_str().unwrap();
+    let (_, g) = graph(&s, "GET", &format!("/groups/{new_security}"), None);
+    assert_eq!(g["displayName"], security_name.as_str());
+    assert_eq!(members_of(new_security), security_members);
+    let new_dynamic = report["lineage"][&dynamic].as_str().unwrap();
+    let (_, g) = graph(
+        &s,
+        "GET",
+        &format!("/groups/{new_dynamic}?$select=groupTypes,membershipRule"),
+        None,
+    );
+    assert_eq!(g["groupTypes"], json!(["DynamicMembership"]), "{g}");
+    assert_eq!(g["membershipRule"], "(user.department -eq \"Sales\")");
+    // Its members are its rule's business: no member was written to it.
+    let steps = report["plan"]["steps"].as_array().unwrap();
+    assert!(
+        !steps
+            .iter()
+            .any(|st| st["id"] == dynamic.as_str() && st["action"] == "add_link"),
+        "{steps:?}"
+    );
+}
