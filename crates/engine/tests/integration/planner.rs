@@ -462,19 +462,21 @@ proptest! {
 }
 
 #[test]
-fn eligibilities_that_changed_are_listed_for_pim() {
-    let eligibility =
-        json!({"principalId": "u1", "roleDefinitionId": "r", "directoryScopeId": "/"});
+fn an_eligibility_added_since_is_revoked_by_a_request_naming_it() {
+    let eligibility = json!({"principalId": "u1", "roleDefinitionId": "r", "directoryScopeId": "/",
+        "status": "Provisioned"});
     let p = plan(
         vec![wanted(Kind::RoleEligibilitySchedule, "e1", None)],
         &current(&[(Kind::RoleEligibilitySchedule, "e1", eligibility)], &[]),
     );
-    assert!(p.steps.is_empty());
-    assert_eq!(p.notices.len(), 1);
-    assert!(
-        p.notices[0].detail.contains("remove it in PIM"),
-        "{:?}",
-        p.notices
+    assert_eq!(
+        shape(&p),
+        [(Action::Delete, Kind::RoleEligibilitySchedule, "e1".into())]
+    );
+    // Revoked by principal, role and scope (adminRemove), not by id.
+    assert_eq!(
+        p.steps[0].body,
+        Some(json!({"principalId": "u1", "roleDefinitionId": "r", "directoryScopeId": "/"}))
     );
 }
 
