@@ -70,6 +70,35 @@ pub(crate) fn manifest(path: &Path, tenant: i64, snapshot: i64) -> Result<Manife
     Ok(manifest)
 }
 
+/// The version rows of one snapshot as stored, for its chain (`integrity.rs`).
+pub(crate) fn row_fields(
+    path: &Path,
+    tenant: i64,
+    snapshot: i64,
+) -> Result<Vec<crate::chain::RowFields>, StoreError> {
+    let c = connect(path)?;
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT kind, key, hash, change, name, actors, records FROM versions \
+             WHERE tenant = ?1 AND snapshot = ?2",
+        )
+        .map_err(|e| failed(&e))?;
+    let rows = stmt
+        .query_map(rusqlite::params![tenant, snapshot], |r| {
+            Ok(crate::chain::RowFields {
+                kind: r.get(0)?,
+                key: r.get(1)?,
+                hash: r.get(2)?,
+                change: r.get(3)?,
+                name: r.get(4)?,
+                actors: r.get(5)?,
+                records: r.get(6)?,
+            })
+        })
+        .map_err(|e| failed(&e))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(|e| failed(&e))
+}
+
 /// The blobs with these hashes, opened and checked. Reading (SQLite, one thread) and opening
 /// (decompression and hashing, the other cores) overlap: statement by statement, what is read
 /// is handed to the openers.

