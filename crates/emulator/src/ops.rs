@@ -7,6 +7,7 @@ mod batch;
 mod delta;
 mod evaluate;
 mod expand;
+mod invitations;
 mod kinds;
 mod links;
 mod objects;
@@ -78,6 +79,7 @@ pub(crate) fn route(
         (Route::Singleton(s), Get) => singletons::get(t, ctx, *s),
         (Route::Singleton(s), Patch) => singletons::update(t, ctx, *s),
         (Route::EligibilityRequests, Post) => actions::eligibility_request(t, ctx),
+        (Route::Invitations, Post) => invitations::invite(t, ctx),
         (Route::AuditList, Get) => audit::list(t, ctx),
         (Route::AuditItem(id), Get) => audit::get(t, ctx, id),
         (Route::DirectoryObject(id), Get) => objects::get_directory_object(t, ctx, id),

@@ -204,6 +204,12 @@ pub(crate) fn required(route: &Route, write: bool) -> Requirement {
         Route::CaDeletedList(c) | Route::CaDeletedItem(c, _) => coll_requirement(*c, write),
         Route::Singleton(s) => singleton_requirement(*s, write),
         Route::EligibilityRequests => coll_requirement(Coll::RoleEligibilitySchedules, true),
+        // invitation-post.md: User.Invite.All, or the broader user permissions.
+        Route::Invitations => &[
+            &["User.Invite.All"],
+            &["User.ReadWrite.All"],
+            &["Directory.ReadWrite.All"],
+        ],
         Route::AuditList | Route::AuditItem(_) => {
             &[&["AuditLog.Read.All"], &["Directory.Read.All"]]
         }

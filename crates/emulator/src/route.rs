@@ -101,6 +101,8 @@ pub enum Route {
     Singleton(Singleton),
     /// `POST /roleManagement/directory/roleEligibilityScheduleRequests`.
     EligibilityRequests,
+    /// `POST /invitations`.
+    Invitations,
     /// `GET /auditLogs/directoryAudits`.
     AuditList,
     /// `GET /auditLogs/directoryAudits/{id}`.
@@ -137,6 +139,7 @@ fn route(s: &[&str]) -> Option<Route> {
     let (head_name, alt_key) = split_alternate_key(head);
     match head_name.to_ascii_lowercase().as_str() {
         "$batch" if rest.is_empty() => Some(Route::Batch),
+        "invitations" if rest.is_empty() => Some(Route::Invitations),
         "users" => directory_route(Coll::Users, alt_key, rest),
         "groups" => directory_route(Coll::Groups, alt_key, rest),
         "applications" => directory_route(Coll::Applications, alt_key, rest),

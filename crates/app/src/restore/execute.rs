@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use super::RestoreError;
 use super::graph::{
     ELIGIBILITY_REQUESTS, create_path, created_key, eligibility_request, find_existing,
-    is_conditional_access, item_path, restore_path, split_key,
+    is_conditional_access, is_invitation, item_path, restore_path, split_key,
 };
 
 /// How the executor paces and retries.
@@ -652,6 +652,7 @@ impl Run<'_> {
             }
         }
         if step.kind == Kind::User
+            && !is_invitation(&body)
             && let Some(o) = body.as_object_mut()
         {
             o.insert(

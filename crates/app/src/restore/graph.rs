@@ -41,8 +41,16 @@ pub(super) fn create_path(kind: Kind, parent: Option<&str>, body: &Value) -> Opt
             body.get("resourceId")?.as_str()?
         )),
         Kind::RoleEligibilitySchedule => Some(ELIGIBILITY_REQUESTS.to_string()),
+        Kind::User if is_invitation(body) => Some("/invitations".to_string()),
         k => Some(k.graph_path().to_string()),
     }
+}
+
+/// Whether a user's create body is an invitation (a guest invited again): Graph answers it
+/// with the guest as `invitedUser`, and inviting an address again answers with the same one,
+/// so it is safe to repeat.
+pub(super) fn is_invitation(body: &Value) -> bool {
+    body.get("invitedUserEmailAddress").is_some()
 }
 
 /// Where PIM eligibilities are granted and revoked: a schedule request each
@@ -79,6 +87,11 @@ pub(super) fn created_key(
     let id = created
         .get("targetScheduleId")
         .filter(|_| kind == Kind::RoleEligibilitySchedule)
+        .or_else(|| {
+            created
+                .pointer("/invitedUser/id")
+                .filter(|_| is_invitation(body))
+        })
         .or_else(|| created.get(kind.key_property()))
         .and_then(Value::as_str)?
         .to_string();

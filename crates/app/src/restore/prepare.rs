@@ -33,10 +33,8 @@ pub async fn prepare(
     let phase = |name: &str| tracing::info!(phase = name, elapsed = ?began.elapsed(), "planning");
     // Each manifest is folded and checked on its own blocking thread: together they take the
     // time of one.
-    let (live_manifest, target_manifest) = tokio::try_join!(
-        store.manifest(tenant, live),
-        store.manifest(tenant, target)
-    )?;
+    let (live_manifest, target_manifest) =
+        tokio::try_join!(store.manifest(tenant, live), store.manifest(tenant, target))?;
     let lineage = lineage(store, tenant, &live_manifest).await?;
     let target_manifest = translate(target_manifest, &lineage);
     phase("manifests");

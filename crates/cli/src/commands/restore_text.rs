@@ -65,6 +65,7 @@ pub fn plan(
                 NoticeKind::RotateByHand => "rotate by hand",
                 NoticeKind::NewPassword => "new password",
                 NoticeKind::NotRestorable => "not restorable",
+                NoticeKind::RedeemInvitation => "to redeem",
             };
             let _ = writeln!(
                 s,

@@ -1617,3 +1617,84 @@ fn an_admin_and_groups_of_every_type_deleted_come_back_on_graphs_terms() {
         "{steps:?}"
     );
 }
+
+#[test]
+fn a_guest_gone_for_good_is_invited_again_and_gets_its_groups_back() {
+    let s = Setup::new(&[]);
+    let guest = listed_where(&s, "/users?$select=id,userType,userPrincipalName", |u| {
+        u["userType"] == "Guest"
+    });
+    let (guest, upn) = (
+        guest["id"].as_str().unwrap().to_string(),
+        guest["userPrincipalName"].as_str().unwrap().to_string(),
+    );
+    let group = listed_where(&s, "/groups?$select=id,displayName", |g| {
+        g["displayName"] == "All Staff"
+    })["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bind =
+        json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{guest}")});
+    let (st, body) = graph(
+        &s,
+        "POST",
+        &format!("/groups/{group}/members/$ref"),
+        Some(bind),
+    );
+    assert_eq!(st, 204, "{body}");
+    let before = snapshot(&s);
+    for path in [
+        format!("/users/{guest}"),
+        format!("/directory/deletedItems/{guest}"),
+    ] {
+        let (st, body) = graph(&s, "DELETE", &path, None);
+        assert_eq!(st, 204, "{path}: {body}");
+    }
+    snapshot(&s);
+    let report = restore_all(&s, &before);
+    let step = report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["id"] == guest.as_str() && st["action"] == "create")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        step["body"]["invitedUserEmailAddress"], "pat@fabrikam.com",
+        "{step}"
+    );
+    assert_eq!(step["body"]["sendInvitationMessage"], false);
+    assert!(
+        report["plan"]["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["notice"] == "redeem_invitation"),
+        "{}",
+        report["plan"]["notices"]
+    );
+    let new = report["lineage"][&guest].as_str().unwrap();
+    let (_, user) = graph(
+        &s,
+        "GET",
+        &format!("/users/{new}?$select=userPrincipalName,userType,creationType"),
+        None,
+    );
+    assert_eq!(user["userPrincipalName"], upn.as_str());
+    assert_eq!(user["creationType"], "Invitation");
+    let (_, members) = graph(
+        &s,
+        "GET",
+        &format!("/groups/{group}/members?$select=id"),
+        None,
+    );
+    assert!(
+        members["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == new),
+        "{members}"
+    );
+}

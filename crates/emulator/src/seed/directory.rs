@@ -72,7 +72,7 @@ impl Seeder {
             "nestor.wilke",
             obj(json!({"jobTitle": "Identity Engineer", "department": "IT"})),
         );
-        self.user("Pat", "Partner", "pat_fabrikam.com#EXT#", obj(json!({"userType": "Guest", "mail": "pat@fabrikam.com",
+        self.user("Pat", "Partner", "pat_fabrikam.com#EXT#", obj(json!({"userType": "Guest", "mail": "pat@fabrikam.com", "otherMails": ["pat@fabrikam.com"],
             "displayName": "Pat Partner (Fabrikam)", "externalUserState": "Accepted", "creationType": "Invitation"})));
         let staff = (0..count).map(|i| self.staff_member(i)).collect();
         People {

@@ -250,3 +250,38 @@ async fn a_write_can_fail_after_it_was_applied() {
     let stats = crate::faults::stats(&h).await;
     assert_eq!(stats["failed_after_commit"], 1, "{stats}");
 }
+
+#[tokio::test]
+async fn guests_are_invited_not_created() {
+    let h = Harness::start().await;
+    let domain = h.emu.with_tenant(|t| t.domain().to_string());
+    let r = h
+        .post(
+            "/users",
+            &json!({"accountEnabled": true, "displayName": "Sam", "mailNickname": "sam",
+                "userPrincipalName": format!("sam_contoso.org#EXT#@{domain}"),
+                "passwordProfile": {"password": "Xq7!rewind-Test"}}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let invite = json!({"invitedUserEmailAddress": "sam@contoso.org", "invitedUserDisplayName": "Sam",
+        "inviteRedirectUrl": "https://myapps.microsoft.com", "sendInvitationMessage": false});
+    let r = h.post("/invitations", &invite).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["invitedUser"]["id"].as_str().unwrap().to_string();
+    let user = h
+        .get(&format!(
+            "/users/{id}?$select=userPrincipalName,userType,creationType,externalUserState"
+        ))
+        .await;
+    assert_eq!(user.body["userType"], "Guest");
+    assert_eq!(user.body["creationType"], "Invitation");
+    assert_eq!(user.body["externalUserState"], "PendingAcceptance");
+    assert_eq!(
+        user.body["userPrincipalName"],
+        format!("sam_contoso.org#EXT#@{domain}")
+    );
+    // Inviting the same address again answers with the same guest.
+    let again = h.post("/invitations", &invite).await;
+    assert_eq!(again.body["invitedUser"]["id"], id.as_str());
+}

@@ -122,6 +122,8 @@ pub enum NoticeKind {
     NewPassword,
     /// Something Rewind does not write (a built-in object, a kind kept only for analysis).
     NotRestorable,
+    /// A guest invited again: they must redeem the invitation before they can sign in.
+    RedeemInvitation,
 }
 
 /// One notice.

@@ -114,9 +114,9 @@ fn configuration_changes(kind: Kind, live: &Value, desired: &Value) -> Vec<Prope
 /// Why Graph will not create `object` anew through its collection, when it will not: what to
 /// do instead. Guests are made by invitation, mail-enabled groups in Exchange Online.
 fn made_elsewhere(kind: Kind, object: &Value) -> Option<&'static str> {
-    if is_guest(kind, object) {
+    if is_guest(kind, object) && guest_email(object).is_none() {
         Some(
-            "a guest, deleted for good: Graph makes guests by invitation, not by creating a user; invite them again (POST /invitations, or Entra admin center › Users › Invite external user), then re-add their groups and roles",
+            "a guest, deleted for good, whose email address was not captured: Graph makes guests by invitation; invite them again (Entra admin center › Users › Invite external user), then re-add their groups and roles",
         )
     } else if is_exchange_managed(kind, object) {
         Some(
@@ -125,6 +125,31 @@ fn made_elsewhere(kind: Kind, object: &Value) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// Where an invited guest lands after redeeming: Microsoft's My Apps portal, the usual choice.
+const INVITE_REDIRECT: &str = "https://myapps.microsoft.com";
+
+/// A guest's email address: `mail`, else the first of `otherMails`, else what their `#EXT#`
+/// sign-in name encodes (`pat_fabrikam.com#EXT#@…` is pat@fabrikam.com).
+fn guest_email(guest: &Value) -> Option<String> {
+    let text = |k: &str| guest.get(k).and_then(Value::as_str).map(str::to_string);
+    text("mail")
+        .or_else(|| {
+            guest
+                .get("otherMails")?
+                .as_array()?
+                .first()?
+                .as_str()
+                .map(str::to_string)
+        })
+        .or_else(|| {
+            let upn = text("userPrincipalName")?;
+            let (local, _) = upn.split_once("#EXT#")?;
+            let (name, domain) = local.rsplit_once('_')?;
+            Some(format!("{name}@{domain}"))
+        })
+        .filter(|e| e.contains('@'))
 }
 
 /// Objects the plan creates anew (not live, not in a recycle bin, not synchronised, not made
@@ -305,6 +330,10 @@ impl Builder<'_> {
             self.notice(NoticeKind::NotRestorable, &w.key, name, how.to_string());
             return;
         }
+        if let Some(email) = guest_email(desired).filter(|_| is_guest(kind, desired)) {
+            self.invite(w, desired, name, &email);
+            return;
+        }
         if writable(kind) == Writable::Replace
             && let Some(waiting) = references(kind, desired)
                 .into_iter()
@@ -341,6 +370,46 @@ impl Builder<'_> {
             self.notice(NoticeKind::RotateByHand, &w.key, name, detail);
         }
         self.credentials(w, &Value::Null, desired, name);
+        self.links(w, &Value::Null, desired, name, false);
+    }
+
+    /// A guest gone for good is invited again (invitation-post.md: Graph makes guests by
+    /// invitation, never by `POST /users`) with no email sent, then given the properties it
+    /// had; it gets a new id, which its groups and roles follow.
+    fn invite(&mut self, w: &Wanted, desired: &Value, name: Option<&String>, email: &str) {
+        let reason = format!(
+            "{}: deleted for good; a guest is invited again (POST /invitations, no email sent) and gets a new id",
+            w.reason
+        );
+        let mut step = Self::step(Action::Create, &w.key, name, &reason);
+        step.body = Some(serde_json::json!({
+            "invitedUserEmailAddress": email,
+            "invitedUserDisplayName": display_name(desired).unwrap_or(email),
+            "inviteRedirectUrl": INVITE_REDIRECT,
+            "sendInvitationMessage": false,
+        }));
+        let i = self.push(step);
+        self.primary.insert(w.key.clone(), i);
+        let mut rest = create_body(w.key.kind, desired);
+        if let Some(o) = rest.as_object_mut() {
+            for made in ["userPrincipalName", "displayName", "userType", "identities"] {
+                o.shift_remove(made);
+            }
+        }
+        if rest.as_object().is_some_and(|o| !o.is_empty()) {
+            let reason = format!(
+                "{}: what the invited guest had at the target time",
+                w.reason
+            );
+            let mut update = Self::step(Action::Update, &w.key, name, &reason);
+            update.remaps = self.remaps(w.key.kind, &rest);
+            update.body = Some(rest);
+            self.push(update);
+        }
+        let detail = format!(
+            "invited again as {email} with a new id and no email sent: they sign in once they redeem the invitation (resend it from Entra admin center › Users to email them)"
+        );
+        self.notice(NoticeKind::RedeemInvitation, &w.key, name, detail);
         self.links(w, &Value::Null, desired, name, false);
     }
 

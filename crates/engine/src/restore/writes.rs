@@ -12,6 +12,8 @@ fn read_only(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::User => &[
             "creationType",
+            "externalUserState",
+            "externalUserStateChangeDateTime",
             "securityIdentifier",
             "assignedPlans",
             "provisionedPlans",

@@ -295,11 +295,18 @@ fn synced_built_in_and_analysis_only_objects_are_listed_not_written() {
     );
     assert_eq!(
         shape(&p),
-        vec![(Action::Create, Kind::User, "u2".into())],
-        "a guest is invited again, not created"
+        vec![
+            (Action::Create, Kind::User, "guest".into()),
+            (Action::Create, Kind::User, "u2".into())
+        ],
+    );
+    // A guest is invited again, by the address its sign-in name encodes, not created.
+    assert_eq!(
+        p.steps[0].body.as_ref().unwrap()["invitedUserEmailAddress"],
+        "pat@fabrikam.com"
     );
     assert!(
-        p.steps[0]
+        p.steps[1]
             .body
             .as_ref()
             .unwrap()
@@ -318,7 +325,7 @@ fn synced_built_in_and_analysis_only_objects_are_listed_not_written() {
             (NoticeKind::RestoreOnPremises, "u1".into()),
             (NoticeKind::NewPassword, "u2".into()),
             (NoticeKind::NotRestorable, "r1".into()),
-            (NoticeKind::NotRestorable, "guest".into()),
+            (NoticeKind::RedeemInvitation, "guest".into()),
         ])
     );
     assert!(

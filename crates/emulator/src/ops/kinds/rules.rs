@@ -34,6 +34,14 @@ pub(super) fn fill_user(
     now: &Value,
 ) -> Result<(), GraphError> {
     check_upn(t, id, obj)?;
+    // `#EXT#` sign-in names belong to guests, whom only an invitation makes (invitation-post.md;
+    // user-post-users.md creates members of the organisation).
+    if str_of(obj, "userPrincipalName").is_some_and(|u| u.contains("#EXT#")) {
+        return Err(GraphError::bad_request(
+            "Property userPrincipalName is invalid: '#EXT#' names belong to guests, who are invited (POST /invitations), not created.",
+        )
+        .with_detail("InvalidValue", "userPrincipalName", "userPrincipalName"));
+    }
     check_password(obj)?;
     obj.remove("passwordProfile");
     let upn = str_of(obj, "userPrincipalName")
