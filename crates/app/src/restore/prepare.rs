@@ -100,23 +100,40 @@ async fn temporary_assignments(
         })
         .map(triple)
         .collect();
+    Ok(take_out(
+        wanted,
+        |w| {
+            w.key.kind == Kind::RoleAssignment
+                && !live.contains_key(&w.key)
+                && w.object
+                    .as_ref()
+                    .is_some_and(|o| granted_for_a_time.contains(&triple(o)))
+        },
+        "granted for a time by PIM at the target time (an activation, or an assignment with an end) and ended since: not re-created as a permanent assignment; activate the eligibility, or assign it again in PIM with its end",
+    ))
+}
+
+/// Takes the objects `gone` picks out of `wanted`, with a notice each saying `detail`.
+fn take_out(
+    wanted: &mut Vec<Wanted>,
+    gone: impl Fn(&Wanted) -> bool,
+    detail: &str,
+) -> Vec<rewind_engine::restore::Notice> {
     let mut notices = Vec::new();
     wanted.retain(|w| {
-        let temporary = w.key.kind == Kind::RoleAssignment
-            && !live.contains_key(&w.key)
-            && w.object.as_ref().is_some_and(|o| granted_for_a_time.contains(&triple(o)));
-        if temporary {
+        let out = gone(w);
+        if out {
             notices.push(rewind_engine::restore::Notice {
                 notice: rewind_engine::restore::NoticeKind::NotRestorable,
                 kind: w.key.kind,
                 id: w.key.key.clone(),
                 display_name: None,
-                detail: "granted for a time by PIM at the target time (an activation, or an assignment with an end) and ended since: not re-created as a permanent assignment; activate the eligibility, or assign it again in PIM with its end".into(),
+                detail: detail.to_string(),
             });
         }
-        !temporary
+        !out
     });
-    Ok(notices)
+    notices
 }
 
 /// PIM eligibilities wanted back whose end has passed by `now`: granting one again would
@@ -133,23 +150,15 @@ fn ended_eligibilities(
             .and_then(|t| t.parse::<jiff::Timestamp>().ok())
             .is_some_and(|end| end <= now)
     };
-    let mut notices = Vec::new();
-    wanted.retain(|w| {
-        let gone = w.key.kind == Kind::RoleEligibilitySchedule
-            && !live.contains_key(&w.key)
-            && w.object.as_ref().is_some_and(ended);
-        if gone {
-            notices.push(rewind_engine::restore::Notice {
-                notice: rewind_engine::restore::NoticeKind::NotRestorable,
-                kind: w.key.kind,
-                id: w.key.key.clone(),
-                display_name: None,
-                detail: "a PIM eligibility whose end has passed since the target time: not granted again; assign it in PIM with a new end if it is still wanted".into(),
-            });
-        }
-        !gone
-    });
-    notices
+    take_out(
+        wanted,
+        |w| {
+            w.key.kind == Kind::RoleEligibilitySchedule
+                && !live.contains_key(&w.key)
+                && w.object.as_ref().is_some_and(ended)
+        },
+        "a PIM eligibility whose end has passed since the target time: not granted again; assign it in PIM with a new end if it is still wanted",
+    )
 }
 
 /// Plans again, against the tenant as `live` shows it, the desired state of a plan made

@@ -1549,18 +1549,18 @@ fn an_admin_and_groups_of_every_type_deleted_come_back_on_graphs_terms() {
             .collect()
     };
     let security_members = members_of(&security);
-    let (_, roles) = graph(
-        &s,
-        "GET",
-        &format!("/roleManagement/directory/roleAssignments?$filter=principalId eq '{admin}'"),
-        None,
-    );
-    let admin_roles: BTreeSet<String> = roles["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["roleDefinitionId"].as_str().unwrap().to_string())
-        .collect();
+    let roles_of = |id: &str| -> BTreeSet<String> {
+        let path =
+            format!("/roleManagement/directory/roleAssignments?$filter=principalId eq '{id}'");
+        let (_, roles) = graph(&s, "GET", &path, None);
+        roles["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["roleDefinitionId"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let admin_roles = roles_of(&admin);
     assert!(!admin_roles.is_empty());
     let before = snapshot(&s);
 
@@ -1581,19 +1581,7 @@ fn an_admin_and_groups_of_every_type_deleted_come_back_on_graphs_terms() {
     // Read back independently: the admin with its roles, the Microsoft 365 group with its id,
     // the security group anew with its members, the dynamic group anew with its rule.
     assert_eq!(graph(&s, "GET", &format!("/users/{admin}"), None).0, 200);
-    let (_, roles) = graph(
-        &s,
-        "GET",
-        &format!("/roleManagement/directory/roleAssignments?$filter=principalId eq '{admin}'"),
-        None,
-    );
-    let back: BTreeSet<String> = roles["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["roleDefinitionId"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(back, admin_roles);
+    assert_eq!(roles_of(&admin), admin_roles);
     assert_eq!(graph(&s, "GET", &format!("/groups/{unified}"), None).0, 200);
     let new_security = report["lineage"][&security].as_str().unwrap();
     let (_, g) = graph(&s, "GET", &format!("/groups/{new_security}"), None);

@@ -12,13 +12,7 @@ async fn every_write_is_audited_with_its_initiator() {
         h.get_all("/auditLogs/directoryAudits").await.is_empty(),
         "a fresh tenant has no history"
     );
-    let writer = h
-        .emu
-        .info
-        .client(rewind_emulator::Access::Write)
-        .unwrap()
-        .client_id
-        .clone();
+    let writer = h.client_id(rewind_emulator::Access::Write);
     let tick = || {
         h.emu
             .with_tenant(|t| t.advance_clock(jiff::SignedDuration::from_secs(60)));

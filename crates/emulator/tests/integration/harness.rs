@@ -117,6 +117,16 @@ impl Harness {
         )
     }
 
+    /// The client id (appId) of one of the emulator's clients.
+    pub fn client_id(&self, access: Access) -> String {
+        self.emu
+            .info
+            .client(access)
+            .expect("client")
+            .client_id
+            .clone()
+    }
+
     pub async fn token(&self, access: Access) -> String {
         let c = self.emu.info.client(access).expect("client");
         let r = self

@@ -187,13 +187,7 @@ async fn admins_and_applications_need_a_directory_role_not_only_a_permission() {
 }
 
 async fn writer_sp(h: &Harness) -> String {
-    let writer = h
-        .emu
-        .info
-        .client(rewind_emulator::Access::Write)
-        .unwrap()
-        .client_id
-        .clone();
+    let writer = h.client_id(rewind_emulator::Access::Write);
     h.get(&format!("/servicePrincipals(appId='{writer}')"))
         .await
         .body["id"]
