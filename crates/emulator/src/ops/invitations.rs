@@ -1,6 +1,6 @@
 //! `POST /invitations` (invitation-post.md): a B2B guest is made by invitation, never by
 //! `POST /users`. The guest is a user with `userType` Guest, `creationType` Invitation,
-//! `externalUserState` PendingAcceptance until redeemed, and a sign-in name made from the email
+//! `externalUserState` `PendingAcceptance` until redeemed, and a sign-in name made from the email
 //! address (`pat_fabrikam.com#EXT#@{tenant domain}`). Inviting an address that already has a
 //! guest answers with that guest (the documented way to resend an invitation).
 
