@@ -111,8 +111,8 @@ fn configuration_changes(kind: Kind, live: &Value, desired: &Value) -> Vec<Prope
         .collect()
 }
 
-/// Why Graph will not create `object` anew through its collection, when it will not: what to
-/// do instead. Guests are made by invitation, mail-enabled groups in Exchange Online.
+/// Why Rewind will not make `object` anew, when it will not: what to do instead. Mail-enabled
+/// groups are made in Exchange Online; a guest is invited again, unless its address is unknown.
 fn made_elsewhere(kind: Kind, object: &Value) -> Option<&'static str> {
     if is_guest(kind, object) && guest_email(object).is_none() {
         Some(
@@ -153,7 +153,7 @@ fn guest_email(guest: &Value) -> Option<String> {
 }
 
 /// Objects the plan creates anew (not live, not in a recycle bin, not synchronised, not made
-/// elsewhere — guests by invitation, mail-enabled groups in Exchange): their ids change, so
+/// elsewhere; guests invited again included): their ids change, so
 /// every reference to them is remapped. An application is known by its appId too, which
 /// changes with it (its service principal and the policies naming it follow).
 fn recreated(wanted: &[Wanted], current: &Current) -> BTreeMap<String, ObjectKey> {
