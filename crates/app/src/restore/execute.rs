@@ -175,6 +175,12 @@ pub async fn execute(
             })
             .collect(),
         new_app_ids: std::sync::Mutex::new(HashMap::new()),
+        restored: plan
+            .steps
+            .iter()
+            .filter(|s| s.action == Action::Restore)
+            .map(|s| s.id.clone())
+            .collect(),
     };
     for l in store
         .lineage(tenant)
@@ -297,6 +303,8 @@ struct Run<'a> {
     app_ids: HashMap<String, String>,
     /// Old appId → new appId of applications created anew, as learned.
     new_app_ids: std::sync::Mutex<HashMap<String, String>>,
+    /// Keys of the objects the plan restores from a recycle bin.
+    restored: std::collections::HashSet<String>,
 }
 
 fn outcome(
@@ -726,7 +734,17 @@ impl Run<'_> {
     async fn links(&self, steps: &[&Step]) -> Vec<StepOutcome> {
         let began = Instant::now();
         let mut results: BTreeMap<usize, StepOutcome> = BTreeMap::new();
-        let mut todo: Vec<Work<'_>> = self.work(steps);
+        let members = self.members_restored_with(steps).await;
+        let (present, steps): (Vec<&Step>, Vec<&Step>) = steps.iter().partition(|s| {
+            s.link
+                .as_ref()
+                .is_some_and(|l| members.contains(&(s.id.clone(), l.target.clone())))
+        });
+        for s in present {
+            let why = "a member it came back from the recycle bin with".to_string();
+            results.insert(s.n, outcome(s, StepStatus::AlreadyDone, Some(why), None));
+        }
+        let mut todo: Vec<Work<'_>> = self.work(&steps);
         let mut wait = Duration::from_millis(200);
         while !todo.is_empty() {
             let requests: Vec<BatchRequest> = todo.iter().map(|w| self.request(w)).collect();
@@ -803,6 +821,41 @@ impl Run<'_> {
             todo = again;
         }
         results.into_values().collect()
+    }
+
+    /// `(group, member)` pairs that already hold among the member additions to groups this
+    /// restore brought back from the recycle bin: a group comes back with the members it had
+    /// when deleted, and a bind naming one of them would be refused whole and then sent link
+    /// by link — a write each, from the same quota. One read of each such group's members
+    /// saves them. A group that cannot be read is left to the writes.
+    async fn members_restored_with(
+        &self,
+        steps: &[&Step],
+    ) -> std::collections::HashSet<(String, String)> {
+        let groups: std::collections::BTreeSet<&str> = steps
+            .iter()
+            .filter(|s| {
+                s.action == Action::AddLink
+                    && s.kind == Kind::Group
+                    && self.restored.contains(&s.id)
+                    && s.link.as_ref().is_some_and(|l| l.relation == "members")
+            })
+            .map(|s| s.id.as_str())
+            .collect();
+        let width = self.client.concurrency().max(1);
+        futures_util::stream::iter(groups)
+            .map(|g| async move {
+                let path = format!("/groups/{}/members?$select=id&$top=999", self.now_id(g));
+                let members = self.client.list(&path).await.unwrap_or_default();
+                members
+                    .into_iter()
+                    .filter_map(|m| Some((g.to_string(), m.get("id")?.as_str()?.to_string())))
+                    .collect::<Vec<_>>()
+            })
+            .buffer_unordered(width)
+            .flat_map(futures_util::stream::iter)
+            .collect()
+            .await
     }
 
     /// Groups member additions of one group into binds of up to twenty; everything else goes
