@@ -393,7 +393,8 @@ impl<'a> Context<'a> {
         Ok(granted)
     }
 
-    /// Refuses (exit 3) a plan the write app cannot apply, naming each permission to grant.
+    /// Refuses (exit 3) a plan the write app cannot apply, naming each permission to grant and
+    /// each directory role to assign.
     fn refuse_missing(&self, missing: &Missing) -> anyhow::Error {
         let app = if self.separate_write_app {
             "the write app (REWIND_WRITE_CLIENT_ID)"
