@@ -97,7 +97,6 @@ pub(crate) fn graph_as(
     })
 }
 
-/// Restores `--all` to `to`, asserting it applied every step and converged.
 /// The first object Graph lists at `path` that `wanted` picks.
 fn listed_where(s: &Setup, path: &str, wanted: impl Fn(&Value) -> bool) -> Value {
     let (status, list) = graph(s, "GET", path, None);
@@ -111,6 +110,15 @@ fn listed_where(s: &Setup, path: &str, wanted: impl Fn(&Value) -> bool) -> Value
         .clone()
 }
 
+/// The id of the first object Graph lists at `path` that `wanted` picks.
+fn id_where(s: &Setup, path: &str, wanted: impl Fn(&Value) -> bool) -> String {
+    listed_where(s, path, wanted)["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Restores `--all` to `to`, asserting it applied every step and converged.
 fn restore_all(s: &Setup, to: &str) -> Value {
     let (rc, report) = run_json(s, &["restore", "--to", to, "--all", "--yes"]);
     assert_eq!(
@@ -1018,12 +1026,9 @@ fn conditions_and_controls_added_since_are_removed_with_null() {
     // keep matching nothing) and puts the control back.
     let s = Setup::new(&[]);
     let policies = "/identity/conditionalAccess/policies";
-    let narrowed = listed_where(&s, policies, |p| {
+    let narrowed = id_where(&s, policies, |p| {
         p["conditions"]["platforms"].is_null() && p["state"] == "enabled"
-    })["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    });
     let timed = listed_where(&s, policies, |p| {
         !p["sessionControls"]["signInFrequency"].is_null()
     });
@@ -1481,12 +1486,7 @@ fn an_encrypted_store_applies_only_plans_it_wrote_itself() {
 #[test]
 fn an_admin_and_groups_of_every_type_deleted_come_back_on_graphs_terms() {
     let s = Setup::new(&["--preset", "small"]);
-    let named = |path: &str, name: &str| {
-        listed_where(&s, path, |v| v["displayName"] == name)["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let named = |path: &str, name: &str| id_where(&s, path, |v| v["displayName"] == name);
     // An administrator: a user holding a role who is not a break-glass account.
     let (_, users) = graph(
         &s,
@@ -1516,13 +1516,10 @@ fn an_admin_and_groups_of_every_type_deleted_come_back_on_graphs_terms() {
         .unwrap()
         .to_string();
     let dynamic = named("/groups?$select=id,displayName&$top=999", "Sales (dynamic)");
-    let unified = listed_where(&s, "/groups?$top=999", |g| {
+    let unified = id_where(&s, "/groups?$top=999", |g| {
         g["groupTypes"] == json!(["Unified"])
             && g["displayName"] != "CA - Break Glass Accounts - Exclude"
-    })["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    });
     let security = listed_where(&s, "/groups?$top=999", |g| {
         g["groupTypes"] == json!([])
             && g["mailEnabled"] == false
@@ -1617,12 +1614,9 @@ fn a_guest_gone_for_good_is_invited_again_and_gets_its_groups_back() {
         guest["id"].as_str().unwrap().to_string(),
         guest["userPrincipalName"].as_str().unwrap().to_string(),
     );
-    let group = listed_where(&s, "/groups?$select=id,displayName", |g| {
+    let group = id_where(&s, "/groups?$select=id,displayName", |g| {
         g["displayName"] == "All Staff"
-    })["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    });
     let bind =
         json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{guest}")});
     let (st, body) = graph(
