@@ -176,6 +176,9 @@ pub struct Plan {
 impl Plan {
     /// The bytes a plan's MAC is computed over: the plan without its MAC, as compact JSON.
     pub fn mac_input(&self) -> Vec<u8> {
+        if self.mac.is_none() {
+            return serde_json::to_vec(self).unwrap_or_default();
+        }
         let unsigned = Plan {
             mac: None,
             ..self.clone()
