@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rewind_model::{ContentHash, Kind};
-use rewind_policy::{Directory, PolicySet};
+use rewind_policy::{Directory, MethodsPolicy, PolicySet};
 use rewind_store::{Manifest, ObjectKey, Store, StoreError, TenantInfo};
 use serde_json::Value;
 
@@ -21,6 +21,9 @@ pub enum Subjects<'a> {
     Protected {
         /// Configured break-glass accounts.
         break_glass: &'a [String],
+        /// Rewind's own application id, whose service principal the analysis checks when
+        /// policies target workload identities.
+        restore_app: Option<&'a str>,
     },
     /// One user, by id or user principal name.
     User(&'a str),
@@ -186,6 +189,17 @@ async fn some_of(
     with_ids(store, wanted).await
 }
 
+/// The object ids a method configuration's targets name (not `all_users`).
+fn targets<'v>(config: &'v Value, pointer: &str) -> impl Iterator<Item = &'v str> {
+    config
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.get("id").and_then(Value::as_str))
+        .filter(|id| *id != "all_users")
+}
+
 fn strings<'v>(v: &'v Value, pointer: &str) -> impl Iterator<Item = &'v str> {
     v.pointer(pointer)
         .and_then(Value::as_array)
@@ -209,6 +223,23 @@ pub async fn load_access(
     let mut locations = all_of(store, tenant, Kind::NamedLocation, snapshot).await?;
     let mut strengths = all_of(store, tenant, Kind::AuthenticationStrengthPolicy, snapshot).await?;
     let mut assignments = all_of(store, tenant, Kind::RoleAssignment, snapshot).await?;
+    let mut eligibilities = all_of(store, tenant, Kind::RoleEligibilitySchedule, snapshot).await?;
+    let mut method_configs = all_of(
+        store,
+        tenant,
+        Kind::AuthenticationMethodConfiguration,
+        snapshot,
+    )
+    .await?;
+    let mut methods_policy =
+        all_of(store, tenant, Kind::AuthenticationMethodsPolicy, snapshot).await?;
+    overlay(&mut eligibilities, Kind::RoleEligibilitySchedule, plan);
+    overlay(
+        &mut method_configs,
+        Kind::AuthenticationMethodConfiguration,
+        plan,
+    );
+    overlay(&mut methods_policy, Kind::AuthenticationMethodsPolicy, plan);
     overlay(&mut policies, Kind::ConditionalAccessPolicy, plan);
     overlay(&mut locations, Kind::NamedLocation, plan);
     overlay(&mut strengths, Kind::AuthenticationStrengthPolicy, plan);
@@ -217,6 +248,13 @@ pub async fn load_access(
     for a in &assignments {
         directory.add_role_assignment(a);
     }
+    for e in &eligibilities {
+        directory.add_role_eligibility(e);
+    }
+    directory.set_methods_policy(MethodsPolicy::from_graph(
+        methods_policy.first(),
+        &method_configs,
+    ));
     for d in all_of(store, tenant, Kind::RoleDefinition, snapshot).await? {
         directory.add_role_definition(&d);
     }
@@ -228,7 +266,15 @@ pub async fn load_access(
             directory.add_methods(id, list.clone());
         }
     }
-    if !matches!(subjects, Subjects::Protected { .. }) {
+    let workload_policies = policies.iter().any(|p| {
+        p.pointer("/conditions/clientApplications")
+            .is_some_and(|c| !c.is_null())
+    });
+    let service_principals = match subjects {
+        Subjects::Protected { restore_app, .. } => restore_app.is_some() && workload_policies,
+        Subjects::User(_) => true,
+    };
+    if service_principals {
         for sp in all_of(store, tenant, Kind::ServicePrincipal, snapshot).await? {
             directory.add_service_principal(&sp);
         }
@@ -243,8 +289,15 @@ pub async fn load_access(
         })
         .map(str::to_string)
         .collect();
+    // The methods policy enables methods for groups too.
+    wanted_groups.extend(method_configs.iter().flat_map(|c| {
+        targets(c, "/includeTargets")
+            .chain(targets(c, "/excludeTargets"))
+            .map(str::to_string)
+    }));
     let role_principals: BTreeSet<String> = assignments
         .iter()
+        .chain(&eligibilities)
         .filter_map(|a| a.get("principalId").and_then(Value::as_str))
         .map(str::to_string)
         .collect();
@@ -268,8 +321,9 @@ pub async fn load_access(
                 found
             }
         }
-        Subjects::Protected { break_glass } => {
-            protected_users(store, tenant, snapshot, break_glass, &assignments, &groups).await?
+        Subjects::Protected { break_glass, .. } => {
+            let roles: Vec<&Value> = assignments.iter().chain(&eligibilities).collect();
+            protected_users(store, tenant, snapshot, break_glass, &roles, &groups).await?
         }
     };
     let mut users = users;
@@ -334,12 +388,12 @@ async fn protected_users(
     tenant: &TenantInfo,
     snapshot: i64,
     break_glass: &[String],
-    assignments: &[Value],
+    assignments: &[&Value],
     groups: &[Value],
 ) -> Result<Vec<Value>, StoreError> {
     let protected_roles: BTreeSet<&str> = assignments
         .iter()
-        .filter_map(rewind_policy::protected_principal)
+        .filter_map(|a| rewind_policy::protected_principal(a))
         .collect();
     let by_id: BTreeMap<&str, &Value> = groups
         .iter()

@@ -126,6 +126,14 @@ fn list(v: &str) -> Vec<String> {
 }
 
 impl RawConfig {
+    /// The application Rewind restores with (the write client, else the read client): the
+    /// lockout analysis checks that no policy blocks its service principal.
+    pub fn restore_app(&self) -> Option<String> {
+        self.write_client_id
+            .clone()
+            .or_else(|| self.client_id.clone())
+    }
+
     /// The home country (`REWIND_HOME_COUNTRY`, `home_country`) as an ISO 3166-1 alpha-2 code;
     /// `flag` (already checked by the command line) wins over it.
     pub fn home_country(&self, flag: Option<&String>) -> Result<Option<String>, ConfigError> {

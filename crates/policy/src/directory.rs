@@ -5,6 +5,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde_json::Value;
 
+use crate::methods_policy::MethodsPolicy;
 use crate::vocab::GuestType;
 
 /// A user as Conditional Access sees them.
@@ -91,6 +92,10 @@ pub struct Directory {
     group_names: HashMap<String, String>,
     /// User id → registered authentication methods, where captured.
     methods: HashMap<String, Vec<Value>>,
+    /// Principal id → role definition ids it is eligible for (PIM), tenant-wide.
+    eligible: HashMap<String, Vec<String>>,
+    /// The authentication methods policy.
+    methods_policy: MethodsPolicy,
 }
 
 /// What one user is, resolved: their transitive groups and active roles.
@@ -158,6 +163,71 @@ impl Directory {
             .push(role.to_string());
     }
 
+    /// Adds a PIM eligibility (`unifiedRoleEligibilitySchedule`): not a role until activated,
+    /// but an administrator all the same. Tenant-wide ones only, as for active roles.
+    pub fn add_role_eligibility(&mut self, object: &Value) {
+        let text = |k: &str| object.get(k).and_then(Value::as_str);
+        let (Some(principal), Some(role)) = (text("principalId"), text("roleDefinitionId")) else {
+            return;
+        };
+        if text("directoryScopeId").is_some_and(|s| s != "/") {
+            return;
+        }
+        self.eligible
+            .entry(principal.to_string())
+            .or_default()
+            .push(role.to_string());
+    }
+
+    /// The role definition ids a user is eligible for, directly or through their groups.
+    pub fn eligible_roles(&self, user: &str) -> Vec<&str> {
+        std::iter::once(user)
+            .chain(self.groups_of(user))
+            .filter_map(|p| self.eligible.get(p))
+            .flatten()
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// Sets the authentication methods policy.
+    pub fn set_methods_policy(&mut self, policy: MethodsPolicy) {
+        self.methods_policy = policy;
+    }
+
+    /// The authentication methods policy (unknown until set).
+    pub fn methods_policy(&self) -> &MethodsPolicy {
+        &self.methods_policy
+    }
+
+    /// The groups that list `member` directly.
+    pub fn direct_groups(&self, member: &str) -> impl Iterator<Item = &str> {
+        self.parents
+            .get(member)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    /// A group's direct members.
+    pub fn members_of(&self, group: &str) -> &[String] {
+        self.members.get(group).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether `id` is a group of this directory.
+    pub fn is_group(&self, id: &str) -> bool {
+        self.members.contains_key(id)
+    }
+
+    /// Principals (users or groups) assigned `role` actively, tenant-wide.
+    pub fn assigned(&self, role: &str) -> Vec<&str> {
+        principals_with(&self.roles, role)
+    }
+
+    /// Principals (users or groups) eligible for `role`, tenant-wide.
+    pub fn eligible_for(&self, role: &str) -> Vec<&str> {
+        principals_with(&self.eligible, role)
+    }
+
     /// Adds a role definition, for its name.
     pub fn add_role_definition(&mut self, object: &Value) {
         let text = |k: &str| object.get(k).and_then(Value::as_str);
@@ -209,6 +279,14 @@ impl Directory {
     /// The application id of a service principal.
     pub fn app_of_service_principal(&self, id: &str) -> Option<&str> {
         self.service_principals.get(id).map(String::as_str)
+    }
+
+    /// The service principal of an application, by application id.
+    pub fn service_principal_of_app(&self, app_id: &str) -> Option<&str> {
+        self.service_principals
+            .iter()
+            .find(|(_, a)| a.eq_ignore_ascii_case(app_id))
+            .map(|(id, _)| id.as_str())
     }
 
     /// An application's display name, when the tenant has its service principal.
@@ -275,14 +353,19 @@ impl Directory {
 
     /// Users holding `role` actively, directly or through a (role-assignable) group.
     pub fn holders_of(&self, role: &str) -> Vec<&User> {
+        self.users_under(self.assigned(role))
+    }
+
+    /// Users eligible for `role` (PIM), directly or through a group.
+    pub fn eligible_holders_of(&self, role: &str) -> Vec<&User> {
+        self.users_under(self.eligible_for(role))
+    }
+
+    /// The users among `principals` and the (nested) members of the groups among them.
+    fn users_under<'s>(&'s self, principals: Vec<&'s str>) -> Vec<&'s User> {
         let mut out: Vec<&User> = Vec::new();
         let mut seen: HashSet<&str> = HashSet::default();
-        let mut queue: Vec<&str> = self
-            .roles
-            .iter()
-            .filter(|(_, roles)| roles.iter().any(|r| r == role))
-            .map(|(p, _)| p.as_str())
-            .collect();
+        let mut queue = principals;
         while let Some(p) = queue.pop() {
             if !seen.insert(p) {
                 continue;
@@ -301,6 +384,13 @@ impl Directory {
         out.sort_by(|a, b| a.user_principal_name.cmp(&b.user_principal_name));
         out
     }
+}
+
+fn principals_with<'m>(map: &'m HashMap<String, Vec<String>>, role: &str) -> Vec<&'m str> {
+    map.iter()
+        .filter(|(_, roles)| roles.iter().any(|r| r == role))
+        .map(|(p, _)| p.as_str())
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! policies enforce (report-only ones are evaluated and reported apart); any applicable block
 //! wins; otherwise every applicable policy's grant controls must be met.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::apps;
 use crate::directory::{Directory, Principal};
 use crate::locations::NamedLocation;
+use crate::methods_policy::REGISTRABLE;
 use crate::policy::{
     self, AppSet, Control, Grant, LocationSet, Operator, Policy, PolicyError, Rules, Session,
     State, Who,
@@ -145,6 +146,7 @@ impl PolicySet {
                         result: Tri::Unknown,
                         why: e.to_string(),
                     }],
+                    unknown: vec![Condition::InvalidPolicy],
                 };
             }
         };
@@ -161,6 +163,7 @@ impl PolicySet {
                 policy,
                 applies: Tri::No,
                 checks: ctx.checks,
+                unknown: ctx.unknown,
             };
         }
         ctx.run(Condition::Application, |c| Some(c.target()));
@@ -187,6 +190,7 @@ impl PolicySet {
             policy,
             applies: ctx.applies,
             checks: ctx.checks,
+            unknown: ctx.unknown,
         }
     }
 }
@@ -287,6 +291,9 @@ pub struct PolicyResult<'p> {
     pub applies: Tri,
     /// Its configured conditions' results (all of them when explaining).
     pub checks: Vec<Check>,
+    /// The conditions that could not be decided (kept without explaining: the lockout
+    /// analysis names the facts it could not see).
+    pub unknown: Vec<Condition>,
 }
 
 impl PolicyResult<'_> {
@@ -452,25 +459,124 @@ static MFA_STRENGTH: std::sync::LazyLock<Strength> = std::sync::LazyLock::new(||
         })
 });
 
-/// What a principal can do to meet controls: the authentication methods they registered.
+/// What a principal can do to meet controls: the authentication methods they registered, as
+/// far as the authentication methods policy lets them use them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Capabilities {
-    /// `authenticationMethodModes` the principal can perform; `None` when not captured.
+    /// `authenticationMethodModes` the principal registered and may use; `None` when their
+    /// methods were not captured.
     pub modes: Option<BTreeSet<String>>,
+    /// Registered modes the methods policy may or may not let them use.
+    pub maybe: BTreeSet<String>,
+    /// Why registered modes are not (certainly) usable: mode → reason.
+    pub limits: BTreeMap<String, String>,
+    /// Modes the methods policy certainly enables for them that they have not registered:
+    /// what they could register, or be issued, to meet a requirement.
+    pub registrable: BTreeSet<String>,
 }
 
 impl Capabilities {
-    /// From registered methods.
+    /// Every registered method counted as usable (what-if without a methods policy).
     pub fn from_methods(methods: Option<&[Value]>) -> Capabilities {
         Capabilities {
             modes: methods.map(strength::modes),
+            ..Capabilities::default()
         }
     }
 
+    /// A principal's registered methods through the state's authentication methods policy.
+    pub fn of(dir: &Directory, p: &Principal<'_>) -> Capabilities {
+        let policy = dir.methods_policy();
+        let mut caps = Capabilities::default();
+        if let Some(methods) = dir.methods(&p.user.id) {
+            let mut usable = BTreeSet::new();
+            for m in methods {
+                for mode in strength::modes_of_method(m) {
+                    let u = policy.usable(mode, Some(m), p, dir);
+                    match u.usable {
+                        Tri::Yes => {
+                            usable.insert(mode.to_string());
+                        }
+                        Tri::Unknown => {
+                            caps.maybe.insert(mode.to_string());
+                        }
+                        Tri::No => {}
+                    }
+                    if let Some(why) = u.why {
+                        caps.limits.entry(mode.to_string()).or_insert(why);
+                    }
+                }
+            }
+            // A mode usable through one method is usable, whatever another says.
+            caps.maybe.retain(|m| !usable.contains(m));
+            caps.limits.retain(|m, _| !usable.contains(m));
+            caps.modes = Some(usable);
+        }
+        caps.registrable = REGISTRABLE
+            .iter()
+            .map(|(mode, _)| *mode)
+            .filter(|mode| policy.usable(mode, None, p, dir).usable == Tri::Yes)
+            .map(str::to_string)
+            .collect();
+        caps
+    }
+
     fn strength(&self, s: &Strength) -> Tri {
-        self.modes
-            .as_ref()
-            .map_or(Tri::Unknown, |m| Tri::from_bool(s.satisfied_by(m)))
+        let Some(modes) = &self.modes else {
+            return Tri::Unknown;
+        };
+        if s.satisfied_by(modes) {
+            return Tri::Yes;
+        }
+        let perhaps: BTreeSet<String> = modes.union(&self.maybe).cloned().collect();
+        if s.satisfied_by(&perhaps) {
+            Tri::Unknown
+        } else {
+            Tri::No
+        }
+    }
+
+    /// The methods the principal could register (or be issued) that would meet a requirement
+    /// their usable methods do not, in words; `None` when registering would not help.
+    pub fn by_registering(&self, r: &Requirement, s: &SignIn) -> Option<String> {
+        let mut more = self.clone();
+        let modes = more.modes.get_or_insert_with(BTreeSet::new);
+        let added: Vec<&str> = self
+            .registrable
+            .iter()
+            .filter(|m| !modes.contains(*m))
+            .map(String::as_str)
+            .collect();
+        if added.is_empty() {
+            return None;
+        }
+        let base = modes.clone();
+        // Name the methods that help on their own; failing that, all of them together.
+        let helps = |extra: &[&str]| {
+            let mut with = more.clone();
+            with.modes = Some(
+                base.iter()
+                    .cloned()
+                    .chain(extra.iter().map(ToString::to_string))
+                    .collect(),
+            );
+            with.requirement(r, s) != Tri::No
+        };
+        let alone: Vec<&str> = added.iter().copied().filter(|m| helps(&[*m])).collect();
+        let useful = if alone.is_empty() {
+            if !helps(&added) {
+                return None;
+            }
+            added.clone()
+        } else {
+            alone
+        };
+        let labels: Vec<&str> = REGISTRABLE
+            .iter()
+            .filter(|(m, _)| useful.contains(m))
+            .map(|(_, label)| *label)
+            .collect();
+        Some(labels.join(" or "))
     }
 
     /// Whether the principal can meet one control in a sign-in.
@@ -525,6 +631,7 @@ struct Ctx<'a> {
     dir: &'a Directory,
     explain: bool,
     checks: Vec<Check>,
+    unknown: Vec<Condition>,
     applies: Tri,
 }
 
@@ -546,6 +653,7 @@ impl<'a> Ctx<'a> {
             dir,
             explain,
             checks: Vec::new(),
+            unknown: Vec::new(),
             applies: Tri::Yes,
         }
     }
@@ -556,6 +664,9 @@ impl<'a> Ctx<'a> {
         }
         if let Some((result, why)) = f(self) {
             self.applies = self.applies.and(result);
+            if result == Tri::Unknown {
+                self.unknown.push(condition);
+            }
             if self.explain {
                 let condition = if condition == Condition::Users
                     && matches!(self.s.identity, Identity::ServicePrincipal(_))

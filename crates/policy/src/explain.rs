@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::evaluate::{Decision, Evaluation, Outcome, PolicyResult, Requirement};
-use crate::lockout::{Analysis, Lockout, Verdict};
+use crate::lockout::{Analysis, Lockout, PrincipalReport, Protection, Verdict};
 use crate::policy::{Operator, State};
 use crate::tri::Tri;
 
@@ -202,49 +202,64 @@ pub fn analysis(a: &Analysis) -> String {
     for e in &a.policy_errors {
         let _ = writeln!(out, "  unreadable: {e} (its effect counts as unknown)");
     }
-    for p in &a.principals {
-        let v = match p.verdict {
-            Verdict::Safe => "safe",
-            Verdict::AtRisk => "at risk",
-            Verdict::LockedOut => "LOCKED OUT",
-        };
-        let methods = p.methods.as_ref().map_or_else(
-            || "methods not captured".to_string(),
-            |m| {
-                if m.is_empty() {
-                    "no methods".into()
-                } else {
-                    m.join(", ")
-                }
-            },
-        );
-        let _ = writeln!(
-            out,
-            "\n{v:<10} {} ({}) — {}; {methods}",
-            p.user_principal_name,
-            p.display_name,
-            p.why_protected.join(", ")
-        );
-        let failing = p.findings.iter().filter(|f| f.result == Tri::No).count();
-        let unknown = p.findings.len() - failing;
-        if !p.findings.is_empty() {
-            let _ = writeln!(
-                out,
-                "           {failing} of {} contexts fail, {unknown} cannot be decided",
-                p.contexts
-            );
-        }
-        for f in p.findings.iter().take(3) {
-            let sign = if f.result == Tri::No { "✘" } else { "?" };
-            let _ = writeln!(out, "           {sign} {}: {}", f.context, f.why);
-        }
-        if p.findings.len() > 3 {
-            let _ = writeln!(
-                out,
-                "           … {} more (--json lists all)",
-                p.findings.len() - 3
-            );
-        }
+    for p in a.principals.iter().chain(&a.restore_identity) {
+        principal(&mut out, p);
     }
     out
+}
+
+/// One protected principal's verdict, methods and first findings.
+fn principal(out: &mut String, p: &PrincipalReport) {
+    let v = match p.verdict {
+        Verdict::Safe => "safe",
+        Verdict::AtRisk => "at risk",
+        Verdict::LockedOut => "LOCKED OUT",
+    };
+    let methods = match (&p.methods, &p.usable_methods) {
+        (None, _) if p.protection.contains(&Protection::RestoreIdentity) => "app-only".to_string(),
+        (None, _) => "methods not captured".to_string(),
+        (Some(m), _) if m.is_empty() => "no methods".into(),
+        (Some(m), Some(usable)) if usable.len() < m.len() => {
+            format!(
+                "{} (usable: {})",
+                m.join(", "),
+                if usable.is_empty() {
+                    "none".into()
+                } else {
+                    usable.join(", ")
+                }
+            )
+        }
+        (Some(m), _) => m.join(", "),
+    };
+    let _ = writeln!(
+        out,
+        "\n{v:<10} {} ({}) — {}; {methods}",
+        p.user_principal_name,
+        p.display_name,
+        p.why_protected.join(", ")
+    );
+    for why in &p.unusable_methods {
+        let _ = writeln!(out, "           method {why}");
+    }
+    let failing = p.findings.iter().filter(|f| f.result == Tri::No).count();
+    let unknown = p.findings.len() - failing;
+    if !p.findings.is_empty() {
+        let _ = writeln!(
+            out,
+            "           {failing} of {} contexts fail, {unknown} cannot be decided",
+            p.contexts
+        );
+    }
+    for f in p.findings.iter().take(3) {
+        let sign = if f.result == Tri::No { "✘" } else { "?" };
+        let _ = writeln!(out, "           {sign} {}: {}", f.context, f.why);
+    }
+    if p.findings.len() > 3 {
+        let _ = writeln!(
+            out,
+            "           … {} more (--json lists all)",
+            p.findings.len() - 3
+        );
+    }
 }

@@ -6,12 +6,15 @@
 //! unknown, and a policy that cannot be read has an unknown effect — never a guessed one.
 
 mod apps;
+mod contexts;
 mod directory;
 mod evaluate;
 pub mod explain;
+mod facts;
 pub mod filter;
 mod locations;
 mod lockout;
+mod methods_policy;
 mod policy;
 mod signin;
 mod strength;
@@ -32,6 +35,7 @@ pub use lockout::{
     Analysis, BREAK_GLASS_WORDS, ContextResult, Lockout, LockoutOptions, PrincipalReport,
     Protection, Verdict, analyse, break_glass_by_name,
 };
+pub use methods_policy::{MethodsPolicy, Usability};
 pub use policy::{
     AppSet, Apps, Control, DeviceFilter, External, Grant, LocationSet, Operator, Platforms, Policy,
     PolicyError, Rules, Session, State, Who, Workloads, compile,

@@ -19,33 +19,18 @@
 //! account or every Global Administrator is locked out.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::apps::AZURE_PORTAL;
+use crate::contexts::{Context, contexts};
 use crate::directory::{Directory, GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, User};
-use crate::evaluate::{Capabilities, Decision, Evaluation, PolicySet, Subject};
-use crate::locations::Area;
-use crate::policy::PolicyError;
-use crate::signin::{DeviceValue, Identity, SignIn, Target};
+use crate::evaluate::{Capabilities, Decision, Evaluation, PolicySet, Requirement, Subject};
+use crate::facts;
+use crate::policy::{Control, Operator, PolicyError};
+use crate::signin::{Identity, SignIn, Target};
+use crate::strength;
 use crate::tri::Tri;
-use crate::vocab::{ClientApp, Platform, RiskLevel, TransferMethod};
-
-/// Microsoft Graph PowerShell: how an administrator repairs a tenant from a terminal.
-const GRAPH_POWERSHELL: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
-
-/// Countries tried, in order, for "abroad": the first no country location of the tenant names.
-const ABROAD: &[&str] = &["BR", "JP", "AU", "ZA", "IN", "MX", "SG", "AR", "NZ", "KE"];
-
-/// Addresses tried, in order, for "an untrusted network": the first no IP location covers.
-const UNTRUSTED: &[&str] = &[
-    "192.0.2.10",
-    "100.64.0.10",
-    "198.18.0.10",
-    "172.16.0.10",
-    "10.0.0.10",
-];
+use crate::vocab::{BuiltInControl, RiskLevel, UserAction};
 
 /// Words that mark an account as break-glass when none is configured.
 pub const BREAK_GLASS_WORDS: &[&str] = &[
@@ -66,6 +51,9 @@ pub struct LockoutOptions {
     /// The country administrators sign in from at home; by default the most common usage
     /// location of the protected principals.
     pub home_country: Option<String>,
+    /// Rewind's own application (client) id: its service principal must reach Microsoft Graph,
+    /// or Rewind cannot restore. `None` when Rewind signs in another way.
+    pub restore_app: Option<String>,
 }
 
 /// A principal's verdict.
@@ -102,12 +90,19 @@ pub enum Protection {
     BreakGlassByName(String),
     /// Holds the role (its name) actively.
     Role(String),
+    /// Is eligible for the role (its name) through PIM.
+    Eligible(String),
+    /// Rewind's own application: it must be able to reach Microsoft Graph to restore.
+    RestoreIdentity,
 }
 
 impl Protection {
     /// Whether it makes the principal a break-glass account.
     pub fn is_break_glass(&self) -> bool {
-        !matches!(self, Protection::Role(_))
+        matches!(
+            self,
+            Protection::BreakGlass | Protection::BreakGlassByName(_)
+        )
     }
 
     /// In words.
@@ -116,6 +111,8 @@ impl Protection {
             Protection::BreakGlass => "break-glass account (configured)".into(),
             Protection::BreakGlassByName(why) => format!("break-glass account (found by {why})"),
             Protection::Role(r) => r.clone(),
+            Protection::Eligible(r) => format!("{r} (eligible, PIM)"),
+            Protection::RestoreIdentity => "Rewind's restore identity".into(),
         }
     }
 }
@@ -154,6 +151,12 @@ pub struct PrincipalReport {
     pub policies: Vec<String>,
     /// Method modes the principal registered; `None` when they were not captured.
     pub methods: Option<Vec<String>>,
+    /// Registered modes the authentication methods policy certainly lets them use.
+    pub usable_methods: Option<Vec<String>>,
+    /// Registered modes that do not (certainly) count, with why.
+    pub unusable_methods: Vec<String>,
+    /// Policies whose requirements the usable methods cannot meet in a must-pass context.
+    pub unmet: Vec<String>,
     /// Contexts that must pass and do not, first the failing ones.
     pub findings: Vec<ContextResult>,
     /// Contexts evaluated.
@@ -167,20 +170,15 @@ pub struct Analysis {
     pub verdict: Lockout,
     /// Protected principals, break-glass accounts first.
     pub principals: Vec<PrincipalReport>,
+    /// Rewind's own service principal, when its application id is known: a policy that blocks
+    /// it leaves nobody able to restore with Rewind.
+    pub restore_identity: Option<PrincipalReport>,
     /// Things the reader must know (no break-glass account, assumptions made).
     pub notes: Vec<String>,
     /// Policies that could not be read (their effect counts as unknown).
     pub policy_errors: Vec<PolicyError>,
     /// The country taken as home.
     pub home_country: Option<String>,
-}
-
-/// One class of sign-in context.
-struct Context {
-    label: String,
-    admin_portal: bool,
-    must_pass_admin: bool,
-    sign_in: SignIn,
 }
 
 /// Runs the analysis over a state.
@@ -228,12 +226,19 @@ pub fn analyse(set: &PolicySet, dir: &Directory, options: &LockoutOptions) -> An
                 .any(|w| matches!(w, Protection::Role(r) if r == "Global Administrator"))
         })
         .collect();
+    let restore = options
+        .restore_app
+        .as_deref()
+        .map(|app| restore_identity(set, dir, app));
     let all_locked = |ps: &[&PrincipalReport]| {
         !ps.is_empty() && ps.iter().all(|p| p.verdict == Verdict::LockedOut)
     };
     let verdict = if all_locked(&break_glass) || all_locked(&global_admins) {
         Lockout::Critical
-    } else if break_glass.is_empty() || principals.iter().any(|p| p.verdict != Verdict::Safe) {
+    } else if break_glass.is_empty()
+        || principals.iter().any(|p| p.verdict != Verdict::Safe)
+        || restore.as_ref().is_some_and(|r| r.verdict != Verdict::Safe)
+    {
         Lockout::AtRisk
     } else {
         Lockout::Ok
@@ -244,6 +249,7 @@ pub fn analyse(set: &PolicySet, dir: &Directory, options: &LockoutOptions) -> An
     Analysis {
         verdict,
         principals,
+        restore_identity: restore,
         notes,
         policy_errors: set.errors().map(|(_, e)| e.clone()).collect(),
         home_country: home,
@@ -294,6 +300,12 @@ fn protected_principals<'d>(
                 .1
                 .push(Protection::Role(name.to_string()));
         }
+        for u in dir.eligible_holders_of(role) {
+            let why = &mut found.entry(u.id.as_str()).or_insert((u, Vec::new())).1;
+            if !why.contains(&Protection::Role(name.to_string())) {
+                why.push(Protection::Eligible(name.to_string()));
+            }
+        }
     }
     found.into_values().collect()
 }
@@ -314,131 +326,74 @@ pub fn break_glass_by_name(u: &User) -> Option<&'static str> {
     .map(|(field, _)| field)
 }
 
-fn contexts(set: &PolicySet, home: Option<&str>) -> Vec<Context> {
-    let ranges: Vec<_> = set
-        .locations
-        .values()
-        .filter_map(|l| match &l.area {
-            Area::Ip(r) => Some(r.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let untrusted: Option<IpAddr> = UNTRUSTED
-        .iter()
-        .filter_map(|a| a.parse::<IpAddr>().ok())
-        .find(|a| !ranges.iter().any(|r| r.contains(a)));
-    let named_countries: BTreeSet<String> = set
-        .locations
-        .values()
-        .filter_map(|l| match &l.area {
-            Area::Countries { countries, .. } => Some(countries.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let abroad = ABROAD
-        .iter()
-        .find(|c| !named_countries.contains(**c) && Some(**c) != home)
-        .copied();
-    let mut trusted: Vec<_> = set
-        .locations
-        .values()
-        .filter(|l| l.trusted)
-        .filter_map(|l| l.sample_address().map(|a| (l.name.clone(), a)))
-        .collect();
-    trusted.sort();
-    let mut places: Vec<(String, Option<IpAddr>, Option<String>, bool)> = Vec::new();
-    if let Some((name, address)) = trusted.first() {
-        places.push((
-            format!("trusted '{name}'"),
-            Some(*address),
-            home.map(str::to_string),
-            true,
-        ));
-    }
-    let home_label = home.unwrap_or("home");
-    places.push((
-        format!("untrusted ({home_label})"),
-        untrusted,
-        home.map(str::to_string),
-        true,
-    ));
-    if let Some(country) = abroad {
-        places.push((
-            format!("abroad ({country})"),
-            untrusted,
-            Some(country.to_string()),
-            false,
-        ));
-    }
-    let apps = [
-        ("admin portals", AZURE_PORTAL, true),
-        ("Graph PowerShell", GRAPH_POWERSHELL, false),
-    ];
-    let platforms = [
-        Platform::Windows,
-        Platform::MacOs,
-        Platform::Linux,
-        Platform::Ios,
-        Platform::Android,
-    ];
-    let clients = [ClientApp::Browser, ClientApp::MobileAppsAndDesktopClients];
-    let mut out = Vec::new();
-    for (app_label, app, admin_portal) in apps {
-        for platform in platforms {
-            for (place, ip, country, at_home) in &places {
-                for client in clients {
-                    for managed in [true, false] {
-                        let mut s =
-                            SignIn::new(Identity::User(String::new()), Target::App(app.into()));
-                        s.platform = Some(platform);
-                        s.ip = *ip;
-                        s.country.clone_from(country);
-                        s.client_app = Some(client);
-                        s.sign_in_risk = Some(RiskLevel::None);
-                        s.user_risk = Some(RiskLevel::None);
-                        s.transfer_method = Some(TransferMethod::None);
-                        s.device = Some(device(platform, managed));
-                        out.push(Context {
-                            label: format!(
-                                "{app_label} · {platform} · {place} · {client} · {}",
-                                if managed {
-                                    "managed device"
-                                } else {
-                                    "unmanaged device"
-                                }
-                            ),
-                            admin_portal,
-                            must_pass_admin: managed && *at_home,
-                            sign_in: s,
-                        });
-                    }
-                }
-            }
-        }
-    }
-    out
-}
+/// Microsoft Graph, which Rewind's restore calls.
+const MICROSOFT_GRAPH: &str = "00000003-0000-0000-c000-000000000000";
 
-/// A managed device is compliant and joined (hybrid on Windows); an unmanaged one is a
-/// personal device Entra does not know.
-fn device(platform: Platform, managed: bool) -> BTreeMap<String, DeviceValue> {
-    let mut d = BTreeMap::new();
-    d.insert("isCompliant".to_string(), DeviceValue::Bool(managed));
-    if managed {
-        let trust = if platform == Platform::Windows {
-            "ServerAD"
-        } else {
-            "AzureAD"
-        };
-        d.insert("trustType".into(), DeviceValue::Text(trust.into()));
-        d.insert(
-            "deviceOwnership".into(),
-            DeviceValue::Text("Company".into()),
-        );
+/// Rewind's own service principal, signing in app-only to Microsoft Graph from wherever Rewind
+/// runs (its address is not known: a location condition is undecided). Conditional Access for
+/// workload identities can only block, so the question is whether any enabled policy does.
+fn restore_identity(set: &PolicySet, dir: &Directory, app_id: &str) -> PrincipalReport {
+    let name = dir.app_name(app_id).unwrap_or("Rewind").to_string();
+    let mut report = PrincipalReport {
+        id: app_id.to_string(),
+        user_principal_name: name,
+        display_name: format!("app {app_id}"),
+        why_protected: vec![Protection::RestoreIdentity.label()],
+        protection: vec![Protection::RestoreIdentity],
+        verdict: Verdict::Safe,
+        policies: Vec::new(),
+        methods: None,
+        usable_methods: None,
+        unusable_methods: Vec::new(),
+        unmet: Vec::new(),
+        findings: Vec::new(),
+        contexts: 1,
+    };
+    let targets_workloads = set
+        .policies
+        .iter()
+        .any(|p| p.rules.as_ref().map_or(true, |r| r.workloads.is_some()));
+    if !targets_workloads {
+        return report;
     }
-    d
+    let Some(sp) = dir.service_principal_of_app(app_id) else {
+        report.verdict = Verdict::AtRisk;
+        report.findings.push(ContextResult {
+            context: "app-only sign-in to Microsoft Graph".into(),
+            result: Tri::Unknown,
+            must_pass: true,
+            policies: Vec::new(),
+            why: "Rewind's service principal is not in this state, and policies target workload identities".into(),
+        });
+        return report;
+    };
+    let mut s = SignIn::new(
+        Identity::ServicePrincipal(sp.to_string()),
+        Target::App(MICROSOFT_GRAPH.into()),
+    );
+    s.service_principal_risk = Some(RiskLevel::None);
+    let Ok(subject) = Subject::resolve(dir, &s.identity) else {
+        return report;
+    };
+    let e = set.evaluate_subject(&subject, &s, dir, None, false);
+    let caps = Capabilities::default();
+    let judged = judge(&e, &caps, &s, &report.user_principal_name);
+    if judged.result != Tri::Yes {
+        report.verdict = if judged.result == Tri::No {
+            Verdict::LockedOut
+        } else {
+            Verdict::AtRisk
+        };
+        report.policies.clone_from(&judged.policies);
+        report.findings.push(ContextResult {
+            context: "app-only sign-in to Microsoft Graph".into(),
+            result: judged.result,
+            must_pass: true,
+            policies: judged.policies,
+            why: judged.why.join("; "),
+        });
+    }
+    report
 }
 
 fn principal(
@@ -449,8 +404,13 @@ fn principal(
     templates: &[Context],
 ) -> PrincipalReport {
     let break_glass = protection.iter().any(Protection::is_break_glass);
-    let methods = dir.methods(&user.id);
-    let caps = Capabilities::from_methods(methods);
+    let eligible: Vec<String> = protection
+        .iter()
+        .filter_map(|p| match p {
+            Protection::Eligible(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
     let mut report = PrincipalReport {
         id: user.id.clone(),
         user_principal_name: user.user_principal_name.clone(),
@@ -459,7 +419,10 @@ fn principal(
         protection,
         verdict: Verdict::Safe,
         policies: Vec::new(),
-        methods: caps.modes.as_ref().map(|m| m.iter().cloned().collect()),
+        methods: None,
+        usable_methods: None,
+        unusable_methods: Vec::new(),
+        unmet: Vec::new(),
         findings: Vec::new(),
         contexts: templates.len(),
     };
@@ -477,35 +440,79 @@ fn principal(
     let Ok(subject) = Subject::resolve(dir, &Identity::User(user.id.clone())) else {
         return report;
     };
-    let scope = set.scope(&subject, &templates[0].sign_in, dir);
+    let Subject::User(principal, guest) = &subject else {
+        return report;
+    };
+    let caps = Capabilities::of(dir, principal);
+    report.methods = dir
+        .methods(&user.id)
+        .map(|m| strength::modes(m).into_iter().collect());
+    report.usable_methods = caps.modes.as_ref().map(|m| m.iter().cloned().collect());
+    report.unusable_methods = caps
+        .limits
+        .iter()
+        .map(|(mode, why)| format!("{mode}: {why}"))
+        .collect();
+    // An eligible administrator signs in without the role, activates it, and then works with
+    // it: both sign-ins must pass (policies may target or exclude the role).
+    let mut subjects = vec![subject.clone()];
+    if !eligible.is_empty() {
+        let mut active = principal.clone();
+        active.roles.extend(dir.eligible_roles(&user.id));
+        subjects.push(Subject::User(active, *guest));
+    }
+    let scopes: Vec<Vec<Tri>> = subjects
+        .iter()
+        .map(|s| set.scope(s, &templates[0].sign_in, dir))
+        .collect();
+    let upn = user.user_principal_name.as_str();
     // Into the admin portals: some must-pass context lets them in (`Yes`), none does but some
     // cannot be decided (`Unknown`), or every one fails (`No`).
     let mut admin_portal = Tri::No;
     let mut responsible: BTreeSet<String> = BTreeSet::new();
+    let mut unmet: BTreeSet<String> = BTreeSet::new();
     for t in templates {
         let must_pass = break_glass || t.must_pass_admin;
         if !must_pass {
             continue;
         }
-        let evaluation = set.evaluate_subject(&subject, &t.sign_in, dir, Some(&scope), false);
-        let (result, policies, why) = judge(&evaluation, &caps, &t.sign_in);
-        if t.admin_portal {
-            admin_portal = admin_portal.or(result);
+        let mut verdict = Judged::yes();
+        for (subject, scope) in subjects.iter().zip(&scopes) {
+            let evaluation = set.evaluate_subject(subject, &t.sign_in, dir, Some(scope), false);
+            let judged = judge(&evaluation, &caps, &t.sign_in, upn);
+            let judged = if judged.unmet.is_empty() {
+                judged
+            } else {
+                register_instead(set, dir, subject, &caps, t, judged, upn)
+            };
+            verdict = verdict.and(judged);
         }
-        if result == Tri::Yes {
+        unmet.extend(verdict.unmet.iter().cloned());
+        if t.admin_portal {
+            admin_portal = admin_portal.or(verdict.result);
+        }
+        if verdict.result == Tri::Yes {
             continue;
         }
-        responsible.extend(policies.iter().cloned());
+        responsible.extend(verdict.policies.iter().cloned());
         report.findings.push(ContextResult {
             context: t.label.clone(),
-            result,
+            result: verdict.result,
             must_pass,
-            policies,
-            why,
+            policies: verdict.policies,
+            why: verdict.why.join("; "),
         });
+    }
+    if !eligible.is_empty() {
+        let activation = activation(&caps, &eligible);
+        admin_portal = admin_portal.and(activation.result);
+        if activation.result != Tri::Yes {
+            report.findings.push(activation);
+        }
     }
     report.findings.sort_by_key(|f| f.result != Tri::No);
     report.policies = responsible.into_iter().collect();
+    report.unmet = unmet.into_iter().collect();
     report.verdict = if admin_portal == Tri::No {
         Verdict::LockedOut
     } else if report.findings.is_empty() {
@@ -516,8 +523,87 @@ fn principal(
     report
 }
 
+/// Activating an eligible role: PIM's role settings decide what activation asks for. Rewind
+/// does not capture role settings, so it checks Microsoft's default for every Entra role —
+/// multifactor authentication on activation — and says so.
+fn activation(caps: &Capabilities, roles: &[String]) -> ContextResult {
+    let mfa = Requirement {
+        policy_id: String::new(),
+        policy: "PIM activation".into(),
+        certain: true,
+        operator: Operator::And,
+        controls: vec![Control::BuiltIn {
+            control: BuiltInControl::Mfa,
+        }],
+    };
+    let s = SignIn::new(Identity::User(String::new()), Target::App(String::new()));
+    let asks = "activation asks for multifactor authentication (PIM's default role setting; role settings are not captured)";
+    let (result, why) = match (caps.requirement(&mfa, &s), caps.by_registering(&mfa, &s)) {
+        (Tri::Yes, _) => (Tri::Yes, String::new()),
+        (Tri::No, None) => (
+            Tri::No,
+            format!("{asks}, which the usable methods cannot meet"),
+        ),
+        (Tri::No, Some(option)) => (
+            Tri::Unknown,
+            format!("{asks}, which only registering {option} first would meet"),
+        ),
+        (Tri::Unknown, _) => (
+            Tri::Unknown,
+            format!("{asks}, which cannot be decided from the captured methods"),
+        ),
+    };
+    ContextResult {
+        context: format!("PIM activation of {}", roles.join(", ")),
+        result,
+        must_pass: true,
+        policies: Vec::new(),
+        why,
+    }
+}
+
+/// One context judged: the result, the policies responsible, the reasons, and the policies
+/// whose requirements the usable methods cannot meet.
+struct Judged {
+    result: Tri,
+    policies: Vec<String>,
+    why: Vec<String>,
+    unmet: Vec<String>,
+    /// The requirements behind `unmet`.
+    needs: Vec<Requirement>,
+}
+
+impl Judged {
+    fn yes() -> Judged {
+        Judged {
+            result: Tri::Yes,
+            policies: Vec::new(),
+            why: Vec::new(),
+            unmet: Vec::new(),
+            needs: Vec::new(),
+        }
+    }
+
+    fn and(mut self, other: Judged) -> Judged {
+        self.result = self.result.and(other.result);
+        for p in other.policies {
+            if !self.policies.contains(&p) {
+                self.policies.push(p);
+            }
+        }
+        for w in other.why {
+            if !self.why.contains(&w) {
+                self.why.push(w);
+            }
+        }
+        self.unmet.extend(other.unmet);
+        self.needs.extend(other.needs);
+        self
+    }
+}
+
 /// Whether one evaluated sign-in lets the principal in.
-fn judge(e: &Evaluation<'_>, caps: &Capabilities, s: &SignIn) -> (Tri, Vec<String>, String) {
+fn judge(e: &Evaluation<'_>, caps: &Capabilities, s: &SignIn, upn: &str) -> Judged {
     let o = &e.enforced;
     let name = |id: &str| {
         e.results
@@ -525,57 +611,146 @@ fn judge(e: &Evaluation<'_>, caps: &Capabilities, s: &SignIn) -> (Tri, Vec<Strin
             .find(|r| r.policy.id == id)
             .map_or_else(|| id.to_string(), |r| r.policy.name.clone())
     };
+    let mut judged = Judged::yes();
     match o.decision {
         Decision::Blocked => {
             let names: Vec<String> = o.blocked_by.iter().map(|id| name(id)).collect();
-            return (
-                Tri::No,
-                o.blocked_by.clone(),
-                format!("blocked by {}", names.join(", ")),
-            );
+            judged.result = Tri::No;
+            judged.policies.clone_from(&o.blocked_by);
+            judged.why.push(format!("blocked by {}", names.join(", ")));
+            return judged;
         }
         Decision::MaybeBlocked => {
-            let names: Vec<String> = o.maybe_blocked_by.iter().map(|id| name(id)).collect();
-            return (
-                Tri::Unknown,
-                o.maybe_blocked_by.clone(),
-                format!("may be blocked by {}", names.join(", ")),
-            );
+            judged.result = Tri::Unknown;
+            judged.policies.clone_from(&o.maybe_blocked_by);
+            for id in &o.maybe_blocked_by {
+                judged.why.push(format!(
+                    "may be blocked by {}, depending on {}",
+                    name(id),
+                    unseen_conditions(e, id)
+                ));
+            }
+            return judged;
         }
         Decision::Grant | Decision::NoPolicy => {}
     }
-    let mut result = Tri::Yes;
-    let mut policies = Vec::new();
-    let mut why = Vec::new();
     for r in &o.requirements {
         let can = caps.requirement(r, s);
         let effect = if r.certain { can } else { can.or(Tri::Unknown) };
         if effect == Tri::Yes {
             continue;
         }
-        result = result.and(effect);
-        policies.push(r.policy_id.clone());
-        let controls: Vec<String> = r
-            .controls
-            .iter()
-            .map(crate::policy::Control::label)
-            .collect();
-        let joined = controls.join(if r.operator == crate::policy::Operator::And {
-            " and "
-        } else {
-            " or "
-        });
-        why.push(match (can, caps.modes.is_some()) {
-            (Tri::No, _) => format!(
-                "'{}' requires {joined}, which the registered methods cannot meet",
+        judged.result = judged.result.and(effect);
+        judged.policies.push(r.policy_id.clone());
+        let joined = joined(r);
+        judged.why.push(match can {
+            Tri::No if r.controls.iter().any(Control::is_method) => {
+                judged.unmet.push(r.policy_id.clone());
+                judged.needs.push(r.clone());
+                let limits = unusable(caps);
+                format!(
+                    "'{}' requires {joined}, which the usable methods cannot meet{limits}",
+                    r.policy
+                )
+            }
+            Tri::No => format!(
+                "'{}' requires {joined}, which this device does not meet",
                 r.policy
             ),
-            (_, false) => format!(
-                "'{}' requires {joined}; the account's methods were not captured",
-                r.policy
+            Tri::Unknown => {
+                let facts: Vec<String> = r
+                    .controls
+                    .iter()
+                    .filter(|c| caps.control(c, s) == Tri::Unknown)
+                    .map(|c| facts::control(c, caps, upn))
+                    .collect();
+                format!(
+                    "'{}' requires {joined}; Rewind cannot tell: {}",
+                    r.policy,
+                    facts.join("; ")
+                )
+            }
+            Tri::Yes => format!(
+                "'{}' may apply, depending on {}, and requires {joined}",
+                r.policy,
+                unseen_conditions(e, &r.policy_id)
             ),
-            _ => format!("'{}' requires {joined}, which cannot be decided", r.policy),
         });
     }
-    (result, policies, why.join("; "))
+    judged
+}
+
+/// A requirement's controls in words.
+fn joined(r: &Requirement) -> String {
+    let controls: Vec<String> = r.controls.iter().map(Control::label).collect();
+    controls.join(if r.operator == Operator::And {
+        " and "
+    } else {
+        " or "
+    })
+}
+
+/// Why registered methods do not count, as a suffix.
+fn unusable(caps: &Capabilities) -> String {
+    if caps.limits.is_empty() {
+        return String::new();
+    }
+    let reasons: Vec<&str> = caps.limits.values().map(String::as_str).collect();
+    format!(" ({})", reasons.join("; "))
+}
+
+/// The conditions of a policy that could not be decided, in words.
+fn unseen_conditions(e: &Evaluation<'_>, policy_id: &str) -> String {
+    let mut facts: Vec<&str> = e
+        .results
+        .iter()
+        .filter(|r| r.policy.id == policy_id)
+        .flat_map(|r| r.unknown.iter().map(|c| facts::condition(*c)))
+        .collect();
+    facts.dedup();
+    if facts.is_empty() {
+        "a signal of the sign-in".into()
+    } else {
+        facts.join(" and ")
+    }
+}
+
+/// A requirement the usable methods cannot meet may still be met by registering a method the
+/// methods policy enables (or being issued a Temporary Access Pass) — if registering security
+/// information is itself allowed from this context. That is not "safe" (the account needs a new
+/// device or another administrator first), so at best the context becomes undecided.
+fn register_instead(
+    set: &PolicySet,
+    dir: &Directory,
+    subject: &Subject<'_>,
+    caps: &Capabilities,
+    t: &Context,
+    judged: Judged,
+    upn: &str,
+) -> Judged {
+    if judged.result != Tri::No || judged.why.iter().any(|w| w.starts_with("blocked by")) {
+        return judged;
+    }
+    let mut registering = t.sign_in.clone();
+    registering.target = Target::UserAction(UserAction::RegisterSecurityInformation);
+    let e = set.evaluate_subject(subject, &registering, dir, None, false);
+    let registration = judge(&e, caps, &registering, upn);
+    if registration.result == Tri::No {
+        return judged;
+    }
+    let s = &t.sign_in;
+    let options: Option<Vec<String>> = judged
+        .needs
+        .iter()
+        .map(|r| caps.by_registering(r, s))
+        .collect();
+    let Some(option) = options.map(|o| o.join("; ")) else {
+        return judged;
+    };
+    let mut judged = judged;
+    judged.result = Tri::Unknown;
+    judged.why.push(format!(
+        "it could be met by registering {option} first, which the methods policy allows and the 'register security information' policies do not block"
+    ));
+    judged
 }

@@ -176,6 +176,20 @@ pub enum Control {
 }
 
 impl Control {
+    /// Whether the principal's authentication methods decide it (MFA, a strength, a password
+    /// change), rather than the device, the client app or another provider.
+    pub fn is_method(&self) -> bool {
+        matches!(
+            self,
+            Control::AuthenticationStrength { .. }
+                | Control::BuiltIn {
+                    control: BuiltInControl::Mfa
+                        | BuiltInControl::RiskRemediation
+                        | BuiltInControl::PasswordChange
+                }
+        )
+    }
+
     /// How people call it.
     pub fn label(&self) -> String {
         match self {

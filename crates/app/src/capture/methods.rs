@@ -1,5 +1,5 @@
 //! The authentication methods of protected principals — break-glass accounts and users with
-//! an active Global Administrator or Privileged Role Administrator assignment — read after
+//! an active or PIM-eligible Global or Privileged Role Administrator assignment — read after
 //! everything else, so the lockout analysis knows whether they can meet the controls asked
 //! of them. Only those principals: methods are personal data, and reading them for a whole
 //! tenant would cost a request per user.
@@ -26,7 +26,9 @@ const KEPT: &[&str] = &[
     "createdDateTime",
     "phoneType",
     "isUsableOnce",
+    "isUsable",
     "model",
+    "aaGuid",
 ];
 
 /// The state of `kind` after this capture: what was read over what the last snapshot had.
@@ -81,12 +83,17 @@ async fn protected(
 ) -> Result<BTreeMap<String, String>, CaptureError> {
     let users = state_of(Kind::User, base, observed);
     let groups = state_of(Kind::Group, base, observed);
-    let assignments = state_of(Kind::RoleAssignment, base, observed);
-    let mut queue: Vec<String> = values(store, &assignments, assignments.keys())
-        .await?
-        .into_iter()
-        .filter_map(|(_, a)| rewind_policy::protected_principal(&a).map(str::to_string))
-        .collect();
+    // Active and PIM-eligible administrators alike: an eligible one activates with MFA.
+    let mut queue: Vec<String> = Vec::new();
+    for kind in [Kind::RoleAssignment, Kind::RoleEligibilitySchedule] {
+        let assignments = state_of(kind, base, observed);
+        queue.extend(
+            values(store, &assignments, assignments.keys())
+                .await?
+                .into_iter()
+                .filter_map(|(_, a)| rewind_policy::protected_principal(&a).map(str::to_string)),
+        );
+    }
     let mut ids: BTreeSet<String> = BTreeSet::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     // Roles held through role-assignable groups reach their (nested) members.

@@ -98,6 +98,7 @@ pub async fn guard(
 ) -> Result<Guard, RestoreError> {
     let subjects = Subjects::Protected {
         break_glass: &options.break_glass,
+        restore_app: options.restore_app.as_deref(),
     };
     let now = load_access(store, tenant, live.id, subjects, &[]).await?;
     let before = analyse(&now.policies, &now.directory, options);
@@ -168,12 +169,17 @@ pub(crate) fn judge<'a>(
 ) -> Judged<'a> {
     let mut worse_off = Vec::new();
     let mut removed = Vec::new();
-    for p in &now.principals {
+    // Rewind's own identity counts too: a plan that blocks it stops the restore half-way.
+    for p in now.principals.iter().chain(&now.restore_identity) {
         let break_glass = p
             .protection
             .iter()
             .any(rewind_policy::Protection::is_break_glass);
-        let later = after.principals.iter().find(|a| a.id == p.id);
+        let later = after
+            .principals
+            .iter()
+            .chain(&after.restore_identity)
+            .find(|a| a.id == p.id);
         let worse = |to: Option<&PrincipalReport>| WorseOff {
             id: p.id.clone(),
             user_principal_name: p.user_principal_name.clone(),
@@ -256,6 +262,9 @@ mod tests {
             verdict,
             policies: vec![],
             methods: None,
+            usable_methods: None,
+            unusable_methods: vec![],
+            unmet: vec![],
             findings: vec![],
             contexts: 120,
         }
@@ -265,6 +274,7 @@ mod tests {
         Analysis {
             verdict: Lockout::Ok,
             principals,
+            restore_identity: None,
             notes: vec![],
             policy_errors: vec![],
             home_country: None,

@@ -23,6 +23,8 @@ pub struct EvaluateOptions {
     pub break_glass: Vec<String>,
     /// The administrators' home country for the lockout analysis.
     pub home_country: Option<String>,
+    /// Rewind's own application id (its restore identity), for the lockout analysis.
+    pub restore_app: Option<String>,
 }
 
 /// One changed object with both versions loaded.
@@ -270,9 +272,11 @@ async fn lockout_context(
     let lockout = LockoutOptions {
         break_glass: options.break_glass.clone(),
         home_country: options.home_country.clone(),
+        restore_app: options.restore_app.clone(),
     };
     let subjects = || Subjects::Protected {
         break_glass: &options.break_glass,
+        restore_app: options.restore_app.as_deref(),
     };
     let before = load_access(store, tenant, from, subjects(), &[]).await?;
     let before_analysis = analyse(&before.policies, &before.directory, &lockout);

@@ -36,12 +36,14 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
     } else {
         args.break_glass.clone()
     };
+    let restore_app = session.raw.restore_app();
     let access = load_access(
         &at.store,
         &at.tenant,
         at.snapshot.id,
         Subjects::Protected {
             break_glass: &break_glass,
+            restore_app: restore_app.as_deref(),
         },
         &plan,
     )
@@ -52,6 +54,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
             .raw
             .home_country(args.home_country.as_ref())
             .map_err(usage)?,
+        restore_app,
     };
     let analysis = analyse(&access.policies, &access.directory, &options);
     if args.store.json {

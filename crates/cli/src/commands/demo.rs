@@ -196,7 +196,10 @@ async fn timeline(
         &store,
         &tenant,
         second.snapshot.id,
-        Subjects::Protected { break_glass: &[] },
+        Subjects::Protected {
+            break_glass: &[],
+            restore_app: lockout.restore_app.as_deref(),
+        },
         &[],
     )
     .await?;

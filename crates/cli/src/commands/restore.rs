@@ -344,6 +344,7 @@ impl<'a> Context<'a> {
                 .raw
                 .home_country(control.home_country.as_ref())
                 .map_err(usage)?,
+            restore_app: session.raw.restore_app(),
         };
         Ok(Context {
             session,

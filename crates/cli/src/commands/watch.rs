@@ -41,6 +41,7 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
             settings: raw.rule_settings().map_err(usage)?,
             break_glass: raw.break_glass.clone().unwrap_or_default(),
             home_country: raw.home_country(None).map_err(usage)?,
+            restore_app: raw.restore_app(),
         },
     };
     let watcher = Watcher {

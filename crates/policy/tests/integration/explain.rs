@@ -64,6 +64,7 @@ fn a_lockout_analysis_reads_as_a_report() {
     let options = rewind_policy::LockoutOptions {
         break_glass: vec!["bg1".into(), "bg2".into()],
         home_country: None,
+        restore_app: None,
     };
     let a = rewind_policy::analyse(&set(&p), &directory(), &options);
     insta::assert_snapshot!(

@@ -6,6 +6,7 @@
     reason = "a test fails loudly on the first surprise"
 )]
 
+mod access_cases;
 mod cases;
 mod corpus;
 mod explain;

@@ -1,7 +1,7 @@
 //! A small hand-made tenant the cases are computed against, and builders for policies and
 //! sign-ins.
 
-use rewind_policy::{DeviceValue, Directory, Identity, PolicySet, SignIn, Target};
+use rewind_policy::{DeviceValue, Directory, Identity, MethodsPolicy, PolicySet, SignIn, Target};
 use serde_json::{Value, json};
 
 pub const GA: &str = "62e90394-69f5-4237-9190-012177145e10";
@@ -61,7 +61,38 @@ pub fn directory() -> Directory {
     );
     d.add_methods("bob", vec![method("password"), method("fido2")]);
     d.add_methods("dave", vec![method("password")]);
+    d.set_methods_policy(methods_policy(&[]));
     d
+}
+
+/// The authentication methods policy with every method enabled for all users, but for the
+/// configurations replaced by `changed` (each a configuration with its `id`).
+pub fn methods_policy(changed: &[Value]) -> MethodsPolicy {
+    let all = json!([{"id": "all_users", "targetType": "group", "isRegistrationRequired": false}]);
+    let mut configs: Vec<Value> = [
+        "Fido2",
+        "MicrosoftAuthenticator",
+        "Sms",
+        "Voice",
+        "SoftwareOath",
+        "HardwareOath",
+        "TemporaryAccessPass",
+        "Email",
+        "X509Certificate",
+    ]
+    .iter()
+    .map(|id| json!({"id": id, "state": "enabled", "includeTargets": all, "excludeTargets": []}))
+    .collect();
+    for c in changed {
+        configs.retain(|k| k["id"] != c["id"]);
+        configs.push(c.clone());
+    }
+    MethodsPolicy::from_graph(
+        Some(
+            &json!({"id": "authenticationMethodsPolicy", "policyMigrationState": "migrationComplete"}),
+        ),
+        &configs,
+    )
 }
 
 pub fn method(kind: &str) -> Value {
