@@ -140,7 +140,7 @@ pub struct Access {
 }
 
 /// Values of `kind` at `snapshot` (each with its key as `id`, which stored versions leave out).
-async fn all_of(
+pub(crate) async fn all_of(
     store: &Store,
     tenant: &TenantInfo,
     kind: Kind,
@@ -173,7 +173,7 @@ async fn with_ids(
 }
 
 /// The versions of `keys` of `kind` that exist at `snapshot`.
-async fn some_of(
+pub(crate) async fn some_of(
     store: &Store,
     tenant: &TenantInfo,
     kind: Kind,
@@ -200,7 +200,7 @@ fn targets<'v>(config: &'v Value, pointer: &str) -> impl Iterator<Item = &'v str
         .filter(|id| *id != "all_users")
 }
 
-fn strings<'v>(v: &'v Value, pointer: &str) -> impl Iterator<Item = &'v str> {
+pub(crate) fn strings<'v>(v: &'v Value, pointer: &str) -> impl Iterator<Item = &'v str> {
     v.pointer(pointer)
         .and_then(Value::as_array)
         .into_iter()
@@ -348,7 +348,7 @@ pub async fn load_access(
 }
 
 /// Loads `wanted` groups and every group nested in them.
-async fn group_closure(
+pub(crate) async fn group_closure(
     store: &Store,
     group_keys: &Manifest,
     mut wanted: BTreeSet<String>,

@@ -53,6 +53,10 @@ pub enum Command {
     /// Lockout analysis of a state: can the break-glass accounts and administrators still get
     /// in? Exit code 6 when at risk or critical. --refs reports dangling references instead.
     Check(CheckArgs),
+    /// Who each Conditional Access policy excludes, and how (named, through nested groups,
+    /// through roles active or eligible). --from lists what changed; exit code 6 when someone
+    /// became excluded from an enforced policy.
+    Exposure(ExposureArgs),
     /// Bring the tenant back to a point in time — one property, objects, kinds, one actor's
     /// changes, or everything — dependency-aware and guarded against lockouts. Exit codes: 4
     /// partial, 5 refused by the lockout guard, 6 did not converge.
@@ -332,6 +336,23 @@ pub struct CheckArgs {
     /// REWIND_HOME_COUNTRY; default: the protected accounts' most common usage location].
     #[arg(long, value_name = "CC", value_parser = country)]
     pub home_country: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExposureArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The point (RFC 3339, a snapshot id, a time ago, or `live`) [default: latest].
+    #[arg(long, value_name = "T")]
+    pub at: Option<String>,
+    /// Only this policy (its id or display name).
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<String>,
+    /// List what changed in the exclusions since this point instead.
+    #[arg(long, value_name = "T")]
+    pub from: Option<String>,
 }
 
 /// How a restore is judged, confirmed and written.

@@ -11,6 +11,7 @@ mod diff;
 mod doctor;
 mod emulator;
 mod export;
+mod exposure;
 mod forget;
 mod history;
 mod import;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Refs(args) => refs::run(args).await,
             Command::Whatif(args) => whatif::run(args).await,
             Command::Check(args) => check::run(args).await,
+            Command::Exposure(args) => exposure::run(args).await,
             Command::Verify(args) => verify::run(args).await,
             Command::Doctor(args) => doctor::run(args).await,
             Command::Forget(args) => forget::run(args).await,

@@ -10,6 +10,7 @@ mod contexts;
 mod directory;
 mod evaluate;
 pub mod explain;
+mod exposure;
 mod facts;
 pub mod filter;
 mod locations;
@@ -29,6 +30,9 @@ pub use directory::{
 pub use evaluate::{
     Capabilities, Check, Condition, Decision, EvaluateError, Evaluation, Outcome, PolicyResult,
     PolicySet, Requirement, Subject,
+};
+pub use exposure::{
+    Excluded, PolicyScope, ScopeChange, Via, changes as exposure_changes, exposure,
 };
 pub use locations::{Area, NamedLocation, UNKNOWN_COUNTRY};
 pub use lockout::{

@@ -4,14 +4,19 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rewind_engine::risk::{self, Context, Finding, ObjectChange, Settings, Verdict};
+use rewind_engine::risk::{
+    self, Context, Finding, GrownExclusion, ObjectChange, Settings, Verdict, Weakened,
+};
 use rewind_model::{Actor, ContentHash, Kind, display_name};
-use rewind_policy::{Lockout, LockoutOptions, analyse};
+use rewind_policy::{
+    Analysis, Lockout, LockoutOptions, PolicySet, Protection, analyse, exposure_changes,
+};
 use rewind_store::{NewAlert, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde_json::Value;
 
 use super::Alert;
 use crate::access::{Subjects, load_access};
+use crate::exposure::{exposure_at, privileged_principals};
 use crate::names;
 
 /// What evaluating needs besides the store.
@@ -194,12 +199,24 @@ async fn add_context(
         Kind::ConditionalAccessPolicy,
         Kind::NamedLocation,
         Kind::AuthenticationStrengthPolicy,
+        Kind::AuthenticationMethodsPolicy,
+        Kind::AuthenticationMethodConfiguration,
         Kind::Group,
         Kind::RoleAssignment,
+        Kind::RoleEligibilitySchedule,
         Kind::UserAuthenticationMethods,
     ];
     if touches(changed, &access_kinds) {
         lockout_context(store, tenant, from, to, options, ctx).await?;
+    }
+    let exclusion_kinds = [
+        Kind::ConditionalAccessPolicy,
+        Kind::Group,
+        Kind::RoleAssignment,
+        Kind::RoleEligibilitySchedule,
+    ];
+    if touches(changed, &exclusion_kinds) {
+        ctx.exclusions = grown_exclusions(store, tenant, from, to).await?;
     }
     let app_kinds = [
         Kind::Application,
@@ -281,10 +298,7 @@ async fn lockout_context(
     let before = load_access(store, tenant, from, subjects(), &[]).await?;
     let before_analysis = analyse(&before.policies, &before.directory, &lockout);
     for p in &before_analysis.principals {
-        let break_glass = p
-            .protection
-            .iter()
-            .any(|x| !matches!(x, rewind_policy::Protection::Role(_)));
+        let break_glass = p.protection.iter().any(Protection::is_break_glass);
         if break_glass {
             ctx.break_glass.insert(p.id.clone());
             ctx.names
@@ -299,11 +313,92 @@ async fn lockout_context(
     }
     let after = load_access(store, tenant, to, subjects(), &[]).await?;
     let after_analysis = analyse(&after.policies, &after.directory, &lockout);
+    ctx.weakened = weakened(&before_analysis, &after_analysis, &after.policies);
     ctx.lockout = Some((
         verdict(before_analysis.verdict),
         verdict(after_analysis.verdict),
     ));
     Ok(())
+}
+
+/// Protected principals whose usable methods shrank, or whose methods stopped meeting a
+/// policy's requirement, between the two analyses.
+fn weakened(before: &Analysis, after: &Analysis, policies: &PolicySet) -> Vec<Weakened> {
+    let name = |id: &String| {
+        policies
+            .policies
+            .iter()
+            .find(|p| &p.id == id)
+            .map_or_else(|| id.clone(), |p| p.name.clone())
+    };
+    after
+        .principals
+        .iter()
+        .filter_map(|a| {
+            let b = before.principals.iter().find(|b| b.id == a.id)?;
+            let lost: Vec<String> = match (&b.usable_methods, &a.usable_methods) {
+                (Some(was), Some(now)) => {
+                    was.iter().filter(|m| !now.contains(m)).cloned().collect()
+                }
+                _ => Vec::new(),
+            };
+            let unmet: Vec<String> = a
+                .unmet
+                .iter()
+                .filter(|p| !b.unmet.contains(p))
+                .map(name)
+                .collect();
+            (!lost.is_empty() || !unmet.is_empty()).then(|| Weakened {
+                id: a.id.clone(),
+                principal: a.user_principal_name.clone(),
+                break_glass: a.protection.iter().any(Protection::is_break_glass),
+                lost,
+                unmet,
+            })
+        })
+        .collect()
+}
+
+/// Who became excluded from an enforced policy between the two snapshots, by which path.
+async fn grown_exclusions(
+    store: &Store,
+    tenant: &TenantInfo,
+    from: i64,
+    to: i64,
+) -> Result<Vec<GrownExclusion>, StoreError> {
+    let before = exposure_at(store, tenant, from).await?;
+    let after = exposure_at(store, tenant, to).await?;
+    let changes = exposure_changes(&before, &after);
+    if !changes.iter().any(|c| c.enforced && !c.added.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let privileged = privileged_principals(store, tenant, to).await?;
+    let mut out = Vec::new();
+    for c in changes.iter().filter(|c| c.enforced) {
+        for e in &c.added {
+            let mut objects = vec![c.id.clone()];
+            objects.extend(
+                e.path
+                    .split(' ')
+                    .skip(1)
+                    .filter(|t| *t != "true" && *t != "false")
+                    .map(str::to_string),
+            );
+            out.push(GrownExclusion {
+                policy_id: c.id.clone(),
+                policy: c.display_name.clone(),
+                blocks: c.blocks,
+                principal_id: e.id.clone(),
+                principal: e.name.clone().unwrap_or_else(|| e.id.clone()),
+                path: e.via.label(),
+                path_key: e.path.clone(),
+                objects,
+                privileged: privileged.contains(&e.id)
+                    || matches!(&e.via, rewind_policy::Via::Role { .. }),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Who holds privileged permissions or roles, and what each app role id means.

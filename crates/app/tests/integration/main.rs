@@ -9,6 +9,7 @@
     reason = "a test fails loudly on the first surprise"
 )]
 
+mod access_rules;
 mod capture;
 mod conformance;
 mod env;

@@ -12,6 +12,7 @@
 mod attribution;
 mod doctor;
 mod explore;
+mod exposure;
 mod integrity;
 mod lockout;
 mod newcomer;

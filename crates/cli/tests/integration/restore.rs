@@ -111,7 +111,7 @@ fn listed_where(s: &Setup, path: &str, wanted: impl Fn(&Value) -> bool) -> Value
 }
 
 /// The id of the first object Graph lists at `path` that `wanted` picks.
-fn id_where(s: &Setup, path: &str, wanted: impl Fn(&Value) -> bool) -> String {
+pub(crate) fn id_where(s: &Setup, path: &str, wanted: impl Fn(&Value) -> bool) -> String {
     listed_where(s, path, wanted)["id"]
         .as_str()
         .unwrap()

@@ -5,6 +5,7 @@
 //! findings in the same order, each with a fingerprint that names the rule, the object and the
 //! version, so re-evaluating a snapshot never alerts twice.
 
+mod access;
 mod catalog;
 mod rules;
 
@@ -16,6 +17,7 @@ use rewind_model::{Actor, Kind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use access::{GrownExclusion, Weakened};
 pub use catalog::{
     GLOBAL_ADMINISTRATOR, PRIVILEGED_PERMISSIONS, PRIVILEGED_ROLES, privileged_permission,
     privileged_role,
@@ -97,13 +99,20 @@ pub enum Rule {
     BulkChange,
     /// A change by an actor never seen changing the tenant before.
     NewActor,
+    /// Someone became excluded from an enforced Conditional Access policy, by any path.
+    PolicyExclusionGrew,
+    /// A break-glass account or administrator lost a usable method, or its methods no longer
+    /// meet a policy.
+    ProtectedPrincipalWeakened,
 }
 
 impl Rule {
     /// Every rule, in the order findings are reported.
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 12] = [
         Rule::LockoutWorse,
+        Rule::ProtectedPrincipalWeakened,
         Rule::BreakGlassExclusionRemoved,
+        Rule::PolicyExclusionGrew,
         Rule::CaPolicyWeakened,
         Rule::BroadBlockPolicy,
         Rule::PrivilegedRoleAssigned,
@@ -127,6 +136,8 @@ impl Rule {
             Rule::AuthenticationWeakened => "authentication-weakened",
             Rule::BulkChange => "bulk-change",
             Rule::NewActor => "new-actor",
+            Rule::PolicyExclusionGrew => "policy-exclusion-grew",
+            Rule::ProtectedPrincipalWeakened => "protected-principal-weakened",
         }
     }
 
@@ -189,6 +200,20 @@ impl Rule {
                  New automation and new administrators are normal; an unknown app changing \
                  configuration is how compromises look. Confirm the actor is known."
             }
+            Rule::PolicyExclusionGrew => {
+                "The classic way around Conditional Access is to add oneself to a policy's \
+                 exclusion group, to a group nested in it, or to an excluded role: the policy \
+                 stays enabled and looks untouched. Someone became excluded from an enforced \
+                 policy; the alert names the path. Confirm the exclusion was approved; \
+                 `rewind exposure --from` lists every change, `rewind restore --object` undoes it."
+            }
+            Rule::ProtectedPrincipalWeakened => {
+                "Break-glass accounts and administrators must keep a way to meet the policies \
+                 that protect them. One of them lost a method it could use (a method disabled \
+                 or narrowed in the authentication methods policy, a key model restricted) or \
+                 no longer meets a policy's requirement. Run `rewind check` before the day it \
+                 is needed."
+            }
         }
     }
 
@@ -196,6 +221,7 @@ impl Rule {
     pub fn default_severity(self) -> Severity {
         match self {
             Rule::BreakGlassExclusionRemoved | Rule::LockoutWorse => Severity::Critical,
+            Rule::PolicyExclusionGrew | Rule::ProtectedPrincipalWeakened => Severity::High,
             Rule::CaPolicyWeakened
             | Rule::BroadBlockPolicy
             | Rule::PrivilegedRoleAssigned
@@ -323,6 +349,10 @@ pub struct Context {
     pub known_actors: Option<BTreeSet<String>>,
     /// The lockout verdict before and after, when computed.
     pub lockout: Option<(Verdict, Verdict)>,
+    /// Exclusions from enforced policies that appeared, when computed.
+    pub exclusions: Vec<GrownExclusion>,
+    /// Protected principals that got weaker, when computed.
+    pub weakened: Vec<Weakened>,
 }
 
 impl Context {

@@ -21,6 +21,8 @@ pub(super) fn run(
         Rule::LockoutWorse => lockout_worse(changes, ctx, out),
         Rule::BulkChange => bulk(changes, settings, out),
         Rule::NewActor => new_actors(changes, ctx, out),
+        Rule::PolicyExclusionGrew => super::access::exclusion_grew(changes, ctx, out),
+        Rule::ProtectedPrincipalWeakened => super::access::principal_weakened(changes, ctx, out),
         _ => {
             for c in changes {
                 if let Some(f) = per_object(rule, c, ctx) {

@@ -45,7 +45,7 @@ fn strength_for_all(strength: &str) -> Vec<Value> {
     )]
 }
 
-fn control_for_all(controls: Value, operator: &str) -> Vec<Value> {
+fn control_for_all(controls: &Value, operator: &str) -> Vec<Value> {
     vec![policy(
         "Controls for all",
         &json!({"conditions": {"users": {"excludeUsers": ["bg1", "bg2"]}},
@@ -484,7 +484,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "compliant device required for all",
             rule: "grant control compliantDevice: Intune compliance, not in Entra configuration — unknown",
-            policies: control_for_all(json!(["compliantDevice"]), "OR"),
+            policies: control_for_all(&json!(["compliantDevice"]), "OR"),
             methods: Some(vec![]),
             facts: nothing,
             who: "bob@contoso.com",
@@ -494,7 +494,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "hybrid joined device required for all",
             rule: "grant control domainJoinedDevice: the device's join type is not in the configuration — unknown",
-            policies: control_for_all(json!(["domainJoinedDevice"]), "OR"),
+            policies: control_for_all(&json!(["domainJoinedDevice"]), "OR"),
             methods: Some(vec![]),
             facts: nothing,
             who: "bob@contoso.com",
@@ -504,7 +504,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "compliant device or MFA",
             rule: "grant operator OR: one control met is enough",
-            policies: control_for_all(json!(["compliantDevice", "mfa"]), "OR"),
+            policies: control_for_all(&json!(["compliantDevice", "mfa"]), "OR"),
             methods: Some(vec![]),
             facts: nothing,
             who: "bob@contoso.com",
@@ -514,7 +514,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "compliant device and MFA",
             rule: "grant operator AND: every control must be met",
-            policies: control_for_all(json!(["compliantDevice", "mfa"]), "AND"),
+            policies: control_for_all(&json!(["compliantDevice", "mfa"]), "AND"),
             methods: Some(vec![]),
             facts: nothing,
             who: "bob@contoso.com",
@@ -524,7 +524,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "approved client app required",
             rule: "grant control approvedApplication: which app signs in is not a configuration fact — unknown",
-            policies: control_for_all(json!(["approvedApplication"]), "OR"),
+            policies: control_for_all(&json!(["approvedApplication"]), "OR"),
             methods: Some(vec![]),
             facts: nothing,
             who: "bob@contoso.com",
