@@ -13,13 +13,23 @@ use serde_json::Value;
 
 use crate::access::{all_of, group_closure, some_of, strings};
 
-/// Every readable policy's effective scope at `snapshot`.
+/// Every readable policy's effective scope at `snapshot`, after checking the snapshot's chain.
 pub async fn exposure_at(
     store: &Store,
     tenant: &TenantInfo,
     snapshot: i64,
 ) -> Result<Vec<PolicyScope>, StoreError> {
     store.check_state(tenant, snapshot).await?;
+    exposure_checked(store, tenant, snapshot).await
+}
+
+/// [`exposure_at`] of a snapshot whose chain the caller has just checked (watch, after the
+/// lockout analysis read both sides): the check is most of the cost.
+pub(crate) async fn exposure_checked(
+    store: &Store,
+    tenant: &TenantInfo,
+    snapshot: i64,
+) -> Result<Vec<PolicyScope>, StoreError> {
     let policies = all_of(store, tenant, Kind::ConditionalAccessPolicy, snapshot).await?;
     let locations = all_of(store, tenant, Kind::NamedLocation, snapshot).await?;
     let strengths = all_of(store, tenant, Kind::AuthenticationStrengthPolicy, snapshot).await?;
@@ -78,16 +88,15 @@ pub async fn exposure_at(
         directory.add_user(&u);
     }
     // Included groups by name only, from the store's name index: their members do not matter.
-    let included: BTreeSet<&str> = policies
+    let included: Vec<&str> = policies
         .iter()
         .flat_map(|p| strings(p, "/conditions/users/includeGroups"))
         .filter(|g| !directory.is_group(g))
+        .collect::<BTreeSet<&str>>()
+        .into_iter()
         .collect();
-    for g in included {
-        let found = store.find_objects(tenant, Some(Kind::Group), g).await?;
-        if let Some((_, Some(name))) = found.into_iter().find(|(k, _)| k.key == g) {
-            directory.add_group(&serde_json::json!({"id": g, "displayName": name}));
-        }
+    for (g, name) in store.latest_names(tenant, Kind::Group, &included).await? {
+        directory.add_group(&serde_json::json!({"id": g, "displayName": name}));
     }
     let set = PolicySet::compile(&policies, &locations, &strengths);
     Ok(exposure(&set, &directory))

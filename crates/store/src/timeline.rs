@@ -841,6 +841,36 @@ impl Store {
         Ok(found.into_iter().collect())
     }
 
+    /// The latest recorded display name of each of `keys` of `kind` (a keyed read each, by the
+    /// primary key); keys never named, and every key on an encrypted store (whose names are
+    /// sealed), are left out.
+    pub async fn latest_names(
+        &self,
+        tenant: &TenantInfo,
+        kind: Kind,
+        keys: &[&str],
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut out = BTreeMap::new();
+        if self.sealer.encrypted() {
+            return Ok(out);
+        }
+        for key in keys {
+            let name: Option<Option<String>> = sqlx::query_scalar(
+                "SELECT name FROM versions WHERE tenant = $1 AND kind = $2 AND key = $3 \
+                 AND name IS NOT NULL ORDER BY snapshot DESC LIMIT 1",
+            )
+            .bind(tenant.id)
+            .bind(kind.name())
+            .bind(*key)
+            .fetch_optional(&self.db)
+            .await?;
+            if let Some(Some(n)) = name {
+                out.insert((*key).to_string(), n);
+            }
+        }
+        Ok(out)
+    }
+
     /// Keys of objects of `kind` any version of which had a display name containing one of
     /// `words` (case-insensitive). Empty on an encrypted store, whose names are sealed.
     pub async fn keys_named_like(

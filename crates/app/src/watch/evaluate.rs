@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use rewind_engine::risk::{
-    self, Context, Finding, GrownExclusion, ObjectChange, Settings, Verdict, Weakened,
+    self, Context, Finding, GrownExclusion, ObjectChange, Rule, Settings, Verdict, Weakened,
 };
 use rewind_model::{Actor, ContentHash, Kind, display_name};
 use rewind_policy::{
@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::Alert;
 use crate::access::{Subjects, load_access};
-use crate::exposure::{exposure_at, privileged_principals};
+use crate::exposure::{exposure_checked, privileged_principals};
 use crate::names;
 
 /// What evaluating needs besides the store.
@@ -209,13 +209,14 @@ async fn add_context(
     if touches(changed, &access_kinds) {
         lockout_context(store, tenant, from, to, options, ctx).await?;
     }
+    // A subset of `access_kinds`: the lockout analysis has checked both chains by now.
     let exclusion_kinds = [
         Kind::ConditionalAccessPolicy,
         Kind::Group,
         Kind::RoleAssignment,
         Kind::RoleEligibilitySchedule,
     ];
-    if touches(changed, &exclusion_kinds) {
+    if touches(changed, &exclusion_kinds) && options.settings.enabled(Rule::PolicyExclusionGrew) {
         ctx.exclusions = grown_exclusions(store, tenant, from, to).await?;
     }
     let app_kinds = [
@@ -366,8 +367,9 @@ async fn grown_exclusions(
     from: i64,
     to: i64,
 ) -> Result<Vec<GrownExclusion>, StoreError> {
-    let before = exposure_at(store, tenant, from).await?;
-    let after = exposure_at(store, tenant, to).await?;
+    // The lockout analysis checked both snapshots' chains (it runs on every kind this does).
+    let before = exposure_checked(store, tenant, from).await?;
+    let after = exposure_checked(store, tenant, to).await?;
     let changes = exposure_changes(&before, &after);
     if !changes.iter().any(|c| c.enforced && !c.added.is_empty()) {
         return Ok(Vec::new());

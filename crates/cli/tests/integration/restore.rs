@@ -1681,3 +1681,67 @@ fn a_guest_gone_for_good_is_invited_again_and_gets_its_groups_back() {
         "{members}"
     );
 }
+
+/// Sets the FIDO2 configuration's state in the authentication methods policy.
+fn fido2(s: &Setup, state: &str) {
+    let (status, body) = graph(
+        s,
+        "PATCH",
+        "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2",
+        Some(
+            json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "state": state}),
+        ),
+    );
+    assert!(status < 300, "{body}");
+}
+
+#[test]
+fn the_guard_refuses_taking_the_break_glass_accounts_last_usable_strong_method() {
+    let s = Setup::new(&[]);
+    fido2(&s, "disabled");
+    let without_keys = snapshot(&s);
+    fido2(&s, "enabled");
+    // Phishing-resistant MFA for everyone, break-glass accounts included: their keys meet it.
+    let (status, body) = graph(
+        &s,
+        "POST",
+        "/identity/conditionalAccess/policies",
+        Some(
+            json!({"displayName": "Phishing-resistant MFA for everyone", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
+                "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": [],
+                "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000004"}}}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    snapshot(&s);
+    // Restoring the methods policy of the first point switches FIDO2 off: the break-glass
+    // accounts' only phishing-resistant method stops counting, and nothing they could register
+    // would meet the policy. Refused, exit 5, and FIDO2 stays on.
+    let refused = s.run(&[
+        "restore",
+        "--to",
+        &without_keys,
+        "--kind",
+        "authenticationMethodConfiguration",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(code(&refused), Some(5), "{}", stderr(&refused));
+    let report: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(report["guard"]["refused"], true, "{report}");
+    let why = stderr(&refused);
+    assert!(
+        why.contains("bg-admin-01") && why.contains("bg-admin-02"),
+        "{why}"
+    );
+    assert!(why.contains("Phishing-resistant MFA for everyone"), "{why}");
+    let (_, config) = graph(
+        &s,
+        "GET",
+        "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2",
+        None,
+    );
+    assert_eq!(config["state"], "enabled", "{config}");
+}

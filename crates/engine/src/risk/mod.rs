@@ -286,7 +286,8 @@ impl Default for Settings {
 }
 
 impl Settings {
-    fn enabled(&self, rule: Rule) -> bool {
+    /// Whether `rule` runs (context only it needs is not computed otherwise).
+    pub fn enabled(&self, rule: Rule) -> bool {
         self.rules
             .get(&rule)
             .and_then(|s| s.enabled)

@@ -10,6 +10,7 @@ mod access_cases;
 mod cases;
 mod corpus;
 mod explain;
+mod exposure;
 mod lockout;
 mod properties;
 mod tenant;
