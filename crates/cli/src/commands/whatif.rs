@@ -131,7 +131,12 @@ pub async fn run(args: WhatifArgs) -> anyhow::Result<()> {
     let target = target(&args.app, &access.directory)?;
     let s = sign_in(&args, &user.id, target)?;
     let evaluation = access.policies.evaluate(&access.directory, &s)?;
-    let caps = Capabilities::from_methods(access.directory.methods(&user.id));
+    // What the user registered, as far as the authentication methods policy lets them use it.
+    let caps = access
+        .directory
+        .principal(&user.id)
+        .map(|p| Capabilities::of(&access.directory, &p))
+        .unwrap_or_default();
     if args.store.json {
         let policies: Vec<Value> = evaluation
             .results

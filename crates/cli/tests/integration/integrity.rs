@@ -179,7 +179,10 @@ fn an_edit_to_any_column_of_any_table_makes_verify_fail() {
         ),
         edit(
             "versions.change",
-            format!("UPDATE versions SET change = 'created' WHERE {row}"),
+            // Whatever the row's change is, another one: an edit must never be a no-op.
+            format!(
+                "UPDATE versions SET change = CASE change WHEN 'created' THEN 'updated' ELSE 'created' END WHERE {row}"
+            ),
         ),
         edit(
             "versions.kind",

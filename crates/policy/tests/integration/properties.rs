@@ -192,3 +192,51 @@ proptest! {
         }
     }
 }
+
+/// A verdict as a rank, best last.
+fn verdict_rank(v: rewind_policy::Verdict) -> u8 {
+    match v {
+        rewind_policy::Verdict::LockedOut => 0,
+        rewind_policy::Verdict::AtRisk => 1,
+        rewind_policy::Verdict::Safe => 2,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Taking methods away in the authentication methods policy (disabling a configuration,
+    /// or excluding everyone from it) never makes anyone better off; usable methods are always
+    /// among the registered ones.
+    #[test]
+    fn narrowing_the_methods_policy_never_helps_anyone(
+        patches in prop::collection::vec(conditions(), 1..4),
+        narrowed in prop::sample::subsequence(
+            vec!["Fido2", "MicrosoftAuthenticator", "Sms", "Voice", "SoftwareOath", "TemporaryAccessPass"], 1..4),
+        exclude in any::<bool>(),
+    ) {
+        let policies: Vec<Value> = patches.iter().enumerate().map(|(i, p)| policy(&format!("p{i}"), p)).collect();
+        let set = set(&policies);
+        let options = rewind_policy::LockoutOptions {
+            break_glass: vec!["bg1".into(), "bg2".into()],
+            ..rewind_policy::LockoutOptions::default()
+        };
+        let wide = rewind_policy::analyse(&set, &directory(), &options);
+        let changed: Vec<Value> = narrowed.iter().map(|id| if exclude {
+            json!({"id": id, "state": "enabled", "includeTargets": [{"id": "all_users", "targetType": "group"}],
+                "excludeTargets": [{"id": "all_users", "targetType": "group"}]})
+        } else {
+            json!({"id": id, "state": "disabled", "includeTargets": [], "excludeTargets": []})
+        }).collect();
+        let mut dir = directory();
+        dir.set_methods_policy(crate::tenant::methods_policy(&changed));
+        let narrow = rewind_policy::analyse(&set, &dir, &options);
+        for (w, n) in wide.principals.iter().zip(&narrow.principals) {
+            prop_assert_eq!(&w.id, &n.id);
+            prop_assert!(verdict_rank(n.verdict) <= verdict_rank(w.verdict), "{}: {:?} → {:?}", w.id, w.verdict, n.verdict);
+            if let (Some(usable), Some(registered)) = (&n.usable_methods, &n.methods) {
+                prop_assert!(usable.iter().all(|m| registered.contains(m)));
+            }
+        }
+    }
+}
