@@ -150,33 +150,17 @@ impl Directory {
     /// Adds an active role assignment. Only tenant-wide ones (`directoryScopeId` `/`) count:
     /// Conditional Access does not target roles scoped to an administrative unit or object.
     pub fn add_role_assignment(&mut self, object: &Value) {
-        let text = |k: &str| object.get(k).and_then(Value::as_str);
-        let (Some(principal), Some(role)) = (text("principalId"), text("roleDefinitionId")) else {
-            return;
-        };
-        if text("directoryScopeId").is_some_and(|s| s != "/") {
-            return;
+        if let Some((principal, role)) = tenant_wide(object) {
+            self.roles.entry(principal).or_default().push(role);
         }
-        self.roles
-            .entry(principal.to_string())
-            .or_default()
-            .push(role.to_string());
     }
 
     /// Adds a PIM eligibility (`unifiedRoleEligibilitySchedule`): not a role until activated,
     /// but an administrator all the same. Tenant-wide ones only, as for active roles.
     pub fn add_role_eligibility(&mut self, object: &Value) {
-        let text = |k: &str| object.get(k).and_then(Value::as_str);
-        let (Some(principal), Some(role)) = (text("principalId"), text("roleDefinitionId")) else {
-            return;
-        };
-        if text("directoryScopeId").is_some_and(|s| s != "/") {
-            return;
+        if let Some((principal, role)) = tenant_wide(object) {
+            self.eligible.entry(principal).or_default().push(role);
         }
-        self.eligible
-            .entry(principal.to_string())
-            .or_default()
-            .push(role.to_string());
     }
 
     /// The role definition ids a user is eligible for, directly or through their groups.
@@ -384,6 +368,19 @@ impl Directory {
         out.sort_by(|a, b| a.user_principal_name.cmp(&b.user_principal_name));
         out
     }
+}
+
+/// The principal and role of an assignment or eligibility that is tenant-wide (`directoryScopeId`
+/// `/` or absent).
+fn tenant_wide(object: &Value) -> Option<(String, String)> {
+    let text = |k: &str| object.get(k).and_then(Value::as_str);
+    if text("directoryScopeId").is_some_and(|s| s != "/") {
+        return None;
+    }
+    Some((
+        text("principalId")?.to_string(),
+        text("roleDefinitionId")?.to_string(),
+    ))
 }
 
 fn principals_with<'m>(map: &'m HashMap<String, Vec<String>>, role: &str) -> Vec<&'m str> {

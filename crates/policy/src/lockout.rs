@@ -163,6 +163,33 @@ pub struct PrincipalReport {
     pub contexts: usize,
 }
 
+impl PrincipalReport {
+    /// A report that starts safe, with nothing found yet.
+    fn safe(
+        id: String,
+        user_principal_name: String,
+        display_name: String,
+        protection: Vec<Protection>,
+        contexts: usize,
+    ) -> PrincipalReport {
+        PrincipalReport {
+            id,
+            user_principal_name,
+            display_name,
+            why_protected: protection.iter().map(Protection::label).collect(),
+            protection,
+            verdict: Verdict::Safe,
+            policies: Vec::new(),
+            methods: None,
+            usable_methods: None,
+            unusable_methods: Vec::new(),
+            unmet: Vec::new(),
+            findings: Vec::new(),
+            contexts,
+        }
+    }
+}
+
 /// The whole analysis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Analysis {
@@ -334,21 +361,13 @@ const MICROSOFT_GRAPH: &str = "00000003-0000-0000-c000-000000000000";
 /// workload identities can only block, so the question is whether any enabled policy does.
 fn restore_identity(set: &PolicySet, dir: &Directory, app_id: &str) -> PrincipalReport {
     let name = dir.app_name(app_id).unwrap_or("Rewind").to_string();
-    let mut report = PrincipalReport {
-        id: app_id.to_string(),
-        user_principal_name: name,
-        display_name: format!("app {app_id}"),
-        why_protected: vec![Protection::RestoreIdentity.label()],
-        protection: vec![Protection::RestoreIdentity],
-        verdict: Verdict::Safe,
-        policies: Vec::new(),
-        methods: None,
-        usable_methods: None,
-        unusable_methods: Vec::new(),
-        unmet: Vec::new(),
-        findings: Vec::new(),
-        contexts: 1,
-    };
+    let mut report = PrincipalReport::safe(
+        app_id.to_string(),
+        name,
+        format!("app {app_id}"),
+        vec![Protection::RestoreIdentity],
+        1,
+    );
     let targets_workloads = set
         .policies
         .iter()
@@ -411,21 +430,13 @@ fn principal(
             _ => None,
         })
         .collect();
-    let mut report = PrincipalReport {
-        id: user.id.clone(),
-        user_principal_name: user.user_principal_name.clone(),
-        display_name: user.display_name.clone(),
-        why_protected: protection.iter().map(Protection::label).collect(),
+    let mut report = PrincipalReport::safe(
+        user.id.clone(),
+        user.user_principal_name.clone(),
+        user.display_name.clone(),
         protection,
-        verdict: Verdict::Safe,
-        policies: Vec::new(),
-        methods: None,
-        usable_methods: None,
-        unusable_methods: Vec::new(),
-        unmet: Vec::new(),
-        findings: Vec::new(),
-        contexts: templates.len(),
-    };
+        templates.len(),
+    );
     if !user.account_enabled {
         report.verdict = Verdict::LockedOut;
         report.findings.push(ContextResult {

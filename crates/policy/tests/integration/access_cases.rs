@@ -10,7 +10,7 @@
 use rewind_policy::{Analysis, Directory, LockoutOptions, MethodsPolicy, Verdict, analyse};
 use serde_json::{Value, json};
 
-use crate::tenant::{APP_X, GA, directory, method, methods_policy, policy};
+use crate::tenant::{APP_X, GA, METHODS, directory, method, methods_policy, policy};
 
 const PHISHING_RESISTANT: &str = "00000000-0000-0000-0000-000000000004";
 const AAGUID: &str = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
@@ -68,29 +68,19 @@ fn targeted(id: &str, include: &[&str], exclude: &[&str]) -> Value {
 
 /// Every method but those named disabled.
 fn only(enabled: &[&str]) -> Vec<Value> {
-    [
-        "Fido2",
-        "MicrosoftAuthenticator",
-        "Sms",
-        "Voice",
-        "SoftwareOath",
-        "HardwareOath",
-        "TemporaryAccessPass",
-        "Email",
-        "X509Certificate",
-    ]
-    .iter()
-    .map(|id| {
-        state(
-            id,
-            if enabled.contains(id) {
-                "enabled"
-            } else {
-                "disabled"
-            },
-        )
-    })
-    .collect()
+    METHODS
+        .iter()
+        .map(|id| {
+            state(
+                id,
+                if enabled.contains(id) {
+                    "enabled"
+                } else {
+                    "disabled"
+                },
+            )
+        })
+        .collect()
 }
 
 fn key(restriction: &str, aaguids: &[&str]) -> Value {

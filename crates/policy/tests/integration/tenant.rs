@@ -65,24 +65,29 @@ pub fn directory() -> Directory {
     d
 }
 
+/// The method configurations of the authentication methods policy, by id.
+pub const METHODS: &[&str] = &[
+    "Fido2",
+    "MicrosoftAuthenticator",
+    "Sms",
+    "Voice",
+    "SoftwareOath",
+    "HardwareOath",
+    "TemporaryAccessPass",
+    "Email",
+    "X509Certificate",
+];
+
 /// The authentication methods policy with every method enabled for all users, but for the
 /// configurations replaced by `changed` (each a configuration with its `id`).
 pub fn methods_policy(changed: &[Value]) -> MethodsPolicy {
     let all = json!([{"id": "all_users", "targetType": "group", "isRegistrationRequired": false}]);
-    let mut configs: Vec<Value> = [
-        "Fido2",
-        "MicrosoftAuthenticator",
-        "Sms",
-        "Voice",
-        "SoftwareOath",
-        "HardwareOath",
-        "TemporaryAccessPass",
-        "Email",
-        "X509Certificate",
-    ]
-    .iter()
-    .map(|id| json!({"id": id, "state": "enabled", "includeTargets": all, "excludeTargets": []}))
-    .collect();
+    let mut configs: Vec<Value> = METHODS
+        .iter()
+        .map(
+            |id| json!({"id": id, "state": "enabled", "includeTargets": all, "excludeTargets": []}),
+        )
+        .collect();
     for c in changed {
         configs.retain(|k| k["id"] != c["id"]);
         configs.push(c.clone());
