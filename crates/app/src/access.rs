@@ -251,10 +251,6 @@ pub async fn load_access(
     for e in &eligibilities {
         directory.add_role_eligibility(e);
     }
-    directory.set_methods_policy(MethodsPolicy::from_graph(
-        methods_policy.first(),
-        &method_configs,
-    ));
     for d in all_of(store, tenant, Kind::RoleDefinition, snapshot).await? {
         directory.add_role_definition(&d);
     }
@@ -342,7 +338,9 @@ pub async fn load_access(
         directory.add_user(u);
     }
     Ok(Access {
-        policies: PolicySet::compile(&policies, &locations, &strengths),
+        policies: PolicySet::compile(&policies, &locations, &strengths).with_methods(
+            MethodsPolicy::from_graph(methods_policy.first(), &method_configs),
+        ),
         directory,
     })
 }

@@ -93,6 +93,14 @@ impl Kind {
         Kind::ConditionalAccessPolicy,
     ];
 
+    /// Its place in [`Kind::ALL`]: restores create (and order their steps) by it.
+    pub fn rank(self) -> usize {
+        Kind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or(usize::MAX)
+    }
+
     /// The stable name, as Graph spells the type (`conditionalAccessPolicy`).
     pub fn name(self) -> &'static str {
         match self {

@@ -5,7 +5,6 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde_json::Value;
 
-use crate::methods_policy::MethodsPolicy;
 use crate::vocab::GuestType;
 
 /// A user as Conditional Access sees them.
@@ -94,8 +93,6 @@ pub struct Directory {
     methods: HashMap<String, Vec<Value>>,
     /// Principal id → role definition ids it is eligible for (PIM), tenant-wide.
     eligible: HashMap<String, Vec<String>>,
-    /// The authentication methods policy.
-    methods_policy: MethodsPolicy,
 }
 
 /// What one user is, resolved: their transitive groups and active roles.
@@ -171,16 +168,6 @@ impl Directory {
             .flatten()
             .map(String::as_str)
             .collect()
-    }
-
-    /// Sets the authentication methods policy.
-    pub fn set_methods_policy(&mut self, policy: MethodsPolicy) {
-        self.methods_policy = policy;
-    }
-
-    /// The authentication methods policy (unknown until set).
-    pub fn methods_policy(&self) -> &MethodsPolicy {
-        &self.methods_policy
     }
 
     /// The groups that list `member` directly.

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::apps;
 use crate::directory::{Directory, Principal};
 use crate::locations::NamedLocation;
-use crate::methods_policy::REGISTRABLE;
+use crate::methods_policy::{MethodsPolicy, REGISTRABLE};
 use crate::policy::{
     self, AppSet, Control, Grant, LocationSet, Operator, Policy, PolicyError, Rules, Session,
     State, Who,
@@ -30,6 +30,9 @@ pub struct PolicySet {
     pub locations: HashMap<String, NamedLocation>,
     /// Named locations that could not be read.
     pub location_errors: Vec<String>,
+    /// The authentication methods policy: which registered methods count (unknown until
+    /// given).
+    pub methods: MethodsPolicy,
 }
 
 impl PolicySet {
@@ -57,6 +60,13 @@ impl PolicySet {
             }
         }
         set
+    }
+
+    /// The same set with the state's authentication methods policy.
+    #[must_use]
+    pub fn with_methods(mut self, methods: MethodsPolicy) -> PolicySet {
+        self.methods = methods;
+        self
     }
 
     /// Policies that could not be read.
@@ -485,8 +495,8 @@ impl Capabilities {
     }
 
     /// A principal's registered methods through the state's authentication methods policy.
-    pub fn of(dir: &Directory, p: &Principal<'_>) -> Capabilities {
-        let policy = dir.methods_policy();
+    pub fn of(set: &PolicySet, dir: &Directory, p: &Principal<'_>) -> Capabilities {
+        let policy = &set.methods;
         let mut caps = Capabilities::default();
         if let Some(methods) = dir.methods(&p.user.id) {
             let mut usable = BTreeSet::new();

@@ -454,7 +454,7 @@ fn principal(
     let Subject::User(principal, guest) = &subject else {
         return report;
     };
-    let caps = Capabilities::of(dir, principal);
+    let caps = Capabilities::of(set, dir, principal);
     report.methods = dir
         .methods(&user.id)
         .map(|m| strength::modes(m).into_iter().collect());

@@ -10,7 +10,8 @@ use sqlx::Row as _;
 use crate::chain::{AmendmentFields, RowFields};
 use crate::error::StoreError;
 use crate::manifest::ObjectKey;
-use crate::store::{Store, TenantInfo};
+use crate::store::Store;
+use crate::tenant::TenantInfo;
 use crate::timeline::{
     Amendment, VersionChange, actors_text, json_list, object_key, parse_actors_text, parse_records,
 };

@@ -9,10 +9,10 @@ use std::path::Path;
 use rewind_model::{ContentHash, Kind};
 use rusqlite::{OpenFlags, params_from_iter};
 
+use crate::columns::opt_hash;
 use crate::error::StoreError;
 use crate::manifest::{Manifest, ObjectKey, apply};
 use crate::seal::Sealer;
-use crate::timeline::opt_hash;
 
 /// Blobs asked for in one statement.
 const BLOBS_PER_QUERY: usize = 500;

@@ -22,7 +22,7 @@ pub(crate) fn chain_key(store_key: &[u8; 32]) -> [u8; 32] {
 pub(crate) struct SnapshotFields<'a> {
     /// The tenant: its directory id, connection settings (name, URLs, client id) and when it
     /// was added.
-    pub(crate) tenant: &'a crate::store::TenantInfo,
+    pub(crate) tenant: &'a crate::tenant::TenantInfo,
     pub(crate) taken_at: i64,
     pub(crate) complete: bool,
     pub(crate) objects: i64,
@@ -189,9 +189,9 @@ pub(crate) fn chain_hash_v2(
 mod tests {
     use super::*;
 
-    fn tenant() -> &'static crate::store::TenantInfo {
-        static TENANT: std::sync::LazyLock<crate::store::TenantInfo> =
-            std::sync::LazyLock::new(|| crate::store::TenantInfo {
+    fn tenant() -> &'static crate::tenant::TenantInfo {
+        static TENANT: std::sync::LazyLock<crate::tenant::TenantInfo> =
+            std::sync::LazyLock::new(|| crate::tenant::TenantInfo {
                 id: 1,
                 tenant_id: "t".into(),
                 name: "contoso".into(),

@@ -14,14 +14,14 @@ use serde::Serialize;
 use sqlx::Row as _;
 
 use crate::chain::AmendmentFields;
+use crate::columns::opt_hash;
 use crate::error::StoreError;
 use crate::integrity::{CHAIN_COLUMNS, ChainRow, chain_row, stored_row};
 use crate::manifest::{Change, ObjectKey};
 use crate::retention::{Decision, KeepPolicy, select};
-use crate::store::{Store, TenantInfo};
-use crate::timeline::{
-    SnapshotInfo, actors_text, json_list, merge_actors, opt_hash, parse_records,
-};
+use crate::store::Store;
+use crate::tenant::TenantInfo;
+use crate::timeline::{SnapshotInfo, actors_text, json_list, merge_actors, parse_records};
 
 /// What `forget` decided and did.
 #[derive(Debug, Clone, Serialize)]

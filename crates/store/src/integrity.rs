@@ -9,10 +9,11 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use crate::chain::{AmendmentFields, RowFields, SnapshotFields, chain_hash_v2, snapshot_digest};
+use crate::columns::opt_hash;
 use crate::error::StoreError;
 use crate::manifest::chain_hash;
-use crate::store::{Store, TenantInfo};
-use crate::timeline::opt_hash;
+use crate::store::Store;
+use crate::tenant::TenantInfo;
 
 /// What the chain of one snapshot is computed from, besides its rows and amendments.
 #[derive(Debug, Clone)]

@@ -10,7 +10,8 @@ use serde::Serialize;
 use sqlx::Row as _;
 
 use crate::error::StoreError;
-use crate::store::{Store, TenantInfo, micros};
+use crate::store::{Store, micros};
+use crate::tenant::TenantInfo;
 
 /// A restore as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

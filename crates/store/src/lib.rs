@@ -11,6 +11,7 @@
 mod attribution;
 mod bulk;
 mod chain;
+mod columns;
 mod error;
 mod forget;
 mod integrity;
@@ -24,6 +25,7 @@ mod retention;
 mod schema;
 mod seal;
 mod store;
+mod tenant;
 mod timeline;
 mod verify;
 mod watch;
@@ -35,8 +37,10 @@ pub use journal::{LineageRecord, RestoreRecord, StepRecord};
 pub use lock::StoreLock;
 pub use manifest::{Change, Manifest, ObjectKey, apply, chain_hash, manifest_hash};
 pub use retention::{Decision, KeepPolicy, select};
+pub use schema::Dialect;
 pub use seal::StoreKey;
-pub use store::{Dialect, NewTenant, Store, TenantInfo};
+pub use store::Store;
+pub use tenant::{NewTenant, TenantInfo};
 pub use timeline::{
     Amendment, AuditEntry, KindCounts, NewSnapshot, SnapshotInfo, Unavailable, VersionChange,
     VersionRecord,

@@ -12,7 +12,8 @@ use sqlx::Row as _;
 use sqlx::pool::PoolConnection;
 
 use crate::error::StoreError;
-use crate::store::{Dialect, Store};
+use crate::schema::Dialect;
+use crate::store::Store;
 
 /// The advisory lock key (`"rewind" ` as a number).
 const ADVISORY_KEY: i64 = 0x7265_7769_6e64;

@@ -9,7 +9,9 @@ use rewind_model::{ContentHash, Kind};
 
 use crate::error::StoreError;
 use crate::manifest::{Manifest, ObjectKey, apply};
-use crate::store::{Dialect, Store, TenantInfo};
+use crate::schema::Dialect;
+use crate::store::Store;
+use crate::tenant::TenantInfo;
 use crate::timeline::{push_placeholders_after, version_key};
 
 /// Objects asked for in one statement (two parameters each).

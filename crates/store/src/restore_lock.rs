@@ -13,7 +13,9 @@ use sqlx::Row as _;
 
 use crate::error::StoreError;
 use crate::lock::StoreLock;
-use crate::store::{Dialect, Store, TenantInfo};
+use crate::schema::Dialect;
+use crate::store::Store;
+use crate::tenant::TenantInfo;
 
 /// The first key of restore locks (`"rwnd"`); the second is the tenant.
 const RESTORE_LOCKS: i32 = 0x7277_6e64;

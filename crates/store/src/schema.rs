@@ -5,7 +5,15 @@
 use sqlx::{AnyConnection, AnyPool, Row as _};
 
 use crate::error::StoreError;
-use crate::store::Dialect;
+
+/// The SQL dialect behind a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// One `SQLite` file in WAL mode.
+    Sqlite,
+    /// A `PostgreSQL` database.
+    Postgres,
+}
 
 struct Migration {
     version: i64,

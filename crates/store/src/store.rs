@@ -8,17 +8,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions as _, Connection as _, Executor as _, Row as _};
 
 use crate::error::StoreError;
-use crate::schema;
+use crate::schema::{self, Dialect};
 use crate::seal::{Sealer, StoreKey};
-
-/// The SQL dialect behind a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// One `SQLite` file in WAL mode.
-    Sqlite,
-    /// A `PostgreSQL` database.
-    Postgres,
-}
+use crate::tenant::{NewTenant, TenantInfo};
 
 /// Opens one connection before the pool does: a pool retries a failing connection until its
 /// timeout (30 s) and then says only "pool timed out", while the first attempt knows why
@@ -56,41 +48,6 @@ pub struct Store {
     pub(crate) path: Option<std::path::PathBuf>,
     /// Snapshots whose chain this process has checked, so that reading one again costs nothing.
     pub(crate) checked: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
-}
-
-/// A tenant to add to a store: its connection settings, never its secrets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewTenant {
-    /// The directory (tenant) id.
-    pub tenant_id: String,
-    /// A short name people use on the command line.
-    pub name: String,
-    /// Graph's base URL.
-    pub graph_url: String,
-    /// The identity platform's base URL.
-    pub authority_url: String,
-    /// The app used to read it, if known.
-    pub client_id: Option<String>,
-}
-
-/// A tenant held in a store.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct TenantInfo {
-    /// The store's own number for it.
-    #[serde(skip)]
-    pub id: i64,
-    /// The directory (tenant) id.
-    pub tenant_id: String,
-    /// Its short name.
-    pub name: String,
-    /// Graph's base URL.
-    pub graph_url: String,
-    /// The identity platform's base URL.
-    pub authority_url: String,
-    /// The app used to read it, if known.
-    pub client_id: Option<String>,
-    /// When it was added.
-    pub created_at: Timestamp,
 }
 
 pub(crate) const TENANT_COLUMNS: &str =

@@ -12,9 +12,12 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use crate::chain::{SnapshotFields, chain_hash_v2, snapshot_digest};
+use crate::columns::opt_hash;
 use crate::error::StoreError;
 use crate::manifest::{Change, Manifest, ObjectKey, apply, manifest_hash};
-use crate::store::{Dialect, Store, TenantInfo, micros};
+use crate::schema::Dialect;
+use crate::store::{Store, micros};
+use crate::tenant::TenantInfo;
 
 /// Rows per multi-row `INSERT`: well under both dialects' limits on bound values.
 const ROWS_PER_INSERT: usize = 500;
@@ -1025,14 +1028,6 @@ pub(crate) fn record_ids(records: &Value) -> Vec<String> {
         .flatten()
         .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
         .collect()
-}
-
-pub(crate) fn opt_hash(b: Option<Vec<u8>>) -> Result<Option<ContentHash>, StoreError> {
-    b.map(|b| {
-        ContentHash::from_slice(&b)
-            .ok_or_else(|| StoreError::Corrupt("a version hash is not 32 bytes".into()))
-    })
-    .transpose()
 }
 
 fn len_i64(n: usize) -> i64 {

@@ -134,7 +134,7 @@ impl Store {
 
     async fn verify_timeline(
         &self,
-        tenant: &crate::store::TenantInfo,
+        tenant: &crate::tenant::TenantInfo,
         good: &HashSet<ContentHash>,
         report: &mut VerifyReport,
     ) -> Result<(), StoreError> {
@@ -296,7 +296,7 @@ impl Store {
     /// The delta cursors a capture would resume from are those their snapshot committed.
     async fn verify_cursors(
         &self,
-        tenant: &crate::store::TenantInfo,
+        tenant: &crate::tenant::TenantInfo,
         snapshots: &[ChainRow],
         report: &mut VerifyReport,
     ) -> Result<(), StoreError> {
@@ -333,7 +333,7 @@ impl Store {
     /// Every amendment of the tenant, by the snapshot that found it.
     async fn amendments_by_snapshot(
         &self,
-        tenant: &crate::store::TenantInfo,
+        tenant: &crate::tenant::TenantInfo,
     ) -> Result<std::collections::BTreeMap<i64, Vec<AmendmentFields>>, StoreError> {
         let rows = sqlx::query(
             "SELECT kind, key, version, actors, records, snapshot FROM amendments WHERE tenant = $1",
@@ -367,6 +367,6 @@ impl Store {
 fn row_key(row: &RowFields) -> Result<(ObjectKey, Option<ContentHash>), StoreError> {
     let kind = rewind_model::Kind::from_name(&row.kind)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{}' in versions", row.kind)))?;
-    let hash = crate::timeline::opt_hash(row.hash.clone())?;
+    let hash = crate::columns::opt_hash(row.hash.clone())?;
     Ok((ObjectKey::new(kind, row.key.clone()), hash))
 }

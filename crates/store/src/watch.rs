@@ -11,7 +11,9 @@ use serde::Serialize;
 use sqlx::Row as _;
 
 use crate::error::StoreError;
-use crate::store::{Dialect, Store, TENANT_COLUMNS, TenantInfo, micros, tenant_row};
+use crate::schema::Dialect;
+use crate::store::{Store, TENANT_COLUMNS, micros, tenant_row};
+use crate::tenant::TenantInfo;
 
 /// An alert to store.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -135,7 +135,7 @@ pub async fn run(args: WhatifArgs) -> anyhow::Result<()> {
     let caps = access
         .directory
         .principal(&user.id)
-        .map(|p| Capabilities::of(&access.directory, &p))
+        .map(|p| Capabilities::of(&access.policies, &access.directory, &p))
         .unwrap_or_default();
     if args.store.json {
         let policies: Vec<Value> = evaluation

@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::plan::{Action, Remap, Step};
-use super::planner::kind_rank;
 
 /// A step and the steps (by index) it waits for.
 #[derive(Debug, Clone)]
@@ -37,7 +36,7 @@ type Priority = (u8, usize, String, usize);
 
 fn priority(nodes: &[Node], i: usize) -> Priority {
     let s = &nodes[i].step;
-    let rank = kind_rank(s.kind);
+    let rank = s.kind.rank();
     let rank = if s.action == Action::Delete {
         usize::MAX - rank
     } else {

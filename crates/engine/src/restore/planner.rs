@@ -89,14 +89,7 @@ pub fn plan(mut wanted: Vec<Wanted>, current: &Current) -> Plan {
 
 /// Kinds in creation order, then keys.
 fn order_key(k: &ObjectKey) -> (usize, &str) {
-    (kind_rank(k.kind), k.key.as_str())
-}
-
-pub(crate) fn kind_rank(kind: Kind) -> usize {
-    Kind::ALL
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(usize::MAX)
+    (k.kind.rank(), k.key.as_str())
 }
 
 /// The property changes from `live` to `desired` that an update writes: links and credentials

@@ -23,6 +23,8 @@ struct Case {
     policies: Vec<Value>,
     /// Method configurations that replace the all-enabled defaults; `None`: not captured.
     methods: Option<Vec<Value>>,
+    /// The methods policy's migration is still in progress (legacy policies still apply).
+    migrating: bool,
     /// The principal's facts.
     facts: fn(&mut Directory),
     /// The principal (user principal name), or `restore` for Rewind's own identity.
@@ -131,7 +133,6 @@ fn bob_uncaptured(d: &mut Directory) {
     fresh.add_role_assignment(
         &json!({"principalId": "bob", "roleDefinitionId": GA, "directoryScopeId": "/"}),
     );
-    fresh.set_methods_policy(methods_policy(&[]));
     *d = fresh;
 }
 
@@ -185,6 +186,7 @@ fn cases() -> Vec<Case> {
             rule: "fido2AuthenticationMethodConfiguration: state disabled — the method cannot be used to sign in",
             policies: strength_for_all(PHISHING_RESISTANT),
             methods: Some(vec![state("Fido2", "disabled")]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: LockedOut,
@@ -195,6 +197,7 @@ fn cases() -> Vec<Case> {
             rule: "authentication strengths: a combination is met by a registered, enabled method",
             policies: strength_for_all(PHISHING_RESISTANT),
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: Safe,
@@ -208,6 +211,7 @@ fn cases() -> Vec<Case> {
                 targeted("Fido2", &["g-admins"], &[]),
                 state("TemporaryAccessPass", "disabled"),
             ]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: LockedOut,
@@ -218,6 +222,7 @@ fn cases() -> Vec<Case> {
             rule: "authenticationMethodConfiguration excludeTargets: exclusion wins over inclusion",
             policies: strength_for_all(PHISHING_RESISTANT),
             methods: Some(vec![targeted("Fido2", &["all_users"], &["g-all"])]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: LockedOut,
@@ -228,6 +233,7 @@ fn cases() -> Vec<Case> {
             rule: "authenticationMethodTarget: a group target enables the method for its members",
             policies: strength_for_all(PHISHING_RESISTANT),
             methods: Some(vec![targeted("Fido2", &["g-all"], &[])]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: Safe,
@@ -238,6 +244,7 @@ fn cases() -> Vec<Case> {
             rule: "authenticationMethodTarget documents group members; nested membership is not documented to count, so it is unknown",
             policies: strength_for_all(PHISHING_RESISTANT),
             methods: Some(vec![targeted("Fido2", &["g-outer"], &[])]),
+            migrating: false,
             facts: carol_nested,
             who: "carol@contoso.com",
             verdict: AtRisk,
@@ -251,6 +258,7 @@ fn cases() -> Vec<Case> {
                 "allow",
                 &["00000000-0000-0000-0000-00000000abcd"],
             )]),
+            migrating: false,
             facts: bob_key_with_aaguid,
             who: "bob@contoso.com",
             // Not locked out: an allowed key could be registered in its place.
@@ -267,6 +275,7 @@ fn cases() -> Vec<Case> {
                 v.push(key("block", &[AAGUID]));
                 v
             }),
+            migrating: false,
             facts: bob_key_with_aaguid,
             who: "bob@contoso.com",
             // Another key model could be registered: at risk, and the reason says why.
@@ -278,6 +287,7 @@ fn cases() -> Vec<Case> {
             rule: "fido2KeyRestrictions: a listed AAGUID on an allow list is usable",
             policies: strength_for_all(PHISHING_RESISTANT),
             methods: Some(vec![key("allow", &[AAGUID])]),
+            migrating: false,
             facts: bob_key_with_aaguid,
             who: "bob@contoso.com",
             verdict: Safe,
@@ -288,6 +298,7 @@ fn cases() -> Vec<Case> {
             rule: "fido2AuthenticationMethod.aaGuid decides key restrictions; without it the answer is unknown",
             policies: strength_for_all(PHISHING_RESISTANT),
             methods: Some(vec![key("allow", &[AAGUID])]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: AtRisk,
@@ -298,6 +309,7 @@ fn cases() -> Vec<Case> {
             rule: "microsoftAuthenticatorAuthenticationMethodConfiguration: state disabled",
             policies: mfa_for_all(),
             methods: Some(only(&[])),
+            migrating: false,
             facts: bob_push_only,
             who: "bob@contoso.com",
             verdict: LockedOut,
@@ -314,6 +326,7 @@ fn cases() -> Vec<Case> {
                     "includeTargets": [{"id": "all_users", "targetType": "group", "authenticationMode": "deviceBasedPush"}]}));
                 v
             }),
+            migrating: false,
             facts: bob_push_only,
             who: "bob@contoso.com",
             verdict: LockedOut,
@@ -324,6 +337,7 @@ fn cases() -> Vec<Case> {
             rule: "sms and voice are separate method configurations; either meets MFA with a password",
             policies: mfa_for_all(),
             methods: Some(vec![state("Sms", "disabled")]),
+            migrating: false,
             facts: bob_phone_only,
             who: "bob@contoso.com",
             verdict: Safe,
@@ -334,6 +348,7 @@ fn cases() -> Vec<Case> {
             rule: "smsAuthenticationMethodConfiguration / voiceAuthenticationMethodConfiguration: state disabled",
             policies: mfa_for_all(),
             methods: Some(only(&[])),
+            migrating: false,
             facts: bob_phone_only,
             who: "bob@contoso.com",
             verdict: LockedOut,
@@ -344,15 +359,8 @@ fn cases() -> Vec<Case> {
             rule: "authenticationMethodsPolicy.policyMigrationState: until migrationComplete the legacy MFA and SSPR policies also govern methods",
             policies: strength_for_all(PHISHING_RESISTANT),
             methods: Some(vec![state("Fido2", "disabled")]),
-            facts: |d| {
-                let mut configs = only(&["MicrosoftAuthenticator"]);
-                configs.retain(|c| c["id"] != "Fido2");
-                configs.push(state("Fido2", "disabled"));
-                d.set_methods_policy(MethodsPolicy::from_graph(
-                    Some(&json!({"policyMigrationState": "migrationInProgress"})),
-                    &configs,
-                ));
-            },
+            migrating: true,
+            facts: nothing,
             who: "bob@contoso.com",
             verdict: AtRisk,
             why: "the legacy MFA policy may still allow it",
@@ -362,6 +370,7 @@ fn cases() -> Vec<Case> {
             rule: "three-valued honesty: a method's usability without the methods policy is unknown",
             policies: mfa_for_all(),
             methods: None,
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: AtRisk,
@@ -372,6 +381,7 @@ fn cases() -> Vec<Case> {
             rule: "three-valued honesty: methods not read are unknown (UserAuthenticationMethod.Read.All)",
             policies: mfa_for_all(),
             methods: Some(vec![]),
+            migrating: false,
             facts: bob_uncaptured,
             who: "bob@contoso.com",
             verdict: AtRisk,
@@ -383,6 +393,7 @@ fn cases() -> Vec<Case> {
             rule: "built-in Multifactor authentication strength allows temporaryAccessPassOneTime",
             policies: mfa_for_all(),
             methods: Some(vec![]),
+            migrating: false,
             facts: bob_usable_pass,
             who: "bob@contoso.com",
             verdict: Safe,
@@ -393,6 +404,7 @@ fn cases() -> Vec<Case> {
             rule: "temporaryAccessPassAuthenticationMethod.isUsable false: expired or used; TAP enabled lets an administrator issue one",
             policies: mfa_for_all(),
             methods: Some(only(&["TemporaryAccessPass"])),
+            migrating: false,
             facts: bob_expired_pass,
             who: "bob@contoso.com",
             verdict: AtRisk,
@@ -403,6 +415,7 @@ fn cases() -> Vec<Case> {
             rule: "temporaryAccessPassAuthenticationMethodConfiguration: state disabled — passes cannot be used",
             policies: mfa_for_all(),
             methods: Some(only(&[])),
+            migrating: false,
             facts: bob_usable_pass,
             who: "bob@contoso.com",
             verdict: LockedOut,
@@ -413,6 +426,7 @@ fn cases() -> Vec<Case> {
             rule: "Phishing-resistant MFA strength: windowsHelloForBusiness, fido2, x509CertificateMultiFactor only",
             policies: strength_for_all(PHISHING_RESISTANT),
             methods: Some(only(&["TemporaryAccessPass"])),
+            migrating: false,
             facts: bob_usable_pass,
             who: "bob@contoso.com",
             verdict: LockedOut,
@@ -423,6 +437,7 @@ fn cases() -> Vec<Case> {
             rule: "a Temporary Access Pass can be used to register a passkey; strengths prompt registration of an allowed method",
             policies: strength_for_all(PHISHING_RESISTANT),
             methods: Some(only(&["TemporaryAccessPass", "Fido2"])),
+            migrating: false,
             facts: bob_usable_pass,
             who: "bob@contoso.com",
             verdict: AtRisk,
@@ -434,6 +449,7 @@ fn cases() -> Vec<Case> {
             rule: "combined registration: a user who must do MFA and has no method is asked to register one",
             policies: mfa_for_all(),
             methods: Some(only(&["MicrosoftAuthenticator"])),
+            migrating: false,
             facts: bob_password_only,
             who: "bob@contoso.com",
             verdict: AtRisk,
@@ -444,6 +460,7 @@ fn cases() -> Vec<Case> {
             rule: "user action 'register security information' (urn:user:registersecurityinfo) is a Conditional Access target",
             policies: block_registration(),
             methods: Some(only(&["MicrosoftAuthenticator"])),
+            migrating: false,
             facts: bob_password_only,
             who: "bob@contoso.com",
             verdict: LockedOut,
@@ -455,6 +472,7 @@ fn cases() -> Vec<Case> {
             rule: "custom authentication strength: only its allowedCombinations satisfy it",
             policies: strength_for_all("sms-only"),
             methods: Some(only(&["Voice"])),
+            migrating: false,
             facts: bob_phone_only,
             who: "bob@contoso.com",
             verdict: LockedOut,
@@ -465,6 +483,7 @@ fn cases() -> Vec<Case> {
             rule: "custom authentication strength: fido2 in allowedCombinations",
             policies: strength_for_all("keys-only"),
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: Safe,
@@ -476,6 +495,7 @@ fn cases() -> Vec<Case> {
             rule: "grant control compliantDevice: Intune compliance, not in Entra configuration — unknown",
             policies: control_for_all(&json!(["compliantDevice"]), "OR"),
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: AtRisk,
@@ -486,6 +506,7 @@ fn cases() -> Vec<Case> {
             rule: "grant control domainJoinedDevice: the device's join type is not in the configuration — unknown",
             policies: control_for_all(&json!(["domainJoinedDevice"]), "OR"),
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: AtRisk,
@@ -496,6 +517,7 @@ fn cases() -> Vec<Case> {
             rule: "grant operator OR: one control met is enough",
             policies: control_for_all(&json!(["compliantDevice", "mfa"]), "OR"),
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: Safe,
@@ -506,6 +528,7 @@ fn cases() -> Vec<Case> {
             rule: "grant operator AND: every control must be met",
             policies: control_for_all(&json!(["compliantDevice", "mfa"]), "AND"),
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: AtRisk,
@@ -516,6 +539,7 @@ fn cases() -> Vec<Case> {
             rule: "grant control approvedApplication: which app signs in is not a configuration fact — unknown",
             policies: control_for_all(&json!(["approvedApplication"]), "OR"),
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: AtRisk,
@@ -531,6 +555,7 @@ fn cases() -> Vec<Case> {
                     "grantControls": {"builtInControls": ["block"]}}),
             )],
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: AtRisk,
@@ -545,6 +570,7 @@ fn cases() -> Vec<Case> {
                     "grantControls": {"builtInControls": ["block"]}}),
             )],
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "bob@contoso.com",
             verdict: AtRisk,
@@ -558,6 +584,7 @@ fn cases() -> Vec<Case> {
                 &json!({"grantControls": {"builtInControls": ["compliantDevice"]}}),
             )],
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "emergency1@contoso.com",
             verdict: AtRisk,
@@ -569,6 +596,7 @@ fn cases() -> Vec<Case> {
             rule: "PIM role settings: activation requires Azure MFA by default",
             policies: vec![],
             methods: Some(only(&[])),
+            migrating: false,
             facts: dave_eligible,
             who: "dave@contoso.com",
             verdict: LockedOut,
@@ -583,6 +611,7 @@ fn cases() -> Vec<Case> {
                     "grantControls": {"builtInControls": [], "authenticationStrength": {"id": PHISHING_RESISTANT}}}),
             )],
             methods: Some(only(&["MicrosoftAuthenticator"])),
+            migrating: false,
             facts: dave_eligible_with_push,
             who: "dave@contoso.com",
             verdict: LockedOut,
@@ -597,6 +626,7 @@ fn cases() -> Vec<Case> {
                     "grantControls": {"builtInControls": ["block"]}}),
             )],
             methods: Some(vec![]),
+            migrating: false,
             facts: dave_eligible_with_push,
             who: "dave@contoso.com",
             verdict: LockedOut,
@@ -610,6 +640,7 @@ fn cases() -> Vec<Case> {
                 json!({"includeLocations": ["All"], "excludeLocations": ["office"]}),
             )),
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "restore",
             verdict: AtRisk,
@@ -620,6 +651,7 @@ fn cases() -> Vec<Case> {
             rule: "Conditional Access for workload identities: ServicePrincipalsInMyTenant with block",
             policies: workload_block(None),
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "restore",
             verdict: LockedOut,
@@ -630,6 +662,7 @@ fn cases() -> Vec<Case> {
             rule: "a service principal is only subject to policies that target workload identities",
             policies: mfa_for_all(),
             methods: Some(vec![]),
+            migrating: false,
             facts: nothing,
             who: "restore",
             verdict: Safe,
@@ -640,21 +673,34 @@ fn cases() -> Vec<Case> {
 
 fn run(case: &Case) -> Analysis {
     let mut dir = directory();
-    match &case.methods {
-        Some(changed) => dir.set_methods_policy(methods_policy(changed)),
-        None => dir.set_methods_policy(MethodsPolicy::default()),
-    }
     (case.facts)(&mut dir);
+    let methods = match &case.methods {
+        None => MethodsPolicy::default(),
+        Some(changed) if case.migrating => {
+            let mut configs: Vec<Value> = METHODS
+                .iter()
+                .map(|id| state(id, "enabled"))
+                .filter(|c| !changed.iter().any(|x| x["id"] == c["id"]))
+                .collect();
+            configs.extend(changed.iter().cloned());
+            MethodsPolicy::from_graph(
+                Some(&json!({"policyMigrationState": "migrationInProgress"})),
+                &configs,
+            )
+        }
+        Some(changed) => methods_policy(changed),
+    };
     let mut strengths = crate::tenant::strengths();
     strengths.push(json!({"id": "sms-only", "displayName": "SMS only", "allowedCombinations": ["password,sms"]}));
+    let set =
+        rewind_policy::PolicySet::compile(&case.policies, &crate::tenant::locations(), &strengths)
+            .with_methods(methods);
     let options = LockoutOptions {
         break_glass: vec!["bg1".into(), "bg2".into()],
         home_country: None,
         restore_app: Some(APP_X.into()),
     };
-    let compiled =
-        rewind_policy::PolicySet::compile(&case.policies, &crate::tenant::locations(), &strengths);
-    analyse(&compiled, &dir, &options)
+    analyse(&set, &dir, &options)
 }
 
 #[test]

@@ -136,13 +136,11 @@ fn an_administrator_without_the_required_methods_is_locked_out() {
         vec![method("password"), method("microsoftAuthenticator")],
     );
     // Nor can they register a security key: FIDO2 is off (registering is covered by the cases).
-    dir.set_methods_policy(crate::tenant::methods_policy(&[
-        json!({"id": "Fido2", "state": "disabled"}),
-    ]));
+    let no_keys = crate::tenant::methods_policy(&[json!({"id": "Fido2", "state": "disabled"})]);
     let mut policies = baseline();
     // Phishing-resistant MFA for the break-glass accounts too, which they cannot do.
     policies[3]["conditions"]["users"]["excludeGroups"] = json!([]);
-    let a = run(&policies, &dir);
+    let a = analyse(&set(&policies).with_methods(no_keys), &dir, &options());
     let bob = verdict_of(&a, "bob@contoso.com");
     assert_eq!(bob.verdict, Verdict::LockedOut);
     assert_eq!(bob.policies, ["CA100 Admins"]);

@@ -61,7 +61,6 @@ pub fn directory() -> Directory {
     );
     d.add_methods("bob", vec![method("password"), method("fido2")]);
     d.add_methods("dave", vec![method("password")]);
-    d.set_methods_policy(methods_policy(&[]));
     d
 }
 
@@ -149,8 +148,9 @@ fn merge(base: &mut Value, patch: &Value) {
     }
 }
 
+/// The policies compiled with the tenant's locations and strengths, every method enabled.
 pub fn set(policies: &[Value]) -> PolicySet {
-    PolicySet::compile(policies, &locations(), &strengths())
+    PolicySet::compile(policies, &locations(), &strengths()).with_methods(methods_policy(&[]))
 }
 
 /// A sign-in of `user` to `app` with no other signal.
