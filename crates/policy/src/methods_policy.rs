@@ -98,11 +98,6 @@ impl MethodsPolicy {
         }
     }
 
-    /// Whether the state had a methods policy to read.
-    pub fn known(&self) -> bool {
-        self.configs.is_some()
-    }
-
     /// Whether `p` may use `mode` (an `authenticationMethodModes` member) of the registered
     /// `method` (`None`: a method they could register or be issued).
     pub fn usable(
@@ -131,9 +126,8 @@ impl MethodsPolicy {
             );
         };
         let mut result = self.enabled_for(config, label, p, dir, mode);
-        if result.usable == Tri::No {
-            return result;
-        }
+        // A software OATH token also counts through Microsoft Authenticator when that allows
+        // it, even with the SoftwareOath configuration off.
         if mode == "softwareOath"
             && let Some(auth) = configs.get("microsoftauthenticator")
             && auth.software_oath
@@ -143,6 +137,9 @@ impl MethodsPolicy {
             if via.usable == Tri::Yes {
                 result = via;
             }
+        }
+        if result.usable == Tri::No {
+            return result;
         }
         [fido2_key(config, method), temporary_pass(mode, method)]
             .into_iter()

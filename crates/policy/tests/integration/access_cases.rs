@@ -333,6 +333,25 @@ fn cases() -> Vec<Case> {
             why: "Microsoft Authenticator is not enabled for the account",
         },
         Case {
+            name: "software OATH off, but allowed through Microsoft Authenticator",
+            rule: "microsoftAuthenticatorAuthenticationMethodConfiguration.isSoftwareOathEnabled: the Authenticator's OTP codes count as software OATH",
+            policies: mfa_for_all(),
+            methods: Some({
+                let mut v = only(&[]);
+                v.retain(|c| c["id"] != "MicrosoftAuthenticator");
+                v.push(json!({"id": "MicrosoftAuthenticator", "state": "enabled", "isSoftwareOathEnabled": true,
+                    "excludeTargets": [], "includeTargets": [{"id": "all_users", "targetType": "group"}]}));
+                v
+            }),
+            migrating: false,
+            facts: |d| {
+                d.add_methods("bob", vec![method("password"), method("softwareOath")]);
+            },
+            who: "bob@contoso.com",
+            verdict: Safe,
+            why: "",
+        },
+        Case {
             name: "SMS off, voice on, phone registered",
             rule: "sms and voice are separate method configurations; either meets MFA with a password",
             policies: mfa_for_all(),
