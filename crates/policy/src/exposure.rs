@@ -79,10 +79,26 @@ pub struct Excluded {
     /// How.
     #[serde(flatten)]
     pub via: Via,
-    /// The path by ids (groups, role, eligibility): what a change is judged by, so renaming a
-    /// group is not a new exclusion.
+    /// The objects along the path by id — the excluded groups down to the one listing the
+    /// principal, or the role and its holder: what a change is judged by (renaming a group is
+    /// not a new exclusion) and whose changes caused it.
     #[serde(skip)]
-    pub path: String,
+    pub objects: Vec<String>,
+}
+
+impl Excluded {
+    /// Who and by which path, by ids and the kind of path: equal keys are one exclusion.
+    pub fn path_key(&self) -> String {
+        let how = match &self.via {
+            Via::User => "user",
+            Via::Group { .. } => "group",
+            Via::Role {
+                eligible: false, ..
+            } => "role",
+            Via::Role { eligible: true, .. } => "eligible",
+        };
+        format!("{} {how} {}", self.id, self.objects.join(" "))
+    }
 }
 
 /// One policy's effective scope.
@@ -119,7 +135,7 @@ pub fn exposure(set: &PolicySet, dir: &Directory) -> Vec<PolicyScope> {
         .filter_map(|p| {
             let rules = p.rules.as_ref().ok()?;
             let mut excluded = excluded(&rules.exclude, dir);
-            excluded.sort_by(|a, b| (&a.name, &a.id, &a.path).cmp(&(&b.name, &b.id, &b.path)));
+            excluded.sort_by(|a, b| (&a.name, a.path_key()).cmp(&(&b.name, b.path_key())));
             excluded.dedup();
             Some(PolicyScope {
                 id: p.id.clone(),
@@ -201,7 +217,7 @@ fn excluded(who: &Who, dir: &Directory) -> Vec<Excluded> {
             id: u.clone(),
             name: name(u),
             via: Via::User,
-            path: "user".into(),
+            objects: Vec::new(),
         });
     }
     for g in &who.groups {
@@ -214,7 +230,7 @@ fn excluded(who: &Who, dir: &Directory) -> Vec<Excluded> {
                 name: name(&member),
                 id: member,
                 via: Via::Group { chain },
-                path: format!("group {}", ids.join(" ")),
+                objects: ids,
             });
         }
     }
@@ -240,7 +256,7 @@ fn excluded(who: &Who, dir: &Directory) -> Vec<Excluded> {
                             eligible,
                             through,
                         },
-                        path: format!("role {role} {holder} {eligible}"),
+                        objects: vec![role.clone(), holder.to_string()],
                     });
                 }
             }
@@ -302,7 +318,7 @@ pub fn changes(before: &[PolicyScope], after: &[PolicyScope]) -> Vec<ScopeChange
         .iter()
         .filter_map(|a| {
             let b = earlier.get(a.id.as_str())?;
-            let key = |e: &Excluded| (e.id.clone(), e.path.clone());
+            let key = Excluded::path_key;
             let was: BTreeSet<_> = b.excluded.iter().map(key).collect();
             let now: BTreeSet<_> = a.excluded.iter().map(key).collect();
             let added: Vec<Excluded> = a

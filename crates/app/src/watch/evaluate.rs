@@ -378,14 +378,9 @@ async fn grown_exclusions(
     let mut out = Vec::new();
     for c in changes.iter().filter(|c| c.enforced) {
         for e in &c.added {
-            let mut objects = vec![c.id.clone()];
-            objects.extend(
-                e.path
-                    .split(' ')
-                    .skip(1)
-                    .filter(|t| *t != "true" && *t != "false")
-                    .map(str::to_string),
-            );
+            let objects = std::iter::once(c.id.clone())
+                .chain(e.objects.iter().cloned())
+                .collect();
             out.push(GrownExclusion {
                 policy_id: c.id.clone(),
                 policy: c.display_name.clone(),
@@ -393,7 +388,7 @@ async fn grown_exclusions(
                 principal_id: e.id.clone(),
                 principal: e.name.clone().unwrap_or_else(|| e.id.clone()),
                 path: e.via.label(),
-                path_key: e.path.clone(),
+                path_key: e.path_key(),
                 objects,
                 privileged: privileged.contains(&e.id)
                     || matches!(&e.via, rewind_policy::Via::Role { .. }),
