@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use crate::client::{Access, Client};
 use crate::error::GraphError;
 use crate::permission::GRAPH_APP_ID;
 use crate::resource::Coll;
@@ -27,31 +28,6 @@ use crate::tenant::{Actor, Tenant};
 /// Lifetime of an access token, as Entra issues them.
 const TOKEN_SECONDS: i64 = 3599;
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-/// What a configured client may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Access {
-    /// The least-privilege read set (capture).
-    Read,
-    /// The write set (restore).
-    Write,
-}
-
-/// A client registered in the emulated tenant: an application, its service principal and a secret.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Client {
-    /// The application's appId, used as `client_id`.
-    pub client_id: String,
-    /// The client secret.
-    pub client_secret: String,
-    /// Read or write.
-    pub access: Access,
-    /// The application's display name.
-    pub display_name: String,
-    /// The object id of its service principal.
-    pub service_principal_id: String,
-}
 
 /// An OAuth error from the token endpoint, shaped like Entra's.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,161 +1,35 @@
-//! One Graph request in, one Graph response out: authentication, authorisation, routing and the
-//! response headers Graph sends. Synchronous and free of HTTP types so that `$batch`, the fuzz
-//! target and the axum edge all go through the same code.
+//! One Graph request in, one Graph response out: authentication, authorisation, faults, routing
+//! and the response headers Graph sends. Synchronous and free of HTTP types so that `$batch`, the
+//! fuzz target and the axum edge all go through the same code.
 
-use serde_json::{Map, Value};
-
+use jiff::SignedDuration;
 use rand::Rng as _;
 
 use crate::error::GraphError;
 use crate::faults::{self, Service};
-use crate::ops;
+use crate::ops::{self, Ctx};
 use crate::permission;
 use crate::query::Query;
 use crate::route::{self, Route, Scope};
 use crate::schema::RenderOptions;
-use crate::tenant::{Actor, Tenant, format_time};
-
-/// Largest request body Graph accepts (4 MiB).
-pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
-
-/// An HTTP method the Graph surface uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// GET
-    Get,
-    /// POST
-    Post,
-    /// PATCH
-    Patch,
-    /// PUT
-    Put,
-    /// DELETE
-    Delete,
-}
-
-impl Method {
-    /// Parses a method name; `None` for methods Graph does not serve.
-    pub fn parse(s: &str) -> Option<Method> {
-        match s.to_ascii_uppercase().as_str() {
-            "GET" => Some(Method::Get),
-            "POST" => Some(Method::Post),
-            "PATCH" => Some(Method::Patch),
-            "PUT" => Some(Method::Put),
-            "DELETE" => Some(Method::Delete),
-            _ => None,
-        }
-    }
-
-    /// True for methods that change state.
-    pub fn is_write(self) -> bool {
-        self != Method::Get
-    }
-}
-
-/// A request to the Graph surface, path relative to `/v1.0`.
-#[derive(Debug, Clone)]
-pub struct GraphRequest {
-    /// Method.
-    pub method: Method,
-    /// Path after `/v1.0`, e.g. `/users/{id}`.
-    pub path: String,
-    /// Decoded query pairs.
-    pub query: Vec<(String, String)>,
-    /// Headers with lower-cased names.
-    pub headers: Vec<(String, String)>,
-    /// Raw body bytes, if any.
-    pub body: Vec<u8>,
-}
-
-impl GraphRequest {
-    /// The first header with this (lower-case) name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// The body of a response.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Body {
-    /// `application/json`.
-    Json(Value),
-    /// `text/plain` (e.g. `/$count`).
-    Text(String),
-    /// No body (204).
-    Empty,
-}
-
-/// A Graph response.
-#[derive(Debug, Clone)]
-pub struct GraphResponse {
-    /// HTTP status.
-    pub status: u16,
-    /// Headers, in addition to the ones every response gets.
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: Body,
-}
-
-impl GraphResponse {
-    pub(crate) fn json(status: u16, v: Value) -> Self {
-        GraphResponse {
-            status,
-            headers: Vec::new(),
-            body: Body::Json(v),
-        }
-    }
-
-    pub(crate) fn no_content() -> Self {
-        GraphResponse {
-            status: 204,
-            headers: Vec::new(),
-            body: Body::Empty,
-        }
-    }
-}
-
-/// What a handler knows about the request it serves.
-pub(crate) struct Ctx<'a> {
-    pub base_url: &'a str,
-    pub path: &'a str,
-    pub query: Query,
-    pub actor: Actor,
-    pub render: RenderOptions,
-    pub req: &'a GraphRequest,
-    pub depth: u8,
-}
-
-impl Ctx<'_> {
-    /// The request body as a JSON object, or Graph's error for anything else.
-    pub(crate) fn body_object(&self) -> Result<Map<String, Value>, GraphError> {
-        if self.req.body.iter().all(u8::is_ascii_whitespace) {
-            return Err(GraphError::bad_request(
-                "Empty Payload. JSON content expected.",
-            ));
-        }
-        match serde_json::from_slice::<Value>(&self.req.body) {
-            Ok(Value::Object(m)) => Ok(m),
-            Ok(_) => Err(GraphError::bad_request(
-                "The request body must be a JSON object.",
-            )),
-            Err(e) => Err(GraphError::bad_request(format!(
-                "Unable to read JSON request payload: {e}."
-            ))),
-        }
-    }
-
-    /// The `ConsistencyLevel: eventual` header is present.
-    pub(crate) fn eventual(&self) -> bool {
-        self.req
-            .header("consistencylevel")
-            .is_some_and(|v| v.eq_ignore_ascii_case("eventual"))
-    }
-}
+use crate::tenant::{Tenant, format_time};
+use crate::wire::{Body, GraphRequest, GraphResponse, Method};
 
 impl Tenant {
+    /// Moves the emulator clock forward (recycle-bin purge, token and delta-link expiry, PIM
+    /// schedules ending).
+    pub fn advance_clock(&mut self, by: SignedDuration) {
+        self.clock.advance(by);
+        self.pass_time();
+    }
+
+    /// What time does to the tenant, noticed on every request: retention windows and PIM
+    /// schedules end.
+    fn pass_time(&mut self) {
+        self.purge_expired();
+        ops::pim::expire(self);
+    }
+
     /// Serves one request. Never panics on any input; every failure is a Graph error response.
     pub fn handle(&mut self, base_url: &str, req: &GraphRequest) -> GraphResponse {
         self.handle_at_depth(base_url, req, 0)
@@ -210,7 +84,7 @@ impl Tenant {
         req: &GraphRequest,
         depth: u8,
     ) -> Result<GraphResponse, GraphError> {
-        self.purge_expired();
+        self.pass_time();
         let claims = self.verify_bearer(req.header("authorization"))?;
         let route = route::parse(&req.path)?;
         let write = req.method.is_write();

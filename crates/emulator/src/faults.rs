@@ -15,10 +15,10 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::dispatch::Method;
 use crate::error::GraphError;
 use crate::resource::Coll;
 use crate::route::{LinkKind, Route};
+use crate::wire::Method;
 
 /// The fault settings: the fields of `GET/PUT /_emulator/faults`, named like the flags of
 /// `rewind emulator`.

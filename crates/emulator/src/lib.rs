@@ -24,34 +24,46 @@
 //!
 //! The design notes are in `docs/design/emulator.md`.
 
-mod auth;
-mod dispatch;
+// Layers, each using only the ones above it (`dev/check-module-cycles` keeps them acyclic).
+// The wire and the vocabulary: requests and responses, collections, paths, queries, errors.
+mod client;
 mod error;
-mod faults;
 mod filter;
-mod ops;
 mod permission;
-mod persist;
 mod query;
+mod report;
 mod resource;
 mod route;
-mod scenario;
 mod schema;
-mod seed;
-mod server;
+mod wire;
+
+// The tenant and what it remembers: objects, links, the clock, faults and throttling.
+mod faults;
 mod tenant;
 
-pub use auth::{Access, Client, OAuthError};
-pub use dispatch::{Body, GraphRequest, GraphResponse, MAX_BODY_BYTES, Method};
+// Tokens, then the operations behind each route, then one request in and one response out.
+mod auth;
+mod ops;
+
+mod dispatch;
+
+// What fills a tenant and replays incidents, saving it, and the HTTP server on top.
+mod persist;
+mod scenario;
+mod seed;
+mod server;
+
+pub use auth::OAuthError;
+pub use client::{Access, Client};
 pub use error::GraphError;
 pub use faults::{Faults, Stats};
 pub use permission::{GRAPH_APP_ID, READ_PERMISSIONS, WRITE_PERMISSIONS};
 pub use persist::{StateError, load as load_state, save as save_state};
+pub use report::{ScenarioActor, ScenarioReport, ScenarioStep};
 pub use resource::{Coll, Singleton};
 pub use route::{LinkKind, Route, parse as parse_route};
-pub use scenario::{Scenario, ScenarioActor, ScenarioReport, ScenarioStep};
+pub use scenario::Scenario;
 pub use seed::{BASELINE_POLICIES, BUILTIN_ROLES, Preset, SeedOptions, build as seed_tenant};
-pub use server::{
-    ClientInfo, EmulatorConfig, EmulatorInfo, JSON_CONTENT_TYPE, RunningEmulator, StartError, start,
-};
+pub use server::{ClientInfo, EmulatorConfig, EmulatorInfo, RunningEmulator, StartError, start};
 pub use tenant::{License, Tenant};
+pub use wire::{Body, GraphRequest, GraphResponse, JSON_CONTENT_TYPE, MAX_BODY_BYTES, Method};

@@ -4,6 +4,7 @@
 mod actions;
 mod audit;
 mod batch;
+mod ctx;
 mod delta;
 mod evaluate;
 mod expand;
@@ -13,15 +14,17 @@ mod links;
 mod objects;
 pub(crate) mod pim;
 mod recycle;
+mod render;
 mod singletons;
 pub(crate) mod write_rules;
 
-pub(crate) use kinds::{PARENT, security_identifier};
+pub(crate) use ctx::Ctx;
+pub(crate) use kinds::security_identifier;
 
-use crate::dispatch::{Ctx, GraphResponse, Method};
 use crate::error::GraphError;
 use crate::route::{Action, Route};
 use crate::tenant::Tenant;
+use crate::wire::{GraphResponse, Method};
 
 /// Runs the handler for `route`.
 pub(crate) fn route(

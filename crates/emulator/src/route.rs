@@ -402,6 +402,13 @@ fn audit_route(rest: &[&str]) -> Option<Route> {
     }
 }
 
+/// The object id at the end of an `@odata.id` URL such as
+/// `https://graph.microsoft.com/v1.0/directoryObjects/{id}`.
+pub(crate) fn id_from_odata_url(url: &str) -> Option<String> {
+    let last = url.trim_end_matches('/').rsplit('/').next()?;
+    (!last.is_empty() && !last.contains(':')).then(|| last.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,17 +14,16 @@
 //! - `script-gone-wrong`: a clean-up script overwrites the department of a fifth of the users and
 //!   empties several groups, one of them included by a CA policy.
 
-use serde::{Deserialize, Serialize};
+use rewind_model::roles::GLOBAL_ADMINISTRATOR;
 use serde_json::{Value, json};
 
-use crate::dispatch::{Body, GraphRequest, Method};
 use crate::ops::write_rules;
+use crate::report::{ScenarioActor, ScenarioReport, ScenarioStep};
 use crate::resource::Coll;
 use crate::route::LinkKind;
-use crate::seed::{
-    AUTOMATION_APP, CLEANUP_SCRIPT_APP, GLOBAL_ADMIN, HR_SYNC_APP, PROVISIONING_APP,
-};
+use crate::seed::{AUTOMATION_APP, CLEANUP_SCRIPT_APP, HR_SYNC_APP, PROVISIONING_APP};
 use crate::tenant::Tenant;
+use crate::wire::{Body, GraphRequest, Method};
 
 /// The incident scenarios the emulator can replay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,57 +84,6 @@ impl std::str::FromStr for Scenario {
             format!("unknown scenario '{s}'; use lockout-policy, attacker, mass-delete or script-gone-wrong")
         })
     }
-}
-
-/// Who acted in a scenario.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScenarioActor {
-    /// `user` or `servicePrincipal`.
-    pub kind: String,
-    /// The object id.
-    pub id: String,
-    /// The display name.
-    pub display_name: String,
-    /// The appId, for service principals.
-    pub app_id: Option<String>,
-}
-
-/// One change a scenario made (or tried to).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScenarioStep {
-    /// What was done: `create`, `update`, `delete`, `purge`, `addPassword`, `removeMember`, …
-    pub action: String,
-    /// The kind of the target, as its Graph path (`users`, `identity/conditionalAccess/policies`).
-    pub kind: String,
-    /// The target's id.
-    pub id: String,
-    /// The target's display name.
-    pub display_name: Option<String>,
-    /// What changed, in a shape that depends on the action.
-    pub detail: Value,
-    /// The HTTP status Graph answered.
-    pub status: u16,
-    /// When.
-    pub at: String,
-}
-
-/// What a scenario is, and — once it ran — what it did, by whom and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScenarioReport {
-    /// The scenario's name.
-    pub name: String,
-    /// What it does.
-    pub description: String,
-    /// Whether it has run in this tenant.
-    pub ran: bool,
-    /// Who acted.
-    pub actor: Option<ScenarioActor>,
-    /// When it started and finished.
-    pub started_at: Option<String>,
-    /// When it finished.
-    pub finished_at: Option<String>,
-    /// Every change, in order.
-    pub steps: Vec<ScenarioStep>,
 }
 
 /// Replays requests with one actor's token and records the steps.
@@ -343,8 +291,7 @@ fn attacker(r: &mut Runner<'_>, actor: &ScenarioActor) {
     if let Some(last) = r.steps.last_mut() {
         last.detail = json!({"keyId": secret["keyId"], "displayName": "sync-backup"});
     }
-    let assignment =
-        json!({"principalId": actor.id, "roleDefinitionId": GLOBAL_ADMIN, "directoryScopeId": "/"});
+    let assignment = json!({"principalId": actor.id, "roleDefinitionId": GLOBAL_ADMINISTRATOR, "directoryScopeId": "/"});
     let (status, created) = r.call(
         Method::Post,
         "/roleManagement/directory/roleAssignments",

@@ -20,7 +20,15 @@ use rand::Rng;
 use serde_json::{Map, Value};
 
 use crate::resource::Coll;
+use rewind_model::roles::{
+    APPLICATION_ADMINISTRATOR, AUTHENTICATION_ADMINISTRATOR, CLOUD_APPLICATION_ADMINISTRATOR,
+    CONDITIONAL_ACCESS_ADMINISTRATOR, DIRECTORY_READERS, GLOBAL_ADMINISTRATOR, GLOBAL_READER,
+    GROUPS_ADMINISTRATOR, HELPDESK_ADMINISTRATOR, PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
+    PRIVILEGED_ROLE_ADMINISTRATOR, SECURITY_ADMINISTRATOR, USER_ADMINISTRATOR,
+};
+
 use crate::tenant::Tenant;
+pub(crate) use crate::tenant::obj;
 
 /// What to seed. Counts are of generated objects on top of the named ones every tenant has
 /// (break-glass accounts, administrators, baseline groups, the emulator's clients).
@@ -111,58 +119,35 @@ impl std::str::FromStr for Preset {
     }
 }
 
-/// Built-in directory roles: `(template id, display name)`.
+/// Built-in directory roles every seeded tenant has: `(template id, display name)`. The
+/// seed assigns by position (the first seven are the administrator roles policies target).
 pub const BUILTIN_ROLES: &[(&str, &str)] = &[
+    (GLOBAL_ADMINISTRATOR, "Global Administrator"),
     (
-        "62e90394-69f5-4237-9190-012177145e10",
-        "Global Administrator",
-    ),
-    (
-        "e8611ab8-c189-46e8-94e1-60213ab1f814",
+        PRIVILEGED_ROLE_ADMINISTRATOR,
         "Privileged Role Administrator",
     ),
     (
-        "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+        PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
         "Privileged Authentication Administrator",
     ),
+    (SECURITY_ADMINISTRATOR, "Security Administrator"),
     (
-        "194ae4cb-b126-40b2-bd5b-6091b380977d",
-        "Security Administrator",
-    ),
-    (
-        "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",
+        CONDITIONAL_ACCESS_ADMINISTRATOR,
         "Conditional Access Administrator",
     ),
-    ("fe930be7-5e62-47db-91af-98c3a49a38b1", "User Administrator"),
+    (USER_ADMINISTRATOR, "User Administrator"),
+    (APPLICATION_ADMINISTRATOR, "Application Administrator"),
     (
-        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
-        "Application Administrator",
-    ),
-    (
-        "158c047a-c907-4556-b7ef-446551a6b5f7",
+        CLOUD_APPLICATION_ADMINISTRATOR,
         "Cloud Application Administrator",
     ),
-    (
-        "fdd7a751-b60b-444a-984c-02652fe8fa1c",
-        "Groups Administrator",
-    ),
-    (
-        "c4e39bd9-1100-46d3-8c65-fb160da0071f",
-        "Authentication Administrator",
-    ),
-    (
-        "729827e3-9c14-49f7-bb1b-9608f156bbb8",
-        "Helpdesk Administrator",
-    ),
-    ("f2ef992c-3afb-46b9-b7cf-a126ee74c451", "Global Reader"),
-    ("88d8e3e3-8f55-4a1e-953a-9b9898b8876b", "Directory Readers"),
+    (GROUPS_ADMINISTRATOR, "Groups Administrator"),
+    (AUTHENTICATION_ADMINISTRATOR, "Authentication Administrator"),
+    (HELPDESK_ADMINISTRATOR, "Helpdesk Administrator"),
+    (GLOBAL_READER, "Global Reader"),
+    (DIRECTORY_READERS, "Directory Readers"),
 ];
-
-pub(crate) const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
-pub(crate) const PRIV_ROLE_ADMIN: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
-pub(crate) const SECURITY_ADMIN: &str = "194ae4cb-b126-40b2-bd5b-6091b380977d";
-pub(crate) const CA_ADMIN: &str = "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9";
-pub(crate) const USER_ADMIN: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 
 const FIRST_NAMES: &[&str] = &[
     "Adele",
@@ -239,7 +224,7 @@ pub fn build(opts: &SeedOptions) -> Tenant {
 
 /// Makes `t`'s clients the app registrations `home` has — one multi-tenant app consented in
 /// every tenant, as a managed service provider's is: same client id (appId) and secret.
-pub fn share_clients(t: &mut Tenant, home: &[crate::auth::Client]) {
+pub fn share_clients(t: &mut Tenant, home: &[crate::client::Client]) {
     let mut clients = std::mem::take(&mut t.clients);
     for c in &mut clients {
         let Some(h) = home.iter().find(|h| h.access == c.access) else {
@@ -265,14 +250,6 @@ pub fn share_clients(t: &mut Tenant, home: &[crate::auth::Client]) {
     t.clients = clients;
     t.audit.clear();
     t.journal.clear();
-}
-
-/// A JSON object literal as a map (anything else is empty).
-pub(crate) fn obj(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
 }
 
 impl Seeder {

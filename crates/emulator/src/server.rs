@@ -18,17 +18,14 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::auth::Access;
-use crate::dispatch::{Body, GraphRequest, GraphResponse, MAX_BODY_BYTES, Method};
+use crate::client::Access;
 use crate::error::GraphError;
 use crate::faults::Faults;
 use crate::persist::{self, StateError};
 use crate::scenario::Scenario;
 use crate::seed::{self, Preset, SeedOptions};
 use crate::tenant::Tenant;
-
-/// The content type Graph sends with JSON bodies.
-pub const JSON_CONTENT_TYPE: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+use crate::wire::{Body, GraphRequest, GraphResponse, JSON_CONTENT_TYPE, MAX_BODY_BYTES, Method};
 
 /// How to run an emulator.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::auth::Client;
+use crate::client::Client;
 use crate::faults::{Faults, Stats, Throttle};
 use crate::resource::{Coll, Singleton};
 use crate::route::LinkKind;
@@ -23,6 +23,10 @@ pub(crate) const RECYCLE_DAYS: i64 = 30;
 
 /// A stored object: its properties as set, including `id` and, for derived types, `@odata.type`.
 pub(crate) type Obj = Map<String, Value>;
+
+/// The stored field that names a federated credential's application (Graph nests credentials
+/// under `/applications/{id}`; the emulator keeps them in one collection).
+pub(crate) const PARENT: &str = "_parent";
 
 /// A soft-deleted directory object with the links it had, so a restore brings them back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -163,7 +167,7 @@ pub struct Tenant {
     /// Registered authentication methods per user (`/users/{id}/authentication/methods`).
     pub(crate) auth_methods: BTreeMap<String, Vec<Obj>>,
     /// What each scenario did, once it ran.
-    pub(crate) scenarios: BTreeMap<String, crate::scenario::ScenarioReport>,
+    pub(crate) scenarios: BTreeMap<String, crate::report::ScenarioReport>,
     /// The Entra ID licence tier, which decides what Graph serves.
     #[serde(default)]
     pub(crate) license: License,
@@ -526,7 +530,6 @@ impl Tenant {
         for items in self.ca_deleted.values_mut() {
             items.retain(|_, (_, at)| *at >= cutoff);
         }
-        crate::ops::pim::expire(self);
     }
 
     /// True while an object created through the API is still replicating and so invisible.
@@ -595,11 +598,13 @@ impl Tenant {
             }
         };
     }
+}
 
-    /// Moves the emulator clock forward (recycle-bin purge, token and delta-link expiry).
-    pub fn advance_clock(&mut self, by: SignedDuration) {
-        self.clock.advance(by);
-        self.purge_expired();
+/// A JSON object literal as a map (anything else is empty).
+pub(crate) fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
     }
 }
 

@@ -23,6 +23,7 @@ mod hash;
 mod kind;
 pub mod layout;
 mod reference;
+pub mod roles;
 
 pub use actor::{Actor, ActorKind, parse_actors};
 pub use canonical::{Canonical, canonicalize, is_ordered_array};

@@ -55,18 +55,16 @@ impl User {
     }
 }
 
-/// The role template ids that make a principal an administrator Rewind protects.
-pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
-/// Privileged Role Administrator.
-pub const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
+use rewind_model::roles::PROTECTED_ROLES;
+pub use rewind_model::roles::{GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR};
 
-/// The principal an assignment makes protected: one of the two roles above, tenant-wide
+/// The principal an assignment makes protected: one of the [`PROTECTED_ROLES`], tenant-wide
 /// (Conditional Access and Rewind ignore roles scoped to a unit or an object).
 pub fn protected_principal(assignment: &Value) -> Option<&str> {
     let text = |k: &str| assignment.get(k).and_then(Value::as_str);
     let role = text("roleDefinitionId")?;
     let tenant_wide = text("directoryScopeId").is_none_or(|s| s == "/");
-    (tenant_wide && (role == GLOBAL_ADMINISTRATOR || role == PRIVILEGED_ROLE_ADMINISTRATOR))
+    (tenant_wide && PROTECTED_ROLES.iter().any(|(id, _)| *id == role))
         .then(|| text("principalId"))
         .flatten()
 }

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::contexts::{Context, contexts};
-use crate::directory::{Directory, GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR, User};
+use crate::directory::{Directory, User};
 use crate::evaluate::{Capabilities, Decision, Evaluation, PolicySet, Requirement, Subject};
 use crate::facts;
 use crate::policy::{Control, Operator, PolicyError};
@@ -31,6 +31,7 @@ use crate::signin::{Identity, SignIn, Target};
 use crate::strength;
 use crate::tri::Tri;
 use crate::vocab::{BuiltInControl, RiskLevel, UserAction};
+use rewind_model::roles::PROTECTED_ROLES;
 
 /// Words that mark an account as break-glass when none is configured.
 pub const BREAK_GLASS_WORDS: &[&str] = &[
@@ -313,13 +314,7 @@ fn protected_principals<'d>(
             }
         }
     }
-    for (role, name) in [
-        (GLOBAL_ADMINISTRATOR, "Global Administrator"),
-        (
-            PRIVILEGED_ROLE_ADMINISTRATOR,
-            "Privileged Role Administrator",
-        ),
-    ] {
+    for &(role, name) in PROTECTED_ROLES {
         for u in dir.holders_of(role) {
             found
                 .entry(u.id.as_str())

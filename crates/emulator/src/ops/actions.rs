@@ -6,16 +6,18 @@ use jiff::SignedDuration;
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
+use super::Ctx;
 use super::audit::{AuditOp, record};
 use super::kinds::{body_error, find_role_definition, strength_requirements};
-use super::objects::{display_name, render, resolve};
-use crate::dispatch::{Ctx, GraphResponse};
+use super::objects::resolve;
+use super::render::{display_name, render};
 use crate::error::GraphError;
 use crate::query::{context, entity};
 use crate::resource::Coll;
 use crate::route::{Action, Scope};
 use crate::schema::schema;
 use crate::tenant::{Obj, Tenant, format_time};
+use crate::wire::GraphResponse;
 
 /// Characters of generated client secrets.
 const SECRET_ALPHABET: &[u8] =

@@ -4,12 +4,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::dispatch::{Ctx, GraphResponse};
+use super::Ctx;
 use crate::error::GraphError;
 use crate::query::{self, apply_select, collection, context, entity};
 use crate::resource::{Coll, DIRECTORY_PAGE};
 use crate::route::LinkKind;
 use crate::tenant::{Actor, Tenant};
+use crate::wire::GraphResponse;
 
 /// What a write did, for the record's activity name and operation type.
 #[derive(Debug, Clone)]
@@ -52,7 +53,7 @@ pub(crate) fn related(t: &Tenant, coll: Coll, id: &str) -> Vec<String> {
         return Vec::new();
     };
     let props: &[&str] = match coll {
-        Coll::FederatedCredentials => &[super::kinds::PARENT],
+        Coll::FederatedCredentials => &[crate::tenant::PARENT],
         Coll::AppRoleAssignments => &["resourceId", "principalId"],
         _ => &[],
     };

@@ -7,9 +7,10 @@ use std::collections::{HashMap, HashSet};
 use rand::seq::SliceRandom;
 use serde_json::{Map, Value, json};
 
-use crate::dispatch::{Body, Ctx, GraphRequest, GraphResponse, Method};
+use super::Ctx;
 use crate::error::GraphError;
 use crate::tenant::Tenant;
+use crate::wire::{Body, GraphRequest, GraphResponse, Method};
 
 /// Graph's limit on requests per batch.
 pub(crate) const MAX_BATCH: usize = 20;
@@ -220,7 +221,7 @@ fn to_json(id: &str, resp: &GraphResponse) -> Value {
         Body::Json(v) => {
             headers.insert(
                 "Content-Type".into(),
-                Value::String(crate::server::JSON_CONTENT_TYPE.into()),
+                Value::String(crate::wire::JSON_CONTENT_TYPE.into()),
             );
             v.clone()
         }

@@ -19,12 +19,13 @@ use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::objects::render_selected;
-use crate::dispatch::{Ctx, GraphResponse};
+use super::Ctx;
+use super::render::render_selected;
 use crate::error::GraphError;
 use crate::query::{self, collection, context};
 use crate::resource::Coll;
 use crate::tenant::Tenant;
+use crate::wire::GraphResponse;
 
 /// Directory delta tokens expire after seven days.
 const TOKEN_DAYS: i64 = 7;

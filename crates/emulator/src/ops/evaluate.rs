@@ -11,13 +11,14 @@ use rewind_policy::{
 };
 use serde_json::{Map, Value};
 
-use crate::dispatch::{Ctx, GraphResponse};
+use super::Ctx;
 use crate::error::GraphError;
 use crate::query::collection;
 use crate::resource::Coll;
 use crate::route::LinkKind;
 use crate::schema::schema;
 use crate::tenant::Tenant;
+use crate::wire::GraphResponse;
 
 fn values(t: &Tenant, coll: Coll) -> Vec<Value> {
     t.objects

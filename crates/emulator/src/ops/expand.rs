@@ -6,8 +6,8 @@
 
 use serde_json::{Map, Value};
 
-use super::objects::render_selected;
-use crate::dispatch::Ctx;
+use super::Ctx;
+use super::render::{in_scope, render_selected};
 use crate::error::GraphError;
 use crate::query::{Expand, apply_select};
 use crate::resource::Coll;
@@ -81,7 +81,7 @@ pub(crate) fn add(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str, out: &mut Map
                 let scope = scope(id.to_string());
                 t.coll(child)
                     .values()
-                    .filter(|o| super::objects::in_scope(child, &scope, o))
+                    .filter(|o| in_scope(child, &scope, o))
                     .take(EXPAND_ITEMS)
                     .map(|o| {
                         let full = render_selected(t, ctx, child, o, None);

@@ -6,12 +6,13 @@
 
 use serde_json::{Value, json};
 
+use super::Ctx;
 use super::audit::{AuditOp, record};
 use super::kinds::security_identifier;
-use crate::dispatch::{Ctx, GraphResponse};
 use crate::error::GraphError;
 use crate::resource::Coll;
 use crate::tenant::Tenant;
+use crate::wire::GraphResponse;
 
 pub(crate) fn invite(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, GraphError> {
     let body = ctx.body_object()?;

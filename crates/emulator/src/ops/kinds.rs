@@ -4,12 +4,12 @@
 
 use serde_json::{Map, Value};
 
-use crate::dispatch::Ctx;
+use super::Ctx;
 use crate::error::GraphError;
 use crate::resource::Coll;
 use crate::route::{LinkKind, Scope};
 use crate::schema::{BodyError, schema};
-use crate::tenant::{Deleted, Obj, Tenant};
+use crate::tenant::{Deleted, Obj, PARENT, Tenant};
 
 mod rules;
 
@@ -20,9 +20,6 @@ use rules::{
     unique_name,
 };
 pub(crate) use rules::{find_role_definition, security_identifier, strength_requirements};
-
-/// Hidden key holding the parent application of a federated identity credential.
-pub(crate) const PARENT: &str = "_parent";
 
 /// Server-managed values that exported JSON carries; Graph ignores them on write.
 const IGNORED_ON_WRITE: &[&str] = &[
@@ -224,7 +221,7 @@ fn take_binds(
         for u in urls {
             let id = u
                 .as_str()
-                .and_then(crate::ops::links::id_from_odata_url)
+                .and_then(crate::route::id_from_odata_url)
                 .ok_or_else(|| GraphError::bad_request(format!("Invalid URL in '{key}': {u}")))?;
             out.push((kind, id));
         }

@@ -5,22 +5,16 @@ use std::ops::Bound;
 
 use serde_json::Value;
 
+use super::Ctx;
 use super::audit::{AuditOp, record};
-use super::objects::{display_name, render};
+use super::render::{display_name, render};
 use super::write_rules::check_link_write;
-use crate::dispatch::{Ctx, GraphResponse};
 use crate::error::GraphError;
 use crate::query::{self, apply_select, collection, context};
 use crate::resource::{Coll, DIRECTORY_PAGE};
 use crate::route::LinkKind;
 use crate::tenant::Tenant;
-
-/// The object id at the end of an `@odata.id` URL such as
-/// `https://graph.microsoft.com/v1.0/directoryObjects/{id}`.
-pub(crate) fn id_from_odata_url(url: &str) -> Option<String> {
-    let last = url.trim_end_matches('/').rsplit('/').next()?;
-    (!last.is_empty() && !last.contains(':')).then(|| last.to_string())
-}
+use crate::wire::GraphResponse;
 
 fn link_name(kind: LinkKind) -> &'static str {
     match kind {
@@ -118,7 +112,7 @@ pub(crate) fn add(
     let other = body
         .get("@odata.id")
         .and_then(Value::as_str)
-        .and_then(id_from_odata_url)
+        .and_then(crate::route::id_from_odata_url)
         .ok_or_else(|| GraphError::bad_request("The request body must be {\"@odata.id\": \"https://graph.microsoft.com/v1.0/directoryObjects/{id}\"}."))?;
     let (other_coll, _) = t
         .directory_object(&other)

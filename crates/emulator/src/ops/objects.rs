@@ -5,41 +5,18 @@ use std::ops::Bound;
 
 use serde_json::{Map, Value};
 
+use super::Ctx;
 use super::audit::{AuditOp, record};
 use super::kinds;
+use super::render::{display_name, in_scope, render, render_selected, typed};
 use super::write_rules::{ObjectWrite, check_object_write};
-use crate::dispatch::{Body, Ctx, GraphResponse};
 use crate::error::GraphError;
 use crate::query::{self, apply_select, collection, context, entity};
 use crate::resource::{Coll, DIRECTORY_PAGE};
 use crate::route::Scope;
 use crate::schema::schema;
 use crate::tenant::{Obj, Tenant};
-
-/// The paging cursor inside `$skiptoken`.
-/// Renders a stored object as Graph returns it, before `$select`.
-pub(crate) fn render(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, obj: &Obj) -> Map<String, Value> {
-    render_selected(t, ctx, coll, obj, None)
-}
-
-/// Renders only the selected properties of a stored object, with `$select` applied.
-pub(crate) fn render_selected(
-    t: &Tenant,
-    ctx: &Ctx<'_>,
-    coll: Coll,
-    obj: &Obj,
-    select: Option<&[String]>,
-) -> Map<String, Value> {
-    let mut out = schema().render_only(
-        coll.entity_type(),
-        obj,
-        coll.inline_navs(),
-        ctx.render,
-        select,
-    );
-    kinds::decorate(t, ctx, coll, &mut out);
-    out
-}
+use crate::wire::{Body, GraphResponse};
 
 /// The `$select` list to apply: the client's, else the type's default property set.
 fn effective_select(ctx: &Ctx<'_>, coll: Coll) -> Option<Vec<String>> {
@@ -47,18 +24,6 @@ fn effective_select(ctx: &Ctx<'_>, coll: Coll) -> Option<Vec<String>> {
         .select
         .clone()
         .or_else(|| coll.default_selection())
-}
-
-pub(crate) fn in_scope(coll: Coll, scope: &Scope, obj: &Obj) -> bool {
-    let field = |k: &str| obj.get(k).and_then(Value::as_str);
-    match scope {
-        Scope::All => true,
-        Scope::PrincipalOf(p) => field("principalId") == Some(p.as_str()),
-        Scope::ResourceOf(r) => field("resourceId") == Some(r.as_str()),
-        Scope::ParentApp(a) => {
-            coll == Coll::FederatedCredentials && field(kinds::PARENT) == Some(a.as_str())
-        }
-    }
 }
 
 /// Checks that the parent named in the path exists.
@@ -361,26 +326,6 @@ pub(crate) fn auth_methods(
             .map(|r| GraphResponse::json(200, entity(context(ctx.base_url, &path, None, true), r)))
             .ok_or_else(|| GraphError::not_found(m)),
     }
-}
-
-/// An object with its `@odata.type` first, as Graph returns directory objects whose type the
-/// path does not name (`/directoryObjects/{id}`, the recycle bin).
-pub(crate) fn typed(coll: Coll, mut obj: Map<String, Value>) -> Map<String, Value> {
-    obj.shift_remove("@odata.type");
-    std::iter::once((
-        "@odata.type".to_string(),
-        Value::String(format!("#microsoft.graph.{}", coll.entity_type())),
-    ))
-    .chain(obj)
-    .collect()
-}
-
-/// The display name (or another human name) of an object, for audit records.
-pub(crate) fn display_name(obj: &Obj) -> Option<String> {
-    ["displayName", "name", "userPrincipalName", "tenantId"]
-        .iter()
-        .find_map(|k| obj.get(*k).and_then(Value::as_str))
-        .map(str::to_string)
 }
 
 /// Properties of a new object as audit `modifiedProperties` (old value empty).

@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 
 use super::audit::{self, AuditOp};
 use crate::resource::Coll;
-use crate::seed::{GLOBAL_ADMIN, USER_ADMIN, obj};
+use rewind_model::roles::{GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR};
+
+use crate::tenant::obj;
 use crate::tenant::{Actor, Tenant};
 
 /// How long the seeded activation lasts.
@@ -66,7 +68,7 @@ pub(crate) fn start_of_day(t: &mut Tenant) {
         add(
             t,
             &megan,
-            GLOBAL_ADMIN,
+            GLOBAL_ADMINISTRATOR,
             "Activated",
             (from, from + hours(ACTIVATION_HOURS)),
         );
@@ -76,7 +78,7 @@ pub(crate) fn start_of_day(t: &mut Tenant) {
         add(
             t,
             &nestor,
-            USER_ADMIN,
+            USER_ADMINISTRATOR,
             "Assigned",
             (from, from + hours(24 * TIME_BOUND_DAYS)),
         );

@@ -4,14 +4,15 @@
 
 use serde_json::{Map, Value};
 
+use super::Ctx;
 use super::audit::{AuditOp, record};
 use super::kinds::remove_federated_credentials;
-use super::objects::{display_name, render, typed};
+use super::render::{display_name, render, typed};
 use super::write_rules::{ObjectWrite, check_object_write};
-use crate::dispatch::{Ctx, GraphResponse};
 use crate::error::GraphError;
 use crate::query::{apply_select, collection, context, entity};
 use crate::resource::{Coll, DIRECTORY_PAGE};
+use crate::wire::GraphResponse;
 use std::ops::Bound;
 
 use crate::tenant::{Deleted, Obj, Tenant};

@@ -3,15 +3,17 @@
 
 use serde_json::{Map, Value};
 
+use super::Ctx;
 use super::audit::{AuditOp, record};
 use super::kinds::body_error;
-use super::objects::{changed_properties, render};
-use crate::dispatch::{Ctx, GraphResponse};
+use super::objects::changed_properties;
+use super::render::render;
 use crate::error::GraphError;
 use crate::query::{apply_select, context, entity};
 use crate::resource::{Coll, Singleton};
 use crate::schema::schema;
 use crate::tenant::Tenant;
+use crate::wire::GraphResponse;
 
 fn render_singleton(t: &Tenant, ctx: &Ctx<'_>, s: Singleton) -> Map<String, Value> {
     let stored = t.singletons.get(&s).cloned().unwrap_or_default();

@@ -3,6 +3,10 @@
 //! owner of a group, and the directory roles Graph requires of an app for sensitive actions.
 //! Each rule cites the document it follows; docs/design/emulator.md lists them.
 
+use rewind_model::roles::{
+    APPLICATION_ADMINISTRATOR, CLOUD_APPLICATION_ADMINISTRATOR, GLOBAL_ADMINISTRATOR,
+    HYBRID_IDENTITY_ADMINISTRATOR, PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
+};
 use serde_json::Value;
 
 use crate::error::GraphError;
@@ -18,22 +22,23 @@ pub(crate) enum ObjectWrite {
     Restore,
 }
 
-/// Global Administrator, which may do everything below.
-const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
 /// The roles that let an app change, delete or restore a user who holds a directory role:
 /// user-update.md, user-delete.md and directory-deleteditems-restore.md ("In app-only scenarios,
 /// the User.ReadWrite.All application permission isn't enough privilege to restore deleted
 /// users with administrator roles. The app must be assigned a higher privileged administrator
 /// role"); Privileged Authentication Administrator is the least one that may act on every admin.
-const USER_ROLES: &[&str] = &[GLOBAL_ADMIN, "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"];
+const USER_ROLES: &[&str] = &[
+    GLOBAL_ADMINISTRATOR,
+    PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
+];
 /// The roles that let an app restore applications and service principals
 /// (directory-deleteditems-restore.md: Global, Application, Cloud Application or Hybrid
 /// Identity Administrator).
 const APP_ROLES: &[&str] = &[
-    GLOBAL_ADMIN,
-    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
-    "158c047a-c907-4556-b7ef-446551a6b5f7",
-    "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2",
+    GLOBAL_ADMINISTRATOR,
+    APPLICATION_ADMINISTRATOR,
+    CLOUD_APPLICATION_ADMINISTRATOR,
+    HYBRID_IDENTITY_ADMINISTRATOR,
 ];
 
 /// Checks a change, delete or restore of the object `id` (stored as `obj`, live or in the

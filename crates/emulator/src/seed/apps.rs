@@ -7,9 +7,9 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::{Apps, DEPARTMENTS, Groups, People, Seeder, obj};
-use crate::ops::PARENT;
 use crate::resource::Coll;
 use crate::route::LinkKind;
+use crate::tenant::PARENT;
 
 /// Named applications and the Microsoft Graph application permissions they hold.
 pub(crate) const AUTOMATION_APP: &str = "Contoso Automation";

@@ -6,7 +6,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::{BUILTIN_ROLES, Seeder, obj};
-use crate::auth::{Access, Client};
+use crate::client::{Access, Client};
 use crate::permission::{GRAPH_APP_ID, GRAPH_APP_ROLES, READ_PERMISSIONS, WRITE_PERMISSIONS};
 use crate::resource::{Coll, Singleton};
 

@@ -6,10 +6,12 @@
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
-use super::{
-    BUILTIN_ROLES, CA_ADMIN, DEPARTMENTS, FIRST_NAMES, GLOBAL_ADMIN, Groups, LAST_NAMES,
-    PRIV_ROLE_ADMIN, People, SECURITY_ADMIN, Seeder, obj,
+use rewind_model::roles::{
+    CONDITIONAL_ACCESS_ADMINISTRATOR, GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR,
+    SECURITY_ADMINISTRATOR,
 };
+
+use super::{BUILTIN_ROLES, DEPARTMENTS, FIRST_NAMES, Groups, LAST_NAMES, People, Seeder, obj};
 use crate::ops::security_identifier;
 use crate::resource::Coll;
 use crate::route::LinkKind;
@@ -337,14 +339,14 @@ impl Seeder {
     /// authentication methods every privileged user registered.
     pub(super) fn role_assignments(&mut self, p: &People) {
         for bg in &p.bg {
-            self.assign(bg, GLOBAL_ADMIN);
+            self.assign(bg, GLOBAL_ADMINISTRATOR);
         }
-        self.assign(&p.global_admin, GLOBAL_ADMIN);
-        self.assign(&p.security_admin, SECURITY_ADMIN);
-        self.assign(&p.ca_admin, CA_ADMIN);
-        self.assign(&p.global_admin, PRIV_ROLE_ADMIN);
-        self.eligible(&p.security_admin, GLOBAL_ADMIN);
-        self.eligible(&p.ca_admin, PRIV_ROLE_ADMIN);
+        self.assign(&p.global_admin, GLOBAL_ADMINISTRATOR);
+        self.assign(&p.security_admin, SECURITY_ADMINISTRATOR);
+        self.assign(&p.ca_admin, CONDITIONAL_ACCESS_ADMINISTRATOR);
+        self.assign(&p.global_admin, PRIVILEGED_ROLE_ADMINISTRATOR);
+        self.eligible(&p.security_admin, GLOBAL_ADMINISTRATOR);
+        self.eligible(&p.ca_admin, PRIVILEGED_ROLE_ADMINISTRATOR);
         let mut privileged = vec![
             p.global_admin.clone(),
             p.security_admin.clone(),
@@ -372,7 +374,7 @@ impl Seeder {
             .step_by(25_000)
         {
             if i > 0 {
-                self.assign(user, GLOBAL_ADMIN);
+                self.assign(user, GLOBAL_ADMINISTRATOR);
                 privileged.push(user.clone());
             }
         }

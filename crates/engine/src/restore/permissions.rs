@@ -173,16 +173,20 @@ impl DirectoryRole {
     /// The template ids of the roles that will do, the role itself first (Global Administrator
     /// does everything; Cloud Application and Hybrid Identity Administrator restore apps too).
     pub fn satisfied_by(self) -> &'static [&'static str] {
-        const GLOBAL: &str = "62e90394-69f5-4237-9190-012177145e10";
+        use rewind_model::roles::{
+            APPLICATION_ADMINISTRATOR, CLOUD_APPLICATION_ADMINISTRATOR, GLOBAL_ADMINISTRATOR,
+            HYBRID_IDENTITY_ADMINISTRATOR, PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
+        };
         match self {
-            DirectoryRole::PrivilegedAuthenticationAdministrator => {
-                &["7be44c8a-adaf-4e2a-84d6-ab2649e08a13", GLOBAL]
-            }
+            DirectoryRole::PrivilegedAuthenticationAdministrator => &[
+                PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
+                GLOBAL_ADMINISTRATOR,
+            ],
             DirectoryRole::ApplicationAdministrator => &[
-                "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
-                "158c047a-c907-4556-b7ef-446551a6b5f7",
-                "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2",
-                GLOBAL,
+                APPLICATION_ADMINISTRATOR,
+                CLOUD_APPLICATION_ADMINISTRATOR,
+                HYBRID_IDENTITY_ADMINISTRATOR,
+                GLOBAL_ADMINISTRATOR,
             ],
         }
     }

@@ -5,11 +5,11 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_json::{Value, json};
 
-use super::{DEFAULT_ACCESS_ROLE, PARENT, missing, str_of};
+use super::{DEFAULT_ACCESS_ROLE, missing, str_of};
 use crate::error::GraphError;
 use crate::resource::Coll;
 use crate::route::Scope;
-use crate::tenant::{Obj, Tenant};
+use crate::tenant::{Obj, PARENT, Tenant};
 
 /// Graph's SID for a cloud object: `S-1-12-1-` and the GUID's bytes as four little-endian u32s.
 pub(crate) fn security_identifier(id: &str) -> Value {
