@@ -25,33 +25,6 @@ fn proc_status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-async fn token(http: &reqwest::Client, info: &rewind_emulator::EmulatorInfo) -> String {
-    let c = info.client(Access::Read).expect("reader");
-    let url = format!(
-        "{}/{}/oauth2/v2.0/token",
-        info.authority_url, info.tenant_id
-    );
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", c.client_id.as_str()),
-        ("client_secret", c.client_secret.as_str()),
-        ("scope", "https://graph.microsoft.com/.default"),
-    ];
-    let v: Value = http
-        .post(url)
-        .form(&form)
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    v["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_string()
-}
-
 /// Pages `/users?$top=999` to the end; returns (users, pages, seconds).
 async fn page_all_users(http: &reqwest::Client, base: &str, token: &str) -> (usize, usize, f64) {
     let start = Instant::now();
@@ -109,7 +82,7 @@ async fn main() {
     println!("resident memory with the large tenant: {rss_mib} MiB (peak {hwm_mib} MiB)");
 
     let http = reqwest::Client::new();
-    let token = token(&http, &emu.info).await;
+    let token = rewind_emulator::testing::token_for(&http, &emu.info, Access::Read).await;
     for run in 1..=3 {
         let (users, pages, secs) = page_all_users(&http, &emu.info.graph_url, &token).await;
         #[expect(clippy::cast_precision_loss, reason = "a rate for people to read")]

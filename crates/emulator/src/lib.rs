@@ -53,6 +53,10 @@ mod scenario;
 mod seed;
 mod server;
 
+/// Test support (the `testing` feature).
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use auth::OAuthError;
 pub use client::{Access, Client};
 pub use error::GraphError;

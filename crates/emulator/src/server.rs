@@ -128,6 +128,14 @@ impl EmulatorInfo {
     pub fn client(&self, access: Access) -> Option<&ClientInfo> {
         self.clients.iter().find(|c| c.access == access)
     }
+
+    /// The token endpoint of the emulated tenant (client credentials).
+    pub fn token_url(&self) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.authority_url, self.tenant_id
+        )
+    }
 }
 
 #[derive(Clone)]

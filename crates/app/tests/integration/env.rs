@@ -166,27 +166,7 @@ impl Env {
 
     /// A token of the write app, to change the tenant as an administrator would.
     pub async fn writer_token(&self) -> String {
-        let c = self.emulator.info.client(Access::Write).unwrap();
-        let url = format!(
-            "{}/{}/oauth2/v2.0/token",
-            self.emulator.info.authority_url, self.emulator.info.tenant_id
-        );
-        let t: Value = self
-            .http
-            .post(url)
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", c.client_id.as_str()),
-                ("client_secret", c.client_secret.as_str()),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        t["access_token"].as_str().unwrap().to_string()
+        rewind_emulator::testing::token_for(&self.http, &self.emulator.info, Access::Write).await
     }
 
     /// A Graph call as the write app; returns status and body.

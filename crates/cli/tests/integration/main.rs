@@ -45,37 +45,21 @@ fn emulator_prints_connection_json_first_and_serves() {
         .find(|c| c["access"] == "read")
         .expect("a read client");
     assert!(clients.iter().any(|c| c["access"] == "write"));
-    let url = format!(
-        "{}/{}/oauth2/v2.0/token",
-        info["authority_url"].as_str().unwrap(),
-        info["tenant_id"].as_str().unwrap()
-    );
+    let parsed: rewind_emulator::EmulatorInfo = serde_json::from_value(info.clone()).unwrap();
     let rt = tokio_rt();
     let status = rt.block_on(async {
         let http = reqwest::Client::new();
-        let token: Value = http
-            .post(url)
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", reader["client_id"].as_str().unwrap()),
-                ("client_secret", reader["client_secret"].as_str().unwrap()),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ])
+        let client = (
+            reader["client_id"].as_str().unwrap(),
+            reader["client_secret"].as_str().unwrap(),
+        );
+        let token = rewind_emulator::testing::token(&http, &parsed, client).await;
+        http.get(format!("{}/v1.0/users", parsed.graph_url))
+            .bearer_auth(token)
             .send()
             .await
             .unwrap()
-            .json()
-            .await
-            .unwrap();
-        http.get(format!(
-            "{}/v1.0/users",
-            info["graph_url"].as_str().unwrap()
-        ))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .status()
+            .status()
     });
     child.kill().unwrap();
     let _ = child.wait();

@@ -68,26 +68,13 @@ pub(crate) fn graph_as(
     body: Option<Value>,
 ) -> (u16, Value) {
     let base = s.graph_url().to_string();
-    let token_url = format!("{}/{}/oauth2/v2.0/token", s.authority_url(), s.tenant_id());
+    let info = s.emulator_info();
     tokio_rt().block_on(async move {
         let http = reqwest::Client::new();
-        let token: Value = http
-            .post(token_url)
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", client_id),
-                ("client_secret", secret),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let token = rewind_emulator::testing::token(&http, &info, (client_id, secret)).await;
         let mut req = http
             .request(method.parse().unwrap(), format!("{base}/v1.0{path}"))
-            .bearer_auth(token["access_token"].as_str().unwrap());
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }

@@ -46,9 +46,9 @@ impl Setup {
             .unwrap()
     }
 
-    /// The emulator's identity platform base URL.
-    pub fn authority_url(&self) -> &str {
-        self.info["authority_url"].as_str().unwrap()
+    /// How to reach the emulator, as it printed it.
+    pub fn emulator_info(&self) -> rewind_emulator::EmulatorInfo {
+        serde_json::from_value(self.info.clone()).expect("the emulator's connection JSON")
     }
 
     /// The emulated tenant's id.

@@ -111,10 +111,7 @@ impl Harness {
     }
 
     pub fn token_url(&self) -> String {
-        format!(
-            "{}/{}/oauth2/v2.0/token",
-            self.emu.info.authority_url, self.emu.info.tenant_id
-        )
+        self.emu.info.token_url()
     }
 
     /// The client id (appId) of one of the emulator's clients.
@@ -128,25 +125,7 @@ impl Harness {
     }
 
     pub async fn token(&self, access: Access) -> String {
-        let c = self.emu.info.client(access).expect("client");
-        let r = self
-            .http
-            .post(self.token_url())
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", c.client_id.as_str()),
-                ("client_secret", c.client_secret.as_str()),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ])
-            .send()
-            .await
-            .expect("token request");
-        assert_eq!(r.status(), 200);
-        let v: Value = r.json().await.expect("token json");
-        v["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_string()
+        rewind_emulator::testing::token_for(&self.http, &self.emu.info, access).await
     }
 
     pub async fn send(
