@@ -63,3 +63,55 @@ fn what_people_read_after_an_attack() {
         insta::assert_snapshot!("tenant_list", text(&s, &["tenant", "list"]));
     });
 }
+
+/// A `--json` report with what changes from run to run masked: phase timings and durations.
+fn json_report(s: &Setup, args: &[&str]) -> String {
+    let mut v = s.json(args);
+    if let Some(t) = v.get_mut("timings").and_then(|t| t.as_object_mut()) {
+        for value in t.values_mut() {
+            *value = "[seconds]".into();
+        }
+    }
+    if let Some(seconds) = v.get_mut("seconds") {
+        *seconds = "[seconds]".into();
+    }
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+/// The `--json` reports of restore and apply (DESIGN §8.1), pinned field by field and in order:
+/// planned only, applied from a plan file, and nothing left to do.
+#[test]
+fn restore_reports_in_json() {
+    let s = Setup::new(&[]);
+    s.json(&["capture", "--json"]);
+    s.scenario("attacker");
+    s.json(&["capture", "--json"]);
+    let plan = s.dir().join("plan.json");
+    let plan = plan.to_str().unwrap();
+    settings().bind(|| {
+        insta::assert_snapshot!(
+            "restore_json_dry_run",
+            json_report(
+                &s,
+                &[
+                    "restore",
+                    "--to",
+                    "1",
+                    "--all",
+                    "--dry-run",
+                    "--json",
+                    "--plan-out",
+                    plan
+                ]
+            )
+        );
+        insta::assert_snapshot!(
+            "apply_json",
+            json_report(&s, &["apply", plan, "--yes", "--json"])
+        );
+        insta::assert_snapshot!(
+            "restore_json_nothing_to_do",
+            json_report(&s, &["restore", "--to", "1", "--all", "--yes", "--json"])
+        );
+    });
+}
