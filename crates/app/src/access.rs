@@ -44,50 +44,6 @@ pub struct PlanStep {
     pub object: Option<Value>,
 }
 
-/// Reads a plan file: a restore plan (`rewind restore --plan-out`, or `--json`), whose desired
-/// state is what the plan leaves; or `{"plan": {"steps": [...]}}` / a bare list of steps, each
-/// step's `object` carrying the configuration it writes.
-pub fn parse_plan(text: &str) -> Result<Vec<PlanStep>, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    // A restore plan (`--plan-out`, or `rewind restore --json`) carries its desired state.
-    if let Some(desired) = value
-        .pointer("/plan/desired")
-        .or_else(|| value.get("desired"))
-    {
-        let desired: Vec<rewind_engine::restore::Desired> = serde_json::from_value(desired.clone())
-            .map_err(|e| format!("the plan's desired state: {e}"))?;
-        return Ok(desired_steps(&desired));
-    }
-    let steps = value
-        .pointer("/plan/steps")
-        .or_else(|| value.get("steps"))
-        .cloned()
-        .unwrap_or(value);
-    let steps: Vec<PlanStep> = serde_json::from_value(steps).map_err(|e| {
-        format!("expected {{\"plan\": {{\"steps\": [{{\"action\", \"kind\", \"id\", \"object\"}}]}}}}: {e}")
-    })?;
-    for (i, s) in steps.iter().enumerate() {
-        match (s.action.as_str(), &s.object) {
-            ("delete", _) | ("create" | "update", Some(Value::Object(_))) => {}
-            ("create" | "update", _) => {
-                return Err(format!(
-                    "step {}: {} {} has no object to write",
-                    i + 1,
-                    s.action,
-                    s.id
-                ));
-            }
-            (other, _) => {
-                return Err(format!(
-                    "step {}: '{other}' is not create, update or delete",
-                    i + 1
-                ));
-            }
-        }
-    }
-    Ok(steps)
-}
-
 /// A restore plan's desired state as steps: each object put as wanted, or removed.
 pub fn desired_steps(desired: &[rewind_engine::restore::Desired]) -> Vec<PlanStep> {
     desired

@@ -15,6 +15,7 @@ pub mod links;
 pub mod live;
 pub mod locate;
 pub mod names;
+pub mod plan_file;
 pub mod restore;
 pub mod watch;
 

@@ -38,7 +38,7 @@ pub enum RestoreError {
     /// The request cannot be planned as given; the message says what to change.
     #[error("{0}")]
     Scope(String),
-    /// A plan file that this build cannot apply.
-    #[error("plan file: {0}")]
+    /// A plan file that cannot be read or applied; the message names the file and what to do.
+    #[error("{0}")]
     PlanFile(String),
 }

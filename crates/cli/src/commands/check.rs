@@ -5,8 +5,9 @@
 //! a group that no longer exists, a role assignment of a deleted principal. Exit code 6 when
 //! any is found, for scripts.
 
-use rewind_app::access::{Subjects, load_access, parse_plan};
+use rewind_app::access::{Subjects, load_access};
 use rewind_app::links::{ResolvedEdge, edges_at};
+use rewind_app::plan_file::PlanFile;
 use rewind_policy::{Lockout, LockoutOptions, analyse, explain};
 use serde_json::json;
 
@@ -21,11 +22,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
         return refs(args).await;
     }
     let plan = match &args.plan {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| usage(format!("cannot read the plan {}: {e}", path.display())))?;
-            parse_plan(&text).map_err(|e| usage(format!("plan {}: {e}", path.display())))?
-        }
+        Some(path) => PlanFile::read(path).map_err(usage)?.steps(),
         None => Vec::new(),
     };
     let session = Session::open(&args.store, Some(&args.connect)).await?;

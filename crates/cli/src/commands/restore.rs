@@ -8,12 +8,13 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use anyhow::Context as _;
 use rewind_app::locate::{TimeSpec, kind_named, resolve_object, snapshot_for};
+use rewind_app::plan_file::PlanFile;
 use rewind_app::restore::{
     ExecuteOptions, Execution, Guard, RestoreError, Scope, StepEvent, Verification, execute, guard,
     prepare, replan, verify,
 };
 use rewind_app::{CaptureOptions, Config, RawConfig};
-use rewind_engine::restore::{PLAN_FORMAT, Plan};
+use rewind_engine::restore::Plan;
 use rewind_msgraph::protocol::RetryPolicy;
 use rewind_msgraph::{ClientOptions, GraphClient};
 use rewind_policy::LockoutOptions;
@@ -56,10 +57,9 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<()> {
 }
 
 pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.plan)
-        .map_err(|e| usage(format!("cannot read the plan {}: {e}", args.plan.display())))?;
-    let plan =
-        parse_plan_file(&text).map_err(|e| usage(format!("plan {}: {e}", args.plan.display())))?;
+    let plan = PlanFile::read(&args.plan)
+        .and_then(|file| file.into_restore_plan(&args.plan))
+        .map_err(usage)?;
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     check_mac(&session.store, &plan, &args.plan)?;
     let tenant = session.tenant().await?;
@@ -172,20 +172,6 @@ fn unreviewed_steps(file: &Plan, now: &Plan) -> Vec<String> {
         out.push("a step repeated in the file".into());
     }
     out
-}
-
-/// A plan file: the plan itself, or a `rewind restore --json` report holding it.
-fn parse_plan_file(text: &str) -> Result<Plan, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let plan = value.get("plan").cloned().unwrap_or(value);
-    let format = plan.get("format").and_then(Value::as_u64);
-    if format != Some(u64::from(PLAN_FORMAT)) {
-        return Err(format!(
-            "format {} is not the plan format this Rewind applies ({PLAN_FORMAT}); make the plan again with this version",
-            format.map_or_else(|| "(none)".to_string(), |f| f.to_string())
-        ));
-    }
-    serde_json::from_value(plan).map_err(|e| format!("not a restore plan: {e}"))
 }
 
 /// The scope the flags name, and the snapshot to go back to.
