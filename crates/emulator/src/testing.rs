@@ -2,7 +2,7 @@
 //! feature): one way to get a token, instead of a copy in every test crate. Panics with a
 //! message on failure, as test helpers do.
 
-#![allow(
+#![expect(
     clippy::expect_used,
     reason = "test support: a failed token fetch fails the test that asked"
 )]

@@ -10,6 +10,7 @@ use serde::Serialize;
 use sqlx::Row as _;
 
 use crate::error::StoreError;
+use crate::journal_types::{RestoreId, RestoreStatus, StepState};
 use crate::store::{Store, micros};
 use crate::tenant::TenantInfo;
 
@@ -17,15 +18,14 @@ use crate::tenant::TenantInfo;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RestoreRecord {
     /// Its id, unique in the store.
-    pub id: i64,
+    pub id: RestoreId,
     /// When it began.
     pub created_at: Timestamp,
     /// The plan, as JSON text.
     #[serde(skip)]
     pub plan: String,
-    /// `running`, `finished`, `partial` (some steps failed) or `abandoned` (a newer plan
-    /// replaced it before it finished).
-    pub status: String,
+    /// Where it is.
+    pub status: RestoreStatus,
     /// When it ended.
     pub finished_at: Option<Timestamp>,
 }
@@ -33,8 +33,8 @@ pub struct RestoreRecord {
 /// One step's journal entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepRecord {
-    /// `started`, `done`, `failed` or `skipped`.
-    pub state: String,
+    /// Where it is.
+    pub state: StepState,
     /// What the step left: a new id, an error (JSON text).
     pub result: String,
 }
@@ -49,7 +49,7 @@ pub struct LineageRecord {
     /// The key it has now.
     pub new_key: String,
     /// The restore that created it.
-    pub restore: i64,
+    pub restore: RestoreId,
 }
 
 const PLAN_ADDRESS: &[u8] = b"restore-plan";
@@ -66,26 +66,27 @@ impl Store {
         tenant: &TenantInfo,
         plan: &str,
         writer: &str,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<RestoreId, StoreError> {
         let sealed = self.sealer.seal_text(PLAN_ADDRESS, plan)?;
         let now = Timestamp::now().as_microsecond();
         let mut tx = self.db.begin().await?;
         let row = sqlx::query(
-            "INSERT INTO restores (tenant, created_at, plan, status, writer) VALUES ($1, $2, $3, 'running', $4) RETURNING id",
+            "INSERT INTO restores (tenant, created_at, plan, status, writer) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(tenant.id)
         .bind(now)
         .bind(sealed.clone())
+        .bind(RestoreStatus::Running.as_str())
         .bind(writer)
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get(0)?;
         let body = serde_json::json!({"created_at": now, "plan": sealed, "writer": writer,
-            "status": "running"});
+            "status": RestoreStatus::Running.as_str()});
         self.append_ledger(&mut tx, tenant.id, "restore", &id.to_string(), &body, now)
             .await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(RestoreId(id))
     }
 
     /// The tenant's restores, newest first.
@@ -99,12 +100,12 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(RestoreRecord {
-                    id: r.try_get(0)?,
+                    id: RestoreId(r.try_get(0)?),
                     created_at: micros(r.try_get(1)?)?,
                     plan: self
                         .sealer
                         .open_text(PLAN_ADDRESS, &r.try_get::<String, _>(2)?)?,
-                    status: r.try_get(3)?,
+                    status: RestoreStatus::parse(&r.try_get::<String, _>(3)?)?,
                     finished_at: r.try_get::<Option<i64>, _>(4)?.map(micros).transpose()?,
                 })
             })
@@ -114,9 +115,9 @@ impl Store {
     /// Records a step's state; the latest state of a step is kept.
     pub async fn record_step(
         &self,
-        restore: i64,
+        restore: RestoreId,
         step: usize,
-        state: &str,
+        state: StepState,
         result: &str,
     ) -> Result<(), StoreError> {
         self.record_steps(restore, &[(step, state, result.to_string())])
@@ -126,25 +127,26 @@ impl Store {
     /// Records several steps' states in one transaction: `(step, state, result)`.
     pub async fn record_steps(
         &self,
-        restore: i64,
-        entries: &[(usize, &str, String)],
+        restore: RestoreId,
+        entries: &[(usize, StepState, String)],
     ) -> Result<(), StoreError> {
         let now = Timestamp::now().as_microsecond();
         let mut tx = self.db.begin().await?;
-        let tenant = restore_tenant(&mut tx, restore).await?;
+        let tenant = restore_tenant(&mut tx, restore.0).await?;
         for (step, state, result) in entries {
             let address = format!("restore-step-{restore}-{step}");
             let sealed = self.sealer.seal_text(address.as_bytes(), result)?;
             let step = i64::try_from(*step).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sqlx::query(UPSERT_STEP)
-                .bind(restore)
+                .bind(restore.0)
                 .bind(step)
-                .bind(*state)
+                .bind(state.as_str())
                 .bind(sealed.clone())
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            let body = serde_json::json!({"state": state, "result": sealed, "updated_at": now});
+            let body =
+                serde_json::json!({"state": state.as_str(), "result": sealed, "updated_at": now});
             self.append_ledger(
                 &mut tx,
                 tenant,
@@ -162,10 +164,10 @@ impl Store {
     /// Every step recorded for a restore, by step number.
     pub async fn restore_steps(
         &self,
-        restore: i64,
+        restore: RestoreId,
     ) -> Result<BTreeMap<usize, StepRecord>, StoreError> {
         let rows = sqlx::query("SELECT step, state, result FROM restore_steps WHERE restore = $1")
-            .bind(restore)
+            .bind(restore.0)
             .fetch_all(&self.db)
             .await?;
         let mut out = BTreeMap::new();
@@ -176,7 +178,7 @@ impl Store {
             out.insert(
                 step,
                 StepRecord {
-                    state: r.try_get(1)?,
+                    state: StepState::parse(&r.try_get::<String, _>(1)?)?,
                     result: self
                         .sealer
                         .open_text(address.as_bytes(), &r.try_get::<String, _>(2)?)?,
@@ -187,17 +189,21 @@ impl Store {
     }
 
     /// Marks a restore ended with `status`.
-    pub async fn finish_restore(&self, restore: i64, status: &str) -> Result<(), StoreError> {
+    pub async fn finish_restore(
+        &self,
+        restore: RestoreId,
+        status: RestoreStatus,
+    ) -> Result<(), StoreError> {
         let now = Timestamp::now().as_microsecond();
         let mut tx = self.db.begin().await?;
-        let tenant = restore_tenant(&mut tx, restore).await?;
+        let tenant = restore_tenant(&mut tx, restore.0).await?;
         sqlx::query("UPDATE restores SET status = $1, finished_at = $2 WHERE id = $3")
-            .bind(status)
+            .bind(status.as_str())
             .bind(now)
-            .bind(restore)
+            .bind(restore.0)
             .execute(&mut *tx)
             .await?;
-        let body = serde_json::json!({"status": status, "finished_at": now});
+        let body = serde_json::json!({"status": status.as_str(), "finished_at": now});
         self.append_ledger(&mut tx, tenant, "finish", &restore.to_string(), &body, now)
             .await?;
         tx.commit().await?;
@@ -208,7 +214,7 @@ impl Store {
     pub async fn record_lineage(
         &self,
         tenant: &TenantInfo,
-        restore: i64,
+        restore: RestoreId,
         kind: Kind,
         old_key: &str,
         new_key: &str,
@@ -224,7 +230,7 @@ impl Store {
         .bind(kind.name())
         .bind(old_key)
         .bind(new_key)
-        .bind(restore)
+        .bind(restore.0)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -260,7 +266,7 @@ impl Store {
                     })?,
                     old_key: r.try_get(1)?,
                     new_key: r.try_get(2)?,
-                    restore: r.try_get(3)?,
+                    restore: RestoreId(r.try_get(3)?),
                 })
             })
             .collect()

@@ -220,7 +220,7 @@ impl Store {
             let created_at: i64 = r.try_get(1)?;
             let body = serde_json::json!({"created_at": created_at,
                 "plan": r.try_get::<String, _>(2)?, "writer": r.try_get::<Option<String>, _>(3)?,
-                "status": "running"});
+                "status": crate::journal_types::RestoreStatus::Running.as_str()});
             self.append_ledger(
                 &mut tx,
                 tenant,

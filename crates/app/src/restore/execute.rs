@@ -17,7 +17,7 @@ use rewind_engine::restore::{Action, Plan, Step, follow_app_id, set_reference};
 use rewind_model::Kind;
 use rewind_msgraph::protocol::{BatchRequest, BatchResponse};
 use rewind_msgraph::{ClientError, GraphClient};
-use rewind_store::{Store, TenantInfo};
+use rewind_store::{RestoreId, RestoreStatus, StepState, Store, TenantInfo};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -105,7 +105,7 @@ pub enum StepEvent<'a> {
 #[derive(Debug, Clone, Serialize)]
 pub struct Execution {
     /// The journal's restore id.
-    pub restore: i64,
+    pub restore: RestoreId,
     /// Every step's outcome, in plan order.
     pub outcomes: Vec<StepOutcome>,
     /// Objects created anew: old id → new id.
@@ -145,7 +145,7 @@ pub async fn execute(
     store: &Store,
     tenant: &TenantInfo,
     plan: &Plan,
-    restore: i64,
+    restore: RestoreId,
     options: ExecuteOptions,
     progress: &(dyn Fn(StepEvent<'_>) + Sync),
 ) -> Result<Execution, RestoreError> {
@@ -208,14 +208,18 @@ pub async fn execute(
         if runnable.is_empty() {
             continue;
         }
-        let started: Vec<(usize, &str, String)> = runnable
+        let started: Vec<(usize, StepState, String)> = runnable
             .iter()
-            .map(|s| (s.n, "started", String::new()))
+            .map(|s| (s.n, StepState::Started, String::new()))
             .collect();
         store.record_steps(restore, &started).await?;
         let resumed: Vec<bool> = runnable
             .iter()
-            .map(|s| journal.get(&s.n).is_some_and(|r| r.state == "started"))
+            .map(|s| {
+                journal
+                    .get(&s.n)
+                    .is_some_and(|r| r.state == StepState::Started)
+            })
             .collect();
         if matches!(runnable[0].action, Action::AddLink | Action::RemoveLink) {
             for outcome in run.links(&runnable).await {
@@ -251,7 +255,14 @@ pub async fn execute(
     // Applied is not finished: the journal is finished once verification has read the tenant
     // back (`--resume` after a crash during verification verifies).
     store
-        .finish_restore(restore, if failed { "partial" } else { "verifying" })
+        .finish_restore(
+            restore,
+            if failed {
+                RestoreStatus::Partial
+            } else {
+                RestoreStatus::Verifying
+            },
+        )
         .await?;
     Ok(Execution {
         restore,
@@ -290,13 +301,13 @@ struct Run<'a> {
     client: &'a GraphClient,
     store: &'a Store,
     tenant: &'a TenantInfo,
-    restore: i64,
+    restore: RestoreId,
     options: ExecuteOptions,
     /// Old id → new id of objects created anew.
     lineage: HashMap<String, String>,
     outcomes: BTreeMap<usize, StepOutcome>,
     /// Journal entries not yet written.
-    pending: Vec<(usize, &'static str, String)>,
+    pending: Vec<(usize, StepState, String)>,
     last_ca: tokio::sync::Mutex<Option<Instant>>,
     any_failed: bool,
     /// Old object id → old appId of the applications in the desired state.
@@ -332,7 +343,7 @@ impl Run<'_> {
         step: &Step,
         journal: Option<&rewind_store::StepRecord>,
     ) -> Option<StepOutcome> {
-        if let Some(r) = journal.filter(|r| r.state == "done") {
+        if let Some(r) = journal.filter(|r| r.state == StepState::Done) {
             let new_id = serde_json::from_str::<Value>(&r.result)
                 .ok()
                 .and_then(|v| v.get("new_id").and_then(Value::as_str).map(str::to_string));
@@ -383,9 +394,11 @@ impl Run<'_> {
             self.lineage.insert(old, split_key(new).1.to_string());
         }
         let (state, result) = match o.status {
-            StepStatus::Done | StepStatus::AlreadyDone => ("done", json!({"new_id": o.new_id})),
-            StepStatus::Failed => ("failed", json!({"error": o.detail})),
-            StepStatus::Skipped => ("skipped", json!({"reason": o.detail})),
+            StepStatus::Done | StepStatus::AlreadyDone => {
+                (StepState::Done, json!({"new_id": o.new_id}))
+            }
+            StepStatus::Failed => (StepState::Failed, json!({"error": o.detail})),
+            StepStatus::Skipped => (StepState::Skipped, json!({"reason": o.detail})),
         };
         if matches!(o.status, StepStatus::Failed | StepStatus::Skipped) {
             self.any_failed = true;

@@ -7,9 +7,8 @@ use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::path::Path;
 
-use rewind_app::CaptureOptions;
 use rewind_app::access::{Subjects, load_access};
-use rewind_app::restore::{ExecuteOptions, Scope, execute, guard, prepare, verify};
+use rewind_app::restore::{Restore, RestoreClients, Scope, plan_names};
 use rewind_emulator::{Access, Coll, EmulatorInfo, RunningEmulator, Scenario};
 use rewind_msgraph::{ClientOptions, Credential, Endpoints, GraphClient, Secret};
 use rewind_policy::{LockoutOptions, analyse, explain};
@@ -149,8 +148,6 @@ async fn timeline(
                 .await?
         }
     };
-    let capture =
-        || rewind_app::capture(&client, &store, &tenant, CaptureOptions::default(), &|_| {});
     let writer = info
         .client(Access::Write)
         .ok_or_else(|| anyhow::anyhow!("the emulator has no write client"))?;
@@ -162,6 +159,14 @@ async fn timeline(
         },
         ClientOptions::default(),
     )?;
+    let lockout = LockoutOptions::default();
+    let clients = RestoreClients {
+        read: client,
+        write: write_client,
+        separate_write_app: true,
+    };
+    let restore = Restore::new(&store, &tenant, clients, lockout.clone());
+    let capture = || restore.capture(&|_| {});
     outln!("\n1. Capture the tenant into {}:\n", path.display())?;
     let first = capture().await?;
     out!("{}", super::capture::report_text(&tenant, &first))?;
@@ -191,7 +196,6 @@ async fn timeline(
     )
     .await?;
     out!("{}", super::changes::report(&compared))?;
-    let lockout = LockoutOptions::default();
     let access = load_access(
         &store,
         &tenant,
@@ -212,55 +216,25 @@ async fn timeline(
         first.snapshot.id
     )?;
     let live = capture().await?.snapshot;
-    let prepared = prepare(
-        &client,
-        &store,
-        &tenant,
-        &first.snapshot,
-        &live,
-        &Scope::All,
-    )
-    .await?;
-    let plan = prepared.plan;
-    let judged = guard(
-        &store,
-        &tenant,
-        &live,
-        Some(&first.snapshot),
-        &plan,
-        &lockout,
-    )
-    .await?;
-    let names = super::restore::names(&store, &tenant, &live, &plan).await?;
+    let plan = restore
+        .plan(&first.snapshot, &live, &Scope::All)
+        .await?
+        .plan;
+    let judged = restore
+        .judge(plan, &live, Some(&first.snapshot), None)
+        .await?;
+    let plan = &judged.plan;
+    let names = plan_names(&store, &tenant, &live, plan).await?;
     out!(
         "{}",
-        super::restore_text::plan(&plan, Some(&first.snapshot), &live, &judged, &names)
+        super::restore_text::plan(plan, Some(&first.snapshot), &live, &judged.guard, &names)
     )?;
     outln!("\n8. Restore (`--yes`) and verify:")?;
-    let restore = store
-        .begin_restore(
-            &tenant,
-            &serde_json::to_string(&plan)?,
-            write_client.client_id(),
-        )
-        .await?;
-    let execution = execute(
-        &write_client,
-        &store,
-        &tenant,
-        &plan,
-        restore,
-        ExecuteOptions::default(),
-        &|_| {},
-    )
-    .await?;
-    let after = capture().await?.snapshot;
-    let lineage = execution.renamed();
-    let verification = verify(&store, &tenant, &plan, &after, &lineage).await?;
-    store.finish_restore(restore, "finished").await?;
+    let begun = restore.begin(plan, "rewind demo").await?;
+    let applied = restore.apply(plan, begun.restore, &|_| {}, &|_| {}).await?;
     out!(
         "{}",
-        super::restore_text::outcome(&execution, &verification, &after)
+        super::restore_text::outcome(&applied.execution, &applied.verification, &applied.after)
     )?;
     store.close().await;
     Ok(Story {

@@ -4,11 +4,11 @@
 
 use std::fmt::Write as _;
 
-use rewind_app::restore::{Execution, Guard, Verification};
+use rewind_app::restore::{Execution, Guard, Missing, Verification};
 use rewind_engine::restore::{Action, NoticeKind, Plan, Step};
 use rewind_policy::Verdict;
 use rewind_store::SnapshotInfo;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::text::{count, inert};
 
@@ -322,22 +322,18 @@ pub fn refusal(g: &Guard) -> String {
     s
 }
 
-pub fn guard_json(g: &Guard) -> Value {
-    json!({
-        "verdict": g.verdict,
-        "before": g.before,
-        "refused": g.refuses(),
-        "newly_locked_out": g.newly_locked_out,
-        "worse_off": g.worse_off,
-        "removed": g.removed,
-        "no_way_in": g.no_way_in,
-        "principals": g.analysis.principals.iter().map(|p| json!({
-            "id": p.id,
-            "user_principal_name": p.user_principal_name,
-            "verdict": p.verdict,
-            "policies": p.policies,
-        })).collect::<Vec<_>>(),
-    })
+/// What the write app lacks, as indented lines under a heading per part.
+pub fn missing(m: &Missing) -> String {
+    let mut out = String::new();
+    if !m.permissions.is_empty() {
+        out += "\n  application permissions (grant with admin consent):\n    ";
+        out += &m.permissions.join("\n    ");
+    }
+    if !m.roles.is_empty() {
+        out += "\n  directory roles (assign to the write app's service principal; `rewind doctor` prints the assignment):\n    ";
+        out += &m.roles.join("\n    ");
+    }
+    out
 }
 
 pub fn outcome(e: &Execution, v: &Verification, after: &SnapshotInfo) -> String {

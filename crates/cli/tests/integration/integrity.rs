@@ -98,12 +98,18 @@ fn with_ledger(s: &Setup) -> Vec<u8> {
             .begin_restore(&t, "{\"format\":1}", "app-1")
             .await
             .unwrap();
-        store.record_step(r, 1, "done", "{}").await.unwrap();
+        store
+            .record_step(r, 1, rewind_store::StepState::Done, "{}")
+            .await
+            .unwrap();
         store
             .record_lineage(&t, r, rewind_model::Kind::Group, "g-old", "g-new")
             .await
             .unwrap();
-        store.finish_restore(r, "finished").await.unwrap();
+        store
+            .finish_restore(r, rewind_store::RestoreStatus::Finished)
+            .await
+            .unwrap();
         store.close().await;
     });
     s.json(&["capture", "--json"]);

@@ -810,23 +810,23 @@ fn verification_is_part_of_the_journal_and_an_empty_plan_has_converged() {
     snapshot(&s);
     let (rc, done) = run_json(&s, &["restore", "--to", &first, "--all", "--yes"]);
     assert_eq!(rc, 0, "{done}");
-    let restore = done["restore"].as_i64().unwrap();
+    let restore = rewind_store::RestoreId(done["restore"].as_i64().unwrap());
     let store = open_store(&s);
     let rt = tokio_rt();
     let status = |store: &rewind_store::Store| {
         rt.block_on(async {
             let tenant = store.tenants().await.unwrap().remove(0);
-            store.restores(&tenant).await.unwrap()[0].status.clone()
+            store.restores(&tenant).await.unwrap()[0].status.as_str()
         })
     };
     assert_eq!(status(&store), "finished");
     // As a kill during verification leaves it: applied, not verified.
-    rt.block_on(store.finish_restore(restore, "verifying"))
+    rt.block_on(store.finish_restore(restore, rewind_store::RestoreStatus::Verifying))
         .unwrap();
     let (rc, resumed) = run_json(&s, &["restore", "--resume"]);
     assert_eq!(rc, 0, "{resumed}");
     assert_eq!(resumed["converged"], true, "{resumed}");
-    assert_eq!(resumed["restore"], restore);
+    assert_eq!(resumed["restore"], restore.0);
     assert_eq!(status(&store), "finished");
     let nothing = s.run(&["restore", "--resume"]);
     assert_eq!(code(&nothing), Some(2), "{}", stderr(&nothing));

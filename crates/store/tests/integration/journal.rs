@@ -3,7 +3,7 @@
 //! restores.
 
 use rewind_model::Kind;
-use rewind_store::StoreKey;
+use rewind_store::{RestoreStatus, StepState, StoreKey};
 
 use crate::db::{Db, on_both, spec};
 
@@ -41,12 +41,15 @@ async fn a_journal_keeps_each_steps_latest_state_and_the_lineage(db: Db) {
     store
         .record_steps(
             first,
-            &[(1, "started", String::new()), (2, "started", String::new())],
+            &[
+                (1, StepState::Started, String::new()),
+                (2, StepState::Started, String::new()),
+            ],
         )
         .await
         .unwrap();
     store
-        .record_step(first, 1, "done", "{\"new_id\":\"g2\"}")
+        .record_step(first, 1, StepState::Done, "{\"new_id\":\"g2\"}")
         .await
         .unwrap();
     store
@@ -54,11 +57,14 @@ async fn a_journal_keeps_each_steps_latest_state_and_the_lineage(db: Db) {
         .await
         .unwrap();
     let steps = store.restore_steps(first).await.unwrap();
-    assert_eq!(steps[&1].state, "done");
+    assert_eq!(steps[&1].state, StepState::Done);
     assert_eq!(steps[&1].result, "{\"new_id\":\"g2\"}");
-    assert_eq!(steps[&2].state, "started");
+    assert_eq!(steps[&2].state, StepState::Started);
     let second = store.begin_restore(&t, "{}", "writer-app").await.unwrap();
-    store.finish_restore(first, "partial").await.unwrap();
+    store
+        .finish_restore(first, RestoreStatus::Partial)
+        .await
+        .unwrap();
     let listed = store.restores(&t).await.unwrap();
     assert_eq!(
         listed
@@ -89,7 +95,7 @@ async fn journals_are_sealed_in_an_encrypted_store(db: Db) {
         .await
         .unwrap();
     store
-        .record_step(id, 1, "failed", "{\"error\":\"x\"}")
+        .record_step(id, 1, StepState::Failed, "{\"error\":\"x\"}")
         .await
         .unwrap();
     assert_eq!(
