@@ -7,9 +7,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use rewind_emulator::{Preset, Scenario};
+use rewind_engine::risk::Severity;
+use rewind_model::Kind;
 
 /// Point-in-time recovery for Microsoft Entra ID configuration.
 #[derive(Debug, Parser)]
@@ -18,8 +21,14 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Log format on stderr: text, or json (one object per line, for log collectors).
-    #[arg(long, global = true, value_name = "FORMAT", env = "REWIND_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
-    pub log_format: String,
+    #[arg(
+        long,
+        global = true,
+        value_name = "FORMAT",
+        env = "REWIND_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,8 +154,8 @@ pub struct CaptureArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
     /// Give up (storing nothing) when reading takes longer than this: 30m, 4h.
-    #[arg(long, value_name = "DUR", default_value = "4h")]
-    pub time_limit: String,
+    #[arg(long, value_name = "DUR", default_value = "4h", value_parser = duration)]
+    pub time_limit: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -171,8 +180,8 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
     /// Time between the starts of two captures of a tenant: 30s, 5m, 1h.
-    #[arg(long, value_name = "DUR", default_value = "5m")]
-    pub interval: String,
+    #[arg(long, value_name = "DUR", default_value = "5m", value_parser = duration)]
+    pub interval: Duration,
     /// POST each alert as JSON to URL [env: REWIND_WEBHOOK_URL]; REWIND_WEBHOOK_SECRET signs
     /// the body (X-Rewind-Signature: sha256=HMAC).
     #[arg(long, value_name = "URL")]
@@ -194,8 +203,8 @@ pub struct WatchArgs {
     pub fleet: bool,
     /// Fleet: how long a worker's claim on a tenant lasts unless renewed; a dead worker's
     /// tenants go to others after it.
-    #[arg(long, value_name = "DUR", default_value = "60s")]
-    pub lease: String,
+    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = duration)]
+    pub lease: Duration,
     /// Fleet: this worker's name in leases [default: HOSTNAME-PID].
     #[arg(long, value_name = "NAME")]
     pub worker: Option<String>,
@@ -215,8 +224,8 @@ pub struct AlertsArgs {
     #[arg(long, value_name = "T")]
     pub since: Option<String>,
     /// Only alerts at least this severe: low, medium, high, critical.
-    #[arg(long, value_name = "SEVERITY")]
-    pub severity: Option<String>,
+    #[arg(long, value_name = "SEVERITY", value_parser = severity)]
+    pub severity: Option<Severity>,
 }
 
 #[derive(Debug, Args)]
@@ -244,8 +253,8 @@ pub struct ChangesArgs {
     #[arg(long, value_name = "T")]
     pub to: Option<String>,
     /// Only objects of this kind (group, user, ca, app, sp, …).
-    #[arg(long, value_name = "KIND")]
-    pub kind: Option<String>,
+    #[arg(long, value_name = "KIND", value_parser = kind)]
+    pub kind: Option<Kind>,
     /// Only changes by this actor (part of a user principal name or an app's name).
     #[arg(long, value_name = "ACTOR")]
     pub actor: Option<String>,
@@ -402,8 +411,8 @@ pub struct RestoreArgs {
     #[arg(long = "object", value_name = "OBJECT")]
     pub objects: Vec<String>,
     /// Every object of a kind; repeat for each.
-    #[arg(long = "kind", value_name = "KIND")]
-    pub kinds: Vec<String>,
+    #[arg(long = "kind", value_name = "KIND", value_parser = kind)]
+    pub kinds: Vec<Kind>,
     /// Only this property (dotted path, e.g. conditions.users.excludeUsers) of the one
     /// --object.
     #[arg(long, value_name = "PATH", requires = "objects")]
@@ -692,4 +701,30 @@ pub struct DemoArgs {
 /// A country flag: an ISO 3166-1 alpha-2 code, upper-cased; a name is refused with its code.
 fn country(given: &str) -> Result<String, String> {
     rewind_app::country::country_code(given)
+}
+
+/// How logs on stderr are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// A duration flag: `30s`, `5m`, `2h`, `1d`.
+fn duration(s: &str) -> Result<Duration, String> {
+    rewind_app::locate::parse_duration(s)
+}
+
+/// A severity flag: low, medium, high or critical.
+fn severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+/// A kind flag: a kind's name or a short alias (`ca`, `app`, `sp`, …).
+fn kind(s: &str) -> Result<Kind, String> {
+    rewind_app::locate::kind_named(s).ok_or_else(|| {
+        format!("unknown kind '{s}': use a kind's name (group, user, conditionalAccessPolicy, …) or ca, app, sp, au, role, location")
+    })
 }

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_env_filter(filter);
-    if cli.log_format == "json" {
+    if cli.log_format == cli::LogFormat::Json {
         logs.json().flatten_event(true).init();
     } else {
         logs.init();

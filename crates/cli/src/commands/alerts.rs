@@ -34,10 +34,7 @@ pub async fn run(args: AlertsArgs) -> anyhow::Result<()> {
             spec => spec.instant(jiff::Timestamp::now()),
         },
     };
-    let minimum = match &args.severity {
-        Some(s) => Some(s.parse::<rewind_engine::risk::Severity>().map_err(usage)?),
-        None => None,
-    };
+    let minimum = args.severity;
     let mut alerts: Vec<Alert> = Vec::new();
     for r in session.store.alerts(tenant.as_ref(), since).await? {
         let a = Alert::from_record(&r)?;

@@ -20,7 +20,7 @@ use crate::output::{out, outln};
 use crate::text::count;
 
 pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
-    let time_limit = rewind_app::locate::parse_duration(&args.time_limit).map_err(usage)?;
+    let time_limit = args.time_limit;
     let session = Session::open_or_create(&args.store, Some(&args.connect)).await?;
     let stored = session.find_tenant().await?;
     let raw = match &stored {

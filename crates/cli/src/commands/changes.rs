@@ -2,7 +2,6 @@
 //! the timeline, object by object, with the properties that changed and who changed them
 //! (from the audit log).
 
-use rewind_app::locate::kind_named;
 use serde::Serialize;
 use serde_json::json;
 
@@ -27,10 +26,7 @@ struct ObjectChange {
 pub async fn run(args: ChangesArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
-    let kind = match &args.kind {
-        Some(k) => Some(kind_named(k).ok_or_else(|| usage(format!("'{k}' is not a kind")))?),
-        None => None,
-    };
+    let kind = args.kind;
     let from = point(&session, &tenant, Some(&args.from)).await?;
     let to = point(&session, &tenant, args.to.as_deref()).await?;
     let mut compared = compare(from, to, |k, _| kind.is_none_or(|want| k.kind == want)).await?;

@@ -7,7 +7,7 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use anyhow::Context as _;
-use rewind_app::locate::{TimeSpec, kind_named, resolve_object, snapshot_for};
+use rewind_app::locate::{TimeSpec, resolve_object, snapshot_for};
 use rewind_app::plan_file::PlanFile;
 use rewind_app::restore::{
     Ending, Restore, RestoreClients, RestoreError, RestoreReport, Scope, StepEvent, Unreviewed,
@@ -172,12 +172,7 @@ async fn scope(
         return Ok((Scope::All, target));
     }
     if !args.kinds.is_empty() {
-        let kinds = args
-            .kinds
-            .iter()
-            .map(|k| kind_named(k).ok_or_else(|| usage(format!("unknown kind '{k}'"))))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        return Ok((Scope::Kinds(kinds), target));
+        return Ok((Scope::Kinds(args.kinds.clone()), target));
     }
     let mut objects = Vec::new();
     for spec in &args.objects {

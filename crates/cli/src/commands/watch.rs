@@ -8,7 +8,6 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::http::header;
 use axum::response::IntoResponse as _;
-use rewind_app::locate::parse_duration;
 use rewind_app::watch::{
     Email, EvaluateOptions, Fleet, Metrics, Sinks, Stop, WatchError, WatchOptions, Watcher, Webhook,
 };
@@ -28,7 +27,7 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
     if !args.email_to.is_empty() {
         session.raw.email_to = Some(args.email_to.clone());
     }
-    let interval = parse_duration(&args.interval).map_err(usage)?;
+    let interval = args.interval;
     let raw = &session.raw;
     let options = WatchOptions {
         interval,
@@ -188,7 +187,7 @@ async fn fleet(
             "--fleet shares tenants between workers through a PostgreSQL store: set REWIND_STORE=postgres://…",
         ));
     }
-    let lease = parse_duration(&args.lease).map_err(usage)?;
+    let lease = args.lease;
     let holder = args
         .worker
         .clone()
