@@ -24,6 +24,7 @@ mod kind;
 pub mod layout;
 mod reference;
 pub mod roles;
+mod severity;
 
 pub use actor::{Actor, ActorKind, parse_actors};
 pub use canonical::{Canonical, canonicalize, is_ordered_array};
@@ -31,3 +32,4 @@ pub use decode::{DecodeError, decode_text, parse_json};
 pub use hash::ContentHash;
 pub use kind::{Kind, ObjectKey, display_name};
 pub use reference::{Reference, Target, references, refers};
+pub use severity::Severity;

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use rewind_model::Severity;
 use serde::Serialize;
 use sqlx::Row as _;
 
@@ -23,7 +24,7 @@ pub struct NewAlert {
     /// The rule that raised it.
     pub rule: String,
     /// Its severity.
-    pub severity: String,
+    pub severity: Severity,
     /// The snapshot whose changes raised it.
     pub snapshot: i64,
     /// The whole alert as JSON text.
@@ -41,7 +42,7 @@ pub struct AlertRecord {
     /// The rule that raised it.
     pub rule: String,
     /// Its severity.
-    pub severity: String,
+    pub severity: Severity,
     /// The snapshot whose changes raised it.
     pub snapshot: i64,
     /// When it was stored.
@@ -91,7 +92,7 @@ impl Store {
             .bind(tenant.id)
             .bind(&a.fingerprint)
             .bind(&a.rule)
-            .bind(&a.severity)
+            .bind(a.severity.name())
             .bind(a.snapshot)
             .bind(now)
             .bind(sealed.clone())
@@ -100,7 +101,7 @@ impl Store {
             if let Some(row) = row {
                 let id: i64 = row.try_get(0)?;
                 let body = serde_json::json!({"fingerprint": a.fingerprint, "rule": a.rule,
-                    "severity": a.severity, "snapshot": a.snapshot, "created_at": now,
+                    "severity": a.severity.name(), "snapshot": a.snapshot, "created_at": now,
                     "body": sealed});
                 self.append_ledger(&mut tx, tenant.id, "alert", &id.to_string(), &body, now)
                     .await?;
@@ -108,7 +109,7 @@ impl Store {
                     id,
                     tenant: tenant.id,
                     rule: a.rule.clone(),
-                    severity: a.severity.clone(),
+                    severity: a.severity,
                     snapshot: a.snapshot,
                     created_at: micros(now)?,
                     body: a.body.clone(),
@@ -204,7 +205,10 @@ impl Store {
             id: r.try_get(0)?,
             tenant: r.try_get(1)?,
             rule: r.try_get(2)?,
-            severity: r.try_get(3)?,
+            severity: r
+                .try_get::<String, _>(3)?
+                .parse()
+                .map_err(StoreError::Corrupt)?,
             snapshot: r.try_get(4)?,
             created_at: micros(r.try_get(5)?)?,
             body: self

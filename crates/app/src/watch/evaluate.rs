@@ -91,7 +91,7 @@ pub async fn evaluate(
         .map(|(f, a)| NewAlert {
             fingerprint: fingerprint(f),
             rule: f.rule.id().into(),
-            severity: f.severity.name().into(),
+            severity: f.severity,
             snapshot: to.id,
             body: serde_json::to_string(a).unwrap_or_default(),
         })

@@ -49,7 +49,7 @@ fn with_ledger(s: &Setup) -> Vec<u8> {
                 &[rewind_store::NewAlert {
                     fingerprint: "f1".into(),
                     rule: "new-actor".into(),
-                    severity: "medium".into(),
+                    severity: rewind_model::Severity::Medium,
                     snapshot: latest.id,
                     body: "{\"summary\":\"first change ever by Rogue\"}".into(),
                 }],

@@ -18,7 +18,7 @@ fn alert(fingerprint: &str) -> NewAlert {
     NewAlert {
         fingerprint: fingerprint.into(),
         rule: "credential-added".into(),
-        severity: "high".into(),
+        severity: rewind_model::Severity::High,
         snapshot: 1,
         body: format!("{{\"fingerprint\":\"{fingerprint}\"}}"),
     }
