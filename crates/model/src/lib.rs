@@ -20,6 +20,7 @@ mod actor;
 mod canonical;
 mod decode;
 mod hash;
+pub mod key;
 mod kind;
 pub mod layout;
 mod reference;

@@ -54,11 +54,6 @@ pub(crate) fn name_of(raw: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The key of a contained object: `parent/child`, as Graph addresses it.
-pub(crate) fn contained_key(parent: &str, child: &str) -> String {
-    format!("{parent}/{child}")
-}
-
 /// Builds the version of an object. The methods policy comes back with its method
 /// configurations inline; they are versioned as a kind of their own, so they go.
 pub(crate) fn build(kind: Kind, key: String, raw: &Value) -> Built {

@@ -246,7 +246,7 @@ impl Run<'_> {
             if kind == Kind::FederatedIdentityCredential {
                 child["application"] = Value::String(parent.to_string());
             }
-            let built = assemble::build(kind, assemble::contained_key(parent, &id), &child);
+            let built = assemble::build(kind, rewind_model::key::join(parent, &id), &child);
             self.stage(kind, built, seen, blobs);
         }
         Ok(())

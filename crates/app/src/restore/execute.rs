@@ -16,14 +16,14 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use rewind_engine::restore::{Action, Plan, Step, follow_app_id, set_reference};
-use rewind_model::Kind;
+use rewind_model::{Kind, key};
 use rewind_msgraph::{ClientError, GraphClient};
 use rewind_store::{RestoreId, RestoreStatus, StepState, Store, TenantInfo};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::RestoreError;
-use super::graph::{is_conditional_access, split_key};
+use super::graph::is_conditional_access;
 use writes::is_lag;
 
 /// How the executor paces and retries.
@@ -188,8 +188,8 @@ pub async fn execute(
         .filter(|l| l.restore == restore)
     {
         run.lineage.insert(
-            split_key(&l.old_key).1.to_string(),
-            split_key(&l.new_key).1.to_string(),
+            key::split(&l.old_key).1.to_string(),
+            key::split(&l.new_key).1.to_string(),
         );
     }
     let total = plan.steps.len();
@@ -384,13 +384,13 @@ impl Run<'_> {
         progress: &(dyn Fn(StepEvent<'_>) + Sync),
     ) -> Result<(), RestoreError> {
         if let (Some(new), StepStatus::Done | StepStatus::AlreadyDone) = (&o.new_id, o.status) {
-            let old = split_key(&o.id).1.to_string();
-            if self.lineage.get(&old) != Some(&split_key(new).1.to_string()) {
+            let old = key::split(&o.id).1.to_string();
+            if self.lineage.get(&old) != Some(&key::split(new).1.to_string()) {
                 self.store
                     .record_lineage(self.tenant, self.restore, o.kind, &o.id, new)
                     .await?;
             }
-            self.lineage.insert(old, split_key(new).1.to_string());
+            self.lineage.insert(old, key::split(new).1.to_string());
         }
         let (state, result) = match o.status {
             StepStatus::Done | StepStatus::AlreadyDone => {
@@ -430,7 +430,7 @@ impl Run<'_> {
 
     /// A key as it is now (both parts of a contained object's key).
     fn now_key(&self, key: &str) -> String {
-        match split_key(key) {
+        match key::split(key) {
             (Some(p), c) => format!("{}/{}", self.now_id(p), self.now_id(c)),
             (None, k) => self.now_id(k).to_string(),
         }

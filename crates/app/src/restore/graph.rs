@@ -1,21 +1,13 @@
 //! Where each kind is written in Graph, and how to find an object a crashed restore may already
 //! have created.
 
-use rewind_model::Kind;
+use rewind_model::{Kind, key};
 use rewind_msgraph::{ClientError, GraphClient};
 use serde_json::Value;
 
-/// `(parent, own id)` of a contained object's key (`app/fic`), or `(None, key)`.
-pub(super) fn split_key(key: &str) -> (Option<&str>, &str) {
-    match key.split_once('/') {
-        Some((p, c)) => (Some(p), c),
-        None => (None, key),
-    }
-}
-
 /// The URL path of an existing object.
 pub(super) fn item_path(kind: Kind, key: &str) -> String {
-    let (parent, id) = split_key(key);
+    let (parent, id) = key::split(key);
     match (kind, parent) {
         (k, _) if k.is_singleton() => k.graph_path().to_string(),
         (Kind::FederatedIdentityCredential, Some(app)) => {

@@ -292,7 +292,7 @@ fn relabel(kind: Kind, object: &mut serde_json::Value, lineage: &BTreeMap<String
     let mut changed = false;
     for r in rewind_model::references(kind, object) {
         if let Some(new) = lineage.get(&r.id) {
-            let leaf = new.key.rsplit('/').next().unwrap_or(&new.key).to_string();
+            let leaf = rewind_model::key::own_id(&new.key).to_string();
             changed |= rewind_engine::restore::set_reference(object, &r.path, &leaf);
         }
     }

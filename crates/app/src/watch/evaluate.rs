@@ -247,7 +247,7 @@ async fn add_context(
     let parents: Vec<String> = changed
         .iter()
         .filter(|c| c.key.kind == Kind::FederatedIdentityCredential)
-        .filter_map(|c| c.key.key.split('/').next().map(str::to_string))
+        .map(|c| rewind_model::key::top(&c.key.key).to_string())
         .collect();
     let named = names_of(
         store,

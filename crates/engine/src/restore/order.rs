@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+use rewind_model::key;
 use serde_json::{Map, Value};
 
 use super::plan::{Action, Remap, Step};
@@ -117,7 +118,7 @@ fn break_cycle(
         .collect();
     let blocking_ids: BTreeSet<String> = blocking
         .iter()
-        .map(|&a| leaf(&nodes[a].step.id).to_string())
+        .map(|&a| key::own_id(&nodes[a].step.id).to_string())
         .collect();
     let step = &mut nodes[m].step;
     let (moved, kept): (Vec<Remap>, Vec<Remap>) = std::mem::take(&mut step.remaps)
@@ -169,10 +170,6 @@ fn break_cycle(
 
 fn top_property(path: &str) -> &str {
     path.split(['.', '[']).next().unwrap_or(path)
-}
-
-fn leaf(key: &str) -> &str {
-    key.rsplit('/').next().unwrap_or(key)
 }
 
 #[cfg(test)]

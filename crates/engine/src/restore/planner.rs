@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rewind_model::{Kind, ObjectKey, Target, display_name, references};
+use rewind_model::{Kind, ObjectKey, Target, display_name, key, references};
 use serde_json::{Map, Value};
 
 use super::order::{Node, order};
@@ -58,7 +58,7 @@ pub fn plan(mut wanted: Vec<Wanted>, current: &Current) -> Plan {
         restored_ids: current
             .recycle_bin
             .keys()
-            .map(|k| leaf(&k.key).to_string())
+            .map(|k| key::own_id(&k.key).to_string())
             .collect(),
         not_coming_back: not_coming_back(&wanted, current),
     };
@@ -167,7 +167,7 @@ fn recreated(wanted: &[Wanted], current: &Current) -> BTreeMap<String, ObjectKey
         (w.key.kind == Kind::Application).then(|| (app_id.to_string(), w.key.clone()))
     });
     made.iter()
-        .map(|w| (leaf(&w.key.key).to_string(), w.key.clone()))
+        .map(|w| (key::own_id(&w.key.key).to_string(), w.key.clone()))
         .chain(app_ids)
         .collect()
 }
@@ -183,17 +183,12 @@ fn not_coming_back(wanted: &[Wanted], current: &Current) -> BTreeSet<String> {
                 .as_ref()
                 .is_some_and(|o| is_synced(o) || made_elsewhere(w.key.kind, o).is_some())
         })
-        .map(|w| leaf(&w.key.key).to_string())
+        .map(|w| key::own_id(&w.key.key).to_string())
         .collect()
 }
 
 fn creatable(kind: Kind) -> bool {
     matches!(writable(kind), Writable::Full | Writable::Replace)
-}
-
-/// A contained object's own id (after the `/`), or the key.
-fn leaf(key: &str) -> &str {
-    key.rsplit('/').next().unwrap_or(key)
 }
 
 struct Builder<'a> {
@@ -826,7 +821,7 @@ impl Builder<'_> {
         let by_id: BTreeMap<&str, usize> = self
             .primary
             .iter()
-            .map(|(k, i)| (leaf(&k.key), *i))
+            .map(|(k, i)| (key::own_id(&k.key), *i))
             .collect();
         let mut edges = Vec::new();
         for (i, node) in self.steps.iter().enumerate() {
@@ -836,7 +831,7 @@ impl Builder<'_> {
             {
                 edges.push((i, p));
             }
-            if let Some(parent) = s.id.split_once('/').map(|(p, _)| p)
+            if let Some(parent) = key::split(&s.id).0
                 && let Some(&p) = by_id.get(parent)
             {
                 edges.push((i, p));

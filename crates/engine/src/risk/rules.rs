@@ -231,7 +231,7 @@ fn federated_added(c: &ObjectChange<'_>, ctx: &Context) -> Option<Finding> {
     if c.before.is_some() {
         return None;
     }
-    let parent = c.key.split('/').next().unwrap_or_default();
+    let parent = rewind_model::key::top(c.key);
     let app_id = ctx.app_ids.get(parent).map_or("", String::as_str);
     let (severity, why) = credential_severity(ctx, &[parent, app_id]);
     let summary = format!(

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use rand::Rng as _;
 use rewind_engine::restore::{Action, Step, follow_app_id};
-use rewind_model::Kind;
+use rewind_model::{Kind, key};
 use rewind_msgraph::ClientError;
 use serde_json::{Value, json};
 
 use super::{Failure, Run, StepStatus};
 use crate::restore::graph::{
     ELIGIBILITY_REQUESTS, create_path, created_key, eligibility_request, find_existing,
-    is_invitation, item_path, restore_path, split_key,
+    is_invitation, item_path, restore_path,
 };
 
 impl Run<'_> {
@@ -125,7 +125,7 @@ impl Run<'_> {
         resumed: bool,
     ) -> Result<(StepStatus, Option<String>), Failure> {
         let mut body = self.body(step).await?;
-        let parent = split_key(&step.id).0.map(|p| self.now_id(p).to_string());
+        let parent = key::split(&step.id).0.map(|p| self.now_id(p).to_string());
         let path = create_path(step.kind, parent.as_deref(), &body).ok_or(Failure::Unsupported)?;
         if resumed {
             self.pace(step.kind).await;
