@@ -9,6 +9,7 @@ pub mod capture;
 mod config;
 pub mod country;
 pub mod doctor;
+pub mod export;
 pub mod exposure;
 pub mod import;
 pub mod links;
