@@ -19,6 +19,7 @@ mod objects;
 mod phases;
 mod relations;
 mod source;
+mod summary;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -35,6 +36,7 @@ use tokio::sync::mpsc;
 
 use assemble::Observed;
 pub(crate) use source::{read_permission, select_query};
+pub use summary::{CaptureSummary, ChangeTotals};
 
 /// Whether Graph's answer says the tenant cannot have what was asked (a licence it lacks).
 pub(crate) fn unavailable_in_tenant(e: &ClientError) -> bool {

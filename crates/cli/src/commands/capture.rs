@@ -11,7 +11,6 @@ use rewind_app::{CaptureError, CaptureEvent, CaptureOptions, CaptureReport, Conf
 use rewind_model::Kind;
 use rewind_msgraph::ClientOptions;
 use rewind_store::{NewTenant, TenantInfo};
-use serde_json::json;
 
 use super::session::{Session, usage};
 use crate::cli::CaptureArgs;
@@ -63,7 +62,7 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         eprintln!("warning: {}", crate::text::inert_lines(w));
     }
     if args.store.json {
-        outln!("{}", report_json(&tenant, &report))?;
+        outln!("{}", serde_json::to_string(&report.summary(&tenant))?)?;
     } else {
         out!("{}", report_text(&tenant, &report))?;
     }
@@ -102,28 +101,7 @@ pub fn classify(e: CaptureError) -> anyhow::Error {
     }
 }
 
-/// The `--json` report: DESIGN §8.1's fields first, then more.
-pub fn report_json(tenant: &TenantInfo, r: &CaptureReport) -> serde_json::Value {
-    let t = r.snapshot.totals();
-    json!({
-        "snapshot": r.snapshot.id,
-        "taken_at": r.snapshot.taken_at,
-        "complete": r.snapshot.complete,
-        "objects": r.snapshot.objects,
-        "changes": {"created": t.created, "updated": t.updated, "deleted": t.deleted},
-        "requests": r.requests,
-        "seconds": r.seconds,
-        "tenant": tenant.name,
-        "tenant_id": tenant.tenant_id,
-        "full": r.full,
-        "throttled": r.throttled,
-        "retries": r.retries,
-        "kinds": r.snapshot.counts,
-        "warnings": r.warnings,
-        "chain": r.snapshot.chain.to_hex(),
-    })
-}
-
+/// The report as text: the snapshot, its changes and what reading cost.
 pub fn report_text(tenant: &TenantInfo, r: &CaptureReport) -> String {
     let t = r.snapshot.totals();
     let mut s = format!(
