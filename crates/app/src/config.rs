@@ -134,6 +134,26 @@ impl RawConfig {
             .or_else(|| self.client_id.clone())
     }
 
+    /// What the lockout analysis protects and assumes: the break-glass accounts the flags name
+    /// (else the configured ones), the home country (the flag's, else the configured one) and
+    /// Rewind's own application.
+    pub fn lockout_options(
+        &self,
+        break_glass: &[String],
+        home_country: Option<&String>,
+    ) -> Result<rewind_policy::LockoutOptions, ConfigError> {
+        let break_glass = if break_glass.is_empty() {
+            self.break_glass.clone().unwrap_or_default()
+        } else {
+            break_glass.to_vec()
+        };
+        Ok(rewind_policy::LockoutOptions {
+            break_glass,
+            home_country: self.home_country(home_country)?,
+            restore_app: self.restore_app(),
+        })
+    }
+
     /// The home country (`REWIND_HOME_COUNTRY`, `home_country`) as an ISO 3166-1 alpha-2 code;
     /// `flag` (already checked by the command line) wins over it.
     pub fn home_country(&self, flag: Option<&String>) -> Result<Option<String>, ConfigError> {

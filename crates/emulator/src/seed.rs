@@ -119,34 +119,23 @@ impl std::str::FromStr for Preset {
     }
 }
 
-/// Built-in directory roles every seeded tenant has: `(template id, display name)`. The
-/// seed assigns by position (the first seven are the administrator roles policies target).
-pub const BUILTIN_ROLES: &[(&str, &str)] = &[
-    (GLOBAL_ADMINISTRATOR, "Global Administrator"),
-    (
-        PRIVILEGED_ROLE_ADMINISTRATOR,
-        "Privileged Role Administrator",
-    ),
-    (
-        PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
-        "Privileged Authentication Administrator",
-    ),
-    (SECURITY_ADMINISTRATOR, "Security Administrator"),
-    (
-        CONDITIONAL_ACCESS_ADMINISTRATOR,
-        "Conditional Access Administrator",
-    ),
-    (USER_ADMINISTRATOR, "User Administrator"),
-    (APPLICATION_ADMINISTRATOR, "Application Administrator"),
-    (
-        CLOUD_APPLICATION_ADMINISTRATOR,
-        "Cloud Application Administrator",
-    ),
-    (GROUPS_ADMINISTRATOR, "Groups Administrator"),
-    (AUTHENTICATION_ADMINISTRATOR, "Authentication Administrator"),
-    (HELPDESK_ADMINISTRATOR, "Helpdesk Administrator"),
-    (GLOBAL_READER, "Global Reader"),
-    (DIRECTORY_READERS, "Directory Readers"),
+/// Built-in directory roles every seeded tenant has, by template id (their names are
+/// `rewind_model::roles::name`). The seed assigns by position (the first seven are the
+/// administrator roles policies target).
+pub const BUILTIN_ROLES: &[&str] = &[
+    GLOBAL_ADMINISTRATOR,
+    PRIVILEGED_ROLE_ADMINISTRATOR,
+    PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
+    SECURITY_ADMINISTRATOR,
+    CONDITIONAL_ACCESS_ADMINISTRATOR,
+    USER_ADMINISTRATOR,
+    APPLICATION_ADMINISTRATOR,
+    CLOUD_APPLICATION_ADMINISTRATOR,
+    GROUPS_ADMINISTRATOR,
+    AUTHENTICATION_ADMINISTRATOR,
+    HELPDESK_ADMINISTRATOR,
+    GLOBAL_READER,
+    DIRECTORY_READERS,
 ];
 
 const FIRST_NAMES: &[&str] = &[

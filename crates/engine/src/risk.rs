@@ -18,8 +18,7 @@ use serde_json::Value;
 
 pub use access::{GrownExclusion, Weakened};
 pub use catalog::{
-    GLOBAL_ADMINISTRATOR, PRIVILEGED_PERMISSIONS, PRIVILEGED_ROLES, privileged_permission,
-    privileged_role,
+    GLOBAL_ADMINISTRATOR, PRIVILEGED_PERMISSIONS, privileged_permission, privileged_role,
 };
 
 pub use rewind_model::Severity;

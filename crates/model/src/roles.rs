@@ -41,8 +41,21 @@ pub const PROTECTED_ROLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Built-in roles Microsoft marks privileged: `(template id, name)`.
-pub const PRIVILEGED_ROLES: &[(&str, &str)] = &[
+/// Exchange Administrator.
+pub const EXCHANGE_ADMINISTRATOR: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
+/// SharePoint Administrator.
+pub const SHAREPOINT_ADMINISTRATOR: &str = "f28a1f50-f6e7-4571-818b-6a12f2af6b6c";
+/// Intune Administrator.
+pub const INTUNE_ADMINISTRATOR: &str = "3a2c62db-5318-420d-8d74-23affee5d9d5";
+/// Domain Name Administrator.
+pub const DOMAIN_NAME_ADMINISTRATOR: &str = "8329153b-31d0-4727-b945-745eb3bc5f31";
+/// External Identity Provider Administrator.
+pub const EXTERNAL_IDENTITY_PROVIDER_ADMINISTRATOR: &str = "be2f45a1-457d-42af-a067-6ec1fa63bc45";
+/// Partner Tier2 Support.
+pub const PARTNER_TIER2_SUPPORT: &str = "e00e864a-17c5-4a4b-9c06-f5b95a8d5bd8";
+
+/// Every built-in role Rewind names: `(template id, display name)`.
+pub const NAMED: &[(&str, &str)] = &[
     (GLOBAL_ADMINISTRATOR, "Global Administrator"),
     (
         PRIVILEGED_ROLE_ADMINISTRATOR,
@@ -63,42 +76,76 @@ pub const PRIVILEGED_ROLES: &[(&str, &str)] = &[
         CLOUD_APPLICATION_ADMINISTRATOR,
         "Cloud Application Administrator",
     ),
+    (GROUPS_ADMINISTRATOR, "Groups Administrator"),
     (AUTHENTICATION_ADMINISTRATOR, "Authentication Administrator"),
-    (
-        "29232cdf-9323-42fd-ade2-1d097af3e4de",
-        "Exchange Administrator",
-    ),
-    (
-        "f28a1f50-f6e7-4571-818b-6a12f2af6b6c",
-        "SharePoint Administrator",
-    ),
+    (HELPDESK_ADMINISTRATOR, "Helpdesk Administrator"),
+    (GLOBAL_READER, "Global Reader"),
+    (DIRECTORY_READERS, "Directory Readers"),
+    (EXCHANGE_ADMINISTRATOR, "Exchange Administrator"),
+    (SHAREPOINT_ADMINISTRATOR, "SharePoint Administrator"),
     (
         HYBRID_IDENTITY_ADMINISTRATOR,
         "Hybrid Identity Administrator",
     ),
-    (HELPDESK_ADMINISTRATOR, "Helpdesk Administrator"),
+    (INTUNE_ADMINISTRATOR, "Intune Administrator"),
+    (DOMAIN_NAME_ADMINISTRATOR, "Domain Name Administrator"),
     (
-        "3a2c62db-5318-420d-8d74-23affee5d9d5",
-        "Intune Administrator",
-    ),
-    (
-        "8329153b-31d0-4727-b945-745eb3bc5f31",
-        "Domain Name Administrator",
-    ),
-    (
-        "be2f45a1-457d-42af-a067-6ec1fa63bc45",
+        EXTERNAL_IDENTITY_PROVIDER_ADMINISTRATOR,
         "External Identity Provider Administrator",
     ),
-    (
-        "e00e864a-17c5-4a4b-9c06-f5b95a8d5bd8",
-        "Partner Tier2 Support",
-    ),
+    (PARTNER_TIER2_SUPPORT, "Partner Tier2 Support"),
 ];
 
-/// The name of a privileged built-in role, by template id (any case).
-pub fn privileged_role(id: &str) -> Option<&'static str> {
-    PRIVILEGED_ROLES
+/// The built-in roles Microsoft marks privileged.
+pub const PRIVILEGED: &[&str] = &[
+    GLOBAL_ADMINISTRATOR,
+    PRIVILEGED_ROLE_ADMINISTRATOR,
+    PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
+    SECURITY_ADMINISTRATOR,
+    CONDITIONAL_ACCESS_ADMINISTRATOR,
+    USER_ADMINISTRATOR,
+    APPLICATION_ADMINISTRATOR,
+    CLOUD_APPLICATION_ADMINISTRATOR,
+    AUTHENTICATION_ADMINISTRATOR,
+    EXCHANGE_ADMINISTRATOR,
+    SHAREPOINT_ADMINISTRATOR,
+    HYBRID_IDENTITY_ADMINISTRATOR,
+    HELPDESK_ADMINISTRATOR,
+    INTUNE_ADMINISTRATOR,
+    DOMAIN_NAME_ADMINISTRATOR,
+    EXTERNAL_IDENTITY_PROVIDER_ADMINISTRATOR,
+    PARTNER_TIER2_SUPPORT,
+];
+
+/// The display name of a named built-in role, by template id (any case).
+pub fn name(id: &str) -> Option<&'static str> {
+    NAMED
         .iter()
         .find(|(t, _)| t.eq_ignore_ascii_case(id))
         .map(|(_, n)| *n)
+}
+
+/// The name of a privileged built-in role, by template id (any case).
+pub fn privileged_role(id: &str) -> Option<&'static str> {
+    PRIVILEGED
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(id))
+        .then(|| name(id))
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_privileged_and_protected_role_has_a_name() {
+        assert!(PRIVILEGED.iter().all(|id| name(id).is_some()));
+        assert!(PROTECTED_ROLES.iter().all(|(id, n)| name(id) == Some(*n)));
+        assert_eq!(privileged_role(GLOBAL_READER), None);
+        assert_eq!(
+            privileged_role(&GLOBAL_ADMINISTRATOR.to_uppercase()),
+            Some("Global Administrator")
+        );
+    }
 }

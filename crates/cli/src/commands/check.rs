@@ -8,7 +8,7 @@
 use rewind_app::access::{Subjects, load_access};
 use rewind_app::links::{ResolvedEdge, edges_at};
 use rewind_app::plan_file::PlanFile;
-use rewind_policy::{Lockout, LockoutOptions, analyse, explain};
+use rewind_policy::{Lockout, analyse, explain};
 use serde_json::json;
 
 use super::compare::{describe, point};
@@ -28,31 +28,21 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
     let at = point(&session, &tenant, args.at.as_deref()).await?;
-    let break_glass = if args.break_glass.is_empty() {
-        session.raw.break_glass.clone().unwrap_or_default()
-    } else {
-        args.break_glass.clone()
-    };
-    let restore_app = session.raw.restore_app();
+    let options = session
+        .raw
+        .lockout_options(&args.break_glass, args.home_country.as_ref())
+        .map_err(usage)?;
     let access = load_access(
         &at.store,
         &at.tenant,
         at.snapshot.id,
         Subjects::Protected {
-            break_glass: &break_glass,
-            restore_app: restore_app.as_deref(),
+            break_glass: &options.break_glass,
+            restore_app: options.restore_app.as_deref(),
         },
         &plan,
     )
     .await?;
-    let options = LockoutOptions {
-        break_glass,
-        home_country: session
-            .raw
-            .home_country(args.home_country.as_ref())
-            .map_err(usage)?,
-        restore_app,
-    };
     let analysis = analyse(&access.policies, &access.directory, &options);
     if args.store.json {
         let mut v = serde_json::to_value(&analysis)?;

@@ -15,7 +15,6 @@ use rewind_app::restore::{
 };
 use rewind_app::{Config, RawConfig};
 use rewind_engine::restore::Plan;
-use rewind_policy::LockoutOptions;
 use rewind_store::{RestoreId, SnapshotInfo, TenantInfo};
 
 use super::capture::{Progress, classify};
@@ -230,19 +229,10 @@ fn restorer<'a>(
     }
     let config = Config::resolve(raw).map_err(usage)?;
     let clients = RestoreClients::from_config(&config, usize::from(control.concurrency))?;
-    let break_glass = if control.break_glass.is_empty() {
-        session.raw.break_glass.clone().unwrap_or_default()
-    } else {
-        control.break_glass.clone()
-    };
-    let lockout = LockoutOptions {
-        break_glass,
-        home_country: session
-            .raw
-            .home_country(control.home_country.as_ref())
-            .map_err(usage)?,
-        restore_app: session.raw.restore_app(),
-    };
+    let lockout = session
+        .raw
+        .lockout_options(&control.break_glass, control.home_country.as_ref())
+        .map_err(usage)?;
     Ok(Restore::new(&session.store, tenant, clients, lockout))
 }
 

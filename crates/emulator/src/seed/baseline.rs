@@ -132,7 +132,8 @@ impl Seeder {
     }
 
     pub(super) fn roles(&mut self, custom: usize) {
-        for (id, name) in BUILTIN_ROLES {
+        for id in BUILTIN_ROLES {
+            let name = rewind_model::roles::name(id).unwrap_or(id);
             let body = obj(
                 json!({"description": format!("Built-in role: {name}."), "displayName": name,
                 "isBuiltIn": true, "isEnabled": true, "resourceScopes": ["/"], "templateId": id, "version": "1",

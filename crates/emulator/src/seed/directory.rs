@@ -357,7 +357,7 @@ impl Seeder {
             .enumerate()
             .skip(1)
         {
-            let role = BUILTIN_ROLES[ADMIN_ROLES[n % ADMIN_ROLES.len()]].0;
+            let role = BUILTIN_ROLES[ADMIN_ROLES[n % ADMIN_ROLES.len()]];
             let user = p.staff[i].clone();
             if n.is_multiple_of(3) {
                 self.eligible(&user, role);

@@ -85,7 +85,7 @@ impl Seeder {
             &all_apps, &json!({"grantControls": block, "conditions": {"locations": {"includeLocations": ["All"], "excludeLocations": [l.allowed]}}}));
         self.policy("CA002-Global-IdentityProtection-AnyApp-AnyPlatform-Block-LegacyAuthentication", "enabled", &all_users, &all_apps,
             &json!({"grantControls": block, "conditions": {"clientAppTypes": ["exchangeActiveSync", "other"]}}));
-        let admin_roles: Vec<&str> = BUILTIN_ROLES.iter().take(7).map(|(id, _)| *id).collect();
+        let admin_roles: Vec<&str> = BUILTIN_ROLES.iter().take(7).copied().collect();
         self.policy("CA100-Admins-IdentityProtection-AdminPortals-AnyPlatform-PhishingResistantMFA", "enabled",
             &json!({"includeUsers": [], "excludeUsers": [], "includeGroups": [g.admins], "excludeGroups": [g.break_glass], "includeRoles": admin_roles, "excludeRoles": []}),
             &json!({"includeApplications": ["MicrosoftAdminPortals"], "excludeApplications": [], "includeUserActions": [], "includeAuthenticationContextClassReferences": []}),
@@ -141,7 +141,7 @@ impl Seeder {
             2 => self.policy(&format!("CA{n}-Global-AttackSurfaceReduction-AnyApp-AnyPlatform-BLOCK-BlockedCountries"), "enabled", &all_users, &all_apps,
                 &json!({"grantControls": grant(&["block"], "OR"), "conditions": {"locations": {"includeLocations": [l.blocked], "excludeLocations": []}}})),
             3 => {
-                let roles: Vec<&str> = BUILTIN_ROLES.iter().take(5).map(|(id, _)| *id).collect();
+                let roles: Vec<&str> = BUILTIN_ROLES.iter().take(5).copied().collect();
                 self.policy(&format!("CA{n}-Admins-IdentityProtection-AdminPortals-AnyPlatform-SigninFrequency"), "enabled",
                     &json!({"includeUsers": [], "excludeUsers": [], "includeGroups": [], "excludeGroups": [g.break_glass], "includeRoles": roles, "excludeRoles": []}),
                     &json!({"includeApplications": ["MicrosoftAdminPortals"], "excludeApplications": [], "includeUserActions": [], "includeAuthenticationContextClassReferences": []}),

@@ -3,7 +3,7 @@
 //! built-in roles, whose home is `rewind_model::roles`); permissions by name, since their ids
 //! are the resource's app roles.
 
-pub use rewind_model::roles::{GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLES, privileged_role};
+pub use rewind_model::roles::{GLOBAL_ADMINISTRATOR, privileged_role};
 
 /// Application permissions (and delegated scopes) that reach the whole tenant or its data.
 pub const PRIVILEGED_PERMISSIONS: &[&str] = &[
