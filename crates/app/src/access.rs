@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rewind_model::{ContentHash, Kind};
-use rewind_policy::{Directory, MethodsPolicy, PolicySet};
+use rewind_policy::{Analysis, Directory, LockoutOptions, MethodsPolicy, PolicySet, analyse};
 use rewind_store::{Manifest, ObjectKey, Store, StoreError, TenantInfo};
 use serde_json::Value;
 
@@ -162,6 +162,23 @@ pub(crate) fn strings<'v>(v: &'v Value, pointer: &str) -> impl Iterator<Item = &
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
+}
+
+/// The check use case (`rewind check`): the lockout analysis of the state at `snapshot`, or of
+/// the state `plan` would leave, for the principals `options` protects.
+pub async fn lockout_check(
+    store: &Store,
+    tenant: &TenantInfo,
+    snapshot: i64,
+    options: &LockoutOptions,
+    plan: &[PlanStep],
+) -> Result<Analysis, StoreError> {
+    let subjects = Subjects::Protected {
+        break_glass: &options.break_glass,
+        restore_app: options.restore_app.as_deref(),
+    };
+    let access = load_access(store, tenant, snapshot, subjects, plan).await?;
+    Ok(analyse(&access.policies, &access.directory, options))
 }
 
 /// Reads what evaluating `subjects` at `snapshot` needs.

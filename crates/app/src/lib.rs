@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod capture;
+pub mod compare;
 mod config;
 pub mod country;
 pub mod doctor;

@@ -5,10 +5,10 @@
 //! a group that no longer exists, a role assignment of a deleted principal. Exit code 6 when
 //! any is found, for scripts.
 
-use rewind_app::access::{Subjects, load_access};
+use rewind_app::access::lockout_check;
 use rewind_app::links::{ResolvedEdge, edges_at};
 use rewind_app::plan_file::PlanFile;
-use rewind_policy::{Lockout, analyse, explain};
+use rewind_policy::{Lockout, explain};
 use serde_json::json;
 
 use super::compare::{describe, point};
@@ -32,18 +32,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
         .raw
         .lockout_options(&args.break_glass, args.home_country.as_ref())
         .map_err(usage)?;
-    let access = load_access(
-        &at.store,
-        &at.tenant,
-        at.snapshot.id,
-        Subjects::Protected {
-            break_glass: &options.break_glass,
-            restore_app: options.restore_app.as_deref(),
-        },
-        &plan,
-    )
-    .await?;
-    let analysis = analyse(&access.policies, &access.directory, &options);
+    let analysis = lockout_check(&at.store, &at.tenant, at.snapshot.id, &options, &plan).await?;
     if args.store.json {
         let mut v = serde_json::to_value(&analysis)?;
         v["at"] = at.json();

@@ -7,11 +7,11 @@ use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::path::Path;
 
-use rewind_app::access::{Subjects, load_access};
+use rewind_app::access::lockout_check;
 use rewind_app::restore::{Restore, RestoreClients, Scope, plan_names};
 use rewind_emulator::{Access, Coll, EmulatorInfo, RunningEmulator, Scenario};
 use rewind_msgraph::{ClientOptions, Credential, Endpoints, GraphClient, Secret};
-use rewind_policy::{LockoutOptions, analyse, explain};
+use rewind_policy::{LockoutOptions, explain};
 use rewind_store::{NewTenant, Store};
 
 use super::compare::{Point, compare};
@@ -196,18 +196,7 @@ async fn timeline(
     )
     .await?;
     out!("{}", super::changes::report(&compared))?;
-    let access = load_access(
-        &store,
-        &tenant,
-        second.snapshot.id,
-        Subjects::Protected {
-            break_glass: &[],
-            restore_app: lockout.restore_app.as_deref(),
-        },
-        &[],
-    )
-    .await?;
-    let analysis = analyse(&access.policies, &access.directory, &lockout);
+    let analysis = lockout_check(&store, &tenant, second.snapshot.id, &lockout, &[]).await?;
     outln!("\n6. Who could be locked out now (`rewind check`):\n")?;
     out!("{}", explain::analysis(&analysis))?;
     outln!(
