@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use rewind_app::locate::TimeSpec;
 use rewind_emulator::{Preset, Scenario};
 use rewind_engine::risk::Severity;
 use rewind_model::Kind;
@@ -221,8 +222,8 @@ pub struct AlertsArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// Only alerts raised at or after T (RFC 3339 or a time ago: 1h, 2d).
-    #[arg(long, value_name = "T")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "T", value_parser = time)]
+    pub since: Option<TimeSpec>,
     /// Only alerts at least this severe: low, medium, high, critical.
     #[arg(long, value_name = "SEVERITY", value_parser = severity)]
     pub severity: Option<Severity>,
@@ -233,11 +234,11 @@ pub struct LogArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// Only snapshots at or after T (RFC 3339, a snapshot id, or a time ago: 2h, 3d).
-    #[arg(long, value_name = "T")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "T", value_parser = time)]
+    pub since: Option<TimeSpec>,
     /// Only snapshots at or before T.
-    #[arg(long, value_name = "T")]
-    pub until: Option<String>,
+    #[arg(long, value_name = "T", value_parser = time)]
+    pub until: Option<TimeSpec>,
 }
 
 #[derive(Debug, Args)]
@@ -247,11 +248,11 @@ pub struct ChangesArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
     /// The earlier point (RFC 3339, a snapshot id, or a time ago: 2h, 3d).
-    #[arg(long, value_name = "T")]
-    pub from: String,
+    #[arg(long, value_name = "T", value_parser = when)]
+    pub from: When,
     /// The later point, or `live` to read the tenant now [default: the latest snapshot].
-    #[arg(long, value_name = "T")]
-    pub to: Option<String>,
+    #[arg(long, value_name = "T", value_parser = when)]
+    pub to: Option<When>,
     /// Only objects of this kind (group, user, ca, app, sp, …).
     #[arg(long, value_name = "KIND", value_parser = kind)]
     pub kind: Option<Kind>,
@@ -273,11 +274,11 @@ pub struct DiffArgs {
     #[arg(long)]
     pub exit_code: bool,
     /// The earlier point (RFC 3339, a snapshot id, or a time ago: 2h, 3d).
-    #[arg(long, value_name = "T")]
-    pub from: String,
+    #[arg(long, value_name = "T", value_parser = when)]
+    pub from: When,
     /// The later point, or `live` to read the tenant now [default: the latest snapshot].
-    #[arg(long, value_name = "T")]
-    pub to: Option<String>,
+    #[arg(long, value_name = "T", value_parser = when)]
+    pub to: Option<When>,
 }
 
 #[derive(Debug, Args)]
@@ -287,8 +288,8 @@ pub struct ShowArgs {
     /// An id, a display name, or either after a kind: group/Finance, ca/<name>, user/<id>.
     pub object: String,
     /// The point in time (RFC 3339, a snapshot id, or a time ago: 2h, 3d) [default: latest].
-    #[arg(long, value_name = "T")]
-    pub at: Option<String>,
+    #[arg(long, value_name = "T", value_parser = time)]
+    pub at: Option<TimeSpec>,
 }
 
 #[derive(Debug, Args)]
@@ -316,8 +317,8 @@ pub struct RefsArgs {
     /// An id, a display name, or either after a kind: group/Finance, ca/<name>, user/<id>.
     pub object: String,
     /// The point (RFC 3339, a snapshot id, a time ago, or `live`) [default: latest].
-    #[arg(long, value_name = "T")]
-    pub at: Option<String>,
+    #[arg(long, value_name = "T", value_parser = when)]
+    pub at: Option<When>,
 }
 
 #[derive(Debug, Args)]
@@ -330,8 +331,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub refs: bool,
     /// The point (RFC 3339, a snapshot id, a time ago, or `live`) [default: latest].
-    #[arg(long, value_name = "T")]
-    pub at: Option<String>,
+    #[arg(long, value_name = "T", value_parser = when)]
+    pub at: Option<When>,
     /// Analyse the state a restore plan would leave: a JSON file as `rewind restore --json`
     /// prints it ({"plan":{"steps":[{"action","kind","id","object"}]}}).
     #[arg(long, value_name = "FILE")]
@@ -354,14 +355,14 @@ pub struct ExposureArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
     /// The point (RFC 3339, a snapshot id, a time ago, or `live`) [default: latest].
-    #[arg(long, value_name = "T")]
-    pub at: Option<String>,
+    #[arg(long, value_name = "T", value_parser = when)]
+    pub at: Option<When>,
     /// Only this policy (its id or display name).
     #[arg(long, value_name = "POLICY")]
     pub policy: Option<String>,
     /// List what changed in the exclusions since this point instead.
-    #[arg(long, value_name = "T")]
-    pub from: Option<String>,
+    #[arg(long, value_name = "T", value_parser = when)]
+    pub from: Option<When>,
 }
 
 /// How a restore is judged, confirmed and written.
@@ -492,8 +493,8 @@ pub struct WhatifArgs {
     #[arg(long, value_name = "F")]
     pub auth_flow: Option<String>,
     /// The point (RFC 3339, a snapshot id, a time ago, or `live`) [default: latest].
-    #[arg(long, value_name = "T")]
-    pub at: Option<String>,
+    #[arg(long, value_name = "T", value_parser = when)]
+    pub at: Option<When>,
 }
 
 #[derive(Debug, Args)]
@@ -504,12 +505,12 @@ pub struct ExportArgs {
     /// `-` for one JSON line per object on stdout.
     pub dir: PathBuf,
     /// The point in time (RFC 3339, a snapshot id, or a time ago: 2h, 3d) [default: latest].
-    #[arg(long, value_name = "T")]
-    pub at: Option<String>,
+    #[arg(long, value_name = "T", value_parser = time)]
+    pub at: Option<TimeSpec>,
     /// DIR already holds the export of this earlier point: write only what changed since
     /// (fast; for keeping a git work tree in step).
-    #[arg(long, value_name = "T")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "T", value_parser = time)]
+    pub since: Option<TimeSpec>,
 }
 
 #[derive(Debug, Args)]
@@ -727,4 +728,28 @@ fn kind(s: &str) -> Result<Kind, String> {
     rewind_app::locate::kind_named(s).ok_or_else(|| {
         format!("unknown kind '{s}': use a kind's name (group, user, conditionalAccessPolicy, …) or ca, app, sp, au, role, location")
     })
+}
+
+/// A point as flags give it: `live` (the tenant read now) or a point of the timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// The tenant as it is now.
+    Live,
+    /// A snapshot, a time or a time ago.
+    At(TimeSpec),
+}
+
+/// A time flag: an RFC 3339 time, a date, a snapshot id or a time ago.
+fn time(s: &str) -> Result<TimeSpec, String> {
+    s.parse()
+        .map_err(|e: rewind_app::locate::LocateError| e.to_string())
+}
+
+/// A point flag: a time flag, or `live`.
+fn when(s: &str) -> Result<When, String> {
+    if s.trim().eq_ignore_ascii_case("live") {
+        Ok(When::Live)
+    } else {
+        time(s).map(When::At)
+    }
 }

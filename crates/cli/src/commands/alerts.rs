@@ -25,10 +25,10 @@ pub async fn run(args: AlertsArgs) -> anyhow::Result<()> {
     };
     let since = match &args.since {
         None => None,
-        Some(s) => match s.parse::<TimeSpec>().map_err(usage)? {
-            TimeSpec::Snapshot(_) => {
+        Some(spec) => match *spec {
+            TimeSpec::Snapshot(id) => {
                 return Err(usage(format!(
-                    "--since takes a time (2026-11-28T09:00:00Z) or a time ago (1h, 2d), not a snapshot id: '{s}'"
+                    "--since takes a time (2026-11-28T09:00:00Z) or a time ago (1h, 2d), not a snapshot id: '{id}'"
                 )));
             }
             spec => spec.instant(jiff::Timestamp::now()),

@@ -27,8 +27,8 @@ pub async fn run(args: ChangesArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
     let kind = args.kind;
-    let from = point(&session, &tenant, Some(&args.from)).await?;
-    let to = point(&session, &tenant, args.to.as_deref()).await?;
+    let from = point(&session, &tenant, Some(args.from)).await?;
+    let to = point(&session, &tenant, args.to).await?;
     let mut compared = compare(from, to, |k, _| kind.is_none_or(|want| k.kind == want)).await?;
     if let Some(asked) = &args.actor {
         let by = by_actor(&compared, asked)?;

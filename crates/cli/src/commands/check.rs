@@ -27,7 +27,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
     };
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
-    let at = point(&session, &tenant, args.at.as_deref()).await?;
+    let at = point(&session, &tenant, args.at).await?;
     let options = session
         .raw
         .lockout_options(&args.break_glass, args.home_country.as_ref())
@@ -58,7 +58,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
 async fn refs(args: CheckArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
-    let at = point(&session, &tenant, args.at.as_deref()).await?;
+    let at = point(&session, &tenant, args.at).await?;
     let dangling: Vec<ResolvedEdge> = edges_at(&at.store, &at.tenant, &at.snapshot)
         .await?
         .into_iter()

@@ -14,18 +14,19 @@ pub use rewind_app::compare::{Compared, Difference, Point, ReferenceNames, compa
 
 use super::capture::{Progress, classify};
 use super::session::{Session, usage};
+use crate::cli::When;
 
 /// A point as given on the command line: a time, a snapshot id, or `live` (read the tenant
 /// now, with the settings of `session` and the stored tenant). `None` is the latest snapshot.
 pub async fn point(
     session: &Session,
     tenant: &TenantInfo,
-    t: Option<&str>,
+    at: Option<When>,
 ) -> anyhow::Result<Point> {
     let now = jiff::Timestamp::now();
-    let spec = match t {
-        Some(t) if t.eq_ignore_ascii_case("live") => return live(session, tenant).await,
-        Some(t) => t.parse::<TimeSpec>().map_err(usage)?,
+    let spec = match at {
+        Some(When::Live) => return live(session, tenant).await,
+        Some(When::At(spec)) => spec,
         None => TimeSpec::At(now),
     };
     let snapshot = snapshot_for(&session.store, tenant, spec, now)

@@ -31,8 +31,8 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let from = point(&session, &tenant, Some(&args.from)).await?;
-    let to = point(&session, &tenant, args.to.as_deref()).await?;
+    let from = point(&session, &tenant, Some(args.from)).await?;
+    let to = point(&session, &tenant, args.to).await?;
     let compared = compare(from, to, |k, _| only.as_ref().is_none_or(|o| o == k)).await?;
     let names = ReferenceNames::of(&compared).await?;
     let objects: Vec<ObjectDiff<'_>> = compared

@@ -13,15 +13,14 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
     let tenant = session.tenant().await?;
     let now = jiff::Timestamp::now();
-    let at = |t: Option<&str>| {
-        let spec = t.map_or(Ok(TimeSpec::At(now)), str::parse::<TimeSpec>);
+    let at = |spec: Option<TimeSpec>| {
         let (store, tenant) = (&session.store, &tenant);
         async move {
-            let spec = spec.map_err(usage)?;
+            let spec = spec.unwrap_or(TimeSpec::At(now));
             snapshot_for(store, tenant, spec, now).await.map_err(usage)
         }
     };
-    let snapshot = at(args.at.as_deref()).await?;
+    let snapshot = at(args.at).await?;
     if args.dir.as_os_str() == "-" {
         if args.since.is_some() {
             return Err(usage(
@@ -37,8 +36,8 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         session.store.close().await;
         return Ok(());
     }
-    let since = match args.since.as_deref() {
-        Some(t) => Some(at(Some(t)).await?),
+    let since = match args.since {
+        Some(spec) => Some(at(Some(spec)).await?),
         None => None,
     };
     let report = export_tree(

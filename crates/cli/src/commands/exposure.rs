@@ -16,7 +16,7 @@ use crate::output::outln;
 pub async fn run(args: ExposureArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
-    let at = point(&session, &tenant, args.at.as_deref()).await?;
+    let at = point(&session, &tenant, args.at).await?;
     let scopes = picked(
         exposure_at(&at.store, &at.tenant, at.snapshot.id).await?,
         args.policy.as_deref(),
@@ -33,7 +33,7 @@ pub async fn run(args: ExposureArgs) -> anyhow::Result<()> {
         session.store.close().await;
         return Ok(());
     };
-    let earlier = point(&session, &tenant, Some(from)).await?;
+    let earlier = point(&session, &tenant, Some(*from)).await?;
     let before = exposure_at(&earlier.store, &earlier.tenant, earlier.snapshot.id).await?;
     let changes = exposure_changes(&before, &scopes);
     let grew = changes.iter().any(|c| c.enforced && !c.added.is_empty());

@@ -18,12 +18,10 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
     let tenant = session.tenant().await?;
     let now = jiff::Timestamp::now();
     let mut snapshots = session.store.snapshots(&tenant).await?;
-    if let Some(since) = &args.since {
-        let spec: TimeSpec = since.parse().map_err(usage)?;
+    if let Some(spec) = args.since {
         snapshots.retain(|s| after(s, spec, now));
     }
-    if let Some(until) = &args.until {
-        let spec: TimeSpec = until.parse().map_err(usage)?;
+    if let Some(spec) = args.until {
         let last = snapshot_for(&session.store, &tenant, spec, now)
             .await
             .map_err(usage)?;

@@ -17,7 +17,7 @@ pub async fn run(args: RefsArgs) -> anyhow::Result<()> {
     let (object, name) = resolve_object(&session.store, &tenant, &args.object)
         .await
         .map_err(usage)?;
-    let at = point(&session, &tenant, args.at.as_deref()).await?;
+    let at = point(&session, &tenant, args.at).await?;
     let found = at
         .store
         .versions_at(&at.tenant, std::slice::from_ref(&object), at.snapshot.id)

@@ -12,12 +12,9 @@ pub async fn run(args: ShowArgs) -> anyhow::Result<()> {
     let tenant = session.tenant().await?;
     let now = jiff::Timestamp::now();
     let snapshot = match &args.at {
-        Some(t) => {
-            let spec: TimeSpec = t.parse().map_err(usage)?;
-            snapshot_for(&session.store, &tenant, spec, now)
-                .await
-                .map_err(usage)?
-        }
+        Some(spec) => snapshot_for(&session.store, &tenant, *spec, now)
+            .await
+            .map_err(usage)?,
         None => snapshot_for(&session.store, &tenant, TimeSpec::At(now), now)
             .await
             .map_err(usage)?,

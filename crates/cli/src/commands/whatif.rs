@@ -112,7 +112,7 @@ fn sign_in(args: &WhatifArgs, user: &str, target: Target) -> anyhow::Result<Sign
 pub async fn run(args: WhatifArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
-    let at = point(&session, &tenant, args.at.as_deref()).await?;
+    let at = point(&session, &tenant, args.at).await?;
     let access = load_access(
         &at.store,
         &at.tenant,
