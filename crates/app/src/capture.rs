@@ -29,7 +29,8 @@ use rewind_model::{ContentHash, Kind};
 use rewind_msgraph::protocol::FailureKind;
 use rewind_msgraph::{ClientError, GraphClient};
 use rewind_store::{
-    AuditEntry, Manifest, NewSnapshot, SnapshotInfo, Store, StoreError, TenantInfo, VersionChange,
+    AuditEntry, Manifest, NewSnapshot, NewTenant, SnapshotInfo, Store, StoreError, TenantInfo,
+    VersionChange,
 };
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -212,6 +213,25 @@ struct Run<'a> {
     base: &'a Manifest,
     blobs: mpsc::Sender<Vec<(ContentHash, Vec<u8>)>>,
     progress: &'a (dyn Fn(CaptureEvent) + Sync),
+}
+
+/// Captures a tenant the store does not know yet: records it as `new`, then takes its first
+/// snapshot. A first capture that fails leaves the store as it found it.
+pub async fn capture_new(
+    client: &GraphClient,
+    store: &Store,
+    new: &NewTenant,
+    options: CaptureOptions,
+    progress: &(dyn Fn(CaptureEvent) + Sync),
+) -> Result<(TenantInfo, CaptureReport), CaptureError> {
+    let tenant = store.add_tenant(new).await?;
+    match capture(client, store, &tenant, options, progress).await {
+        Ok(report) => Ok((tenant, report)),
+        Err(e) => {
+            store.remove_tenant(&tenant).await?;
+            Err(e)
+        }
+    }
 }
 
 /// Reads the tenant and commits a snapshot.

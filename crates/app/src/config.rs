@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use rewind_msgraph::{Credential, Endpoints, Secret};
-use rewind_store::{StoreKey, TenantInfo};
+use rewind_store::{NewTenant, StoreKey, TenantInfo};
 use serde::Deserialize;
 
 /// The store used when none is configured.
@@ -350,6 +350,19 @@ pub struct Config {
 }
 
 impl Config {
+    /// The tenant these settings name, as the store records it on its first capture: named
+    /// `name`, else by its tenant id.
+    pub fn new_tenant(&self, name: Option<String>) -> NewTenant {
+        let e = &self.endpoints;
+        NewTenant {
+            name: name.unwrap_or_else(|| e.tenant_id.clone()),
+            tenant_id: e.tenant_id.clone(),
+            graph_url: e.graph_url.clone(),
+            authority_url: e.authority_url.clone(),
+            client_id: Some(self.credential.client_id().to_string()),
+        }
+    }
+
     /// A client of the capture (read) app.
     pub fn read_client(
         &self,

@@ -21,6 +21,8 @@ pub mod plan_file;
 pub mod restore;
 pub mod watch;
 
-pub use capture::{CaptureError, CaptureEvent, CaptureOptions, CaptureReport, capture};
+pub use capture::{
+    CaptureError, CaptureEvent, CaptureOptions, CaptureReport, capture, capture_new,
+};
 
 pub use config::{Config, ConfigError, DEFAULT_STORE, RawConfig, StoreLocation, base_url};

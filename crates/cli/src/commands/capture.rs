@@ -10,7 +10,7 @@ use rewind_app::capture::FailureClass;
 use rewind_app::{CaptureError, CaptureEvent, CaptureOptions, CaptureReport, Config, RawConfig};
 use rewind_model::Kind;
 use rewind_msgraph::ClientOptions;
-use rewind_store::{NewTenant, TenantInfo};
+use rewind_store::TenantInfo;
 
 use super::session::{Session, usage};
 use crate::cli::CaptureArgs;
@@ -27,37 +27,28 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         None => session.raw.clone(),
     };
     let config = Config::resolve(raw).map_err(usage)?;
-    let added = stored.is_none();
-    let tenant = match stored {
-        Some(t) => t,
-        None => add_tenant(&session, &config).await?,
-    };
     let options = ClientOptions {
         concurrency: usize::from(args.concurrency),
         ..ClientOptions::default()
     };
     let client = config.read_client(options)?;
-    let report = {
-        let bar = Progress::new(!args.store.json && std::io::stderr().is_terminal());
-        let result = rewind_app::capture(
-            &client,
-            &session.store,
-            &tenant,
-            CaptureOptions {
-                full: args.full,
-                break_glass: session.raw.break_glass.clone().unwrap_or_default(),
-                time_limit,
-            },
-            &|e| bar.event(&e),
-        )
-        .await;
-        bar.finish();
-        if result.is_err() && added {
-            // A first capture that failed leaves the store as it found it.
-            session.store.remove_tenant(&tenant).await?;
-        }
-        result.map_err(classify)?
+    let options = CaptureOptions {
+        full: args.full,
+        break_glass: session.raw.break_glass.clone().unwrap_or_default(),
+        time_limit,
     };
+    let bar = Progress::new(!args.store.json && std::io::stderr().is_terminal());
+    let progress = |e| bar.event(&e);
+    let result = if let Some(tenant) = stored {
+        rewind_app::capture(&client, &session.store, &tenant, options, &progress)
+            .await
+            .map(|report| (tenant, report))
+    } else {
+        let new = config.new_tenant(session.raw.tenant.clone());
+        rewind_app::capture_new(&client, &session.store, &new, options, &progress).await
+    };
+    bar.finish();
+    let (tenant, report) = result.map_err(classify)?;
     for w in &report.warnings {
         eprintln!("warning: {}", crate::text::inert_lines(w));
     }
@@ -68,27 +59,6 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
     }
     session.store.close().await;
     Ok(())
-}
-
-/// The first capture of a tenant the store does not know yet records its settings.
-pub async fn add_tenant(session: &Session, config: &Config) -> anyhow::Result<TenantInfo> {
-    let e = &config.endpoints;
-    let name = session
-        .raw
-        .tenant
-        .clone()
-        .unwrap_or_else(|| e.tenant_id.clone());
-    let added = session
-        .store
-        .add_tenant(&NewTenant {
-            tenant_id: e.tenant_id.clone(),
-            name,
-            graph_url: e.graph_url.clone(),
-            authority_url: e.authority_url.clone(),
-            client_id: Some(config.credential.client_id().to_string()),
-        })
-        .await?;
-    Ok(added)
 }
 
 pub fn classify(e: CaptureError) -> anyhow::Error {

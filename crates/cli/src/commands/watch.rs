@@ -15,7 +15,7 @@ use rewind_app::{CaptureOptions, Config, RawConfig};
 use rewind_msgraph::{ClientOptions, GraphClient};
 use rewind_store::{Dialect, TenantInfo};
 
-use super::capture::{add_tenant, classify};
+use super::capture::classify;
 use super::session::{Session, usage};
 use crate::cli::WatchArgs;
 
@@ -156,9 +156,11 @@ async fn one(
         None => session.raw.clone(),
     };
     let config = Config::resolve(raw).map_err(usage)?;
-    let tenant = match stored {
-        Some(t) => t,
-        None => add_tenant(session, &config).await?,
+    let tenant = if let Some(t) = stored {
+        t
+    } else {
+        let new = config.new_tenant(session.raw.tenant.clone());
+        session.store.add_tenant(&new).await?
     };
     let client = client_for(&config, args.concurrency)?;
     tracing::info!(tenant = %tenant.name, interval_s = watcher.options.interval.as_secs(), "watching");
