@@ -134,6 +134,21 @@ impl RawConfig {
             .or_else(|| self.client_id.clone())
     }
 
+    /// The tenant an import into a store without one records: `REWIND_TENANT_ID` (else the
+    /// `--tenant` name) with the configured endpoints, Microsoft's public cloud by default;
+    /// `None` when neither names it. Unlike a capture, an import needs no credentials.
+    pub fn import_tenant(&self) -> Option<NewTenant> {
+        let tenant_id = self.tenant_id.clone().or_else(|| self.tenant.clone())?;
+        let cloud = Endpoints::public_cloud(&tenant_id);
+        Some(NewTenant {
+            name: self.tenant.clone().unwrap_or_else(|| tenant_id.clone()),
+            graph_url: self.graph_url.clone().unwrap_or(cloud.graph_url),
+            authority_url: self.authority_url.clone().unwrap_or(cloud.authority_url),
+            client_id: self.client_id.clone(),
+            tenant_id,
+        })
+    }
+
     /// What the lockout analysis protects and assumes: the break-glass accounts the flags name
     /// (else the configured ones), the home country (the flag's, else the configured one) and
     /// Rewind's own application.
@@ -491,6 +506,32 @@ fn credential_from(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_import_names_its_tenant_by_id_or_name_and_needs_no_credentials() {
+        assert!(RawConfig::default().import_tenant().is_none());
+        let by_name = RawConfig {
+            tenant: Some("contoso".into()),
+            ..RawConfig::default()
+        };
+        let t = by_name.import_tenant().unwrap();
+        assert_eq!(
+            (t.tenant_id.as_str(), t.name.as_str()),
+            ("contoso", "contoso")
+        );
+        assert_eq!(t.graph_url, "https://graph.microsoft.com");
+        let by_id = RawConfig {
+            tenant_id: Some("t-1".into()),
+            graph_url: Some("http://127.0.0.1:1".into()),
+            ..RawConfig::default()
+        };
+        let t = by_id.import_tenant().unwrap();
+        assert_eq!(
+            (t.name.as_str(), t.graph_url.as_str()),
+            ("t-1", "http://127.0.0.1:1")
+        );
+        assert_eq!(t.client_id, None);
+    }
 
     #[test]
     fn base_urls_without_the_version_segment() {

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 use rewind_app::import::{ImportError, ImportOptions, SourceFile, Tree, import_tree, read_tree};
 use rewind_model::Kind;
-use rewind_store::{NewTenant, SnapshotInfo, TenantInfo};
+use rewind_store::{SnapshotInfo, TenantInfo};
 use serde_json::json;
 
 use super::session::{Session, usage};
@@ -117,32 +117,10 @@ fn report(
 
 /// A store without the tenant: importing names it (`REWIND_TENANT_ID`, or `--tenant`).
 async fn add_tenant(session: &Session) -> anyhow::Result<TenantInfo> {
-    let raw = &session.raw;
-    let tenant_id = raw
-        .tenant_id
-        .clone()
-        .or_else(|| raw.tenant.clone())
-        .ok_or_else(|| {
-            usage(
-                "the store has no tenant to import into: give REWIND_TENANT_ID (or --tenant NAME)",
-            )
-        })?;
-    Ok(session
-        .store
-        .add_tenant(&NewTenant {
-            name: raw.tenant.clone().unwrap_or_else(|| tenant_id.clone()),
-            tenant_id,
-            graph_url: raw
-                .graph_url
-                .clone()
-                .unwrap_or_else(|| "https://graph.microsoft.com".into()),
-            authority_url: raw
-                .authority_url
-                .clone()
-                .unwrap_or_else(|| "https://login.microsoftonline.com".into()),
-            client_id: raw.client_id.clone(),
-        })
-        .await?)
+    let new = session.raw.import_tenant().ok_or_else(|| {
+        usage("the store has no tenant to import into: give REWIND_TENANT_ID (or --tenant NAME)")
+    })?;
+    Ok(session.store.add_tenant(&new).await?)
 }
 
 /// Reads a file, or every file under a directory, with paths relative to it.
