@@ -245,7 +245,11 @@ fn an_edit_to_any_column_of_any_table_makes_verify_fail() {
         ),
         edit(
             "snapshots.cursor_kinds",
-            format!("UPDATE snapshots SET cursor_kinds = '{{}}' WHERE id = {latest}"),
+            // A value no capture writes: a capture that found no new delta cursor writes `{}`,
+            // so setting `{}` could change nothing.
+            format!(
+                "UPDATE snapshots SET cursor_kinds = '{{\"user\":\"forged\"}}' WHERE id = {latest}"
+            ),
         ),
         edit(
             "snapshots.chain_version",
