@@ -157,6 +157,32 @@ pub struct WatchOptions {
     pub evaluate: EvaluateOptions,
 }
 
+impl WatchOptions {
+    /// What the configuration says about capturing (every `interval`, with the break-glass
+    /// accounts' methods) and evaluating (rule settings, break-glass accounts, home country,
+    /// Rewind's own app).
+    pub fn from_config(
+        raw: &crate::RawConfig,
+        interval: Duration,
+    ) -> Result<WatchOptions, crate::ConfigError> {
+        let break_glass = raw.break_glass.clone().unwrap_or_default();
+        Ok(WatchOptions {
+            interval,
+            capture: CaptureOptions {
+                full: false,
+                break_glass: break_glass.clone(),
+                ..CaptureOptions::default()
+            },
+            evaluate: EvaluateOptions {
+                settings: raw.rule_settings()?,
+                break_glass,
+                home_country: raw.home_country(None)?,
+                restore_app: raw.restore_app(),
+            },
+        })
+    }
+}
+
 /// What one cycle did.
 #[derive(Debug, Clone)]
 pub struct CycleReport {

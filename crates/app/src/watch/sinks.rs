@@ -27,6 +27,34 @@ pub enum SinkError {
     /// The SMTP URL or an address is wrong.
     #[error("email: {0}")]
     Email(String),
+    /// An SMTP server without a sender.
+    #[error("REWIND_SMTP_URL is set but no sender: set REWIND_EMAIL_FROM")]
+    NoSender,
+    /// Recipients without an SMTP server.
+    #[error("--email-to needs an SMTP server: set REWIND_SMTP_URL (and REWIND_EMAIL_FROM)")]
+    NoServer,
+}
+
+impl Sinks {
+    /// The sinks the configuration names: a webhook (`REWIND_WEBHOOK_URL`, signed with
+    /// `REWIND_WEBHOOK_SECRET`) and email (`REWIND_SMTP_URL`, `REWIND_EMAIL_FROM`,
+    /// `REWIND_EMAIL_TO`); none is fine.
+    pub fn from_config(raw: &crate::RawConfig) -> Result<Sinks, SinkError> {
+        let webhook = match &raw.webhook_url {
+            Some(url) => Some(Webhook::new(url, raw.webhook_secret.clone())?),
+            None => None,
+        };
+        let email = match &raw.smtp_url {
+            Some(url) => {
+                let from = raw.email_from.as_deref().ok_or(SinkError::NoSender)?;
+                let to = raw.email_to.clone().unwrap_or_default();
+                Some(Email::new(url, from, &to)?)
+            }
+            None if raw.email_to.is_some() => return Err(SinkError::NoServer),
+            None => None,
+        };
+        Ok(Sinks { webhook, email })
+    }
 }
 
 /// A JSON webhook.

@@ -8,10 +8,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::http::header;
 use axum::response::IntoResponse as _;
-use rewind_app::watch::{
-    Email, EvaluateOptions, Fleet, Metrics, Sinks, Stop, WatchError, WatchOptions, Watcher, Webhook,
-};
-use rewind_app::{CaptureOptions, Config, RawConfig};
+use rewind_app::watch::{Fleet, Metrics, Sinks, Stop, WatchError, WatchOptions, Watcher};
+use rewind_app::{Config, RawConfig};
 use rewind_msgraph::{ClientOptions, GraphClient};
 use rewind_store::{Dialect, TenantInfo};
 
@@ -27,26 +25,11 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
     if !args.email_to.is_empty() {
         session.raw.email_to = Some(args.email_to.clone());
     }
-    let interval = args.interval;
-    let raw = &session.raw;
-    let options = WatchOptions {
-        interval,
-        capture: CaptureOptions {
-            full: false,
-            break_glass: raw.break_glass.clone().unwrap_or_default(),
-            ..CaptureOptions::default()
-        },
-        evaluate: EvaluateOptions {
-            settings: raw.rule_settings().map_err(usage)?,
-            break_glass: raw.break_glass.clone().unwrap_or_default(),
-            home_country: raw.home_country(None).map_err(usage)?,
-            restore_app: raw.restore_app(),
-        },
-    };
+    let options = WatchOptions::from_config(&session.raw, args.interval).map_err(usage)?;
     let watcher = Watcher {
         store: session.store.clone(),
         options,
-        sinks: sinks(raw)?,
+        sinks: Sinks::from_config(&session.raw).map_err(usage)?,
         metrics: Metrics::new(),
     };
     serve_metrics(&args.metrics_listen, watcher.metrics.clone()).await?;
@@ -63,29 +46,6 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
     };
     session.store.close().await;
     result
-}
-
-fn sinks(raw: &RawConfig) -> anyhow::Result<Sinks> {
-    let webhook = match &raw.webhook_url {
-        Some(url) => Some(Webhook::new(url, raw.webhook_secret.clone()).map_err(usage)?),
-        None => None,
-    };
-    let email = match &raw.smtp_url {
-        Some(url) => {
-            let from = raw.email_from.as_deref().ok_or_else(|| {
-                usage("REWIND_SMTP_URL is set but no sender: set REWIND_EMAIL_FROM")
-            })?;
-            let to = raw.email_to.clone().unwrap_or_default();
-            Some(Email::new(url, from, &to).map_err(usage)?)
-        }
-        None if raw.email_to.is_some() => {
-            return Err(usage(
-                "--email-to needs an SMTP server: set REWIND_SMTP_URL (and REWIND_EMAIL_FROM)",
-            ));
-        }
-        None => None,
-    };
-    Ok(Sinks { webhook, email })
 }
 
 /// Serves `/metrics` in the background. A port already taken (another worker on this host)
