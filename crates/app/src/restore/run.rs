@@ -13,7 +13,7 @@ use rewind_msgraph::protocol::RetryPolicy;
 use rewind_msgraph::{ClientError, ClientOptions, GraphClient};
 use rewind_policy::LockoutOptions;
 use rewind_store::{
-    RestoreId, RestoreRecord, RestoreStatus, SnapshotInfo, Store, StoreLock, TenantInfo,
+    RestoreId, RestoreRecord, RestoreStatus, SnapshotInfo, Store, StoreError, StoreLock, TenantInfo,
 };
 use serde::Serialize;
 
@@ -399,8 +399,10 @@ impl<'a> Restore<'a> {
         let Some(record) = restores.into_iter().find(|r| r.status.unfinished()) else {
             return Ok(None);
         };
+        // The journal's plan is the store's own record, not a file someone handed in: when it
+        // does not read, the store is damaged (as before the move, not a usage error).
         let plan: Plan = serde_json::from_str(&record.plan).map_err(|e| {
-            RestoreError::PlanFile(format!("restore {} has an unreadable plan: {e}", record.id))
+            StoreError::Corrupt(format!("restore {} has an unreadable plan: {e}", record.id))
         })?;
         Ok(Some(Resumable { record, plan }))
     }
