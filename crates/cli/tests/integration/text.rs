@@ -119,3 +119,115 @@ fn restore_reports_in_json() {
         );
     });
 }
+
+/// A command's `--json` (exit 0 or 6), pretty, with the chain and version hashes, the store's
+/// directory and durations masked.
+fn json_text(s: &Setup, args: &[&str]) -> String {
+    let out = s.run(args);
+    assert!(
+        matches!(out.status.code(), Some(0 | 6)),
+        "{args:?}: {}",
+        stderr(&out)
+    );
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    if let Some(seconds) = v.get_mut("seconds") {
+        *seconds = "[seconds]".into();
+    }
+    let snapshots = v.get_mut("snapshots").and_then(|s| s.as_array_mut());
+    for snapshot in snapshots.into_iter().flatten() {
+        snapshot["seconds"] = "[seconds]".into();
+    }
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+/// The `--json` reports of the reading commands (DESIGN §8.1), pinned field by field and in
+/// order after the attacker scenario, so that moving them to report types changes no byte.
+#[test]
+fn json_reports_after_an_attack() {
+    let s = Setup::new(&[]);
+    s.json(&["capture", "--json"]);
+    s.scenario("attacker");
+    s.json(&["capture", "--json"]);
+    let policy = "ca/CA001-Global-AttackSurfaceReduction-AnyApp-AnyPlatform-BLOCK-CountryWhitelist";
+    let check = s.run(&["check", "--json"]);
+    let check: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let upn = check["principals"][0]["user_principal_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tree = s.dir().join("tree");
+    let tree = tree.to_str().unwrap();
+    s.json(&["export", tree, "--at", "1", "--json"]);
+    let other = s.dir().join("other.db");
+    let other = other.to_str().unwrap();
+    let mut settings = settings();
+    settings.add_filter(r#""[0-9a-f]{64}""#, r#""[hash]""#);
+    settings.add_filter(r#""key_id": "[0-9a-f-]{36}""#, r#""key_id": "[key id]""#);
+    settings.add_filter(r#""[A-Za-z0-9_-]{40,}-1""#, r#""[assignment id]""#);
+    settings.add_filter(r"rewind-cli-[0-9a-z-]+", "[dir]");
+    let reports: &[(&str, &[&str])] = &[
+        ("log_json", &["log", "--json"]),
+        ("history_json", &["history", policy, "--json"]),
+        ("changes_json", &["changes", "--from", "1", "--json"]),
+        ("diff_json", &["diff", "--from", "1", "--to", "2", "--json"]),
+        ("check_json", &["check", "--json"]),
+        ("check_refs_json", &["check", "--refs", "--json"]),
+        ("tenant_list_json", &["tenant", "list", "--json"]),
+        ("blame_json", &["blame", policy, "--json"]),
+        ("refs_json", &["refs", policy, "--json"]),
+        ("show_json", &["show", policy, "--json"]),
+        ("verify_json", &["verify", "--json"]),
+        ("exposure_json", &["exposure", "--json"]),
+        ("exposure_from_json", &["exposure", "--from", "1", "--json"]),
+        (
+            "whatif_json",
+            &[
+                "whatif",
+                "--json",
+                "--user",
+                &upn,
+                "--app",
+                "MicrosoftAdminPortals",
+                "--country",
+                "US",
+            ],
+        ),
+        ("alerts_json", &["alerts", "--json"]),
+        (
+            "forget_json",
+            &["forget", "--keep-last", "1", "--dry-run", "--json"],
+        ),
+        (
+            "import_json",
+            &[
+                "import",
+                "--store",
+                other,
+                tree,
+                "--taken-at",
+                "2026-01-01T00:00:00Z",
+                "--json",
+            ],
+        ),
+        (
+            "tenant_add_json",
+            &[
+                "tenant",
+                "add",
+                "second",
+                "--store",
+                other,
+                "--tenant-id",
+                "00000000-0000-0000-0000-000000000002",
+                "--client-id",
+                "00000000-0000-0000-0000-000000000003",
+                "--json",
+            ],
+        ),
+    ];
+    settings.bind(|| {
+        for (name, args) in reports {
+            insta::assert_snapshot!(*name, json_text(&s, args));
+        }
+    });
+}
