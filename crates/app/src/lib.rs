@@ -19,6 +19,7 @@ pub mod locate;
 pub mod names;
 pub mod plan_file;
 pub mod restore;
+pub mod timeline;
 pub mod watch;
 
 pub use capture::{

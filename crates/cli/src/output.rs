@@ -38,6 +38,11 @@ pub fn failed(e: std::io::Error) -> anyhow::Error {
     }
 }
 
+/// Writes a report as one line of JSON (the `--json` contract, DESIGN §8.1).
+pub fn json<T: serde::Serialize>(report: &T) -> anyhow::Result<()> {
+    write(format_args!("{}\n", serde_json::to_string(report)?))
+}
+
 /// Whether an error only says that standard output was closed.
 pub fn is_closed(err: &anyhow::Error) -> bool {
     err.chain().any(<dyn std::error::Error>::is::<Closed>)

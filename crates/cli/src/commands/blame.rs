@@ -3,12 +3,13 @@
 
 use rewind_app::locate::resolve_object;
 use rewind_app::names::load;
+use rewind_app::timeline::BlameReport;
 use rewind_model::ContentHash;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::session::{Session, usage};
 use crate::cli::BlameArgs;
-use crate::output::outln;
+use crate::output::{self, outln};
 
 pub async fn run(args: BlameArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
@@ -26,21 +27,7 @@ pub async fn run(args: BlameArgs) -> anyhow::Result<()> {
     let blamed = rewind_engine::blame(&versions);
     let deleted = history.last().is_some_and(|v| v.hash.is_none());
     if args.store.json {
-        let properties: Vec<Value> = blamed
-            .iter()
-            .map(|b| {
-                let v = &history[b.set_by];
-                json!({"path": b.path, "value": b.value, "snapshot": v.snapshot,
-                       "taken_at": v.taken_at, "change": v.change.name(),
-                       "actors": v.actors.iter().map(rewind_model::Actor::label).collect::<Vec<_>>(),
-                       "actor_identities": v.actors})
-            })
-            .collect();
-        outln!(
-            "{}",
-            json!({"kind": object.kind.name(), "id": object.key, "display_name": name,
-                   "deleted": deleted, "properties": properties})
-        )?;
+        output::json(&BlameReport::new(&object, name, &history, blamed))?;
     } else {
         outln!(
             "{} {} {}{}",

@@ -1,12 +1,12 @@
 //! `rewind history OBJECT`: every version of an object, with who changed it.
 
 use rewind_app::locate::resolve_object;
+use rewind_app::timeline::HistoryReport;
 use rewind_store::{ObjectKey, VersionRecord};
-use serde_json::json;
 
 use super::session::{Session, usage};
 use crate::cli::HistoryArgs;
-use crate::output::{out, outln};
+use crate::output::{self, out};
 use crate::text::{Align, Table, inert};
 
 pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
@@ -17,10 +17,7 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
         .map_err(usage)?;
     let versions = session.store.history(&tenant, &object).await?;
     if args.store.json {
-        outln!(
-            "{}",
-            json!({"kind": object.kind.name(), "id": object.key, "versions": versions_json(&versions)})
-        )?;
+        output::json(&HistoryReport::new(&object, &versions))?;
     } else {
         out!("{}", text(&object, &versions))?;
     }
@@ -69,23 +66,4 @@ pub fn actor_labels(actors: &[rewind_model::Actor]) -> String {
         .map(rewind_model::Actor::label)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The versions as `--json` has them: `actors` as names (the scripting contract) and
-/// `actor_identities` beside them.
-fn versions_json(versions: &[VersionRecord]) -> Vec<serde_json::Value> {
-    versions
-        .iter()
-        .map(|v| {
-            let mut j = json!(v);
-            j["actors"] = json!(
-                v.actors
-                    .iter()
-                    .map(rewind_model::Actor::label)
-                    .collect::<Vec<_>>()
-            );
-            j["actor_identities"] = json!(v.actors);
-            j
-        })
-        .collect()
 }

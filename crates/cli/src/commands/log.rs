@@ -1,16 +1,14 @@
 //! `rewind log`: the tenant's snapshots, newest first, with changes per kind.
 
 use rewind_app::locate::{TimeSpec, snapshot_for};
+use rewind_app::timeline::LogReport;
 use std::fmt::Write as _;
 
 use rewind_store::SnapshotInfo;
-use std::time::Duration;
-
-use serde_json::json;
 
 use super::session::{Session, usage};
 use crate::cli::LogArgs;
-use crate::output::{out, outln};
+use crate::output::{self, out, outln};
 use crate::text::{Align, Table};
 
 pub async fn run(args: LogArgs) -> anyhow::Result<()> {
@@ -29,17 +27,8 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
     }
     snapshots.reverse();
     if args.store.json {
-        let head = session
-            .store
-            .latest(&tenant)
-            .await?
-            .map(|s| s.chain.to_hex());
-        let items: Vec<_> = snapshots.iter().map(snapshot_json).collect();
-        outln!(
-            "{}",
-            json!({"tenant": tenant.name, "tenant_id": tenant.tenant_id, "snapshots": items,
-                   "head": head})
-        )?;
+        let head = session.store.latest(&tenant).await?;
+        output::json(&LogReport::new(&tenant, &snapshots, head.as_ref()))?;
     } else if snapshots.is_empty() {
         outln!("no snapshots of {} yet: run `rewind capture`", tenant.name)?;
     } else {
@@ -127,20 +116,4 @@ pub fn kind_changes(s: &SnapshotInfo) -> String {
         })
         .collect::<Vec<_>>()
         .join(" · ")
-}
-
-fn snapshot_json(s: &SnapshotInfo) -> serde_json::Value {
-    let t = s.totals();
-    json!({
-        "snapshot": s.id,
-        "taken_at": s.taken_at,
-        "complete": s.complete,
-        "objects": s.objects,
-        "changes": {"created": t.created, "updated": t.updated, "deleted": t.deleted},
-        "kinds": s.counts,
-        "requests": s.requests,
-        "seconds": Duration::from_millis(s.millis).as_secs_f64(),
-        "chain": s.chain.to_hex(),
-        "parent": s.parent,
-    })
 }

@@ -1,11 +1,12 @@
 //! `rewind show OBJECT [--at T]`: an object's canonical configuration at a point in time.
 
 use rewind_app::locate::{TimeSpec, resolve_object, snapshot_for};
-use serde_json::{Value, json};
+use rewind_app::timeline::ShowReport;
+use serde_json::Value;
 
 use super::session::{Session, usage};
 use crate::cli::ShowArgs;
-use crate::output::outln;
+use crate::output::{self, outln};
 
 pub async fn run(args: ShowArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
@@ -43,11 +44,7 @@ pub async fn run(args: ShowArgs) -> anyhow::Result<()> {
         m.sort_keys();
     }
     if args.store.json {
-        outln!(
-            "{}",
-            json!({"kind": object.kind.name(), "id": object.key, "snapshot": snapshot.id,
-                   "taken_at": snapshot.taken_at, "version": hash.to_hex(), "object": value})
-        )?;
+        output::json(&ShowReport::new(&object, &snapshot, *hash, value))?;
     } else {
         outln!(
             "# {} {} at snapshot {} ({}), version {}",

@@ -1,12 +1,12 @@
 //! `rewind tenant add|list|remove`: the tenants one store keeps.
 
+use rewind_app::timeline::{TenantEntry, TenantsReport};
 use rewind_app::{RawConfig, base_url};
 use rewind_store::NewTenant;
-use serde_json::json;
 
 use super::session::{Session, usage};
 use crate::cli::{TenantAddArgs, TenantCommand, TenantListArgs, TenantRemoveArgs};
-use crate::output::{out, outln};
+use crate::output::{self, out, outln};
 use crate::text::{Align, Table, count};
 
 pub async fn run(cmd: TenantCommand) -> anyhow::Result<()> {
@@ -45,7 +45,7 @@ async fn add(args: TenantAddArgs) -> anyhow::Result<()> {
         .await
         .map_err(usage)?;
     if args.store.json {
-        outln!("{}", json!(added))?;
+        output::json(&added)?;
     } else {
         outln!("added tenant {} ({})", added.name, added.tenant_id)?;
     }
@@ -62,16 +62,11 @@ async fn list(args: TenantListArgs) -> anyhow::Result<()> {
         rows.push((t, latest));
     }
     if args.store.json {
-        let items: Vec<_> = rows
+        let tenants = rows
             .iter()
-            .map(|(t, l)| {
-                let mut v = json!(t);
-                v["latest_snapshot"] = json!(l.as_ref().map(|s| s.id));
-                v["latest_taken_at"] = json!(l.as_ref().map(|s| s.taken_at));
-                v
-            })
+            .map(|(t, l)| TenantEntry::new(t, l.as_ref()))
             .collect();
-        outln!("{}", json!({ "tenants": items }))?;
+        output::json(&TenantsReport { tenants })?;
     } else if rows.is_empty() {
         outln!(
             "no tenants: `rewind tenant add NAME --tenant-id ID --client-id ID`, or just `rewind capture`"

@@ -165,6 +165,7 @@ fn json_reports_after_an_attack() {
     settings.add_filter(r#""key_id": "[0-9a-f-]{36}""#, r#""key_id": "[key id]""#);
     settings.add_filter(r#""[A-Za-z0-9_-]{40,}-1""#, r#""[assignment id]""#);
     settings.add_filter(r"rewind-cli-[0-9a-z-]+", "[dir]");
+    settings.add_filter(r"Directory_[0-9a-f-]{36}_", "Directory_[audit id]_");
     let reports: &[(&str, &[&str])] = &[
         ("log_json", &["log", "--json"]),
         ("history_json", &["history", policy, "--json"]),
