@@ -9,8 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use rewind_model::{ContentHash, Kind};
 use rewind_policy::{Analysis, Directory, LockoutOptions, MethodsPolicy, PolicySet, analyse};
 use rewind_store::{Manifest, ObjectKey, Store, StoreError, TenantInfo};
+use serde::Serialize;
 use serde_json::Value;
 
+use crate::compare::PointStamp;
 use crate::names;
 
 /// Who an evaluation is about.
@@ -462,4 +464,16 @@ pub(crate) async fn users_by_upn(
         }
     }
     Ok(found)
+}
+
+/// `rewind check --json`: the lockout analysis of a point, and the plan it assumed applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct LockoutReport {
+    /// The analysis.
+    #[serde(flatten)]
+    pub analysis: Analysis,
+    /// The point analysed.
+    pub at: PointStamp,
+    /// The plan file assumed applied on top of it, if any.
+    pub plan: Option<String>,
 }

@@ -6,12 +6,20 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use jiff::Timestamp;
 use rewind_model::{Actor, ContentHash, display_name, references};
 use rewind_store::{Change, Manifest, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::live::Live;
 use crate::names::{Named, Wanted, load, resolve};
+
+mod changes;
+mod diff;
+
+pub use changes::{ChangesReport, ObjectChange};
+pub use diff::{DiffReport, NotRead, ObjectDiff, PropertyDiff, Side};
 
 /// A point to look at: a snapshot of the timeline, or the live tenant (held in a throwaway
 /// store that lives as long as the point).
@@ -51,12 +59,19 @@ impl Point {
         self.live.is_some()
     }
 
-    /// `{"snapshot", "taken_at"}`, or `{"live": true, "taken_at"}`.
-    pub fn json(&self) -> Value {
+    /// How reports name the point: `{"snapshot", "taken_at"}`, or `{"live": true, "taken_at"}`.
+    pub fn stamp(&self) -> PointStamp {
+        let taken_at = self.snapshot.taken_at;
         if self.is_live() {
-            json!({"live": true, "taken_at": self.snapshot.taken_at})
+            PointStamp::Live {
+                live: true,
+                taken_at,
+            }
         } else {
-            json!({"snapshot": self.snapshot.id, "taken_at": self.snapshot.taken_at})
+            PointStamp::Snapshot {
+                snapshot: self.snapshot.id,
+                taken_at,
+            }
         }
     }
 
@@ -73,6 +88,26 @@ impl Point {
     pub async fn manifest(&self) -> Result<Manifest, StoreError> {
         self.store.manifest(&self.tenant, &self.snapshot).await
     }
+}
+
+/// A point as reports name it (DESIGN §8.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum PointStamp {
+    /// The live tenant, read at `taken_at`.
+    Live {
+        /// Always true.
+        live: bool,
+        /// When it was read.
+        taken_at: Timestamp,
+    },
+    /// A snapshot of the timeline.
+    Snapshot {
+        /// Its id.
+        snapshot: i64,
+        /// When it was taken.
+        taken_at: Timestamp,
+    },
 }
 
 /// Two points and what differs between them.

@@ -7,11 +7,13 @@
 use std::collections::BTreeSet;
 
 use rewind_model::Kind;
-use rewind_policy::{Directory, PolicyScope, PolicySet, exposure};
+use rewind_policy::{Directory, PolicyScope, PolicySet, ScopeChange, exposure};
 use rewind_store::{ObjectKey, Store, StoreError, TenantInfo};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::access::{all_of, group_closure, some_of, strings};
+use crate::compare::PointStamp;
 
 /// Every readable policy's effective scope at `snapshot`, after checking the snapshot's chain.
 pub async fn exposure_at(
@@ -135,4 +137,39 @@ pub async fn privileged_principals(
         holders.extend(strings(&g, "/members").map(str::to_string));
     }
     Ok(holders)
+}
+
+/// `rewind exposure --json`: who each Conditional Access policy excludes, at one point.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExposureReport {
+    /// The point looked at.
+    pub at: PointStamp,
+    /// Each policy asked about, with whom it includes and excludes.
+    pub policies: Vec<PolicyScope>,
+}
+
+/// `rewind exposure --from T --json`: whose exclusion changed between two points.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExposureChangesReport {
+    /// The earlier point.
+    pub from: PointStamp,
+    /// The later point.
+    pub to: PointStamp,
+    /// The policies whose exclusions changed.
+    pub changes: Vec<ScopeChange>,
+    /// Whether someone became excluded from an enforced policy.
+    pub grew: bool,
+}
+
+impl ExposureChangesReport {
+    /// The report of `changes` from `from` to `to`.
+    pub fn new(from: PointStamp, to: PointStamp, changes: Vec<ScopeChange>) -> Self {
+        let grew = changes.iter().any(|c| c.enforced && !c.added.is_empty());
+        ExposureChangesReport {
+            from,
+            to,
+            changes,
+            grew,
+        }
+    }
 }

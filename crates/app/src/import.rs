@@ -18,9 +18,11 @@ use rewind_model::{ContentHash, Kind, parse_json};
 use rewind_store::{
     Change, NewSnapshot, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo, VersionChange,
 };
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::capture::assemble::{build, key_of};
+use crate::timeline::Changes;
 
 /// One file of a tree: its path relative to the tree's root (`/`-separated) and its bytes.
 #[derive(Debug, Clone)]
@@ -43,6 +45,44 @@ pub struct FileProblem {
 impl std::fmt::Display for FileProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.path, self.problem)
+    }
+}
+
+/// `rewind import --json`: the snapshots an import stored, in order.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    /// One entry per tree (per commit, from git).
+    pub imported: Vec<ImportedSnapshot>,
+}
+
+/// One stored snapshot of an imported tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportedSnapshot {
+    /// The snapshot's id.
+    pub snapshot: i64,
+    /// The time it was given.
+    pub taken_at: Timestamp,
+    /// Objects in it.
+    pub objects: u64,
+    /// The git commit it came from, if any.
+    pub commit: Option<String>,
+    /// Objects it created, updated and deleted.
+    pub changes: Changes,
+    /// Files of things Rewind does not keep, counted per directory.
+    pub not_kept: BTreeMap<String, usize>,
+}
+
+impl ImportedSnapshot {
+    /// The entry of `snapshot`, stored from `tree` (of `commit`).
+    pub fn new(snapshot: &SnapshotInfo, tree: &Tree, commit: Option<String>) -> Self {
+        ImportedSnapshot {
+            snapshot: snapshot.id,
+            taken_at: snapshot.taken_at,
+            objects: snapshot.objects,
+            commit,
+            changes: snapshot.totals().into(),
+            not_kept: tree.not_kept.clone(),
+        }
     }
 }
 

@@ -16,11 +16,13 @@ pub mod import;
 pub mod links;
 pub mod live;
 pub mod locate;
+pub mod maintenance;
 pub mod names;
 pub mod plan_file;
 pub mod restore;
 pub mod timeline;
 pub mod watch;
+pub mod whatif;
 
 pub use capture::{
     CaptureError, CaptureEvent, CaptureOptions, CaptureReport, capture, capture_new,

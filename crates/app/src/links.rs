@@ -9,6 +9,7 @@ use rewind_store::{ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::compare::PointStamp;
 use crate::names::{Named, load, resolve, resolve_against};
 
 /// One reference of one object.
@@ -112,4 +113,43 @@ pub fn points_at(edge: &ResolvedEdge, key: &ObjectKey) -> bool {
     edge.target
         .as_ref()
         .is_some_and(|t| t.kind == key.kind && t.key == key.key)
+}
+
+/// `rewind refs --json`: what an object references and what references it, at one point.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefsReport {
+    /// The object's kind.
+    pub kind: rewind_model::Kind,
+    /// Its key.
+    pub id: String,
+    /// Its display name, if it has one.
+    pub display_name: Option<String>,
+    /// The point looked at.
+    pub at: PointStamp,
+    /// What it references.
+    pub references: Vec<ResolvedEdge>,
+    /// What references it.
+    pub referenced_by: Vec<ResolvedEdge>,
+}
+
+/// `rewind check --refs --json`: the references that point at nothing, at one point.
+#[derive(Debug, Clone, Serialize)]
+pub struct DanglingReport {
+    /// The point looked at.
+    pub at: PointStamp,
+    /// Whether every reference points at something.
+    pub ok: bool,
+    /// The references that do not.
+    pub dangling: Vec<ResolvedEdge>,
+}
+
+impl DanglingReport {
+    /// The report of `dangling` at `at`.
+    pub fn new(at: PointStamp, dangling: Vec<ResolvedEdge>) -> Self {
+        DanglingReport {
+            at,
+            ok: dangling.is_empty(),
+            dangling,
+        }
+    }
 }

@@ -40,6 +40,13 @@ pub struct AlertObject {
     pub display_name: Option<String>,
 }
 
+/// `rewind alerts --json`: the alerts asked for, oldest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertsReport {
+    /// The alerts.
+    pub alerts: Vec<Alert>,
+}
+
 /// An alert as stored, listed and sent (the webhook's JSON body).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {

@@ -2,12 +2,11 @@
 //! tenant or (when the store keeps several and none is chosen) for all of them.
 
 use rewind_app::locate::TimeSpec;
-use rewind_app::watch::Alert;
-use serde_json::json;
+use rewind_app::watch::{Alert, AlertsReport};
 
 use super::session::{Session, usage};
 use crate::cli::AlertsArgs;
-use crate::output::{out, outln};
+use crate::output::{self, out};
 use crate::text::{Align, Table};
 
 pub async fn run(args: AlertsArgs) -> anyhow::Result<()> {
@@ -43,7 +42,7 @@ pub async fn run(args: AlertsArgs) -> anyhow::Result<()> {
         }
     }
     if args.store.json {
-        outln!("{}", json!({ "alerts": alerts }))?;
+        output::json(&AlertsReport { alerts })?;
     } else {
         out!("{}", text(&alerts))?;
     }

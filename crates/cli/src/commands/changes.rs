@@ -2,26 +2,14 @@
 //! the timeline, object by object, with the properties that changed and who changed them
 //! (from the audit log).
 
-use serde::Serialize;
-use serde_json::json;
+use rewind_app::compare::{ChangesReport, ObjectChange};
+use rewind_store::Change;
 
 use super::compare::{Compared, compare, point};
 use super::session::{Session, usage};
 use crate::cli::ChangesArgs;
-use crate::output::{out, outln};
+use crate::output::{self, out};
 use crate::text::inert;
-
-/// One object's change, as the scripting contract spells it (DESIGN §8.1).
-#[derive(Debug, Serialize)]
-struct ObjectChange {
-    kind: &'static str,
-    id: String,
-    display_name: Option<String>,
-    change: &'static str,
-    paths: Vec<String>,
-    actors: Vec<String>,
-    actor_identities: Vec<rewind_model::Actor>,
-}
 
 pub async fn run(args: ChangesArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
@@ -34,40 +22,14 @@ pub async fn run(args: ChangesArgs) -> anyhow::Result<()> {
         let by = by_actor(&compared, asked)?;
         compared.objects.retain(|d| d.actors.iter().any(&by));
     }
-    let changes = object_changes(&compared);
+    let report = ChangesReport::new(&compared);
     if args.store.json {
-        outln!(
-            "{}",
-            json!({"from": compared.from.json(), "to": compared.to.json(), "changes": changes})
-        )?;
+        output::json(&report)?;
     } else {
-        out!("{}", text(&compared, &changes))?;
+        out!("{}", text(&compared, &report.changes))?;
     }
     session.store.close().await;
     Ok(())
-}
-
-/// Each differing object with the property paths that changed.
-fn object_changes(compared: &Compared) -> Vec<ObjectChange> {
-    compared
-        .objects
-        .iter()
-        .map(|d| ObjectChange {
-            kind: d.object.kind.name(),
-            id: d.object.key.clone(),
-            display_name: d.display_name(),
-            change: d.change.name(),
-            paths: match (&d.old, &d.new) {
-                (Some(o), Some(n)) => rewind_engine::property_changes(o, n)
-                    .into_iter()
-                    .map(|c| c.path)
-                    .collect(),
-                _ => Vec::new(),
-            },
-            actors: d.actors.iter().map(rewind_model::Actor::label).collect(),
-            actor_identities: d.actors.clone(),
-        })
-        .collect()
 }
 
 /// Which actors `--actor` means: the identity it names (by id, application id, user principal
@@ -87,19 +49,19 @@ fn by_actor(
 
 /// The text `rewind changes` prints for a comparison (the demo prints it too).
 pub fn report(compared: &Compared) -> String {
-    text(compared, &object_changes(compared))
+    text(compared, &ChangesReport::new(compared).changes)
 }
 
 fn text(c: &Compared, changes: &[ObjectChange]) -> String {
     use std::fmt::Write as _;
-    let count = |k: &str| changes.iter().filter(|x| x.change == k).count();
+    let count = |k: Change| changes.iter().filter(|x| x.change == k).count();
     let mut out = format!(
         "from {} to {}: {} created, {} updated, {} deleted\n",
         c.from.label(),
         c.to.label(),
-        count("created"),
-        count("updated"),
-        count("deleted")
+        count(Change::Created),
+        count(Change::Updated),
+        count(Change::Deleted)
     );
     for ch in changes {
         let by = if ch.actors.is_empty() {
@@ -115,8 +77,8 @@ fn text(c: &Compared, changes: &[ObjectChange]) -> String {
         let _ = writeln!(
             out,
             "  {:<8} {}/{}{name}{}",
-            ch.change,
-            ch.kind,
+            ch.change.name(),
+            ch.kind.name(),
             inert(&ch.id),
             inert(&by)
         );

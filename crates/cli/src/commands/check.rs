@@ -5,17 +5,16 @@
 //! a group that no longer exists, a role assignment of a deleted principal. Exit code 6 when
 //! any is found, for scripts.
 
-use rewind_app::access::lockout_check;
-use rewind_app::links::{ResolvedEdge, edges_at};
+use rewind_app::access::{LockoutReport, lockout_check};
+use rewind_app::links::{DanglingReport, ResolvedEdge, edges_at};
 use rewind_app::plan_file::PlanFile;
 use rewind_policy::{Lockout, explain};
-use serde_json::json;
 
 use super::compare::{describe, point};
 use super::session::{Session, usage};
 use crate::cli::CheckArgs;
 use crate::exit::Expected;
-use crate::output::{out, outln};
+use crate::output::{self, out, outln};
 
 pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
     if args.refs {
@@ -34,10 +33,11 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
         .map_err(usage)?;
     let analysis = lockout_check(&at.store, &at.tenant, at.snapshot.id, &options, &plan).await?;
     if args.store.json {
-        let mut v = serde_json::to_value(&analysis)?;
-        v["at"] = at.json();
-        v["plan"] = json!(args.plan.as_ref().map(|p| p.display().to_string()));
-        outln!("{v}")?;
+        output::json(&LockoutReport {
+            analysis: analysis.clone(),
+            at: at.stamp(),
+            plan: args.plan.as_ref().map(|p| p.display().to_string()),
+        })?;
     } else {
         let plan = args
             .plan
@@ -64,11 +64,10 @@ async fn refs(args: CheckArgs) -> anyhow::Result<()> {
         .into_iter()
         .filter(ResolvedEdge::dangling)
         .collect();
+    let report = DanglingReport::new(at.stamp(), dangling);
+    let dangling = &report.dangling;
     if args.store.json {
-        outln!(
-            "{}",
-            json!({"at": at.json(), "ok": dangling.is_empty(), "dangling": dangling})
-        )?;
+        output::json(&report)?;
     } else {
         outln!(
             "{} dangling reference{} at {}",
@@ -76,7 +75,7 @@ async fn refs(args: CheckArgs) -> anyhow::Result<()> {
             if dangling.len() == 1 { "" } else { "s" },
             at.label()
         )?;
-        for e in &dangling {
+        for e in dangling {
             let what = e.target.as_ref().map_or_else(
                 || format!("{} (never seen in the timeline)", e.edge.reference.id),
                 |t| format!("{} {}", describe(t), t.key),

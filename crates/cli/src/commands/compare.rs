@@ -10,7 +10,7 @@ use rewind_app::{Config, RawConfig};
 use rewind_msgraph::ClientOptions;
 use rewind_store::TenantInfo;
 
-pub use rewind_app::compare::{Compared, Difference, Point, ReferenceNames, compare};
+pub use rewind_app::compare::{Compared, Point, ReferenceNames, compare};
 
 use super::capture::{Progress, classify};
 use super::session::{Session, usage};

@@ -3,15 +3,14 @@
 //! eligible). With `--from`, what changed in between; exit code 6 when someone became
 //! excluded from an enforced policy, for scripts.
 
-use rewind_app::exposure::exposure_at;
+use rewind_app::exposure::{ExposureChangesReport, ExposureReport, exposure_at};
 use rewind_policy::{Excluded, PolicyScope, ScopeChange, State, exposure_changes};
-use serde_json::json;
 
 use super::compare::point;
 use super::session::{Session, usage};
 use crate::cli::ExposureArgs;
 use crate::exit::Expected;
-use crate::output::outln;
+use crate::output::{self, outln};
 
 pub async fn run(args: ExposureArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
@@ -23,7 +22,10 @@ pub async fn run(args: ExposureArgs) -> anyhow::Result<()> {
     )?;
     let Some(from) = &args.from else {
         if args.store.json {
-            outln!("{}", json!({"at": at.json(), "policies": scopes}))?;
+            output::json(&ExposureReport {
+                at: at.stamp(),
+                policies: scopes,
+            })?;
         } else {
             outln!("{}", at.label())?;
             for s in &scopes {
@@ -35,19 +37,20 @@ pub async fn run(args: ExposureArgs) -> anyhow::Result<()> {
     };
     let earlier = point(&session, &tenant, Some(*from)).await?;
     let before = exposure_at(&earlier.store, &earlier.tenant, earlier.snapshot.id).await?;
-    let changes = exposure_changes(&before, &scopes);
-    let grew = changes.iter().any(|c| c.enforced && !c.added.is_empty());
+    let report = ExposureChangesReport::new(
+        earlier.stamp(),
+        at.stamp(),
+        exposure_changes(&before, &scopes),
+    );
+    let (changes, grew) = (&report.changes, report.grew);
     if args.store.json {
-        outln!(
-            "{}",
-            json!({"from": earlier.json(), "to": at.json(), "changes": changes, "grew": grew})
-        )?;
+        output::json(&report)?;
     } else {
         outln!("from {} to {}", earlier.label(), at.label())?;
         if changes.is_empty() {
             outln!("no policy's exclusions changed")?;
         }
-        for c in &changes {
+        for c in changes {
             outln!("{}", change_text(c))?;
         }
     }

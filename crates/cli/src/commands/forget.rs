@@ -1,12 +1,12 @@
 //! `rewind forget --keep-…`: retention in the manner of restic's `forget`; the forgotten
 //! snapshots' changes fold into the kept ones, so every kept point reads exactly as before.
 
+use rewind_app::maintenance::ForgetSummary;
 use rewind_store::{KeepPolicy, StoreError};
-use serde_json::json;
 
 use super::session::{Session, usage};
 use crate::cli::ForgetArgs;
-use crate::output::outln;
+use crate::output::{self, outln};
 use crate::text::count;
 
 pub async fn run(args: ForgetArgs) -> anyhow::Result<()> {
@@ -30,14 +30,11 @@ pub async fn run(args: ForgetArgs) -> anyhow::Result<()> {
         other => other?,
     };
     session.store.close().await;
-    let forgotten = report.decisions.iter().filter(|d| !d.keep()).count();
+    let summary = ForgetSummary::new(&tenant, policy, report);
     if args.store.json {
-        outln!(
-            "{}",
-            json!({"tenant": tenant.name, "policy": policy, "report": report, "forgotten": forgotten})
-        )?;
-        return Ok(());
+        return output::json(&summary);
     }
+    let (report, forgotten) = (&summary.report, summary.forgotten);
     outln!("{:>6}  {:<20}  DECISION", "ID", "TAKEN AT (UTC)")?;
     for d in &report.decisions {
         outln!(

@@ -9,14 +9,16 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context as _;
 use jiff::Timestamp;
-use rewind_app::import::{ImportError, ImportOptions, SourceFile, Tree, import_tree, read_tree};
+use rewind_app::import::{
+    ImportError, ImportOptions, ImportReport, ImportedSnapshot, SourceFile, Tree, import_tree,
+    read_tree,
+};
 use rewind_model::Kind;
 use rewind_store::{SnapshotInfo, TenantInfo};
-use serde_json::json;
 
 use super::session::{Session, usage};
 use crate::cli::ImportArgs;
-use crate::output::outln;
+use crate::output::{self, outln};
 use crate::text::count;
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
@@ -74,16 +76,11 @@ fn report(
     imported: &[(SnapshotInfo, Tree, Option<String>)],
 ) -> anyhow::Result<()> {
     if args.store.json {
-        let snaps: Vec<_> = imported
+        let imported = imported
             .iter()
-            .map(|(s, t, commit)| {
-                let c = s.totals();
-                json!({"snapshot": s.id, "taken_at": s.taken_at, "objects": s.objects, "commit": commit,
-                       "changes": {"created": c.created, "updated": c.updated, "deleted": c.deleted},
-                       "not_kept": t.not_kept})
-            })
+            .map(|(s, t, commit)| ImportedSnapshot::new(s, t, commit.clone()))
             .collect();
-        return outln!("{}", json!({"imported": snaps}));
+        return output::json(&ImportReport { imported });
     }
     for (s, t, commit) in imported {
         let c = s.totals();

@@ -1,15 +1,14 @@
 //! `rewind refs OBJECT [--at T|live]`: what an object references and what references it, by
 //! kind and name, at one point — what to look at before touching it.
 
-use rewind_app::links::{ResolvedEdge, edges_at, edges_of, points_at, resolve_edges};
+use rewind_app::links::{RefsReport, ResolvedEdge, edges_at, edges_of, points_at, resolve_edges};
 use rewind_app::locate::resolve_object;
 use rewind_app::names::load;
-use serde_json::json;
 
 use super::compare::{describe, point};
 use super::session::{Session, usage};
 use crate::cli::RefsArgs;
-use crate::output::outln;
+use crate::output::{self, outln};
 
 pub async fn run(args: RefsArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
@@ -48,11 +47,14 @@ pub async fn run(args: RefsArgs) -> anyhow::Result<()> {
         .filter(|e| points_at(e, &object))
         .collect();
     if args.store.json {
-        outln!(
-            "{}",
-            json!({"kind": object.kind.name(), "id": object.key, "display_name": name, "at": at.json(),
-                   "references": outgoing, "referenced_by": incoming})
-        )?;
+        output::json(&RefsReport {
+            kind: object.kind,
+            id: object.key,
+            display_name: name,
+            at: at.stamp(),
+            references: outgoing,
+            referenced_by: incoming,
+        })?;
     } else {
         outln!(
             "{} {} {}  at {}",

@@ -1,9 +1,11 @@
 //! `rewind verify`: the store's integrity; exits 6 when something is wrong.
 
+use rewind_app::maintenance::VerifySummary;
+
 use super::session::Session;
 use crate::cli::VerifyArgs;
 use crate::exit::Expected;
-use crate::output::outln;
+use crate::output::{self, outln};
 use crate::text::count;
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
@@ -15,22 +17,10 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
     }
     let report = session.store.verify().await?;
     session.store.close().await;
-    let head_mismatch = args.head.as_ref().and_then(|kept| {
-        let kept = kept.trim().to_ascii_lowercase();
-        let heads: Vec<String> = report.heads.iter().map(|h| h.chain.to_hex()).collect();
-        (!heads.contains(&kept)).then(|| {
-            format!(
-                "no tenant's chain head is {kept} (now: {}): history was changed since that head was kept, or `forget` sealed it again",
-                if heads.is_empty() { "none".to_string() } else { heads.join(", ") }
-            )
-        })
-    });
+    let summary = VerifySummary::new(report, args.head.as_deref());
+    let (report, head_mismatch) = (&summary.report, summary.head_mismatch.clone());
     if args.store.json {
-        outln!(
-            "{}",
-            serde_json::json!({"ok": report.ok() && head_mismatch.is_none(), "report": report,
-                               "heads": report.heads, "head_mismatch": head_mismatch})
-        )?;
+        output::json(&summary)?;
     } else {
         outln!(
             "checked {}, {}, {}, {}",

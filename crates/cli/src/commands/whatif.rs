@@ -5,16 +5,16 @@
 use std::collections::BTreeMap;
 
 use rewind_app::access::{Subjects, load_access};
+use rewind_app::whatif::WhatIfReport;
 use rewind_policy::{
     Capabilities, ClientApp, DeviceValue, Identity, Platform, RiskLevel, SignIn, Target,
     TransferMethod, UserAction, explain,
 };
-use serde_json::{Value, json};
 
 use super::compare::point;
 use super::session::{Session, usage};
 use crate::cli::WhatifArgs;
-use crate::output::{out, outln};
+use crate::output::{self, out, outln};
 
 fn parsed<T>(
     value: Option<&str>,
@@ -138,32 +138,7 @@ pub async fn run(args: WhatifArgs) -> anyhow::Result<()> {
         .map(|p| Capabilities::of(&access.policies, &access.directory, &p))
         .unwrap_or_default();
     if args.store.json {
-        let policies: Vec<Value> = evaluation
-            .results
-            .iter()
-            .map(|r| {
-                json!({"id": r.policy.id, "display_name": r.policy.name, "state": r.policy.state,
-                    "applies": r.applies, "analysis_reasons": r.analysis_reasons(), "checks": r.checks,
-                    "grant": r.grant(), "error": r.policy.rules.as_ref().err()})
-            })
-            .collect();
-        let requirements: Vec<Value> = evaluation
-            .enforced
-            .requirements
-            .iter()
-            .map(|q| {
-                let mut v = serde_json::to_value(q).unwrap_or_default();
-                v["satisfiable"] =
-                    serde_json::to_value(caps.requirement(q, &s)).unwrap_or_default();
-                v
-            })
-            .collect();
-        outln!(
-            "{}",
-            json!({"at": at.json(), "user": {"id": user.id, "user_principal_name": user.user_principal_name},
-                "sign_in": s, "outcome": evaluation.enforced, "report_only": evaluation.report_only,
-                "requirements": requirements, "methods": caps.modes, "policies": policies})
-        )?;
+        output::json(&WhatIfReport::new(at.stamp(), user, &s, &evaluation, &caps))?;
     } else {
         outln!(
             "What if {} signs in ({})",

@@ -193,6 +193,19 @@ fn json_reports_after_an_attack() {
                 "US",
             ],
         ),
+        (
+            "whatif_requirements_json",
+            &[
+                "whatif",
+                "--json",
+                "--user",
+                "adele.vance@contoso.onmicrosoft.com",
+                "--app",
+                "MicrosoftAdminPortals",
+                "--country",
+                "US",
+            ],
+        ),
         ("alerts_json", &["alerts", "--json"]),
         (
             "forget_json",
