@@ -406,8 +406,8 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub control: ApplyControl,
     /// The point to go back to (RFC 3339, a snapshot id, or a time ago: 2h, 3d).
-    #[arg(long, value_name = "T", required_unless_present_any = ["resume", "changed_by"])]
-    pub to: Option<String>,
+    #[arg(long, value_name = "T", value_parser = time, required_unless_present_any = ["resume", "changed_by"])]
+    pub to: Option<TimeSpec>,
     /// An object (id or kind/display-name) to restore, with what it names; repeat for each.
     #[arg(long = "object", value_name = "OBJECT")]
     pub objects: Vec<String>,
@@ -424,8 +424,8 @@ pub struct RestoreArgs {
     pub changed_by: Option<String>,
     /// With --changed-by: undo what the actor changed after this point (RFC 3339, a
     /// snapshot id, or a time ago).
-    #[arg(long, value_name = "T")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "T", value_parser = time)]
+    pub since: Option<TimeSpec>,
     /// Everything Rewind restores.
     #[arg(long)]
     pub all: bool,
@@ -548,8 +548,8 @@ pub struct ImportArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// When the exported state was taken (RFC 3339) [default: now].
-    #[arg(long, value_name = "T", conflicts_with = "git")]
-    pub taken_at: Option<String>,
+    #[arg(long, value_name = "T", value_parser = rfc3339, conflicts_with = "git")]
+    pub taken_at: Option<jiff::Timestamp>,
     /// PATH is a git repository: one snapshot per commit of HEAD's first-parent history, at
     /// the commit's time (a run goes on after the last commit an earlier run imported).
     #[arg(long)]
@@ -743,6 +743,12 @@ pub enum When {
 fn time(s: &str) -> Result<TimeSpec, String> {
     s.parse()
         .map_err(|e: rewind_app::locate::LocateError| e.to_string())
+}
+
+/// An exact time flag: RFC 3339 only.
+fn rfc3339(s: &str) -> Result<jiff::Timestamp, String> {
+    s.parse()
+        .map_err(|e| format!("{e}; give an RFC 3339 time (2026-11-28T09:00:00Z)"))
 }
 
 /// A point flag: a time flag, or `live`.

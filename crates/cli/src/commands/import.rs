@@ -36,12 +36,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         }
         let tree = read_tree(&files);
         let kinds = tree.kinds.clone();
-        let taken_at = match &args.taken_at {
-            Some(t) => t
-                .parse::<Timestamp>()
-                .map_err(|e| usage(format!("--taken-at '{t}': {e}; give an RFC 3339 time")))?,
-            None => Timestamp::now(),
-        };
+        let taken_at = args.taken_at.unwrap_or_else(Timestamp::now);
         let options = ImportOptions {
             replace_kinds: args.replace_kinds,
             commit: None,

@@ -124,14 +124,11 @@ async fn scope(
     tenant: &TenantInfo,
     args: &RestoreArgs,
 ) -> anyhow::Result<(Scope, SnapshotInfo)> {
-    let at = |t: &str| {
-        let t = t.to_string();
-        async move {
-            let spec = t.parse::<TimeSpec>().map_err(usage)?;
-            snapshot_for(&session.store, tenant, spec, jiff::Timestamp::now())
-                .await
-                .map_err(usage)
-        }
+    let at = |spec: Option<TimeSpec>| async move {
+        let spec = spec.ok_or_else(|| usage("say which point to go back to: --to T"))?;
+        snapshot_for(&session.store, tenant, spec, jiff::Timestamp::now())
+            .await
+            .map_err(usage)
     };
     let chosen = [
         !args.objects.is_empty(),
@@ -153,9 +150,9 @@ async fn scope(
         ));
     }
     if let Some(actor) = &args.changed_by {
-        let since = at(args.since.as_deref().unwrap_or_default()).await?;
-        let target = match &args.to {
-            Some(t) => at(t).await?,
+        let since = at(args.since).await?;
+        let target = match args.to {
+            Some(t) => at(Some(t)).await?,
             None => since.clone(),
         };
         return Ok((
@@ -166,7 +163,7 @@ async fn scope(
             target,
         ));
     }
-    let target = at(args.to.as_deref().unwrap_or_default()).await?;
+    let target = at(args.to).await?;
     if args.all {
         return Ok((Scope::All, target));
     }
