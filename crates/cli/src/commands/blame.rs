@@ -50,7 +50,7 @@ pub async fn run(args: BlameArgs) -> anyhow::Result<()> {
                     "unknown actor".to_string()
                 }
             } else {
-                super::history::actor_labels(&v.actors)
+                rewind_app::timeline::actor_labels(&v.actors).join(", ")
             };
             outln!(
                 "{:>6}  {}  {:<24}  {} = {}",

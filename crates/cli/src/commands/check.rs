@@ -31,13 +31,14 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
         .raw
         .lockout_options(&args.break_glass, args.home_country.as_ref())
         .map_err(usage)?;
-    let analysis = lockout_check(&at.store, &at.tenant, at.snapshot.id, &options, &plan).await?;
+    let report = LockoutReport {
+        analysis: lockout_check(&at.store, &at.tenant, at.snapshot.id, &options, &plan).await?,
+        at: at.stamp(),
+        plan: args.plan.as_ref().map(|p| p.display().to_string()),
+    };
+    let analysis = &report.analysis;
     if args.store.json {
-        output::json(&LockoutReport {
-            analysis: analysis.clone(),
-            at: at.stamp(),
-            plan: args.plan.as_ref().map(|p| p.display().to_string()),
-        })?;
+        output::json(&report)?;
     } else {
         let plan = args
             .plan
@@ -45,7 +46,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<()> {
             .map(|p| format!(", after the plan {}", p.display()))
             .unwrap_or_default();
         outln!("{}{plan}", at.label())?;
-        out!("{}", explain::analysis(&analysis))?;
+        out!("{}", explain::analysis(analysis))?;
     }
     session.store.close().await;
     match analysis.verdict {

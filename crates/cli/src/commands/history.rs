@@ -1,7 +1,7 @@
 //! `rewind history OBJECT`: every version of an object, with who changed it.
 
 use rewind_app::locate::resolve_object;
-use rewind_app::timeline::HistoryReport;
+use rewind_app::timeline::{HistoryReport, actor_labels};
 use rewind_store::{ObjectKey, VersionRecord};
 
 use super::session::{Session, usage};
@@ -47,7 +47,7 @@ pub fn text(object: &ObjectKey, versions: &[VersionRecord]) -> String {
             if v.actors.is_empty() {
                 "-".to_string()
             } else {
-                actor_labels(&v.actors)
+                actor_labels(&v.actors).join(", ")
             },
         ]);
     }
@@ -57,13 +57,4 @@ pub fn text(object: &ObjectKey, versions: &[VersionRecord]) -> String {
         inert(&object.key),
         table.render()
     )
-}
-
-/// Actors as people read them: `Contoso Automation, admin@contoso.com`.
-pub fn actor_labels(actors: &[rewind_model::Actor]) -> String {
-    actors
-        .iter()
-        .map(rewind_model::Actor::label)
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -16,6 +16,8 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
     let tenant = session.tenant().await?;
     let now = jiff::Timestamp::now();
     let mut snapshots = session.store.snapshots(&tenant).await?;
+    // The chain head is the latest snapshot, whatever the filters keep.
+    let head = snapshots.last().cloned();
     if let Some(spec) = args.since {
         snapshots.retain(|s| after(s, spec, now));
     }
@@ -27,7 +29,6 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
     }
     snapshots.reverse();
     if args.store.json {
-        let head = session.store.latest(&tenant).await?;
         output::json(&LogReport::new(&tenant, &snapshots, head.as_ref()))?;
     } else if snapshots.is_empty() {
         outln!("no snapshots of {} yet: run `rewind capture`", tenant.name)?;
