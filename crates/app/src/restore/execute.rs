@@ -62,6 +62,13 @@ pub enum StepStatus {
     Skipped,
 }
 
+impl StepStatus {
+    /// Failed or skipped: the step's change is not in the tenant.
+    pub fn is_failure(self) -> bool {
+        matches!(self, StepStatus::Failed | StepStatus::Skipped)
+    }
+}
+
 /// One step's outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepOutcome {
@@ -132,9 +139,7 @@ impl Execution {
 
     /// Steps that failed or were skipped.
     pub fn failed(&self) -> impl Iterator<Item = &StepOutcome> {
-        self.outcomes
-            .iter()
-            .filter(|o| matches!(o.status, StepStatus::Failed | StepStatus::Skipped))
+        self.outcomes.iter().filter(|o| o.status.is_failure())
     }
 }
 
@@ -151,132 +156,20 @@ pub async fn execute(
     let started = Instant::now();
     let stats = client.stats();
     let journal = store.restore_steps(restore).await?;
-    let mut run = Run {
-        client,
-        store,
-        tenant,
-        restore,
-        options,
-        lineage: HashMap::new(),
-        outcomes: BTreeMap::new(),
-        pending: Vec::new(),
-        // The capture just before read the Conditional Access policies: the service's
-        // one-request-per-second budget starts spent.
-        last_ca: tokio::sync::Mutex::new(Some(Instant::now())),
-        any_failed: false,
-        app_ids: plan
-            .desired
-            .iter()
-            .filter(|d| d.kind == Kind::Application)
-            .filter_map(|d| {
-                let app_id = d.object.as_ref()?.get("appId")?.as_str()?;
-                Some((d.id.clone(), app_id.to_string()))
-            })
-            .collect(),
-        new_app_ids: std::sync::Mutex::new(HashMap::new()),
-        restored: plan
-            .steps
-            .iter()
-            .filter(|s| s.action == Action::Restore)
-            .map(|s| s.id.clone())
-            .collect(),
-    };
-    for l in store
-        .lineage(tenant)
-        .await?
-        .into_iter()
-        .filter(|l| l.restore == restore)
-    {
-        run.lineage.insert(
-            key::split(&l.old_key).1.to_string(),
-            key::split(&l.new_key).1.to_string(),
-        );
-    }
-    let total = plan.steps.len();
+    let mut run = Run::new(client, store, tenant, plan, restore, options);
+    run.resume_lineage().await?;
     let mut i = 0;
-    while i < total {
+    while i < plan.steps.len() {
         let wave = wave(&plan.steps, i);
         i += wave.len();
-        let mut runnable = Vec::new();
-        for step in wave {
-            match run.precheck(step, journal.get(&step.n)) {
-                Some(outcome) => run.finish(outcome, total, progress).await?,
-                None => runnable.push(step),
-            }
-        }
-        if runnable.is_empty() {
-            continue;
-        }
-        let started: Vec<(usize, StepState, String)> = runnable
-            .iter()
-            .map(|s| (s.n, StepState::Started, String::new()))
-            .collect();
-        store.record_steps(restore, &started).await?;
-        let resumed: Vec<bool> = runnable
-            .iter()
-            .map(|s| {
-                journal
-                    .get(&s.n)
-                    .is_some_and(|r| r.state == StepState::Started)
-            })
-            .collect();
-        if matches!(runnable[0].action, Action::AddLink | Action::RemoveLink) {
-            for outcome in run.links(&runnable).await {
-                run.finish(outcome, total, progress).await?;
-            }
-        } else {
-            let width = if is_conditional_access(runnable[0].kind) {
-                1
-            } else {
-                client.concurrency().max(1)
-            };
-            let run_ref = &run;
-            let mut results = futures_util::stream::iter(runnable.iter().zip(resumed))
-                .map(|(s, again)| async move { run_ref.step(s, again).await })
-                .buffer_unordered(width);
-            let mut done = Vec::new();
-            while let Some(outcome) = results.next().await {
-                done.push(outcome);
-            }
-            drop(results);
-            for outcome in done {
-                run.finish(outcome, total, progress).await?;
-            }
-        }
-        run.flush().await?;
+        let total = plan.steps.len();
+        run.run_wave(wave, &journal, total, progress).await?;
     }
     run.flush().await?;
-    let after = client.stats();
-    let failed = run
-        .outcomes
-        .values()
-        .any(|o| matches!(o.status, StepStatus::Failed | StepStatus::Skipped));
     // Applied is not finished: the journal is finished once verification has read the tenant
     // back (`--resume` after a crash during verification verifies).
-    store
-        .finish_restore(
-            restore,
-            if failed {
-                RestoreStatus::Partial
-            } else {
-                RestoreStatus::Verifying
-            },
-        )
-        .await?;
-    Ok(Execution {
-        restore,
-        outcomes: run.outcomes.into_values().collect(),
-        lineage: run.lineage.into_iter().collect(),
-        app_ids: run
-            .new_app_ids
-            .into_inner()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
-        requests: after.requests - stats.requests,
-        throttled: after.throttled - stats.throttled,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    store.finish_restore(restore, run.status()).await?;
+    Ok(run.into_execution(stats, started))
 }
 
 /// The steps from `start` that can run together: the same action on the same service, none
@@ -335,7 +228,179 @@ fn outcome(
     }
 }
 
+impl<'a> Run<'a> {
+    fn new(
+        client: &'a GraphClient,
+        store: &'a Store,
+        tenant: &'a TenantInfo,
+        plan: &Plan,
+        restore: RestoreId,
+        options: ExecuteOptions,
+    ) -> Self {
+        Run {
+            client,
+            store,
+            tenant,
+            restore,
+            options,
+            lineage: HashMap::new(),
+            outcomes: BTreeMap::new(),
+            pending: Vec::new(),
+            // The capture just before read the Conditional Access policies: the service's
+            // one-request-per-second budget starts spent.
+            last_ca: tokio::sync::Mutex::new(Some(Instant::now())),
+            any_failed: false,
+            app_ids: app_ids(plan),
+            new_app_ids: std::sync::Mutex::new(HashMap::new()),
+            restored: restored_keys(plan),
+        }
+    }
+}
+
+/// Old object id → old appId of the applications in the plan's desired state.
+fn app_ids(plan: &Plan) -> HashMap<String, String> {
+    plan.desired
+        .iter()
+        .filter(|d| d.kind == Kind::Application)
+        .filter_map(|d| {
+            let app_id = d.object.as_ref()?.get("appId")?.as_str()?;
+            Some((d.id.clone(), app_id.to_string()))
+        })
+        .collect()
+}
+
+/// Keys of the objects the plan brings back from a recycle bin.
+fn restored_keys(plan: &Plan) -> std::collections::HashSet<String> {
+    plan.steps
+        .iter()
+        .filter(|s| s.action == Action::Restore)
+        .map(|s| s.id.clone())
+        .collect()
+}
+
+/// A step the journal says an earlier run did.
+fn already_done(step: &Step, record: &rewind_store::StepRecord) -> StepOutcome {
+    let new_id = serde_json::from_str::<Value>(&record.result)
+        .ok()
+        .and_then(|v| v.get("new_id").and_then(Value::as_str).map(str::to_string));
+    let why = Some("done in an earlier run".into());
+    outcome(step, StepStatus::AlreadyDone, why, new_id)
+}
+
+fn journal_state(status: StepStatus) -> StepState {
+    match status {
+        StepStatus::Done | StepStatus::AlreadyDone => StepState::Done,
+        StepStatus::Failed => StepState::Failed,
+        StepStatus::Skipped => StepState::Skipped,
+    }
+}
+
+/// The journal's record of a step's outcome (what a resumed run reads back).
+fn journal_result(o: &StepOutcome) -> String {
+    match o.status {
+        StepStatus::Done | StepStatus::AlreadyDone => json!({"new_id": o.new_id}),
+        StepStatus::Failed => json!({"error": o.detail}),
+        StepStatus::Skipped => json!({"reason": o.detail}),
+    }
+    .to_string()
+}
+
 impl Run<'_> {
+    /// Objects an earlier run of this restore created anew (a resumed restore).
+    async fn resume_lineage(&mut self) -> Result<(), RestoreError> {
+        let earlier = self.store.lineage(self.tenant).await?;
+        for l in earlier.into_iter().filter(|l| l.restore == self.restore) {
+            let old = key::split(&l.old_key).1.to_string();
+            self.lineage
+                .insert(old, key::split(&l.new_key).1.to_string());
+        }
+        Ok(())
+    }
+
+    /// Runs one wave: prechecks, journals the runnable steps as started, runs them.
+    async fn run_wave(
+        &mut self,
+        wave: &[Step],
+        journal: &BTreeMap<usize, rewind_store::StepRecord>,
+        total: usize,
+        progress: &(dyn Fn(StepEvent<'_>) + Sync),
+    ) -> Result<(), RestoreError> {
+        let mut runnable = Vec::new();
+        for step in wave {
+            match self.precheck(step, journal.get(&step.n)) {
+                Some(outcome) => self.finish(outcome, total, progress).await?,
+                None => runnable.push(step),
+            }
+        }
+        if runnable.is_empty() {
+            return Ok(());
+        }
+        self.journal_started(&runnable).await?;
+        let outcomes = self.run_steps(&runnable, journal).await;
+        for outcome in outcomes {
+            self.finish(outcome, total, progress).await?;
+        }
+        self.flush().await
+    }
+
+    async fn journal_started(&self, steps: &[&Step]) -> Result<(), RestoreError> {
+        let started: Vec<(usize, StepState, String)> = steps
+            .iter()
+            .map(|s| (s.n, StepState::Started, String::new()))
+            .collect();
+        Ok(self.store.record_steps(self.restore, &started).await?)
+    }
+
+    /// Runs a wave's runnable steps: links batched, Conditional Access one at a time, the
+    /// rest as many at once as the client allows.
+    async fn run_steps(
+        &self,
+        steps: &[&Step],
+        journal: &BTreeMap<usize, rewind_store::StepRecord>,
+    ) -> Vec<StepOutcome> {
+        if matches!(steps[0].action, Action::AddLink | Action::RemoveLink) {
+            return self.links(steps).await;
+        }
+        let width = if is_conditional_access(steps[0].kind) {
+            1
+        } else {
+            self.client.concurrency().max(1)
+        };
+        let resumed = |s: &Step| {
+            journal
+                .get(&s.n)
+                .is_some_and(|r| r.state == StepState::Started)
+        };
+        futures_util::stream::iter(steps)
+            .map(|s| self.step(s, resumed(s)))
+            .buffer_unordered(width)
+            .collect()
+            .await
+    }
+
+    /// Partial when any step failed or was skipped, else on to verification.
+    fn status(&self) -> RestoreStatus {
+        if self.outcomes.values().any(|o| o.status.is_failure()) {
+            RestoreStatus::Partial
+        } else {
+            RestoreStatus::Verifying
+        }
+    }
+
+    fn into_execution(self, before: rewind_msgraph::ClientStats, started: Instant) -> Execution {
+        let after = self.client.stats();
+        let app_ids = self.new_app_ids.into_inner().unwrap_or_default();
+        Execution {
+            restore: self.restore,
+            outcomes: self.outcomes.into_values().collect(),
+            lineage: self.lineage.into_iter().collect(),
+            app_ids: app_ids.into_iter().collect(),
+            requests: after.requests - before.requests,
+            throttled: after.throttled - before.throttled,
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+
     /// The outcome of a step that need not run: done in an earlier run, or blocked.
     fn precheck(
         &self,
@@ -343,75 +408,59 @@ impl Run<'_> {
         journal: Option<&rewind_store::StepRecord>,
     ) -> Option<StepOutcome> {
         if let Some(r) = journal.filter(|r| r.state == StepState::Done) {
-            let new_id = serde_json::from_str::<Value>(&r.result)
-                .ok()
-                .and_then(|v| v.get("new_id").and_then(Value::as_str).map(str::to_string));
-            return Some(outcome(
-                step,
-                StepStatus::AlreadyDone,
-                Some("done in an earlier run".into()),
-                new_id,
-            ));
+            return Some(already_done(step, r));
         }
-        let blocked = step.depends_on.iter().find(|d| {
-            self.outcomes
-                .get(d)
-                .is_some_and(|o| matches!(o.status, StepStatus::Failed | StepStatus::Skipped))
-        });
+        let blocked = step
+            .depends_on
+            .iter()
+            .find(|d| self.outcomes.get(d).is_some_and(|o| o.status.is_failure()));
         if let Some(d) = blocked {
-            return Some(outcome(
-                step,
-                StepStatus::Skipped,
-                Some(format!("step {d} did not succeed")),
-                None,
-            ));
+            let why = format!("step {d} did not succeed");
+            return Some(outcome(step, StepStatus::Skipped, Some(why), None));
         }
-        if step.action == Action::SwitchState && self.any_failed {
-            return Some(outcome(
-                step,
-                StepStatus::Skipped,
-                Some("left report-only because an earlier step did not succeed; switch it on once the rest is in place".into()),
-                None,
-            ));
-        }
-        None
+        (step.action == Action::SwitchState && self.any_failed).then(|| {
+            let why = "left report-only because an earlier step did not succeed; switch it on once the rest is in place";
+            outcome(step, StepStatus::Skipped, Some(why.into()), None)
+        })
     }
 
+    /// Records a step's outcome: its new id in the lineage, its journal entry, its progress.
     async fn finish(
         &mut self,
         o: StepOutcome,
         total: usize,
         progress: &(dyn Fn(StepEvent<'_>) + Sync),
     ) -> Result<(), RestoreError> {
-        if let (Some(new), StepStatus::Done | StepStatus::AlreadyDone) = (&o.new_id, o.status) {
-            let old = key::split(&o.id).1.to_string();
-            if self.lineage.get(&old) != Some(&key::split(new).1.to_string()) {
-                self.store
-                    .record_lineage(self.tenant, self.restore, o.kind, &o.id, new)
-                    .await?;
-            }
-            self.lineage.insert(old, key::split(new).1.to_string());
-        }
-        let (state, result) = match o.status {
-            StepStatus::Done | StepStatus::AlreadyDone => {
-                (StepState::Done, json!({"new_id": o.new_id}))
-            }
-            StepStatus::Failed => (StepState::Failed, json!({"error": o.detail})),
-            StepStatus::Skipped => (StepState::Skipped, json!({"reason": o.detail})),
-        };
-        if matches!(o.status, StepStatus::Failed | StepStatus::Skipped) {
-            self.any_failed = true;
-        }
-        self.pending.push((o.n, state, result.to_string()));
+        self.record_new_id(&o).await?;
+        self.any_failed |= o.status.is_failure();
+        self.pending
+            .push((o.n, journal_state(o.status), journal_result(&o)));
         if self.pending.len() >= 200 {
             self.flush().await?;
         }
+        let done = self.outcomes.len() + 1;
         progress(StepEvent::Finished {
-            done: self.outcomes.len() + 1,
+            done,
             total,
             outcome: &o,
         });
         self.outcomes.insert(o.n, o);
+        Ok(())
+    }
+
+    /// Keeps the id of an object the step created anew, in memory and in the store.
+    async fn record_new_id(&mut self, o: &StepOutcome) -> Result<(), RestoreError> {
+        let (Some(new), StepStatus::Done | StepStatus::AlreadyDone) = (&o.new_id, o.status) else {
+            return Ok(());
+        };
+        let (old, new_id) = (key::split(&o.id).1, key::split(new).1);
+        if self.lineage.get(old).map(String::as_str) != Some(new_id) {
+            let (tenant, restore) = (self.tenant, self.restore);
+            self.store
+                .record_lineage(tenant, restore, o.kind, &o.id, new)
+                .await?;
+        }
+        self.lineage.insert(old.to_string(), new_id.to_string());
         Ok(())
     }
 
