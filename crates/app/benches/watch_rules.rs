@@ -27,24 +27,14 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn options(access_rules: bool) -> EvaluateOptions {
-    let off = RuleSetting {
-        enabled: Some(false),
-        severity: None,
-    };
+    let off = RuleSetting { enabled: Some(false), severity: None };
     let rules: BTreeMap<Rule, RuleSetting> = if access_rules {
         BTreeMap::new()
     } else {
-        [
-            (Rule::PolicyExclusionGrew, off),
-            (Rule::ProtectedPrincipalWeakened, off),
-        ]
-        .into()
+        [(Rule::PolicyExclusionGrew, off), (Rule::ProtectedPrincipalWeakened, off)].into()
     };
     EvaluateOptions {
-        settings: Settings {
-            rules,
-            ..Settings::default()
-        },
+        settings: Settings { rules, ..Settings::default() },
         ..EvaluateOptions::default()
     }
 }
@@ -54,10 +44,7 @@ fn main() {
         eprintln!("set REWIND_BENCH_STORE to a store with two snapshots (dev/bench-lockout does)");
         return;
     };
-    let args: Vec<i64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args: Vec<i64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let (from, to) = match args.as_slice() {
         [f, t, ..] => (*f, *t),
         _ => (1, 2),

@@ -51,12 +51,7 @@ pub fn desired_steps(desired: &[rewind_engine::restore::Desired]) -> Vec<PlanSte
     desired
         .iter()
         .map(|d| PlanStep {
-            action: if d.object.is_some() {
-                "update"
-            } else {
-                "delete"
-            }
-            .to_string(),
+            action: if d.object.is_some() { "update" } else { "delete" }.to_string(),
             kind: d.kind,
             id: d.id.clone(),
             object: d.object.clone(),
@@ -74,11 +69,7 @@ fn overlay(values: &mut Vec<Value>, kind: Kind, plan: &[PlanStep]) {
     if last.is_empty() {
         return;
     }
-    values.retain(|v| {
-        v.get("id")
-            .and_then(Value::as_str)
-            .is_none_or(|id| !last.contains_key(id))
-    });
+    values.retain(|v| v.get("id").and_then(Value::as_str).is_none_or(|id| !last.contains_key(id)));
     for (id, step) in last {
         if let (true, Some(Value::Object(o))) = (step.action != "delete", &step.object) {
             let mut o = o.clone();
@@ -105,11 +96,7 @@ pub(crate) async fn all_of(
     snapshot: i64,
 ) -> Result<Vec<Value>, StoreError> {
     let manifest = store.kind_at(tenant, kind, snapshot).await?;
-    with_ids(
-        store,
-        manifest.iter().map(|(k, h)| (k.key.clone(), *h)).collect(),
-    )
-    .await
+    with_ids(store, manifest.iter().map(|(k, h)| (k.key.clone(), *h)).collect()).await
 }
 
 async fn with_ids(
@@ -140,10 +127,7 @@ pub(crate) async fn some_of(
 ) -> Result<Vec<Value>, StoreError> {
     let objects: Vec<ObjectKey> = keys.into_iter().map(|k| ObjectKey::new(kind, k)).collect();
     let found = store.versions_at(tenant, &objects, snapshot).await?;
-    let wanted = found
-        .into_iter()
-        .filter_map(|(k, h)| h.map(|h| (k.key, h)))
-        .collect();
+    let wanted = found.into_iter().filter_map(|(k, h)| h.map(|h| (k.key, h))).collect();
     with_ids(store, wanted).await
 }
 
@@ -159,11 +143,7 @@ fn targets<'v>(config: &'v Value, pointer: &str) -> impl Iterator<Item = &'v str
 }
 
 pub(crate) fn strings<'v>(v: &'v Value, pointer: &str) -> impl Iterator<Item = &'v str> {
-    v.pointer(pointer)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+    v.pointer(pointer).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
 }
 
 /// The check use case (`rewind check`): the lockout analysis of the state at `snapshot`, or of
@@ -199,21 +179,12 @@ pub async fn load_access(
     let mut strengths = all_of(store, tenant, Kind::AuthenticationStrengthPolicy, snapshot).await?;
     let mut assignments = all_of(store, tenant, Kind::RoleAssignment, snapshot).await?;
     let mut eligibilities = all_of(store, tenant, Kind::RoleEligibilitySchedule, snapshot).await?;
-    let mut method_configs = all_of(
-        store,
-        tenant,
-        Kind::AuthenticationMethodConfiguration,
-        snapshot,
-    )
-    .await?;
+    let mut method_configs =
+        all_of(store, tenant, Kind::AuthenticationMethodConfiguration, snapshot).await?;
     let mut methods_policy =
         all_of(store, tenant, Kind::AuthenticationMethodsPolicy, snapshot).await?;
     overlay(&mut eligibilities, Kind::RoleEligibilitySchedule, plan);
-    overlay(
-        &mut method_configs,
-        Kind::AuthenticationMethodConfiguration,
-        plan,
-    );
+    overlay(&mut method_configs, Kind::AuthenticationMethodConfiguration, plan);
     overlay(&mut methods_policy, Kind::AuthenticationMethodsPolicy, plan);
     overlay(&mut policies, Kind::ConditionalAccessPolicy, plan);
     overlay(&mut locations, Kind::NamedLocation, plan);
@@ -230,17 +201,15 @@ pub async fn load_access(
         directory.add_role_definition(&d);
     }
     for m in all_of(store, tenant, Kind::UserAuthenticationMethods, snapshot).await? {
-        if let (Some(id), Some(list)) = (
-            m.get("id").and_then(Value::as_str),
-            m.get("methods").and_then(Value::as_array),
-        ) {
+        if let (Some(id), Some(list)) =
+            (m.get("id").and_then(Value::as_str), m.get("methods").and_then(Value::as_array))
+        {
             directory.add_methods(id, list.clone());
         }
     }
-    let workload_policies = policies.iter().any(|p| {
-        p.pointer("/conditions/clientApplications")
-            .is_some_and(|c| !c.is_null())
-    });
+    let workload_policies = policies
+        .iter()
+        .any(|p| p.pointer("/conditions/clientApplications").is_some_and(|c| !c.is_null()));
     let service_principals = match subjects {
         Subjects::Protected { restore_app, .. } => restore_app.is_some() && workload_policies,
         Subjects::User(_) => true,
@@ -262,9 +231,7 @@ pub async fn load_access(
         .collect();
     // The methods policy enables methods for groups too.
     wanted_groups.extend(method_configs.iter().flat_map(|c| {
-        targets(c, "/includeTargets")
-            .chain(targets(c, "/excludeTargets"))
-            .map(str::to_string)
+        targets(c, "/includeTargets").chain(targets(c, "/excludeTargets")).map(str::to_string)
     }));
     let role_principals: BTreeSet<String> = assignments
         .iter()
@@ -303,19 +270,14 @@ pub async fn load_access(
         .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string))
         .collect();
     // A plan's users count when they are among those asked about.
-    let relevant: Vec<PlanStep> = plan
-        .iter()
-        .filter(|s| asked.contains(&s.id))
-        .cloned()
-        .collect();
+    let relevant: Vec<PlanStep> = plan.iter().filter(|s| asked.contains(&s.id)).cloned().collect();
     overlay(&mut users, Kind::User, &relevant);
     for u in &users {
         directory.add_user(u);
     }
     Ok(Access {
-        policies: PolicySet::compile(&policies, &locations, &strengths).with_methods(
-            MethodsPolicy::from_graph(methods_policy.first(), &method_configs),
-        ),
+        policies: PolicySet::compile(&policies, &locations, &strengths)
+            .with_methods(MethodsPolicy::from_graph(methods_policy.first(), &method_configs)),
         directory,
     })
 }
@@ -344,11 +306,7 @@ pub(crate) async fn group_closure(
                     wanted.insert(m.to_string());
                 }
             }
-            let id = g
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            let id = g.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
             loaded.insert(id, g);
         }
     }
@@ -364,14 +322,10 @@ async fn protected_users(
     assignments: &[&Value],
     groups: &[Value],
 ) -> Result<Vec<Value>, StoreError> {
-    let protected_roles: BTreeSet<&str> = assignments
-        .iter()
-        .filter_map(|a| rewind_policy::protected_principal(a))
-        .collect();
-    let by_id: BTreeMap<&str, &Value> = groups
-        .iter()
-        .filter_map(|g| Some((g.get("id")?.as_str()?, g)))
-        .collect();
+    let protected_roles: BTreeSet<&str> =
+        assignments.iter().filter_map(|a| rewind_policy::protected_principal(a)).collect();
+    let by_id: BTreeMap<&str, &Value> =
+        groups.iter().filter_map(|g| Some((g.get("id")?.as_str()?, g))).collect();
     let mut keys: BTreeSet<String> = BTreeSet::new();
     let mut queue: Vec<&str> = protected_roles.into_iter().collect();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
@@ -389,9 +343,7 @@ async fn protected_users(
     let mut by_upn: Vec<&String> = Vec::new();
     if break_glass.is_empty() {
         keys.extend(
-            store
-                .keys_named_like(tenant, Kind::User, rewind_policy::BREAK_GLASS_WORDS)
-                .await?,
+            store.keys_named_like(tenant, Kind::User, rewind_policy::BREAK_GLASS_WORDS).await?,
         );
     } else {
         for b in break_glass {
@@ -427,10 +379,7 @@ pub(crate) async fn users_by_upn(
     snapshot: i64,
     upns: &[&str],
 ) -> Result<Vec<Value>, StoreError> {
-    let wanted: Vec<Vec<u8>> = upns
-        .iter()
-        .map(|u| u.to_ascii_lowercase().into_bytes())
-        .collect();
+    let wanted: Vec<Vec<u8>> = upns.iter().map(|u| u.to_ascii_lowercase().into_bytes()).collect();
     let manifest = store.kind_at(tenant, Kind::User, snapshot).await?;
     let mut keys: BTreeMap<ContentHash, Vec<String>> = BTreeMap::new();
     for (k, h) in &manifest {
@@ -441,18 +390,12 @@ pub(crate) async fn users_by_upn(
     for chunk in hashes.chunks(16_384) {
         for (hash, bytes) in store.blobs(chunk).await? {
             let lower = bytes.to_ascii_lowercase();
-            if !wanted
-                .iter()
-                .any(|w| memchr::memmem::find(&lower, w).is_some())
-            {
+            if !wanted.iter().any(|w| memchr::memmem::find(&lower, w).is_some()) {
                 continue;
             }
             let v: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| StoreError::Corrupt(format!("version {}: {e}", hash.to_hex())))?;
-            let upn = v
-                .get("userPrincipalName")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let upn = v.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default();
             if !upns.iter().any(|u| u.eq_ignore_ascii_case(upn)) {
                 continue;
             }

@@ -63,11 +63,7 @@ pub const DEFAULT_TIME_LIMIT: std::time::Duration = std::time::Duration::from_ho
 
 impl Default for CaptureOptions {
     fn default() -> Self {
-        CaptureOptions {
-            full: false,
-            break_glass: Vec::new(),
-            time_limit: DEFAULT_TIME_LIMIT,
-        }
+        CaptureOptions { full: false, break_glass: Vec::new(), time_limit: DEFAULT_TIME_LIMIT }
     }
 }
 
@@ -282,13 +278,7 @@ pub async fn capture(
     };
     let (tx, rx) = mpsc::channel(8);
     let writer = tokio::spawn(write_blobs(store.clone(), rx));
-    let run = Run {
-        client,
-        store,
-        base: &base_manifest,
-        blobs: tx,
-        progress,
-    };
+    let run = Run { client, store, base: &base_manifest, blobs: tx, progress };
     let since = store.last_audit_time(tenant).await?;
     let deadline = tokio::time::Instant::from_std(started) + options.time_limit;
     let timed_out = || CaptureError::TimedOut {
@@ -299,17 +289,11 @@ pub async fn capture(
         .await
         .unwrap_or_else(|_| Err(timed_out()));
     drop(run);
-    let written = writer
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("the blob writer stopped: {e}")))?;
+    let written =
+        writer.await.map_err(|e| StoreError::Corrupt(format!("the blob writer stopped: {e}")))?;
     // A writer failure is the cause of the readers' "writer stopped": report it first.
     written?;
-    let Read {
-        mut observed,
-        cursors: new_cursors,
-        records,
-        audit_warning,
-    } = read?;
+    let Read { mut observed, cursors: new_cursors, records, audit_warning } = read?;
     let mut warnings: Vec<String> = audit_warning.into_iter().collect();
     let (methods, methods_warning) = tokio::time::timeout_at(
         deadline,
@@ -327,10 +311,8 @@ pub async fn capture(
     observed.insert(Kind::UserAuthenticationMethods, methods);
     warnings.extend(methods_warning);
 
-    let unavailable_kinds: BTreeMap<Kind, rewind_store::Unavailable> = observed
-        .iter()
-        .filter_map(|(kind, seen)| Some((*kind, seen.unavailable?)))
-        .collect();
+    let unavailable_kinds: BTreeMap<Kind, rewind_store::Unavailable> =
+        observed.iter().filter_map(|(kind, seen)| Some((*kind, seen.unavailable?))).collect();
     warnings.extend(unavailable_kinds.iter().map(|(kind, why)| {
         format!(
             "{} was not read: {}; its last known state is kept",
@@ -360,9 +342,7 @@ pub async fn capture(
         requests,
         millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
-    let snapshot = store
-        .commit(tenant, base.as_ref(), &base_manifest, &new)
-        .await?;
+    let snapshot = store.commit(tenant, base.as_ref(), &base_manifest, &new).await?;
     Ok(CaptureReport {
         snapshot,
         full,
@@ -383,10 +363,7 @@ async fn known_attributions(
 ) -> Result<audit::Known, StoreError> {
     let writers = store.restore_writers(tenant).await?;
     let Some(oldest) = records.iter().map(|r| r.activity_time).min() else {
-        return Ok(audit::Known {
-            rows: Vec::new(),
-            writers,
-        });
+        return Ok(audit::Known { rows: Vec::new(), writers });
     };
     let snapshots = store.snapshots(tenant).await?;
     let reach = oldest.saturating_sub(audit::CLOCK_SLACK).unwrap_or(oldest);
@@ -442,10 +419,7 @@ fn kind_label(kind: Kind) -> String {
 }
 
 fn malformed(kind: Kind, e: &rewind_msgraph::protocol::PageError) -> CaptureError {
-    CaptureError::Malformed {
-        what: kind_label(kind),
-        problem: e.to_string(),
-    }
+    CaptureError::Malformed { what: kind_label(kind), problem: e.to_string() }
 }
 
 fn no_key(kind: Kind) -> CaptureError {

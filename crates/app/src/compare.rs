@@ -63,15 +63,9 @@ impl Point {
     pub fn stamp(&self) -> PointStamp {
         let taken_at = self.snapshot.taken_at;
         if self.is_live() {
-            PointStamp::Live {
-                live: true,
-                taken_at,
-            }
+            PointStamp::Live { live: true, taken_at }
         } else {
-            PointStamp::Snapshot {
-                snapshot: self.snapshot.id,
-                taken_at,
-            }
+            PointStamp::Snapshot { snapshot: self.snapshot.id, taken_at }
         }
     }
 
@@ -192,10 +186,7 @@ async fn between_snapshots(
     to: &Point,
 ) -> Result<(Versions, Versions, Actors), StoreError> {
     let (store, tenant) = (&from.store, &from.tenant);
-    let (lo, hi) = (
-        from.snapshot.id.min(to.snapshot.id),
-        from.snapshot.id.max(to.snapshot.id),
-    );
+    let (lo, hi) = (from.snapshot.id.min(to.snapshot.id), from.snapshot.id.max(to.snapshot.id));
     let keys = store.changed_between(tenant, lo, hi).await?;
     let mut before = store.versions_at(tenant, &keys, from.snapshot.id).await?;
     for k in &keys {
@@ -220,11 +211,7 @@ async fn whole_states(
     let after: Versions = b.into_iter().map(|(k, h)| (k, Some(h))).collect();
     let mut actors = Actors::new();
     for p in [from, to] {
-        let (lo, hi) = if p.is_live() {
-            (0, p.snapshot.id)
-        } else {
-            (p.snapshot.id, i64::MAX)
-        };
+        let (lo, hi) = if p.is_live() { (0, p.snapshot.id) } else { (p.snapshot.id, i64::MAX) };
         for (k, who) in p.store.actors_between(&p.tenant, lo, hi).await? {
             let entry = actors.entry(k).or_default();
             for w in who {

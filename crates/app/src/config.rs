@@ -118,20 +118,14 @@ pub enum ConfigError {
 
 /// A comma-separated list, blanks dropped.
 fn list(v: &str) -> Vec<String> {
-    v.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 impl RawConfig {
     /// The application Rewind restores with (the write client, else the read client): the
     /// lockout analysis checks that no policy blocks its service principal.
     pub fn restore_app(&self) -> Option<String> {
-        self.write_client_id
-            .clone()
-            .or_else(|| self.client_id.clone())
+        self.write_client_id.clone().or_else(|| self.client_id.clone())
     }
 
     /// The tenant an import into a store without one records: `REWIND_TENANT_ID` (else the
@@ -187,10 +181,7 @@ impl RawConfig {
 
     /// Reads a TOML config file; unknown keys are errors, so typos do not pass silently.
     pub fn from_file(path: &Path) -> Result<RawConfig, ConfigError> {
-        let err = |reason: String| ConfigError::File {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let err = |reason: String| ConfigError::File { path: path.to_path_buf(), reason };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         toml::from_str(&text).map_err(|e| err(e.message().to_string()))
     }
@@ -310,9 +301,9 @@ impl RawConfig {
     pub fn store_key(&self) -> Result<Option<StoreKey>, ConfigError> {
         let bad = |reason: String| ConfigError::StoreKey(reason);
         match (&self.store_key, &self.store_key_file) {
-            (Some(_), Some(_)) => Err(bad(
-                "both REWIND_STORE_KEY and a key file are set; keep one".into(),
-            )),
+            (Some(_), Some(_)) => {
+                Err(bad("both REWIND_STORE_KEY and a key file are set; keep one".into()))
+            }
             (Some(text), None) => StoreKey::parse(text.as_bytes())
                 .map(Some)
                 .map_err(|e| bad(format!("REWIND_STORE_KEY: {e}"))),
@@ -392,10 +383,7 @@ impl Config {
         &self,
         options: rewind_msgraph::ClientOptions,
     ) -> Result<(rewind_msgraph::GraphClient, bool), rewind_msgraph::ClientError> {
-        let credential = self
-            .write_credential
-            .clone()
-            .unwrap_or_else(|| self.credential.clone());
+        let credential = self.write_credential.clone().unwrap_or_else(|| self.credential.clone());
         let client = rewind_msgraph::GraphClient::new(self.endpoints.clone(), credential, options)?;
         Ok((client, self.write_credential.is_some()))
     }
@@ -403,12 +391,7 @@ impl Config {
     /// Checks merged settings.
     pub fn resolve(raw: RawConfig) -> Result<Config, ConfigError> {
         let store = raw.store_location()?;
-        let missing = |what, flag, env, key| ConfigError::Missing {
-            what,
-            flag,
-            env,
-            key,
-        };
+        let missing = |what, flag, env, key| ConfigError::Missing { what, flag, env, key };
         let tenant = raw
             .tenant_id
             .ok_or_else(|| missing("tenant", "--tenant-id", "REWIND_TENANT_ID", "tenant_id"))?;
@@ -445,12 +428,7 @@ impl Config {
         if let Some(a) = raw.authority_url {
             endpoints.authority_url = base_url("REWIND_AUTHORITY_URL (--authority-url)", &a)?;
         }
-        Ok(Config {
-            endpoints,
-            credential,
-            write_credential,
-            store,
-        })
+        Ok(Config { endpoints, credential, write_credential, store })
     }
 }
 
@@ -460,9 +438,7 @@ pub fn base_url(setting: &str, value: &str) -> Result<String, ConfigError> {
     let url = value.trim().trim_end_matches('/');
     let invalid = |why: String| ConfigError::Invalid(format!("{setting} '{value}' {why}"));
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(invalid(
-            "is not a URL: give one such as https://graph.microsoft.com".into(),
-        ));
+        return Err(invalid("is not a URL: give one such as https://graph.microsoft.com".into()));
     };
     if !matches!(scheme, "https" | "http") || rest.is_empty() {
         return Err(invalid("must be an http:// or https:// URL".into()));
@@ -485,19 +461,13 @@ fn credential_from(
 ) -> Result<Option<Credential>, ConfigError> {
     Ok(Some(match (secret, certificate) {
         (Some(_), Some(_)) => return Err(ConfigError::TwoCredentials),
-        (Some(s), None) => Credential::Secret {
-            client_id,
-            secret: Secret::new(s),
-        },
+        (Some(s), None) => Credential::Secret { client_id, secret: Secret::new(s) },
         (None, Some(path)) => {
             let pem = std::fs::read_to_string(&path).map_err(|e| ConfigError::Certificate {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-            Credential::Certificate {
-                client_id,
-                pem: Secret::new(pem),
-            }
+            Credential::Certificate { client_id, pem: Secret::new(pem) }
         }
         (None, None) => return Ok(None),
     }))
@@ -510,15 +480,9 @@ mod tests {
     #[test]
     fn an_import_names_its_tenant_by_id_or_name_and_needs_no_credentials() {
         assert!(RawConfig::default().import_tenant().is_none());
-        let by_name = RawConfig {
-            tenant: Some("contoso".into()),
-            ..RawConfig::default()
-        };
+        let by_name = RawConfig { tenant: Some("contoso".into()), ..RawConfig::default() };
         let t = by_name.import_tenant().unwrap();
-        assert_eq!(
-            (t.tenant_id.as_str(), t.name.as_str()),
-            ("contoso", "contoso")
-        );
+        assert_eq!((t.tenant_id.as_str(), t.name.as_str()), ("contoso", "contoso"));
         assert_eq!(t.graph_url, "https://graph.microsoft.com");
         let by_id = RawConfig {
             tenant_id: Some("t-1".into()),
@@ -526,10 +490,7 @@ mod tests {
             ..RawConfig::default()
         };
         let t = by_id.import_tenant().unwrap();
-        assert_eq!(
-            (t.name.as_str(), t.graph_url.as_str()),
-            ("t-1", "http://127.0.0.1:1")
-        );
+        assert_eq!((t.name.as_str(), t.graph_url.as_str()), ("t-1", "http://127.0.0.1:1"));
         assert_eq!(t.client_id, None);
     }
 
@@ -543,60 +504,37 @@ mod tests {
             base_url("REWIND_GRAPH_URL", "http://127.0.0.1:4000").unwrap(),
             "http://127.0.0.1:4000"
         );
-        let err = base_url("REWIND_GRAPH_URL", "http://127.0.0.1:4000/v1.0")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("ends in /v1.0: give the base URL, http://127.0.0.1:4000"),
-            "{err}"
-        );
+        let err =
+            base_url("REWIND_GRAPH_URL", "http://127.0.0.1:4000/v1.0").unwrap_err().to_string();
+        assert!(err.contains("ends in /v1.0: give the base URL, http://127.0.0.1:4000"), "{err}");
         assert!(base_url("REWIND_GRAPH_URL", "graph.microsoft.com").is_err());
         assert!(base_url("REWIND_GRAPH_URL", "ftp://x").is_err());
     }
 
     fn env(pairs: &[(&str, &str)]) -> RawConfig {
-        RawConfig::from_env(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
-        )
+        RawConfig::from_env(pairs.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())))
     }
 
     #[test]
     fn flags_beat_environment_beat_file() {
         let file: RawConfig = toml::from_str("tenant_id = \"file\"\nclient_id = \"file\"\nclient_secret = \"s\"\nstore = \"file.db\"").unwrap();
-        let vars = env(&[
-            ("REWIND_TENANT_ID", "env"),
-            ("REWIND_STORE", "env.db"),
-            ("HOME", "/root"),
-        ]);
-        let flags = RawConfig {
-            tenant_id: Some("flag".into()),
-            ..RawConfig::default()
-        };
+        let vars =
+            env(&[("REWIND_TENANT_ID", "env"), ("REWIND_STORE", "env.db"), ("HOME", "/root")]);
+        let flags = RawConfig { tenant_id: Some("flag".into()), ..RawConfig::default() };
         let c = Config::resolve(file.overridden_by(vars).overridden_by(flags)).unwrap();
         assert_eq!(c.endpoints.tenant_id, "flag");
         assert_eq!(c.store, StoreLocation::Sqlite("env.db".into()));
-        assert_eq!(
-            c.endpoints.graph_url, "https://graph.microsoft.com",
-            "public cloud by default"
-        );
+        assert_eq!(c.endpoints.graph_url, "https://graph.microsoft.com", "public cloud by default");
     }
 
     #[test]
     fn break_glass_accounts_from_file_or_environment() {
         let file: RawConfig =
             toml::from_str("break_glass = [\"bg1@contoso.com\"]\nhome_country = \"NL\"").unwrap();
-        assert_eq!(
-            file.break_glass.as_deref(),
-            Some(&["bg1@contoso.com".to_string()][..])
-        );
+        assert_eq!(file.break_glass.as_deref(), Some(&["bg1@contoso.com".to_string()][..]));
         let vars = env(&[("REWIND_BREAK_GLASS", " a@x , b@x,")]);
         let merged = file.overridden_by(vars);
-        assert_eq!(
-            merged.break_glass,
-            Some(vec!["a@x".to_string(), "b@x".to_string()])
-        );
+        assert_eq!(merged.break_glass, Some(vec!["a@x".to_string(), "b@x".to_string()]));
         assert_eq!(merged.home_country.as_deref(), Some("NL"));
     }
 
@@ -616,10 +554,7 @@ mod tests {
             ("REWIND_CLIENT_SECRET", "s"),
             ("REWIND_STORE", "mysql://x"),
         ]);
-        assert_eq!(
-            Config::resolve(bad_store).unwrap_err(),
-            ConfigError::Store("mysql://x".into())
-        );
+        assert_eq!(Config::resolve(bad_store).unwrap_err(), ConfigError::Store("mysql://x".into()));
         let typo = toml::from_str::<RawConfig>("tenantid = \"x\"").unwrap_err();
         assert!(typo.message().contains("unknown field `tenantid`"));
     }
@@ -635,10 +570,7 @@ mod tests {
         assert_eq!(s.rules.len(), 2);
         let typo: RawConfig = toml::from_str("[rules.new-actors]\nenabled = false").unwrap();
         let err = typo.rule_settings().unwrap_err().to_string();
-        assert!(
-            err.contains("unknown rule 'new-actors'") && err.contains("new-actor"),
-            "{err}"
-        );
+        assert!(err.contains("unknown rule 'new-actors'") && err.contains("new-actor"), "{err}");
         assert!(toml::from_str::<RawConfig>("[rules.new-actor]\nseverity = \"urgent\"").is_err());
     }
 
@@ -652,9 +584,6 @@ mod tests {
         ]))
         .unwrap();
         let shown = format!("{c:?}");
-        assert!(
-            !shown.contains("hunter2") && !shown.contains("pa55"),
-            "{shown}"
-        );
+        assert!(!shown.contains("hunter2") && !shown.contains("pa55"), "{shown}");
     }
 }

@@ -40,12 +40,7 @@ pub struct Finding {
 
 impl Finding {
     fn ok(check: &str, detail: impl Into<String>) -> Finding {
-        Finding {
-            check: check.into(),
-            status: Status::Ok,
-            detail: detail.into(),
-            fix: None,
-        }
+        Finding { check: check.into(), status: Status::Ok, detail: detail.into(), fix: None }
     }
 
     fn missing(check: &str, detail: impl Into<String>, fix: impl Into<String>) -> Finding {
@@ -87,14 +82,9 @@ pub async fn directory_roles_of(
     read: &GraphClient,
     client_id: &str,
 ) -> Result<(String, BTreeSet<String>), RolesUnreadable> {
-    let unreadable = |detail: String, fix: &str| RolesUnreadable {
-        detail,
-        fix: fix.to_string(),
-    };
+    let unreadable = |detail: String, fix: &str| RolesUnreadable { detail, fix: fix.to_string() };
     let sp = read
-        .get(&format!(
-            "/servicePrincipals(appId='{client_id}')?$select=id"
-        ))
+        .get(&format!("/servicePrincipals(appId='{client_id}')?$select=id"))
         .await
         .map_err(|e| {
             unreadable(
@@ -109,9 +99,7 @@ pub async fn directory_roles_of(
         ));
     };
     let held = read
-        .list(&format!(
-            "/roleManagement/directory/roleAssignments?$filter=principalId eq '{sp}'"
-        ))
+        .list(&format!("/roleManagement/directory/roleAssignments?$filter=principalId eq '{sp}'"))
         .await
         .map_err(|e| {
             unreadable(
@@ -140,10 +128,7 @@ pub async fn doctor(read: &GraphClient, write: Option<(&GraphClient, bool)>) -> 
         let (label, var) = if separate {
             ("write app", "REWIND_WRITE_CLIENT_ID")
         } else {
-            (
-                "write app (the capture app: REWIND_WRITE_CLIENT_ID is not set)",
-                "REWIND_CLIENT_ID",
-            )
+            ("write app (the capture app: REWIND_WRITE_CLIENT_ID is not set)", "REWIND_CLIENT_ID")
         };
         if let Some(granted) = sign_in(writer, label, var, &mut findings).await {
             findings.push(write_permissions(label, granted.as_deref()));
@@ -162,10 +147,7 @@ async fn sign_in(
 ) -> Option<Option<Vec<String>>> {
     match client.granted_roles().await {
         Ok(granted) => {
-            findings.push(Finding::ok(
-                label,
-                format!("signs in as {}", client.client_id()),
-            ));
+            findings.push(Finding::ok(label, format!("signs in as {}", client.client_id())));
             Some(granted)
         }
         Err(e) => {
@@ -193,11 +175,7 @@ fn read_permissions(granted: Option<&[String]>) -> Vec<Finding> {
         )];
     };
     let needed: BTreeSet<&str> = Kind::ALL.into_iter().map(read_permission).collect();
-    let lacking: Vec<&str> = needed
-        .iter()
-        .copied()
-        .filter(|p| !holds(granted, p))
-        .collect();
+    let lacking: Vec<&str> = needed.iter().copied().filter(|p| !holds(granted, p)).collect();
     let kinds = |p: &str| {
         Kind::ALL
             .into_iter()
@@ -229,10 +207,7 @@ fn read_permissions(granted: Option<&[String]>) -> Vec<Finding> {
 
 async fn audit(read: &GraphClient) -> Finding {
     match read.page("/auditLogs/directoryAudits?$top=1", 1).await {
-        Ok(_) => Finding::ok(
-            "audit log",
-            "readable: changes are attributed to who made them",
-        ),
+        Ok(_) => Finding::ok("audit log", "readable: changes are attributed to who made them"),
         Err(e) if is_license(&e) => Finding {
             check: "audit log".into(),
             status: Status::Unavailable,

@@ -88,10 +88,7 @@ pub async fn export_tree(
         None => None,
     };
     let entries: Vec<_> = match &since {
-        Some(keys) => keys
-            .iter()
-            .filter_map(|k| manifest.get_key_value(k))
-            .collect(),
+        Some(keys) => keys.iter().filter_map(|k| manifest.get_key_value(k)).collect(),
         None => manifest.iter().collect(),
     };
     let mut written = BTreeSet::new();
@@ -154,10 +151,7 @@ fn file_bytes(
         })?;
     if let Value::Object(m) = &mut value {
         let own = key::own_id(&object.key);
-        m.insert(
-            object.kind.key_property().into(),
-            Value::String(own.to_string()),
-        );
+        m.insert(object.kind.key_property().into(), Value::String(own.to_string()));
         m.sort_keys();
     }
     let mut bytes = serde_json::to_vec_pretty(&value).unwrap_or_default();
@@ -183,11 +177,8 @@ fn remove_gone<'k>(
 
 /// Removes every `.json` file under the kinds' directories that was not just written.
 fn remove_all_stale(dir: &Path, written: &BTreeSet<PathBuf>) -> Result<u64, ExportError> {
-    let dirs: BTreeSet<&str> = Kind::ALL
-        .into_iter()
-        .map(kind_dir)
-        .filter(|d| !d.contains("/*/"))
-        .collect();
+    let dirs: BTreeSet<&str> =
+        Kind::ALL.into_iter().map(kind_dir).filter(|d| !d.contains("/*/")).collect();
     let mut removed = 0;
     for d in dirs {
         removed += remove_stale(&dir.join(d), written)?;
@@ -223,11 +214,7 @@ fn remove_stale(dir: &Path, keep: &BTreeSet<PathBuf>) -> Result<u64, ExportError
 }
 
 fn file_error(what: &'static str, path: &Path, source: std::io::Error) -> ExportError {
-    ExportError::File {
-        what,
-        path: path.to_path_buf(),
-        source,
-    }
+    ExportError::File { what, path: path.to_path_buf(), source }
 }
 
 /// The whole state at `snapshot` on `out`, one JSON line per object (`{"kind", "id",
@@ -255,10 +242,7 @@ pub async fn export_stream(
             // written at capture, so they go out as they are.
             let bytes = blobs.get(*hash).map(Vec::as_slice).unwrap_or_default();
             let id = serde_json::to_string(&object.key).unwrap_or_default();
-            let head = format!(
-                "{{\"kind\":\"{}\",\"id\":{id},\"object\":",
-                object.kind.name()
-            );
+            let head = format!("{{\"kind\":\"{}\",\"id\":{id},\"object\":", object.kind.name());
             out.write_all(head.as_bytes())
                 .and_then(|()| out.write_all(bytes))
                 .and_then(|()| out.write_all(b"}\n"))

@@ -36,10 +36,8 @@ pub(crate) async fn exposure_checked(
     let locations = all_of(store, tenant, Kind::NamedLocation, snapshot).await?;
     let strengths = all_of(store, tenant, Kind::AuthenticationStrengthPolicy, snapshot).await?;
     let mut directory = Directory::new();
-    let excluded_roles: BTreeSet<&str> = policies
-        .iter()
-        .flat_map(|p| strings(p, "/conditions/users/excludeRoles"))
-        .collect();
+    let excluded_roles: BTreeSet<&str> =
+        policies.iter().flat_map(|p| strings(p, "/conditions/users/excludeRoles")).collect();
     // Role holders matter only for excluded roles; their groups are read below.
     let mut holders: BTreeSet<String> = BTreeSet::new();
     for kind in [Kind::RoleAssignment, Kind::RoleEligibilitySchedule] {
@@ -53,11 +51,7 @@ pub(crate) async fn exposure_checked(
             } else {
                 directory.add_role_eligibility(&a);
             }
-            holders.extend(
-                a.get("principalId")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            );
+            holders.extend(a.get("principalId").and_then(Value::as_str).map(str::to_string));
         }
     }
     for d in all_of(store, tenant, Kind::RoleDefinition, snapshot).await? {
@@ -80,11 +74,7 @@ pub(crate) async fn exposure_checked(
     users.extend(holders.into_iter().filter(|h| !is_group(h)));
     for g in &groups {
         directory.add_group(g);
-        users.extend(
-            strings(g, "/members")
-                .filter(|m| !is_group(m))
-                .map(str::to_string),
-        );
+        users.extend(strings(g, "/members").filter(|m| !is_group(m)).map(str::to_string));
     }
     for u in some_of(store, tenant, Kind::User, users, snapshot).await? {
         directory.add_user(&u);
@@ -115,15 +105,8 @@ pub async fn privileged_principals(
     for kind in [Kind::RoleAssignment, Kind::RoleEligibilitySchedule] {
         for a in all_of(store, tenant, kind, snapshot).await? {
             let role = a.get("roleDefinitionId").and_then(Value::as_str);
-            if role
-                .and_then(rewind_engine::risk::privileged_role)
-                .is_some()
-            {
-                holders.extend(
-                    a.get("principalId")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                );
+            if role.and_then(rewind_engine::risk::privileged_role).is_some() {
+                holders.extend(a.get("principalId").and_then(Value::as_str).map(str::to_string));
             }
         }
     }
@@ -165,11 +148,6 @@ impl ExposureChangesReport {
     /// The report of `changes` from `from` to `to`.
     pub fn new(from: PointStamp, to: PointStamp, changes: Vec<ScopeChange>) -> Self {
         let grew = changes.iter().any(|c| c.enforced && !c.added.is_empty());
-        ExposureChangesReport {
-            from,
-            to,
-            changes,
-            grew,
-        }
+        ExposureChangesReport { from, to, changes, grew }
     }
 }

@@ -114,10 +114,7 @@ pub fn read_tree(files: &[SourceFile]) -> Tree {
             continue;
         }
         let mut problem = |p: String| {
-            tree.problems.push(FileProblem {
-                path: f.path.clone(),
-                problem: p,
-            });
+            tree.problems.push(FileProblem { path: f.path.clone(), problem: p });
         };
         let value = match parse_json(&f.bytes) {
             Ok(v) => v,
@@ -189,9 +186,7 @@ pub fn read_tree(files: &[SourceFile]) -> Tree {
     for (parent, property, id, path) in links {
         match raw.get_mut(&parent) {
             Some((Value::Object(m), _)) => {
-                let list = m
-                    .entry(property)
-                    .or_insert_with(|| Value::Array(Vec::new()));
+                let list = m.entry(property).or_insert_with(|| Value::Array(Vec::new()));
                 if let Value::Array(items) = list {
                     items.push(Value::String(id));
                 }
@@ -208,8 +203,7 @@ pub fn read_tree(files: &[SourceFile]) -> Tree {
     for (key, (value, path)) in raw {
         tree.kinds.insert(key.kind);
         let built = build(key.kind, key.key.clone(), &value);
-        tree.objects
-            .insert(key, (built.canonical, built.name, path));
+        tree.objects.insert(key, (built.canonical, built.name, path));
     }
     tree
 }
@@ -260,10 +254,7 @@ fn add(
     path: &str,
 ) -> Result<(), String> {
     if let Some((_, first)) = raw.get(&key) {
-        return Err(format!(
-            "duplicate {} '{}': {first} has the same id",
-            key.kind, key.key
-        ));
+        return Err(format!("duplicate {} '{}': {first} has the same id", key.kind, key.key));
     }
     raw.insert(key, (value, path.to_string()));
     Ok(())
@@ -339,19 +330,12 @@ pub async fn import_tree(
             kinds: kinds.iter().map(|k| k.name().to_string()).collect(),
         });
     }
-    let drop_cursors: Vec<Kind> = cursors
-        .keys()
-        .filter(|k| kinds.contains(k))
-        .copied()
-        .collect();
+    let drop_cursors: Vec<Kind> = cursors.keys().filter(|k| kinds.contains(k)).copied().collect();
     let base = store.latest(tenant).await?;
     if let Some(b) = &base
         && b.taken_at >= taken_at
     {
-        return Err(ImportError::OutOfOrder {
-            taken_at,
-            latest: b.taken_at,
-        });
+        return Err(ImportError::OutOfOrder { taken_at, latest: b.taken_at });
     }
     let base_manifest = match &base {
         Some(b) => store.manifest(tenant, b).await?,
@@ -401,7 +385,5 @@ pub async fn import_tree(
         requests: 0,
         millis: 0,
     };
-    Ok(store
-        .commit(tenant, base.as_ref(), &base_manifest, &new)
-        .await?)
+    Ok(store.commit(tenant, base.as_ref(), &base_manifest, &new).await?)
 }

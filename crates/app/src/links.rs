@@ -60,10 +60,8 @@ pub async fn edges_at(
             edges.extend(edges_of(key, v));
         }
     }
-    let wanted: BTreeSet<(Target, String)> = edges
-        .iter()
-        .map(|e| (e.reference.target, e.reference.id.clone()))
-        .collect();
+    let wanted: BTreeSet<(Target, String)> =
+        edges.iter().map(|e| (e.reference.target, e.reference.id.clone())).collect();
     let named = resolve_against(store, tenant, snapshot.id, &manifest, &wanted).await?;
     Ok(attach(edges, &named))
 }
@@ -73,11 +71,7 @@ pub fn edges_of(key: &ObjectKey, value: &Value) -> Vec<Edge> {
     let from_name = display_name(value).map(str::to_string);
     references(key.kind, value)
         .into_iter()
-        .map(|reference| Edge {
-            from: key.clone(),
-            from_name: from_name.clone(),
-            reference,
-        })
+        .map(|reference| Edge { from: key.clone(), from_name: from_name.clone(), reference })
         .collect()
 }
 
@@ -88,10 +82,8 @@ pub async fn resolve_edges(
     snapshot: i64,
     edges: Vec<Edge>,
 ) -> Result<Vec<ResolvedEdge>, StoreError> {
-    let wanted: BTreeSet<(Target, String)> = edges
-        .iter()
-        .map(|e| (e.reference.target, e.reference.id.clone()))
-        .collect();
+    let wanted: BTreeSet<(Target, String)> =
+        edges.iter().map(|e| (e.reference.target, e.reference.id.clone())).collect();
     let named = resolve(store, tenant, snapshot, &wanted).await?;
     Ok(attach(edges, &named))
 }
@@ -100,9 +92,7 @@ fn attach(edges: Vec<Edge>, named: &HashMap<(Target, String), Named>) -> Vec<Res
     edges
         .into_iter()
         .map(|edge| {
-            let target = named
-                .get(&(edge.reference.target, edge.reference.id.clone()))
-                .cloned();
+            let target = named.get(&(edge.reference.target, edge.reference.id.clone())).cloned();
             ResolvedEdge { edge, target }
         })
         .collect()
@@ -110,9 +100,7 @@ fn attach(edges: Vec<Edge>, named: &HashMap<(Target, String), Named>) -> Vec<Res
 
 /// Whether `edge` points at the object `key`.
 pub fn points_at(edge: &ResolvedEdge, key: &ObjectKey) -> bool {
-    edge.target
-        .as_ref()
-        .is_some_and(|t| t.kind == key.kind && t.key == key.key)
+    edge.target.as_ref().is_some_and(|t| t.kind == key.kind && t.key == key.key)
 }
 
 /// `rewind refs --json`: what an object references and what references it, at one point.
@@ -146,10 +134,6 @@ pub struct DanglingReport {
 impl DanglingReport {
     /// The report of `dangling` at `at`.
     pub fn new(at: PointStamp, dangling: Vec<ResolvedEdge>) -> Self {
-        DanglingReport {
-            at,
-            ok: dangling.is_empty(),
-            dangling,
-        }
+        DanglingReport { at, ok: dangling.is_empty(), dangling }
     }
 }

@@ -43,18 +43,9 @@ pub async fn read_live(
         client,
         &store,
         &tenant,
-        CaptureOptions {
-            full: true,
-            break_glass,
-            ..CaptureOptions::default()
-        },
+        CaptureOptions { full: true, break_glass, ..CaptureOptions::default() },
         progress,
     )
     .await?;
-    Ok(Live {
-        store,
-        tenant,
-        snapshot: report.snapshot,
-        _dir: dir,
-    })
+    Ok(Live { store, tenant, snapshot: report.snapshot, _dir: dir })
 }

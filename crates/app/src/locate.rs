@@ -37,11 +37,7 @@ pub fn resolve_actor<'a>(
     };
     let mut found: Vec<&Actor> = seen.iter().copied().filter(stable).collect();
     if found.is_empty() {
-        found = seen
-            .iter()
-            .copied()
-            .filter(|a| a.answers_to(given))
-            .collect();
+        found = seen.iter().copied().filter(|a| a.answers_to(given)).collect();
     }
     let mut distinct: Vec<&Actor> = Vec::new();
     for a in found {
@@ -151,11 +147,7 @@ fn first_hint(first: Option<&(i64, Timestamp)>) -> String {
 }
 
 fn suggest(s: &[String]) -> String {
-    if s.is_empty() {
-        String::new()
-    } else {
-        format!("; did you mean {}?", s.join(", "))
-    }
+    if s.is_empty() { String::new() } else { format!("; did you mean {}?", s.join(", ")) }
 }
 
 /// `90m`, `2h`, `3d`, `1w`, `30s` in seconds.
@@ -255,40 +247,24 @@ pub async fn snapshot_for(
         return Err(LocateError::NoSuchSnapshot {
             tenant: tenant.name.clone(),
             id,
-            nearest: before
-                .into_iter()
-                .chain(after)
-                .map(|s| (s.id, s.taken_at))
-                .collect(),
+            nearest: before.into_iter().chain(after).map(|s| (s.id, s.taken_at)).collect(),
         });
     }
     let first = all.first().map(|s| (s.id, s.taken_at));
     let when = match spec {
         TimeSpec::Snapshot(id) => format!("snapshot {id}"),
-        other => other
-            .instant(now)
-            .map(|t| t.to_string())
-            .unwrap_or_default(),
+        other => other.instant(now).map(|t| t.to_string()).unwrap_or_default(),
     };
-    Err(LocateError::NoSnapshot {
-        tenant: tenant.name.clone(),
-        when,
-        first,
-    })
+    Err(LocateError::NoSnapshot { tenant: tenant.name.clone(), when, first })
 }
 
 fn nearest_hint(nearest: &[(i64, Timestamp)]) -> String {
     if nearest.is_empty() {
         return "; it has no snapshots yet".into();
     }
-    let listed: Vec<String> = nearest
-        .iter()
-        .map(|(id, t)| format!("snapshot {id} ({t})"))
-        .collect();
-    format!(
-        "; the closest: {} (`rewind log` lists them all)",
-        listed.join(", ")
-    )
+    let listed: Vec<String> =
+        nearest.iter().map(|(id, t)| format!("snapshot {id} ({t})")).collect();
+    format!("; the closest: {} (`rewind log` lists them all)", listed.join(", "))
 }
 
 /// The kind a command-line prefix names: a kind's name or a common short form.
@@ -346,12 +322,7 @@ pub async fn resolve_object(
             candidates: found
                 .iter()
                 .map(|(k, n)| {
-                    format!(
-                        "{}/{} ({})",
-                        k.kind.name(),
-                        k.key,
-                        n.as_deref().unwrap_or("-")
-                    )
+                    format!("{}/{} ({})", k.kind.name(), k.key, n.as_deref().unwrap_or("-"))
                 })
                 .collect(),
         }),
@@ -397,10 +368,7 @@ mod tests {
     #[test]
     fn times_parse_in_every_documented_form() {
         assert_eq!("42".parse::<TimeSpec>().unwrap(), TimeSpec::Snapshot(42));
-        assert_eq!(
-            "2h".parse::<TimeSpec>().unwrap(),
-            TimeSpec::Ago(SignedDuration::from_hours(2))
-        );
+        assert_eq!("2h".parse::<TimeSpec>().unwrap(), TimeSpec::Ago(SignedDuration::from_hours(2)));
         assert_eq!(
             "90m".parse::<TimeSpec>().unwrap(),
             TimeSpec::Ago(SignedDuration::from_mins(90))
@@ -410,20 +378,10 @@ mod tests {
             TimeSpec::Ago(SignedDuration::from_hours(168))
         );
         let at: Timestamp = "2026-11-27T09:30:00Z".parse().unwrap();
-        assert_eq!(
-            "2026-11-27T09:30:00Z".parse::<TimeSpec>().unwrap(),
-            TimeSpec::At(at)
-        );
+        assert_eq!("2026-11-27T09:30:00Z".parse::<TimeSpec>().unwrap(), TimeSpec::At(at));
         let end_of_day: Timestamp = "2026-11-27T23:59:59.999999999Z".parse().unwrap();
-        assert_eq!(
-            "2026-11-27".parse::<TimeSpec>().unwrap(),
-            TimeSpec::At(end_of_day)
-        );
-        for local in [
-            "2026-12-02T03:12:12",
-            "2026-12-02 03:12",
-            "2026-12-02t03:12:12.5",
-        ] {
+        assert_eq!("2026-11-27".parse::<TimeSpec>().unwrap(), TimeSpec::At(end_of_day));
+        for local in ["2026-12-02T03:12:12", "2026-12-02 03:12", "2026-12-02t03:12:12.5"] {
             let err = local.parse::<TimeSpec>().unwrap_err();
             assert!(matches!(err, LocateError::NoOffset(_)), "{local}: {err}");
             assert!(err.to_string().contains(&format!("{local}Z")), "{err}");
@@ -438,10 +396,7 @@ mod tests {
     fn kinds_have_short_names() {
         assert_eq!(kind_named("ca"), Some(Kind::ConditionalAccessPolicy));
         assert_eq!(kind_named("Group"), Some(Kind::Group));
-        assert_eq!(
-            kind_named("unifiedRoleAssignment"),
-            Some(Kind::RoleAssignment)
-        );
+        assert_eq!(kind_named("unifiedRoleAssignment"), Some(Kind::RoleAssignment));
         assert_eq!(kind_named("nope"), None);
     }
 }

@@ -78,34 +78,15 @@ pub async fn resolve_against(
             .map(|kind| ObjectKey::new(*kind, w.1.clone()))
             .find(|key| manifest.contains_key(key));
         if let Some(key) = hit {
-            out.insert(
-                w.clone(),
-                Named {
-                    kind: key.kind,
-                    key: key.key,
-                    name: None,
-                    exists: true,
-                },
-            );
+            out.insert(w.clone(), Named { kind: key.kind, key: key.key, name: None, exists: true });
         }
     }
     let unresolved = by_value(wanted, &out);
     if !unresolved.is_empty() {
-        by_property(
-            store,
-            tenant,
-            snapshot,
-            Some(manifest),
-            &unresolved,
-            &mut out,
-        )
-        .await?;
+        by_property(store, tenant, snapshot, Some(manifest), &unresolved, &mut out).await?;
     }
-    let missing: BTreeSet<Wanted> = wanted
-        .iter()
-        .filter(|w| !out.contains_key(*w))
-        .cloned()
-        .collect();
+    let missing: BTreeSet<Wanted> =
+        wanted.iter().filter(|w| !out.contains_key(*w)).cloned().collect();
     out.extend(by_key(store, tenant, snapshot, &missing).await?);
     name_the_deleted(store, tenant, &mut out).await?;
     Ok(out)
@@ -134,18 +115,10 @@ async fn by_key(
             found.get(&key).map(|h| (key, *h))
         });
         if let Some((key, hash)) = hit {
-            let name = hash
-                .and_then(|h| values.get(&h))
-                .and_then(display_name)
-                .map(str::to_string);
+            let name = hash.and_then(|h| values.get(&h)).and_then(display_name).map(str::to_string);
             out.insert(
                 w.clone(),
-                Named {
-                    kind: key.kind,
-                    key: key.key,
-                    name,
-                    exists: hash.is_some(),
-                },
+                Named { kind: key.kind, key: key.key, name, exists: hash.is_some() },
             );
         }
     }
@@ -193,11 +166,9 @@ async fn by_property(
             continue;
         }
         let present: Manifest = match manifest {
-            Some(m) => m
-                .iter()
-                .filter(|(k, _)| k.kind == kind)
-                .map(|(k, h)| (k.clone(), *h))
-                .collect(),
+            Some(m) => {
+                m.iter().filter(|(k, _)| k.kind == kind).map(|(k, h)| (k.clone(), *h)).collect()
+            }
             None => store.kind_at(tenant, kind, snapshot).await?,
         };
         let hashes: Vec<ContentHash> = present.values().copied().collect();

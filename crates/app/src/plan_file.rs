@@ -89,10 +89,7 @@ fn steps(steps: Value) -> Result<Vec<PlanStep>, String> {
                 ));
             }
             (other, _) => {
-                return Err(format!(
-                    "step {}: '{other}' is not create, update or delete",
-                    i + 1
-                ));
+                return Err(format!("step {}: '{other}' is not create, update or delete", i + 1));
             }
         }
     }
@@ -120,18 +117,10 @@ mod tests {
         let old = r#"{"format": 99, "steps": [], "notices": [], "desired": []}"#;
         assert!(PlanFile::parse(old).unwrap_err().contains("format 99"));
         let edited = r#"{"desired": []}"#;
-        assert!(
-            PlanFile::parse(edited)
-                .unwrap_err()
-                .contains("format (none)")
-        );
+        assert!(PlanFile::parse(edited).unwrap_err().contains("format (none)"));
         let bad = r#"{"steps": [{"action": "explode", "kind": "group", "id": "g"}]}"#;
         assert!(PlanFile::parse(bad).unwrap_err().contains("'explode'"));
         let empty = r#"{"steps": [{"action": "update", "kind": "group", "id": "g"}]}"#;
-        assert!(
-            PlanFile::parse(empty)
-                .unwrap_err()
-                .contains("no object to write")
-        );
+        assert!(PlanFile::parse(empty).unwrap_err().contains("no object to write"));
     }
 }

@@ -30,11 +30,7 @@ pub struct Changes {
 
 impl From<KindCounts> for Changes {
     fn from(c: KindCounts) -> Changes {
-        Changes {
-            created: c.created,
-            updated: c.updated,
-            deleted: c.deleted,
-        }
+        Changes { created: c.created, updated: c.updated, deleted: c.deleted }
     }
 }
 

@@ -91,11 +91,9 @@ impl Alert {
             summary: f.summary.clone(),
             explanation: f.rule.explanation().into(),
             object: match (f.kind, &f.id) {
-                (Some(kind), Some(id)) => Some(AlertObject {
-                    kind,
-                    id: id.clone(),
-                    display_name: f.display_name.clone(),
-                }),
+                (Some(kind), Some(id)) => {
+                    Some(AlertObject { kind, id: id.clone(), display_name: f.display_name.clone() })
+                }
                 _ => None,
             },
             actors: f.actors.iter().map(rewind_model::Actor::label).collect(),
@@ -143,10 +141,9 @@ impl WatchError {
     /// Whether retrying cannot help until someone changes a setting or a permission.
     pub fn needs_a_person(&self) -> bool {
         match self {
-            WatchError::Capture(e) => matches!(
-                e.class(),
-                FailureClass::Authentication | FailureClass::Permission
-            ),
+            WatchError::Capture(e) => {
+                matches!(e.class(), FailureClass::Authentication | FailureClass::Permission)
+            }
             WatchError::Settings { .. } => true,
             WatchError::Store(_) => false,
         }
@@ -242,14 +239,8 @@ impl Watcher {
         client: &GraphClient,
         tenant: &TenantInfo,
     ) -> Result<CycleReport, WatchError> {
-        let report = capture(
-            client,
-            &self.store,
-            tenant,
-            self.options.capture.clone(),
-            &no_progress,
-        )
-        .await;
+        let report =
+            capture(client, &self.store, tenant, self.options.capture.clone(), &no_progress).await;
         let report = match report {
             Ok(r) => r,
             Err(e) => {
@@ -277,10 +268,7 @@ impl Watcher {
             alerts = alerts.len(),
             "captured"
         );
-        Ok(CycleReport {
-            capture: report,
-            alerts,
-        })
+        Ok(CycleReport { capture: report, alerts })
     }
 
     /// Offers the sinks every alert of the tenant not yet delivered (those just raised, and
@@ -288,11 +276,7 @@ impl Watcher {
     async fn deliver_pending(&self, tenant: &TenantInfo) -> Result<(), StoreError> {
         let since = Timestamp::now() - jiff::SignedDuration::from_hours(24);
         let mut pending = Vec::new();
-        for r in self
-            .store
-            .undelivered_alerts(tenant, since, PENDING_PER_CYCLE)
-            .await?
-        {
+        for r in self.store.undelivered_alerts(tenant, since, PENDING_PER_CYCLE).await? {
             pending.push((Alert::from_record(&r)?, r.delivered_to));
         }
         if pending.is_empty() {
@@ -361,11 +345,8 @@ impl Watcher {
                 }
             };
             first = false;
-            let next = if failures == 0 {
-                started + wait
-            } else {
-                tokio::time::Instant::now() + wait
-            };
+            let next =
+                if failures == 0 { started + wait } else { tokio::time::Instant::now() + wait };
             tokio::select! {
                 () = tokio::time::sleep_until(next) => {}
                 () = stop.signal() => {
@@ -387,9 +368,7 @@ fn no_progress(_: crate::CaptureEvent) {}
 /// The wait after `failures` failures in a row: 15 s doubling, never more than the interval.
 pub fn backoff(failures: u32, interval: Duration) -> Duration {
     let exp = failures.saturating_sub(1).min(10);
-    Duration::from_secs(15)
-        .saturating_mul(1 << exp)
-        .min(interval)
+    Duration::from_secs(15).saturating_mul(1 << exp).min(interval)
 }
 
 /// Makes the Graph client for a tenant, or says why it cannot.
@@ -429,11 +408,7 @@ impl Watcher {
                 idle = false;
             }
             while running.len() < fleet.concurrency.max(1) && !stop.stopping() {
-                match self
-                    .store
-                    .claim_due_tenant(&fleet.holder, fleet.lease)
-                    .await
-                {
+                match self.store.claim_due_tenant(&fleet.holder, fleet.lease).await {
                     Ok(Some((tenant, failures))) => {
                         running.push(self.leased_cycle(&fleet, tenant, failures, stop.clone()));
                     }
@@ -469,10 +444,7 @@ impl Watcher {
         let started = tokio::time::Instant::now();
         tracing::info!(worker = %fleet.holder, tenant = %tenant.name, "claimed");
         let outcome: Option<Result<(), WatchError>> = match (fleet.connect)(&tenant) {
-            Err(reason) => Some(Err(WatchError::Settings {
-                tenant: tenant.name.clone(),
-                reason,
-            })),
+            Err(reason) => Some(Err(WatchError::Settings { tenant: tenant.name.clone(), reason })),
             Ok(client) => tokio::select! {
                 r = self.cycle(&client, &tenant) => Some(r.map(|_| ())),
                 () = keep_lease(&self.store, &tenant, fleet) => {
@@ -486,10 +458,7 @@ impl Watcher {
         let (after, failed) = match &outcome {
             // Stopping: due at once, for another worker.
             None => (Duration::ZERO, false),
-            Some(Ok(())) => (
-                self.options.interval.saturating_sub(started.elapsed()),
-                false,
-            ),
+            Some(Ok(())) => (self.options.interval.saturating_sub(started.elapsed()), false),
             Some(Err(e)) => {
                 let n = u32::try_from(failures + 1).unwrap_or(u32::MAX);
                 let wait = backoff(n, self.options.interval);
@@ -497,11 +466,7 @@ impl Watcher {
                 (wait, true)
             }
         };
-        if let Err(e) = self
-            .store
-            .release_lease(&tenant, &fleet.holder, after, failed)
-            .await
-        {
+        if let Err(e) = self.store.release_lease(&tenant, &fleet.holder, after, failed).await {
             tracing::error!(tenant = %tenant.name, "giving the lease back failed (it expires by itself): {e}");
         }
     }

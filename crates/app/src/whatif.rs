@@ -83,10 +83,7 @@ impl<'a> WhatIfReport<'a> {
     ) -> Self {
         WhatIfReport {
             at,
-            user: UserRef {
-                id: &user.id,
-                user_principal_name: &user.user_principal_name,
-            },
+            user: UserRef { id: &user.id, user_principal_name: &user.user_principal_name },
             sign_in,
             outcome: &evaluation.enforced,
             report_only: &evaluation.report_only,
@@ -94,10 +91,7 @@ impl<'a> WhatIfReport<'a> {
                 .enforced
                 .requirements
                 .iter()
-                .map(|q| Satisfiable {
-                    requirement: q,
-                    satisfiable: caps.requirement(q, sign_in),
-                })
+                .map(|q| Satisfiable { requirement: q, satisfiable: caps.requirement(q, sign_in) })
                 .collect(),
             methods: caps.modes.as_ref(),
             policies: evaluation.results.iter().map(PolicyEntry::from).collect(),

@@ -741,21 +741,15 @@ pub enum When {
 
 /// A time flag: an RFC 3339 time, a date, a snapshot id or a time ago.
 fn time(s: &str) -> Result<TimeSpec, String> {
-    s.parse()
-        .map_err(|e: rewind_app::locate::LocateError| e.to_string())
+    s.parse().map_err(|e: rewind_app::locate::LocateError| e.to_string())
 }
 
 /// An exact time flag: RFC 3339 only.
 fn rfc3339(s: &str) -> Result<jiff::Timestamp, String> {
-    s.parse()
-        .map_err(|e| format!("{e}; give an RFC 3339 time (2026-11-28T09:00:00Z)"))
+    s.parse().map_err(|e| format!("{e}; give an RFC 3339 time (2026-11-28T09:00:00Z)"))
 }
 
 /// A point flag: a time flag, or `live`.
 fn when(s: &str) -> Result<When, String> {
-    if s.trim().eq_ignore_ascii_case("live") {
-        Ok(When::Live)
-    } else {
-        time(s).map(When::At)
-    }
+    if s.trim().eq_ignore_ascii_case("live") { Ok(When::Live) } else { time(s).map(When::At) }
 }

@@ -30,9 +30,7 @@ use crate::cli::{Cli, Command, TenantArgs};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Emulator(args) => emulator::run(args).await,
@@ -65,10 +63,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn emulator_config(t: &TenantArgs) -> rewind_emulator::EmulatorConfig {
     let mut seed = match t.preset {
         Some(p) => p.options(t.seed),
-        None => rewind_emulator::SeedOptions {
-            seed: t.seed,
-            ..rewind_emulator::SeedOptions::default()
-        },
+        None => {
+            rewind_emulator::SeedOptions { seed: t.seed, ..rewind_emulator::SeedOptions::default() }
+        }
     };
     seed.users = t.users.unwrap_or(seed.users);
     seed.groups = t.groups.unwrap_or(seed.groups);

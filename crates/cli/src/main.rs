@@ -20,11 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // A daemon reports what it does; one-shot commands only what goes wrong.
-    let level = if matches!(cli.command, cli::Command::Watch(_)) {
-        "info"
-    } else {
-        "warn"
-    };
+    let level = if matches!(cli.command, cli::Command::Watch(_)) { "info" } else { "warn" };
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("REWIND_LOG").unwrap_or_else(|_| level.into());
     // Colour only for a person at a terminal: logs sent to a file or a collector stay plain.

@@ -25,9 +25,7 @@ pub fn write(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
 /// colours).
 pub fn write_trusted(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(failed)
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(failed)
 }
 
 /// What a failed write to standard output means: [`Closed`] for a broken pipe, else the error.

@@ -20,15 +20,14 @@ pub fn inert(s: &str) -> String {
     if !s.chars().any(char::is_control) {
         return s.to_string();
     }
-    s.chars()
-        .fold(String::with_capacity(s.len()), |mut out, c| {
-            if c.is_control() {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-            out
-        })
+    s.chars().fold(String::with_capacity(s.len()), |mut out, c| {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        out
+    })
 }
 
 /// Like [`inert`], but keeps newlines and tabs: for whole blocks of output.
@@ -36,15 +35,14 @@ pub fn inert_lines(s: &str) -> String {
     if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return s.to_string();
     }
-    s.chars()
-        .fold(String::with_capacity(s.len()), |mut out, c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-            out
-        })
+    s.chars().fold(String::with_capacity(s.len()), |mut out, c| {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        out
+    })
 }
 
 /// `s` in at most `max` columns: the start and the end kept, `…` between
@@ -55,10 +53,7 @@ pub fn shorten(s: &str, max: usize) -> String {
     }
     let room = max - 1;
     let head = take_width(s.chars(), room - room / 2);
-    let tail: String = take_width(s.chars().rev(), room / 2)
-        .chars()
-        .rev()
-        .collect();
+    let tail: String = take_width(s.chars().rev(), room / 2).chars().rev().collect();
     format!("{head}…{tail}")
 }
 
@@ -204,16 +199,8 @@ mod tests {
 
     #[test]
     fn columns_line_up_whatever_the_width_of_a_cell() {
-        let mut t = Table::new(&[
-            ("NAME", Align::Left),
-            ("N", Align::Right),
-            ("BY", Align::Left),
-        ]);
-        t.row(vec![
-            "a-very-long-tenant-name".into(),
-            "7".into(),
-            "x".into(),
-        ]);
+        let mut t = Table::new(&[("NAME", Align::Left), ("N", Align::Right), ("BY", Align::Left)]);
+        t.row(vec!["a-very-long-tenant-name".into(), "7".into(), "x".into()]);
         t.row(vec!["b".into(), "12345".into(), "Ünïcødé 名前".into()]);
         let text = t.render();
         let starts: Vec<usize> = text

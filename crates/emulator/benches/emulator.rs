@@ -55,9 +55,7 @@ async fn main() {
         ..EmulatorConfig::default()
     };
     let started = Instant::now();
-    let emu = rewind_emulator::start(config)
-        .await
-        .expect("emulator starts");
+    let emu = rewind_emulator::start(config).await.expect("emulator starts");
     let seed_s = started.elapsed().as_secs_f64();
     let counts = emu.with_tenant(|t| {
         [
@@ -110,15 +108,8 @@ async fn main() {
             let Some(next) = page["@odata.nextLink"].as_str() else {
                 break;
             };
-            let skip = next
-                .split("$skiptoken=")
-                .nth(1)
-                .unwrap_or_default()
-                .to_string();
-            query = vec![
-                ("$top".to_string(), "999".to_string()),
-                ("$skiptoken".to_string(), skip),
-            ];
+            let skip = next.split("$skiptoken=").nth(1).unwrap_or_default().to_string();
+            query = vec![("$top".to_string(), "999".to_string()), ("$skiptoken".to_string(), skip)];
         }
         (users, start.elapsed().as_secs_f64())
     });

@@ -44,12 +44,7 @@ pub struct OAuthError {
 
 impl OAuthError {
     fn new(status: u16, error: &'static str, code: u32, description: impl Into<String>) -> Self {
-        OAuthError {
-            status,
-            error,
-            code,
-            description: description.into(),
-        }
+        OAuthError { status, error, code, description: description.into() }
     }
 
     /// The JSON body the endpoint returns.
@@ -149,11 +144,7 @@ impl Tenant {
                 ));
             }
         };
-        let configured = self
-            .clients
-            .iter()
-            .find(|c| c.client_id == client_id)
-            .cloned();
+        let configured = self.clients.iter().find(|c| c.client_id == client_id).cloned();
         let (client, acr) = if let Some(client) = configured {
             let acr = self.authenticate_client(&client, form, basic_secret.as_deref(), tenant)?;
             (client, acr)
@@ -232,11 +223,7 @@ impl Tenant {
         basic_secret: Option<&str>,
         tenant: &str,
     ) -> Result<&'static str, OAuthError> {
-        if let Some(secret) = form
-            .get("client_secret")
-            .map(String::as_str)
-            .or(basic_secret)
-        {
+        if let Some(secret) = form.get("client_secret").map(String::as_str).or(basic_secret) {
             if secret == client.client_secret {
                 return Ok("1");
             }
@@ -292,34 +279,20 @@ impl Tenant {
         }
         let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
         if !matches!(alg, "RS256" | "PS256") {
-            return Err(bad(&format!(
-                "unsupported algorithm '{alg}'; use PS256 or RS256."
-            )));
+            return Err(bad(&format!("unsupported algorithm '{alg}'; use PS256 or RS256.")));
         }
         if header.get("x5t").is_none() && header.get("x5t#S256").is_none() {
-            return Err(bad(
-                "the header names no certificate thumbprint (x5t or x5t#S256).",
-            ));
+            return Err(bad("the header names no certificate thumbprint (x5t or x5t#S256)."));
         }
-        let claim = |k: &str| {
-            claims
-                .get(k)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
+        let claim = |k: &str| claims.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         if claim("iss") != client_id || claim("sub") != client_id {
             return Err(bad("'iss' and 'sub' must both be the client id."));
         }
         let aud = claim("aud");
         if !aud.ends_with("/oauth2/v2.0/token")
-            || !aud
-                .to_ascii_lowercase()
-                .contains(&tenant.to_ascii_lowercase())
+            || !aud.to_ascii_lowercase().contains(&tenant.to_ascii_lowercase())
         {
-            return Err(bad(&format!(
-                "the audience '{aud}' is not this token endpoint."
-            )));
+            return Err(bad(&format!("the audience '{aud}' is not this token endpoint.")));
         }
         let now = self.now().as_second();
         let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
@@ -356,10 +329,7 @@ impl Tenant {
             .values()
             .filter(|a| a.get("appId").and_then(Value::as_str) == Some(client_id))
             .flat_map(|a| {
-                a.get("keyCredentials")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default()
+                a.get("keyCredentials").and_then(Value::as_array).cloned().unwrap_or_default()
             })
             .filter(|k| k.get("type").and_then(Value::as_str) == Some("AsymmetricX509Cert"))
             .filter_map(|k| k.get("key").and_then(Value::as_str).map(certificate_pem))
@@ -410,9 +380,7 @@ impl Tenant {
             .filter(|a| a.get("principalId").and_then(Value::as_str) == Some(sp_id))
             .filter(|a| a.get("resourceId").and_then(Value::as_str) == Some(graph_sp_id.as_str()))
             .filter_map(|a| {
-                role_values
-                    .get(a.get("appRoleId")?.as_str()?)
-                    .map(|v| (*v).to_string())
+                role_values.get(a.get("appRoleId")?.as_str()?).map(|v| (*v).to_string())
             })
             .collect();
         roles.sort();
@@ -461,10 +429,7 @@ impl Tenant {
             URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"HS256","kid":"rewind-emulator"}"#);
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
         let signing_input = format!("{header}.{payload}");
-        format!(
-            "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(self.sign(signing_input.as_bytes()))
-        )
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(self.sign(signing_input.as_bytes())))
     }
 
     fn sign(&self, input: &[u8]) -> Vec<u8> {
@@ -477,10 +442,9 @@ impl Tenant {
 
     /// Checks an `Authorization` header value and returns the token's claims.
     pub(crate) fn verify_bearer(&self, header: Option<&str>) -> Result<Claims, GraphError> {
-        let Some(token) = header.and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        }) else {
+        let Some(token) =
+            header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        else {
             return Err(GraphError::unauthenticated("Access token is empty."));
         };
         let invalid =
@@ -580,15 +544,9 @@ fn check_scope(scope: &str) -> Result<(), OAuthError> {
 
 /// A certificate stored as base64 DER (`keyCredentials[].key`) in PEM form.
 fn certificate_pem(der_base64: &str) -> String {
-    let lines: Vec<String> = der_base64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
+    let lines: Vec<String> =
+        der_base64.as_bytes().chunks(64).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
 }
 
 fn decode_json(part: &str) -> Option<Value> {
@@ -599,11 +557,9 @@ fn decode_json(part: &str) -> Option<Value> {
 /// How the emulator keeps an issued secret: SHA-256, hex.
 pub(crate) fn secret_digest(secret: &str) -> String {
     use sha2::Digest as _;
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .fold(String::new(), |mut s, b| {
-            use std::fmt::Write as _;
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    Sha256::digest(secret.as_bytes()).iter().fold(String::new(), |mut s, b| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }

@@ -42,10 +42,7 @@ impl Tenant {
         depth: u8,
     ) -> GraphResponse {
         let request_id = self.new_guid();
-        let client_request_id = req
-            .header("client-request-id")
-            .unwrap_or(&request_id)
-            .to_string();
+        let client_request_id = req.header("client-request-id").unwrap_or(&request_id).to_string();
         self.stats.requests += 1;
         let mut resp = match self.serve(base_url, req, depth) {
             Ok(r) => r,
@@ -55,8 +52,7 @@ impl Tenant {
             self.stats.throttled += 1;
         }
         resp.headers.push(("request-id".into(), request_id.clone()));
-        resp.headers
-            .push(("client-request-id".into(), client_request_id));
+        resp.headers.push(("client-request-id".into(), client_request_id));
         resp.headers.push((
             "x-ms-ags-diagnostic".into(),
             r#"{"ServerInfo":{"DataCenter":"Local","Slice":"E","Ring":"0","ScaleUnit":"000","RoleInstance":"rewind-emulator"}}"#.into(),
@@ -122,10 +118,9 @@ impl Tenant {
             ));
         }
         let units = self.apply_faults(&route, req.method, &query, &claims.appid)?;
-        let include_evolvable = req.header("prefer").is_some_and(|p| {
-            p.to_ascii_lowercase()
-                .contains("include-unknown-enum-members")
-        });
+        let include_evolvable = req
+            .header("prefer")
+            .is_some_and(|p| p.to_ascii_lowercase().contains("include-unknown-enum-members"));
         let ctx = Ctx {
             base_url,
             path: &req.path,
@@ -144,8 +139,7 @@ impl Tenant {
             ));
         }
         if let Some(units) = units {
-            resp.headers
-                .push(("x-ms-resource-unit".into(), units.to_string()));
+            resp.headers.push(("x-ms-resource-unit".into(), units.to_string()));
         }
         Ok(resp)
     }
@@ -176,11 +170,7 @@ impl Tenant {
         if self.faults.error_rate > 0.0 && self.rng.random::<f64>() < self.faults.error_rate {
             self.stats.injected_errors += 1;
             let status = if self.rng.random::<bool>() { 503 } else { 504 };
-            let code = if status == 503 {
-                "serviceNotAvailable"
-            } else {
-                "gatewayTimeout"
-            };
+            let code = if status == 503 { "serviceNotAvailable" } else { "gatewayTimeout" };
             return Err(GraphError::new(status, code, "The service is temporarily unavailable. Retry after the time in the Retry-After header.")
                 .with_header("Retry-After", "1".into()));
         }
@@ -191,8 +181,7 @@ impl Tenant {
         if self.faults.throttle {
             let limit = faults::directory_limit(self.count(crate::resource::Coll::Users));
             let now = self.now();
-            self.throttle
-                .charge(service, app, now, units, method.is_write(), limit)?;
+            self.throttle.charge(service, app, now, units, method.is_write(), limit)?;
         }
         if service == Service::Directory {
             self.stats.resource_units += units;

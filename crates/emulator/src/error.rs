@@ -57,10 +57,7 @@ impl GraphError {
         Self::new(
             400,
             "BadRequest",
-            format!(
-                "Resource not found for the segment '{}'.",
-                last_segment(path)
-            ),
+            format!("Resource not found for the segment '{}'.", last_segment(path)),
         )
     }
 
@@ -95,8 +92,7 @@ impl GraphError {
     /// Adds a `details[]` entry.
     #[must_use]
     pub fn with_detail(mut self, code: &str, message: &str, target: &str) -> Self {
-        self.details
-            .push((code.into(), message.into(), target.into()));
+        self.details.push((code.into(), message.into(), target.into()));
         self
     }
 
@@ -130,8 +126,5 @@ impl GraphError {
 }
 
 fn last_segment(path: &str) -> &str {
-    path.trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(path)
+    path.trim_end_matches('/').rsplit('/').next().unwrap_or(path)
 }

@@ -149,10 +149,7 @@ pub(crate) fn resource_units(
         | Route::Item(Coll::Users | Coll::Applications | Coll::Oauth2PermissionGrants, _, _)
         | Route::Delta(Coll::Users | Coll::Applications | Coll::Oauth2PermissionGrants) => 2,
         Route::Collection(Coll::AppRoleAssignments, _) => 2,
-        Route::Links {
-            kind: LinkKind::Members,
-            ..
-        } => 3,
+        Route::Links { kind: LinkKind::Members, .. } => 3,
         _ => 1,
     };
     let mut cost = base;
@@ -188,12 +185,8 @@ impl Throttle {
         let now_ms = now.as_millisecond();
         match service {
             Service::Directory => {
-                let w = window(
-                    &mut self.windows,
-                    (0, app.to_string()),
-                    now_ms,
-                    DIRECTORY_WINDOW_MS,
-                );
+                let w =
+                    window(&mut self.windows, (0, app.to_string()), now_ms, DIRECTORY_WINDOW_MS);
                 if w.used + cost > directory_limit {
                     return Err(directory_throttled(
                         app,
@@ -212,12 +205,8 @@ impl Throttle {
                     }
                     ww.used += 1;
                 }
-                let w = window(
-                    &mut self.windows,
-                    (0, app.to_string()),
-                    now_ms,
-                    DIRECTORY_WINDOW_MS,
-                );
+                let w =
+                    window(&mut self.windows, (0, app.to_string()), now_ms, DIRECTORY_WINDOW_MS);
                 w.used += cost;
                 Ok(())
             }
@@ -235,12 +224,7 @@ impl Throttle {
                 Ok(())
             }
             Service::Reports => {
-                let w = window(
-                    &mut self.windows,
-                    (2, app.to_string()),
-                    now_ms,
-                    REPORTS_WINDOW_MS,
-                );
+                let w = window(&mut self.windows, (2, app.to_string()), now_ms, REPORTS_WINDOW_MS);
                 if w.used >= REPORTS_LIMIT {
                     let wait = w.start_ms + REPORTS_WINDOW_MS - now_ms;
                     return Err(GraphError::new(
@@ -265,10 +249,7 @@ fn window<K: std::hash::Hash + Eq>(
 ) -> &mut Window {
     let w = map.entry(key).or_default();
     if now_ms - w.start_ms >= len || now_ms < w.start_ms {
-        *w = Window {
-            start_ms: now_ms,
-            used: 0,
-        };
+        *w = Window { start_ms: now_ms, used: 0 };
     }
     w
 }
@@ -284,10 +265,7 @@ fn directory_throttled(app: &str, wait_ms: i64, info: &str) -> GraphError {
         "The request has been throttled. Retry after the time in the Retry-After header.",
     )
     .with_header("Retry-After", retry_after_secs(wait_ms))
-    .with_header(
-        "x-ms-throttle-scope",
-        format!("Tenant_Application/ReadWrite/{app}"),
-    )
+    .with_header("x-ms-throttle-scope", format!("Tenant_Application/ReadWrite/{app}"))
     .with_header("x-ms-throttle-information", info.to_string())
 }
 
@@ -304,46 +282,26 @@ mod tests {
     fn directory_budget_resets_each_window() {
         let mut t = Throttle::default();
         for _ in 0..1_750 {
-            t.charge(Service::Directory, "app", at(0), 2, false, 3_500)
-                .unwrap();
+            t.charge(Service::Directory, "app", at(0), 2, false, 3_500).unwrap();
         }
-        let e = t
-            .charge(Service::Directory, "app", at(500), 2, false, 3_500)
-            .unwrap_err();
-        assert_eq!(
-            (e.status, e.code.as_str()),
-            (429, "Request_ThrottledTemporarily")
-        );
+        let e = t.charge(Service::Directory, "app", at(500), 2, false, 3_500).unwrap_err();
+        assert_eq!((e.status, e.code.as_str()), (429, "Request_ThrottledTemporarily"));
+        assert!(e.headers.iter().any(|(k, v)| k == "Retry-After" && v == "10"));
         assert!(
-            e.headers
-                .iter()
-                .any(|(k, v)| k == "Retry-After" && v == "10")
-        );
-        assert!(
-            t.charge(Service::Directory, "other-app", at(500), 2, false, 3_500)
-                .is_ok(),
+            t.charge(Service::Directory, "other-app", at(500), 2, false, 3_500).is_ok(),
             "budgets are per app"
         );
-        assert!(
-            t.charge(Service::Directory, "app", at(10_000), 2, false, 3_500)
-                .is_ok()
-        );
+        assert!(t.charge(Service::Directory, "app", at(10_000), 2, false, 3_500).is_ok());
     }
 
     #[test]
     fn conditional_access_allows_one_request_per_second_without_retry_after() {
         let mut t = Throttle::default();
-        t.charge(Service::ConditionalAccess, "a", at(0), 1, false, 0)
-            .unwrap();
-        let e = t
-            .charge(Service::ConditionalAccess, "b", at(999), 1, false, 0)
-            .unwrap_err();
+        t.charge(Service::ConditionalAccess, "a", at(0), 1, false, 0).unwrap();
+        let e = t.charge(Service::ConditionalAccess, "b", at(999), 1, false, 0).unwrap_err();
         assert_eq!(e.status, 429);
         assert!(e.headers.iter().all(|(k, _)| k != "Retry-After"));
-        assert!(
-            t.charge(Service::ConditionalAccess, "b", at(1_000), 1, false, 0)
-                .is_ok()
-        );
+        assert!(t.charge(Service::ConditionalAccess, "b", at(1_000), 1, false, 0).is_ok());
     }
 
     #[test]
@@ -351,18 +309,9 @@ mod tests {
         let users = Route::Collection(Coll::Users, Scope::All);
         assert_eq!(resource_units(&users, Method::Get, false, None), 2);
         assert_eq!(resource_units(&users, Method::Get, true, None), 1);
+        assert_eq!(resource_units(&users, Method::Get, true, Some(5)), 1, "never below one");
         assert_eq!(
-            resource_units(&users, Method::Get, true, Some(5)),
-            1,
-            "never below one"
-        );
-        assert_eq!(
-            resource_units(
-                &Route::Collection(Coll::Groups, Scope::All),
-                Method::Get,
-                false,
-                None
-            ),
+            resource_units(&Route::Collection(Coll::Groups, Scope::All), Method::Get, false, None),
             1
         );
         assert_eq!(resource_units(&users, Method::Post, false, None), 1);

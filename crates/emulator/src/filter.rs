@@ -8,24 +8,10 @@ use serde_json::{Map, Value};
 /// A parsed filter expression.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Filter {
-    Cmp {
-        path: Vec<String>,
-        op: CmpOp,
-        value: Literal,
-    },
-    In {
-        path: Vec<String>,
-        values: Vec<Literal>,
-    },
-    StartsWith {
-        path: Vec<String>,
-        prefix: String,
-    },
-    Any {
-        path: Vec<String>,
-        var: String,
-        inner: Box<Filter>,
-    },
+    Cmp { path: Vec<String>, op: CmpOp, value: Literal },
+    In { path: Vec<String>, values: Vec<Literal> },
+    StartsWith { path: Vec<String>, prefix: String },
+    Any { path: Vec<String>, var: String, inner: Box<Filter> },
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
@@ -136,10 +122,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
 }
 
 fn classify_word(word: String) -> Tok {
-    if word
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_digit() || c == '-')
+    if word.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-')
         && let Ok(n) = word.parse::<f64>()
     {
         return Tok::Num(n);
@@ -154,16 +137,10 @@ struct Parser {
 
 /// Parses a `$filter` value.
 pub(crate) fn parse(s: &str) -> Result<Filter, FilterError> {
-    let mut p = Parser {
-        toks: tokenize(s)?,
-        pos: 0,
-    };
+    let mut p = Parser { toks: tokenize(s)?, pos: 0 };
     let f = p.or()?;
     if p.pos != p.toks.len() {
-        return Err(FilterError(format!(
-            "unexpected token at position {}",
-            p.pos
-        )));
+        return Err(FilterError(format!("unexpected token at position {}", p.pos)));
     }
     Ok(f)
 }
@@ -247,17 +224,12 @@ impl Parser {
             return self.lambda(path);
         }
         if self.keyword("in") {
-            return Ok(Filter::In {
-                path,
-                values: self.literal_list()?,
-            });
+            return Ok(Filter::In { path, values: self.literal_list()? });
         }
         let op = match self.next() {
             Some(Tok::Ident(op)) => parse_op(&op)?,
             other => {
-                return Err(FilterError(format!(
-                    "expected an operator, found {other:?}"
-                )));
+                return Err(FilterError(format!("expected an operator, found {other:?}")));
             }
         };
         let value = self.literal()?;
@@ -272,11 +244,7 @@ impl Parser {
         self.expect(&Tok::Colon)?;
         let inner = self.or()?;
         self.expect(&Tok::RParen)?;
-        Ok(Filter::Any {
-            path,
-            var,
-            inner: Box::new(inner),
-        })
+        Ok(Filter::Any { path, var, inner: Box::new(inner) })
     }
 
     fn path(&mut self) -> Result<Vec<String>, FilterError> {
@@ -368,11 +336,7 @@ impl Filter {
             Filter::StartsWith { path, prefix } => resolve(obj, path, var)
                 .and_then(Value::as_str)
                 .is_some_and(|s| s.to_lowercase().starts_with(&prefix.to_lowercase())),
-            Filter::Any {
-                path,
-                var: name,
-                inner,
-            } => resolve(obj, path, var)
+            Filter::Any { path, var: name, inner } => resolve(obj, path, var)
                 .and_then(Value::as_array)
                 .is_some_and(|items| items.iter().any(|item| inner.eval(obj, Some((name, item))))),
             Filter::And(a, b) => a.eval(obj, var) && b.eval(obj, var),
@@ -432,22 +396,10 @@ mod tests {
         let user = json!({"id": "a1", "displayName": "Adele Vance", "accountEnabled": true});
         let user = user.as_object().unwrap();
         assert!(parse("displayName eq 'adele vance'").unwrap().matches(user));
-        assert!(
-            parse("startswith(displayName,'Ade')")
-                .unwrap()
-                .matches(user)
-        );
+        assert!(parse("startswith(displayName,'Ade')").unwrap().matches(user));
         assert!(parse("id in ('x','a1')").unwrap().matches(user));
-        assert!(
-            parse("accountEnabled eq true and not(id eq 'b')")
-                .unwrap()
-                .matches(user)
-        );
-        assert!(
-            !parse("id eq 'b' or displayName eq 'x'")
-                .unwrap()
-                .matches(user)
-        );
+        assert!(parse("accountEnabled eq true and not(id eq 'b')").unwrap().matches(user));
+        assert!(!parse("id eq 'b' or displayName eq 'x'").unwrap().matches(user));
     }
 
     #[test]
@@ -461,17 +413,9 @@ mod tests {
         )
         .unwrap();
         assert!(f.matches(rec));
-        assert!(
-            !parse("activityDateTime gt 2026-01-02T03:04:05Z")
-                .unwrap()
-                .matches(rec)
-        );
+        assert!(!parse("activityDateTime gt 2026-01-02T03:04:05Z").unwrap().matches(rec));
         assert!(parse("initiatedBy/app/appId eq 'c1'").unwrap().matches(rec));
-        assert!(
-            parse("targetResources/any(t:t/id eq 't2')")
-                .unwrap()
-                .matches(rec)
-        );
+        assert!(parse("targetResources/any(t:t/id eq 't2')").unwrap().matches(rec));
     }
 
     #[test]

@@ -41,33 +41,15 @@ pub(crate) fn route(
         (Route::Item(c, s, id), Delete) => objects::delete(t, ctx, *c, s, id),
         (Route::Count(c), Get) => objects::count(t, ctx, *c),
         (Route::Delta(c), Get) => delta::delta(t, ctx, *c),
-        (
-            Route::Links {
-                coll,
-                id,
-                kind,
-                is_ref: false,
-            },
-            Get,
-        ) => links::list(t, ctx, *coll, id, *kind),
-        (
-            Route::Links {
-                coll,
-                id,
-                kind,
-                is_ref: true,
-            },
-            Post,
-        ) => links::add(t, ctx, *coll, id, *kind),
-        (
-            Route::LinkItem {
-                coll,
-                id,
-                kind,
-                linked,
-            },
-            Delete,
-        ) => links::remove(t, ctx, *coll, id, *kind, linked),
+        (Route::Links { coll, id, kind, is_ref: false }, Get) => {
+            links::list(t, ctx, *coll, id, *kind)
+        }
+        (Route::Links { coll, id, kind, is_ref: true }, Post) => {
+            links::add(t, ctx, *coll, id, *kind)
+        }
+        (Route::LinkItem { coll, id, kind, linked }, Delete) => {
+            links::remove(t, ctx, *coll, id, *kind, linked)
+        }
         (Route::Owned { coll, id }, Get) => links::owned(t, ctx, *coll, id),
         (Route::Action(c, id, Action::Usage), Get) => actions::usage(t, ctx, *c, id),
         (Route::Action(c, id, Action::Restore), Post) => recycle::restore_ca(t, ctx, *c, id),

@@ -51,11 +51,7 @@ struct StateFile<T> {
 
 /// Saves the tenant atomically.
 pub fn save(tenant: &Tenant, path: &Path) -> Result<(), StateError> {
-    let io = |source| StateError::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| StateError::Io { action: "write", path: path.to_path_buf(), source };
     let doc = StateFile {
         format: FORMAT.into(),
         version: VERSION,
@@ -73,10 +69,7 @@ pub fn save(tenant: &Tenant, path: &Path) -> Result<(), StateError> {
 
 /// Loads a tenant saved by [`save`].
 pub fn load(path: &Path) -> Result<Tenant, StateError> {
-    let corrupt = |reason: String| StateError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let corrupt = |reason: String| StateError::Corrupt { path: path.to_path_buf(), reason };
     let file = std::fs::File::open(path).map_err(|source| StateError::Io {
         action: "read",
         path: path.to_path_buf(),
@@ -115,15 +108,9 @@ mod tests {
         let tenant = build(&SeedOptions::default());
         save(&tenant, &path).unwrap();
         let loaded = load(&path).unwrap();
-        assert_eq!(
-            serde_json::to_value(&loaded).unwrap(),
-            serde_json::to_value(&tenant).unwrap()
-        );
+        assert_eq!(serde_json::to_value(&loaded).unwrap(), serde_json::to_value(&tenant).unwrap());
         assert_eq!(loaded.count(Coll::Users), tenant.count(Coll::Users));
-        assert_eq!(
-            loaded.linked_from, tenant.linked_from,
-            "the reverse index is rebuilt"
-        );
+        assert_eq!(loaded.linked_from, tenant.linked_from, "the reverse index is rebuilt");
         std::fs::write(&path, b"not a state file").unwrap();
         assert!(matches!(load(&path), Err(StateError::Corrupt { .. })));
         std::fs::remove_dir_all(&dir).unwrap();

@@ -55,20 +55,17 @@ fn parse_expand(v: &str) -> Result<Vec<Expand>, GraphError> {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let Some((nav, rest)) = p.split_once('(') else {
-                return Ok(Expand {
-                    nav: p.to_string(),
-                    select: None,
-                });
+                return Ok(Expand { nav: p.to_string(), select: None });
             };
             let inner = rest.strip_suffix(')').unwrap_or(rest);
             let select = inner
                 .strip_prefix("$select=")
                 .or_else(|| inner.strip_prefix("select="))
                 .ok_or_else(|| {
-                    GraphError::unsupported_query(format!(
-                        "Only $select is supported inside $expand, not '{inner}'."
-                    ))
-                })?;
+                GraphError::unsupported_query(format!(
+                    "Only $select is supported inside $expand, not '{inner}'."
+                ))
+            })?;
             Ok(Expand {
                 nav: nav.trim().to_string(),
                 select: Some(select.split(',').map(|s| s.trim().to_string()).collect()),
@@ -80,10 +77,7 @@ fn parse_expand(v: &str) -> Result<Vec<Expand>, GraphError> {
 impl Query {
     /// Parses the query pairs. Unknown system options are refused, as Graph does.
     pub(crate) fn parse(pairs: &[(String, String)]) -> Result<Query, GraphError> {
-        let mut q = Query {
-            raw: pairs.to_vec(),
-            ..Query::default()
-        };
+        let mut q = Query { raw: pairs.to_vec(), ..Query::default() };
         for (k, v) in pairs {
             match k.trim_start_matches('$').to_ascii_lowercase().as_str() {
                 "select" => {
@@ -173,27 +167,18 @@ impl Query {
         token: &str,
     ) -> String {
         let enc = |s: &str| {
-            form_urlencoded::byte_serialize(s.as_bytes())
-                .collect::<String>()
-                .replace("%24", "$")
+            form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace("%24", "$")
         };
         let mut pairs: Vec<String> = self
             .raw
             .iter()
             .filter(|(k, _)| {
-                !matches!(
-                    k.to_ascii_lowercase().as_str(),
-                    "$skiptoken" | "$deltatoken"
-                )
+                !matches!(k.to_ascii_lowercase().as_str(), "$skiptoken" | "$deltatoken")
             })
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
             .collect();
         pairs.push(format!("{token_name}={}", enc(token)));
-        format!(
-            "{base}/v1.0/{}?{}",
-            path.trim_start_matches('/'),
-            pairs.join("&")
-        )
+        format!("{base}/v1.0/{}?{}", path.trim_start_matches('/'), pairs.join("&"))
     }
 }
 
@@ -217,20 +202,13 @@ struct Cursor {
 impl Query {
     /// The key after which this page starts, from `$skiptoken`.
     pub(crate) fn after(&self) -> Result<Option<String>, GraphError> {
-        Ok(self
-            .skiptoken
-            .as_deref()
-            .map(decode_token::<Cursor>)
-            .transpose()?
-            .map(|c| c.after))
+        Ok(self.skiptoken.as_deref().map(decode_token::<Cursor>).transpose()?.map(|c| c.after))
     }
 }
 
 /// The `$skiptoken` of the page that starts after `key`.
 pub(crate) fn after_token(key: &str) -> String {
-    encode_token(&Cursor {
-        after: key.to_string(),
-    })
+    encode_token(&Cursor { after: key.to_string() })
 }
 
 /// Encodes a paging or delta token: opaque to clients, self-describing to the emulator.
@@ -267,9 +245,7 @@ pub(crate) fn apply_select(
     select: Option<&[String]>,
 ) -> Map<String, Value> {
     let Some(sel) = select else { return obj };
-    obj.into_iter()
-        .filter(|(k, _)| k == "@odata.type" || sel.iter().any(|s| s == k))
-        .collect()
+    obj.into_iter().filter(|(k, _)| k == "@odata.type" || sel.iter().any(|s| s == k)).collect()
 }
 
 /// A collection response envelope.

@@ -200,10 +200,7 @@ impl Coll {
     /// Privileged Identity Management's sets, which need Entra ID P2 or ID Governance
     /// (privilegedidentitymanagementv3-overview.md, "License requirements").
     pub(crate) fn is_pim(self) -> bool {
-        matches!(
-            self,
-            Coll::RoleEligibilitySchedules | Coll::RoleAssignmentSchedules
-        )
+        matches!(self, Coll::RoleEligibilitySchedules | Coll::RoleAssignmentSchedules)
     }
 
     /// Directory objects share one id space, the recycle bin and the legacy error codes.
@@ -242,12 +239,8 @@ impl Coll {
 
     /// The `$select` Graph applies without one: `id` and the default set, or `None` for all.
     pub(crate) fn default_selection(self) -> Option<Vec<String>> {
-        self.default_select().map(|d| {
-            std::iter::once("id")
-                .chain(d.iter().copied())
-                .map(String::from)
-                .collect()
-        })
+        self.default_select()
+            .map(|d| std::iter::once("id").chain(d.iter().copied()).map(String::from).collect())
     }
 
     /// Navigation properties Graph returns inline with this type.
@@ -273,39 +266,27 @@ impl Coll {
             Coll::Users => ("UserManagement", "user", "Core Directory"),
             Coll::Groups => ("GroupManagement", "group", "Core Directory"),
             Coll::Applications => ("ApplicationManagement", "application", "Core Directory"),
-            Coll::ServicePrincipals => (
-                "ApplicationManagement",
-                "service principal",
-                "Core Directory",
-            ),
-            Coll::AdministrativeUnits => (
-                "AdministrativeUnit",
-                "administrative unit",
-                "Core Directory",
-            ),
-            Coll::Oauth2PermissionGrants => (
-                "ApplicationManagement",
-                "delegated permission grant",
-                "Core Directory",
-            ),
-            Coll::AppRoleAssignments => (
-                "ApplicationManagement",
-                "app role assignment",
-                "Core Directory",
-            ),
-            Coll::FederatedCredentials => (
-                "ApplicationManagement",
-                "federated identity credential",
-                "Core Directory",
-            ),
+            Coll::ServicePrincipals => {
+                ("ApplicationManagement", "service principal", "Core Directory")
+            }
+            Coll::AdministrativeUnits => {
+                ("AdministrativeUnit", "administrative unit", "Core Directory")
+            }
+            Coll::Oauth2PermissionGrants => {
+                ("ApplicationManagement", "delegated permission grant", "Core Directory")
+            }
+            Coll::AppRoleAssignments => {
+                ("ApplicationManagement", "app role assignment", "Core Directory")
+            }
+            Coll::FederatedCredentials => {
+                ("ApplicationManagement", "federated identity credential", "Core Directory")
+            }
             Coll::CaPolicies => ("Policy", "conditional access policy", "Conditional Access"),
             Coll::NamedLocations => ("Policy", "named location", "Conditional Access"),
             Coll::AuthStrengths => ("Policy", "authentication strength", "Conditional Access"),
-            Coll::AuthMethodConfigs => (
-                "Policy",
-                "authentication method configuration",
-                "Authentication Methods",
-            ),
+            Coll::AuthMethodConfigs => {
+                ("Policy", "authentication method configuration", "Authentication Methods")
+            }
             Coll::RoleDefinitions => ("RoleManagement", "role definition", "Core Directory"),
             Coll::RoleAssignments => ("RoleManagement", "member to role", "Core Directory"),
             Coll::RoleEligibilitySchedules => ("RoleManagement", "eligible member to role", "PIM"),
@@ -370,12 +351,9 @@ impl Singleton {
     /// Properties the service manages; a PATCH that sets them is refused.
     pub(crate) fn read_only(self) -> &'static [&'static str] {
         match self {
-            Singleton::AuthenticationMethodsPolicy => &[
-                "displayName",
-                "description",
-                "lastModifiedDateTime",
-                "policyVersion",
-            ],
+            Singleton::AuthenticationMethodsPolicy => {
+                &["displayName", "description", "lastModifiedDateTime", "policyVersion"]
+            }
             Singleton::CrossTenantDefault => &["isServiceDefault"],
             _ => &[],
         }

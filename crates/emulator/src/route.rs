@@ -191,24 +191,13 @@ fn directory_route(coll: Coll, alt_key: Option<String>, rest: &[&str]) -> Option
 
 fn item_route(coll: Coll, id: String, tail: &[&str]) -> Option<Route> {
     let link = |kind| match tail.get(1) {
-        None => Some(Route::Links {
-            coll,
-            id: id.clone(),
-            kind,
-            is_ref: false,
-        }),
-        Some(&"$ref") if tail.len() == 2 => Some(Route::Links {
-            coll,
-            id: id.clone(),
-            kind,
-            is_ref: true,
-        }),
-        Some(linked) if tail.get(2) == Some(&"$ref") && tail.len() == 3 => Some(Route::LinkItem {
-            coll,
-            id: id.clone(),
-            kind,
-            linked: (*linked).to_string(),
-        }),
+        None => Some(Route::Links { coll, id: id.clone(), kind, is_ref: false }),
+        Some(&"$ref") if tail.len() == 2 => {
+            Some(Route::Links { coll, id: id.clone(), kind, is_ref: true })
+        }
+        Some(linked) if tail.get(2) == Some(&"$ref") && tail.len() == 3 => {
+            Some(Route::LinkItem { coll, id: id.clone(), kind, linked: (*linked).to_string() })
+        }
         _ => None,
     };
     let Some(first) = tail.first() else {
@@ -235,14 +224,10 @@ fn item_route(coll: Coll, id: String, tail: &[&str]) -> Option<Route> {
             sub_route(Coll::AppRoleAssignments, Scope::PrincipalOf(id), &tail[1..])
         }
         (Coll::Users, "authentication") => match tail {
-            [_, "methods"] => Some(Route::AuthMethods {
-                user: id,
-                method: None,
-            }),
-            [_, "methods", m] => Some(Route::AuthMethods {
-                user: id,
-                method: Some((*m).to_string()),
-            }),
+            [_, "methods"] => Some(Route::AuthMethods { user: id, method: None }),
+            [_, "methods", m] => {
+                Some(Route::AuthMethods { user: id, method: Some((*m).to_string()) })
+            }
             _ => None,
         },
         (Coll::ServicePrincipals, "approleassignedto") => {
@@ -334,11 +319,7 @@ fn strength_route(rest: &[&str]) -> Option<Route> {
                 "usage" | "usage()" => Action::Usage,
                 _ => return None,
             };
-            Some(Route::Action(
-                Coll::AuthStrengths,
-                (*id).to_string(),
-                action,
-            ))
+            Some(Route::Action(Coll::AuthStrengths, (*id).to_string(), action))
         }
         other => plain_route(Coll::AuthStrengths, other),
     }
@@ -444,14 +425,8 @@ mod tests {
                 "/servicePrincipals/s1/appRoleAssignedTo",
                 Route::Collection(Coll::AppRoleAssignments, Scope::ResourceOf("s1".into())),
             ),
-            (
-                "/directory/deletedItems/microsoft.graph.user",
-                Route::DeletedList(Coll::Users),
-            ),
-            (
-                "/directory/deletedItems/x/restore",
-                Route::DeletedRestore("x".into()),
-            ),
+            ("/directory/deletedItems/microsoft.graph.user", Route::DeletedList(Coll::Users)),
+            ("/directory/deletedItems/x/restore", Route::DeletedRestore("x".into())),
             (
                 "/identity/conditionalAccess/deletedItems/policies/p/restore",
                 Route::Action(Coll::CaPolicies, "p".into(), Action::Restore),

@@ -145,18 +145,15 @@ fn text(o: &serde_json::Map<String, Value>, k: &str) -> Option<String> {
 impl Tenant {
     /// What a scenario is and whether (and how) it ran here.
     pub fn scenario_report(&self, s: Scenario) -> ScenarioReport {
-        self.scenarios
-            .get(s.name())
-            .cloned()
-            .unwrap_or_else(|| ScenarioReport {
-                name: s.name().into(),
-                description: s.description().into(),
-                ran: false,
-                actor: None,
-                started_at: None,
-                finished_at: None,
-                steps: Vec::new(),
-            })
+        self.scenarios.get(s.name()).cloned().unwrap_or_else(|| ScenarioReport {
+            name: s.name().into(),
+            description: s.description().into(),
+            ran: false,
+            actor: None,
+            started_at: None,
+            finished_at: None,
+            steps: Vec::new(),
+        })
     }
 
     /// Replays a scenario through the Graph API. Faults are off while it runs: the incident is
@@ -173,12 +170,7 @@ impl Tenant {
             Scenario::MassDelete => self.app_actor(HR_SYNC_APP),
             Scenario::ScriptGoneWrong => self.app_actor(CLEANUP_SCRIPT_APP),
         };
-        let mut runner = Runner {
-            t: self,
-            base_url,
-            token,
-            steps: Vec::new(),
-        };
+        let mut runner = Runner { t: self, base_url, token, steps: Vec::new() };
         match s {
             Scenario::LockoutPolicy => lockout_policy(&mut runner),
             Scenario::Attacker => attacker(&mut runner, &actor),
@@ -203,20 +195,10 @@ impl Tenant {
     fn user_actor(&self, nick: &str, scopes: &str) -> (ScenarioActor, String) {
         let upn = format!("{nick}@{}", self.domain);
         let id = self.resolve_key(Coll::Users, &upn).unwrap_or_default();
-        let name = self
-            .get(Coll::Users, &id)
-            .and_then(|u| text(u, "displayName"))
-            .unwrap_or_default();
+        let name =
+            self.get(Coll::Users, &id).and_then(|u| text(u, "displayName")).unwrap_or_default();
         let token = self.mint_for_user(&id, scopes).unwrap_or_default();
-        (
-            ScenarioActor {
-                kind: "user".into(),
-                id,
-                display_name: name,
-                app_id: None,
-            },
-            token,
-        )
+        (ScenarioActor { kind: "user".into(), id, display_name: name, app_id: None }, token)
     }
 
     fn app_actor(&self, name: &str) -> (ScenarioActor, String) {
@@ -224,9 +206,8 @@ impl Tenant {
             .coll(Coll::ServicePrincipals)
             .iter()
             .find(|(_, sp)| text(sp, "displayName").as_deref() == Some(name));
-        let (id, app_id) = found
-            .map(|(id, sp)| (id.clone(), text(sp, "appId")))
-            .unwrap_or_default();
+        let (id, app_id) =
+            found.map(|(id, sp)| (id.clone(), text(sp, "appId"))).unwrap_or_default();
         let token = self.mint_for_service_principal(&id).unwrap_or_default();
         (
             ScenarioActor {
@@ -255,11 +236,8 @@ fn lockout_policy(r: &mut Runner<'_>) {
     let body = json!({"displayName": "Block all access (temporary)", "state": "enabled",
         "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
         "grantControls": {"operator": "OR", "builtInControls": ["block"]}});
-    let (status, created) = r.call(
-        Method::Post,
-        "/identity/conditionalAccess/policies",
-        Some(body.clone()),
-    );
+    let (status, created) =
+        r.call(Method::Post, "/identity/conditionalAccess/policies", Some(body.clone()));
     let id = created["id"].as_str().unwrap_or_default().to_string();
     let at = r.t.now_string();
     r.steps.push(ScenarioStep {
@@ -292,11 +270,8 @@ fn attacker(r: &mut Runner<'_>, actor: &ScenarioActor) {
         last.detail = json!({"keyId": secret["keyId"], "displayName": "sync-backup"});
     }
     let assignment = json!({"principalId": actor.id, "roleDefinitionId": GLOBAL_ADMINISTRATOR, "directoryScopeId": "/"});
-    let (status, created) = r.call(
-        Method::Post,
-        "/roleManagement/directory/roleAssignments",
-        Some(assignment.clone()),
-    );
+    let (status, created) =
+        r.call(Method::Post, "/roleManagement/directory/roleAssignments", Some(assignment.clone()));
     let at = r.t.now_string();
     r.steps.push(ScenarioStep {
         action: "create".into(),
@@ -308,9 +283,7 @@ fn attacker(r: &mut Runner<'_>, actor: &ScenarioActor) {
         at,
     });
     let break_glass =
-        r.t.find_named(Coll::Groups, "CA - Break Glass")
-            .map(|(id, _)| id)
-            .unwrap_or_default();
+        r.t.find_named(Coll::Groups, "CA - Break Glass").map(|(id, _)| id).unwrap_or_default();
     if let Some((policy, p)) = r.t.find_named(Coll::CaPolicies, "CA001-") {
         let before: Vec<Value> = p
             .get("conditions")
@@ -318,11 +291,8 @@ fn attacker(r: &mut Runner<'_>, actor: &ScenarioActor) {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let after: Vec<Value> = before
-            .iter()
-            .filter(|g| g.as_str() != Some(break_glass.as_str()))
-            .cloned()
-            .collect();
+        let after: Vec<Value> =
+            before.iter().filter(|g| g.as_str() != Some(break_glass.as_str())).cloned().collect();
         let body = json!({"conditions": {"users": {"excludeGroups": after}}});
         r.step(
             "update",
@@ -431,10 +401,8 @@ fn mass_delete(r: &mut Runner<'_>) {
             None,
         );
     }
-    let recoverable: Vec<(String, Option<String>)> = groups
-        .into_iter()
-        .filter(|(id, _)| r.t.recycle_bin.contains_key(id))
-        .collect();
+    let recoverable: Vec<(String, Option<String>)> =
+        groups.into_iter().filter(|(id, _)| r.t.recycle_bin.contains_key(id)).collect();
     for (id, name) in recoverable.into_iter().step_by(2) {
         r.step(
             "purge",

@@ -82,21 +82,13 @@ pub(crate) enum BodyError {
     #[error("Invalid value for property '{path}': expected {expected}.")]
     WrongType { path: String, expected: String },
     #[error("Property '{path}' has an invalid value '{value}' for enum type '{enum_name}'.")]
-    BadEnum {
-        path: String,
-        value: String,
-        enum_name: String,
-    },
+    BadEnum { path: String, value: String, enum_name: String },
     #[error("Property '{path}' cannot be null.")]
     NullNotAllowed { path: String },
     #[error(
         "The type '{given}' given in '@odata.type' of '{path}' is not compatible with '{declared}'."
     )]
-    BadODataType {
-        path: String,
-        given: String,
-        declared: String,
-    },
+    BadODataType { path: String, given: String, declared: String },
     #[error(
         "A value for '{path}' must name its derived type in '@odata.type' because '{declared}' is abstract."
     )]
@@ -178,9 +170,7 @@ mod tests {
     fn flags_are_normalised_without_spaces() {
         let body =
             obj(json!({"displayName": "x", "allowedCombinations": ["password, sms", "fido2"]}));
-        let out = schema()
-            .validate_body("authenticationStrengthPolicy", &body, &[])
-            .unwrap();
+        let out = schema().validate_body("authenticationStrengthPolicy", &body, &[]).unwrap();
         assert_eq!(out["allowedCombinations"], json!(["password,sms", "fido2"]));
     }
 
@@ -200,26 +190,16 @@ mod tests {
                 expected: "Edm.String".into()
             }
         );
-        let err = schema()
-            .validate_body("user", &obj(json!({"nickname": "x"})), &[])
-            .unwrap_err();
-        assert_eq!(
-            err,
-            BodyError::UnknownProperty {
-                path: "nickname".into()
-            }
-        );
+        let err = schema().validate_body("user", &obj(json!({"nickname": "x"})), &[]).unwrap_err();
+        assert_eq!(err, BodyError::UnknownProperty { path: "nickname".into() });
     }
 
     #[test]
     fn abstract_values_need_their_odata_type() {
-        let body = obj(
-            json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "x",
-            "isTrusted": true, "ipRanges": [{"cidrAddress": "10.0.0.0/8"}]}),
-        );
-        let err = schema()
-            .validate_body("namedLocation", &body, &[])
-            .unwrap_err();
+        let body =
+            obj(json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "x",
+            "isTrusted": true, "ipRanges": [{"cidrAddress": "10.0.0.0/8"}]}));
+        let err = schema().validate_body("namedLocation", &body, &[]).unwrap_err();
         assert!(matches!(err, BodyError::AbstractWithoutType { .. }));
     }
 
@@ -227,29 +207,17 @@ mod tests {
     fn render_fills_defaults_and_hides_evolvable_members() {
         let stored = obj(json!({"id": "1", "displayName": "p", "state": "enabled",
             "grantControls": {"operator": "OR", "builtInControls": ["riskRemediation"]}}));
-        let out = schema().render(
-            "conditionalAccessPolicy",
-            &stored,
-            &[],
-            RenderOptions::default(),
-        );
+        let out =
+            schema().render("conditionalAccessPolicy", &stored, &[], RenderOptions::default());
         assert_eq!(out["description"], Value::Null);
-        assert_eq!(
-            out["grantControls"]["builtInControls"],
-            json!(["unknownFutureValue"])
-        );
+        assert_eq!(out["grantControls"]["builtInControls"], json!(["unknownFutureValue"]));
         assert_eq!(out["grantControls"]["termsOfUse"], json!([]));
         let out = schema().render(
             "conditionalAccessPolicy",
             &stored,
             &[],
-            RenderOptions {
-                include_evolvable: true,
-            },
+            RenderOptions { include_evolvable: true },
         );
-        assert_eq!(
-            out["grantControls"]["builtInControls"],
-            json!(["riskRemediation"])
-        );
+        assert_eq!(out["grantControls"]["builtInControls"], json!(["riskRemediation"]));
     }
 }

@@ -49,13 +49,7 @@ pub struct SeedOptions {
 impl Default for SeedOptions {
     /// The demo tenant: small enough to read, with every kind represented.
     fn default() -> Self {
-        SeedOptions {
-            seed: 1,
-            users: 25,
-            groups: 0,
-            apps: 0,
-            policies: BASELINE_POLICIES,
-        }
+        SeedOptions { seed: 1, users: 25, groups: 0, apps: 0, policies: BASELINE_POLICIES }
     }
 }
 
@@ -98,13 +92,7 @@ impl Preset {
             Preset::Medium => (14_000, 3_000, 1_000, 60),
             Preset::Large => (100_000, 20_000, 5_000, 200),
         };
-        SeedOptions {
-            seed,
-            users,
-            groups,
-            apps,
-            policies,
-        }
+        SeedOptions { seed, users, groups, apps, policies }
     }
 }
 
@@ -182,15 +170,8 @@ const LAST_NAMES: &[&str] = &[
     "Novak",
     "Tanaka",
 ];
-const DEPARTMENTS: &[&str] = &[
-    "Finance",
-    "Engineering",
-    "Sales",
-    "Marketing",
-    "Operations",
-    "Legal",
-    "HR",
-];
+const DEPARTMENTS: &[&str] =
+    &["Finance", "Engineering", "Sales", "Marketing", "Operations", "Legal", "HR"];
 
 struct Seeder {
     t: Tenant,
@@ -201,9 +182,7 @@ struct Seeder {
 pub fn build(opts: &SeedOptions) -> Tenant {
     let mut rng =
         <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(opts.seed ^ 0x005e_ed7e_4aa7);
-    let tenant_id = uuid::Builder::from_random_bytes(rng.random())
-        .into_uuid()
-        .to_string();
+    let tenant_id = uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string();
     let t = Tenant::empty(opts.seed, tenant_id, "contoso.onmicrosoft.com".into());
     let created = "2024-01-15T09:00:00Z".to_string();
     let mut s = Seeder { t, created };

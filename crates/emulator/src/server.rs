@@ -131,10 +131,7 @@ impl EmulatorInfo {
 
     /// The token endpoint of the emulated tenant (client credentials).
     pub fn token_url(&self) -> String {
-        format!(
-            "{}/{}/oauth2/v2.0/token",
-            self.authority_url, self.tenant_id
-        )
+        format!("{}/{}/oauth2/v2.0/token", self.authority_url, self.tenant_id)
     }
 }
 
@@ -173,18 +170,10 @@ impl AppState {
 /// The `tid` claim of a bearer token, read without checking it: it only picks the tenant,
 /// which then checks the token in full.
 fn token_tenant(headers: &[(String, String)]) -> Option<String> {
-    let value = headers
-        .iter()
-        .find(|(k, _)| k == "authorization")?
-        .1
-        .as_str();
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))?;
+    let value = headers.iter().find(|(k, _)| k == "authorization")?.1.as_str();
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
     let payload = token.trim().split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
     let claims: Value = serde_json::from_slice(&bytes).ok()?;
     claims.get("tid")?.as_str().map(str::to_string)
 }
@@ -215,10 +204,9 @@ impl RunningEmulator {
         }
         let _ = (&mut self.task).await;
         match &self.state {
-            Some(path) => persist::save(
-                &self.tenant.lock().unwrap_or_else(PoisonError::into_inner),
-                path,
-            ),
+            Some(path) => {
+                persist::save(&self.tenant.lock().unwrap_or_else(PoisonError::into_inner), path)
+            }
             None => Ok(()),
         }
     }
@@ -240,14 +228,9 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
     }
     let listener = TcpListener::bind(config.listen)
         .await
-        .map_err(|source| StartError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: config.listen,
-        source,
-    })?;
+        .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+    let addr =
+        listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
     let base_url: Arc<str> = Arc::from(format!("http://{addr}"));
     let clock = std::time::Instant::now();
     let mut tenant = match &config.state {
@@ -321,14 +304,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
             tracing::error!(error = %e, "emulator server stopped");
         }
     });
-    Ok(RunningEmulator {
-        info,
-        addr,
-        tenant,
-        state: config.state,
-        stop: Some(stop),
-        task,
-    })
+    Ok(RunningEmulator { info, addr, tenant, state: config.state, stop: Some(stop), task })
 }
 
 fn router(state: AppState) -> Router {
@@ -340,14 +316,8 @@ fn router(state: AppState) -> Router {
         .route("/_emulator/faults", get(get_faults).put(put_faults))
         .route("/_emulator/stats", get(get_stats).delete(reset_stats))
         .route("/_emulator/scenarios", get(list_scenarios))
-        .route(
-            "/_emulator/scenarios/{name}",
-            get(describe_scenario).post(run_scenario),
-        )
-        .route(
-            "/_emulator/tenants/{tenant}/scenarios/{name}",
-            post(run_scenario_in),
-        )
+        .route("/_emulator/scenarios/{name}", get(describe_scenario).post(run_scenario))
+        .route("/_emulator/tenants/{tenant}/scenarios/{name}", post(run_scenario_in))
         .fallback(not_served)
         .with_state(state)
 }
@@ -359,10 +329,8 @@ async fn token(
     body: axum::body::Bytes,
 ) -> Response {
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_basic);
+    let basic =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(parse_basic);
     let mut t = state.lock_of(Some(&tenant));
     let result = t.issue_token(&tenant, &form, basic);
     let (status, body) = match result {
@@ -378,18 +346,14 @@ async fn token(
     };
     drop(t);
     let mut resp = (status, axum::Json(body)).into_response();
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, no-cache"),
-    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
     resp
 }
 
 fn parse_basic(value: &str) -> Option<(String, String)> {
     let encoded = value.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((id.to_string(), secret.to_string()))
@@ -400,12 +364,7 @@ async fn graph(State(state): State<AppState>, Path(path): Path<String>, req: Req
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .filter_map(|(k, v)| {
-            Some((
-                k.as_str().to_ascii_lowercase(),
-                v.to_str().ok()?.to_string(),
-            ))
-        })
+        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
         .collect();
     let query: Vec<(String, String)> = parts
         .uri
@@ -432,16 +391,9 @@ async fn graph(State(state): State<AppState>, Path(path): Path<String>, req: Req
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
-    let request = GraphRequest {
-        method,
-        path: format!("/{path}"),
-        query,
-        headers,
-        body: bytes.to_vec(),
-    };
-    let response = state
-        .lock_of(tid.as_deref())
-        .handle(&state.base_url, &request);
+    let request =
+        GraphRequest { method, path: format!("/{path}"), query, headers, body: bytes.to_vec() };
+    let response = state.lock_of(tid.as_deref()).handle(&state.base_url, &request);
     to_http(response)
 }
 
@@ -456,10 +408,9 @@ fn error_only(state: &AppState, e: &GraphError) -> Response {
 fn to_http(r: GraphResponse) -> Response {
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (content_type, body) = match r.body {
-        Body::Json(v) => (
-            Some(JSON_CONTENT_TYPE),
-            AxumBody::from(serde_json::to_vec(&v).unwrap_or_default()),
-        ),
+        Body::Json(v) => {
+            (Some(JSON_CONTENT_TYPE), AxumBody::from(serde_json::to_vec(&v).unwrap_or_default()))
+        }
         Body::Text(s) => (Some("text/plain"), AxumBody::from(s)),
         Body::Empty => (None, AxumBody::empty()),
     };
@@ -471,15 +422,11 @@ fn to_http(r: GraphResponse) -> Response {
     }
     h.insert("odata-version", HeaderValue::from_static("4.0"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(
-        header::STRICT_TRANSPORT_SECURITY,
-        HeaderValue::from_static("max-age=31536000"),
-    );
+    h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     for (k, v) in r.headers {
-        if let (Ok(name), Ok(value)) = (
-            header::HeaderName::try_from(k.as_str()),
-            HeaderValue::from_str(&v),
-        ) {
+        if let (Ok(name), Ok(value)) =
+            (header::HeaderName::try_from(k.as_str()), HeaderValue::from_str(&v))
+        {
             h.insert(name, value);
         }
     }
@@ -668,10 +615,8 @@ async fn run_scenario_in(
     };
     match scenario_named(&name) {
         Ok(s) => {
-            let report = t
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .run_scenario(&state.base_url, s);
+            let report =
+                t.lock().unwrap_or_else(PoisonError::into_inner).run_scenario(&state.base_url, s);
             axum::Json(report).into_response()
         }
         Err(resp) => *resp,
@@ -688,11 +633,7 @@ async fn reset_stats(State(state): State<AppState>) -> Response {
 }
 
 fn admin_error(message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        axum::Json(json!({ "error": message })),
-    )
-        .into_response()
+    (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": message }))).into_response()
 }
 
 async fn not_served(State(state): State<AppState>, req: Request) -> Response {

@@ -53,36 +53,20 @@ pub(crate) struct Change {
 /// Who is calling: the app of an app-only token, or the user of a delegated one.
 #[derive(Debug, Clone)]
 pub(crate) enum Actor {
-    App {
-        app_id: String,
-        display_name: String,
-        service_principal_id: String,
-    },
-    User {
-        id: String,
-        display_name: String,
-        user_principal_name: String,
-    },
+    App { app_id: String, display_name: String, service_principal_id: String },
+    User { id: String, display_name: String, user_principal_name: String },
 }
 
 impl Actor {
     /// The audit record's `initiatedBy`.
     pub(crate) fn initiated_by(&self) -> Value {
         match self {
-            Actor::App {
-                app_id,
-                display_name,
-                service_principal_id,
-            } => serde_json::json!({
+            Actor::App { app_id, display_name, service_principal_id } => serde_json::json!({
                 "app": {"appId": app_id, "displayName": display_name,
                         "servicePrincipalId": service_principal_id, "servicePrincipalName": display_name},
                 "user": null,
             }),
-            Actor::User {
-                id,
-                display_name,
-                user_principal_name,
-            } => serde_json::json!({
+            Actor::User { id, display_name, user_principal_name } => serde_json::json!({
                 "app": null,
                 "user": {"id": id, "displayName": display_name, "userPrincipalName": user_principal_name,
                          "ipAddress": "203.0.113.10", "userType": "Member"},
@@ -267,9 +251,7 @@ impl Tenant {
 
     /// The number of links of a kind (group memberships, ownerships).
     pub fn link_count(&self, kind: LinkKind) -> usize {
-        self.links
-            .get(&kind)
-            .map_or(0, |m| m.values().map(BTreeSet::len).sum())
+        self.links.get(&kind).map_or(0, |m| m.values().map(BTreeSet::len).sum())
     }
 
     /// The clients configured in this tenant.
@@ -299,9 +281,7 @@ impl Tenant {
     /// A fresh random GUID from the tenant's seeded generator (deterministic per seed).
     pub(crate) fn new_guid(&mut self) -> String {
         let bytes: [u8; 16] = self.rng.random();
-        uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .to_string()
+        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
     }
 
     /// A fresh opaque id in the style of role and app role assignment ids.
@@ -325,17 +305,13 @@ impl Tenant {
         if coll == Coll::Users {
             self.index_sign_in_name(id, &obj);
         }
-        self.objects
-            .entry(coll)
-            .or_default()
-            .insert(id.to_string(), obj);
+        self.objects.entry(coll).or_default().insert(id.to_string(), obj);
         self.journal_change(coll, id, None);
     }
 
     fn index_sign_in_name(&mut self, id: &str, obj: &Obj) {
         if let Some(upn) = obj.get("userPrincipalName").and_then(Value::as_str) {
-            self.sign_in_names
-                .insert(upn.to_ascii_lowercase(), id.to_string());
+            self.sign_in_names.insert(upn.to_ascii_lowercase(), id.to_string());
         }
     }
 
@@ -349,10 +325,8 @@ impl Tenant {
                 .is_some_and(|u| u.eq_ignore_ascii_case(upn))
         };
         let live = self.get(Coll::Users, owner).is_some_and(holds);
-        let binned = self
-            .recycle_bin
-            .get(owner)
-            .is_some_and(|d| d.coll == Coll::Users && holds(&d.obj));
+        let binned =
+            self.recycle_bin.get(owner).is_some_and(|d| d.coll == Coll::Users && holds(&d.obj));
         (live || binned).then_some(owner.as_str())
     }
 
@@ -369,13 +343,7 @@ impl Tenant {
 
     fn journal_link(&mut self, coll: Coll, id: &str, link: Option<(String, bool)>, owners: bool) {
         self.seq += 1;
-        self.journal.push(Change {
-            seq: self.seq,
-            coll,
-            id: id.to_string(),
-            link,
-            owners,
-        });
+        self.journal.push(Change { seq: self.seq, coll, id: id.to_string(), link, owners });
     }
 
     /// Finds a live directory object of any type by id.
@@ -408,9 +376,7 @@ impl Tenant {
         self.coll(coll)
             .iter()
             .find(|(_, o)| {
-                o.get(prop)
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| v.eq_ignore_ascii_case(value))
+                o.get(prop).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(value))
             })
             .map(|(id, _)| id.clone())
     }
@@ -461,11 +427,7 @@ impl Tenant {
             .and_then(|m| m.get_mut(id))
             .is_some_and(|set| set.remove(other));
         if removed {
-            if let Some(holders) = self
-                .linked_from
-                .get_mut(&kind)
-                .and_then(|m| m.get_mut(other))
-            {
+            if let Some(holders) = self.linked_from.get_mut(&kind).and_then(|m| m.get_mut(other)) {
                 holders.remove(id);
             }
             match kind {
@@ -505,9 +467,7 @@ impl Tenant {
             );
         }
         for (kind, holder, other) in &detached {
-            let coll = self
-                .directory_object(holder)
-                .map_or(Coll::Groups, |(c, _)| c);
+            let coll = self.directory_object(holder).map_or(Coll::Groups, |(c, _)| c);
             self.remove_link(coll, *kind, holder, other);
         }
         detached
@@ -570,10 +530,7 @@ impl Tenant {
 
     /// The request counters, with replication-lag refusals folded in.
     pub fn stats(&self) -> Stats {
-        Stats {
-            lagged: self.stats.lagged + self.lag_hits.get(),
-            ..self.stats.clone()
-        }
+        Stats { lagged: self.stats.lagged + self.lag_hits.get(), ..self.stats.clone() }
     }
 
     /// Sets every counter back to zero.
@@ -587,15 +544,9 @@ impl Tenant {
     pub fn freeze_clock(&mut self, frozen: bool) {
         let now = self.now();
         self.clock = if frozen {
-            Clock {
-                offset: SignedDuration::ZERO,
-                frozen_at: Some(now),
-            }
+            Clock { offset: SignedDuration::ZERO, frozen_at: Some(now) }
         } else {
-            Clock {
-                offset: now.duration_since(Timestamp::now()),
-                frozen_at: None,
-            }
+            Clock { offset: now.duration_since(Timestamp::now()), frozen_at: None }
         };
     }
 }
@@ -644,10 +595,7 @@ pub(crate) fn format_precise_time(t: Timestamp) -> String {
 }
 
 pub(crate) fn format_time(t: Timestamp) -> String {
-    t.round(jiff::Unit::Second)
-        .unwrap_or(t)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    t.round(jiff::Unit::Second).unwrap_or(t).strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 #[cfg(test)]

@@ -28,10 +28,7 @@ pub async fn token(http: &reqwest::Client, info: &EmulatorInfo, client: (&str, &
         .expect("the token endpoint answers");
     assert_eq!(response.status(), 200, "token for client {client_id}");
     let body: Value = response.json().await.expect("a JSON token response");
-    body["access_token"]
-        .as_str()
-        .expect("an access_token in the token response")
-        .to_string()
+    body["access_token"].as_str().expect("an access_token in the token response").to_string()
 }
 
 /// An access token for the emulator's client with this access.

@@ -61,10 +61,7 @@ pub struct GraphRequest {
 impl GraphRequest {
     /// The first header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -92,18 +89,10 @@ pub struct GraphResponse {
 
 impl GraphResponse {
     pub(crate) fn json(status: u16, v: Value) -> Self {
-        GraphResponse {
-            status,
-            headers: Vec::new(),
-            body: Body::Json(v),
-        }
+        GraphResponse { status, headers: Vec::new(), body: Body::Json(v) }
     }
 
     pub(crate) fn no_content() -> Self {
-        GraphResponse {
-            status: 204,
-            headers: Vec::new(),
-            body: Body::Empty,
-        }
+        GraphResponse { status: 204, headers: Vec::new(), body: Body::Empty }
     }
 }

@@ -37,17 +37,9 @@ pub fn blame(versions: &[Option<&Value>]) -> Vec<Blamed> {
     let mut out = Vec::new();
     if let Some(value) = versions[last] {
         leaves("", value, &mut |path, value| {
-            let set_by = set
-                .iter()
-                .filter(|(p, _)| covers(p, path))
-                .map(|(_, i)| *i)
-                .max()
-                .unwrap_or(0);
-            out.push(Blamed {
-                path: path.to_string(),
-                value: value.clone(),
-                set_by,
-            });
+            let set_by =
+                set.iter().filter(|(p, _)| covers(p, path)).map(|(_, i)| *i).max().unwrap_or(0);
+            out.push(Blamed { path: path.to_string(), value: value.clone(), set_by });
         });
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -57,20 +49,14 @@ pub fn blame(versions: &[Option<&Value>]) -> Vec<Blamed> {
 /// Whether a change at `changed` set the value at `leaf` (the same path or an ancestor).
 fn covers(changed: &str, leaf: &str) -> bool {
     changed.is_empty()
-        || leaf
-            .strip_prefix(changed)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        || leaf.strip_prefix(changed).is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 fn leaves(path: &str, v: &Value, f: &mut impl FnMut(&str, &Value)) {
     match v {
         Value::Object(m) => {
             for (k, child) in m {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
                 leaves(&p, child, f);
             }
         }
@@ -86,10 +72,7 @@ mod tests {
 
     fn blamed(versions: &[Option<Value>]) -> Vec<(String, usize)> {
         let refs: Vec<Option<&Value>> = versions.iter().map(Option::as_ref).collect();
-        blame(&refs)
-            .into_iter()
-            .map(|b| (b.path, b.set_by))
-            .collect()
+        blame(&refs).into_iter().map(|b| (b.path, b.set_by)).collect()
     }
 
     #[test]
@@ -118,10 +101,7 @@ mod tests {
             blamed(&[Some(v.clone()), None, Some(v.clone())]),
             vec![("displayName".into(), 2)]
         );
-        assert_eq!(
-            blamed(&[Some(v.clone()), None]),
-            vec![("displayName".into(), 0)]
-        );
+        assert_eq!(blamed(&[Some(v.clone()), None]), vec![("displayName".into(), 0)]);
         assert!(blamed(&[None]).is_empty());
     }
 }

@@ -53,10 +53,7 @@ fn missing_from(xs: &[Value], ys: &[Value]) -> Vec<Value> {
         return xs.iter().filter(|x| !ys.contains(x)).cloned().collect();
     }
     let have: std::collections::HashSet<String> = ys.iter().map(Value::to_string).collect();
-    xs.iter()
-        .filter(|x| !have.contains(&x.to_string()))
-        .cloned()
-        .collect()
+    xs.iter().filter(|x| !have.contains(&x.to_string())).cloned().collect()
 }
 
 /// The elements of an array value; an absent value is the empty set.
@@ -93,11 +90,7 @@ fn members(
     keys.sort();
     keys.dedup();
     for k in keys {
-        let child = if path.is_empty() {
-            k.clone()
-        } else {
-            format!("{path}.{k}")
-        };
+        let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
         walk(&child, a.get(k), b.get(k), out);
     }
 }
@@ -117,23 +110,13 @@ mod tests {
             "conditions": {"users": {"includeUsers": ["All"]}}, "sessionControls": {"signInFrequency": {"value": 1}}});
         let changes = property_changes(&old, &new);
         assert_eq!(changes[0].removed, vec![json!("bg")]);
-        let got: Vec<(String, Option<Value>, Option<Value>)> = changes
-            .into_iter()
-            .map(|c| (c.path, c.old, c.new))
-            .collect();
+        let got: Vec<(String, Option<Value>, Option<Value>)> =
+            changes.into_iter().map(|c| (c.path, c.old, c.new)).collect();
         assert_eq!(
             got,
             vec![
-                (
-                    "conditions.users.excludeGroups".into(),
-                    Some(json!(["bg"])),
-                    None
-                ),
-                (
-                    "sessionControls".into(),
-                    None,
-                    Some(json!({"signInFrequency": {"value": 1}}))
-                ),
+                ("conditions.users.excludeGroups".into(), Some(json!(["bg"])), None),
+                ("sessionControls".into(), None, Some(json!({"signInFrequency": {"value": 1}}))),
                 (
                     "state".into(),
                     Some(json!("enabled")),
@@ -193,11 +176,7 @@ mod tests {
                 }
             }
         } else {
-            apply(
-                m.entry(head.to_string()).or_insert(Value::Null),
-                rest,
-                value,
-            );
+            apply(m.entry(head.to_string()).or_insert(Value::Null), rest, value);
         }
     }
 

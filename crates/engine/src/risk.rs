@@ -49,28 +49,18 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            rules: BTreeMap::new(),
-            bulk_deletes: 25,
-            bulk_updates: 250,
-        }
+        Settings { rules: BTreeMap::new(), bulk_deletes: 25, bulk_updates: 250 }
     }
 }
 
 impl Settings {
     /// Whether `rule` runs (context only it needs is not computed otherwise).
     pub fn enabled(&self, rule: Rule) -> bool {
-        self.rules
-            .get(&rule)
-            .and_then(|s| s.enabled)
-            .unwrap_or(true)
+        self.rules.get(&rule).and_then(|s| s.enabled).unwrap_or(true)
     }
 
     fn severity(&self, rule: Rule, found: Severity) -> Severity {
-        self.rules
-            .get(&rule)
-            .and_then(|s| s.severity)
-            .unwrap_or(found)
+        self.rules.get(&rule).and_then(|s| s.severity).unwrap_or(found)
     }
 }
 
@@ -130,10 +120,7 @@ pub struct Context {
 
 impl Context {
     fn name_of(&self, id: &str) -> String {
-        self.names
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_string())
+        self.names.get(id).cloned().unwrap_or_else(|| id.to_string())
     }
 }
 

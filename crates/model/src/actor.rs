@@ -47,10 +47,7 @@ impl Actor {
     pub fn from_audit(record: &Value) -> Option<Actor> {
         let by = record.get("initiatedBy")?;
         let text = |v: &Value, k: &str| {
-            v.get(k)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
+            v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
         };
         if let Some(user) = by.get("user").filter(|u| u.is_object()) {
             let actor = Actor {
@@ -67,11 +64,7 @@ impl Actor {
         let app = by.get("app").filter(|a| a.is_object())?;
         let id = text(app, "servicePrincipalId");
         let actor = Actor {
-            kind: if id.is_some() {
-                ActorKind::ServicePrincipal
-            } else {
-                ActorKind::Application
-            },
+            kind: if id.is_some() { ActorKind::ServicePrincipal } else { ActorKind::Application },
             id,
             app_id: text(app, "appId"),
             user_principal_name: None,
@@ -98,10 +91,7 @@ impl Actor {
     /// How it reads: the user principal name of a user, else the display name, else an id.
     pub fn label(&self) -> String {
         let name = match self.kind {
-            ActorKind::User => self
-                .user_principal_name
-                .as_ref()
-                .or(self.display_name.as_ref()),
+            ActorKind::User => self.user_principal_name.as_ref().or(self.display_name.as_ref()),
             _ => self.display_name.as_ref(),
         };
         name.or(self.app_id.as_ref())
@@ -133,15 +123,10 @@ impl Actor {
 
     /// Every name it goes by: object id, application id, user principal name, display name.
     pub fn identifiers(&self) -> impl Iterator<Item = &str> {
-        [
-            &self.id,
-            &self.app_id,
-            &self.user_principal_name,
-            &self.display_name,
-        ]
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
+        [&self.id, &self.app_id, &self.user_principal_name, &self.display_name]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
     }
 
     /// Whether `given` names this actor: its object id, application id or user principal name
@@ -213,11 +198,7 @@ mod tests {
             user_principal_name: None,
             display_name: Some("Contoso Automation".into()),
         };
-        let impostor = Actor {
-            id: Some("sp2".into()),
-            app_id: Some("a2".into()),
-            ..real.clone()
-        };
+        let impostor = Actor { id: Some("sp2".into()), app_id: Some("a2".into()), ..real.clone() };
         assert!(!real.same_identity(&impostor));
         assert!(real.same_identity(&real.clone()));
         assert!(Actor::named("x").same_identity(&Actor::named("X")));

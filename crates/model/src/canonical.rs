@@ -152,11 +152,7 @@ fn keep_key(k: &str) -> bool {
 }
 
 fn join_flags(s: &str) -> String {
-    s.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join(",")
+    s.split(',').map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(",")
 }
 
 /// Step 4: `grantControls.authenticationStrength` keeps only its `id`.
@@ -179,10 +175,8 @@ fn prune(v: Value) -> Option<Value> {
     match v {
         Value::Null => None,
         Value::Object(map) => {
-            let out: Map<String, Value> = map
-                .into_iter()
-                .filter_map(|(k, v)| prune(v).map(|v| (k, v)))
-                .collect();
+            let out: Map<String, Value> =
+                map.into_iter().filter_map(|(k, v)| prune(v).map(|v| (k, v))).collect();
             (!out.is_empty()).then_some(Value::Object(out))
         }
         Value::Array(items) => {
@@ -228,10 +222,7 @@ mod tests {
             "x": {"guestOrExternalUserTypes": "internalGuest, b2bCollaborationGuest"}});
         let c = canonicalize(Kind::NamedLocation, &raw);
         assert_eq!(c.value()["@odata.type"], "#microsoft.graph.ipNamedLocation");
-        assert_eq!(
-            c.value()["ipRanges"][0]["@odata.type"],
-            "#microsoft.graph.iPv4CidrRange"
-        );
+        assert_eq!(c.value()["ipRanges"][0]["@odata.type"], "#microsoft.graph.iPv4CidrRange");
         assert_eq!(
             c.value()["x"]["guestOrExternalUserTypes"],
             "internalGuest,b2bCollaborationGuest"
@@ -245,10 +236,7 @@ mod tests {
             &json!({"tenantId": "t", "isServiceProvider": true}),
         );
         assert_eq!(c.value(), &json!({"isServiceProvider": true}));
-        let u = canonicalize(
-            Kind::User,
-            &json!({"id": "u", "businessPhones": ["2", "1"]}),
-        );
+        let u = canonicalize(Kind::User, &json!({"id": "u", "businessPhones": ["2", "1"]}));
         assert_eq!(u.value()["businessPhones"], json!(["2", "1"]));
     }
 }

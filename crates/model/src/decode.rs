@@ -63,27 +63,15 @@ mod tests {
     fn boms_and_encodings() {
         assert_eq!(parse_json(b"{\"a\":1}").unwrap()["a"], 1);
         assert_eq!(parse_json(b"\xEF\xBB\xBF{\"a\":2}").unwrap()["a"], 2);
-        assert_eq!(
-            parse_json(&utf16le_bom("{\"a\":\"\u{e9}\"}")).unwrap()["a"],
-            "\u{e9}"
-        );
-        let bare: Vec<u8> = "{\"a\":3}"
-            .encode_utf16()
-            .flat_map(u16::to_le_bytes)
-            .collect();
+        assert_eq!(parse_json(&utf16le_bom("{\"a\":\"\u{e9}\"}")).unwrap()["a"], "\u{e9}");
+        let bare: Vec<u8> = "{\"a\":3}".encode_utf16().flat_map(u16::to_le_bytes).collect();
         assert_eq!(parse_json(&bare).unwrap()["a"], 3);
     }
 
     #[test]
     fn bad_input_says_what_is_wrong() {
         assert!(matches!(parse_json(b"{\"a\":"), Err(DecodeError::Json(_))));
-        assert!(matches!(
-            parse_json(&[0xFF, 0xFE, 0x7B]),
-            Err(DecodeError::Encoding(_))
-        ));
-        assert!(matches!(
-            parse_json(&[0xC3, 0x28]),
-            Err(DecodeError::Encoding(_))
-        ));
+        assert!(matches!(parse_json(&[0xFF, 0xFE, 0x7B]), Err(DecodeError::Encoding(_))));
+        assert!(matches!(parse_json(&[0xC3, 0x28]), Err(DecodeError::Encoding(_))));
     }
 }

@@ -95,10 +95,7 @@ impl Kind {
 
     /// Its place in [`Kind::ALL`]: restores create (and order their steps) by it.
     pub fn rank(self) -> usize {
-        Kind::ALL
-            .iter()
-            .position(|k| *k == self)
-            .unwrap_or(usize::MAX)
+        Kind::ALL.iter().position(|k| *k == self).unwrap_or(usize::MAX)
     }
 
     /// The stable name, as Graph spells the type (`conditionalAccessPolicy`).
@@ -138,9 +135,7 @@ impl Kind {
 
     /// The kind with this stable name (case-insensitive), if any.
     pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.name().eq_ignore_ascii_case(name))
+        Kind::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
     }
 
     /// The v1.0 path of the collection (or singleton), relative to `/v1.0`.
@@ -207,11 +202,7 @@ impl Kind {
 
     /// The property that keys the object (`tenantId` for cross-tenant partners).
     pub fn key_property(self) -> &'static str {
-        if self == Kind::CrossTenantAccessPolicyConfigurationPartner {
-            "tenantId"
-        } else {
-            "id"
-        }
+        if self == Kind::CrossTenantAccessPolicyConfigurationPartner { "tenantId" } else { "id" }
     }
 
     /// Guesses the kind of an exported object from its `@odata.type` or, lacking one, its
@@ -219,9 +210,7 @@ impl Kind {
     pub fn detect(value: &Value) -> Option<Kind> {
         let obj = value.as_object()?;
         if let Some(t) = obj.get("@odata.type").and_then(Value::as_str) {
-            let name = t
-                .trim_start_matches('#')
-                .trim_start_matches("microsoft.graph.");
+            let name = t.trim_start_matches('#').trim_start_matches("microsoft.graph.");
             return Kind::from_odata_type(name);
         }
         let has = |k: &str| obj.contains_key(k);
@@ -288,24 +277,16 @@ pub struct ObjectKey {
 impl ObjectKey {
     /// An object key.
     pub fn new(kind: Kind, key: impl Into<String>) -> ObjectKey {
-        ObjectKey {
-            kind,
-            key: key.into(),
-        }
+        ObjectKey { kind, key: key.into() }
     }
 }
 
 /// The name people know an object by: its display name, else its sign-in name or the name of
 /// the principal it assigns.
 pub fn display_name(object: &Value) -> Option<&str> {
-    [
-        "displayName",
-        "userPrincipalName",
-        "principalDisplayName",
-        "name",
-    ]
-    .iter()
-    .find_map(|k| object.get(*k).and_then(Value::as_str))
+    ["displayName", "userPrincipalName", "principalDisplayName", "name"]
+        .iter()
+        .find_map(|k| object.get(*k).and_then(Value::as_str))
 }
 
 #[cfg(test)]

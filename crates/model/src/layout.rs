@@ -60,9 +60,9 @@ pub fn object_file(kind: Kind, key: &str) -> Result<String, BadKey> {
     }
     let dir = kind_dir(kind);
     match (dir.split_once("/*/"), segments.as_slice()) {
-        (Some((parent_dir, child_dir)), [parent, child]) => Ok(format!(
-            "{parent_dir}/{parent}/{child_dir}/{child}/{child}.json"
-        )),
+        (Some((parent_dir, child_dir)), [parent, child]) => {
+            Ok(format!("{parent_dir}/{parent}/{child_dir}/{child}/{child}.json"))
+        }
         (None, [one]) => Ok(format!("{dir}/{one}/{one}.json")),
         _ => Err(BadKey(key.to_string())),
     }
@@ -123,9 +123,7 @@ pub fn place(path: &str) -> Place {
     let starts = |dir: &str| -> Option<usize> {
         let d: Vec<&str> = dir.split('/').collect();
         (parts.len() > d.len()
-            && d.iter()
-                .zip(&parts)
-                .all(|(a, b)| *a == "*" || a.eq_ignore_ascii_case(b)))
+            && d.iter().zip(&parts).all(|(a, b)| *a == "*" || a.eq_ignore_ascii_case(b)))
         .then_some(d.len())
     };
     // The longest matching kind directory wins (`…/Default` over `…/CrossTenantAccessPolicy`).
@@ -152,18 +150,13 @@ pub fn place(path: &str) -> Place {
 
 /// A child directory of an object (EntraExporter's `Children`).
 fn child_place(kind: Kind, id: &str, child: &str) -> Place {
-    let link = |property| Place::Link {
-        kind,
-        parent: id.to_string(),
-        property,
-    };
+    let link = |property| Place::Link { kind, parent: id.to_string(), property };
     match (kind, child.to_ascii_lowercase().as_str()) {
         (Kind::Group | Kind::AdministrativeUnit, "members") => link("members"),
         (Kind::Group | Kind::Application | Kind::ServicePrincipal, "owners") => link("owners"),
-        (Kind::ServicePrincipal, "oauth2permissiongrants") => Place::Object {
-            kind: Kind::OAuth2PermissionGrant,
-            parent: None,
-        },
+        (Kind::ServicePrincipal, "oauth2permissiongrants") => {
+            Place::Object { kind: Kind::OAuth2PermissionGrant, parent: None }
+        }
         _ => Place::NotKept(format!("{}/{child}", kind_dir(kind))),
     }
 }
@@ -175,11 +168,7 @@ mod tests {
     #[test]
     fn every_object_file_is_placed_back_as_its_kind() {
         for kind in Kind::ALL {
-            let key = if kind_dir(kind).contains("/*/") {
-                "p1/c1"
-            } else {
-                "k1"
-            };
+            let key = if kind_dir(kind).contains("/*/") { "p1/c1" } else { "k1" };
             let file = object_file(kind, key).unwrap();
             let parent = kind_dir(kind).contains("/*/").then(|| "p1".to_string());
             assert_eq!(place(&file), Place::Object { kind, parent }, "{file}");
@@ -190,43 +179,24 @@ mod tests {
     fn entra_exporter_paths_are_understood() {
         assert_eq!(
             place("Identity/Conditional/AccessPolicies/abc/abc.json"),
-            Place::Object {
-                kind: Kind::ConditionalAccessPolicy,
-                parent: None
-            }
+            Place::Object { kind: Kind::ConditionalAccessPolicy, parent: None }
         );
         assert_eq!(
             place(
                 "Policies/AuthenticationMethodsPolicy/AuthenticationMethodConfigurations/FIDO2.json"
             ),
-            Place::Object {
-                kind: Kind::AuthenticationMethodConfiguration,
-                parent: None
-            }
+            Place::Object { kind: Kind::AuthenticationMethodConfiguration, parent: None }
         );
         assert_eq!(
             place("Groups/g1/Members/u1/u1.json"),
-            Place::Link {
-                kind: Kind::Group,
-                parent: "g1".into(),
-                property: "members"
-            }
+            Place::Link { kind: Kind::Group, parent: "g1".into(), property: "members" }
         );
         assert_eq!(
             place("ServicePrincipals/s1/Oauth2PermissionGrants/x/x.json"),
-            Place::Object {
-                kind: Kind::OAuth2PermissionGrant,
-                parent: None
-            }
+            Place::Object { kind: Kind::OAuth2PermissionGrant, parent: None }
         );
-        assert!(matches!(
-            place("Applications/a1/ExtensionProperties/e/e.json"),
-            Place::NotKept(_)
-        ));
-        assert!(matches!(
-            place("Domains/contoso.com/contoso.com.json"),
-            Place::NotKept(_)
-        ));
+        assert!(matches!(place("Applications/a1/ExtensionProperties/e/e.json"), Place::NotKept(_)));
+        assert!(matches!(place("Domains/contoso.com/contoso.com.json"), Place::NotKept(_)));
         assert_eq!(place("CA000-Global.json"), Place::Unknown);
     }
 

@@ -66,27 +66,16 @@ fn rules(kind: Kind) -> &'static [(&'static str, Target)] {
                 "conditions.clientApplications.excludeServicePrincipals[]",
                 Id(Kind::ServicePrincipal),
             ),
-            (
-                "conditions.locations.includeLocations[]",
-                Id(Kind::NamedLocation),
-            ),
-            (
-                "conditions.locations.excludeLocations[]",
-                Id(Kind::NamedLocation),
-            ),
-            (
-                "grantControls.authenticationStrength.id",
-                Id(Kind::AuthenticationStrengthPolicy),
-            ),
+            ("conditions.locations.includeLocations[]", Id(Kind::NamedLocation)),
+            ("conditions.locations.excludeLocations[]", Id(Kind::NamedLocation)),
+            ("grantControls.authenticationStrength.id", Id(Kind::AuthenticationStrengthPolicy)),
         ],
-        Kind::RoleAssignment | Kind::RoleEligibilitySchedule | Kind::RoleAssignmentSchedule => &[
-            ("principalId", Principal),
-            ("roleDefinitionId", RoleTemplate),
-        ],
-        Kind::AppRoleAssignment => &[
-            ("principalId", Principal),
-            ("resourceId", Id(Kind::ServicePrincipal)),
-        ],
+        Kind::RoleAssignment | Kind::RoleEligibilitySchedule | Kind::RoleAssignmentSchedule => {
+            &[("principalId", Principal), ("roleDefinitionId", RoleTemplate)]
+        }
+        Kind::AppRoleAssignment => {
+            &[("principalId", Principal), ("resourceId", Id(Kind::ServicePrincipal))]
+        }
         Kind::OAuth2PermissionGrant => &[
             ("clientId", Id(Kind::ServicePrincipal)),
             ("resourceId", Id(Kind::ServicePrincipal)),
@@ -97,10 +86,9 @@ fn rules(kind: Kind) -> &'static [(&'static str, Target)] {
         Kind::ServicePrincipal => &[("appId", AppId), ("owners[]", Principal)],
         Kind::FederatedIdentityCredential => &[("application", Id(Kind::Application))],
         Kind::AdministrativeUnit => &[("members[]", Principal)],
-        Kind::AuthenticationMethodConfiguration => &[
-            ("includeTargets[].id", Principal),
-            ("excludeTargets[].id", Principal),
-        ],
+        Kind::AuthenticationMethodConfiguration => {
+            &[("includeTargets[].id", Principal), ("excludeTargets[].id", Principal)]
+        }
         _ => &[],
     }
 }
@@ -121,15 +109,8 @@ pub fn references(kind: Kind, object: &Value) -> Vec<Reference> {
 
 fn collect(v: &Value, rest: &str, at: &str, target: Target, out: &mut Vec<Reference>) {
     if rest.is_empty() {
-        if let Some(id) = v
-            .as_str()
-            .filter(|s| !s.is_empty() && !KEYWORDS.contains(s))
-        {
-            out.push(Reference {
-                path: at.to_string(),
-                target,
-                id: id.to_string(),
-            });
+        if let Some(id) = v.as_str().filter(|s| !s.is_empty() && !KEYWORDS.contains(s)) {
+            out.push(Reference { path: at.to_string(), target, id: id.to_string() });
         }
         return;
     }
@@ -139,11 +120,7 @@ fn collect(v: &Value, rest: &str, at: &str, target: Target, out: &mut Vec<Refere
         None => (segment, false),
     };
     let Some(child) = v.get(name) else { return };
-    let here = if at.is_empty() {
-        name.to_string()
-    } else {
-        format!("{at}.{name}")
-    };
+    let here = if at.is_empty() { name.to_string() } else { format!("{at}.{name}") };
     if each {
         for (i, item) in child.as_array().into_iter().flatten().enumerate() {
             collect(item, tail, &format!("{here}[{i}]"), target, out);
@@ -166,10 +143,8 @@ mod tests {
             "locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted", "loc-1"]}},
             "grantControls": {"authenticationStrength": {"id": "s1"}}});
         let refs = references(Kind::ConditionalAccessPolicy, &p);
-        let got: Vec<(&str, &str)> = refs
-            .iter()
-            .map(|r| (r.path.as_str(), r.id.as_str()))
-            .collect();
+        let got: Vec<(&str, &str)> =
+            refs.iter().map(|r| (r.path.as_str(), r.id.as_str())).collect();
         assert_eq!(
             got,
             vec![
@@ -190,9 +165,6 @@ mod tests {
         let a = json!({"principalId": "u1", "roleDefinitionId": "62e90394-69f5-4237-9190-012177145e10"});
         let refs = references(Kind::RoleAssignment, &a);
         assert_eq!(refs.len(), 2);
-        assert_eq!(
-            (refs[0].target, refs[1].target),
-            (Target::Principal, Target::RoleTemplate)
-        );
+        assert_eq!((refs[0].target, refs[1].target), (Target::Principal, Target::RoleTemplate));
     }
 }

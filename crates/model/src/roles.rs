@@ -35,10 +35,7 @@ pub const DIRECTORY_READERS: &str = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b";
 /// The roles that make a principal an administrator the lockout analysis protects, tenant-wide.
 pub const PROTECTED_ROLES: &[(&str, &str)] = &[
     (GLOBAL_ADMINISTRATOR, "Global Administrator"),
-    (
-        PRIVILEGED_ROLE_ADMINISTRATOR,
-        "Privileged Role Administrator",
-    ),
+    (PRIVILEGED_ROLE_ADMINISTRATOR, "Privileged Role Administrator"),
 ];
 
 /// Exchange Administrator.
@@ -57,25 +54,13 @@ pub const PARTNER_TIER2_SUPPORT: &str = "e00e864a-17c5-4a4b-9c06-f5b95a8d5bd8";
 /// Every built-in role Rewind names: `(template id, display name)`.
 pub const NAMED: &[(&str, &str)] = &[
     (GLOBAL_ADMINISTRATOR, "Global Administrator"),
-    (
-        PRIVILEGED_ROLE_ADMINISTRATOR,
-        "Privileged Role Administrator",
-    ),
-    (
-        PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
-        "Privileged Authentication Administrator",
-    ),
+    (PRIVILEGED_ROLE_ADMINISTRATOR, "Privileged Role Administrator"),
+    (PRIVILEGED_AUTHENTICATION_ADMINISTRATOR, "Privileged Authentication Administrator"),
     (SECURITY_ADMINISTRATOR, "Security Administrator"),
-    (
-        CONDITIONAL_ACCESS_ADMINISTRATOR,
-        "Conditional Access Administrator",
-    ),
+    (CONDITIONAL_ACCESS_ADMINISTRATOR, "Conditional Access Administrator"),
     (USER_ADMINISTRATOR, "User Administrator"),
     (APPLICATION_ADMINISTRATOR, "Application Administrator"),
-    (
-        CLOUD_APPLICATION_ADMINISTRATOR,
-        "Cloud Application Administrator",
-    ),
+    (CLOUD_APPLICATION_ADMINISTRATOR, "Cloud Application Administrator"),
     (GROUPS_ADMINISTRATOR, "Groups Administrator"),
     (AUTHENTICATION_ADMINISTRATOR, "Authentication Administrator"),
     (HELPDESK_ADMINISTRATOR, "Helpdesk Administrator"),
@@ -83,16 +68,10 @@ pub const NAMED: &[(&str, &str)] = &[
     (DIRECTORY_READERS, "Directory Readers"),
     (EXCHANGE_ADMINISTRATOR, "Exchange Administrator"),
     (SHAREPOINT_ADMINISTRATOR, "SharePoint Administrator"),
-    (
-        HYBRID_IDENTITY_ADMINISTRATOR,
-        "Hybrid Identity Administrator",
-    ),
+    (HYBRID_IDENTITY_ADMINISTRATOR, "Hybrid Identity Administrator"),
     (INTUNE_ADMINISTRATOR, "Intune Administrator"),
     (DOMAIN_NAME_ADMINISTRATOR, "Domain Name Administrator"),
-    (
-        EXTERNAL_IDENTITY_PROVIDER_ADMINISTRATOR,
-        "External Identity Provider Administrator",
-    ),
+    (EXTERNAL_IDENTITY_PROVIDER_ADMINISTRATOR, "External Identity Provider Administrator"),
     (PARTNER_TIER2_SUPPORT, "Partner Tier2 Support"),
 ];
 
@@ -119,19 +98,12 @@ pub const PRIVILEGED: &[&str] = &[
 
 /// The display name of a named built-in role, by template id (any case).
 pub fn name(id: &str) -> Option<&'static str> {
-    NAMED
-        .iter()
-        .find(|(t, _)| t.eq_ignore_ascii_case(id))
-        .map(|(_, n)| *n)
+    NAMED.iter().find(|(t, _)| t.eq_ignore_ascii_case(id)).map(|(_, n)| *n)
 }
 
 /// The name of a privileged built-in role, by template id (any case).
 pub fn privileged_role(id: &str) -> Option<&'static str> {
-    PRIVILEGED
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case(id))
-        .then(|| name(id))
-        .flatten()
+    PRIVILEGED.iter().any(|t| t.eq_ignore_ascii_case(id)).then(|| name(id)).flatten()
 }
 
 #[cfg(test)]

@@ -22,12 +22,8 @@ pub enum Severity {
 
 impl Severity {
     /// Every severity, least first.
-    pub const ALL: [Severity; 4] = [
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
+    pub const ALL: [Severity; 4] =
+        [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
 
     /// Its name.
     pub fn name(self) -> &'static str {

@@ -37,19 +37,14 @@ impl Endpoints {
     }
 
     fn token_url(&self) -> String {
-        format!(
-            "{}/{}/oauth2/v2.0/token",
-            self.authority_url.trim_end_matches('/'),
-            self.tenant_id
-        )
+        format!("{}/{}/oauth2/v2.0/token", self.authority_url.trim_end_matches('/'), self.tenant_id)
     }
 
     /// Whether an absolute URL is under Graph's base URL: the only place the client sends its
     /// token (a next link or a stored cursor pointing elsewhere is refused, not followed).
     pub fn is_graph(&self, url: &str) -> bool {
         let base = self.graph_url.trim_end_matches('/');
-        url.strip_prefix(base)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        url.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
 
     /// An absolute URL for a path relative to `/v1.0`, or the URL itself when it is absolute
@@ -317,21 +312,14 @@ impl GraphClient {
 
     /// The URL of the last request sent, to say where a read that ran out of time was.
     pub fn last_url(&self) -> Option<String> {
-        self.last_url
-            .lock()
-            .map_or(None, |u| u.as_ref().map(|u| redact_query(u)))
+        self.last_url.lock().map_or(None, |u| u.as_ref().map(|u| redact_query(u)))
     }
 
     /// The application permissions this client's token grants (signing in if needed); `None`
     /// when the token does not say (see [`AccessToken::roles`]).
     pub async fn granted_roles(&self) -> Result<Option<Vec<String>>, ClientError> {
         self.bearer(false).await?;
-        Ok(self
-            .token
-            .lock()
-            .await
-            .as_ref()
-            .and_then(AccessToken::roles))
+        Ok(self.token.lock().await.as_ref().and_then(AccessToken::roles))
     }
 
     async fn bearer(&self, force: bool) -> Result<String, ClientError> {
@@ -348,10 +336,7 @@ impl GraphClient {
             .form(&form)
             .send()
             .await
-            .map_err(|source| ClientError::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
+            .map_err(|source| ClientError::Unreachable { url: url.clone(), source })?;
         let status = resp.status().as_u16();
         refuse_redirect(&url, &resp)?;
         let body = read_body(resp, &url).await?;
@@ -369,8 +354,7 @@ impl GraphClient {
         body: Option<&Value>,
         prefer: &str,
     ) -> Result<(u16, Vec<u8>), ClientError> {
-        self.execute_with(method, url, body, prefer, Replay::Transient)
-            .await
+        self.execute_with(method, url, body, prefer, Replay::Transient).await
     }
 
     /// [`GraphClient::execute`], with what may be sent again.
@@ -382,20 +366,16 @@ impl GraphClient {
         prefer: &str,
         replay: Replay,
     ) -> Result<(u16, Vec<u8>), ClientError> {
-        let _permit = self
-            .limit
-            .acquire()
-            .await
-            .map_err(|_| ClientError::GaveUp {
-                attempts: 0,
-                last: GraphFailure {
-                    status: 0,
-                    code: "closed".into(),
-                    message: "client closed".into(),
-                    request_id: None,
-                    details: Vec::new(),
-                },
-            })?;
+        let _permit = self.limit.acquire().await.map_err(|_| ClientError::GaveUp {
+            attempts: 0,
+            last: GraphFailure {
+                status: 0,
+                code: "closed".into(),
+                message: "client closed".into(),
+                request_id: None,
+                details: Vec::new(),
+            },
+        })?;
         if !self.endpoints.is_graph(url) {
             return Err(ClientError::ForeignUrl {
                 url: url.to_string(),
@@ -409,11 +389,8 @@ impl GraphClient {
         loop {
             attempt += 1;
             let token = self.bearer(false).await?;
-            let mut req = self
-                .http
-                .request(method.clone(), url)
-                .bearer_auth(token)
-                .header("Prefer", prefer);
+            let mut req =
+                self.http.request(method.clone(), url).bearer_auth(token).header("Prefer", prefer);
             if let Some(b) = body {
                 req = req.json(b);
             }
@@ -424,17 +401,10 @@ impl GraphClient {
             let resp = req
                 .send()
                 .await
-                .map_err(|source| ClientError::Unreachable {
-                    url: url.to_string(),
-                    source,
-                })?;
+                .map_err(|source| ClientError::Unreachable { url: url.to_string(), source })?;
             let status = resp.status().as_u16();
-            let header = |n: &str| {
-                resp.headers()
-                    .get(n)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-            };
+            let header =
+                |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
             let (retry_after, request_id) = (header("retry-after"), header("request-id"));
             refuse_redirect(url, &resp)?;
             let bytes = read_body(resp, url).await?;
@@ -454,15 +424,10 @@ impl GraphClient {
             if !failure.is_transient() || (replay == Replay::Unapplied && !unapplied) {
                 return Err(ClientError::Graph(failure));
             }
-            let server_wait = retry_after
-                .as_deref()
-                .and_then(|v| parse_retry_after(v, jiff::Timestamp::now()));
+            let server_wait =
+                retry_after.as_deref().and_then(|v| parse_retry_after(v, jiff::Timestamp::now()));
             let jitter: f64 = rand::rng().random();
-            match self
-                .options
-                .retry
-                .decide(attempt, waited, server_wait, jitter)
-            {
+            match self.options.retry.decide(attempt, waited, server_wait, jitter) {
                 RetryDecision::RetryAfter(wait) => {
                     tracing::debug!(%url, status, ?wait, attempt, "retrying");
                     self.retries.fetch_add(1, Ordering::Relaxed);
@@ -471,10 +436,7 @@ impl GraphClient {
                 }
                 RetryDecision::GiveUp => {
                     tracing::warn!(%url, status, attempts = attempt, elapsed = ?started.elapsed(), "giving up");
-                    return Err(ClientError::GaveUp {
-                        attempts: attempt,
-                        last: failure,
-                    });
+                    return Err(ClientError::GaveUp { attempts: attempt, last: failure });
                 }
             }
         }
@@ -483,22 +445,16 @@ impl GraphClient {
     /// `GET` one JSON document.
     pub async fn get(&self, path_or_url: &str) -> Result<Value, ClientError> {
         let url = self.endpoints.url(path_or_url);
-        let (_, body) = self
-            .execute(reqwest::Method::GET, &url, None, PREFER)
-            .await?;
-        serde_json::from_slice(&body).map_err(|e| ClientError::Malformed {
-            url,
-            source: PageError::NotJson(e.to_string()),
-        })
+        let (_, body) = self.execute(reqwest::Method::GET, &url, None, PREFER).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| ClientError::Malformed { url, source: PageError::NotJson(e.to_string()) })
     }
 
     /// `GET` one page of a collection.
     pub async fn page(&self, path_or_url: &str, max_page: usize) -> Result<Page, ClientError> {
         let url = self.endpoints.url(path_or_url);
         let prefer = format!("{PREFER}, odata.maxpagesize={max_page}");
-        let (_, body) = self
-            .execute(reqwest::Method::GET, &url, None, &prefer)
-            .await?;
+        let (_, body) = self.execute(reqwest::Method::GET, &url, None, &prefer).await?;
         Page::parse(&body).map_err(|source| ClientError::Malformed { url, source })
     }
 
@@ -508,11 +464,8 @@ impl GraphClient {
         let mut items = Vec::new();
         while let Some(url) = pager.next().map(str::to_string) {
             let page = self.page(&url, 999).await?;
-            items.extend(
-                pager
-                    .feed(page)
-                    .map_err(|source| ClientError::Malformed { url, source })?,
-            );
+            items
+                .extend(pager.feed(page).map_err(|source| ClientError::Malformed { url, source })?);
         }
         Ok(items)
     }
@@ -524,11 +477,8 @@ impl GraphClient {
         let mut items = Vec::new();
         while let Some(url) = round.next().map(str::to_string) {
             let page = self.page(&url, 999).await?;
-            items.extend(
-                round
-                    .feed(page)
-                    .map_err(|source| ClientError::Malformed { url, source })?,
-            );
+            items
+                .extend(round.feed(page).map_err(|source| ClientError::Malformed { url, source })?);
         }
         let link = round.delta_link().unwrap_or_default().to_string();
         Ok((items, link))
@@ -543,10 +493,7 @@ impl GraphClient {
     ) -> Result<(u16, Value), ClientError> {
         let url = self.endpoints.url(path);
         let (status, bytes) = self.execute(method, &url, body, PREFER).await?;
-        Ok((
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        ))
+        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
     }
 
     /// A `POST` that creates: Graph may apply it and still answer 5xx (or the connection may
@@ -556,18 +503,9 @@ impl GraphClient {
     pub async fn create(&self, path: &str, body: &Value) -> Result<(u16, Value), ClientError> {
         let url = self.endpoints.url(path);
         let (status, bytes) = self
-            .execute_with(
-                reqwest::Method::POST,
-                &url,
-                Some(body),
-                PREFER,
-                Replay::Unapplied,
-            )
+            .execute_with(reqwest::Method::POST, &url, Some(body), PREFER, Replay::Unapplied)
             .await?;
-        Ok((
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        ))
+        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
     }
 
     /// Sends requests through `$batch`, twenty at a time; returns one response per request, in
@@ -579,13 +517,9 @@ impl GraphClient {
         let url = self.endpoints.url("/$batch");
         let mut out: Vec<Option<BatchResponse>> = vec![None; requests.len()];
         for body in batch_bodies(requests) {
-            let (_, bytes) = self
-                .execute(reqwest::Method::POST, &url, Some(&body), PREFER)
-                .await?;
-            let parsed = parse_batch_response(&bytes).map_err(|source| ClientError::Malformed {
-                url: url.clone(),
-                source,
-            })?;
+            let (_, bytes) = self.execute(reqwest::Method::POST, &url, Some(&body), PREFER).await?;
+            let parsed = parse_batch_response(&bytes)
+                .map_err(|source| ClientError::Malformed { url: url.clone(), source })?;
             for (i, resp) in parsed {
                 if let Some(slot) = out.get_mut(i) {
                     *slot = Some(resp);
@@ -594,13 +528,7 @@ impl GraphClient {
         }
         Ok(out
             .into_iter()
-            .map(|r| {
-                r.unwrap_or(BatchResponse {
-                    status: 0,
-                    retry_after: None,
-                    body: Value::Null,
-                })
-            })
+            .map(|r| r.unwrap_or(BatchResponse { status: 0, retry_after: None, body: Value::Null }))
             .collect())
     }
 }
@@ -611,9 +539,7 @@ pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// A URL without its query: skip and delta tokens are long and say nothing to a person.
 fn redact_query(url: &str) -> String {
-    url.split_once('?')
-        .map_or(url, |(path, _)| path)
-        .to_string()
+    url.split_once('?').map_or(url, |(path, _)| path).to_string()
 }
 
 /// A redirect is an error (the client is built to follow none).
@@ -628,19 +554,12 @@ fn refuse_redirect(url: &str, resp: &reqwest::Response) -> Result<(), ClientErro
         .and_then(|v| v.to_str().ok())
         .unwrap_or("(no Location)")
         .to_string();
-    Err(ClientError::Redirected {
-        url: url.to_string(),
-        status: status.as_u16(),
-        location,
-    })
+    Err(ClientError::Redirected { url: url.to_string(), status: status.as_u16(), location })
 }
 
 /// Reads a body chunk by chunk, refusing one over [`MAX_RESPONSE_BYTES`] before it is held.
 async fn read_body(mut resp: reqwest::Response, url: &str) -> Result<Vec<u8>, ClientError> {
-    let too_large = || ClientError::TooLarge {
-        url: url.to_string(),
-        limit: MAX_RESPONSE_BYTES,
-    };
+    let too_large = || ClientError::TooLarge { url: url.to_string(), limit: MAX_RESPONSE_BYTES };
     let announced = resp.content_length().unwrap_or(0);
     if usize::try_from(announced).map_or(true, |n| n > MAX_RESPONSE_BYTES) {
         return Err(too_large());
@@ -649,10 +568,7 @@ async fn read_body(mut resp: reqwest::Response, url: &str) -> Result<Vec<u8>, Cl
     while let Some(chunk) = resp
         .chunk()
         .await
-        .map_err(|source| ClientError::Unreachable {
-            url: url.to_string(),
-            source,
-        })?
+        .map_err(|source| ClientError::Unreachable { url: url.to_string(), source })?
     {
         if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
             return Err(too_large());

@@ -97,11 +97,7 @@ fn sign_in() -> SignIn {
     s.client_app = Some(ClientApp::Browser);
     s.sign_in_risk = Some(RiskLevel::Low);
     s.user_risk = Some(RiskLevel::None);
-    s.device = Some(
-        [("isCompliant".to_string(), DeviceValue::Bool(true))]
-            .into_iter()
-            .collect(),
-    );
+    s.device = Some([("isCompliant".to_string(), DeviceValue::Bool(true))].into_iter().collect());
     s
 }
 
@@ -115,21 +111,14 @@ fn bench(c: &mut Criterion) {
         assert_eq!(p.groups.len(), 2_000);
     }
     let e = set.evaluate(&dir, &s).unwrap();
-    let applying = e
-        .results
-        .iter()
-        .filter(|r| r.applies == rewind_policy::Tri::Yes)
-        .count();
+    let applying = e.results.iter().filter(|r| r.applies == rewind_policy::Tri::Yes).count();
     eprintln!(
         "{POLICIES} policies, user in 2,000 of {GROUPS} groups: {applying} apply, decision {:?}",
         e.enforced.decision
     );
-    c.bench_function(
-        "whatif: 500 policies, user in 2,000 groups, explained",
-        |b| {
-            b.iter(|| black_box(set.evaluate(black_box(&dir), black_box(&s)).unwrap()));
-        },
-    );
+    c.bench_function("whatif: 500 policies, user in 2,000 groups, explained", |b| {
+        b.iter(|| black_box(set.evaluate(black_box(&dir), black_box(&s)).unwrap()));
+    });
     c.bench_function("whatif: same, without explanations", |b| {
         b.iter(|| {
             let subject = Subject::resolve(&dir, &s.identity).unwrap();

@@ -53,30 +53,12 @@ pub fn keyword(app: &str) -> Option<&'static str> {
 pub fn well_known_name(app_id: &str) -> Option<&'static str> {
     const NAMES: &[(&str, &str)] = &[
         (AZURE_PORTAL, "Azure portal"),
-        (
-            "00000002-0000-0ff1-ce00-000000000000",
-            "Office 365 Exchange Online",
-        ),
-        (
-            "00000003-0000-0ff1-ce00-000000000000",
-            "Office 365 SharePoint Online",
-        ),
-        (
-            "00000006-0000-0ff1-ce00-000000000000",
-            "Microsoft Office 365 Portal",
-        ),
-        (
-            "cc15fd57-2c6c-4117-a88c-83b1d56b4bbe",
-            "Microsoft Teams Services",
-        ),
-        (
-            "14d82eec-204b-4c2f-b7e8-296a70dab67e",
-            "Microsoft Graph Command Line Tools",
-        ),
+        ("00000002-0000-0ff1-ce00-000000000000", "Office 365 Exchange Online"),
+        ("00000003-0000-0ff1-ce00-000000000000", "Office 365 SharePoint Online"),
+        ("00000006-0000-0ff1-ce00-000000000000", "Microsoft Office 365 Portal"),
+        ("cc15fd57-2c6c-4117-a88c-83b1d56b4bbe", "Microsoft Teams Services"),
+        ("14d82eec-204b-4c2f-b7e8-296a70dab67e", "Microsoft Graph Command Line Tools"),
         ("00000003-0000-0000-c000-000000000000", "Microsoft Graph"),
     ];
-    NAMES
-        .iter()
-        .find(|(id, _)| id.eq_ignore_ascii_case(app_id))
-        .map(|(_, n)| *n)
+    NAMES.iter().find(|(id, _)| id.eq_ignore_ascii_case(app_id)).map(|(_, n)| *n)
 }

@@ -23,13 +23,8 @@ const GRAPH_POWERSHELL: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 const ABROAD: &[&str] = &["BR", "JP", "AU", "ZA", "IN", "MX", "SG", "AR", "NZ", "KE"];
 
 /// Addresses tried, in order, for "an untrusted network": the first no IP location covers.
-const UNTRUSTED: &[&str] = &[
-    "192.0.2.10",
-    "100.64.0.10",
-    "198.18.0.10",
-    "172.16.0.10",
-    "10.0.0.10",
-];
+const UNTRUSTED: &[&str] =
+    &["192.0.2.10", "100.64.0.10", "198.18.0.10", "172.16.0.10", "10.0.0.10"];
 
 /// One class of sign-in context.
 pub(crate) struct Context {
@@ -62,10 +57,8 @@ pub(crate) fn contexts(set: &PolicySet, home: Option<&str>) -> Vec<Context> {
         })
         .flatten()
         .collect();
-    let abroad = ABROAD
-        .iter()
-        .find(|c| !named_countries.contains(**c) && Some(**c) != home)
-        .copied();
+    let abroad =
+        ABROAD.iter().find(|c| !named_countries.contains(**c) && Some(**c) != home).copied();
     let mut trusted: Vec<_> = set
         .locations
         .values()
@@ -75,39 +68,17 @@ pub(crate) fn contexts(set: &PolicySet, home: Option<&str>) -> Vec<Context> {
     trusted.sort();
     let mut places: Vec<(String, Option<IpAddr>, Option<String>, bool)> = Vec::new();
     if let Some((name, address)) = trusted.first() {
-        places.push((
-            format!("trusted '{name}'"),
-            Some(*address),
-            home.map(str::to_string),
-            true,
-        ));
+        places.push((format!("trusted '{name}'"), Some(*address), home.map(str::to_string), true));
     }
     let home_label = home.unwrap_or("home");
-    places.push((
-        format!("untrusted ({home_label})"),
-        untrusted,
-        home.map(str::to_string),
-        true,
-    ));
+    places.push((format!("untrusted ({home_label})"), untrusted, home.map(str::to_string), true));
     if let Some(country) = abroad {
-        places.push((
-            format!("abroad ({country})"),
-            untrusted,
-            Some(country.to_string()),
-            false,
-        ));
+        places.push((format!("abroad ({country})"), untrusted, Some(country.to_string()), false));
     }
-    let apps = [
-        ("admin portals", AZURE_PORTAL, true),
-        ("Graph PowerShell", GRAPH_POWERSHELL, false),
-    ];
-    let platforms = [
-        Platform::Windows,
-        Platform::MacOs,
-        Platform::Linux,
-        Platform::Ios,
-        Platform::Android,
-    ];
+    let apps =
+        [("admin portals", AZURE_PORTAL, true), ("Graph PowerShell", GRAPH_POWERSHELL, false)];
+    let platforms =
+        [Platform::Windows, Platform::MacOs, Platform::Linux, Platform::Ios, Platform::Android];
     let clients = [ClientApp::Browser, ClientApp::MobileAppsAndDesktopClients];
     let mut out = Vec::new();
     for (app_label, app, admin_portal) in apps {
@@ -128,11 +99,7 @@ pub(crate) fn contexts(set: &PolicySet, home: Option<&str>) -> Vec<Context> {
                         out.push(Context {
                             label: format!(
                                 "{app_label} · {platform} · {place} · {client} · {}",
-                                if managed {
-                                    "own managed device"
-                                } else {
-                                    "unmanaged device"
-                                }
+                                if managed { "own managed device" } else { "unmanaged device" }
                             ),
                             admin_portal,
                             must_pass_admin: managed && *at_home,

@@ -134,10 +134,7 @@ impl Directory {
             .map(str::to_string)
             .collect();
         for m in &members {
-            self.parents
-                .entry(m.clone())
-                .or_default()
-                .push(id.to_string());
+            self.parents.entry(m.clone()).or_default().push(id.to_string());
         }
         self.members.insert(id.to_string(), members);
     }
@@ -170,11 +167,7 @@ impl Directory {
 
     /// The groups that list `member` directly.
     pub fn direct_groups(&self, member: &str) -> impl Iterator<Item = &str> {
-        self.parents
-            .get(member)
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
+        self.parents.get(member).into_iter().flatten().map(String::as_str)
     }
 
     /// A group's direct members.
@@ -203,8 +196,7 @@ impl Directory {
         if let (Some(id), Some(name)) = (text("id"), text("displayName")) {
             self.role_names.insert(id.to_string(), name.to_string());
             if let Some(template) = text("templateId") {
-                self.role_names
-                    .insert(template.to_string(), name.to_string());
+                self.role_names.insert(template.to_string(), name.to_string());
             }
         }
     }
@@ -213,8 +205,7 @@ impl Directory {
     pub fn add_service_principal(&mut self, object: &Value) {
         let text = |k: &str| object.get(k).and_then(Value::as_str);
         if let (Some(id), Some(app)) = (text("id"), text("appId")) {
-            self.service_principals
-                .insert(id.to_string(), app.to_string());
+            self.service_principals.insert(id.to_string(), app.to_string());
             if let Some(name) = text("displayName") {
                 self.app_names.insert(app.to_string(), name.to_string());
             }
@@ -239,9 +230,7 @@ impl Directory {
     /// A user by id or user principal name (case-insensitive).
     pub fn find_user(&self, id_or_upn: &str) -> Option<&User> {
         self.users.get(id_or_upn).or_else(|| {
-            self.users
-                .values()
-                .find(|u| u.user_principal_name.eq_ignore_ascii_case(id_or_upn))
+            self.users.values().find(|u| u.user_principal_name.eq_ignore_ascii_case(id_or_upn))
         })
     }
 
@@ -313,11 +302,7 @@ impl Directory {
             .flatten()
             .map(String::as_str)
             .collect();
-        Some(Principal {
-            user,
-            groups,
-            roles,
-        })
+        Some(Principal { user, groups, roles })
     }
 
     /// Users holding `role` actively, directly or through a (role-assignable) group.
@@ -342,13 +327,7 @@ impl Directory {
             if let Some(u) = self.users.get(p) {
                 out.push(u);
             }
-            queue.extend(
-                self.members
-                    .get(p)
-                    .into_iter()
-                    .flatten()
-                    .map(String::as_str),
-            );
+            queue.extend(self.members.get(p).into_iter().flatten().map(String::as_str));
         }
         out.sort_by(|a, b| a.user_principal_name.cmp(&b.user_principal_name));
         out
@@ -362,10 +341,7 @@ fn tenant_wide(object: &Value) -> Option<(String, String)> {
     if text("directoryScopeId").is_some_and(|s| s != "/") {
         return None;
     }
-    Some((
-        text("principalId")?.to_string(),
-        text("roleDefinitionId")?.to_string(),
-    ))
+    Some((text("principalId")?.to_string(), text("roleDefinitionId")?.to_string()))
 }
 
 fn principals_with<'m>(map: &'m HashMap<String, Vec<String>>, role: &str) -> Vec<&'m str> {
@@ -408,9 +384,6 @@ mod tests {
             user("a_b.com#EXT#@x", "Guest").guest_type(),
             Some(GuestType::B2bCollaborationGuest)
         );
-        assert_eq!(
-            user("a@x", "Guest").guest_type(),
-            Some(GuestType::InternalGuest)
-        );
+        assert_eq!(user("a@x", "Guest").guest_type(), Some(GuestType::InternalGuest));
     }
 }

@@ -47,10 +47,7 @@ impl PolicySet {
             known.push(s);
         }
         let mut set = PolicySet {
-            policies: policies
-                .iter()
-                .map(|p| policy::compile(p, &known))
-                .collect(),
+            policies: policies.iter().map(|p| policy::compile(p, &known)).collect(),
             ..PolicySet::default()
         };
         for l in locations {
@@ -73,9 +70,7 @@ impl PolicySet {
 
     /// Policies that could not be read.
     pub fn errors(&self) -> impl Iterator<Item = (&Policy, &PolicyError)> {
-        self.policies
-            .iter()
-            .filter_map(|p| p.rules.as_ref().err().map(|e| (p, e)))
+        self.policies.iter().filter_map(|p| p.rules.as_ref().err().map(|e| (p, e)))
     }
 
     /// Evaluates one sign-in.
@@ -128,11 +123,7 @@ impl PolicySet {
             .collect();
         let enforced = Outcome::of(&results, State::Enabled);
         let report_only = Outcome::of(&results, State::EnabledForReportingButNotEnforced);
-        Evaluation {
-            results,
-            enforced,
-            report_only,
-        }
+        Evaluation { results, enforced, report_only }
     }
 }
 
@@ -161,9 +152,8 @@ impl<'d> Subject<'d> {
     pub fn resolve(dir: &'d Directory, identity: &Identity) -> Result<Subject<'d>, EvaluateError> {
         match identity {
             Identity::User(id) => {
-                let user = dir
-                    .find_user(id)
-                    .ok_or_else(|| EvaluateError::UnknownUser(id.clone()))?;
+                let user =
+                    dir.find_user(id).ok_or_else(|| EvaluateError::UnknownUser(id.clone()))?;
                 let principal = dir
                     .principal(&user.id)
                     .ok_or_else(|| EvaluateError::UnknownUser(id.clone()))?;

@@ -8,25 +8,14 @@ use crate::policy::{Operator, State};
 use crate::tri::Tri;
 
 fn requirement(r: &Requirement) -> String {
-    let controls: Vec<String> = r
-        .controls
-        .iter()
-        .map(crate::policy::Control::label)
-        .collect();
-    let sep = if r.operator == Operator::And {
-        " and "
-    } else {
-        " or "
-    };
+    let controls: Vec<String> = r.controls.iter().map(crate::policy::Control::label).collect();
+    let sep = if r.operator == Operator::And { " and " } else { " or " };
     controls.join(sep)
 }
 
 fn outcome(o: &Outcome, names: &dyn Fn(&str) -> String) -> String {
     let list = |ids: &[String]| {
-        ids.iter()
-            .map(|i| format!("'{}'", names(i)))
-            .collect::<Vec<_>>()
-            .join(", ")
+        ids.iter().map(|i| format!("'{}'", names(i))).collect::<Vec<_>>().join(", ")
     };
     match o.decision {
         Decision::Blocked => format!("blocked by {}", list(&o.blocked_by)),
@@ -68,16 +57,9 @@ fn policy_line(out: &mut String, r: &PolicyResult<'_>, mark: &str) {
     let what = match r.policy.rules.as_ref().ok().and_then(|x| x.grant.as_ref()) {
         Some(g) if g.blocks() => " → block".to_string(),
         Some(g) => {
-            let controls: Vec<String> = g
-                .controls
-                .iter()
-                .map(crate::policy::Control::label)
-                .collect();
-            let sep = if g.operator == Operator::And {
-                " and "
-            } else {
-                " or "
-            };
+            let controls: Vec<String> =
+                g.controls.iter().map(crate::policy::Control::label).collect();
+            let sep = if g.operator == Operator::And { " and " } else { " or " };
             format!(" → {}", controls.join(sep))
         }
         None if r.policy.rules.is_err() => " → unknown effect".into(),
@@ -113,11 +95,7 @@ pub fn evaluation(e: &Evaluation<'_>) -> String {
         r.policy.state == State::EnabledForReportingButNotEnforced && r.applies != Tri::No
     });
     if has_report_only {
-        let _ = writeln!(
-            out,
-            "Report-only policies would: {}",
-            outcome(&e.report_only, &names)
-        );
+        let _ = writeln!(out, "Report-only policies would: {}", outcome(&e.report_only, &names));
     }
     for (id, session) in &e.enforced.sessions {
         let _ = writeln!(
@@ -130,32 +108,14 @@ pub fn evaluation(e: &Evaluation<'_>) -> String {
     }
     let sections: [(&str, State, Tri, &str); 5] = [
         ("Apply", State::Enabled, Tri::Yes, "✔"),
-        (
-            "May apply (signals not given)",
-            State::Enabled,
-            Tri::Unknown,
-            "?",
-        ),
-        (
-            "Report-only, apply",
-            State::EnabledForReportingButNotEnforced,
-            Tri::Yes,
-            "✔",
-        ),
-        (
-            "Report-only, may apply",
-            State::EnabledForReportingButNotEnforced,
-            Tri::Unknown,
-            "?",
-        ),
+        ("May apply (signals not given)", State::Enabled, Tri::Unknown, "?"),
+        ("Report-only, apply", State::EnabledForReportingButNotEnforced, Tri::Yes, "✔"),
+        ("Report-only, may apply", State::EnabledForReportingButNotEnforced, Tri::Unknown, "?"),
         ("Do not apply", State::Enabled, Tri::No, "✘"),
     ];
     for (title, state, applies, mark) in sections {
-        let rows: Vec<&PolicyResult<'_>> = e
-            .results
-            .iter()
-            .filter(|r| r.policy.state == state && r.applies == applies)
-            .collect();
+        let rows: Vec<&PolicyResult<'_>> =
+            e.results.iter().filter(|r| r.policy.state == state && r.applies == applies).collect();
         if rows.is_empty() {
             continue;
         }
@@ -164,11 +124,7 @@ pub fn evaluation(e: &Evaluation<'_>) -> String {
             policy_line(&mut out, r, mark);
         }
     }
-    let disabled = e
-        .results
-        .iter()
-        .filter(|r| r.policy.state == State::Disabled)
-        .count();
+    let disabled = e.results.iter().filter(|r| r.policy.state == State::Disabled).count();
     let report_only_off = e
         .results
         .iter()
@@ -223,11 +179,7 @@ fn principal(out: &mut String, p: &PrincipalReport) {
             format!(
                 "{} (usable: {})",
                 m.join(", "),
-                if usable.is_empty() {
-                    "none".into()
-                } else {
-                    usable.join(", ")
-                }
+                if usable.is_empty() { "none".into() } else { usable.join(", ") }
             )
         }
         (Some(m), _) => m.join(", "),
@@ -256,10 +208,6 @@ fn principal(out: &mut String, p: &PrincipalReport) {
         let _ = writeln!(out, "           {sign} {}: {}", f.context, f.why);
     }
     if p.findings.len() > 3 {
-        let _ = writeln!(
-            out,
-            "           … {} more (--json lists all)",
-            p.findings.len() - 3
-        );
+        let _ = writeln!(out, "           … {} more (--json lists all)", p.findings.len() - 3);
     }
 }

@@ -44,22 +44,10 @@ impl Via {
             Via::User => "named in the exclusions".into(),
             Via::Group { chain } => format!(
                 "group {}",
-                chain
-                    .iter()
-                    .map(|g| format!("'{g}'"))
-                    .collect::<Vec<_>>()
-                    .join(" › ")
+                chain.iter().map(|g| format!("'{g}'")).collect::<Vec<_>>().join(" › ")
             ),
-            Via::Role {
-                role,
-                eligible,
-                through,
-            } => {
-                let how = if *eligible {
-                    "eligible for role"
-                } else {
-                    "role"
-                };
+            Via::Role { role, eligible, through } => {
+                let how = if *eligible { "eligible for role" } else { "role" };
                 match through {
                     Some(g) => format!("{how} '{role}' through group '{g}'"),
                     None => format!("{how} '{role}'"),
@@ -92,9 +80,7 @@ impl Excluded {
         let how = match &self.via {
             Via::User => "user",
             Via::Group { .. } => "group",
-            Via::Role {
-                eligible: false, ..
-            } => "role",
+            Via::Role { eligible: false, .. } => "role",
             Via::Role { eligible: true, .. } => "eligible",
         };
         format!("{} {how} {}", self.id, self.objects.join(" "))
@@ -166,9 +152,7 @@ fn includes(who: &Who, dir: &Directory) -> String {
     if !who.users.is_empty() {
         parts.push(format!(
             "users {}",
-            names(&who.users, &|id| dir
-                .user(id)
-                .map(|u| u.user_principal_name.clone()))
+            names(&who.users, &|id| dir.user(id).map(|u| u.user_principal_name.clone()))
         ));
     }
     if !who.groups.is_empty() {
@@ -186,11 +170,7 @@ fn includes(who: &Who, dir: &Directory) -> String {
     if let Some(g) = guests(who) {
         parts.push(g);
     }
-    if parts.is_empty() {
-        "nobody among users".into()
-    } else {
-        parts.join("; ")
-    }
+    if parts.is_empty() { "nobody among users".into() } else { parts.join("; ") }
 }
 
 fn guests(who: &Who) -> Option<String> {
@@ -213,19 +193,11 @@ fn excluded(who: &Who, dir: &Directory) -> Vec<Excluded> {
             .or_else(|| dir.group_name(id).map(str::to_string))
     };
     for u in &who.users {
-        out.push(Excluded {
-            id: u.clone(),
-            name: name(u),
-            via: Via::User,
-            objects: Vec::new(),
-        });
+        out.push(Excluded { id: u.clone(), name: name(u), via: Via::User, objects: Vec::new() });
     }
     for g in &who.groups {
         for (member, ids) in members_with_chains(g, dir) {
-            let chain = ids
-                .iter()
-                .map(|g| dir.group_name(g).unwrap_or(g).to_string())
-                .collect();
+            let chain = ids.iter().map(|g| dir.group_name(g).unwrap_or(g).to_string()).collect();
             out.push(Excluded {
                 name: name(&member),
                 id: member,
@@ -251,11 +223,7 @@ fn excluded(who: &Who, dir: &Directory) -> Vec<Excluded> {
                     out.push(Excluded {
                         name: name(&id),
                         id,
-                        via: Via::Role {
-                            role: role_name.clone(),
-                            eligible,
-                            through,
-                        },
+                        via: Via::Role { role: role_name.clone(), eligible, through },
                         objects: vec![role.clone(), holder.to_string()],
                     });
                 }
@@ -321,18 +289,10 @@ pub fn changes(before: &[PolicyScope], after: &[PolicyScope]) -> Vec<ScopeChange
             let key = Excluded::path_key;
             let was: BTreeSet<_> = b.excluded.iter().map(key).collect();
             let now: BTreeSet<_> = a.excluded.iter().map(key).collect();
-            let added: Vec<Excluded> = a
-                .excluded
-                .iter()
-                .filter(|e| !was.contains(&key(e)))
-                .cloned()
-                .collect();
-            let removed: Vec<Excluded> = b
-                .excluded
-                .iter()
-                .filter(|e| !now.contains(&key(e)))
-                .cloned()
-                .collect();
+            let added: Vec<Excluded> =
+                a.excluded.iter().filter(|e| !was.contains(&key(e))).cloned().collect();
+            let removed: Vec<Excluded> =
+                b.excluded.iter().filter(|e| !now.contains(&key(e))).cloned().collect();
             let guests = (a.excluded_guests != b.excluded_guests)
                 .then(|| (b.excluded_guests.clone(), a.excluded_guests.clone()));
             (!added.is_empty() || !removed.is_empty() || guests.is_some()).then(|| ScopeChange {

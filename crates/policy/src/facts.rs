@@ -38,16 +38,9 @@ fn methods(c: &Control, caps: &Capabilities, upn: &str) -> String {
             c.label()
         );
     }
-    let reasons: Vec<&str> = caps
-        .maybe
-        .iter()
-        .filter_map(|m| caps.limits.get(m).map(String::as_str))
-        .collect();
-    if reasons.is_empty() {
-        c.label()
-    } else {
-        format!("{} — {}", c.label(), reasons.join("; "))
-    }
+    let reasons: Vec<&str> =
+        caps.maybe.iter().filter_map(|m| caps.limits.get(m).map(String::as_str)).collect();
+    if reasons.is_empty() { c.label() } else { format!("{} — {}", c.label(), reasons.join("; ")) }
 }
 
 /// Why a condition could not be decided in a lockout context, and how to confirm it.

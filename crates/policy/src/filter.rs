@@ -193,10 +193,7 @@ impl Parser {
     }
 
     fn fail<T>(&self, message: impl Into<String>) -> Result<T, FilterError> {
-        Err(FilterError {
-            message: message.into(),
-            at: self.offset(),
-        })
+        Err(FilterError { message: message.into(), at: self.offset() })
     }
 
     fn keyword(&self, k: &str) -> bool {
@@ -244,23 +241,16 @@ impl Parser {
         let Some(Token::Word(word)) = self.peek().cloned() else {
             return self.fail("expected a device property such as device.trustType");
         };
-        let Some(name) = word
-            .get(..7)
-            .filter(|p| p.eq_ignore_ascii_case("device."))
-            .map(|_| &word[7..])
+        let Some(name) =
+            word.get(..7).filter(|p| p.eq_ignore_ascii_case("device.")).map(|_| &word[7..])
         else {
             return self.fail(format!(
                 "expected a device property such as device.trustType, found '{word}'"
             ));
         };
-        let Some(property) = PROPERTIES
-            .iter()
-            .copied()
-            .find(|p| p.eq_ignore_ascii_case(name))
+        let Some(property) = PROPERTIES.iter().copied().find(|p| p.eq_ignore_ascii_case(name))
         else {
-            return self.fail(format!(
-                "'{name}' is not a device property a filter can use"
-            ));
+            return self.fail(format!("'{name}' is not a device property a filter can use"));
         };
         self.at += 1;
         let Some(Token::Word(op)) = self.peek().cloned() else {
@@ -280,17 +270,8 @@ impl Parser {
             _ => return self.fail(format!("'{op}' is not a device filter operator")),
         };
         self.at += 1;
-        let values = if op == Op::In {
-            self.list()?
-        } else {
-            vec![self.value()?]
-        };
-        Ok(Rule::Compare {
-            property,
-            op: CompareOp(op),
-            values,
-            negated,
-        })
+        let values = if op == Op::In { self.list()? } else { vec![self.value()?] };
+        Ok(Rule::Compare { property, op: CompareOp(op), values, negated })
     }
 
     fn value(&mut self) -> Result<String, FilterError> {
@@ -337,11 +318,7 @@ pub fn parse(rule: &str) -> Result<Rule, FilterError> {
             at: MAX_RULE,
         });
     }
-    let mut p = Parser {
-        tokens: tokens(rule)?,
-        at: 0,
-        end: rule.chars().count(),
-    };
+    let mut p = Parser { tokens: tokens(rule)?, at: 0, end: rule.chars().count() };
     if p.tokens.is_empty() {
         return p.fail("the rule is empty");
     }
@@ -371,19 +348,12 @@ impl Rule {
                 left.or(b.matches(device))
             }
             Rule::Not(a) => !a.matches(device),
-            Rule::Compare {
-                property,
-                op,
-                values,
-                negated,
-            } => {
+            Rule::Compare { property, op, values, negated } => {
                 let Some(device) = device else {
                     return Tri::Unknown;
                 };
-                let value = device
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(property))
-                    .map(|(_, v)| v);
+                let value =
+                    device.iter().find(|(k, _)| k.eq_ignore_ascii_case(property)).map(|(_, v)| v);
                 let hit = compare(value, op.0, values);
                 Tri::from_bool(hit != *negated)
             }
@@ -417,10 +387,7 @@ mod tests {
     use super::*;
 
     fn device(pairs: &[(&str, DeviceValue)]) -> BTreeMap<String, DeviceValue> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect()
     }
 
     #[test]
@@ -440,10 +407,7 @@ mod tests {
     fn operators_lists_and_negation() {
         let d = device(&[
             ("model", DeviceValue::Text("Surface Laptop 5".into())),
-            (
-                "systemLabels",
-                DeviceValue::List(vec!["AzureResource".into()]),
-            ),
+            ("systemLabels", DeviceValue::List(vec!["AzureResource".into()])),
         ]);
         for (rule, expected) in [
             ("device.model -startsWith \"surface\"", Tri::Yes),
@@ -468,14 +432,8 @@ mod tests {
     fn malformed_rules_say_where() {
         for (rule, message) in [
             ("", "the rule is empty"),
-            (
-                "device.colour -eq \"red\"",
-                "'colour' is not a device property",
-            ),
-            (
-                "device.model -like \"x\"",
-                "'-like' is not a device filter operator",
-            ),
+            ("device.colour -eq \"red\"", "'colour' is not a device property"),
+            ("device.model -like \"x\"", "'-like' is not a device filter operator"),
             ("device.model -eq \"x", "a quoted value is not closed"),
             ("(device.model -eq \"x\"", "expected ')'"),
             ("device.model -eq \"x\" device.model", "unexpected text"),

@@ -48,40 +48,22 @@ impl NamedLocation {
             .and_then(Value::as_str)
             .ok_or("a named location has no id")?
             .to_string();
-        let name = object
-            .get("displayName")
-            .and_then(Value::as_str)
-            .unwrap_or(&id)
-            .to_string();
-        let kind = object
-            .get("@odata.type")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let name = object.get("displayName").and_then(Value::as_str).unwrap_or(&id).to_string();
+        let kind = object.get("@odata.type").and_then(Value::as_str).unwrap_or_default();
         let (trusted, area) = if kind.ends_with("ipNamedLocation")
             || object.get("ipRanges").is_some()
         {
             let mut ranges = Vec::new();
-            for r in object
-                .get("ipRanges")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let cidr = r
-                    .get("cidrAddress")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| {
-                        format!("named location '{name}': an IP range has no cidrAddress")
-                    })?;
+            for r in object.get("ipRanges").and_then(Value::as_array).into_iter().flatten() {
+                let cidr = r.get("cidrAddress").and_then(Value::as_str).ok_or_else(|| {
+                    format!("named location '{name}': an IP range has no cidrAddress")
+                })?;
                 let net: IpNet = cidr.trim().parse().map_err(|_| {
                     format!("named location '{name}': '{cidr}' is not a CIDR range such as 203.0.113.0/24")
                 })?;
                 ranges.push(net);
             }
-            (
-                object.get("isTrusted").and_then(Value::as_bool) == Some(true),
-                Area::Ip(ranges),
-            )
+            (object.get("isTrusted").and_then(Value::as_bool) == Some(true), Area::Ip(ranges))
         } else if kind.ends_with("countryNamedLocation")
             || object.get("countriesAndRegions").is_some()
         {
@@ -93,26 +75,14 @@ impl NamedLocation {
                 .filter_map(Value::as_str)
                 .map(str::to_ascii_uppercase)
                 .collect();
-            let include_unknown = object
-                .get("includeUnknownCountriesAndRegions")
-                .and_then(Value::as_bool)
-                == Some(true);
-            (
-                false,
-                Area::Countries {
-                    countries,
-                    include_unknown,
-                },
-            )
+            let include_unknown =
+                object.get("includeUnknownCountriesAndRegions").and_then(Value::as_bool)
+                    == Some(true);
+            (false, Area::Countries { countries, include_unknown })
         } else {
             (false, Area::Other)
         };
-        Ok(NamedLocation {
-            id,
-            name,
-            trusted,
-            area,
-        })
+        Ok(NamedLocation { id, name, trusted, area })
     }
 
     /// Whether a sign-in from `ip` in `country` is in this location.
@@ -122,10 +92,7 @@ impl NamedLocation {
                 Some(ip) => Tri::from_bool(ranges.iter().any(|r| r.contains(&ip))),
                 None => Tri::Unknown,
             },
-            Area::Countries {
-                countries,
-                include_unknown,
-            } => match country {
+            Area::Countries { countries, include_unknown } => match country {
                 Some(c) if c.eq_ignore_ascii_case(UNKNOWN_COUNTRY) => {
                     Tri::from_bool(*include_unknown)
                 }
@@ -140,9 +107,9 @@ impl NamedLocation {
     /// stand for "signing in from here".
     pub fn sample_address(&self) -> Option<IpAddr> {
         match &self.area {
-            Area::Ip(ranges) => ranges
-                .first()
-                .map(|r| r.hosts().next().unwrap_or_else(|| r.addr())),
+            Area::Ip(ranges) => {
+                ranges.first().map(|r| r.hosts().next().unwrap_or_else(|| r.addr()))
+            }
             _ => None,
         }
     }
@@ -161,10 +128,7 @@ mod tests {
         .unwrap();
         assert!(office.trusted);
         assert_eq!(office.contains("203.0.113.9".parse().ok(), None), Tri::Yes);
-        assert_eq!(
-            office.contains("2001:db8:1234::1".parse().ok(), None),
-            Tri::Yes
-        );
+        assert_eq!(office.contains("2001:db8:1234::1".parse().ok(), None), Tri::Yes);
         assert_eq!(office.contains("198.51.100.1".parse().ok(), None), Tri::No);
         assert_eq!(office.contains(None, Some("US")), Tri::Unknown);
         assert_eq!(office.sample_address(), "203.0.113.1".parse().ok());
@@ -176,16 +140,10 @@ mod tests {
         assert_eq!(blocked.contains(None, Some("kp")), Tri::Yes);
         assert_eq!(blocked.contains(None, Some("US")), Tri::No);
         assert_eq!(blocked.contains(None, Some(UNKNOWN_COUNTRY)), Tri::Yes);
-        assert_eq!(
-            blocked.contains("203.0.113.9".parse().ok(), None),
-            Tri::Unknown
-        );
+        assert_eq!(blocked.contains("203.0.113.9".parse().ok(), None), Tri::Unknown);
         let bad =
             NamedLocation::from_graph(&json!({"@odata.type": "#microsoft.graph.ipNamedLocation",
             "id": "x", "displayName": "Bad", "ipRanges": [{"cidrAddress": "300.1.1.1/8"}]}));
-        assert!(
-            bad.unwrap_err()
-                .contains("'300.1.1.1/8' is not a CIDR range")
-        );
+        assert!(bad.unwrap_err().contains("'300.1.1.1/8' is not a CIDR range"));
     }
 }

@@ -100,10 +100,7 @@ pub enum Protection {
 impl Protection {
     /// Whether it makes the principal a break-glass account.
     pub fn is_break_glass(&self) -> bool {
-        matches!(
-            self,
-            Protection::BreakGlass | Protection::BreakGlassByName(_)
-        )
+        matches!(self, Protection::BreakGlass | Protection::BreakGlassByName(_))
     }
 
     /// In words.
@@ -220,10 +217,7 @@ pub fn analyse(set: &PolicySet, dir: &Directory, options: &LockoutOptions) -> An
                 *counts.entry(c).or_default() += 1;
             }
         }
-        counts
-            .into_iter()
-            .max_by_key(|(_, n)| *n)
-            .map(|(c, _)| c.to_string())
+        counts.into_iter().max_by_key(|(_, n)| *n).map(|(c, _)| c.to_string())
     });
     if home.is_none() {
         notes.push(
@@ -238,14 +232,10 @@ pub fn analyse(set: &PolicySet, dir: &Directory, options: &LockoutOptions) -> An
         .collect();
     principals.sort_by(|a, b| {
         let bg = |p: &PrincipalReport| !p.protection.iter().any(Protection::is_break_glass);
-        bg(a)
-            .cmp(&bg(b))
-            .then(a.user_principal_name.cmp(&b.user_principal_name))
+        bg(a).cmp(&bg(b)).then(a.user_principal_name.cmp(&b.user_principal_name))
     });
-    let break_glass: Vec<&PrincipalReport> = principals
-        .iter()
-        .filter(|p| p.protection.iter().any(Protection::is_break_glass))
-        .collect();
+    let break_glass: Vec<&PrincipalReport> =
+        principals.iter().filter(|p| p.protection.iter().any(Protection::is_break_glass)).collect();
     let global_admins: Vec<&PrincipalReport> = principals
         .iter()
         .filter(|p| {
@@ -254,10 +244,7 @@ pub fn analyse(set: &PolicySet, dir: &Directory, options: &LockoutOptions) -> An
                 .any(|w| matches!(w, Protection::Role(r) if r == "Global Administrator"))
         })
         .collect();
-    let restore = options
-        .restore_app
-        .as_deref()
-        .map(|app| restore_identity(set, dir, app));
+    let restore = options.restore_app.as_deref().map(|app| restore_identity(set, dir, app));
     let all_locked = |ps: &[&PrincipalReport]| {
         !ps.is_empty() && ps.iter().all(|p| p.verdict == Verdict::LockedOut)
     };
@@ -363,10 +350,8 @@ fn restore_identity(set: &PolicySet, dir: &Directory, app_id: &str) -> Principal
         vec![Protection::RestoreIdentity],
         1,
     );
-    let targets_workloads = set
-        .policies
-        .iter()
-        .any(|p| p.rules.as_ref().map_or(true, |r| r.workloads.is_some()));
+    let targets_workloads =
+        set.policies.iter().any(|p| p.rules.as_ref().map_or(true, |r| r.workloads.is_some()));
     if !targets_workloads {
         return report;
     }
@@ -393,11 +378,8 @@ fn restore_identity(set: &PolicySet, dir: &Directory, app_id: &str) -> Principal
     let caps = Capabilities::default();
     let judged = judge(&e, &caps, &s, &report.user_principal_name);
     if judged.result != Tri::Yes {
-        report.verdict = if judged.result == Tri::No {
-            Verdict::LockedOut
-        } else {
-            Verdict::AtRisk
-        };
+        report.verdict =
+            if judged.result == Tri::No { Verdict::LockedOut } else { Verdict::AtRisk };
         report.policies.clone_from(&judged.policies);
         report.findings.push(ContextResult {
             context: "app-only sign-in to Microsoft Graph".into(),
@@ -450,15 +432,10 @@ fn principal(
         return report;
     };
     let caps = Capabilities::of(set, dir, principal);
-    report.methods = dir
-        .methods(&user.id)
-        .map(|m| strength::modes(m).into_iter().collect());
+    report.methods = dir.methods(&user.id).map(|m| strength::modes(m).into_iter().collect());
     report.usable_methods = caps.modes.as_ref().map(|m| m.iter().cloned().collect());
-    report.unusable_methods = caps
-        .limits
-        .iter()
-        .map(|(mode, why)| format!("{mode}: {why}"))
-        .collect();
+    report.unusable_methods =
+        caps.limits.iter().map(|(mode, why)| format!("{mode}: {why}")).collect();
     // An eligible administrator signs in without the role, activates it, and then works with
     // it: both sign-ins must pass (policies may target or exclude the role).
     let mut subjects = vec![subject.clone()];
@@ -467,10 +444,8 @@ fn principal(
         active.roles.extend(dir.eligible_roles(&user.id));
         subjects.push(Subject::User(active, *guest));
     }
-    let scopes: Vec<Vec<Tri>> = subjects
-        .iter()
-        .map(|s| set.scope(s, &templates[0].sign_in, dir))
-        .collect();
+    let scopes: Vec<Vec<Tri>> =
+        subjects.iter().map(|s| set.scope(s, &templates[0].sign_in, dir)).collect();
     let upn = user.user_principal_name.as_str();
     // Into the admin portals: some must-pass context lets them in (`Yes`), none does but some
     // cannot be decided (`Unknown`), or every one fails (`No`).
@@ -538,26 +513,19 @@ fn activation(caps: &Capabilities, roles: &[String]) -> ContextResult {
         policy: "PIM activation".into(),
         certain: true,
         operator: Operator::And,
-        controls: vec![Control::BuiltIn {
-            control: BuiltInControl::Mfa,
-        }],
+        controls: vec![Control::BuiltIn { control: BuiltInControl::Mfa }],
     };
     let s = SignIn::new(Identity::User(String::new()), Target::App(String::new()));
     let asks = "activation asks for multifactor authentication (PIM's default role setting; role settings are not captured)";
     let (result, why) = match (caps.requirement(&mfa, &s), caps.by_registering(&mfa, &s)) {
         (Tri::Yes, _) => (Tri::Yes, String::new()),
-        (Tri::No, None) => (
-            Tri::No,
-            format!("{asks}, which the usable methods cannot meet"),
-        ),
-        (Tri::No, Some(option)) => (
-            Tri::Unknown,
-            format!("{asks}, which only registering {option} first would meet"),
-        ),
-        (Tri::Unknown, _) => (
-            Tri::Unknown,
-            format!("{asks}, which cannot be decided from the captured methods"),
-        ),
+        (Tri::No, None) => (Tri::No, format!("{asks}, which the usable methods cannot meet")),
+        (Tri::No, Some(option)) => {
+            (Tri::Unknown, format!("{asks}, which only registering {option} first would meet"))
+        }
+        (Tri::Unknown, _) => {
+            (Tri::Unknown, format!("{asks}, which cannot be decided from the captured methods"))
+        }
     };
     ContextResult {
         context: format!("PIM activation of {}", roles.join(", ")),
@@ -659,10 +627,7 @@ fn judge(e: &Evaluation<'_>, caps: &Capabilities, s: &SignIn, upn: &str) -> Judg
                     r.policy
                 )
             }
-            Tri::No => format!(
-                "'{}' requires {joined}, which this device does not meet",
-                r.policy
-            ),
+            Tri::No => format!("'{}' requires {joined}, which this device does not meet", r.policy),
             Tri::Unknown => {
                 let facts: Vec<String> = r
                     .controls
@@ -689,11 +654,7 @@ fn judge(e: &Evaluation<'_>, caps: &Capabilities, s: &SignIn, upn: &str) -> Judg
 /// A requirement's controls in words.
 fn joined(r: &Requirement) -> String {
     let controls: Vec<String> = r.controls.iter().map(Control::label).collect();
-    controls.join(if r.operator == Operator::And {
-        " and "
-    } else {
-        " or "
-    })
+    controls.join(if r.operator == Operator::And { " and " } else { " or " })
 }
 
 /// Why registered methods do not count, as a suffix.
@@ -714,11 +675,7 @@ fn unseen_conditions(e: &Evaluation<'_>, policy_id: &str) -> String {
         .flat_map(|r| r.unknown.iter().map(|c| facts::condition(*c)))
         .collect();
     facts.dedup();
-    if facts.is_empty() {
-        "a signal of the sign-in".into()
-    } else {
-        facts.join(" and ")
-    }
+    if facts.is_empty() { "a signal of the sign-in".into() } else { facts.join(" and ") }
 }
 
 /// A requirement the usable methods cannot meet may still be met by registering a method the
@@ -745,11 +702,8 @@ fn register_instead(
         return judged;
     }
     let s = &t.sign_in;
-    let options: Option<Vec<String>> = judged
-        .needs
-        .iter()
-        .map(|r| caps.by_registering(r, s))
-        .collect();
+    let options: Option<Vec<String>> =
+        judged.needs.iter().map(|r| caps.by_registering(r, s)).collect();
     let Some(option) = options.map(|o| o.join("; ")) else {
         return judged;
     };

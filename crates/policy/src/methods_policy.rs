@@ -63,17 +63,11 @@ pub struct Usability {
 
 impl Usability {
     fn yes() -> Usability {
-        Usability {
-            usable: Tri::Yes,
-            why: None,
-        }
+        Usability { usable: Tri::Yes, why: None }
     }
 
     fn not(usable: Tri, why: String) -> Usability {
-        Usability {
-            usable,
-            why: Some(why),
-        }
+        Usability { usable, why: Some(why) }
     }
 }
 
@@ -84,9 +78,7 @@ impl MethodsPolicy {
         if policy.is_none() && configs.is_empty() {
             return MethodsPolicy::default();
         }
-        let migration = policy
-            .and_then(|p| p.get("policyMigrationState"))
-            .and_then(Value::as_str);
+        let migration = policy.and_then(|p| p.get("policyMigrationState")).and_then(Value::as_str);
         MethodsPolicy {
             configs: Some(
                 configs
@@ -206,11 +198,7 @@ fn combine(a: Usability, b: Usability) -> Usability {
         Tri::Unknown => 1,
         Tri::Yes => 2,
     };
-    if rank(b.usable) < rank(a.usable) {
-        b
-    } else {
-        a
-    }
+    if rank(b.usable) < rank(a.usable) { b } else { a }
 }
 
 /// The configuration that governs a mode, and its name for people.
@@ -263,10 +251,7 @@ fn targets(id: &str, p: &Principal<'_>, dir: &Directory) -> Tri {
 /// refuses them.
 fn fido2_key(config: &MethodConfig, method: Option<&Value>) -> Option<Usability> {
     let (allow, list) = config.key_restrictions.as_ref()?;
-    let aaguid = method?
-        .get("aaGuid")
-        .and_then(Value::as_str)
-        .map(str::to_lowercase);
+    let aaguid = method?.get("aaGuid").and_then(Value::as_str).map(str::to_lowercase);
     Some(match aaguid {
         None => Usability::not(
             Tri::Unknown,
@@ -292,26 +277,15 @@ fn temporary_pass(mode: &str, method: Option<&Value>) -> Option<Usability> {
     Some(if usable {
         Usability::yes()
     } else {
-        Usability::not(
-            Tri::No,
-            "the Temporary Access Pass has expired or was used".into(),
-        )
+        Usability::not(Tri::No, "the Temporary Access Pass has expired or was used".into())
     })
 }
 
 fn compile(config: &Value) -> MethodConfig {
-    let list = |k: &str| {
-        config
-            .get(k)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-    };
+    let list = |k: &str| config.get(k).and_then(Value::as_array).into_iter().flatten();
     let restrictions = config.get("keyRestrictions");
-    let enforced = restrictions
-        .and_then(|r| r.get("isEnforced"))
-        .and_then(Value::as_bool)
-        == Some(true);
+    let enforced =
+        restrictions.and_then(|r| r.get("isEnforced")).and_then(Value::as_bool) == Some(true);
     MethodConfig {
         enabled: config.get("state").and_then(Value::as_str) == Some("enabled"),
         include: list("includeTargets")
@@ -353,8 +327,5 @@ pub(crate) const REGISTRABLE: &[(&str, &str)] = &[
     ("softwareOath", "a software OATH token"),
     ("sms", "a phone (SMS)"),
     ("voice", "a phone (voice)"),
-    (
-        "temporaryAccessPassOneTime",
-        "a Temporary Access Pass issued by an administrator",
-    ),
+    ("temporaryAccessPassOneTime", "a Temporary Access Pass issued by an administrator"),
 ];

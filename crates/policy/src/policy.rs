@@ -226,14 +226,9 @@ pub struct Grant {
 impl Grant {
     /// Whether this grant blocks access.
     pub fn blocks(&self) -> bool {
-        self.controls.iter().any(|c| {
-            matches!(
-                c,
-                Control::BuiltIn {
-                    control: BuiltInControl::Block
-                }
-            )
-        })
+        self.controls
+            .iter()
+            .any(|c| matches!(c, Control::BuiltIn { control: BuiltInControl::Block }))
     }
 }
 
@@ -297,11 +292,7 @@ pub struct Policy {
 /// Reads one policy. An unreadable state is treated as enabled: a policy Rewind cannot read
 /// must never be taken for harmless.
 pub fn compile(object: &Value, strengths: &[Strength]) -> Policy {
-    let id = object
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let id = object.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
     let name = object
         .get("displayName")
         .and_then(Value::as_str)
@@ -309,12 +300,7 @@ pub fn compile(object: &Value, strengths: &[Strength]) -> Policy {
     let mut reader = Reader { policy: &name };
     let state = reader.state(object);
     let rules = state.clone().and_then(|_| reader.rules(object, strengths));
-    Policy {
-        state: state.unwrap_or(State::Enabled),
-        id,
-        name,
-        rules,
-    }
+    Policy { state: state.unwrap_or(State::Enabled), id, name, rules }
 }
 
 struct Reader<'a> {
@@ -371,10 +357,8 @@ impl Reader<'_> {
         self.strings(object, path)?
             .iter()
             .map(|s| {
-                parse(s).map_or_else(
-                    || self.error(path, format!("'{s}' is not one of {expected}")),
-                    Ok,
-                )
+                parse(s)
+                    .map_or_else(|| self.error(path, format!("'{s}' is not one of {expected}")), Ok)
             })
             .collect()
     }
@@ -400,20 +384,10 @@ impl Reader<'_> {
             platforms: self.platforms(conditions)?,
             locations: self.locations(conditions)?,
             sign_in_risk: self
-                .members(
-                    conditions,
-                    "signInRiskLevels",
-                    RiskLevel::parse,
-                    &RiskLevel::expected(),
-                )
+                .members(conditions, "signInRiskLevels", RiskLevel::parse, &RiskLevel::expected())
                 .map_err(|e| prefix(e, "conditions."))?,
             user_risk: self
-                .members(
-                    conditions,
-                    "userRiskLevels",
-                    RiskLevel::parse,
-                    &RiskLevel::expected(),
-                )
+                .members(conditions, "userRiskLevels", RiskLevel::parse, &RiskLevel::expected())
                 .map_err(|e| prefix(e, "conditions."))?,
             service_principal_risk: self
                 .members(
@@ -536,18 +510,13 @@ impl Reader<'_> {
     }
 
     fn workloads(&self, conditions: &Value) -> Result<Option<Workloads>, PolicyError> {
-        let Some(c) = conditions
-            .get("clientApplications")
-            .filter(|c| !c.is_null())
-        else {
+        let Some(c) = conditions.get("clientApplications").filter(|c| !c.is_null()) else {
             return Ok(None);
         };
         let p = |e| prefix(e, "conditions.clientApplications.");
         let mut w = Workloads {
             exclude: self.strings(c, "excludeServicePrincipals").map_err(p)?,
-            filter: c
-                .get("servicePrincipalFilter")
-                .is_some_and(|f| !f.is_null()),
+            filter: c.get("servicePrincipalFilter").is_some_and(|f| !f.is_null()),
             ..Workloads::default()
         };
         for sp in self.strings(c, "includeServicePrincipals").map_err(p)? {
@@ -562,10 +531,7 @@ impl Reader<'_> {
 
     fn app_set(&self, apps: &Value, key: &str) -> Result<AppSet, PolicyError> {
         let mut set = AppSet::default();
-        for a in self
-            .strings(apps, key)
-            .map_err(|e| prefix(e, "conditions.applications."))?
-        {
+        for a in self.strings(apps, key).map_err(|e| prefix(e, "conditions.applications."))? {
             match a.as_str() {
                 "All" => set.all = true,
                 "None" => {}
@@ -578,10 +544,7 @@ impl Reader<'_> {
     }
 
     fn apps(&self, conditions: &Value) -> Result<Apps, PolicyError> {
-        let apps = conditions
-            .get("applications")
-            .cloned()
-            .unwrap_or(Value::Null);
+        let apps = conditions.get("applications").cloned().unwrap_or(Value::Null);
         let actions = self
             .strings(&apps, "includeUserActions")
             .map_err(|e| prefix(e, "conditions.applications."))?
@@ -617,17 +580,15 @@ impl Reader<'_> {
         match f.get("mode").and_then(Value::as_str) {
             Some(m) if m.eq_ignore_ascii_case("include") => Ok(true),
             Some(m) if m.eq_ignore_ascii_case("exclude") => Ok(false),
-            other => self.error(
-                &format!("{path}.mode"),
-                format!("{other:?} is not include or exclude"),
-            ),
+            other => {
+                self.error(&format!("{path}.mode"), format!("{other:?} is not include or exclude"))
+            }
         }
     }
 
     fn client_apps(&self, conditions: &Value) -> Result<Option<Vec<ClientApp>>, PolicyError> {
-        let types = self
-            .strings(conditions, "clientAppTypes")
-            .map_err(|e| prefix(e, "conditions."))?;
+        let types =
+            self.strings(conditions, "clientAppTypes").map_err(|e| prefix(e, "conditions."))?;
         if types.is_empty() || types.iter().any(|t| t.eq_ignore_ascii_case("all")) {
             return Ok(None);
         }
@@ -645,10 +606,7 @@ impl Reader<'_> {
         let read = |key: &str| -> Result<(bool, Vec<Platform>), PolicyError> {
             let mut all = false;
             let mut list = Vec::new();
-            for s in self
-                .strings(p, key)
-                .map_err(|e| prefix(e, "conditions.platforms."))?
-            {
+            for s in self.strings(p, key).map_err(|e| prefix(e, "conditions.platforms."))? {
                 if s.eq_ignore_ascii_case("all") {
                     all = true;
                 } else if let Some(platform) = Platform::parse(&s) {
@@ -673,11 +631,7 @@ impl Reader<'_> {
                 "empty while platforms are configured; include all or some platforms",
             );
         }
-        Ok(Some(Platforms {
-            all,
-            include,
-            exclude,
-        }))
+        Ok(Some(Platforms { all, include, exclude }))
     }
 
     fn locations(
@@ -689,10 +643,7 @@ impl Reader<'_> {
         };
         let read = |key: &str| -> Result<LocationSet, PolicyError> {
             let mut set = LocationSet::default();
-            for s in self
-                .strings(l, key)
-                .map_err(|e| prefix(e, "conditions.locations."))?
-            {
+            for s in self.strings(l, key).map_err(|e| prefix(e, "conditions.locations."))? {
                 match s.as_str() {
                     "All" => set.all = true,
                     "AllTrusted" => set.all_trusted = true,
@@ -717,27 +668,17 @@ impl Reader<'_> {
     }
 
     fn device_filter(&self, conditions: &Value) -> Result<Option<DeviceFilter>, PolicyError> {
-        let Some(f) = conditions
-            .pointer("/devices/deviceFilter")
-            .filter(|f| !f.is_null())
-        else {
+        let Some(f) = conditions.pointer("/devices/deviceFilter").filter(|f| !f.is_null()) else {
             return Ok(None);
         };
         let path = "conditions.devices.deviceFilter";
         let include = self.filter_mode(f, path)?;
         let Some(text) = f.get("rule").and_then(Value::as_str) else {
-            return self.error(
-                &format!("{path}.rule"),
-                "missing; a device filter needs a rule",
-            );
+            return self.error(&format!("{path}.rule"), "missing; a device filter needs a rule");
         };
         let rule =
             filter::parse(text).or_else(|e| self.error(&format!("{path}.rule"), e.to_string()))?;
-        Ok(Some(DeviceFilter {
-            include,
-            text: text.to_string(),
-            rule,
-        }))
+        Ok(Some(DeviceFilter { include, text: text.to_string(), rule }))
     }
 
     fn grant(&self, object: &Value, strengths: &[Strength]) -> Result<Option<Grant>, PolicyError> {
@@ -753,20 +694,12 @@ impl Reader<'_> {
             }
         };
         let mut controls: Vec<Control> = self
-            .members(
-                g,
-                "builtInControls",
-                BuiltInControl::parse,
-                &BuiltInControl::expected(),
-            )
+            .members(g, "builtInControls", BuiltInControl::parse, &BuiltInControl::expected())
             .map_err(|e| prefix(e, "grantControls."))?
             .into_iter()
             .map(|control| Control::BuiltIn { control })
             .collect();
-        for id in self
-            .strings(g, "termsOfUse")
-            .map_err(|e| prefix(e, "grantControls."))?
-        {
+        for id in self.strings(g, "termsOfUse").map_err(|e| prefix(e, "grantControls."))? {
             controls.push(Control::TermsOfUse { id });
         }
         for id in self
@@ -831,9 +764,6 @@ fn sessions(object: &Value) -> Vec<Session> {
     s.iter()
         .filter(|(k, v)| !k.contains('@') && !v.is_null())
         .filter(|(_, v)| v.get("isEnabled").and_then(Value::as_bool) != Some(false))
-        .map(|(k, v)| Session {
-            name: k.clone(),
-            settings: v.clone(),
-        })
+        .map(|(k, v)| Session { name: k.clone(), settings: v.clone() })
         .collect()
 }

@@ -103,10 +103,7 @@ impl SignIn {
     /// A device property, if known.
     pub fn device_property(&self, name: &str) -> Option<&DeviceValue> {
         let device = self.device.as_ref()?;
-        device
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        device.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
     }
 
     /// Whether the device is known to be compliant.

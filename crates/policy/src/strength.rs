@@ -41,21 +41,12 @@ pub const BUILT_IN_STRENGTHS: &[(&str, &str, &[&str])] = &[
     (
         "00000000-0000-0000-0000-000000000003",
         "Passwordless MFA",
-        &[
-            "windowsHelloForBusiness",
-            "fido2",
-            "x509CertificateMultiFactor",
-            "deviceBasedPush",
-        ],
+        &["windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor", "deviceBasedPush"],
     ),
     (
         "00000000-0000-0000-0000-000000000004",
         "Phishing-resistant MFA",
-        &[
-            "windowsHelloForBusiness",
-            "fido2",
-            "x509CertificateMultiFactor",
-        ],
+        &["windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor"],
     ),
 ];
 
@@ -74,11 +65,7 @@ impl Strength {
     /// A strength from its Graph representation (`allowedCombinations` as flags strings).
     pub fn from_graph(object: &Value) -> Option<Strength> {
         let id = object.get("id")?.as_str()?.to_string();
-        let name = object
-            .get("displayName")
-            .and_then(Value::as_str)
-            .unwrap_or(&id)
-            .to_string();
+        let name = object.get("displayName").and_then(Value::as_str).unwrap_or(&id).to_string();
         let combinations = object
             .get("allowedCombinations")?
             .as_array()?
@@ -86,11 +73,7 @@ impl Strength {
             .filter_map(Value::as_str)
             .map(combination)
             .collect();
-        Some(Strength {
-            id,
-            name,
-            combinations,
-        })
+        Some(Strength { id, name, combinations })
     }
 
     /// The built-in strengths.
@@ -112,12 +95,7 @@ impl Strength {
 }
 
 fn combination(flags: &str) -> BTreeSet<String> {
-    flags
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    flags.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 /// The `authenticationMethodModes` a registered method (as `GET
@@ -152,11 +130,7 @@ pub fn modes_of_method(method: &Value) -> Vec<&'static str> {
 
 /// The method modes of a list of registered methods.
 pub fn modes(methods: &[Value]) -> BTreeSet<String> {
-    methods
-        .iter()
-        .flat_map(modes_of_method)
-        .map(str::to_string)
-        .collect()
+    methods.iter().flat_map(modes_of_method).map(str::to_string).collect()
 }
 
 #[cfg(test)]

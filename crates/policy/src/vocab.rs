@@ -148,10 +148,7 @@ impl UserAction {
 
     /// The action a policy's URN names.
     pub fn from_urn(s: &str) -> Option<UserAction> {
-        UserAction::ALL
-            .iter()
-            .copied()
-            .find(|a| a.urn().eq_ignore_ascii_case(s.trim()))
+        UserAction::ALL.iter().copied().find(|a| a.urn().eq_ignore_ascii_case(s.trim()))
     }
 }
 
@@ -216,19 +213,10 @@ mod tests {
         assert_eq!(Platform::Ios.name(), "iOS");
         assert_eq!(Platform::parse("all"), None);
         assert_eq!(
-            flags(
-                "deviceCodeFlow, authenticationTransfer",
-                TransferMethod::parse
-            ),
-            Ok(vec![
-                TransferMethod::DeviceCodeFlow,
-                TransferMethod::AuthenticationTransfer
-            ])
+            flags("deviceCodeFlow, authenticationTransfer", TransferMethod::parse),
+            Ok(vec![TransferMethod::DeviceCodeFlow, TransferMethod::AuthenticationTransfer])
         );
-        assert_eq!(
-            flags("minor,bogus", InsiderRisk::parse),
-            Err("bogus".to_string())
-        );
+        assert_eq!(flags("minor,bogus", InsiderRisk::parse), Err("bogus".to_string()));
         assert_eq!(RiskLevel::expected(), "low, medium, high, hidden or none");
         assert_eq!(
             UserAction::from_urn("urn:user:registerdevice"),

@@ -61,9 +61,7 @@ impl Store {
             kind: a.object.kind.name().to_string(),
             key: a.object.key.clone(),
             version: a.version,
-            actors: self
-                .sealer
-                .seal_text(a.object.key.as_bytes(), &actors_text(&a.actors))?,
+            actors: self.sealer.seal_text(a.object.key.as_bytes(), &actors_text(&a.actors))?,
             records: json_list(&a.records),
         })
     }
@@ -77,9 +75,7 @@ impl Store {
             hash: c.hash.map(|h| h.as_bytes().to_vec()),
             change: c.change.name().to_string(),
             name: c.name.as_deref().map(|n| self.sealer.index(n)),
-            actors: self
-                .sealer
-                .seal_text(c.object.key.as_bytes(), &actors_text(&c.actors))?,
+            actors: self.sealer.seal_text(c.object.key.as_bytes(), &actors_text(&c.actors))?,
             records: Some(json_list(&c.records)),
         })
     }
@@ -164,9 +160,8 @@ impl Store {
             });
         }
         for a in self.amendments_between(tenant, after, i64::MAX).await? {
-            if let Some(row) = out
-                .iter_mut()
-                .find(|r| r.object == a.object && r.snapshot == a.version)
+            if let Some(row) =
+                out.iter_mut().find(|r| r.object == a.object && r.snapshot == a.version)
             {
                 row.records.extend(a.records);
             }
@@ -186,8 +181,6 @@ impl Store {
         .bind(tenant.id)
         .fetch_all(&self.db)
         .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get::<String, _>(0)?.to_ascii_lowercase()))
-            .collect()
+        rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?.to_ascii_lowercase())).collect()
     }
 }

@@ -27,11 +27,9 @@ fn connect(path: &Path) -> Result<rusqlite::Connection, StoreError> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| failed(&e))?;
-    c.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(|e| failed(&e))?;
+    c.busy_timeout(std::time::Duration::from_secs(30)).map_err(|e| failed(&e))?;
     // Read pages through a memory map rather than a system call each.
-    c.pragma_update(None, "mmap_size", 1_i64 << 30)
-        .map_err(|e| failed(&e))?;
+    c.pragma_update(None, "mmap_size", 1_i64 << 30).map_err(|e| failed(&e))?;
     Ok(c)
 }
 
@@ -43,18 +41,12 @@ pub(crate) fn manifest(path: &Path, tenant: i64, snapshot: i64) -> Result<Manife
             "SELECT kind, key, hash FROM versions WHERE tenant = ?1 AND snapshot <= ?2 ORDER BY snapshot",
         )
         .map_err(|e| failed(&e))?;
-    let mut rows = stmt
-        .query(rusqlite::params![tenant, snapshot])
-        .map_err(|e| failed(&e))?;
+    let mut rows = stmt.query(rusqlite::params![tenant, snapshot]).map_err(|e| failed(&e))?;
     let mut manifest = Manifest::new();
     // Kinds repeat: look each name up once.
     let mut kinds: Vec<(String, Kind)> = Vec::new();
     while let Some(r) = rows.next().map_err(|e| failed(&e))? {
-        let name = r
-            .get_ref(0)
-            .map_err(|e| failed(&e))?
-            .as_str()
-            .map_err(|e| failed(&e.into()))?;
+        let name = r.get_ref(0).map_err(|e| failed(&e))?.as_str().map_err(|e| failed(&e.into()))?;
         let kind = if let Some((_, k)) = kinds.iter().find(|(n, _)| n == name) {
             *k
         } else {
@@ -112,9 +104,7 @@ pub(crate) fn blobs(
     let mut sorted = hashes.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-    let openers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, 8);
+    let openers = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, 8);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(ContentHash, Vec<u8>)>>(openers * 2);
     let rx = std::sync::Mutex::new(rx);
     std::thread::scope(|s| {
@@ -193,8 +183,5 @@ fn open_all(
     sealer: &Sealer,
     stored: Vec<(ContentHash, Vec<u8>)>,
 ) -> Result<Vec<(ContentHash, Vec<u8>)>, StoreError> {
-    stored
-        .into_iter()
-        .map(|(hash, data)| Ok((hash, sealer.open_blob(&hash, &data)?)))
-        .collect()
+    stored.into_iter().map(|(hash, data)| Ok((hash, sealer.open_blob(&hash, &data)?))).collect()
 }

@@ -71,17 +71,13 @@ impl Fields {
     const FLUSH_AT: usize = 64 * 1024;
 
     fn new() -> Fields {
-        Fields {
-            hasher: blake3::Hasher::new(),
-            buffer: Vec::with_capacity(Self::FLUSH_AT + 1024),
-        }
+        Fields { hasher: blake3::Hasher::new(), buffer: Vec::with_capacity(Self::FLUSH_AT + 1024) }
     }
 
     fn bytes(&mut self, b: Option<&[u8]>) -> &mut Self {
         match b {
             Some(b) => {
-                self.buffer
-                    .extend_from_slice(&(b.len() as u64).to_le_bytes());
+                self.buffer.extend_from_slice(&(b.len() as u64).to_le_bytes());
                 self.buffer.extend_from_slice(b);
             }
             None => self.buffer.extend_from_slice(&u64::MAX.to_le_bytes()),
@@ -137,13 +133,7 @@ pub(crate) fn snapshot_digest(
         .int(fields.millis)
         .bytes(fields.cursor_kinds.map(str::as_bytes))
         .bytes(fields.ledger_head.map(str::as_bytes))
-        .bytes(
-            fields
-                .audit_until
-                .map(i64::to_le_bytes)
-                .as_ref()
-                .map(<[u8; 8]>::as_slice),
-        )
+        .bytes(fields.audit_until.map(i64::to_le_bytes).as_ref().map(<[u8; 8]>::as_slice))
         .count(rows.len());
     for r in rows.iter() {
         f.text(&r.kind)
@@ -156,11 +146,7 @@ pub(crate) fn snapshot_digest(
     }
     f.count(amendments.len());
     for a in amendments.iter() {
-        f.text(&a.kind)
-            .text(&a.key)
-            .int(a.version)
-            .text(&a.actors)
-            .text(&a.records);
+        f.text(&a.kind).text(&a.key).int(a.version).text(&a.actors).text(&a.records);
     }
     f.finish()
 }
@@ -233,10 +219,7 @@ mod tests {
     #[test]
     fn every_stored_field_moves_the_digest() {
         let base = snapshot_digest(&fields(), &mut [row("[]")], &mut []);
-        assert_ne!(
-            base,
-            snapshot_digest(&fields(), &mut [row("[\"x\"]")], &mut [])
-        );
+        assert_ne!(base, snapshot_digest(&fields(), &mut [row("[\"x\"]")], &mut []));
         let mut other = fields();
         other.complete = false;
         assert_ne!(base, snapshot_digest(&other, &mut [row("[]")], &mut []));

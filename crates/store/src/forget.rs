@@ -51,11 +51,7 @@ struct Folded {
 }
 
 /// A kept snapshot, the forgotten run before it, and the fold of the run into it.
-type Plan<'a> = (
-    &'a SnapshotInfo,
-    Vec<&'a SnapshotInfo>,
-    Vec<(Folded, Option<Change>)>,
-);
+type Plan<'a> = (&'a SnapshotInfo, Vec<&'a SnapshotInfo>, Vec<(Folded, Option<Change>)>);
 
 impl Store {
     /// Applies `policy` to the tenant's snapshots: forgets the ones it does not keep and
@@ -79,12 +75,8 @@ impl Store {
             blobs_removed: 0,
             bytes_removed: 0,
         };
-        let kept: HashSet<i64> = report
-            .decisions
-            .iter()
-            .filter(|d| d.keep())
-            .map(|d| d.snapshot)
-            .collect();
+        let kept: HashSet<i64> =
+            report.decisions.iter().filter(|d| d.keep()).map(|d| d.snapshot).collect();
         if dry_run || kept.len() == snapshots.len() {
             return Ok(report);
         }
@@ -158,10 +150,7 @@ impl Store {
         }
         drop(rows);
         // Late attributions of the folded rows fold in with them.
-        for a in self
-            .amendments_between(tenant, previous.unwrap_or(0), kept)
-            .await?
-        {
+        for a in self.amendments_between(tenant, previous.unwrap_or(0), kept).await? {
             if let Some(f) = by_key.get_mut(&a.object) {
                 merge_actors(&mut f.actors, a.actors);
                 f.records.extend(a.records);
@@ -246,10 +235,8 @@ impl Store {
                 }
             }
             let parent_gone = kept.parent.is_some_and(|p| run.iter().any(|g| g.id == p));
-            let anchor = run
-                .iter()
-                .find(|g| Some(g.id) == kept.parent)
-                .map(|g| g.chain.as_bytes().to_vec());
+            let anchor =
+                run.iter().find(|g| Some(g.id) == kept.parent).map(|g| g.chain.as_bytes().to_vec());
             let counts_json = serde_json::to_string(&counts)
                 .map_err(|e| StoreError::Corrupt(format!("counts: {e}")))?;
             sqlx::query(
@@ -404,10 +391,7 @@ impl Store {
                 .await?;
         for r in rows {
             let link: String = r.try_get(1)?;
-            map.insert(
-                r.try_get(0)?,
-                blake3::hash(link.as_bytes()).to_hex().to_string(),
-            );
+            map.insert(r.try_get(0)?, blake3::hash(link.as_bytes()).to_hex().to_string());
         }
         serde_json::to_string(&map).map_err(|e| StoreError::Corrupt(format!("cursors: {e}")))
     }
@@ -425,13 +409,8 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let (count, bytes): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-        sqlx::query(&format!("DELETE {UNREFERENCED}"))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!("DELETE {UNREFERENCED}")).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok((
-            u64::try_from(count).unwrap_or(0),
-            u64::try_from(bytes).unwrap_or(0),
-        ))
+        Ok((u64::try_from(count).unwrap_or(0), u64::try_from(bytes).unwrap_or(0)))
     }
 }

@@ -97,13 +97,7 @@ impl Store {
             audit_until: s.audit_until,
         };
         let digest = snapshot_digest(&fields, rows, amendments);
-        chain_hash_v2(
-            self.sealer.chain_key(),
-            parent,
-            &s.manifest,
-            s.audit.as_ref(),
-            &digest,
-        )
+        chain_hash_v2(self.sealer.chain_key(), parent, &s.manifest, s.audit.as_ref(), &digest)
     }
 
     /// The tenant's snapshots as the chain sees them, oldest first.
@@ -260,9 +254,7 @@ impl Store {
         let expected =
             self.expected_chain(tenant, s, parent_chain.as_ref(), &mut rows, &mut amendments);
         if expected != s.chain {
-            return Err(damaged(
-                "what is stored about it no longer gives its chain hash".into(),
-            ));
+            return Err(damaged("what is stored about it no longer gives its chain hash".into()));
         }
         if let Ok(mut set) = self.checked.lock() {
             set.insert(s.id);

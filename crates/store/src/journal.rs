@@ -83,8 +83,7 @@ impl Store {
         let id: i64 = row.try_get(0)?;
         let body = serde_json::json!({"created_at": now, "plan": sealed, "writer": writer,
             "status": RestoreStatus::Running.as_str()});
-        self.append_ledger(&mut tx, tenant.id, "restore", &id.to_string(), &body, now)
-            .await?;
+        self.append_ledger(&mut tx, tenant.id, "restore", &id.to_string(), &body, now).await?;
         tx.commit().await?;
         Ok(RestoreId(id))
     }
@@ -102,9 +101,7 @@ impl Store {
                 Ok(RestoreRecord {
                     id: RestoreId(r.try_get(0)?),
                     created_at: micros(r.try_get(1)?)?,
-                    plan: self
-                        .sealer
-                        .open_text(PLAN_ADDRESS, &r.try_get::<String, _>(2)?)?,
+                    plan: self.sealer.open_text(PLAN_ADDRESS, &r.try_get::<String, _>(2)?)?,
                     status: RestoreStatus::parse(&r.try_get::<String, _>(3)?)?,
                     finished_at: r.try_get::<Option<i64>, _>(4)?.map(micros).transpose()?,
                 })
@@ -120,8 +117,7 @@ impl Store {
         state: StepState,
         result: &str,
     ) -> Result<(), StoreError> {
-        self.record_steps(restore, &[(step, state, result.to_string())])
-            .await
+        self.record_steps(restore, &[(step, state, result.to_string())]).await
     }
 
     /// Records several steps' states in one transaction: `(step, state, result)`.
@@ -147,15 +143,8 @@ impl Store {
                 .await?;
             let body =
                 serde_json::json!({"state": state.as_str(), "result": sealed, "updated_at": now});
-            self.append_ledger(
-                &mut tx,
-                tenant,
-                "step",
-                &format!("{restore}/{step}"),
-                &body,
-                now,
-            )
-            .await?;
+            self.append_ledger(&mut tx, tenant, "step", &format!("{restore}/{step}"), &body, now)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -204,8 +193,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let body = serde_json::json!({"status": status.as_str(), "finished_at": now});
-        self.append_ledger(&mut tx, tenant, "finish", &restore.to_string(), &body, now)
-            .await?;
+        self.append_ledger(&mut tx, tenant, "finish", &restore.to_string(), &body, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -236,15 +224,7 @@ impl Store {
         .await?;
         let body = serde_json::json!({"kind": kind.name(), "old_key": old_key, "new_key": new_key,
             "created_at": now});
-        self.append_ledger(
-            &mut tx,
-            tenant.id,
-            "lineage",
-            &restore.to_string(),
-            &body,
-            now,
-        )
-        .await?;
+        self.append_ledger(&mut tx, tenant.id, "lineage", &restore.to_string(), &body, now).await?;
         tx.commit().await?;
         Ok(())
     }

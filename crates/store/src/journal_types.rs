@@ -46,10 +46,7 @@ impl RestoreStatus {
 
     /// Whether a restore in this status did not finish, so `--resume` may continue it.
     pub fn unfinished(self) -> bool {
-        matches!(
-            self,
-            RestoreStatus::Running | RestoreStatus::Partial | RestoreStatus::Verifying
-        )
+        matches!(self, RestoreStatus::Running | RestoreStatus::Partial | RestoreStatus::Verifying)
     }
 
     pub(crate) fn parse(s: &str) -> Result<RestoreStatus, StoreError> {
@@ -98,14 +95,9 @@ impl StepState {
     }
 
     pub(crate) fn parse(s: &str) -> Result<StepState, StoreError> {
-        [
-            StepState::Started,
-            StepState::Done,
-            StepState::Failed,
-            StepState::Skipped,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-        .ok_or_else(|| StoreError::Corrupt(format!("unknown restore step state '{s}'")))
+        [StepState::Started, StepState::Done, StepState::Failed, StepState::Skipped]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown restore step state '{s}'")))
     }
 }

@@ -84,14 +84,8 @@ impl Store {
             None => (1, None),
         };
         let body = body.to_string();
-        let chain = entry_chain(
-            self.sealer.chain_key(),
-            previous.as_ref(),
-            entry,
-            subject,
-            &body,
-            at,
-        );
+        let chain =
+            entry_chain(self.sealer.chain_key(), previous.as_ref(), entry, subject, &body, at);
         sqlx::query(
             "INSERT INTO ledger (tenant, seq, entry, subject, body, at, chain) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -221,15 +215,8 @@ impl Store {
             let body = serde_json::json!({"created_at": created_at,
                 "plan": r.try_get::<String, _>(2)?, "writer": r.try_get::<Option<String>, _>(3)?,
                 "status": crate::journal_types::RestoreStatus::Running.as_str()});
-            self.append_ledger(
-                &mut tx,
-                tenant,
-                "restore",
-                &id.to_string(),
-                &body,
-                created_at,
-            )
-            .await?;
+            self.append_ledger(&mut tx, tenant, "restore", &id.to_string(), &body, created_at)
+                .await?;
             let steps = sqlx::query(
                 "SELECT step, state, result, updated_at FROM restore_steps WHERE restore = $1 \
                  ORDER BY step",
@@ -242,8 +229,7 @@ impl Store {
                 let body = serde_json::json!({"state": s.try_get::<String, _>(1)?,
                     "result": s.try_get::<String, _>(2)?, "updated_at": at});
                 let subject = format!("{id}/{}", s.try_get::<i64, _>(0)?);
-                self.append_ledger(&mut tx, tenant, "step", &subject, &body, at)
-                    .await?;
+                self.append_ledger(&mut tx, tenant, "step", &subject, &body, at).await?;
             }
             if let Some(finished) = r.try_get::<Option<i64>, _>(5)? {
                 let body = serde_json::json!({"status": r.try_get::<String, _>(4)?,
@@ -265,15 +251,13 @@ impl Store {
                 "old_key": r.try_get::<String, _>(1)?, "new_key": r.try_get::<String, _>(2)?,
                 "created_at": at});
             let subject = r.try_get::<i64, _>(3)?.to_string();
-            self.append_ledger(&mut tx, tenant, "lineage", &subject, &body, at)
-                .await?;
+            self.append_ledger(&mut tx, tenant, "lineage", &subject, &body, at).await?;
         }
         let mut watch = std::collections::BTreeMap::new();
         self.watch_tables(tenant, &mut watch).await?;
         let now = jiff::Timestamp::now().as_microsecond();
         for ((entry, subject), body) in watch {
-            self.append_ledger(&mut tx, tenant, &entry, &subject, &body, now)
-                .await?;
+            self.append_ledger(&mut tx, tenant, &entry, &subject, &body, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -309,10 +293,7 @@ impl Store {
                 .split_once(':')
                 .and_then(|(seq, hex)| {
                     let seq: i64 = seq.parse().ok()?;
-                    entries
-                        .iter()
-                        .find(|e| e.seq == seq)
-                        .map(|e| e.chain.to_hex() == hex)
+                    entries.iter().find(|e| e.seq == seq).map(|e| e.chain.to_hex() == hex)
                 })
                 .unwrap_or(false);
             if !found {
@@ -364,10 +345,7 @@ impl Store {
             .transpose()?
             .flatten();
         if let Some(e) = evaluated {
-            have.insert(
-                ("evaluated".into(), "watch".into()),
-                serde_json::json!({"evaluated": e}),
-            );
+            have.insert(("evaluated".into(), "watch".into()), serde_json::json!({"evaluated": e}));
         }
         let mark = sqlx::query("SELECT value FROM meta WHERE key = $1")
             .bind(crate::timeline::import_mark_key(tenant))
@@ -376,10 +354,7 @@ impl Store {
             .map(|r| r.try_get::<String, _>(0))
             .transpose()?;
         if let Some(commit) = mark {
-            have.insert(
-                ("import".into(), "git".into()),
-                serde_json::json!({"commit": commit}),
-            );
+            have.insert(("import".into(), "git".into()), serde_json::json!({"commit": commit}));
         }
         Ok(())
     }
@@ -454,10 +429,7 @@ impl Store {
         .await?
         {
             have.insert(
-                (
-                    "step".into(),
-                    format!("{}/{}", r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)?),
-                ),
+                ("step".into(), format!("{}/{}", r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)?)),
                 serde_json::json!({"state": r.try_get::<String, _>(2)?,
                     "result": r.try_get::<String, _>(3)?, "updated_at": r.try_get::<i64, _>(4)?}),
             );
@@ -488,10 +460,7 @@ impl Store {
         let mut problems = Vec::new();
         for (key, value) in &have {
             if want.get(key) != Some(value) {
-                problems.push(format!(
-                    "{} {} is not what the ledger recorded",
-                    key.0, key.1
-                ));
+                problems.push(format!("{} {} is not what the ledger recorded", key.0, key.1));
             }
         }
         for key in want.keys().filter(|k| !have.contains_key(*k)) {

@@ -27,18 +27,12 @@ pub struct StoreLock {
 impl StoreLock {
     /// A lock held through an OS file lock on `file`.
     pub(crate) fn file(file: File) -> StoreLock {
-        StoreLock {
-            _file: Some(file),
-            connection: None,
-        }
+        StoreLock { _file: Some(file), connection: None }
     }
 
     /// A lock held by a session of `connection` (closed when the lock is dropped).
     pub(crate) fn connection(connection: PoolConnection<sqlx::Any>) -> StoreLock {
-        StoreLock {
-            _file: None,
-            connection: Some(connection),
-        }
+        StoreLock { _file: None, connection: Some(connection) }
     }
 
     /// Lets go now. Dropping the lock closes its `PostgreSQL` connection, and the server frees
@@ -47,9 +41,7 @@ impl StoreLock {
     /// it when this returns.
     pub async fn release(mut self) -> Result<(), StoreError> {
         if let Some(mut c) = self.connection.take() {
-            sqlx::query("SELECT pg_advisory_unlock_all()")
-                .execute(&mut *c)
-                .await?;
+            sqlx::query("SELECT pg_advisory_unlock_all()").execute(&mut *c).await?;
             drop(c.detach());
         }
         Ok(())
@@ -74,10 +66,7 @@ impl Store {
                 let file = tokio::task::spawn_blocking(move || file.lock_shared().map(|()| file))
                     .await
                     .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
-                Ok(StoreLock {
-                    _file: Some(file),
-                    connection: None,
-                })
+                Ok(StoreLock { _file: Some(file), connection: None })
             }
             Dialect::Postgres => {
                 let mut c = self.db.acquire().await?;
@@ -85,10 +74,7 @@ impl Store {
                     .bind(ADVISORY_KEY)
                     .execute(&mut *c)
                     .await?;
-                Ok(StoreLock {
-                    _file: None,
-                    connection: Some(c),
-                })
+                Ok(StoreLock { _file: None, connection: Some(c) })
             }
         }
     }
@@ -106,10 +92,7 @@ impl Store {
             Dialect::Sqlite => {
                 let file = self.open_lock_file()?;
                 match file.try_lock() {
-                    Ok(()) => Ok(StoreLock {
-                        _file: Some(file),
-                        connection: None,
-                    }),
+                    Ok(()) => Ok(StoreLock { _file: Some(file), connection: None }),
                     Err(std::fs::TryLockError::WouldBlock) => Err(busy()),
                     Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
                 }
@@ -121,14 +104,7 @@ impl Store {
                     .fetch_one(&mut *c)
                     .await?
                     .try_get(0)?;
-                if got {
-                    Ok(StoreLock {
-                        _file: None,
-                        connection: Some(c),
-                    })
-                } else {
-                    Err(busy())
-                }
+                if got { Ok(StoreLock { _file: None, connection: Some(c) }) } else { Err(busy()) }
             }
         }
     }
@@ -140,11 +116,7 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("a SQLite store without its path".into()))?;
         let mut path = db.as_os_str().to_owned();
         path.push(".lock");
-        Ok(OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)?)
+        Ok(OpenOptions::new().create(true).truncate(false).write(true).open(path)?)
     }
 
     /// `<store>.<name>.lock` beside a `SQLite` store, readable and writable.
@@ -155,11 +127,6 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("a SQLite store without its path".into()))?;
         let mut path = db.as_os_str().to_owned();
         path.push(format!(".{name}.lock"));
-        Ok(OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(path)?)
+        Ok(OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path)?)
     }
 }

@@ -28,10 +28,8 @@ impl Store {
         tenant: &TenantInfo,
         holder: &str,
     ) -> Result<StoreLock, StoreError> {
-        let holder = format!(
-            "{holder} since {}",
-            Timestamp::now().strftime("%Y-%m-%d %H:%M:%S UTC")
-        );
+        let holder =
+            format!("{holder} since {}", Timestamp::now().strftime("%Y-%m-%d %H:%M:%S UTC"));
         let busy = |by: &str| {
             StoreError::Conflict(format!(
                 "a restore of tenant '{}' is already running ({by}); wait for it to finish, or \
@@ -52,11 +50,7 @@ impl Store {
                     Err(std::fs::TryLockError::WouldBlock) => {
                         let mut by = String::new();
                         file.read_to_string(&mut by)?;
-                        Err(busy(if by.is_empty() {
-                            "held by another process"
-                        } else {
-                            &by
-                        }))
+                        Err(busy(if by.is_empty() { "held by another process" } else { &by }))
                     }
                     Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
                 }

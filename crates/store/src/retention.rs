@@ -56,11 +56,7 @@ type Bucket = fn(Timestamp) -> i64;
 pub fn select(snapshots: &[(i64, Timestamp)], policy: KeepPolicy) -> Vec<Decision> {
     let mut all: Vec<Decision> = snapshots
         .iter()
-        .map(|(id, t)| Decision {
-            snapshot: *id,
-            taken_at: *t,
-            reasons: Vec::new(),
-        })
+        .map(|(id, t)| Decision { snapshot: *id, taken_at: *t, reasons: Vec::new() })
         .collect();
     all.sort_by_key(|d| std::cmp::Reverse((d.taken_at, d.snapshot)));
     let rules: [(&'static str, u32, Bucket); 6] = [
@@ -75,9 +71,7 @@ pub fn select(snapshots: &[(i64, Timestamp)], policy: KeepPolicy) -> Vec<Decisio
             let d = t.to_zoned(TimeZone::UTC).date();
             i64::from(d.year()) * 100 + i64::from(d.month())
         }),
-        ("yearly", policy.yearly, |t| {
-            i64::from(t.to_zoned(TimeZone::UTC).date().year())
-        }),
+        ("yearly", policy.yearly, |t| i64::from(t.to_zoned(TimeZone::UTC).date().year())),
     ];
     for (name, count, bucket) in rules {
         let mut left = count;
@@ -137,13 +131,7 @@ mod tests {
     #[test]
     fn keep_last_keeps_the_newest() {
         assert_eq!(
-            kept(
-                SNAPS,
-                KeepPolicy {
-                    last: 2,
-                    ..KeepPolicy::default()
-                }
-            ),
+            kept(SNAPS, KeepPolicy { last: 2, ..KeepPolicy::default() }),
             vec![(7, vec!["last"]), (6, vec!["last"])]
         );
     }
@@ -151,23 +139,11 @@ mod tests {
     #[test]
     fn buckets_keep_the_newest_of_each_and_count_only_buckets_with_snapshots() {
         assert_eq!(
-            kept(
-                SNAPS,
-                KeepPolicy {
-                    daily: 3,
-                    ..KeepPolicy::default()
-                }
-            ),
+            kept(SNAPS, KeepPolicy { daily: 3, ..KeepPolicy::default() }),
             vec![(7, vec!["daily"]), (5, vec!["daily"]), (4, vec!["daily"])]
         );
         assert_eq!(
-            kept(
-                SNAPS,
-                KeepPolicy {
-                    hourly: 10,
-                    ..KeepPolicy::default()
-                }
-            ),
+            kept(SNAPS, KeepPolicy { hourly: 10, ..KeepPolicy::default() }),
             vec![
                 (7, vec!["hourly"]),
                 (5, vec!["hourly"]),
@@ -177,37 +153,18 @@ mod tests {
             ]
         );
         assert_eq!(
-            kept(
-                SNAPS,
-                KeepPolicy {
-                    monthly: 5,
-                    weekly: 1,
-                    ..KeepPolicy::default()
-                }
-            ),
+            kept(SNAPS, KeepPolicy { monthly: 5, weekly: 1, ..KeepPolicy::default() }),
             vec![(7, vec!["weekly", "monthly"]), (5, vec!["monthly"])]
         );
         assert_eq!(
-            kept(
-                SNAPS,
-                KeepPolicy {
-                    yearly: 1,
-                    ..KeepPolicy::default()
-                }
-            ),
+            kept(SNAPS, KeepPolicy { yearly: 1, ..KeepPolicy::default() }),
             vec![(7, vec!["yearly"])]
         );
     }
 
     #[test]
     fn the_newest_snapshot_is_always_kept() {
-        let got = kept(
-            &SNAPS[..3],
-            KeepPolicy {
-                monthly: 0,
-                ..KeepPolicy::default()
-            },
-        );
+        let got = kept(&SNAPS[..3], KeepPolicy { monthly: 0, ..KeepPolicy::default() });
         assert_eq!(got, vec![(3, vec!["latest"])]);
     }
 }

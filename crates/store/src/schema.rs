@@ -69,10 +69,7 @@ pub(crate) async fn is_store(db: &AnyPool) -> Result<bool, StoreError> {
 pub(crate) async fn migrate(db: &AnyPool, dialect: Dialect) -> Result<(), StoreError> {
     let mut conn = db.acquire().await?;
     if dialect == Dialect::Postgres {
-        sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await?;
     }
     let result = migrate_on(&mut conn, dialect).await;
     if dialect == Dialect::Postgres {
@@ -97,10 +94,7 @@ async fn migrate_on(conn: &mut AnyConnection, dialect: Dialect) -> Result<(), St
         .map(|r| r.try_get::<i64, _>(0))
         .collect::<Result<_, _>>()?;
     if let Some(&found) = applied.iter().max().filter(|v| **v > SCHEMA_VERSION) {
-        return Err(StoreError::TooNew {
-            found,
-            known: SCHEMA_VERSION,
-        });
+        return Err(StoreError::TooNew { found, known: SCHEMA_VERSION });
     }
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         // SQLite: take the write lock up front, so a concurrent opener waits here.

@@ -39,9 +39,7 @@ impl StoreKey {
     /// Parses a key written as 64 hex characters or as base64 of 32 bytes (surrounding
     /// whitespace ignored), or given as exactly 32 raw bytes (a key file).
     pub fn parse(bytes: &[u8]) -> Result<StoreKey, StoreError> {
-        let text = std::str::from_utf8(bytes)
-            .map(str::trim)
-            .unwrap_or_default();
+        let text = std::str::from_utf8(bytes).map(str::trim).unwrap_or_default();
         let decoded = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             ContentHash::from_hex(&text.to_ascii_lowercase()).map(|h| *h.as_bytes())
         } else {
@@ -50,15 +48,11 @@ impl StoreKey {
                 .ok()
                 .and_then(|d| <[u8; 32]>::try_from(d.as_slice()).ok())
         };
-        decoded
-            .or_else(|| <[u8; 32]>::try_from(bytes).ok())
-            .map(StoreKey)
-            .ok_or_else(|| {
-                StoreError::Key(
-                    "a key is 64 hex characters, base64 of 32 bytes, or a file of 32 raw bytes"
-                        .into(),
-                )
-            })
+        decoded.or_else(|| <[u8; 32]>::try_from(bytes).ok()).map(StoreKey).ok_or_else(|| {
+            StoreError::Key(
+                "a key is 64 hex characters, base64 of 32 bytes, or a file of 32 raw bytes".into(),
+            )
+        })
     }
 
     /// Makes a fresh random key (for `rewind init --encrypt`-style use and tests).
@@ -76,9 +70,7 @@ impl StoreKey {
     /// A value that tells a right key from a wrong one without revealing the key: the key's
     /// BLAKE3 keyed hash of a fixed text.
     pub(crate) fn check_value(&self) -> String {
-        blake3::keyed_hash(&self.0, b"rewind-store-key-check-v1")
-            .to_hex()
-            .to_string()
+        blake3::keyed_hash(&self.0, b"rewind-store-key-check-v1").to_hex().to_string()
     }
 }
 
@@ -134,18 +126,12 @@ impl Sealer {
             return Ok(text.to_string());
         }
         let sealed = self.seal(address, text.as_bytes())?;
-        Ok(format!(
-            "enc:{}",
-            base64::engine::general_purpose::STANDARD.encode(sealed)
-        ))
+        Ok(format!("enc:{}", base64::engine::general_purpose::STANDARD.encode(sealed)))
     }
 
     /// Reads back a column written by [`Sealer::seal_text`].
     pub(crate) fn open_text(&self, address: &[u8], stored: &str) -> Result<String, StoreError> {
-        let Some(b64) = stored
-            .strip_prefix("enc:")
-            .filter(|_| self.cipher.is_some())
-        else {
+        let Some(b64) = stored.strip_prefix("enc:").filter(|_| self.cipher.is_some()) else {
             return Ok(stored.to_string());
         };
         let bytes = base64::engine::general_purpose::STANDARD
@@ -169,13 +155,7 @@ impl Sealer {
         let mut nonce = [0u8; NONCE];
         rand::rng().fill_bytes(&mut nonce);
         let sealed = cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: &packed,
-                    aad: address,
-                },
-            )
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &packed, aad: address })
             .map_err(|_| StoreError::Corrupt("encryption failed".into()))?;
         let mut out = Vec::with_capacity(NONCE + sealed.len());
         out.extend_from_slice(&nonce);
@@ -213,13 +193,7 @@ impl Sealer {
                 }
                 let (nonce, body) = stored.split_at(NONCE);
                 packed = cipher
-                    .decrypt(
-                        XNonce::from_slice(nonce),
-                        Payload {
-                            msg: body,
-                            aad: address,
-                        },
-                    )
+                    .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: address })
                     .map_err(|_| "authentication failed: the data was altered".to_string())?;
                 &packed
             }
@@ -232,9 +206,7 @@ impl Sealer {
             .and_then(|n| usize::try_from(n).ok())
             .ok_or_else(|| "not a zstd frame with a recorded size".to_string())?;
         if size > MAX_BLOB {
-            return Err(format!(
-                "a blob claims {size} bytes, more than the {MAX_BLOB} allowed"
-            ));
+            return Err(format!("a blob claims {size} bytes, more than the {MAX_BLOB} allowed"));
         }
         DECOMPRESSOR
             .with(|d| match &mut *d.borrow_mut() {
@@ -266,10 +238,7 @@ mod tests {
         let hex = k.to_hex();
         assert_eq!(StoreKey::parse(hex.as_bytes()).unwrap().0, k.0);
         let b64 = base64::engine::general_purpose::STANDARD.encode(k.0);
-        assert_eq!(
-            StoreKey::parse(format!("{b64}\n").as_bytes()).unwrap().0,
-            k.0
-        );
+        assert_eq!(StoreKey::parse(format!("{b64}\n").as_bytes()).unwrap().0, k.0);
         assert!(StoreKey::parse(b"too short").is_err());
         assert!(format!("{k:?}").contains("redacted"));
     }

@@ -19,9 +19,7 @@ async fn probe(options: &AnyConnectOptions, dialect: Dialect) -> Result<(), Stor
     let mut conn = options.connect().await.map_err(unavailable)?;
     if dialect == Dialect::Sqlite {
         // SQLite opens any file lazily; reading its schema finds one that is not a database.
-        conn.execute("SELECT count(*) FROM sqlite_master")
-            .await
-            .map_err(unavailable)?;
+        conn.execute("SELECT count(*) FROM sqlite_master").await.map_err(unavailable)?;
     }
     conn.close().await?;
     Ok(())
@@ -214,9 +212,7 @@ impl Store {
                 "this store is encrypted; set REWIND_STORE_KEY or --store-key-file to its key"
                     .into(),
             )),
-            Some(_) => Err(StoreError::Key(
-                "the key given is not this store's key".into(),
-            )),
+            Some(_) => Err(StoreError::Key("the key given is not this store's key".into())),
         }
     }
 
@@ -245,14 +241,12 @@ impl Store {
 
     /// Every tenant, by name.
     pub async fn tenants(&self) -> Result<Vec<TenantInfo>, StoreError> {
-        sqlx::query(&format!(
-            "SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name"
-        ))
-        .fetch_all(&self.db)
-        .await?
-        .iter()
-        .map(tenant_row)
-        .collect()
+        sqlx::query(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name"))
+            .fetch_all(&self.db)
+            .await?
+            .iter()
+            .map(tenant_row)
+            .collect()
     }
 
     /// The tenant with this name or tenant id.
@@ -295,10 +289,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("DELETE FROM tenants WHERE id = $1")
-            .bind(tenant.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM tenants WHERE id = $1").bind(tenant.id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -107,15 +107,13 @@ pub struct SnapshotInfo {
 impl SnapshotInfo {
     /// Changes of every kind together.
     pub fn totals(&self) -> KindCounts {
-        self.counts
-            .values()
-            .fold(KindCounts::default(), |a, c| KindCounts {
-                objects: a.objects + c.objects,
-                created: a.created + c.created,
-                updated: a.updated + c.updated,
-                deleted: a.deleted + c.deleted,
-                unavailable: None,
-            })
+        self.counts.values().fold(KindCounts::default(), |a, c| KindCounts {
+            objects: a.objects + c.objects,
+            created: a.created + c.created,
+            updated: a.updated + c.updated,
+            deleted: a.deleted + c.deleted,
+            unavailable: None,
+        })
     }
 }
 
@@ -281,10 +279,7 @@ pub(crate) fn version_key(r: &AnyRow) -> Result<(ObjectKey, Option<ContentHash>)
     let kind: String = r.try_get(0)?;
     let kind = Kind::from_name(&kind)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{kind}' in versions")))?;
-    Ok((
-        ObjectKey::new(kind, r.try_get::<String, _>(1)?),
-        opt_hash(r.try_get(2)?)?,
-    ))
+    Ok((ObjectKey::new(kind, r.try_get::<String, _>(1)?), opt_hash(r.try_get(2)?)?))
 }
 
 /// The `id`s of a JSON array of audit records.

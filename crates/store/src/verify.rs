@@ -245,10 +245,8 @@ impl Store {
             (p.tenant, p.snapshot) = here(Some(snapshot));
         }
         self.verify_cursors(tenant, &snapshots, report).await?;
-        let heads: Vec<(i64, String)> = snapshots
-            .iter()
-            .filter_map(|s| s.ledger_head.clone().map(|h| (s.id, h)))
-            .collect();
+        let heads: Vec<(i64, String)> =
+            snapshots.iter().filter_map(|s| s.ledger_head.clone().map(|h| (s.id, h))).collect();
         for what in self.check_ledger(tenant.id, &heads).await? {
             report.problem(what).tenant = Some(tenant.name.clone());
         }

@@ -67,9 +67,7 @@ fn micros_of(d: Duration) -> i64 {
 
 /// A known actor is kept as a hash of its lowercased name, so the table names nobody.
 fn actor_digest(actor: &str) -> String {
-    blake3::hash(actor.to_lowercase().as_bytes())
-        .to_hex()
-        .to_string()
+    blake3::hash(actor.to_lowercase().as_bytes()).to_hex().to_string()
 }
 
 impl Store {
@@ -205,15 +203,10 @@ impl Store {
             id: r.try_get(0)?,
             tenant: r.try_get(1)?,
             rule: r.try_get(2)?,
-            severity: r
-                .try_get::<String, _>(3)?
-                .parse()
-                .map_err(StoreError::Corrupt)?,
+            severity: r.try_get::<String, _>(3)?.parse().map_err(StoreError::Corrupt)?,
             snapshot: r.try_get(4)?,
             created_at: micros(r.try_get(5)?)?,
-            body: self
-                .sealer
-                .open_text(fingerprint.as_bytes(), &r.try_get::<String, _>(6)?)?,
+            body: self.sealer.open_text(fingerprint.as_bytes(), &r.try_get::<String, _>(6)?)?,
             delivered_at: r.try_get::<Option<i64>, _>(8)?.map(micros).transpose()?,
             delivered_to: r
                 .try_get::<String, _>(9)?
@@ -266,8 +259,7 @@ impl Store {
             .await?;
             if added.is_some() {
                 let body = serde_json::json!({"first_seen": now});
-                self.append_ledger(&mut tx, tenant.id, "known", &digest, &body, now)
-                    .await?;
+                self.append_ledger(&mut tx, tenant.id, "known", &digest, &body, now).await?;
             }
         }
         tx.commit().await?;
@@ -307,8 +299,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let body = serde_json::json!({"evaluated": snapshot});
-        self.append_ledger(&mut tx, tenant.id, "evaluated", "watch", &body, now)
-            .await?;
+        self.append_ledger(&mut tx, tenant.id, "evaluated", "watch", &body, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -355,17 +346,11 @@ impl Store {
         let Some(row) = claimed else { return Ok(None) };
         let id: i64 = row.try_get(0)?;
         let failures: i64 = row.try_get(1)?;
-        let tenant = sqlx::query(&format!(
-            "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.db)
-        .await?;
-        Ok(tenant
-            .as_ref()
-            .map(tenant_row)
-            .transpose()?
-            .map(|t| (t, failures)))
+        let tenant = sqlx::query(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db)
+            .await?;
+        Ok(tenant.as_ref().map(tenant_row).transpose()?.map(|t| (t, failures)))
     }
 
     /// Extends a lease `holder` still holds; `false` when it lost it (it expired and another

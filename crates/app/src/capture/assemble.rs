@@ -67,11 +67,7 @@ pub(crate) fn build(kind: Kind, key: String, raw: &Value) -> Built {
     } else {
         canonicalize(kind, raw)
     };
-    Built {
-        key,
-        canonical,
-        name,
-    }
+    Built { key, canonical, name }
 }
 
 /// Merges a delta item into the previous version: the item carries at least the changed
@@ -172,10 +168,7 @@ mod tests {
             &mut prev,
             &obj(&json!({"id": "u", "jobTitle": null, "city": "Bergen", "manager@delta": []})),
         );
-        assert_eq!(
-            Value::Object(prev),
-            json!({"displayName": "A", "city": "Bergen", "id": "u"})
-        );
+        assert_eq!(Value::Object(prev), json!({"displayName": "A", "city": "Bergen", "id": "u"}));
     }
 
     #[test]
@@ -183,10 +176,7 @@ mod tests {
         let mut m: BTreeSet<String> = ["a".to_string(), "b".to_string()].into();
         apply_member_delta(
             &mut m,
-            &[
-                json!({"id": "c"}),
-                json!({"id": "a", "@removed": {"reason": "deleted"}}),
-            ],
+            &[json!({"id": "c"}), json!({"id": "a", "@removed": {"reason": "deleted"}})],
         );
         assert_eq!(m.into_iter().collect::<Vec<_>>(), ["b", "c"]);
     }
@@ -199,21 +189,13 @@ mod tests {
         base.insert(ObjectKey::new(Kind::User, "edited"), h("2"));
         base.insert(ObjectKey::new(Kind::User, "gone"), h("3"));
         base.insert(ObjectKey::new(Kind::Group, "other kind"), h("4"));
-        let entry = |s: &str| Entry {
-            hash: h(s),
-            name: None,
-        };
-        let mut seen = Observed {
-            complete: true,
-            ..Observed::default()
-        };
+        let entry = |s: &str| Entry { hash: h(s), name: None };
+        let mut seen = Observed { complete: true, ..Observed::default() };
         seen.entries.insert("kept".into(), entry("1"));
         seen.entries.insert("edited".into(), entry("2b"));
         seen.entries.insert("new".into(), entry("5"));
         let summary = |cs: Vec<VersionChange>| {
-            cs.into_iter()
-                .map(|c| (c.object.key, c.change))
-                .collect::<Vec<_>>()
+            cs.into_iter().map(|c| (c.object.key, c.change)).collect::<Vec<_>>()
         };
         assert_eq!(
             summary(changes(Kind::User, &base, &seen)),
@@ -237,10 +219,7 @@ mod tests {
         assert_eq!(key_of(Kind::User, &json!({"id": "u1"})), Some("u1".into()));
         assert_eq!(key_of(Kind::User, &json!({"displayName": "x"})), None);
         assert_eq!(
-            key_of(
-                Kind::CrossTenantAccessPolicyConfigurationDefault,
-                &json!({})
-            ),
+            key_of(Kind::CrossTenantAccessPolicyConfigurationDefault, &json!({})),
             Some("crossTenantAccessPolicyConfigurationDefault".into())
         );
         let b = build(

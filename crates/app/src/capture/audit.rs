@@ -12,11 +12,8 @@ use serde_json::Value;
 pub(crate) fn entry(raw: Value) -> Option<AuditEntry> {
     let record_id = raw.get("id")?.as_str()?.to_string();
     let activity_time: Timestamp = raw.get("activityDateTime")?.as_str()?.parse().ok()?;
-    let activity = raw
-        .get("activityDisplayName")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let activity =
+        raw.get("activityDisplayName").and_then(Value::as_str).unwrap_or_default().to_string();
     let targets = raw
         .get("targetResources")
         .and_then(Value::as_array)
@@ -54,10 +51,7 @@ impl Window {
     /// capture, whose objects were first seen, not changed) and whose own capture ended at
     /// `end`.
     pub(crate) fn of(parent: Option<Timestamp>, end: Timestamp) -> Option<Window> {
-        Some(Window {
-            after: parent?,
-            until: end,
-        })
+        Some(Window { after: parent?, until: end })
     }
 
     /// How well a record at `t` fits: 0 inside the window, 1 within the slack of a change no
@@ -119,17 +113,13 @@ pub(crate) fn attribute(
     ordered.dedup_by(|a, b| a.record_id == b.record_id);
     let mut late: BTreeMap<(ObjectKey, i64), Amendment> = BTreeMap::new();
     for record in ordered {
-        let names = |key: &ObjectKey| {
-            key.key
-                .split('/')
-                .any(|id| record.targets.iter().any(|t| t == id))
-        };
+        let names =
+            |key: &ObjectKey| key.key.split('/').any(|id| record.targets.iter().any(|t| t == id));
         let mut best: BTreeMap<ObjectKey, (u8, Slot)> = BTreeMap::new();
         let mut consider = |object: &ObjectKey, slot: Slot, w: Window| {
             let fresh = !used.contains(&(object.clone(), record.record_id.clone()));
-            if let Some(fit) = w
-                .fit(record.activity_time, explained.contains(&slot))
-                .filter(|_| fresh)
+            if let Some(fit) =
+                w.fit(record.activity_time, explained.contains(&slot)).filter(|_| fresh)
             {
                 let entry = best.entry(object.clone()).or_insert((fit, slot));
                 if (fit, slot) < *entry {
@@ -159,14 +149,14 @@ pub(crate) fn attribute(
                 }
                 Slot::Earlier(i) => {
                     let row = &known.rows[i].0;
-                    let a = late
-                        .entry((row.object.clone(), row.snapshot))
-                        .or_insert_with(|| Amendment {
+                    let a = late.entry((row.object.clone(), row.snapshot)).or_insert_with(|| {
+                        Amendment {
                             object: row.object.clone(),
                             version: row.snapshot,
                             actors: Vec::new(),
                             records: Vec::new(),
-                        });
+                        }
+                    });
                     add(&mut a.actors, &mut a.records, record, &known.writers);
                 }
             }
@@ -185,11 +175,7 @@ fn add(
     let Some(mut actor) = record.actor.clone() else {
         return;
     };
-    if actor
-        .app_id
-        .as_ref()
-        .is_some_and(|app| writers.contains(&app.to_ascii_lowercase()))
-    {
+    if actor.app_id.as_ref().is_some_and(|app| writers.contains(&app.to_ascii_lowercase())) {
         actor.kind = ActorKind::Rewind;
     }
     if !actors.contains(&actor) {
@@ -242,10 +228,7 @@ mod tests {
             "targetResources": [{"id": "u1"}]}))
         .unwrap();
         let actor = by_user.actor.unwrap();
-        assert_eq!(
-            (actor.kind, actor.label().as_str()),
-            (ActorKind::User, "admin@contoso.com")
-        );
+        assert_eq!((actor.kind, actor.label().as_str()), (ActorKind::User, "admin@contoso.com"));
         assert_eq!(actor.id.as_deref(), Some("u9"));
         assert!(entry(json!({"id": "r3"})).is_none());
     }
@@ -256,14 +239,10 @@ mod tests {
     fn only_records_of_the_window_explain_a_change() {
         let attacker = record("r1", "01:00:00", "Contoso Automation", "p1");
         let fix = record("r2", "01:20:00", "Rewind Writer", "p1");
-        let mut changes = vec![
-            change(Kind::ConditionalAccessPolicy, "p1"),
-            change(Kind::Group, "g1"),
-        ];
-        let known = Known {
-            writers: HashSet::from(["app-rewind writer".to_string()]),
-            ..Known::default()
-        };
+        let mut changes =
+            vec![change(Kind::ConditionalAccessPolicy, "p1"), change(Kind::Group, "g1")];
+        let known =
+            Known { writers: HashSet::from(["app-rewind writer".to_string()]), ..Known::default() };
         let window = Window::of(Some(at("01:10:00")), at("01:21:00"));
         let late = attribute(&mut changes, &[attacker, fix], &known, window);
         assert!(late.is_empty());
@@ -277,12 +256,7 @@ mod tests {
     fn a_first_capture_credits_nobody() {
         let mut changes = vec![change(Kind::ConditionalAccessPolicy, "p1")];
         let r = record("r1", "01:00:00", "Contoso Automation", "p1");
-        attribute(
-            &mut changes,
-            &[r],
-            &Known::default(),
-            Window::of(None, at("01:30:00")),
-        );
+        attribute(&mut changes, &[r], &Known::default(), Window::of(None, at("01:30:00")));
         assert!(changes[0].actors.is_empty());
     }
 
@@ -294,13 +268,7 @@ mod tests {
             records: vec!["r1".into()],
         };
         let known = Known {
-            rows: vec![(
-                earlier,
-                Window {
-                    after: at("00:55:00"),
-                    until: at("01:01:00"),
-                },
-            )],
+            rows: vec![(earlier, Window { after: at("00:55:00"), until: at("01:01:00") })],
             writers: HashSet::new(),
         };
         // Read again in the overlap, with a capture right after: inside the slack, but used.
@@ -325,20 +293,12 @@ mod tests {
             records: vec![],
         };
         let known = Known {
-            rows: vec![(
-                earlier,
-                Window {
-                    after: at("01:00:00"),
-                    until: at("01:05:10"),
-                },
-            )],
+            rows: vec![(earlier, Window { after: at("01:00:00"), until: at("01:05:10") })],
             writers: HashSet::new(),
         };
         let mut changes = vec![change(Kind::Group, "g1")];
-        let records = [
-            record("r9", "01:07:00", "HR Sync", "g1"),
-            record("r8", "01:04:00", "Script", "g1"),
-        ];
+        let records =
+            [record("r9", "01:07:00", "HR Sync", "g1"), record("r8", "01:04:00", "Script", "g1")];
         let late = attribute(
             &mut changes,
             &records,
@@ -346,10 +306,7 @@ mod tests {
             Window::of(Some(at("01:05:00")), at("01:10:00")),
         );
         assert_eq!(late.len(), 1);
-        assert_eq!(
-            (late[0].version, late[0].records.as_slice()),
-            (7, &["r8".to_string()][..])
-        );
+        assert_eq!((late[0].version, late[0].records.as_slice()), (7, &["r8".to_string()][..]));
         assert_eq!(late[0].actors[0].label(), "Script");
         assert_eq!(labels(&changes[0]), ["HR Sync"]);
     }

@@ -60,16 +60,11 @@ async fn values(
     state: &BTreeMap<String, ContentHash>,
     keys: impl IntoIterator<Item = &String>,
 ) -> Result<Vec<(String, Value)>, CaptureError> {
-    let wanted: Vec<(String, ContentHash)> = keys
-        .into_iter()
-        .filter_map(|k| state.get(k).map(|h| (k.clone(), *h)))
-        .collect();
+    let wanted: Vec<(String, ContentHash)> =
+        keys.into_iter().filter_map(|k| state.get(k).map(|h| (k.clone(), *h))).collect();
     let hashes: Vec<ContentHash> = wanted.iter().map(|(_, h)| *h).collect();
     let loaded = names::load(store, &hashes).await?;
-    Ok(wanted
-        .into_iter()
-        .filter_map(|(k, h)| loaded.get(&h).cloned().map(|v| (k, v)))
-        .collect())
+    Ok(wanted.into_iter().filter_map(|(k, h)| loaded.get(&h).cloned().map(|v| (k, v))).collect())
 }
 
 /// Who is protected in the state after this capture: user id → user principal name.
@@ -130,9 +125,7 @@ async fn protected(
                     .filter(|(_, e)| {
                         e.name.as_deref().is_some_and(|n| {
                             let n = n.to_lowercase();
-                            rewind_policy::BREAK_GLASS_WORDS
-                                .iter()
-                                .any(|w| n.contains(w))
+                            rewind_policy::BREAK_GLASS_WORDS.iter().any(|w| n.contains(w))
                         })
                     })
                     .map(|(k, _)| k.clone()),
@@ -163,11 +156,7 @@ async fn protected(
     Ok(named
         .into_iter()
         .map(|(k, v)| {
-            let upn = v
-                .get("userPrincipalName")
-                .and_then(Value::as_str)
-                .unwrap_or(&k)
-                .to_string();
+            let upn = v.get("userPrincipalName").and_then(Value::as_str).unwrap_or(&k).to_string();
             (k, upn)
         })
         .collect())
@@ -195,16 +184,11 @@ pub(super) async fn read_methods(
 ) -> Result<(Observed, Option<String>), CaptureError> {
     let kind = Kind::UserAuthenticationMethods;
     let people = protected(client, store, tenant, base, observed, break_glass).await?;
-    let mut seen = Observed {
-        complete: true,
-        ..Observed::default()
-    };
+    let mut seen = Observed { complete: true, ..Observed::default() };
     let mut blobs = Vec::new();
     // As many at a time as the client sends: a tenant may have hundreds of administrators.
     let fetched: Vec<_> = futures_util::stream::iter(people.iter().map(|(id, upn)| async move {
-        let read = client
-            .list(&format!("/users/{id}/authentication/methods"))
-            .await;
+        let read = client.list(&format!("/users/{id}/authentication/methods")).await;
         (id, upn, read)
     }))
     .buffer_unordered(client.concurrency().max(1))
@@ -233,10 +217,7 @@ pub(super) async fn read_methods(
         };
         let mut list: Vec<Value> = methods.iter().map(kept).collect();
         list.sort_by_key(|m| {
-            (
-                m.get("@odata.type").map(Value::to_string),
-                m.get("id").map(Value::to_string),
-            )
+            (m.get("@odata.type").map(Value::to_string), m.get("id").map(Value::to_string))
         });
         let mut built = assemble::build(kind, id.clone(), &json!({"methods": list}));
         built.name = Some(upn.clone());
@@ -244,13 +225,7 @@ pub(super) async fn read_methods(
         if base.get(&ObjectKey::new(kind, id.as_str())) != Some(&hash) {
             blobs.push((hash, built.canonical.bytes().to_vec()));
         }
-        seen.entries.insert(
-            built.key,
-            assemble::Entry {
-                hash,
-                name: built.name,
-            },
-        );
+        seen.entries.insert(built.key, assemble::Entry { hash, name: built.name });
     }
     store.put_blobs(&blobs).await?;
     Ok((seen, None))

@@ -50,10 +50,7 @@ impl Run<'_> {
     }
 
     pub(super) async fn page(&self, kind: Kind, url: &str) -> Result<Page, CaptureError> {
-        self.client
-            .page(url, PAGE)
-            .await
-            .map_err(|e| Self::graph_error(kind, e))
+        self.client.page(url, PAGE).await.map_err(|e| Self::graph_error(kind, e))
     }
 
     /// Reads one kind's own objects (and those it carries inline).
@@ -93,21 +90,13 @@ impl Run<'_> {
         };
         let requests: Vec<BatchRequest> = kinds
             .iter()
-            .map(|k| BatchRequest {
-                method: "GET",
-                url: source::start_url(*k),
-                body: None,
-            })
+            .map(|k| BatchRequest { method: "GET", url: source::start_url(*k), body: None })
             .collect();
-        let answers = self
-            .client
-            .batch(&requests)
-            .await
-            .map_err(|e| CaptureError::Graph {
-                what: "the policies and settings ($batch)".into(),
-                permission: source::read_permission(*first),
-                source: Box::new(e),
-            })?;
+        let answers = self.client.batch(&requests).await.map_err(|e| CaptureError::Graph {
+            what: "the policies and settings ($batch)".into(),
+            permission: source::read_permission(*first),
+            source: Box::new(e),
+        })?;
         let mut out = Vec::with_capacity(kinds.len());
         for (kind, answer) in kinds.iter().copied().zip(answers) {
             match (answer.status, source::source(kind)) {
@@ -144,10 +133,7 @@ impl Run<'_> {
                 tracing::warn!(kind = kind.name(), error = %source, "the kind is not available in this tenant");
                 Ok(vec![KindRead {
                     kind,
-                    observed: Observed {
-                        unavailable: unavailable(&source),
-                        ..Observed::default()
-                    },
+                    observed: Observed { unavailable: unavailable(&source), ..Observed::default() },
                     cursor: None,
                     held: None,
                 }])
@@ -158,20 +144,11 @@ impl Run<'_> {
 
     /// A singleton, and every kind it carries inline.
     async fn singleton_from(&self, kind: Kind, raw: &Value) -> Result<Vec<KindRead>, CaptureError> {
-        let mut seen = Observed {
-            complete: true,
-            ..Observed::default()
-        };
+        let mut seen = Observed { complete: true, ..Observed::default() };
         let key = assemble::key_of(kind, raw).unwrap_or_else(|| kind.name().into());
-        self.keep(kind, assemble::build(kind, key, raw), &mut seen)
-            .await?;
+        self.keep(kind, assemble::build(kind, key, raw), &mut seen).await?;
         (self.progress)(CaptureEvent::Read { kind, objects: 1 });
-        let mut out = vec![KindRead {
-            kind,
-            observed: seen,
-            cursor: None,
-            held: None,
-        }];
+        let mut out = vec![KindRead { kind, observed: seen, cursor: None, held: None }];
         for inline in Kind::ALL {
             if let Source::Inline { parent, property } = source::source(inline)
                 && parent == kind
@@ -195,34 +172,20 @@ impl Run<'_> {
                 problem: format!("the parent object carries no '{property}' array"),
             });
         };
-        let mut seen = Observed {
-            complete: true,
-            ..Observed::default()
-        };
+        let mut seen = Observed { complete: true, ..Observed::default() };
         let mut blobs = Vec::new();
         for raw in items {
             let key = assemble::key_of(kind, raw).ok_or_else(|| no_key(kind))?;
             self.stage(kind, assemble::build(kind, key, raw), &mut seen, &mut blobs);
         }
         self.send(blobs).await?;
-        (self.progress)(CaptureEvent::Read {
-            kind,
-            objects: seen.entries.len() as u64,
-        });
-        Ok(KindRead {
-            kind,
-            observed: seen,
-            cursor: None,
-            held: None,
-        })
+        (self.progress)(CaptureEvent::Read { kind, objects: seen.entries.len() as u64 });
+        Ok(KindRead { kind, observed: seen, cursor: None, held: None })
     }
 
     /// A list from its first page on, following `@odata.nextLink`.
     async fn list_from(&self, kind: Kind, first: Page) -> Result<KindRead, CaptureError> {
-        let mut seen = Observed {
-            complete: true,
-            ..Observed::default()
-        };
+        let mut seen = Observed { complete: true, ..Observed::default() };
         let mut page = Some(first);
         let mut pager = Pager::new(String::new());
         while let Some(current) = page.take() {
@@ -234,20 +197,12 @@ impl Run<'_> {
                 self.stage(kind, built, &mut seen, &mut blobs);
             }
             self.send(blobs).await?;
-            (self.progress)(CaptureEvent::Read {
-                kind,
-                objects: seen.entries.len() as u64,
-            });
+            (self.progress)(CaptureEvent::Read { kind, objects: seen.entries.len() as u64 });
             if let Some(url) = pager.next().map(str::to_string) {
                 page = Some(self.page(kind, &url).await?);
             }
         }
-        Ok(KindRead {
-            kind,
-            observed: seen,
-            cursor: None,
-            held: None,
-        })
+        Ok(KindRead { kind, observed: seen, cursor: None, held: None })
     }
 
     /// Adds a built version to a page's blobs (unless unchanged) and records it.
@@ -262,13 +217,7 @@ impl Run<'_> {
         if self.base.get(&ObjectKey::new(kind, built.key.as_str())) != Some(&hash) {
             blobs.push((hash, built.canonical.bytes().to_vec()));
         }
-        seen.entries.insert(
-            built.key,
-            Entry {
-                hash,
-                name: built.name,
-            },
-        );
+        seen.entries.insert(built.key, Entry { hash, name: built.name });
     }
 
     /// A delta round: in full from the start URL, or the changes since `cursor`. A cursor or
@@ -300,10 +249,7 @@ impl Run<'_> {
         let initial = cursor.is_none();
         let keeps_links =
             LINKS.iter().any(|(k, _)| *k == kind) || !source::delta_links(kind).is_empty();
-        let mut seen = Observed {
-            complete: initial,
-            ..Observed::default()
-        };
+        let mut seen = Observed { complete: initial, ..Observed::default() };
         let mut held = Held::default();
         let start = cursor.cloned().unwrap_or_else(|| source::start_url(kind));
         let mut round = DeltaRound::new(start);
@@ -350,25 +296,14 @@ impl Run<'_> {
             }
             self.send(blobs).await?;
             let read = (seen.entries.len() + held.values.len()) as u64;
-            (self.progress)(CaptureEvent::Read {
-                kind,
-                objects: read,
-            });
+            (self.progress)(CaptureEvent::Read { kind, objects: read });
         }
         let link =
-            round
-                .delta_link()
-                .map(str::to_string)
-                .ok_or_else(|| CaptureError::Malformed {
-                    what: kind_label(kind),
-                    problem: "the delta round ended without a deltaLink".into(),
-                })?;
-        Ok(KindRead {
-            kind,
-            observed: seen,
-            cursor: Some(link),
-            held: keeps_links.then_some(held),
-        })
+            round.delta_link().map(str::to_string).ok_or_else(|| CaptureError::Malformed {
+                what: kind_label(kind),
+                problem: "the delta round ended without a deltaLink".into(),
+            })?;
+        Ok(KindRead { kind, observed: seen, cursor: Some(link), held: keeps_links.then_some(held) })
     }
 
     /// Runs a paged read, and again from its first page when Graph lost the page token it
@@ -416,27 +351,19 @@ impl Run<'_> {
     ) -> Result<Vec<AuditEntry>, CaptureError> {
         let mut url = format!("/auditLogs/directoryAudits?$top={PAGE}");
         if let Some(t) = since {
-            let from = t
-                .saturating_sub(jiff::SignedDuration::from_mins(10))
-                .unwrap_or(t);
-            let _ = write!(
-                url,
-                "&$filter=activityDateTime ge {}",
-                from.strftime("%Y-%m-%dT%H:%M:%SZ")
-            );
+            let from = t.saturating_sub(jiff::SignedDuration::from_mins(10)).unwrap_or(t);
+            let _ =
+                write!(url, "&$filter=activityDateTime ge {}", from.strftime("%Y-%m-%dT%H:%M:%SZ"));
         }
         let mut out = Vec::new();
         let mut pager = Pager::new(url);
         while let Some(next) = pager.next().map(str::to_string) {
             let page =
-                self.client
-                    .page(&next, PAGE)
-                    .await
-                    .map_err(|source| CaptureError::Graph {
-                        what: "the directory audit log".into(),
-                        permission: "AuditLog.Read.All",
-                        source: Box::new(source),
-                    })?;
+                self.client.page(&next, PAGE).await.map_err(|source| CaptureError::Graph {
+                    what: "the directory audit log".into(),
+                    permission: "AuditLog.Read.All",
+                    source: Box::new(source),
+                })?;
             let records = pager.feed(page).map_err(|e| CaptureError::Malformed {
                 what: "the directory audit log (/auditLogs/directoryAudits)".into(),
                 problem: e.to_string(),
@@ -485,11 +412,7 @@ pub(super) struct Held {
 
 impl Held {
     pub(super) fn links_mut(&mut self, nav: &str) -> &mut BTreeMap<String, BTreeSet<String>> {
-        if nav == "owners" {
-            &mut self.owners
-        } else {
-            &mut self.members
-        }
+        if nav == "owners" { &mut self.owners } else { &mut self.members }
     }
 }
 

@@ -66,22 +66,16 @@ impl Run<'_> {
         let audit = async {
             match self.restarting(|| self.read_audit(audit_since)).await {
                 Ok(records) => Ok((records, None)),
-                Err(e) if e.class() == FailureClass::Permission => Ok((
-                    Vec::new(),
-                    Some(format!("{e}; changes are stored without attribution")),
-                )),
+                Err(e) if e.class() == FailureClass::Permission => {
+                    Ok((Vec::new(), Some(format!("{e}; changes are stored without attribution"))))
+                }
                 Err(e) => Err(e),
             }
         };
         let (done, (records, audit_warning)) = tokio::try_join!(phase_one, audit)?;
         let named: BTreeSet<String> = records.iter().flat_map(|r| r.targets.clone()).collect();
         let observed = self.phase_two(full, done, &named).await?;
-        Ok(Read {
-            observed: observed.0,
-            cursors: observed.1,
-            records,
-            audit_warning,
-        })
+        Ok(Read { observed: observed.0, cursors: observed.1, records, audit_warning })
     }
 
     /// Phase two: objects that keep relationships get them and are built. A kind read in full
@@ -104,8 +98,7 @@ impl Run<'_> {
                 Done::Kinds(reads) => {
                     for r in reads {
                         cursors.extend(
-                            r.cursor
-                                .map(|link| (r.kind, source::tag_cursor(r.kind, &link))),
+                            r.cursor.map(|link| (r.kind, source::tag_cursor(r.kind, &link))),
                         );
                         if let Some(h) = r.held {
                             held.insert(r.kind, h);
@@ -121,11 +114,8 @@ impl Run<'_> {
                 }
             }
         }
-        let lifecycle = if full {
-            Lifecycle::default()
-        } else {
-            self.principal_lifecycle(&observed).await?
-        };
+        let lifecycle =
+            if full { Lifecycle::default() } else { self.principal_lifecycle(&observed).await? };
         for (kind, nav) in LINKS {
             let Some(mut h) = held.remove(kind) else {
                 continue;
@@ -134,10 +124,7 @@ impl Run<'_> {
             let found = match links.remove(kind) {
                 Some(all) => all,
                 None if seen.complete => self.restarting(|| self.read_links(*kind, nav)).await?.1,
-                None => {
-                    self.refresh_links(*kind, nav, &mut h, seen, named, &lifecycle)
-                        .await?
-                }
+                None => self.refresh_links(*kind, nav, &mut h, seen, named, &lifecycle).await?,
             };
             self.build_held(*kind, Some((nav, &found)), h, seen).await?;
         }
@@ -241,10 +228,7 @@ impl Run<'_> {
     /// Objects of `kind` in the previous snapshot.
     pub(super) fn count(&self, kind: Kind) -> u64 {
         let start = ObjectKey::new(kind, "");
-        self.base
-            .range(start..)
-            .take_while(|(k, _)| k.kind == kind)
-            .count() as u64
+        self.base.range(start..).take_while(|(k, _)| k.kind == kind).count() as u64
     }
 }
 

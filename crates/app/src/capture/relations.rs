@@ -53,8 +53,7 @@ impl Run<'_> {
         id: &str,
         nav: &str,
     ) -> Result<Vec<Value>, CaptureError> {
-        self.restarting(|| self.relationship_once(kind, id, nav))
-            .await
+        self.restarting(|| self.relationship_once(kind, id, nav)).await
     }
 
     async fn relationship_once(
@@ -95,10 +94,7 @@ impl Run<'_> {
         let answers = if requests.is_empty() {
             Vec::new()
         } else {
-            self.client
-                .batch(&requests)
-                .await
-                .map_err(|e| Self::graph_error(kind, e))?
+            self.client.batch(&requests).await.map_err(|e| Self::graph_error(kind, e))?
         };
         let mut out = BTreeMap::new();
         for (id, answer) in ids.iter().zip(answers) {
@@ -153,10 +149,8 @@ impl Run<'_> {
                 }
             }
         }
-        let targets: Vec<String> = targets
-            .into_iter()
-            .filter(|id| held.values.contains_key(id))
-            .collect();
+        let targets: Vec<String> =
+            targets.into_iter().filter(|id| held.values.contains_key(id)).collect();
         Ok(self
             .relationships(kind, &targets, nav)
             .await?
@@ -173,11 +167,8 @@ impl Run<'_> {
         named: &BTreeSet<String>,
     ) -> BTreeSet<String> {
         let start = ObjectKey::new(kind, "");
-        let known = self
-            .base
-            .range(start..)
-            .take_while(|(k, _)| k.kind == kind)
-            .map(|(k, _)| &k.key);
+        let known =
+            self.base.range(start..).take_while(|(k, _)| k.kind == kind).map(|(k, _)| &k.key);
         let mut out: BTreeSet<String> = known.filter(|k| named.contains(*k)).cloned().collect();
         out.extend(
             seen.entries
@@ -199,10 +190,7 @@ impl Run<'_> {
         let Source::Contained { parent, nav } = source::source(kind) else {
             return Ok((kind, Observed::default()));
         };
-        let mut seen = Observed {
-            complete: true,
-            ..Observed::default()
-        };
+        let mut seen = Observed { complete: true, ..Observed::default() };
         let mut capped = Vec::new();
         let mut pager = Pager::new(format!("{}&$top={PAGE}", source::start_url(kind)));
         while let Some(url) = pager.next().map(str::to_string) {
@@ -219,10 +207,7 @@ impl Run<'_> {
                 self.stage_children(kind, &pid, children, &mut seen, &mut blobs)?;
             }
             self.send(blobs).await?;
-            (self.progress)(CaptureEvent::Read {
-                kind,
-                objects: seen.entries.len() as u64,
-            });
+            (self.progress)(CaptureEvent::Read { kind, objects: seen.entries.len() as u64 });
         }
         for pid in capped {
             let children = self.relationship(parent, &pid, nav).await?;
@@ -273,11 +258,7 @@ impl Run<'_> {
                 .filter(|k| !self.base.contains_key(&ObjectKey::new(kind, k.as_str())))
                 .cloned()
                 .collect();
-            for items in self
-                .relationships(kind, &new, "ownedObjects")
-                .await?
-                .into_values()
-            {
+            for items in self.relationships(kind, &new, "ownedObjects").await?.into_values() {
                 out.owned_by_new.extend(assemble::ids(&Value::Array(items)));
             }
         }
@@ -293,17 +274,10 @@ impl Run<'_> {
         held: &Held,
         gone: &BTreeSet<String>,
     ) -> Result<Vec<String>, CaptureError> {
-        let holds = |v: &Map<String, Value>| {
-            assemble::held_ids(v, prop)
-                .iter()
-                .any(|id| gone.contains(id))
-        };
-        let mut out: Vec<String> = held
-            .values
-            .iter()
-            .filter(|(_, v)| holds(v))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let holds =
+            |v: &Map<String, Value>| assemble::held_ids(v, prop).iter().any(|id| gone.contains(id));
+        let mut out: Vec<String> =
+            held.values.iter().filter(|(_, v)| holds(v)).map(|(k, _)| k.clone()).collect();
         let start = ObjectKey::new(kind, "");
         let previous: Vec<(&String, ContentHash)> = self
             .base

@@ -39,14 +39,12 @@ pub(crate) enum Source {
 /// How `kind` is read.
 pub(crate) fn source(kind: Kind) -> Source {
     match kind {
-        Kind::FederatedIdentityCredential => Source::Contained {
-            parent: Kind::Application,
-            nav: "federatedIdentityCredentials",
-        },
-        Kind::AppRoleAssignment => Source::Contained {
-            parent: Kind::ServicePrincipal,
-            nav: "appRoleAssignedTo",
-        },
+        Kind::FederatedIdentityCredential => {
+            Source::Contained { parent: Kind::Application, nav: "federatedIdentityCredentials" }
+        }
+        Kind::AppRoleAssignment => {
+            Source::Contained { parent: Kind::ServicePrincipal, nav: "appRoleAssignedTo" }
+        }
         Kind::UserAuthenticationMethods => Source::Protected,
         Kind::AuthenticationMethodConfiguration => Source::Inline {
             parent: Kind::AuthenticationMethodsPolicy,
@@ -61,10 +59,8 @@ pub(crate) fn source(kind: Kind) -> Source {
 /// Relationships kept inside their owner's version (`owners`, `members`) that delta does not
 /// report, read by expanding the owner's list: `(kind, navigation)`. Group and administrative
 /// unit links come with their own delta instead ([`delta_links`]).
-pub(crate) const LINKS: &[(Kind, &str)] = &[
-    (Kind::Application, "owners"),
-    (Kind::ServicePrincipal, "owners"),
-];
+pub(crate) const LINKS: &[(Kind, &str)] =
+    &[(Kind::Application, "owners"), (Kind::ServicePrincipal, "owners")];
 
 /// The relationships a kind's delta round carries as `{nav}@delta` annotations, kept inside the
 /// owner's version: group members and owners (owners tracked because [`GROUP_SELECT`] selects
@@ -171,11 +167,9 @@ pub(crate) const GROUP_SELECT: &[&str] = &[
 pub(crate) fn select_query(kind: Kind) -> String {
     let select: Vec<&str> = match kind {
         Kind::User => USER_SELECT.to_vec(),
-        Kind::Group => GROUP_SELECT
-            .iter()
-            .copied()
-            .filter(|p| !matches!(*p, "members" | "owners"))
-            .collect(),
+        Kind::Group => {
+            GROUP_SELECT.iter().copied().filter(|p| !matches!(*p, "members" | "owners")).collect()
+        }
         _ => return String::new(),
     };
     format!("?$select={}", select.join(","))
@@ -227,11 +221,8 @@ pub(crate) fn links_url(kind: Kind, nav: &str) -> String {
 
 /// The URL of one object's relationship, paged in full.
 pub(crate) fn relationship_url(kind: Kind, id: &str, nav: &str) -> String {
-    let select = if matches!(nav, "owners" | "members" | "ownedObjects") {
-        "?$select=id"
-    } else {
-        ""
-    };
+    let select =
+        if matches!(nav, "owners" | "members" | "ownedObjects") { "?$select=id" } else { "" };
     format!("{}/{id}/{nav}{select}", kind.graph_path())
 }
 
@@ -286,10 +277,7 @@ mod tests {
             start_url(Kind::AuthenticationMethodConfiguration),
             "/policies/authenticationMethodsPolicy"
         );
-        assert_eq!(
-            start_url(Kind::RoleAssignment),
-            "/roleManagement/directory/roleAssignments"
-        );
+        assert_eq!(start_url(Kind::RoleAssignment), "/roleManagement/directory/roleAssignments");
         assert_eq!(
             links_url(Kind::Application, "owners"),
             "/applications?$select=id&$expand=owners($select=id)"

@@ -65,11 +65,7 @@ impl CaptureReport {
             taken_at: s.taken_at,
             complete: s.complete,
             objects: s.objects,
-            changes: ChangeTotals {
-                created: t.created,
-                updated: t.updated,
-                deleted: t.deleted,
-            },
+            changes: ChangeTotals { created: t.created, updated: t.updated, deleted: t.deleted },
             requests: self.requests,
             seconds: self.seconds,
             tenant: &tenant.name,

@@ -57,10 +57,9 @@ impl From<&Difference> for ObjectChange {
             display_name: d.display_name(),
             change: d.change,
             paths: match (&d.old, &d.new) {
-                (Some(o), Some(n)) => rewind_engine::property_changes(o, n)
-                    .into_iter()
-                    .map(|c| c.path)
-                    .collect(),
+                (Some(o), Some(n)) => {
+                    rewind_engine::property_changes(o, n).into_iter().map(|c| c.path).collect()
+                }
                 _ => Vec::new(),
             },
             actors: actor_labels(&d.actors),

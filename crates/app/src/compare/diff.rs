@@ -85,11 +85,7 @@ impl DiffReport {
         DiffReport {
             from: compared.from.stamp(),
             to: compared.to.stamp(),
-            objects: compared
-                .objects
-                .iter()
-                .map(|d| ObjectDiff::new(d, names))
-                .collect(),
+            objects: compared.objects.iter().map(|d| ObjectDiff::new(d, names)).collect(),
             not_read: not_read(compared),
         }
     }
@@ -102,16 +98,10 @@ impl ObjectDiff {
         let empty = Value::Object(serde_json::Map::new());
         let old = d.old.as_ref().unwrap_or(&empty);
         let new = d.new.as_ref().unwrap_or(&empty);
-        let refs = (
-            references(d.object.kind, old),
-            references(d.object.kind, new),
-        );
+        let refs = (references(d.object.kind, old), references(d.object.kind, new));
         let properties = rewind_engine::property_changes(old, new)
             .into_iter()
-            .map(|change| PropertyDiff {
-                names: named_under(&change.path, &refs, names),
-                change,
-            })
+            .map(|change| PropertyDiff { names: named_under(&change.path, &refs, names), change })
             .collect();
         ObjectDiff {
             kind: d.object.kind,
@@ -144,8 +134,7 @@ fn named_under(
 
 /// Whether reference path `at` (`a.b[2].id`) lies at or under property path `property`.
 fn under(at: &str, property: &str) -> bool {
-    at.strip_prefix(property)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+    at.strip_prefix(property).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
 /// The kinds each side of `c` could not read.
@@ -154,11 +143,7 @@ fn not_read(c: &Compared) -> Vec<NotRead> {
         .into_iter()
         .flat_map(|(side, point)| {
             point.snapshot.counts.iter().filter_map(move |(kind, n)| {
-                Some(NotRead {
-                    side,
-                    kind: *kind,
-                    reason: n.unavailable?,
-                })
+                Some(NotRead { side, kind: *kind, reason: n.unavailable? })
             })
         })
         .collect()

@@ -271,11 +271,7 @@ fn app_ids(plan: &Plan) -> HashMap<String, String> {
 
 /// Keys of the objects the plan brings back from a recycle bin.
 fn restored_keys(plan: &Plan) -> std::collections::HashSet<String> {
-    plan.steps
-        .iter()
-        .filter(|s| s.action == Action::Restore)
-        .map(|s| s.id.clone())
-        .collect()
+    plan.steps.iter().filter(|s| s.action == Action::Restore).map(|s| s.id.clone()).collect()
 }
 
 /// A step the journal says an earlier run did.
@@ -311,8 +307,7 @@ impl Run<'_> {
         let earlier = self.store.lineage(self.tenant).await?;
         for l in earlier.into_iter().filter(|l| l.restore == self.restore) {
             let old = key::split(&l.old_key).1.to_string();
-            self.lineage
-                .insert(old, key::split(&l.new_key).1.to_string());
+            self.lineage.insert(old, key::split(&l.new_key).1.to_string());
         }
         Ok(())
     }
@@ -344,10 +339,8 @@ impl Run<'_> {
     }
 
     async fn journal_started(&self, steps: &[&Step]) -> Result<(), RestoreError> {
-        let started: Vec<(usize, StepState, String)> = steps
-            .iter()
-            .map(|s| (s.n, StepState::Started, String::new()))
-            .collect();
+        let started: Vec<(usize, StepState, String)> =
+            steps.iter().map(|s| (s.n, StepState::Started, String::new())).collect();
         Ok(self.store.record_steps(self.restore, &started).await?)
     }
 
@@ -361,16 +354,9 @@ impl Run<'_> {
         if matches!(steps[0].action, Action::AddLink | Action::RemoveLink) {
             return self.links(steps).await;
         }
-        let width = if is_conditional_access(steps[0].kind) {
-            1
-        } else {
-            self.client.concurrency().max(1)
-        };
-        let resumed = |s: &Step| {
-            journal
-                .get(&s.n)
-                .is_some_and(|r| r.state == StepState::Started)
-        };
+        let width =
+            if is_conditional_access(steps[0].kind) { 1 } else { self.client.concurrency().max(1) };
+        let resumed = |s: &Step| journal.get(&s.n).is_some_and(|r| r.state == StepState::Started);
         futures_util::stream::iter(steps)
             .map(|s| self.step(s, resumed(s)))
             .buffer_unordered(width)
@@ -433,17 +419,12 @@ impl Run<'_> {
     ) -> Result<(), RestoreError> {
         self.record_new_id(&o).await?;
         self.any_failed |= o.status.is_failure();
-        self.pending
-            .push((o.n, journal_state(o.status), journal_result(&o)));
+        self.pending.push((o.n, journal_state(o.status), journal_result(&o)));
         if self.pending.len() >= 200 {
             self.flush().await?;
         }
         let done = self.outcomes.len() + 1;
-        progress(StepEvent::Finished {
-            done,
-            total,
-            outcome: &o,
-        });
+        progress(StepEvent::Finished { done, total, outcome: &o });
         self.outcomes.insert(o.n, o);
         Ok(())
     }
@@ -456,9 +437,7 @@ impl Run<'_> {
         let (old, new_id) = (key::split(&o.id).1, key::split(new).1);
         if self.lineage.get(old).map(String::as_str) != Some(new_id) {
             let (tenant, restore) = (self.tenant, self.restore);
-            self.store
-                .record_lineage(tenant, restore, o.kind, &o.id, new)
-                .await?;
+            self.store.record_lineage(tenant, restore, o.kind, &o.id, new).await?;
         }
         self.lineage.insert(old.to_string(), new_id.to_string());
         Ok(())
@@ -487,10 +466,7 @@ impl Run<'_> {
 
     /// The step's body with references to objects created anew rewritten.
     async fn body(&self, step: &Step) -> Result<Value, Failure> {
-        let mut body = step
-            .body
-            .clone()
-            .unwrap_or(Value::Object(serde_json::Map::new()));
+        let mut body = step.body.clone().unwrap_or(Value::Object(serde_json::Map::new()));
         for r in &step.remaps {
             if r.path == "link" {
                 continue;
@@ -526,10 +502,7 @@ impl Run<'_> {
         else {
             return Ok(None);
         };
-        let app = self
-            .client
-            .get(&format!("/applications/{new_object}?$select=appId"))
-            .await?;
+        let app = self.client.get(&format!("/applications/{new_object}?$select=appId")).await?;
         let new = app.get("appId").and_then(Value::as_str).map(str::to_string);
         if let Some(new) = &new {
             self.learn_app_id(old, new);
@@ -570,10 +543,7 @@ impl Run<'_> {
 
     /// The new ids of objects this restore created that the step names.
     fn created_for(&self, step: &Step) -> Vec<&String> {
-        step.remaps
-            .iter()
-            .filter_map(|r| self.lineage.get(&r.from))
-            .collect()
+        step.remaps.iter().filter_map(|r| self.lineage.get(&r.from)).collect()
     }
 
     /// Waits for the Conditional Access budget (one request per second per tenant).

@@ -24,10 +24,9 @@ pub(super) fn item_path(kind: Kind, key: &str) -> String {
 /// contained kind, `body` the body about to be sent.
 pub(super) fn create_path(kind: Kind, parent: Option<&str>, body: &Value) -> Option<String> {
     match kind {
-        Kind::FederatedIdentityCredential => Some(format!(
-            "/applications/{}/federatedIdentityCredentials",
-            parent?
-        )),
+        Kind::FederatedIdentityCredential => {
+            Some(format!("/applications/{}/federatedIdentityCredentials", parent?))
+        }
         Kind::AppRoleAssignment => Some(format!(
             "/servicePrincipals/{}/appRoleAssignedTo",
             body.get("resourceId")?.as_str()?
@@ -79,11 +78,7 @@ pub(super) fn created_key(
     let id = created
         .get("targetScheduleId")
         .filter(|_| kind == Kind::RoleEligibilitySchedule)
-        .or_else(|| {
-            created
-                .pointer("/invitedUser/id")
-                .filter(|_| is_invitation(body))
-        })
+        .or_else(|| created.pointer("/invitedUser/id").filter(|_| is_invitation(body)))
         .or_else(|| created.get(kind.key_property()))
         .and_then(Value::as_str)?
         .to_string();
@@ -97,12 +92,12 @@ pub(super) fn created_key(
 /// Where a deleted object is restored from.
 pub(super) fn restore_path(kind: Kind, id: &str) -> Option<String> {
     match kind {
-        Kind::ConditionalAccessPolicy => Some(format!(
-            "/identity/conditionalAccess/deletedItems/policies/{id}/restore"
-        )),
-        Kind::NamedLocation => Some(format!(
-            "/identity/conditionalAccess/deletedItems/namedLocations/{id}/restore"
-        )),
+        Kind::ConditionalAccessPolicy => {
+            Some(format!("/identity/conditionalAccess/deletedItems/policies/{id}/restore"))
+        }
+        Kind::NamedLocation => {
+            Some(format!("/identity/conditionalAccess/deletedItems/namedLocations/{id}/restore"))
+        }
         Kind::User
         | Kind::Group
         | Kind::Application
@@ -151,11 +146,8 @@ pub(super) async fn find_existing(
         return Ok(None);
     };
     // Eligibilities are created by requests but listed as schedules.
-    let collection = if kind == Kind::RoleEligibilitySchedule {
-        kind.graph_path()
-    } else {
-        collection
-    };
+    let collection =
+        if kind == Kind::RoleEligibilitySchedule { kind.graph_path() } else { collection };
     // Directory collections filter on the server; the small policy collections are listed.
     let path = if matches!(
         kind,
@@ -165,15 +157,10 @@ pub(super) async fn find_existing(
             | Kind::ServicePrincipal
             | Kind::AdministrativeUnit
     ) {
-        format!(
-            "{collection}?$filter={first} eq '{}'",
-            first_value.replace('\'', "''")
-        )
+        format!("{collection}?$filter={first} eq '{}'", first_value.replace('\'', "''"))
     } else {
         collection.to_string()
     };
     let found = client.list(&path).await?;
-    Ok(found
-        .into_iter()
-        .find(|o| props.iter().all(|p| o.get(*p) == body.get(*p))))
+    Ok(found.into_iter().find(|o| props.iter().all(|p| o.get(*p) == body.get(*p))))
 }

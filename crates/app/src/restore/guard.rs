@@ -102,14 +102,8 @@ pub async fn guard(
     };
     let now = load_access(store, tenant, live.id, subjects, &[]).await?;
     let before = analyse(&now.policies, &now.directory, options);
-    let after = load_access(
-        store,
-        tenant,
-        live.id,
-        subjects,
-        &desired_steps(&plan.desired),
-    )
-    .await?;
+    let after =
+        load_access(store, tenant, live.id, subjects, &desired_steps(&plan.desired)).await?;
     let analysis = analyse(&after.policies, &after.directory, options);
     let then = match target {
         Some(t) => {
@@ -171,15 +165,8 @@ pub(crate) fn judge<'a>(
     let mut removed = Vec::new();
     // Rewind's own identity counts too: a plan that blocks it stops the restore half-way.
     for p in now.principals.iter().chain(&now.restore_identity) {
-        let break_glass = p
-            .protection
-            .iter()
-            .any(rewind_policy::Protection::is_break_glass);
-        let later = after
-            .principals
-            .iter()
-            .chain(&after.restore_identity)
-            .find(|a| a.id == p.id);
+        let break_glass = p.protection.iter().any(rewind_policy::Protection::is_break_glass);
+        let later = after.principals.iter().chain(&after.restore_identity).find(|a| a.id == p.id);
         let worse = |to: Option<&PrincipalReport>| WorseOff {
             id: p.id.clone(),
             user_principal_name: p.user_principal_name.clone(),
@@ -205,11 +192,7 @@ pub(crate) fn judge<'a>(
                 })
         })
     };
-    Judged {
-        worse_off,
-        removed,
-        no_way_in: can_sign_in(now) && !can_sign_in(after),
-    }
+    Judged { worse_off, removed, no_way_in: can_sign_in(now) && !can_sign_in(after) }
 }
 
 fn rank(v: Verdict) -> u8 {
@@ -228,9 +211,7 @@ async fn removal(
     target: Option<&SnapshotInfo>,
     p: &PrincipalReport,
 ) -> Result<Removed, RestoreError> {
-    let history = store
-        .history(tenant, &ObjectKey::new(Kind::User, p.id.clone()))
-        .await?;
+    let history = store.history(tenant, &ObjectKey::new(Kind::User, p.id.clone())).await?;
     let after_target = |s: i64| target.is_none_or(|t| s > t.id);
     let created_after = history.first().is_some_and(|v| after_target(v.snapshot));
     let first_after = history.iter().find(|v| after_target(v.snapshot));
@@ -239,9 +220,7 @@ async fn removal(
         user_principal_name: p.user_principal_name.clone(),
         why_protected: p.why_protected.clone(),
         created_after,
-        by: first_after
-            .map(|v| v.actors.iter().map(Actor::label).collect())
-            .unwrap_or_default(),
+        by: first_after.map(|v| v.actors.iter().map(Actor::label).collect()).unwrap_or_default(),
         at: first_after.map(|v| v.taken_at),
     })
 }
@@ -317,11 +296,7 @@ mod tests {
         let after = analysis(vec![principal("adele", Verdict::AtRisk, ga())]);
         let then: BTreeSet<String> = BTreeSet::new();
         let judged = judge(&now, &after, Some(&then));
-        assert_eq!(
-            judged.worse_off.len(),
-            1,
-            "removed though absent at the target"
-        );
+        assert_eq!(judged.worse_off.len(), 1, "removed though absent at the target");
         assert!(judged.worse_off[0].break_glass && judged.worse_off[0].after.is_none());
         assert!(judged.no_way_in);
     }
@@ -333,10 +308,6 @@ mod tests {
         let judged = judge(&now, &analysis(vec![]), Some(&then));
         assert_eq!(judged.worse_off.len(), 1);
         let judged = judge(&now, &analysis(vec![]), None);
-        assert_eq!(
-            judged.worse_off.len(),
-            1,
-            "without a target, every removal is a loss"
-        );
+        assert_eq!(judged.worse_off.len(), 1, "without a target, every removal is a loss");
     }
 }

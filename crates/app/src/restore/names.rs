@@ -71,10 +71,7 @@ pub async fn plan_names(
         let Some(hash) = hash else { continue };
         let o = store.version(hash).await?;
         let part = |k: &str| {
-            o.get(k)
-                .and_then(Value::as_str)
-                .and_then(|id| out.get(id).cloned())
-                .unwrap_or_default()
+            o.get(k).and_then(Value::as_str).and_then(|id| out.get(id).cloned()).unwrap_or_default()
         };
         let label = format!("{} → {}", part("roleDefinitionId"), part("principalId"));
         out.insert(key.key.clone(), label.trim_start_matches(" → ").to_string());

@@ -52,11 +52,7 @@ pub async fn prepare(
     phase("references closed over");
     let mut temporary =
         temporary_assignments(store, &target_manifest, &live_manifest, &mut wanted).await?;
-    temporary.extend(ended_eligibilities(
-        &mut wanted,
-        &live_manifest,
-        live.taken_at,
-    ));
+    temporary.extend(ended_eligibilities(&mut wanted, &live_manifest, live.taken_at));
     let mut prepared = against_live(client, store, &live_manifest, live, wanted, &phase).await?;
     prepared.plan.notices.extend(temporary);
     prepared.plan.notices.sort();
@@ -93,8 +89,7 @@ async fn temporary_assignments(
         .filter(|s| {
             s["assignmentType"] == "Activated"
                 || !matches!(
-                    s.pointer("/scheduleInfo/expiration/type")
-                        .and_then(Value::as_str),
+                    s.pointer("/scheduleInfo/expiration/type").and_then(Value::as_str),
                     None | Some("noExpiration" | "notSpecified")
                 )
         })
@@ -105,9 +100,7 @@ async fn temporary_assignments(
         |w| {
             w.key.kind == Kind::RoleAssignment
                 && !live.contains_key(&w.key)
-                && w.object
-                    .as_ref()
-                    .is_some_and(|o| granted_for_a_time.contains(&triple(o)))
+                && w.object.as_ref().is_some_and(|o| granted_for_a_time.contains(&triple(o)))
         },
         "granted for a time by PIM at the target time (an activation, or an assignment with an end) and ended since: not re-created as a permanent assignment; activate the eligibility, or assign it again in PIM with its end",
     ))
@@ -195,11 +188,8 @@ async fn against_live(
     let mut warnings = Vec::new();
     // A kind the latest capture could not read (no licence for it) has no live state to plan
     // against, and Graph would refuse its writes: it is left out, and said so.
-    let unreadable: BTreeMap<Kind, rewind_store::Unavailable> = live
-        .counts
-        .iter()
-        .filter_map(|(kind, c)| Some((*kind, c.unavailable?)))
-        .collect();
+    let unreadable: BTreeMap<Kind, rewind_store::Unavailable> =
+        live.counts.iter().filter_map(|(kind, c)| Some((*kind, c.unavailable?))).collect();
     wanted.retain(|w| !unreadable.contains_key(&w.key.kind));
     warnings.extend(unreadable.iter().map(|(kind, why)| {
         format!(
@@ -226,10 +216,7 @@ async fn against_live(
         })
         .collect();
     phase("live values");
-    let current = Current {
-        live: live_values,
-        recycle_bin,
-    };
+    let current = Current { live: live_values, recycle_bin };
     let plan = plan(wanted, &current);
     phase("plan");
     Ok(Prepared { plan, warnings })
@@ -275,12 +262,10 @@ fn translate(
     }
     manifest
         .into_iter()
-        .map(
-            |(k, h)| match lineage.get(&k.key).filter(|n| n.kind == k.kind) {
-                Some(new) => (new.clone(), h),
-                None => (k, h),
-            },
-        )
+        .map(|(k, h)| match lineage.get(&k.key).filter(|n| n.kind == k.kind) {
+            Some(new) => (new.clone(), h),
+            None => (k, h),
+        })
         .collect()
 }
 
@@ -331,10 +316,8 @@ async fn relink_referrers(
         return Ok(());
     }
     let already: BTreeSet<&ObjectKey> = wanted.iter().map(|w| &w.key).collect();
-    let candidates: Vec<(&ObjectKey, &rewind_model::ContentHash)> = live
-        .iter()
-        .filter(|(k, _)| REFERRERS.contains(&k.kind) && !already.contains(k))
-        .collect();
+    let candidates: Vec<(&ObjectKey, &rewind_model::ContentHash)> =
+        live.iter().filter(|(k, _)| REFERRERS.contains(&k.kind) && !already.contains(k)).collect();
     let values = load(store, candidates.iter().map(|(_, h)| Some(*h))).await?;
     let mut found = Vec::new();
     for (key, hash) in candidates {
@@ -435,10 +418,8 @@ mod tests {
                 "scheduleInfo": {"expiration": {"type": "afterDateTime", "endDateTime": end}}})),
             reason: "in scope".into(),
         };
-        let mut wanted = vec![
-            eligibility("2026-01-01T00:00:00Z"),
-            eligibility("2027-01-01T00:00:00Z"),
-        ];
+        let mut wanted =
+            vec![eligibility("2026-01-01T00:00:00Z"), eligibility("2027-01-01T00:00:00Z")];
         let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
         let notices = ended_eligibilities(&mut wanted, &rewind_store::Manifest::new(), now);
         assert_eq!(wanted.len(), 1);

@@ -18,11 +18,7 @@ pub async fn missing_directory_roles(
     plan: &Plan,
 ) -> Result<Vec<MissingRole>, RolesUnreadable> {
     let everyone_holds: BTreeSet<String> = plan.steps.iter().map(|s| s.id.clone()).collect();
-    if !plan
-        .steps
-        .iter()
-        .any(|s| role_needed(s, &everyone_holds).is_some())
-    {
+    if !plan.steps.iter().any(|s| role_needed(s, &everyone_holds).is_some()) {
         return Ok(Vec::new());
     }
     let holders = role_holders(read, plan).await?;

@@ -53,10 +53,7 @@ pub struct SnapshotRef {
 
 impl From<&SnapshotInfo> for SnapshotRef {
     fn from(s: &SnapshotInfo) -> Self {
-        SnapshotRef {
-            snapshot: s.id,
-            taken_at: s.taken_at,
-        }
+        SnapshotRef { snapshot: s.id, taken_at: s.taken_at }
     }
 }
 

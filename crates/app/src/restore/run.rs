@@ -45,10 +45,7 @@ impl RestoreClients {
     /// window instead of failing the step. Restore writes with its own app when one is
     /// configured (DESIGN §10).
     pub fn from_config(config: &Config, concurrency: usize) -> Result<Self, ClientError> {
-        let options = ClientOptions {
-            concurrency,
-            ..ClientOptions::default()
-        };
+        let options = ClientOptions { concurrency, ..ClientOptions::default() };
         let read = config.read_client(options.clone())?;
         let write_options = ClientOptions {
             retry: RetryPolicy {
@@ -60,11 +57,7 @@ impl RestoreClients {
             ..options
         };
         let (write, separate_write_app) = config.write_client(write_options)?;
-        Ok(RestoreClients {
-            read,
-            write,
-            separate_write_app,
-        })
+        Ok(RestoreClients { read, write, separate_write_app })
     }
 }
 
@@ -189,13 +182,7 @@ impl<'a> Restore<'a> {
         clients: RestoreClients,
         lockout: LockoutOptions,
     ) -> Self {
-        Restore {
-            store,
-            tenant,
-            clients,
-            lockout,
-            timings: std::sync::Mutex::default(),
-        }
+        Restore { store, tenant, clients, lockout, timings: std::sync::Mutex::default() }
     }
 
     /// The clients.
@@ -233,9 +220,8 @@ impl<'a> Restore<'a> {
                 }
             ))
         })?;
-        let read_only = granted
-            .as_deref()
-            .is_some_and(|g| !rewind_engine::restore::can_write_anything(g));
+        let read_only =
+            granted.as_deref().is_some_and(|g| !rewind_engine::restore::can_write_anything(g));
         if read_only && !dry_run {
             return Err(RestoreError::Auth(if separate {
                 "the write app (REWIND_WRITE_CLIENT_ID) holds no permission that writes: grant it \
@@ -263,14 +249,8 @@ impl<'a> Restore<'a> {
             break_glass: self.lockout.break_glass.clone(),
             ..CaptureOptions::default()
         };
-        let report = capture(
-            &self.clients.read,
-            self.store,
-            self.tenant,
-            options,
-            progress,
-        )
-        .await?;
+        let report =
+            capture(&self.clients.read, self.store, self.tenant, options, progress).await?;
         self.timed("capture", began);
         Ok(report)
     }
@@ -325,12 +305,7 @@ impl<'a> Restore<'a> {
         let judged = guard(self.store, self.tenant, live, target, &plan, &self.lockout).await?;
         let (missing, warnings) = self.missing(&plan, granted).await;
         self.timed("guard", began);
-        Ok(Judged {
-            plan,
-            guard: judged,
-            missing,
-            warnings,
-        })
+        Ok(Judged { plan, guard: judged, missing, warnings })
     }
 
     /// What applying `plan` needs that the write app lacks: permissions (from its token) and
@@ -353,18 +328,10 @@ impl<'a> Restore<'a> {
             .iter()
             .map(|m| {
                 let steps: Vec<String> = m.steps.iter().map(usize::to_string).collect();
-                format!(
-                    "{}, {}: steps {}",
-                    m.role.name(),
-                    m.role.purpose(),
-                    steps.join(", ")
-                )
+                format!("{}, {}: steps {}", m.role.name(), m.role.purpose(), steps.join(", "))
             })
             .collect();
-        let missing = Missing {
-            permissions: missing_permissions(plan, granted),
-            roles,
-        };
+        let missing = Missing { permissions: missing_permissions(plan, granted), roles };
         (missing, warnings)
     }
 
@@ -376,9 +343,7 @@ impl<'a> Restore<'a> {
         let mut abandoned = Vec::new();
         for old in self.store.restores(self.tenant).await? {
             if old.status.unfinished() {
-                self.store
-                    .finish_restore(old.id, RestoreStatus::Abandoned)
-                    .await?;
+                self.store.finish_restore(old.id, RestoreStatus::Abandoned).await?;
                 abandoned.push(old);
             }
         }
@@ -386,11 +351,7 @@ impl<'a> Restore<'a> {
             .map_err(|e| RestoreError::Scope(format!("the plan cannot be written: {e}")))?;
         let writer = self.clients.write.client_id();
         let restore = self.store.begin_restore(self.tenant, &text, writer).await?;
-        Ok(Begun {
-            restore,
-            abandoned,
-            _lock: lock,
-        })
+        Ok(Begun { restore, abandoned, _lock: lock })
     }
 
     /// The last restore that did not finish, to resume; `None` when there is none.
@@ -410,10 +371,7 @@ impl<'a> Restore<'a> {
     /// The tenant's restore lock: one restore at a time, `holder` named to another that is
     /// refused.
     pub async fn lock(&self, holder: &str) -> Result<StoreLock, RestoreError> {
-        self.store
-            .lock_restore(self.tenant, holder)
-            .await
-            .map_err(RestoreError::Locked)
+        self.store.lock_restore(self.tenant, holder).await.map_err(RestoreError::Locked)
     }
 
     /// Applies (or resumes) restore `restore`, then captures until the tenant is as `plan`
@@ -430,16 +388,8 @@ impl<'a> Restore<'a> {
         let began = Instant::now();
         let write = &self.clients.write;
         let options = ExecuteOptions::default();
-        let execution = execute(
-            write,
-            self.store,
-            self.tenant,
-            plan,
-            restore,
-            options,
-            steps,
-        )
-        .await?;
+        let execution =
+            execute(write, self.store, self.tenant, plan, restore, options, steps).await?;
         self.timed("apply", began);
         let lineage = execution.renamed();
         // With failed steps it cannot converge: one reading says what differs.
@@ -458,18 +408,9 @@ impl<'a> Restore<'a> {
             tokio::time::sleep(wait).await;
             wait *= 2;
         };
-        let status = if failed {
-            RestoreStatus::Partial
-        } else {
-            RestoreStatus::Finished
-        };
+        let status = if failed { RestoreStatus::Partial } else { RestoreStatus::Finished };
         self.store.finish_restore(restore, status).await?;
-        Ok(Applied {
-            execution,
-            after,
-            verification,
-            warnings,
-        })
+        Ok(Applied { execution, after, verification, warnings })
     }
 }
 
@@ -520,12 +461,7 @@ fn missing_permissions(plan: &Plan, granted: Option<&[String]>) -> Vec<String> {
                 format!(" (or {})", m.alternatives.join(", "))
             };
             let steps = if m.steps == 1 { "step" } else { "steps" };
-            format!(
-                "{}{or}, for {} {steps} ({})",
-                m.grant,
-                m.steps,
-                kinds.join(", ")
-            )
+            format!("{}{or}, for {} {steps} ({})", m.grant, m.steps, kinds.join(", "))
         })
         .collect()
 }

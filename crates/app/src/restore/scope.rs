@@ -53,23 +53,13 @@ pub(super) async fn wanted(
     match scope {
         Scope::All => whole(store, target, live, |_| true, "in scope (--all)").await,
         Scope::Kinds(kinds) => {
-            whole(
-                store,
-                target,
-                live,
-                |k| kinds.contains(&k),
-                "in scope (--kind)",
-            )
-            .await
+            whole(store, target, live, |k| kinds.contains(&k), "in scope (--kind)").await
         }
         Scope::Objects(objects) => {
-            let keys: BTreeSet<&ObjectKey> = objects
-                .iter()
-                .flat_map(|o| with_contained(o, target, live))
-                .collect();
-            let pairs = keys
-                .into_iter()
-                .map(|k| (k.clone(), target.get(k).copied(), live.get(k).copied()));
+            let keys: BTreeSet<&ObjectKey> =
+                objects.iter().flat_map(|o| with_contained(o, target, live)).collect();
+            let pairs =
+                keys.into_iter().map(|k| (k.clone(), target.get(k).copied(), live.get(k).copied()));
             differing(store, pairs, "in scope (--object)").await
         }
         Scope::Property { object, path } => {
@@ -105,8 +95,7 @@ fn with_contained<'m>(
     let prefix = format!("{}/", object.key);
     let contained = [target, live].into_iter().flat_map(move |m| {
         let prefix = prefix.clone();
-        m.keys()
-            .filter(move |k| k.key.starts_with(&prefix) && k.key.len() > prefix.len())
+        m.keys().filter(move |k| k.key.starts_with(&prefix) && k.key.len() > prefix.len())
     });
     std::iter::once(object).chain(contained)
 }
@@ -119,11 +108,8 @@ async fn whole(
     keep: impl Fn(Kind) -> bool,
     reason: &str,
 ) -> Result<Vec<Wanted>, RestoreError> {
-    let keys: BTreeSet<&ObjectKey> = target
-        .keys()
-        .chain(live.keys())
-        .filter(|k| restorable(k.kind) && keep(k.kind))
-        .collect();
+    let keys: BTreeSet<&ObjectKey> =
+        target.keys().chain(live.keys()).filter(|k| restorable(k.kind) && keep(k.kind)).collect();
     let pairs = keys
         .into_iter()
         .map(|k| (k.clone(), target.get(k).copied(), live.get(k).copied()))
@@ -189,33 +175,17 @@ async fn by_actor(
         return Err(RestoreError::Scope(format!(
             "'{actor}' changed nothing after {}; actors in that time: {}",
             since.taken_at,
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join("; ")
-            }
+            if known.is_empty() { "none".to_string() } else { known.join("; ") }
         )));
     };
     let mut out = Vec::with_capacity(touched.len());
     for key in touched {
         let history = store.history(tenant, key).await?;
-        let before = history
-            .iter()
-            .rev()
-            .find(|v| v.snapshot <= since.id)
-            .and_then(|v| v.hash);
-        let after: Vec<_> = history
-            .iter()
-            .filter(|v| v.snapshot > since.id && v.snapshot <= live.id)
-            .collect();
-        let values = load(
-            store,
-            after
-                .iter()
-                .map(|v| v.hash.as_ref())
-                .chain([before.as_ref()]),
-        )
-        .await?;
+        let before = history.iter().rev().find(|v| v.snapshot <= since.id).and_then(|v| v.hash);
+        let after: Vec<_> =
+            history.iter().filter(|v| v.snapshot > since.id && v.snapshot <= live.id).collect();
+        let values =
+            load(store, after.iter().map(|v| v.hash.as_ref()).chain([before.as_ref()])).await?;
         let chain: Vec<Version> = after
             .iter()
             .map(|v| Version {
@@ -278,11 +248,7 @@ pub(super) async fn close_over_references(
         for (key, reason) in needed {
             have.insert(key.clone());
             let object = target.get(&key).and_then(|h| values.get(h).cloned());
-            wanted.push(Wanted {
-                key,
-                object,
-                reason,
-            });
+            wanted.push(Wanted { key, object, reason });
         }
     }
 }
@@ -313,11 +279,8 @@ async fn service_principals(
         .filter_map(|(key, hash)| {
             let app_id = values.get(hash)?.get("appId")?.as_str()?;
             let app = apps.get(app_id)?;
-            let name = app
-                .object
-                .as_ref()
-                .and_then(rewind_model::display_name)
-                .unwrap_or(&app.key.key);
+            let name =
+                app.object.as_ref().and_then(rewind_model::display_name).unwrap_or(&app.key.key);
             Some((
                 key.clone(),
                 format!("the service principal of application '{name}', which comes back"),
@@ -337,8 +300,5 @@ fn resolve(target: rewind_model::Target, id: &str, manifest: &Manifest) -> Optio
         Target::RoleTemplate => &[Kind::RoleDefinition],
         Target::AppId => &[],
     };
-    candidates
-        .iter()
-        .map(|k| ObjectKey::new(*k, id))
-        .find(|k| manifest.contains_key(k))
+    candidates.iter().map(|k| ObjectKey::new(*k, id)).find(|k| manifest.contains_key(k))
 }

@@ -78,11 +78,7 @@ fn effect(step: &Step, plan: &Plan) -> Value {
 
 fn name(s: &Step) -> StepName {
     let action = serde_json::to_value(s.action).unwrap_or(Value::Null);
-    StepName {
-        action: action.as_str().unwrap_or("?").to_string(),
-        kind: s.kind,
-        id: s.id.clone(),
-    }
+    StepName { action: action.as_str().unwrap_or("?").to_string(), kind: s.kind, id: s.id.clone() }
 }
 
 fn words(s: &StepName) -> String {

@@ -49,17 +49,10 @@ pub struct Verification {
 /// (assignments: what identifies them).
 fn comparable(kind: Kind, object: &Value) -> Value {
     let mut out = if writable(kind) == Writable::Replace {
-        let keep = [
-            "principalId",
-            "roleDefinitionId",
-            "directoryScopeId",
-            "resourceId",
-            "appRoleId",
-        ];
+        let keep =
+            ["principalId", "roleDefinitionId", "directoryScopeId", "resourceId", "appRoleId"];
         Value::Object(
-            keep.iter()
-                .filter_map(|k| Some(((*k).to_string(), object.get(*k)?.clone())))
-                .collect(),
+            keep.iter().filter_map(|k| Some(((*k).to_string(), object.get(*k)?.clone()))).collect(),
         )
     } else {
         create_body(kind, object)
@@ -85,12 +78,7 @@ pub async fn verify(
     let excused: BTreeSet<(Kind, &str)> = plan
         .notices
         .iter()
-        .filter(|n| {
-            matches!(
-                n.notice,
-                NoticeKind::RestoreOnPremises | NoticeKind::NotRestorable
-            )
-        })
+        .filter(|n| matches!(n.notice, NoticeKind::RestoreOnPremises | NoticeKind::NotRestorable))
         .map(|n| (n.kind, n.id.as_str()))
         .collect();
     let manifest = store.manifest(tenant, after).await?;
@@ -111,11 +99,7 @@ pub async fn verify(
     let mut differences = Vec::new();
     for (d, key) in &checked {
         let actual = manifest.get(key).and_then(|h| values.get(h));
-        let name = d
-            .object
-            .as_ref()
-            .and_then(rewind_model::display_name)
-            .map(str::to_string);
+        let name = d.object.as_ref().and_then(rewind_model::display_name).map(str::to_string);
         let problem = |problem: &str, properties| Difference {
             kind: d.kind,
             id: key.key.clone(),
@@ -137,11 +121,7 @@ pub async fn verify(
             }
         }
     }
-    Ok(Verification {
-        converged: differences.is_empty(),
-        compared: checked.len(),
-        differences,
-    })
+    Ok(Verification { converged: differences.is_empty(), compared: checked.len(), differences })
 }
 
 /// `object` with every reference to an object created anew pointing at its new id (and an
@@ -159,9 +139,5 @@ fn remapped(kind: Kind, object: &Value, lineage: &BTreeMap<String, String>) -> V
     {
         changed |= follow_app_id(kind, &mut out, old, new);
     }
-    if changed {
-        canonicalize(kind, &out).into_value()
-    } else {
-        out
-    }
+    if changed { canonicalize(kind, &out).into_value() } else { out }
 }

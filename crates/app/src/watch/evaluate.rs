@@ -54,11 +54,8 @@ pub async fn evaluate(
     let after = from.map_or(0, |f| f.id);
     let actors_by_object = store.actors_between(tenant, after, to.id).await?;
     // Identities, not names: an app named like a known one is still new.
-    let mut all_actors: BTreeSet<String> = actors_by_object
-        .values()
-        .flatten()
-        .map(Actor::key)
-        .collect();
+    let mut all_actors: BTreeSet<String> =
+        actors_by_object.values().flatten().map(Actor::key).collect();
     all_actors.extend(audit_actors(store, tenant, after, to.id).await?);
     let Some(from) = from else {
         store.add_known_actors(tenant, &all_actors).await?;
@@ -67,10 +64,7 @@ pub async fn evaluate(
     };
     let changed = load_changes(store, tenant, from.id, to.id, &actors_by_object).await?;
     let known = store.known_actors(tenant, &all_actors).await?;
-    let mut ctx = Context {
-        known_actors: Some(known),
-        ..Context::default()
-    };
+    let mut ctx = Context { known_actors: Some(known), ..Context::default() };
     add_context(store, tenant, from.id, to.id, &changed, options, &mut ctx).await?;
     let changes: Vec<ObjectChange<'_>> = changed
         .iter()
@@ -143,12 +137,8 @@ async fn load_changes(
     keys.sort();
     let before = store.versions_at(tenant, &keys, from).await?;
     let after = store.versions_at(tenant, &keys, to).await?;
-    let hashes: Vec<ContentHash> = before
-        .values()
-        .chain(after.values())
-        .flatten()
-        .copied()
-        .collect();
+    let hashes: Vec<ContentHash> =
+        before.values().chain(after.values()).flatten().copied().collect();
     let values = names::load(store, &hashes).await?;
     let value = |h: Option<&Option<ContentHash>>| {
         h.copied().flatten().and_then(|h| values.get(&h).cloned())
@@ -169,11 +159,7 @@ async fn load_changes(
             Some(Loaded {
                 before: value(before.get(&key)),
                 after: value(after.get(&key)),
-                version: if a.is_some() {
-                    version
-                } else {
-                    format!("gone:{version}")
-                },
+                version: if a.is_some() { version } else { format!("gone:{version}") },
                 actors: actors.get(&key).cloned().unwrap_or_default(),
                 key,
             })
@@ -230,19 +216,8 @@ async fn add_context(
     }
     let principals: Vec<String> = changed
         .iter()
-        .filter(|c| {
-            matches!(
-                c.key.kind,
-                Kind::RoleAssignment | Kind::RoleEligibilitySchedule
-            )
-        })
-        .filter_map(|c| {
-            c.after
-                .as_ref()?
-                .get("principalId")?
-                .as_str()
-                .map(str::to_string)
-        })
+        .filter(|c| matches!(c.key.kind, Kind::RoleAssignment | Kind::RoleEligibilitySchedule))
+        .filter_map(|c| c.after.as_ref()?.get("principalId")?.as_str().map(str::to_string))
         .collect();
     let parents: Vec<String> = changed
         .iter()
@@ -302,8 +277,7 @@ async fn lockout_context(
         let break_glass = p.protection.iter().any(Protection::is_break_glass);
         if break_glass {
             ctx.break_glass.insert(p.id.clone());
-            ctx.names
-                .insert(p.id.clone(), p.user_principal_name.clone());
+            ctx.names.insert(p.id.clone(), p.user_principal_name.clone());
             for g in before.directory.groups_of(&p.id) {
                 ctx.break_glass.insert(g.to_string());
                 if let Some(n) = before.directory.group_name(g) {
@@ -315,10 +289,7 @@ async fn lockout_context(
     let after = load_access(store, tenant, to, subjects(), &[]).await?;
     let after_analysis = analyse(&after.policies, &after.directory, &lockout);
     ctx.weakened = weakened(&before_analysis, &after_analysis, &after.policies);
-    ctx.lockout = Some((
-        verdict(before_analysis.verdict),
-        verdict(after_analysis.verdict),
-    ));
+    ctx.lockout = Some((verdict(before_analysis.verdict), verdict(after_analysis.verdict)));
     Ok(())
 }
 
@@ -343,12 +314,8 @@ fn weakened(before: &Analysis, after: &Analysis, policies: &PolicySet) -> Vec<We
                 }
                 _ => Vec::new(),
             };
-            let unmet: Vec<String> = a
-                .unmet
-                .iter()
-                .filter(|p| !b.unmet.contains(p))
-                .map(name)
-                .collect();
+            let unmet: Vec<String> =
+                a.unmet.iter().filter(|p| !b.unmet.contains(p)).map(name).collect();
             (!lost.is_empty() || !unmet.is_empty()).then(|| Weakened {
                 id: a.id.clone(),
                 principal: a.user_principal_name.clone(),
@@ -378,9 +345,7 @@ async fn grown_exclusions(
     let mut out = Vec::new();
     for c in changes.iter().filter(|c| c.enforced) {
         for e in &c.added {
-            let objects = std::iter::once(c.id.clone())
-                .chain(e.objects.iter().cloned())
-                .collect();
+            let objects = std::iter::once(c.id.clone()).chain(e.objects.iter().cloned()).collect();
             out.push(GrownExclusion {
                 policy_id: c.id.clone(),
                 policy: c.display_name.clone(),
@@ -412,16 +377,10 @@ async fn app_context(
         if let Some(app_id) = sp.get("appId").and_then(Value::as_str) {
             app_of_sp.insert(id.clone(), app_id.to_string());
         }
-        for role in sp
-            .get("appRoles")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let (Some(rid), Some(value)) = (
-                role.get("id").and_then(Value::as_str),
-                role.get("value").and_then(Value::as_str),
-            ) {
+        for role in sp.get("appRoles").and_then(Value::as_array).into_iter().flatten() {
+            if let (Some(rid), Some(value)) =
+                (role.get("id").and_then(Value::as_str), role.get("value").and_then(Value::as_str))
+            {
                 ctx.permissions.insert(rid.to_string(), value.to_string());
             }
         }
@@ -438,10 +397,7 @@ async fn app_context(
         }
     }
     for (_, a) in all_values(store, tenant, to, Kind::RoleAssignment).await? {
-        let role = a
-            .get("roleDefinitionId")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let role = a.get("roleDefinitionId").and_then(Value::as_str).unwrap_or_default();
         if risk::privileged_role(role).is_some()
             && let Some(p) = a.get("principalId").and_then(Value::as_str)
         {
@@ -456,11 +412,7 @@ async fn app_context(
     }
     // A changed application's own object id counts when its app id does.
     for c in changed.iter().filter(|c| c.key.kind == Kind::Application) {
-        let app_id = c
-            .after
-            .as_ref()
-            .and_then(|v| v.get("appId"))
-            .and_then(Value::as_str);
+        let app_id = c.after.as_ref().and_then(|v| v.get("appId")).and_then(Value::as_str);
         if app_id.is_some_and(|a| ctx.privileged_apps.contains(a)) {
             ctx.privileged_apps.insert(c.key.key.clone());
         }
@@ -477,10 +429,7 @@ async fn all_values(
     let manifest = store.kind_at(tenant, kind, snapshot).await?;
     let hashes: Vec<ContentHash> = manifest.values().copied().collect();
     let values = names::load(store, &hashes).await?;
-    Ok(manifest
-        .into_iter()
-        .filter_map(|(k, h)| Some((k.key, values.get(&h)?.clone())))
-        .collect())
+    Ok(manifest.into_iter().filter_map(|(k, h)| Some((k.key, values.get(&h)?.clone()))).collect())
 }
 
 async fn values_of(
@@ -490,17 +439,11 @@ async fn values_of(
     kind: Kind,
     ids: &[String],
 ) -> Result<Vec<(String, Value)>, StoreError> {
-    let keys: Vec<ObjectKey> = ids
-        .iter()
-        .map(|i| ObjectKey::new(kind, i.as_str()))
-        .collect();
+    let keys: Vec<ObjectKey> = ids.iter().map(|i| ObjectKey::new(kind, i.as_str())).collect();
     let found = store.versions_at(tenant, &keys, snapshot).await?;
     let hashes: Vec<ContentHash> = found.values().flatten().copied().collect();
     let values = names::load(store, &hashes).await?;
-    Ok(found
-        .into_iter()
-        .filter_map(|(k, h)| Some((k.key, values.get(&h?)?.clone())))
-        .collect())
+    Ok(found.into_iter().filter_map(|(k, h)| Some((k.key, values.get(&h?)?.clone()))).collect())
 }
 
 /// Display names of `ids`, looked up among `kinds`.
@@ -517,10 +460,8 @@ async fn names_of(
     }
     for kind in kinds {
         for (id, v) in values_of(store, tenant, snapshot, *kind, ids).await? {
-            let name = v
-                .get("userPrincipalName")
-                .and_then(Value::as_str)
-                .or_else(|| display_name(&v));
+            let name =
+                v.get("userPrincipalName").and_then(Value::as_str).or_else(|| display_name(&v));
             if let Some(n) = name {
                 out.insert(id, n.to_string());
             }

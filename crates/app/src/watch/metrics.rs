@@ -69,26 +69,10 @@ impl Metrics {
             "How long the tenant's last capture took",
             m.capture_seconds.clone(),
         );
-        r.register(
-            "objects",
-            "Objects in the tenant's last snapshot",
-            m.objects.clone(),
-        );
-        r.register(
-            "captures",
-            "Captures by outcome (ok, failed)",
-            m.captures.clone(),
-        );
-        r.register(
-            "graph_requests",
-            "Graph requests made by captures",
-            m.requests.clone(),
-        );
-        r.register(
-            "graph_throttled_requests",
-            "Graph requests answered 429",
-            m.throttled.clone(),
-        );
+        r.register("objects", "Objects in the tenant's last snapshot", m.objects.clone());
+        r.register("captures", "Captures by outcome (ok, failed)", m.captures.clone());
+        r.register("graph_requests", "Graph requests made by captures", m.requests.clone());
+        r.register("graph_throttled_requests", "Graph requests answered 429", m.throttled.clone());
         r.register(
             "changes",
             "Objects changed, by change (created, updated, deleted)",
@@ -100,42 +84,27 @@ impl Metrics {
             "Alert deliveries that failed after every retry, by sink",
             m.deliveries_failed.clone(),
         );
-        Metrics {
-            registry: Arc::new(r),
-            ..m
-        }
+        Metrics { registry: Arc::new(r), ..m }
     }
 
     /// Records a finished capture.
     pub fn captured(&self, name: &str, r: &CaptureReport) {
         let t = tenant(name);
-        self.last_capture
-            .get_or_create(&t)
-            .set(r.snapshot.taken_at.as_duration().as_secs_f64());
+        self.last_capture.get_or_create(&t).set(r.snapshot.taken_at.as_duration().as_secs_f64());
         self.capture_seconds.get_or_create(&t).set(r.seconds);
         #[expect(clippy::cast_precision_loss, reason = "object counts fit a gauge")]
-        self.objects
-            .get_or_create(&t)
-            .set(r.snapshot.objects as f64);
+        self.objects.get_or_create(&t).set(r.snapshot.objects as f64);
         self.captures
-            .get_or_create(&vec![
-                ("tenant", name.to_string()),
-                ("outcome", "ok".into()),
-            ])
+            .get_or_create(&vec![("tenant", name.to_string()), ("outcome", "ok".into())])
             .inc();
         self.requests.get_or_create(&t).inc_by(r.requests);
         self.throttled.get_or_create(&t).inc_by(r.throttled);
         let totals = r.snapshot.totals();
-        for (change, n) in [
-            ("created", totals.created),
-            ("updated", totals.updated),
-            ("deleted", totals.deleted),
-        ] {
+        for (change, n) in
+            [("created", totals.created), ("updated", totals.updated), ("deleted", totals.deleted)]
+        {
             self.changes
-                .get_or_create(&vec![
-                    ("tenant", name.to_string()),
-                    ("change", change.into()),
-                ])
+                .get_or_create(&vec![("tenant", name.to_string()), ("change", change.into())])
                 .inc_by(n);
         }
     }
@@ -143,10 +112,7 @@ impl Metrics {
     /// Records a failed capture.
     pub fn capture_failed(&self, name: &str) {
         self.captures
-            .get_or_create(&vec![
-                ("tenant", name.to_string()),
-                ("outcome", "failed".into()),
-            ])
+            .get_or_create(&vec![("tenant", name.to_string()), ("outcome", "failed".into())])
             .inc();
     }
 
@@ -164,9 +130,7 @@ impl Metrics {
 
     /// Records a delivery that failed for good.
     pub fn delivery_failed(&self, sink: &str) {
-        self.deliveries_failed
-            .get_or_create(&vec![("sink", sink.to_string())])
-            .inc();
+        self.deliveries_failed.get_or_create(&vec![("sink", sink.to_string())]).inc();
     }
 
     /// Everything, in Prometheus's text exposition format.

@@ -148,9 +148,7 @@ pub struct Email {
 impl std::fmt::Debug for Email {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The transport holds the SMTP password.
-        f.debug_struct("Email")
-            .field("from", &self.from.to_string())
-            .finish_non_exhaustive()
+        f.debug_struct("Email").field("from", &self.from.to_string()).finish_non_exhaustive()
     }
 }
 
@@ -160,9 +158,7 @@ impl Email {
     pub fn new(smtp_url: &str, from: &str, to: &[String]) -> Result<Email, SinkError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
             .map_err(|e| {
-                SinkError::Email(format!(
-                    "REWIND_SMTP_URL is not an smtp:// or smtps:// URL: {e}"
-                ))
+                SinkError::Email(format!("REWIND_SMTP_URL is not an smtp:// or smtps:// URL: {e}"))
             })?
             .timeout(Some(Duration::from_secs(20)))
             .build();
@@ -201,14 +197,8 @@ impl Email {
         for to in &self.to {
             builder = builder.to(to.clone());
         }
-        let message = builder
-            .body(email_text(alerts))
-            .map_err(|e| e.to_string())?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        let message = builder.body(email_text(alerts)).map_err(|e| e.to_string())?;
+        self.transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
     }
 }
 
@@ -281,9 +271,8 @@ impl Sinks {
             }
         }
         if let Some(mail) = &self.email {
-            let owed: Vec<usize> = (0..pending.len())
-                .filter(|i| !have[*i].iter().any(|s| s == "email"))
-                .collect();
+            let owed: Vec<usize> =
+                (0..pending.len()).filter(|i| !have[*i].iter().any(|s| s == "email")).collect();
             let alerts: Vec<Alert> = owed.iter().map(|i| pending[*i].0.clone()).collect();
             if !alerts.is_empty() {
                 match mail.send(&alerts).await {

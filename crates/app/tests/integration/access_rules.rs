@@ -42,30 +42,22 @@ async fn exclusions_gained_and_methods_lost_are_alerted() {
     let tenant = env.tenant(&store).await;
     let options = EvaluateOptions::default();
     let first = env.capture(&client, &store, false).await.snapshot;
-    evaluate(&store, &tenant, None, &first, &options)
-        .await
-        .unwrap();
+    evaluate(&store, &tenant, None, &first, &options).await.unwrap();
 
     let excluded = id_where(&env, "/groups", |g| {
-        g["displayName"]
-            .as_str()
-            .is_some_and(|n| n.contains("Service Accounts"))
+        g["displayName"].as_str().is_some_and(|n| n.contains("Service Accounts"))
     })
     .await;
     let user = id_where(&env, "/users", |u| {
-        u["jobTitle"]
-            .as_str()
-            .is_some_and(|t| t.starts_with("Sales"))
+        u["jobTitle"].as_str().is_some_and(|t| t.starts_with("Sales"))
     })
     .await;
     let (status, nested) = env
         .graph(
             Method::POST,
             "/groups",
-            Some(
-                &json!({"displayName": "Helpdesk tools", "mailEnabled": false,
-                "mailNickname": "helpdesk-tools", "securityEnabled": true}),
-            ),
+            Some(&json!({"displayName": "Helpdesk tools", "mailEnabled": false,
+                "mailNickname": "helpdesk-tools", "securityEnabled": true})),
         )
         .await;
     assert_eq!(status, 201, "{nested}");
@@ -73,52 +65,36 @@ async fn exclusions_gained_and_methods_lost_are_alerted() {
     add_member(&env, &nested, &user).await;
     add_member(&env, &excluded, &nested).await;
     let second = env.capture(&client, &store, false).await.snapshot;
-    let alerts = evaluate(&store, &tenant, Some(&first), &second, &options)
-        .await
-        .unwrap();
-    let grew: Vec<_> = alerts
-        .iter()
-        .filter(|a| a.rule == "policy-exclusion-grew")
-        .collect();
+    let alerts = evaluate(&store, &tenant, Some(&first), &second, &options).await.unwrap();
+    let grew: Vec<_> = alerts.iter().filter(|a| a.rule == "policy-exclusion-grew").collect();
     assert!(!grew.is_empty(), "{alerts:#?}");
     for a in &grew {
         assert!(
-            a.summary
-                .contains("via group 'CA - Service Accounts' › 'Helpdesk tools'"),
+            a.summary.contains("via group 'CA - Service Accounts' › 'Helpdesk tools'"),
             "{}",
             a.summary
         );
     }
     // The same changes evaluated again raise nothing new.
-    let again = evaluate(&store, &tenant, Some(&first), &second, &options)
-        .await
-        .unwrap();
+    let again = evaluate(&store, &tenant, Some(&first), &second, &options).await.unwrap();
     assert!(again.is_empty(), "{again:#?}");
 
     let (status, body) = env
         .graph(
             Method::PATCH,
             "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2",
-            Some(
-                &json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration",
-                "state": "disabled"}),
-            ),
+            Some(&json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration",
+                "state": "disabled"})),
         )
         .await;
     assert!(status < 300, "{body}");
     let third = env.capture(&client, &store, false).await.snapshot;
-    let alerts = evaluate(&store, &tenant, Some(&second), &third, &options)
-        .await
-        .unwrap();
-    let weakened: Vec<_> = alerts
-        .iter()
-        .filter(|a| a.rule == "protected-principal-weakened")
-        .collect();
+    let alerts = evaluate(&store, &tenant, Some(&second), &third, &options).await.unwrap();
+    let weakened: Vec<_> =
+        alerts.iter().filter(|a| a.rule == "protected-principal-weakened").collect();
     assert!(
-        weakened
-            .iter()
-            .any(|a| a.severity == rewind_engine::risk::Severity::Critical
-                && a.summary.contains("can no longer use fido2")),
+        weakened.iter().any(|a| a.severity == rewind_engine::risk::Severity::Critical
+            && a.summary.contains("can no longer use fido2")),
         "{alerts:#?}"
     );
 }

@@ -36,15 +36,11 @@ async fn a_late_enum_member_read_through_batch_is_kept_as_itself() {
         .filter_map(|p| p.pointer("/conditions/platforms/includePlatforms"))
         .collect();
     assert!(
-        platforms
-            .iter()
-            .any(|p| p.as_array().unwrap().contains(&json!("linux"))),
+        platforms.iter().any(|p| p.as_array().unwrap().contains(&json!("linux"))),
         "{platforms:?}"
     );
     assert!(
-        !serde_json::to_string(&policies)
-            .unwrap()
-            .contains("unknownFutureValue"),
+        !serde_json::to_string(&policies).unwrap().contains("unknownFutureValue"),
         "no member was replaced"
     );
 }
@@ -52,40 +48,19 @@ async fn a_late_enum_member_read_through_batch_is_kept_as_itself() {
 /// Captures, lets every delta token expire, changes the tenant and captures again: the kinds
 /// whose tokens expired are read in full and the timeline equals a fresh full read.
 async fn an_expired_token_is_read_again_in_full(seed: u64, form: u16) {
-    let env = Env::start(SeedOptions {
-        seed,
-        ..SeedOptions::default()
-    })
-    .await;
+    let env = Env::start(SeedOptions { seed, ..SeedOptions::default() }).await;
     let store = env.sqlite("timeline").await;
     let client = env.reader();
     env.capture(&client, &store, false).await;
-    env.admin(
-        Method::POST,
-        "/_emulator/clock",
-        &json!({"advanceSeconds": 8 * 86_400}),
-    )
-    .await;
+    env.admin(Method::POST, "/_emulator/clock", &json!({"advanceSeconds": 8 * 86_400})).await;
     // The form this seed's tenant answers with, as a client sees it.
-    let (_, latest) = env
-        .graph(Method::GET, "/users/delta?$deltatoken=latest", None)
-        .await;
+    let (_, latest) = env.graph(Method::GET, "/users/delta?$deltatoken=latest", None).await;
     let link = latest["@odata.deltaLink"].as_str().unwrap().to_string();
-    env.admin(
-        Method::POST,
-        "/_emulator/clock",
-        &json!({"advanceSeconds": 8 * 86_400}),
-    )
-    .await;
+    env.admin(Method::POST, "/_emulator/clock", &json!({"advanceSeconds": 8 * 86_400})).await;
     let path = link.split_once("/v1.0").unwrap().1;
     let (status, body) = env.graph(Method::GET, path, None).await;
     assert_eq!(status, form, "seed {seed}: {body}");
-    env.admin(
-        Method::POST,
-        "/_emulator/scenarios/script-gone-wrong",
-        &json!({}),
-    )
-    .await;
+    env.admin(Method::POST, "/_emulator/scenarios/script-gone-wrong", &json!({})).await;
     let report = env.capture(&client, &store, false).await;
     assert!(!report.full && report.snapshot.complete);
     let fresh = env.sqlite("fresh").await;
@@ -113,22 +88,11 @@ async fn synced_users_are_captured_as_synced() {
     let store = env.sqlite("timeline").await;
     env.capture(&env.reader(), &store, false).await;
     let users = versions(&env, &store, Kind::User).await;
-    let synced: Vec<&Value> = users
-        .iter()
-        .filter(|u| u["onPremisesSyncEnabled"] == json!(true))
-        .collect();
+    let synced: Vec<&Value> =
+        users.iter().filter(|u| u["onPremisesSyncEnabled"] == json!(true)).collect();
     assert!(!synced.is_empty(), "the seeded tenant has synced users");
-    assert!(
-        synced
-            .iter()
-            .all(|u| u["onPremisesImmutableId"].is_string())
-    );
-    assert!(
-        users
-            .iter()
-            .any(|u| u["creationType"] == json!("Invitation")),
-        "the invited guest"
-    );
+    assert!(synced.iter().all(|u| u["onPremisesImmutableId"].is_string()));
+    assert!(users.iter().any(|u| u["creationType"] == json!("Invitation")), "the invited guest");
 }
 
 #[tokio::test]
@@ -150,19 +114,11 @@ async fn method_configurations_come_from_the_policy_that_carries_them() {
     let configs = versions(&env, &store, Kind::AuthenticationMethodConfiguration).await;
     assert!(configs.len() >= 5, "{configs:?}");
     let policy = versions(&env, &store, Kind::AuthenticationMethodsPolicy).await;
-    assert!(
-        policy[0]
-            .get("authenticationMethodConfigurations")
-            .is_none()
-    );
+    assert!(policy[0].get("authenticationMethodConfigurations").is_none());
     // Switching one over is one updated configuration in the next snapshot.
     let sms = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Sms";
     let (_, now) = env.graph(Method::GET, sms, None).await;
-    let flipped = if now["state"] == "enabled" {
-        "disabled"
-    } else {
-        "enabled"
-    };
+    let flipped = if now["state"] == "enabled" { "disabled" } else { "enabled" };
     let (s, body) = env
         .graph(
             Method::PATCH,
@@ -173,11 +129,7 @@ async fn method_configurations_come_from_the_policy_that_carries_them() {
     assert!(s < 300, "{body}");
     let report = env.capture(&client, &store, false).await;
     let counts = &report.snapshot.counts;
-    assert_eq!(
-        counts[&Kind::AuthenticationMethodConfiguration].updated,
-        1,
-        "{counts:?}"
-    );
+    assert_eq!(counts[&Kind::AuthenticationMethodConfiguration].updated, 1, "{counts:?}");
 }
 
 #[tokio::test]
@@ -194,17 +146,10 @@ async fn a_tenant_without_pim_is_captured_with_pim_marked_unavailable() {
     let store = env.sqlite("timeline").await;
     let report = env.capture(&env.reader(), &store, false).await;
     let pim = &report.snapshot.counts[&Kind::RoleEligibilitySchedule];
-    assert_eq!(
-        pim.unavailable,
-        Some(rewind_store::Unavailable::LicenseRequired),
-        "{pim:?}"
-    );
+    assert_eq!(pim.unavailable, Some(rewind_store::Unavailable::LicenseRequired), "{pim:?}");
     assert_eq!(pim.objects, 0);
     assert!(
-        report
-            .warnings
-            .iter()
-            .any(|w| w.contains("roleEligibilitySchedule") && w.contains("P2")),
+        report.warnings.iter().any(|w| w.contains("roleEligibilitySchedule") && w.contains("P2")),
         "{:?}",
         report.warnings
     );
@@ -216,10 +161,7 @@ async fn a_tenant_without_pim_is_captured_with_pim_marked_unavailable() {
     assert!(store.verify().await.unwrap().ok());
     // The next capture says the same and changes nothing.
     let again = env.capture(&env.reader(), &store, false).await;
-    assert_eq!(
-        again.snapshot.totals().created + again.snapshot.totals().updated,
-        0
-    );
+    assert_eq!(again.snapshot.totals().created + again.snapshot.totals().updated, 0);
 }
 
 /// A timeline with one capture, after which audit records reach the log up to five minutes
@@ -228,12 +170,7 @@ async fn captured_then_audit_late(env: &Env) -> (Store, rewind_msgraph::GraphCli
     let store = env.sqlite("timeline").await;
     let client = env.reader();
     env.capture(&client, &store, false).await;
-    env.admin(
-        Method::PUT,
-        "/_emulator/faults",
-        &json!({"audit_latency_s": 300}),
-    )
-    .await;
+    env.admin(Method::PUT, "/_emulator/faults", &json!({"audit_latency_s": 300})).await;
     (store, client)
 }
 
@@ -248,63 +185,34 @@ async fn a_new_group_owner_is_captured_before_the_audit_log_says_so() {
     let (_, users) = env.graph(Method::GET, "/users?$select=id", None).await;
     let owner = users["value"][3]["id"].as_str().unwrap().to_string();
     let bind = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/users/{owner}")});
-    let (s, body) = env
-        .graph(
-            Method::POST,
-            &format!("/groups/{gid}/owners/$ref"),
-            Some(&bind),
-        )
-        .await;
+    let (s, body) =
+        env.graph(Method::POST, &format!("/groups/{gid}/owners/$ref"), Some(&bind)).await;
     assert_eq!(s, 204, "{body}");
-    let (_, log) = env
-        .graph(Method::GET, "/auditLogs/directoryAudits?$top=5", None)
-        .await;
-    assert!(
-        !log.to_string().contains(&gid),
-        "the record is not readable yet: {log}"
-    );
+    let (_, log) = env.graph(Method::GET, "/auditLogs/directoryAudits?$top=5", None).await;
+    assert!(!log.to_string().contains(&gid), "the record is not readable yet: {log}");
     let report = env.capture(&client, &store, false).await;
     assert_eq!(report.snapshot.counts[&Kind::Group].updated, 1);
     let m = env.manifest(&store).await;
-    let group = store
-        .version(&m[&rewind_store::ObjectKey::new(Kind::Group, gid.as_str())])
-        .await
-        .unwrap();
-    assert!(
-        group["owners"].as_array().unwrap().contains(&json!(owner)),
-        "{group}"
-    );
+    let group =
+        store.version(&m[&rewind_store::ObjectKey::new(Kind::Group, gid.as_str())]).await.unwrap();
+    assert!(group["owners"].as_array().unwrap().contains(&json!(owner)), "{group}");
 }
 
 #[tokio::test]
 async fn reads_whose_page_tokens_expire_start_again_and_miss_nothing() {
     // Next links of long reads expire (`400 Directory_ExpiredPageToken`): the read starts again
     // from its first page instead of failing the capture.
-    let env = Env::start(SeedOptions {
-        users: 300,
-        groups: 40,
-        apps: 150,
-        ..SeedOptions::default()
-    })
-    .await;
+    let env =
+        Env::start(SeedOptions { users: 300, groups: 40, apps: 150, ..SeedOptions::default() })
+            .await;
     let client = env.reader();
     let fault_free = env.sqlite("fault-free").await;
     env.capture(&client, &fault_free, true).await;
-    env.admin(
-        Method::PUT,
-        "/_emulator/faults",
-        &json!({"expire_page_tokens": 4}),
-    )
-    .await;
+    env.admin(Method::PUT, "/_emulator/faults", &json!({"expire_page_tokens": 4})).await;
     let store = env.sqlite("timeline").await;
     let report = env.capture(&client, &store, true).await;
-    let left = env
-        .admin(Method::GET, "/_emulator/faults", &json!({}))
-        .await;
-    assert_eq!(
-        left["expire_page_tokens"], 0,
-        "every expiry was met: {left}"
-    );
+    let left = env.admin(Method::GET, "/_emulator/faults", &json!({})).await;
+    assert_eq!(left["expire_page_tokens"], 0, "every expiry was met: {left}");
     assert!(report.snapshot.complete);
     assert_eq!(env.manifest(&store).await, env.manifest(&fault_free).await);
 }
@@ -340,11 +248,7 @@ async fn listed(env: &Env, path: &str) -> Vec<String> {
         let (s, page) = env.graph(Method::GET, &url, None).await;
         assert_eq!(s, 200, "{page}");
         ids.extend(
-            page["value"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v["id"].as_str().unwrap().to_string()),
+            page["value"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_string()),
         );
         match page["@odata.nextLink"].as_str() {
             Some(next) => url = next.split_once("/v1.0").unwrap().1.to_string(),
@@ -359,21 +263,14 @@ async fn listed(env: &Env, path: &str) -> Vec<String> {
 async fn a_group_split_over_pages_and_unit_members_come_whole_from_delta() {
     // Graph caps delta pages below what the client asks (200 objects, 500 links): a large group
     // arrives in slices on several pages; administrative units carry `members@delta`.
-    let env = Env::start(SeedOptions {
-        users: 1200,
-        ..SeedOptions::default()
-    })
-    .await;
+    let env = Env::start(SeedOptions { users: 1200, ..SeedOptions::default() }).await;
     let store = env.sqlite("timeline").await;
     let client = env.reader();
     env.capture(&client, &store, false).await;
     let (gid, staff) = named(&env, &store, Kind::Group, "All Staff").await;
     let members = held(&staff, "members");
     assert!(members.len() > 1000);
-    assert_eq!(
-        members,
-        listed(&env, &format!("/groups/{gid}/members?$select=id")).await
-    );
+    assert_eq!(members, listed(&env, &format!("/groups/{gid}/members?$select=id")).await);
     let (uid, west) = named(&env, &store, Kind::AdministrativeUnit, "Region West").await;
     let unit_members = format!("/directory/administrativeUnits/{uid}/members?$select=id");
     assert_eq!(held(&west, "members"), listed(&env, &unit_members).await);
@@ -402,9 +299,7 @@ async fn a_credential_and_an_app_role_added_before_the_log_knows_are_in_the_next
     // has both, whatever the log says yet.
     let env = Env::start(SeedOptions::default()).await;
     let (store, client) = captured_then_audit_late(&env).await;
-    let (_, apps) = env
-        .graph(Method::GET, "/applications?$select=id", None)
-        .await;
+    let (_, apps) = env.graph(Method::GET, "/applications?$select=id", None).await;
     let app = apps["value"][0]["id"].as_str().unwrap().to_string();
     let fic = json!({"name": "backdoor", "issuer": "https://token.actions.githubusercontent.com",
         "subject": "repo:mallory/x:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]});
@@ -416,13 +311,8 @@ async fn a_credential_and_an_app_role_added_before_the_log_knows_are_in_the_next
         )
         .await;
     assert_eq!(s, 201, "{body}");
-    let (_, sps) = env
-        .graph(
-            Method::GET,
-            "/servicePrincipals?$select=id,appRoles,displayName",
-            None,
-        )
-        .await;
+    let (_, sps) =
+        env.graph(Method::GET, "/servicePrincipals?$select=id,appRoles,displayName", None).await;
     let graph = sps["value"]
         .as_array()
         .unwrap()
@@ -446,27 +336,15 @@ async fn a_credential_and_an_app_role_added_before_the_log_knows_are_in_the_next
     let (s, body) = env
         .graph(
             Method::POST,
-            &format!(
-                "/servicePrincipals/{}/appRoleAssignedTo",
-                graph["id"].as_str().unwrap()
-            ),
+            &format!("/servicePrincipals/{}/appRoleAssignedTo", graph["id"].as_str().unwrap()),
             Some(&grant),
         )
         .await;
     assert_eq!(s, 201, "{body}");
-    let (_, log) = env
-        .graph(Method::GET, "/auditLogs/directoryAudits?$top=5", None)
-        .await;
-    assert!(
-        !log.to_string().contains(&app),
-        "the records are not readable yet: {log}"
-    );
+    let (_, log) = env.graph(Method::GET, "/auditLogs/directoryAudits?$top=5", None).await;
+    assert!(!log.to_string().contains(&app), "the records are not readable yet: {log}");
     let report = env.capture(&client, &store, false).await;
     let counts = &report.snapshot.counts;
-    assert_eq!(
-        counts[&Kind::FederatedIdentityCredential].created,
-        1,
-        "{counts:?}"
-    );
+    assert_eq!(counts[&Kind::FederatedIdentityCredential].created, 1, "{counts:?}");
     assert_eq!(counts[&Kind::AppRoleAssignment].created, 1, "{counts:?}");
 }

@@ -17,12 +17,9 @@ pub struct Env {
 
 impl Env {
     pub async fn start(seed: SeedOptions) -> Env {
-        let emulator = rewind_emulator::start(EmulatorConfig {
-            seed,
-            ..EmulatorConfig::default()
-        })
-        .await
-        .unwrap();
+        let emulator = rewind_emulator::start(EmulatorConfig { seed, ..EmulatorConfig::default() })
+            .await
+            .unwrap();
         Env::with(emulator)
     }
 
@@ -30,11 +27,7 @@ impl Env {
     pub fn with(emulator: RunningEmulator) -> Env {
         let dir = std::env::temp_dir().join(format!("rewind-app-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        Env {
-            emulator,
-            http: reqwest::Client::new(),
-            dir,
-        }
+        Env { emulator, http: reqwest::Client::new(), dir }
     }
 
     pub fn endpoints(&self) -> Endpoints {
@@ -55,19 +48,13 @@ impl Env {
     }
 
     pub fn reader(&self) -> GraphClient {
-        GraphClient::new(
-            self.endpoints(),
-            self.credential(Access::Read),
-            ClientOptions::default(),
-        )
-        .unwrap()
+        GraphClient::new(self.endpoints(), self.credential(Access::Read), ClientOptions::default())
+            .unwrap()
     }
 
     /// A fresh `SQLite` store in this test's directory.
     pub async fn sqlite(&self, name: &str) -> Store {
-        Store::open_sqlite(&self.dir.join(format!("{name}.db")), None)
-            .await
-            .unwrap()
+        Store::open_sqlite(&self.dir.join(format!("{name}.db")), None).await.unwrap()
     }
 
     /// A fresh `PostgreSQL` database on the CI server, and its name for [`Env::drop_postgres`].
@@ -79,14 +66,9 @@ impl Env {
         let mut conn = sqlx::AnyConnection::connect(&admin)
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL must run at {admin}: {e}"));
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
         let base = admin.rsplit_once('/').unwrap().0;
-        let store = Store::open_postgres(&format!("{base}/{name}"), None)
-            .await
-            .unwrap();
+        let store = Store::open_postgres(&format!("{base}/{name}"), None).await.unwrap();
         (store, name)
     }
 
@@ -124,10 +106,7 @@ impl Env {
             client,
             store,
             &tenant,
-            CaptureOptions {
-                full,
-                ..CaptureOptions::default()
-            },
+            CaptureOptions { full, ..CaptureOptions::default() },
             &|_| {},
         )
         .await
@@ -153,13 +132,7 @@ impl Env {
     /// Calls the emulator's admin API.
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: &Value) -> Value {
         let url = format!("{}{path}", self.emulator.info.graph_url);
-        let r = self
-            .http
-            .request(method, url)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let r = self.http.request(method, url).json(body).send().await.unwrap();
         assert!(r.status().is_success(), "{path}: {}", r.status());
         r.json().await.unwrap_or(Value::Null)
     }
@@ -179,10 +152,7 @@ impl Env {
         let token = self.writer_token().await;
         let mut req = self
             .http
-            .request(
-                method,
-                format!("{}/v1.0{path}", self.emulator.info.graph_url),
-            )
+            .request(method, format!("{}/v1.0{path}", self.emulator.info.graph_url))
             .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(b);
@@ -196,19 +166,9 @@ impl Env {
 impl Env {
     /// Takes an application permission away from the read app, as an administrator could.
     pub async fn revoke_read_permission(&self, permission: &str) {
-        let reader = self
-            .emulator
-            .info
-            .client(Access::Read)
-            .unwrap()
-            .client_id
-            .clone();
+        let reader = self.emulator.info.client(Access::Read).unwrap().client_id.clone();
         let (_, sp) = self
-            .graph(
-                reqwest::Method::GET,
-                &format!("/servicePrincipals(appId='{reader}')"),
-                None,
-            )
+            .graph(reqwest::Method::GET, &format!("/servicePrincipals(appId='{reader}')"), None)
             .await;
         let sp = sp["id"].as_str().unwrap().to_string();
         let (_, graph) = self
@@ -232,12 +192,8 @@ impl Env {
                 None,
             )
             .await;
-        let grant: &Value = grants["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["appRoleId"] == role)
-            .unwrap();
+        let grant: &Value =
+            grants["value"].as_array().unwrap().iter().find(|g| g["appRoleId"] == role).unwrap();
         let (s, _) = self
             .graph(
                 reqwest::Method::DELETE,

@@ -32,39 +32,28 @@ fn weather() -> impl Strategy<Value = Weather> {
         any::<bool>(),
         prop::sample::select(vec!["attacker", "mass-delete", "script-gone-wrong"]),
     )
-        .prop_map(
-            |(throttle, error_rate, lag, audit, pages, expire, scenario)| Weather {
-                throttle,
-                error_rate,
-                replication_lag_ms: lag,
-                audit_latency_s: audit,
-                expire_page_tokens: pages,
-                delta_tokens_expire: expire,
-                scenario,
-            },
-        )
+        .prop_map(|(throttle, error_rate, lag, audit, pages, expire, scenario)| Weather {
+            throttle,
+            error_rate,
+            replication_lag_ms: lag,
+            audit_latency_s: audit,
+            expire_page_tokens: pages,
+            delta_tokens_expire: expire,
+            scenario,
+        })
 }
 
 async fn advance(env: &Env, seconds: u64) {
-    env.admin(
-        Method::POST,
-        "/_emulator/clock",
-        &json!({ "advanceSeconds": seconds }),
-    )
-    .await;
+    env.admin(Method::POST, "/_emulator/clock", &json!({ "advanceSeconds": seconds })).await;
 }
 
 /// Captures, lets the weather happen with an incident, captures through it (twice: once the
 /// replication lag has passed the second must see everything), then compares with a fault-free
 /// full read.
 async fn timeline_equals_a_fault_free_read(w: Weather) {
-    let env = Env::start(SeedOptions {
-        users: 150,
-        groups: 20,
-        apps: 12,
-        ..SeedOptions::default()
-    })
-    .await;
+    let env =
+        Env::start(SeedOptions { users: 150, groups: 20, apps: 12, ..SeedOptions::default() })
+            .await;
     let store = env.sqlite("timeline").await;
     let client = env.reader();
     env.capture(&client, &store, false).await;
@@ -79,12 +68,7 @@ async fn timeline_equals_a_fault_free_read(w: Weather) {
         "expire_page_tokens": w.expire_page_tokens,
     });
     env.admin(Method::PUT, "/_emulator/faults", &faults).await;
-    env.admin(
-        Method::POST,
-        &format!("/_emulator/scenarios/{}", w.scenario),
-        &json!({}),
-    )
-    .await;
+    env.admin(Method::POST, &format!("/_emulator/scenarios/{}", w.scenario), &json!({})).await;
     env.capture(&client, &store, false).await;
     advance(&env, 1).await;
     let report = env.capture(&client, &store, false).await;

@@ -32,13 +32,7 @@ async fn wrong_credentials_say_which_settings_to_check() {
     let env = Env::start(SeedOptions::default()).await;
     let store = with_history(&env).await;
     let wrong = Credential::Secret {
-        client_id: env
-            .emulator
-            .info
-            .client(Access::Read)
-            .unwrap()
-            .client_id
-            .clone(),
+        client_id: env.emulator.info.client(Access::Read).unwrap().client_id.clone(),
         secret: Secret::new("not-the-secret"),
     };
     let client = GraphClient::new(env.endpoints(), wrong, ClientOptions::default()).unwrap();
@@ -65,17 +59,10 @@ async fn an_unreachable_endpoint_is_named() {
     let gone = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dead = format!("http://{}", gone.local_addr().unwrap());
     drop(gone);
-    let endpoints = Endpoints {
-        graph_url: dead.clone(),
-        authority_url: dead,
-        ..env.endpoints()
-    };
-    let client = GraphClient::new(
-        endpoints,
-        env.credential(Access::Read),
-        ClientOptions::default(),
-    )
-    .unwrap();
+    let endpoints = Endpoints { graph_url: dead.clone(), authority_url: dead, ..env.endpoints() };
+    let client =
+        GraphClient::new(endpoints, env.credential(Access::Read), ClientOptions::default())
+            .unwrap();
     let err = attempt(&env, &client, &store).await;
     assert_eq!(err.class(), FailureClass::Unreachable, "{err}");
     assert!(err.to_string().contains("REWIND_GRAPH_URL"), "{err}");
@@ -96,17 +83,10 @@ async fn a_malformed_page_stores_nothing() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let endpoints = Endpoints {
-        graph_url: url.clone(),
-        authority_url: url,
-        ..env.endpoints()
-    };
-    let client = GraphClient::new(
-        endpoints,
-        env.credential(Access::Read),
-        ClientOptions::default(),
-    )
-    .unwrap();
+    let endpoints = Endpoints { graph_url: url.clone(), authority_url: url, ..env.endpoints() };
+    let client =
+        GraphClient::new(endpoints, env.credential(Access::Read), ClientOptions::default())
+            .unwrap();
     let err = attempt(&env, &client, &store).await;
     assert_eq!(err.class(), FailureClass::Other, "{err}");
     assert!(err.to_string().contains("reading"), "{err}");

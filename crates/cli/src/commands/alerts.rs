@@ -16,11 +16,7 @@ pub async fn run(args: AlertsArgs) -> anyhow::Result<()> {
         Some(session.tenant().await?)
     } else {
         let all = session.store.tenants().await?;
-        if all.len() == 1 {
-            all.into_iter().next()
-        } else {
-            None
-        }
+        if all.len() == 1 { all.into_iter().next() } else { None }
     };
     let since = match &args.since {
         None => None,

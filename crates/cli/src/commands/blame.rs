@@ -14,16 +14,13 @@ use crate::output::{self, outln};
 pub async fn run(args: BlameArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
     let tenant = session.tenant().await?;
-    let (object, name) = resolve_object(&session.store, &tenant, &args.object)
-        .await
-        .map_err(usage)?;
+    let (object, name) =
+        resolve_object(&session.store, &tenant, &args.object).await.map_err(usage)?;
     let history = session.store.history(&tenant, &object).await?;
     let hashes: Vec<ContentHash> = history.iter().filter_map(|v| v.hash).collect();
     let values = load(&session.store, &hashes).await?;
-    let versions: Vec<Option<&Value>> = history
-        .iter()
-        .map(|v| v.hash.and_then(|h| values.get(&h)))
-        .collect();
+    let versions: Vec<Option<&Value>> =
+        history.iter().map(|v| v.hash.and_then(|h| values.get(&h))).collect();
     let blamed = rewind_engine::blame(&versions);
     let deleted = history.last().is_some_and(|v| v.hash.is_none());
     if args.store.json {
@@ -34,11 +31,7 @@ pub async fn run(args: BlameArgs) -> anyhow::Result<()> {
             object.kind.name(),
             object.key,
             name.as_deref().unwrap_or(""),
-            if deleted {
-                "  (deleted; its last version)"
-            } else {
-                ""
-            }
+            if deleted { "  (deleted; its last version)" } else { "" }
         )?;
         let first = history.first().map(|v| v.snapshot);
         for b in &blamed {

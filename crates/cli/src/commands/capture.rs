@@ -27,10 +27,8 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         None => session.raw.clone(),
     };
     let config = Config::resolve(raw).map_err(usage)?;
-    let options = ClientOptions {
-        concurrency: usize::from(args.concurrency),
-        ..ClientOptions::default()
-    };
+    let options =
+        ClientOptions { concurrency: usize::from(args.concurrency), ..ClientOptions::default() };
     let client = config.read_client(options)?;
     let options = CaptureOptions {
         full: args.full,
@@ -80,11 +78,7 @@ pub fn report_text(tenant: &TenantInfo, r: &CaptureReport) -> String {
         tenant.name,
         r.snapshot.taken_at,
         if r.full { "full" } else { "incremental" },
-        if r.snapshot.complete {
-            "complete"
-        } else {
-            "incomplete"
-        },
+        if r.snapshot.complete { "complete" } else { "incomplete" },
         count(r.snapshot.objects, "object", "objects"),
         t.created,
         t.updated,
@@ -120,10 +114,7 @@ impl Progress {
             b.enable_steady_tick(Duration::from_millis(120));
             b
         });
-        Progress {
-            bar,
-            counts: Mutex::new(Vec::new()),
-        }
+        Progress { bar, counts: Mutex::new(Vec::new()) }
     }
 
     pub fn event(&self, e: &CaptureEvent) {

@@ -69,11 +69,8 @@ fn text(c: &Compared, changes: &[ObjectChange]) -> String {
         } else {
             format!("  by {}", ch.actors.join(", "))
         };
-        let name = ch
-            .display_name
-            .as_deref()
-            .map(|n| format!(" ({})", inert(n)))
-            .unwrap_or_default();
+        let name =
+            ch.display_name.as_deref().map(|n| format!(" ({})", inert(n))).unwrap_or_default();
         let _ = writeln!(
             out,
             "  {:<8} {}/{}{name}{}",

@@ -29,9 +29,7 @@ pub async fn point(
         Some(When::At(spec)) => spec,
         None => TimeSpec::At(now),
     };
-    let snapshot = snapshot_for(&session.store, tenant, spec, now)
-        .await
-        .map_err(usage)?;
+    let snapshot = snapshot_for(&session.store, tenant, spec, now).await.map_err(usage)?;
     Ok(Point::snapshot(&session.store, tenant, &snapshot))
 }
 

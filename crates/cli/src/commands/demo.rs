@@ -22,9 +22,8 @@ use crate::output::{out, outln};
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut config = super::emulator_config(&args.tenant);
     let scenario = config.scenario.take().unwrap_or(Scenario::Attacker);
-    let emulator = rewind_emulator::start(config)
-        .await
-        .map_err(|e| Expected::Usage(e.to_string()))?;
+    let emulator =
+        rewind_emulator::start(config).await.map_err(|e| Expected::Usage(e.to_string()))?;
     out!("{}", tour(&emulator))?;
     let store_path = args.store.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("rewind-demo-{}.db", std::process::id()))
@@ -71,14 +70,8 @@ fn explore_hints(store: &Path, story: &Story, serving: bool) -> String {
             format!("changes --from {} --to {}", story.before, story.incident),
             "the incident, and who did it",
         ),
-        (
-            format!("changes --from {}", story.restored),
-            "the restore, made by Rewind's write app",
-        ),
-        (
-            format!("check --at {}", story.incident),
-            "who the incident could lock out",
-        ),
+        (format!("changes --from {}", story.restored), "the restore, made by Rewind's write app"),
+        (format!("check --at {}", story.incident), "who the incident could lock out"),
         (
             format!("diff --from {} --to {}", story.before, story.incident),
             "each changed property, old and new",
@@ -160,11 +153,7 @@ async fn timeline(
         ClientOptions::default(),
     )?;
     let lockout = LockoutOptions::default();
-    let clients = RestoreClients {
-        read: client,
-        write: write_client,
-        separate_write_app: true,
-    };
+    let clients = RestoreClients { read: client, write: write_client, separate_write_app: true };
     let restore = Restore::new(&store, &tenant, clients, lockout.clone());
     let capture = || restore.capture(&|_| {});
     outln!("\n1. Capture the tenant into {}:\n", path.display())?;
@@ -205,13 +194,8 @@ async fn timeline(
         first.snapshot.id
     )?;
     let live = capture().await?.snapshot;
-    let plan = restore
-        .plan(&first.snapshot, &live, &Scope::All)
-        .await?
-        .plan;
-    let judged = restore
-        .judge(plan, &live, Some(&first.snapshot), None)
-        .await?;
+    let plan = restore.plan(&first.snapshot, &live, &Scope::All).await?.plan;
+    let judged = restore.judge(plan, &live, Some(&first.snapshot), None).await?;
     let plan = &judged.plan;
     let names = plan_names(&store, &tenant, &live, plan).await?;
     out!(

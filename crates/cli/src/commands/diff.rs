@@ -22,12 +22,7 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
     let only = match &args.object {
-        Some(spec) => Some(
-            resolve_object(&session.store, &tenant, spec)
-                .await
-                .map_err(usage)?
-                .0,
-        ),
+        Some(spec) => Some(resolve_object(&session.store, &tenant, spec).await.map_err(usage)?.0),
         None => None,
     };
     let from = point(&session, &tenant, Some(args.from)).await?;
@@ -54,11 +49,7 @@ fn unified(c: &Compared, report: &DiffReport, colour: bool) -> String {
     // are these colours.
     let paint = |code: &str, s: &str| {
         let s = crate::text::inert(s);
-        if colour {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s
-        }
+        if colour { format!("\x1b[{code}m{s}\x1b[0m") } else { s }
     };
     let mut out = format!("--- {}\n+++ {}\n", c.from.label(), c.to.label());
     for n in &report.not_read {
@@ -92,11 +83,7 @@ fn unified(c: &Compared, report: &DiffReport, colour: bool) -> String {
             o.display_name.as_deref().unwrap_or_default()
         );
         let _ = writeln!(out, "\n{}", paint("1", &head));
-        for PropertyDiff {
-            change: p,
-            names: named,
-        } in &o.properties
-        {
+        for PropertyDiff { change: p, names: named } in &o.properties {
             let _ = writeln!(out, "  {}", paint("36", &p.path));
             let lines = |sign: &str, values: &[&Value]| -> Vec<String> {
                 values
@@ -106,10 +93,7 @@ fn unified(c: &Compared, report: &DiffReport, colour: bool) -> String {
                     .collect()
             };
             let (minus, plus) = if p.added.is_empty() && p.removed.is_empty() {
-                (
-                    p.old.iter().collect::<Vec<_>>(),
-                    p.new.iter().collect::<Vec<_>>(),
-                )
+                (p.old.iter().collect::<Vec<_>>(), p.new.iter().collect::<Vec<_>>())
             } else {
                 (p.removed.iter().collect(), p.added.iter().collect())
             };

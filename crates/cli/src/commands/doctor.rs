@@ -17,8 +17,7 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
         raw.write_client_id.clone_from(&args.write_client_id);
     }
     if args.write_client_secret.is_some() {
-        raw.write_client_secret
-            .clone_from(&args.write_client_secret);
+        raw.write_client_secret.clone_from(&args.write_client_secret);
     }
     let config = Config::resolve(raw).map_err(usage)?;
     let read = config.read_client(ClientOptions::default())?;

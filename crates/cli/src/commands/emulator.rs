@@ -37,16 +37,14 @@ fn write_env_file(path: &Path, info: &EmulatorInfo) -> std::io::Result<()> {
     let mut text = format!(
         "# Written by `rewind emulator`: source it (. ./{}) to point rewind at the emulated tenant.\n\
          export REWIND_GRAPH_URL={} REWIND_AUTHORITY_URL={} REWIND_TENANT_ID={}\n",
-        path.file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         quote(&info.graph_url),
         quote(&info.authority_url),
         quote(&info.tenant_id)
     );
-    for (access, prefix) in [
-        (Access::Read, "REWIND_CLIENT"),
-        (Access::Write, "REWIND_WRITE_CLIENT"),
-    ] {
+    for (access, prefix) in
+        [(Access::Read, "REWIND_CLIENT"), (Access::Write, "REWIND_WRITE_CLIENT")]
+    {
         if let Some(c) = info.client(access) {
             let _ = writeln!(
                 text,

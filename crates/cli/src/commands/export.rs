@@ -23,16 +23,12 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     let snapshot = at(args.at).await?;
     if args.dir.as_os_str() == "-" {
         if args.since.is_some() {
-            return Err(usage(
-                "--since writes into a directory; leave it out with `-`",
-            ));
+            return Err(usage("--since writes into a directory; leave it out with `-`"));
         }
         let manifest = session.store.manifest(&tenant, &snapshot).await?;
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-        export_stream(&session.store, &manifest, &mut out)
-            .await
-            .map_err(classify)?;
+        export_stream(&session.store, &manifest, &mut out).await.map_err(classify)?;
         session.store.close().await;
         return Ok(());
     }
@@ -40,15 +36,9 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         Some(spec) => Some(at(Some(spec)).await?),
         None => None,
     };
-    let report = export_tree(
-        &session.store,
-        &tenant,
-        &snapshot,
-        &args.dir,
-        since.as_ref(),
-    )
-    .await
-    .map_err(classify)?;
+    let report = export_tree(&session.store, &tenant, &snapshot, &args.dir, since.as_ref())
+        .await
+        .map_err(classify)?;
     session.store.close().await;
     if args.store.json {
         outln!("{}", serde_json::to_string(&report)?)?;

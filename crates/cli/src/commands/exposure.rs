@@ -16,16 +16,11 @@ pub async fn run(args: ExposureArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
     let at = point(&session, &tenant, args.at).await?;
-    let scopes = picked(
-        exposure_at(&at.store, &at.tenant, at.snapshot.id).await?,
-        args.policy.as_deref(),
-    )?;
+    let scopes =
+        picked(exposure_at(&at.store, &at.tenant, at.snapshot.id).await?, args.policy.as_deref())?;
     let Some(from) = &args.from else {
         if args.store.json {
-            output::json(&ExposureReport {
-                at: at.stamp(),
-                policies: scopes,
-            })?;
+            output::json(&ExposureReport { at: at.stamp(), policies: scopes })?;
         } else {
             outln!("{}", at.label())?;
             for s in &scopes {
@@ -37,11 +32,8 @@ pub async fn run(args: ExposureArgs) -> anyhow::Result<()> {
     };
     let earlier = point(&session, &tenant, Some(*from)).await?;
     let before = exposure_at(&earlier.store, &earlier.tenant, earlier.snapshot.id).await?;
-    let report = ExposureChangesReport::new(
-        earlier.stamp(),
-        at.stamp(),
-        exposure_changes(&before, &scopes),
-    );
+    let report =
+        ExposureChangesReport::new(earlier.stamp(), at.stamp(), exposure_changes(&before, &scopes));
     let (changes, grew) = (&report.changes, report.grew);
     if args.store.json {
         output::json(&report)?;
@@ -106,11 +98,7 @@ fn scope_text(s: &PolicyScope) -> String {
 
 /// One excluded principal and how, in a column people can scan.
 fn excluded(sign: &str, e: &Excluded) -> String {
-    format!(
-        "  {sign} {:<40} via {}",
-        e.name.as_deref().unwrap_or(&e.id),
-        e.via.label()
-    )
+    format!("  {sign} {:<40} via {}", e.name.as_deref().unwrap_or(&e.id), e.via.label())
 }
 
 fn change_text(c: &ScopeChange) -> String {

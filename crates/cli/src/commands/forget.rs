@@ -48,15 +48,8 @@ pub async fn run(args: ForgetArgs) -> anyhow::Result<()> {
             }
         )?;
     }
-    let verb = if args.dry_run {
-        "would forget"
-    } else {
-        "forgot"
-    };
-    outln!(
-        "{verb} {forgotten} of {}",
-        count(report.decisions.len(), "snapshot", "snapshots")
-    )?;
+    let verb = if args.dry_run { "would forget" } else { "forgot" };
+    outln!("{verb} {forgotten} of {}", count(report.decisions.len(), "snapshot", "snapshots"))?;
     if !args.dry_run && forgotten > 0 {
         outln!(
             "{} folded into kept snapshots, {} removed; {} ({} KiB) no longer used deleted",

@@ -12,9 +12,7 @@ use crate::text::{Align, Table, inert};
 pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, None).await?;
     let tenant = session.tenant().await?;
-    let (object, _) = resolve_object(&session.store, &tenant, &args.object)
-        .await
-        .map_err(usage)?;
+    let (object, _) = resolve_object(&session.store, &tenant, &args.object).await.map_err(usage)?;
     let versions = session.store.history(&tenant, &object).await?;
     if args.store.json {
         output::json(&HistoryReport::new(&object, &versions))?;
@@ -44,17 +42,8 @@ pub fn text(object: &ObjectKey, versions: &[VersionRecord]) -> String {
             v.change.name().to_string(),
             v.hash.map_or_else(|| "-".to_string(), |h| h.to_string()),
             v.name.clone().unwrap_or_else(|| "-".into()),
-            if v.actors.is_empty() {
-                "-".to_string()
-            } else {
-                actor_labels(&v.actors).join(", ")
-            },
+            if v.actors.is_empty() { "-".to_string() } else { actor_labels(&v.actors).join(", ") },
         ]);
     }
-    format!(
-        "{} {}\n{}",
-        object.kind.name(),
-        inert(&object.key),
-        table.render()
-    )
+    format!("{} {}\n{}", object.kind.name(), inert(&object.key), table.render())
 }

@@ -37,10 +37,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         let tree = read_tree(&files);
         let kinds = tree.kinds.clone();
         let taken_at = args.taken_at.unwrap_or_else(Timestamp::now);
-        let options = ImportOptions {
-            replace_kinds: args.replace_kinds,
-            commit: None,
-        };
+        let options = ImportOptions { replace_kinds: args.replace_kinds, commit: None };
         let s = store_tree(&session, &tenant, &tree, &kinds, taken_at, &options).await?;
         vec![(s, tree, None)]
     };
@@ -58,12 +55,10 @@ async fn store_tree(
     taken_at: Timestamp,
     options: &ImportOptions,
 ) -> anyhow::Result<SnapshotInfo> {
-    import_tree(&session.store, tenant, tree, kinds, taken_at, options)
-        .await
-        .map_err(|e| match e {
-            ImportError::Store(s) => anyhow::Error::new(s),
-            other => usage(other),
-        })
+    import_tree(&session.store, tenant, tree, kinds, taken_at, options).await.map_err(|e| match e {
+        ImportError::Store(s) => anyhow::Error::new(s),
+        other => usage(other),
+    })
 }
 
 fn report(
@@ -93,11 +88,8 @@ fn report(
             c.deleted
         )?;
         if !t.not_kept.is_empty() {
-            let skipped: Vec<String> = t
-                .not_kept
-                .iter()
-                .map(|(d, n)| format!("{d} ({n})"))
-                .collect();
+            let skipped: Vec<String> =
+                t.not_kept.iter().map(|(d, n)| format!("{d} ({n})")).collect();
             outln!("  not kept by Rewind, skipped: {}", skipped.join(", "))?;
         }
     }
@@ -119,10 +111,7 @@ async fn add_tenant(session: &Session) -> anyhow::Result<TenantInfo> {
 fn read_path(root: &Path, out: &mut Vec<SourceFile>) -> anyhow::Result<()> {
     let meta = std::fs::metadata(root).map_err(|e| usage(format!("{}: {e}", root.display())))?;
     if meta.is_file() {
-        let name = root
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         out.push(SourceFile {
             path: name,
             bytes: std::fs::read(root).with_context(|| format!("reading {}", root.display()))?,
@@ -176,29 +165,15 @@ async fn from_git(
     };
     let mut latest = session.store.latest(tenant).await?.map(|s| s.taken_at);
     let first_run_latest = latest;
-    let log = git(
-        repo,
-        &[
-            "log",
-            "--reverse",
-            "--first-parent",
-            "--format=%H %cI",
-            "HEAD",
-        ],
-    )?;
+    let log = git(repo, &["log", "--reverse", "--first-parent", "--format=%H %cI", "HEAD"])?;
     let commits: Vec<(&str, &str)> = log.lines().filter_map(|l| l.split_once(' ')).collect();
     let done = match session.store.import_mark(tenant).await? {
-        Some(mark) => Some(
-            commits
-                .iter()
-                .position(|(c, _)| *c == mark)
-                .ok_or_else(|| {
-                    usage(format!(
-                        "this history does not hold commit {mark}, the last one imported before; \
+        Some(mark) => Some(commits.iter().position(|(c, _)| *c == mark).ok_or_else(|| {
+            usage(format!(
+                "this history does not hold commit {mark}, the last one imported before; \
                          it was rewritten: import it into a store of its own"
-                    ))
-                })?,
-        ),
+            ))
+        })?),
         None => None,
     };
     let mut reader = CatFile::start(repo)?;
@@ -209,9 +184,8 @@ async fn from_git(
         let files = reader.tree(repo, commit, &mut cache)?;
         let tree = read_tree(&files);
         kinds.extend(tree.kinds.iter().copied());
-        let mut taken_at: Timestamp = time
-            .parse()
-            .with_context(|| format!("commit {commit} has the time '{time}'"))?;
+        let mut taken_at: Timestamp =
+            time.parse().with_context(|| format!("commit {commit} has the time '{time}'"))?;
         // Without a mark (a timeline imported before marks were kept, or a first run), what is
         // not after the latest snapshot is taken as imported.
         let imported = match done {
@@ -309,10 +283,7 @@ impl CatFile {
             let (Some(_mode), Some("blob"), Some(id)) = (m.next(), m.next(), m.next()) else {
                 continue;
             };
-            if !Path::new(path)
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-            {
+            if !Path::new(path).extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
                 continue;
             }
             let bytes = match cache.remove(id) {
@@ -320,10 +291,7 @@ impl CatFile {
                 None => self.blob(id)?,
             };
             seen.insert(id.to_string(), bytes.clone());
-            files.push(SourceFile {
-                path: path.to_string(),
-                bytes,
-            });
+            files.push(SourceFile { path: path.to_string(), bytes });
         }
         // Keep only this commit's blobs: the next commit shares most of them.
         *cache = seen;

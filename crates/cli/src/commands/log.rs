@@ -22,9 +22,7 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
         snapshots.retain(|s| after(s, spec, now));
     }
     if let Some(spec) = args.until {
-        let last = snapshot_for(&session.store, &tenant, spec, now)
-            .await
-            .map_err(usage)?;
+        let last = snapshot_for(&session.store, &tenant, spec, now).await.map_err(usage)?;
         snapshots.retain(|s| s.id <= last.id);
     }
     snapshots.reverse();
@@ -68,12 +66,7 @@ pub fn table(snapshots: &[SnapshotInfo]) -> String {
     }
     // The kinds a snapshot changed go on a line of their own under its row, in line with the
     // time.
-    let id_width = snapshots
-        .iter()
-        .map(|s| s.id.to_string().len())
-        .chain([2])
-        .max()
-        .unwrap_or(2);
+    let id_width = snapshots.iter().map(|s| s.id.to_string().len()).chain([2]).max().unwrap_or(2);
     let rendered = table.render();
     let mut lines = rendered.lines();
     let mut out = String::new();

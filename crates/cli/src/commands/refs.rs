@@ -13,14 +13,11 @@ use crate::output::{self, outln};
 pub async fn run(args: RefsArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
-    let (object, name) = resolve_object(&session.store, &tenant, &args.object)
-        .await
-        .map_err(usage)?;
+    let (object, name) =
+        resolve_object(&session.store, &tenant, &args.object).await.map_err(usage)?;
     let at = point(&session, &tenant, args.at).await?;
-    let found = at
-        .store
-        .versions_at(&at.tenant, std::slice::from_ref(&object), at.snapshot.id)
-        .await?;
+    let found =
+        at.store.versions_at(&at.tenant, std::slice::from_ref(&object), at.snapshot.id).await?;
     let Some(Some(hash)) = found.get(&object).copied() else {
         return Err(usage(format!(
             "{} {} ({}) does not exist at {}",
@@ -30,17 +27,9 @@ pub async fn run(args: RefsArgs) -> anyhow::Result<()> {
             at.label()
         )));
     };
-    let value = load(&at.store, &[hash])
-        .await?
-        .remove(&hash)
-        .unwrap_or_default();
-    let outgoing = resolve_edges(
-        &at.store,
-        &at.tenant,
-        at.snapshot.id,
-        edges_of(&object, &value),
-    )
-    .await?;
+    let value = load(&at.store, &[hash]).await?.remove(&hash).unwrap_or_default();
+    let outgoing =
+        resolve_edges(&at.store, &at.tenant, at.snapshot.id, edges_of(&object, &value)).await?;
     let incoming: Vec<ResolvedEdge> = edges_at(&at.store, &at.tenant, &at.snapshot)
         .await?
         .into_iter()
@@ -65,10 +54,10 @@ pub async fn run(args: RefsArgs) -> anyhow::Result<()> {
         )?;
         outln!("references ({}):", outgoing.len())?;
         for e in &outgoing {
-            let what = e.target.as_ref().map_or_else(
-                || format!("{} (not in the timeline)", e.edge.reference.id),
-                describe,
-            );
+            let what = e
+                .target
+                .as_ref()
+                .map_or_else(|| format!("{} (not in the timeline)", e.edge.reference.id), describe);
             outln!("  {:<50} -> {what}", e.edge.reference.path)?;
         }
         outln!("referenced by ({}):", incoming.len())?;

@@ -28,23 +28,15 @@ pub async fn run(args: RestoreArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
     let restore = restorer(&session, &tenant, &args.control)?;
-    let view = View {
-        control: &args.control,
-        json: args.store.json,
-    };
+    let view = View { control: &args.control, json: args.store.json };
     if args.resume {
         return resume(&restore, view).await;
     }
     let (scope, target) = scope(&session, &tenant, &args).await?;
-    let granted = restore
-        .write_permissions(args.control.dry_run)
-        .await
-        .map_err(classify_restore)?;
+    let granted =
+        restore.write_permissions(args.control.dry_run).await.map_err(classify_restore)?;
     let live = capture(&restore, view).await?;
-    let prepared = restore
-        .plan(&target, &live, &scope)
-        .await
-        .map_err(classify_restore)?;
+    let prepared = restore.plan(&target, &live, &scope).await.map_err(classify_restore)?;
     for w in &prepared.warnings {
         eprintln!("warning: {}", crate::text::inert_lines(w));
     }
@@ -67,14 +59,9 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     }
     let tenant = session.tenant().await?;
     let restore = restorer(&session, &tenant, &args.control)?;
-    let view = View {
-        control: &args.control,
-        json: args.store.json,
-    };
-    let granted = restore
-        .write_permissions(args.control.dry_run)
-        .await
-        .map_err(classify_restore)?;
+    let view = View { control: &args.control, json: args.store.json };
+    let granted =
+        restore.write_permissions(args.control.dry_run).await.map_err(classify_restore)?;
     let live = capture(&restore, view).await?;
     // The file says what was reviewed; what runs is planned again from its desired state
     // against the tenant now, and only if it is the same.
@@ -83,33 +70,20 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
             return Err(usage(format!(
                 "the plan {} is not what its desired state needs against the tenant now, so what would run is not what was reviewed:\n  {}\nmake the plan again (rewind restore … --plan-out FILE) and review that",
                 args.plan.display(),
-                found
-                    .iter()
-                    .map(unreviewed)
-                    .collect::<Vec<_>>()
-                    .join("\n  ")
+                found.iter().map(unreviewed).collect::<Vec<_>>().join("\n  ")
             )));
         }
         other => other.map_err(classify_restore)?,
     };
-    let planned = Planned {
-        live: &live,
-        target: None,
-        plan_out: None,
-        granted: granted.as_deref(),
-    };
+    let planned =
+        Planned { live: &live, target: None, plan_out: None, granted: granted.as_deref() };
     proceed(&session, &tenant, &restore, view, plan, planned).await
 }
 
 /// One way a plan file differs from the plan made now, in words.
 fn unreviewed(u: &Unreviewed) -> String {
     let name = |s: &rewind_app::restore::StepName| {
-        format!(
-            "{} {} {}",
-            s.action,
-            s.kind.name(),
-            crate::text::inert(&s.id)
-        )
+        format!("{} {} {}", s.action, s.kind.name(), crate::text::inert(&s.id))
     };
     match u {
         Unreviewed::NotNeeded(s) => format!("in the file, not needed now: {}", name(s)),
@@ -126,28 +100,20 @@ async fn scope(
 ) -> anyhow::Result<(Scope, SnapshotInfo)> {
     let at = |spec: Option<TimeSpec>| async move {
         let spec = spec.ok_or_else(|| usage("say which point to go back to: --to T"))?;
-        snapshot_for(&session.store, tenant, spec, jiff::Timestamp::now())
-            .await
-            .map_err(usage)
+        snapshot_for(&session.store, tenant, spec, jiff::Timestamp::now()).await.map_err(usage)
     };
-    let chosen = [
-        !args.objects.is_empty(),
-        !args.kinds.is_empty(),
-        args.changed_by.is_some(),
-        args.all,
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
+    let chosen =
+        [!args.objects.is_empty(), !args.kinds.is_empty(), args.changed_by.is_some(), args.all]
+            .iter()
+            .filter(|b| **b)
+            .count();
     if chosen == 0 {
         return Err(usage(
             "say what to restore: --object OBJECT, --kind KIND, --object OBJECT --property PATH, --changed-by ACTOR --since T, or --all",
         ));
     }
     if chosen > 1 {
-        return Err(usage(
-            "choose one scope: --object, --kind, --changed-by or --all",
-        ));
+        return Err(usage("choose one scope: --object, --kind, --changed-by or --all"));
     }
     if let Some(actor) = &args.changed_by {
         let since = at(args.since).await?;
@@ -155,13 +121,7 @@ async fn scope(
             Some(t) => at(Some(t)).await?,
             None => since.clone(),
         };
-        return Ok((
-            Scope::Actor {
-                actor: actor.clone(),
-                since,
-            },
-            target,
-        ));
+        return Ok((Scope::Actor { actor: actor.clone(), since }, target));
     }
     let target = at(args.to).await?;
     if args.all {
@@ -172,24 +132,14 @@ async fn scope(
     }
     let mut objects = Vec::new();
     for spec in &args.objects {
-        let (key, _) = resolve_object(&session.store, tenant, spec)
-            .await
-            .map_err(usage)?;
+        let (key, _) = resolve_object(&session.store, tenant, spec).await.map_err(usage)?;
         objects.push(key);
     }
     if let Some(path) = &args.property {
         let [object] = objects.as_slice() else {
-            return Err(usage(
-                "--property restores one property of exactly one --object",
-            ));
+            return Err(usage("--property restores one property of exactly one --object"));
         };
-        return Ok((
-            Scope::Property {
-                object: object.clone(),
-                path: path.clone(),
-            },
-            target,
-        ));
+        return Ok((Scope::Property { object: object.clone(), path: path.clone() }, target));
     }
     Ok((Scope::Objects(objects), target))
 }
@@ -221,8 +171,7 @@ fn restorer<'a>(
         raw.write_client_id.clone_from(&control.write_client_id);
     }
     if control.write_client_secret.is_some() {
-        raw.write_client_secret
-            .clone_from(&control.write_client_secret);
+        raw.write_client_secret.clone_from(&control.write_client_secret);
     }
     let config = Config::resolve(raw).map_err(usage)?;
     let clients = RestoreClients::from_config(&config, usize::from(control.concurrency))?;
@@ -255,16 +204,8 @@ async fn proceed(
     plan: Plan,
     planned: Planned<'_>,
 ) -> anyhow::Result<()> {
-    let Planned {
-        live,
-        target,
-        plan_out,
-        granted,
-    } = planned;
-    let judged = restore
-        .judge(plan, live, target, granted)
-        .await
-        .map_err(classify_restore)?;
+    let Planned { live, target, plan_out, granted } = planned;
+    let judged = restore.judge(plan, live, target, granted).await.map_err(classify_restore)?;
     for w in &judged.warnings {
         eprintln!("warning: {w}");
     }
@@ -313,23 +254,14 @@ async fn proceed(
     if !view.control.yes && !confirm()? {
         return Err(usage("not applied"));
     }
-    let begun = restore
-        .begin(plan, &holder())
-        .await
-        .map_err(classify_restore)?;
+    let begun = restore.begin(plan, &holder()).await.map_err(classify_restore)?;
     for old in &begun.abandoned {
         eprintln!(
             "note: restore {} of {} did not finish; this new plan replaces it",
             old.id, old.created_at
         );
     }
-    let applying = Applying {
-        plan,
-        id: begun.restore,
-        guard: Some(guard),
-        target,
-        live,
-    };
+    let applying = Applying { plan, id: begun.restore, guard: Some(guard), target, live };
     finish(restore, view, applying).await
 }
 
@@ -346,11 +278,7 @@ struct Applying<'a> {
 async fn finish(restore: &Restore<'_>, view: View<'_>, a: Applying<'_>) -> anyhow::Result<()> {
     let show = !view.json && std::io::stderr().is_terminal();
     let steps = |e: StepEvent<'_>| {
-        let StepEvent::Finished {
-            done,
-            total,
-            outcome,
-        } = e;
+        let StepEvent::Finished { done, total, outcome } = e;
         if show && (done % 100 == 0 || done == total) {
             eprint!(
                 "\r  applied {done}/{total} steps (last: {} {})   ",
@@ -363,9 +291,7 @@ async fn finish(restore: &Restore<'_>, view: View<'_>, a: Applying<'_>) -> anyho
         }
     };
     let bar = Progress::new(show);
-    let applied = restore
-        .apply(a.plan, a.id, &steps, &|e| bar.event(&e))
-        .await;
+    let applied = restore.apply(a.plan, a.id, &steps, &|e| bar.event(&e)).await;
     bar.finish();
     let applied = applied.map_err(classify_restore)?;
     for w in &applied.warnings {
@@ -402,9 +328,7 @@ async fn finish(restore: &Restore<'_>, view: View<'_>, a: Applying<'_>) -> anyho
 /// Continues the last restore that did not finish.
 async fn resume(restore: &Restore<'_>, view: View<'_>) -> anyhow::Result<()> {
     let Some(last) = restore.resumable().await.map_err(classify_restore)? else {
-        return Err(usage(
-            "no restore of this tenant is unfinished; nothing to resume",
-        ));
+        return Err(usage("no restore of this tenant is unfinished; nothing to resume"));
     };
     if !view.json {
         eprintln!(
@@ -415,10 +339,8 @@ async fn resume(restore: &Restore<'_>, view: View<'_>) -> anyhow::Result<()> {
             last.record.status
         );
     }
-    let granted = restore
-        .write_permissions(view.control.dry_run)
-        .await
-        .map_err(classify_restore)?;
+    let granted =
+        restore.write_permissions(view.control.dry_run).await.map_err(classify_restore)?;
     let (missing, warnings) = restore.missing(&last.plan, granted.as_deref()).await;
     for w in &warnings {
         eprintln!("warning: {w}");
@@ -428,13 +350,8 @@ async fn resume(restore: &Restore<'_>, view: View<'_>) -> anyhow::Result<()> {
     }
     let _one_at_a_time = restore.lock(&holder()).await.map_err(classify_restore)?;
     let live = capture(restore, view).await?;
-    let applying = Applying {
-        plan: &last.plan,
-        id: last.record.id,
-        guard: None,
-        target: None,
-        live: &live,
-    };
+    let applying =
+        Applying { plan: &last.plan, id: last.record.id, guard: None, target: None, live: &live };
     finish(restore, view, applying).await
 }
 

@@ -94,31 +94,21 @@ fn step_text(s: &mut String, step: &Step, names: &Names) {
         Action::Create => "create",
         Action::Update => "update",
         Action::Delete => "delete",
-        Action::AddLink | Action::RemoveLink => step.link.as_ref().map_or("link", |l| {
-            if l.relation == "owners" {
-                "owner"
-            } else {
-                "member"
-            }
-        }),
+        Action::AddLink | Action::RemoveLink => step
+            .link
+            .as_ref()
+            .map_or("link", |l| if l.relation == "owners" { "owner" } else { "member" }),
         Action::RemoveCredential => "secret",
         Action::SwitchState => "switch",
     };
-    let name = step
-        .display_name
-        .as_deref()
-        .or_else(|| names.get(&step.id).map(String::as_str));
+    let name = step.display_name.as_deref().or_else(|| names.get(&step.id).map(String::as_str));
     let what = object(step.kind.name(), &step.id, name);
     let _ = write!(s, "  {} {verb:<8} {what}", step.action.sign());
     match step.action {
         Action::Create => s.push_str(" → new id"),
         Action::AddLink | Action::RemoveLink => {
             if let Some(l) = &step.link {
-                let arrow = if step.action == Action::AddLink {
-                    "←"
-                } else {
-                    "✕"
-                };
+                let arrow = if step.action == Action::AddLink { "←" } else { "✕" };
                 match names.get(&l.target) {
                     Some(n) => {
                         let _ = write!(s, " {arrow} {n} ({})", l.target);
@@ -170,11 +160,7 @@ fn step_text(s: &mut String, step: &Step, names: &Names) {
         }
     }
     for r in step.remaps.iter().filter(|r| r.path != "link") {
-        let _ = writeln!(
-            s,
-            "      ↪ {}: {} → the new id of {} {}",
-            r.path, r.from, r.kind, r.from
-        );
+        let _ = writeln!(s, "      ↪ {}: {} → the new id of {} {}", r.path, r.from, r.kind, r.from);
     }
 }
 
@@ -198,21 +184,14 @@ pub fn summary(plan: &Plan) -> String {
         n(Action::Create),
         n(Action::Update),
         n(Action::Delete),
-        count(
-            n(Action::AddLink) + n(Action::RemoveLink),
-            "link change",
-            "link changes"
-        ),
+        count(n(Action::AddLink) + n(Action::RemoveLink), "link change", "link changes"),
         count(n(Action::RemoveCredential), "secret", "secrets"),
         count(n(Action::SwitchState), "policy", "policies"),
     )
 }
 
 fn verdict(v: rewind_policy::Lockout) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 pub fn guard_line(g: &Guard) -> String {
@@ -226,10 +205,7 @@ pub fn guard_line(g: &Guard) -> String {
     }
     if g.refuses() {
         let worse: Vec<String> = g.worse_off.iter().map(worse_off).collect();
-        let mut refused = format!(
-            "{head}\nREFUSED: the plan would leave {}.",
-            worse.join("; ")
-        );
+        let mut refused = format!("{head}\nREFUSED: the plan would leave {}.", worse.join("; "));
         if g.no_way_in {
             refused.push_str(
                 " No break-glass account or Global Administrator could sign in after it.",
@@ -249,11 +225,7 @@ fn removal(r: &rewind_app::restore::Removed) -> String {
     } else {
         "made an administrator after the target time"
     };
-    let by = if r.by.is_empty() {
-        String::new()
-    } else {
-        format!(" by {}", r.by.join(", "))
-    };
+    let by = if r.by.is_empty() { String::new() } else { format!(" by {}", r.by.join(", ")) };
     format!(
         "removes administrator {} ({}), {how}{by}",
         inert(&r.user_principal_name),
@@ -278,11 +250,7 @@ fn worse_off(w: &rewind_app::restore::WorseOff) -> String {
         },
         |v| label(v).to_string(),
     );
-    format!(
-        "{} {} → {to}",
-        inert(&w.user_principal_name),
-        label(w.before)
-    )
+    format!("{} {} → {to}", inert(&w.user_principal_name), label(w.before))
 }
 
 /// Why the guard refused: everyone left worse off, then each policy responsible by name with
@@ -292,10 +260,7 @@ pub fn refusal(g: &Guard) -> String {
         std::collections::BTreeMap::new();
     for w in &g.worse_off {
         for policy in &w.policies {
-            by_policy
-                .entry(policy.as_str())
-                .or_default()
-                .push(&w.user_principal_name);
+            by_policy.entry(policy.as_str()).or_default().push(&w.user_principal_name);
         }
     }
     let mut s = format!(
@@ -307,13 +272,8 @@ pub fn refusal(g: &Guard) -> String {
     }
     for (policy, people) in by_policy {
         let name = g.policy_names.get(policy).map_or(policy, String::as_str);
-        let _ = write!(
-            s,
-            "\n  policy \"{}\" ({}) affects {}",
-            inert(name),
-            policy,
-            people.join(", ")
-        );
+        let _ =
+            write!(s, "\n  policy \"{}\" ({}) affects {}", inert(name), policy, people.join(", "));
     }
     if g.no_way_in {
         s.push_str("\n  after it, no break-glass account or Global Administrator could sign in");
@@ -360,11 +320,7 @@ pub fn outcome(e: &Execution, v: &Verification, after: &SnapshotInfo) -> String 
         );
     }
     if !e.lineage.is_empty() {
-        let _ = writeln!(
-            s,
-            "Created anew ({}; recorded as lineage):",
-            e.lineage.len()
-        );
+        let _ = writeln!(s, "Created anew ({}; recorded as lineage):", e.lineage.len());
         for (old, new) in e.lineage.iter().take(50) {
             let _ = writeln!(s, "  {old} → {new}");
         }
@@ -384,22 +340,11 @@ pub fn outcome(e: &Execution, v: &Verification, after: &SnapshotInfo) -> String 
             after.id,
             v.differences.len(),
             count(v.compared, "object", "objects"),
-            if v.differences.len() == 1 {
-                "differs"
-            } else {
-                "differ"
-            }
+            if v.differences.len() == 1 { "differs" } else { "differ" }
         );
         for d in v.differences.iter().take(50) {
             let paths: Vec<&str> = d.properties.iter().map(|p| p.path.as_str()).collect();
-            let _ = writeln!(
-                s,
-                "  {} {}: {} {}",
-                d.kind,
-                d.id,
-                d.problem,
-                paths.join(", ")
-            );
+            let _ = writeln!(s, "  {} {}: {} {}", d.kind, d.id, d.problem, paths.join(", "));
         }
     }
     s

@@ -35,9 +35,7 @@ pub fn settings(args: &StoreArgs, connect: Option<&ConnectArgs>) -> anyhow::Resu
         flags.client_secret.clone_from(&c.client_secret);
         flags.client_certificate.clone_from(&c.client_certificate);
     }
-    Ok(file
-        .overridden_by(RawConfig::from_env(std::env::vars()))
-        .overridden_by(flags))
+    Ok(file.overridden_by(RawConfig::from_env(std::env::vars())).overridden_by(flags))
 }
 
 impl Session {
@@ -79,10 +77,9 @@ impl Session {
         let store = store.map_err(|e| match e {
             StoreError::Key(_) | StoreError::TooNew { .. } | StoreError::NotAStore(_) => usage(e),
             // Nothing to open there: a setting to fix or a server to start (exit code 2).
-            StoreError::Unavailable(reason) => usage(format!(
-                "cannot open the store {}: {reason}",
-                describe(&location)
-            )),
+            StoreError::Unavailable(reason) => {
+                usage(format!("cannot open the store {}: {reason}", describe(&location)))
+            }
             other => anyhow::Error::new(other)
                 .context(format!("cannot open the store {}", describe(&location))),
         })?;
@@ -148,18 +145,8 @@ impl Session {
     }
 
     async fn tenant_names(&self) -> anyhow::Result<String> {
-        let names: Vec<String> = self
-            .store
-            .tenants()
-            .await?
-            .into_iter()
-            .map(|t| t.name)
-            .collect();
-        Ok(if names.is_empty() {
-            "none".into()
-        } else {
-            names.join(", ")
-        })
+        let names: Vec<String> = self.store.tenants().await?.into_iter().map(|t| t.name).collect();
+        Ok(if names.is_empty() { "none".into() } else { names.join(", ") })
     }
 }
 
@@ -191,13 +178,8 @@ pub fn usage<E: std::fmt::Display + 'static>(e: E) -> anyhow::Error {
     let any: &dyn std::any::Any = &e;
     let damaged = matches!(
         any.downcast_ref::<rewind_app::locate::LocateError>(),
-        Some(rewind_app::locate::LocateError::Store(
-            StoreError::Damaged { .. }
-        ))
-    ) || matches!(
-        any.downcast_ref::<StoreError>(),
-        Some(StoreError::Damaged { .. })
-    );
+        Some(rewind_app::locate::LocateError::Store(StoreError::Damaged { .. }))
+    ) || matches!(any.downcast_ref::<StoreError>(), Some(StoreError::Damaged { .. }));
     if damaged {
         Expected::Found(e.to_string()).into()
     } else {

@@ -13,16 +13,13 @@ pub async fn run(args: ShowArgs) -> anyhow::Result<()> {
     let tenant = session.tenant().await?;
     let now = jiff::Timestamp::now();
     let snapshot = match &args.at {
-        Some(spec) => snapshot_for(&session.store, &tenant, *spec, now)
-            .await
-            .map_err(usage)?,
-        None => snapshot_for(&session.store, &tenant, TimeSpec::At(now), now)
-            .await
-            .map_err(usage)?,
+        Some(spec) => snapshot_for(&session.store, &tenant, *spec, now).await.map_err(usage)?,
+        None => {
+            snapshot_for(&session.store, &tenant, TimeSpec::At(now), now).await.map_err(usage)?
+        }
     };
-    let (object, name) = resolve_object(&session.store, &tenant, &args.object)
-        .await
-        .map_err(usage)?;
+    let (object, name) =
+        resolve_object(&session.store, &tenant, &args.object).await.map_err(usage)?;
     let manifest = session.store.manifest(&tenant, &snapshot).await?;
     let Some(hash) = manifest.get(&object) else {
         return Err(usage(format!(
@@ -37,10 +34,7 @@ pub async fn run(args: ShowArgs) -> anyhow::Result<()> {
     };
     let mut value = session.store.version(hash).await?;
     if let Value::Object(m) = &mut value {
-        m.insert(
-            object.kind.key_property().to_string(),
-            Value::String(object.key.clone()),
-        );
+        m.insert(object.kind.key_property().to_string(), Value::String(object.key.clone()));
         m.sort_keys();
     }
     if args.store.json {

@@ -62,10 +62,7 @@ async fn list(args: TenantListArgs) -> anyhow::Result<()> {
         rows.push((t, latest));
     }
     if args.store.json {
-        let tenants = rows
-            .iter()
-            .map(|(t, l)| TenantEntry::new(t, l.as_ref()))
-            .collect();
+        let tenants = rows.iter().map(|(t, l)| TenantEntry::new(t, l.as_ref())).collect();
         output::json(&TenantsReport { tenants })?;
     } else if rows.is_empty() {
         outln!(
@@ -110,11 +107,7 @@ async fn remove(args: TenantRemoveArgs) -> anyhow::Result<()> {
     }
     session.store.remove_tenant(&tenant).await?;
     if !args.store.json {
-        outln!(
-            "removed tenant {} and {}",
-            tenant.name,
-            count(snapshots, "snapshot", "snapshots")
-        )?;
+        outln!("removed tenant {} and {}", tenant.name, count(snapshots, "snapshot", "snapshots"))?;
     }
     session.store.close().await;
     Ok(())

@@ -54,11 +54,9 @@ async fn serve_metrics(listen: &str, metrics: Metrics) -> anyhow::Result<()> {
     if listen == "off" {
         return Ok(());
     }
-    let addr: SocketAddr = listen.parse().map_err(|_| {
-        usage(format!(
-            "--metrics-listen '{listen}' is not HOST:PORT or off"
-        ))
-    })?;
+    let addr: SocketAddr = listen
+        .parse()
+        .map_err(|_| usage(format!("--metrics-listen '{listen}' is not HOST:PORT or off")))?;
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
@@ -93,15 +91,9 @@ async fn serve_metrics(listen: &str, metrics: Metrics) -> anyhow::Result<()> {
 }
 
 fn client_for(config: &Config, concurrency: u16) -> anyhow::Result<GraphClient> {
-    let options = ClientOptions {
-        concurrency: usize::from(concurrency),
-        ..ClientOptions::default()
-    };
-    Ok(GraphClient::new(
-        config.endpoints.clone(),
-        config.credential.clone(),
-        options,
-    )?)
+    let options =
+        ClientOptions { concurrency: usize::from(concurrency), ..ClientOptions::default() };
+    Ok(GraphClient::new(config.endpoints.clone(), config.credential.clone(), options)?)
 }
 
 async fn one(
@@ -124,10 +116,7 @@ async fn one(
     };
     let client = client_for(&config, args.concurrency)?;
     tracing::info!(tenant = %tenant.name, interval_s = watcher.options.interval.as_secs(), "watching");
-    watcher
-        .watch_one(&client, &tenant, stop)
-        .await
-        .map_err(failed)
+    watcher.watch_one(&client, &tenant, stop).await.map_err(failed)
 }
 
 fn failed(e: WatchError) -> anyhow::Error {
@@ -150,10 +139,8 @@ async fn fleet(
         ));
     }
     let lease = args.lease;
-    let holder = args
-        .worker
-        .clone()
-        .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id()));
+    let holder =
+        args.worker.clone().unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id()));
     // Every tenant is read with the worker's credentials (one multi-tenant app consented in
     // each tenant) and the tenant's stored endpoints.
     let credentials = RawConfig {
@@ -170,12 +157,7 @@ async fn fleet(
     });
     let tenants = session.store.tenants().await.context("listing tenants")?;
     tracing::info!(worker = %holder, tenants = tenants.len(), lease_s = lease.as_secs_f64(), "fleet worker started");
-    let fleet = Fleet {
-        holder,
-        lease,
-        concurrency: usize::from(args.tenants_at_once),
-        connect,
-    };
+    let fleet = Fleet { holder, lease, concurrency: usize::from(args.tenants_at_once), connect };
     watcher.watch_fleet(fleet, stop).await.map_err(failed)
 }
 

@@ -60,12 +60,8 @@ fn sign_in(args: &WhatifArgs, user: &str, target: Target) -> anyhow::Result<Sign
     let mut s = SignIn::new(Identity::User(user.to_string()), target);
     s.ip = args.ip;
     s.country.clone_from(&args.country);
-    s.platform = parsed(
-        args.platform.as_deref(),
-        "--platform",
-        Platform::parse,
-        &Platform::expected(),
-    )?;
+    s.platform =
+        parsed(args.platform.as_deref(), "--platform", Platform::parse, &Platform::expected())?;
     s.client_app = parsed(
         args.client_app.as_deref(),
         "--client-app",
@@ -78,12 +74,8 @@ fn sign_in(args: &WhatifArgs, user: &str, target: Target) -> anyhow::Result<Sign
         RiskLevel::parse,
         &RiskLevel::expected(),
     )?;
-    s.user_risk = parsed(
-        args.user_risk.as_deref(),
-        "--user-risk",
-        RiskLevel::parse,
-        &RiskLevel::expected(),
-    )?;
+    s.user_risk =
+        parsed(args.user_risk.as_deref(), "--user-risk", RiskLevel::parse, &RiskLevel::expected())?;
     s.transfer_method = parsed(
         args.auth_flow.as_deref(),
         "--auth-flow",
@@ -113,14 +105,8 @@ pub async fn run(args: WhatifArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.store, Some(&args.connect)).await?;
     let tenant = session.tenant().await?;
     let at = point(&session, &tenant, args.at).await?;
-    let access = load_access(
-        &at.store,
-        &at.tenant,
-        at.snapshot.id,
-        Subjects::User(&args.user),
-        &[],
-    )
-    .await?;
+    let access =
+        load_access(&at.store, &at.tenant, at.snapshot.id, Subjects::User(&args.user), &[]).await?;
     let user = access.directory.find_user(&args.user).ok_or_else(|| {
         usage(format!(
             "no user '{}' at {}; give an object id or user principal name",
@@ -140,11 +126,7 @@ pub async fn run(args: WhatifArgs) -> anyhow::Result<()> {
     if args.store.json {
         output::json(&WhatIfReport::new(at.stamp(), user, &s, &evaluation, &caps))?;
     } else {
-        outln!(
-            "What if {} signs in ({})",
-            user.user_principal_name,
-            at.label()
-        )?;
+        outln!("What if {} signs in ({})", user.user_principal_name, at.label())?;
         out!("{}", explain::evaluation(&evaluation))?;
         if let Some(modes) = &caps.modes {
             let unmet: Vec<&str> = evaluation

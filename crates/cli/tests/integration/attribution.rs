@@ -28,11 +28,7 @@ fn changes(s: &Setup, from: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
                 .map(|a| a.as_str().unwrap().to_string())
                 .collect();
             (
-                format!(
-                    "{}/{}",
-                    c["kind"].as_str().unwrap(),
-                    c["id"].as_str().unwrap()
-                ),
+                format!("{}/{}", c["kind"].as_str().unwrap(), c["id"].as_str().unwrap()),
                 labels,
                 kinds,
             )
@@ -47,16 +43,9 @@ fn changes(s: &Setup, from: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
 fn an_actor_undo_is_credited_to_rewind_and_a_second_one_plans_nothing() {
     let s = Setup::new(&[]);
     let first = snapshot(&s);
-    let created = s.json(&[
-        "history",
-        "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA",
-        "--json",
-    ]);
-    assert_eq!(
-        created["versions"][0]["actors"],
-        json!([]),
-        "a first capture credits nobody"
-    );
+    let created =
+        s.json(&["history", "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA", "--json"]);
+    assert_eq!(created["versions"][0]["actors"], json!([]), "a first capture credits nobody");
     s.scenario("attacker");
     let attacked = snapshot(&s);
     for (object, labels, _) in changes(&s, &first) {
@@ -64,14 +53,7 @@ fn an_actor_undo_is_credited_to_rewind_and_a_second_one_plans_nothing() {
     }
     let (rc, undo) = run_json(
         &s,
-        &[
-            "restore",
-            "--changed-by",
-            "Contoso Automation",
-            "--since",
-            &first,
-            "--yes",
-        ],
+        &["restore", "--changed-by", "Contoso Automation", "--since", &first, "--yes"],
     );
     assert_eq!((rc, &undo["converged"]), (0, &json!(true)), "{undo}");
     let fixed = changes(&s, &attacked);
@@ -79,30 +61,16 @@ fn an_actor_undo_is_credited_to_rewind_and_a_second_one_plans_nothing() {
     for (object, labels, kinds) in fixed {
         assert_eq!(
             (labels, kinds),
-            (
-                vec!["Rewind Writer".to_string()],
-                vec!["rewind".to_string()]
-            ),
+            (vec!["Rewind Writer".to_string()], vec!["rewind".to_string()]),
             "{object}"
         );
     }
     let (rc, again) = run_json(
         &s,
-        &[
-            "restore",
-            "--changed-by",
-            "Contoso Automation",
-            "--since",
-            &first,
-            "--dry-run",
-        ],
+        &["restore", "--changed-by", "Contoso Automation", "--since", &first, "--dry-run"],
     );
     assert_eq!(rc, 0, "{again}");
-    assert_eq!(
-        again["plan"]["steps"],
-        json!([]),
-        "the attack must not come back: {again}"
-    );
+    assert_eq!(again["plan"]["steps"], json!([]), "the attack must not come back: {again}");
 }
 
 /// Another app named like the real automation: its changes are its own, `--changed-by` by name
@@ -124,31 +92,13 @@ fn a_display_name_two_identities_share_is_refused_and_ids_are_not() {
     );
     assert_eq!(status, 204, "{body}");
     snapshot(&s);
-    let by_name = s.run(&[
-        "restore",
-        "--changed-by",
-        "Contoso Automation",
-        "--since",
-        &first,
-        "--dry-run",
-    ]);
+    let by_name =
+        s.run(&["restore", "--changed-by", "Contoso Automation", "--since", &first, "--dry-run"]);
     assert_eq!(code(&by_name), Some(2), "{}", stderr(&by_name));
     let why = stderr(&by_name);
-    assert!(
-        why.contains("2 different identities") && why.contains(&impostor_app),
-        "{why}"
-    );
-    let (rc, plan) = run_json(
-        &s,
-        &[
-            "restore",
-            "--changed-by",
-            &impostor_app,
-            "--since",
-            &first,
-            "--dry-run",
-        ],
-    );
+    assert!(why.contains("2 different identities") && why.contains(&impostor_app), "{why}");
+    let (rc, plan) =
+        run_json(&s, &["restore", "--changed-by", &impostor_app, "--since", &first, "--dry-run"]);
     assert_eq!(rc, 0, "{plan}");
     let objects: Vec<&str> = plan["plan"]["steps"]
         .as_array()
@@ -156,20 +106,9 @@ fn a_display_name_two_identities_share_is_refused_and_ids_are_not() {
         .iter()
         .map(|st| st["id"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        objects,
-        [group.as_str()],
-        "only the impostor's change: {plan}"
-    );
+    assert_eq!(objects, [group.as_str()], "only the impostor's change: {plan}");
     // `changes --actor` takes the same identifiers.
-    let listed = s.json(&[
-        "changes",
-        "--from",
-        &first,
-        "--actor",
-        &impostor_app,
-        "--json",
-    ]);
+    let listed = s.json(&["changes", "--from", &first, "--actor", &impostor_app, "--json"]);
     assert_eq!(listed["changes"].as_array().unwrap().len(), 1, "{listed}");
     let refused = s.run(&["changes", "--from", &first, "--actor", "Contoso Automation"]);
     assert_eq!(code(&refused), Some(2), "{}", stderr(&refused));
@@ -178,19 +117,9 @@ fn a_display_name_two_identities_share_is_refused_and_ids_are_not() {
 /// Creates an app and service principal named `name`, with a secret and `Group.ReadWrite.All`;
 /// returns its application id and secret.
 fn impostor(s: &Setup, name: &str) -> (String, String) {
-    let (_, app) = graph(
-        s,
-        "POST",
-        "/applications",
-        Some(json!({"displayName": name})),
-    );
+    let (_, app) = graph(s, "POST", "/applications", Some(json!({"displayName": name})));
     let app_id = app["appId"].as_str().unwrap().to_string();
-    let (status, sp) = graph(
-        s,
-        "POST",
-        "/servicePrincipals",
-        Some(json!({"appId": app_id})),
-    );
+    let (status, sp) = graph(s, "POST", "/servicePrincipals", Some(json!({"appId": app_id})));
     assert_eq!(status, 201, "{sp}");
     let (_, password) = graph(
         s,
@@ -199,11 +128,8 @@ fn impostor(s: &Setup, name: &str) -> (String, String) {
         Some(json!({"passwordCredential": {"displayName": "impostor"}})),
     );
     let secret = password["secretText"].as_str().unwrap().to_string();
-    let (graph_sp, role) = app_and_role(
-        s,
-        "00000003-0000-0000-c000-000000000000",
-        "Group.ReadWrite.All",
-    );
+    let (graph_sp, role) =
+        app_and_role(s, "00000003-0000-0000-c000-000000000000", "Group.ReadWrite.All");
     let (status, grant): (u16, Value) = graph(
         s,
         "POST",

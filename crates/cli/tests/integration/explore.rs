@@ -30,10 +30,7 @@ fn diff_names_references_compares_with_live_and_an_unchanged_tenant_shows_nothin
         text.contains("# group \"CA - Break Glass Accounts - Exclude\""),
         "the removed exclusion is named: {text}"
     );
-    assert!(
-        text.contains("# unifiedRoleDefinition \"Global Administrator\""),
-        "{text}"
-    );
+    assert!(text.contains("# unifiedRoleDefinition \"Global Administrator\""), "{text}");
     s.json(&["capture", "--json"]);
     let diff = s.json(&["diff", "--from", &first_id, "--json"]);
     let ca001 = diff["objects"]
@@ -45,10 +42,7 @@ fn diff_names_references_compares_with_live_and_an_unchanged_tenant_shows_nothin
     let excluded = &ca001["properties"][0];
     assert_eq!(excluded["path"], "conditions.users.excludeGroups");
     let removed = excluded["removed"][0].as_str().unwrap();
-    assert_eq!(
-        excluded["names"][removed]["name"],
-        "CA - Break Glass Accounts - Exclude"
-    );
+    assert_eq!(excluded["names"][removed]["name"], "CA - Break Glass Accounts - Exclude");
     assert!(excluded.get("added").is_none(), "{excluded}");
 }
 
@@ -62,14 +56,8 @@ fn blame_refs_and_dangling_references() {
     let blame = s.json(&["blame", policy, "--json"]);
     let props = blame["properties"].as_array().unwrap();
     let by_path = |p: &str| props.iter().find(|x| x["path"] == p).unwrap().clone();
-    assert_eq!(
-        by_path("conditions.users.excludeGroups")["snapshot"],
-        second["snapshot"]
-    );
-    assert_eq!(
-        by_path("conditions.users.excludeGroups")["actors"][0],
-        "Contoso Automation"
-    );
+    assert_eq!(by_path("conditions.users.excludeGroups")["snapshot"], second["snapshot"]);
+    assert_eq!(by_path("conditions.users.excludeGroups")["actors"][0], "Contoso Automation");
     assert_eq!(by_path("state")["change"], "created");
     assert!(stdout(&s.run(&["blame", policy])).contains("Contoso Automation"));
 
@@ -79,18 +67,10 @@ fn blame_refs_and_dangling_references() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| {
-            r["reference"]["path"]
-                .as_str()
-                .unwrap()
-                .starts_with("members")
-        })
+        .filter(|r| r["reference"]["path"].as_str().unwrap().starts_with("members"))
         .collect();
     assert!(
-        members.iter().any(|m| m["target"]["name"]
-            .as_str()
-            .unwrap()
-            .starts_with("Break Glass")),
+        members.iter().any(|m| m["target"]["name"].as_str().unwrap().starts_with("Break Glass")),
         "{refs}"
     );
     let by: Vec<&str> = refs["referenced_by"]
@@ -114,12 +94,10 @@ fn blame_refs_and_dangling_references() {
     let report: Value = serde_json::from_slice(&broken.stdout).unwrap();
     let dangling = report["dangling"].as_array().unwrap();
     assert!(
-        dangling
-            .iter()
-            .any(|d| d["from"]["kind"] == "conditionalAccessPolicy"
-                && d["target"]["kind"] == "group"
-                && d["target"]["exists"] == false
-                && d["target"]["name"].is_string()),
+        dangling.iter().any(|d| d["from"]["kind"] == "conditionalAccessPolicy"
+            && d["target"]["kind"] == "group"
+            && d["target"]["exists"] == false
+            && d["target"]["name"].is_string()),
         "a CA policy names a deleted group, by its last name: {report}"
     );
     let unknown = s.run(&["refs", "group/Nonexistent Group Name"]);
@@ -171,19 +149,9 @@ fn export_import_round_trips_and_git_histories_become_snapshots() {
     // A tree imported into another store exports to the same bytes.
     let other = s.store().with_file_name("other.db");
     let o = other.to_str().unwrap();
-    let imported = s.json(&[
-        "import",
-        "--store",
-        o,
-        t,
-        "--taken-at",
-        "2026-01-01T00:00:00Z",
-        "--json",
-    ]);
-    assert_eq!(
-        imported["imported"][0]["changes"]["created"],
-        imported["imported"][0]["objects"]
-    );
+    let imported =
+        s.json(&["import", "--store", o, t, "--taken-at", "2026-01-01T00:00:00Z", "--json"]);
+    assert_eq!(imported["imported"][0]["changes"]["created"], imported["imported"][0]["objects"]);
     let back = s.store().with_file_name("back");
     s.json(&["export", "--store", o, back.to_str().unwrap(), "--json"]);
     assert_eq!(files_of(&tree), files_of(&back));
@@ -194,16 +162,9 @@ fn export_import_round_trips_and_git_histories_become_snapshots() {
     let bad = s.run(&["import", "--store", o, t]);
     assert_eq!(code(&bad), Some(2));
     let why = stderr(&bad);
-    assert!(
-        why.contains("Users/broken.json") && why.contains("mystery.json"),
-        "{why}"
-    );
+    assert!(why.contains("Users/broken.json") && why.contains("mystery.json"), "{why}");
     let log = s.json(&["log", "--store", o, "--json"]);
-    assert_eq!(
-        log["snapshots"].as_array().unwrap().len(),
-        1,
-        "nothing partial"
-    );
+    assert_eq!(log["snapshots"].as_array().unwrap().len(), 1, "nothing partial");
     std::fs::remove_file(tree.join("Users/broken.json")).unwrap();
     std::fs::remove_file(tree.join("mystery.json")).unwrap();
 
@@ -212,19 +173,10 @@ fn export_import_round_trips_and_git_histories_become_snapshots() {
     git(&tree, &["add", "-A"], "2026-02-01T00:00:00Z");
     git(&tree, &["commit", "-qm", "first"], "2026-02-01T00:00:00Z");
     let users = tree.join("Users");
-    let gone = std::fs::read_dir(&users)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let gone = std::fs::read_dir(&users).unwrap().next().unwrap().unwrap().path();
     std::fs::remove_dir_all(&gone).unwrap();
     git(&tree, &["add", "-A"], "2026-02-02T00:00:00Z");
-    git(
-        &tree,
-        &["commit", "-qm", "a user left"],
-        "2026-02-02T00:00:00Z",
-    );
+    git(&tree, &["commit", "-qm", "a user left"], "2026-02-02T00:00:00Z");
     let history = s.store().with_file_name("history.db");
     let h = history.to_str().unwrap();
     let first = s.json(&["import", "--store", h, "--git", t, "--json"]);

@@ -12,19 +12,13 @@ fn exposure(s: &Setup, args: &[&str]) -> (i32, String) {
     let mut all = vec!["exposure"];
     all.extend_from_slice(args);
     let out = s.run(&all);
-    (
-        code(&out).unwrap(),
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out)),
-    )
+    (code(&out).unwrap(), format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out)))
 }
 
 fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\d{4}-\d\d-\d\dT[\d:.]+Z", "[time]");
-    settings.add_filter(
-        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-        "[id]",
-    );
+    settings.add_filter(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[id]");
     settings
 }
 
@@ -51,15 +45,10 @@ fn an_exclusion_gained_through_a_nested_group_is_found_with_its_path() {
 
     // Mallory nests a group of her own into the service-accounts exclusion group.
     let excluded = id_where(&s, "/groups", |g| {
-        g["displayName"]
-            .as_str()
-            .is_some_and(|n| n.contains("Service Accounts"))
+        g["displayName"].as_str().is_some_and(|n| n.contains("Service Accounts"))
     });
-    let mallory = id_where(&s, "/users", |u| {
-        u["jobTitle"]
-            .as_str()
-            .is_some_and(|t| t.starts_with("Sales"))
-    });
+    let mallory =
+        id_where(&s, "/users", |u| u["jobTitle"].as_str().is_some_and(|t| t.starts_with("Sales")));
     let (status, nested) = graph(
         &s,
         "POST",
@@ -97,8 +86,5 @@ fn an_exclusion_gained_through_a_nested_group_is_found_with_its_path() {
 
     let (rc, one) = exposure(&s, &["--policy", "no such policy"]);
     assert_eq!(rc, 2, "{one}");
-    assert!(
-        one.contains("no Conditional Access policy 'no such policy'"),
-        "{one}"
-    );
+    assert!(one.contains("no Conditional Access policy 'no such policy'"), "{one}");
 }

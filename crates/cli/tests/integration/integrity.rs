@@ -16,9 +16,8 @@ fn tamper(db: &Path, sql: &str) {
     tokio_rt().block_on(async move {
         use sqlx::Connection as _;
         sqlx::any::install_default_drivers();
-        let mut c = sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap();
+        let mut c =
+            sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
         let done = sqlx::raw_sql(&sql).execute(&mut c).await.unwrap();
         assert!(done.rows_affected() > 0, "{sql} changed nothing");
     });
@@ -57,22 +56,12 @@ fn with_ledger(s: &Setup) -> Vec<u8> {
             .await
             .unwrap();
         let alert = store.alerts(Some(&t), None).await.unwrap()[0].id;
-        store
-            .record_deliveries(&[(alert, vec!["webhook".into()], false)])
-            .await
-            .unwrap();
-        store
-            .add_known_actors(&t, &["user:u-1".to_string()].into())
-            .await
-            .unwrap();
+        store.record_deliveries(&[(alert, vec!["webhook".into()], false)]).await.unwrap();
+        store.add_known_actors(&t, &["user:u-1".to_string()].into()).await.unwrap();
         store.set_watch_evaluated(&t, latest.id).await.unwrap();
         // A late audit record, found by a capture after the change it explains.
         let manifest = store.manifest(&t, &latest).await.unwrap();
-        let changed = store
-            .changed_between(&t, latest.id - 1, latest.id)
-            .await
-            .unwrap()[0]
-            .clone();
+        let changed = store.changed_between(&t, latest.id - 1, latest.id).await.unwrap()[0].clone();
         let late = rewind_store::NewSnapshot {
             taken_at: jiff::Timestamp::now(),
             changes: vec![],
@@ -90,26 +79,11 @@ fn with_ledger(s: &Setup) -> Vec<u8> {
             requests: 1,
             millis: 1,
         };
-        store
-            .commit(&t, Some(&latest), &manifest, &late)
-            .await
-            .unwrap();
-        let r = store
-            .begin_restore(&t, "{\"format\":1}", "app-1")
-            .await
-            .unwrap();
-        store
-            .record_step(r, 1, rewind_store::StepState::Done, "{}")
-            .await
-            .unwrap();
-        store
-            .record_lineage(&t, r, rewind_model::Kind::Group, "g-old", "g-new")
-            .await
-            .unwrap();
-        store
-            .finish_restore(r, rewind_store::RestoreStatus::Finished)
-            .await
-            .unwrap();
+        store.commit(&t, Some(&latest), &manifest, &late).await.unwrap();
+        let r = store.begin_restore(&t, "{\"format\":1}", "app-1").await.unwrap();
+        store.record_step(r, 1, rewind_store::StepState::Done, "{}").await.unwrap();
+        store.record_lineage(&t, r, rewind_model::Kind::Group, "g-old", "g-new").await.unwrap();
+        store.finish_restore(r, rewind_store::RestoreStatus::Finished).await.unwrap();
         store.close().await;
     });
     s.json(&["capture", "--json"]);
@@ -119,27 +93,12 @@ fn with_ledger(s: &Setup) -> Vec<u8> {
 /// Columns no edit below touches, and why that is safe. Everything else in the schema is
 /// edited by the test, which fails when a migration adds a column neither lists.
 const NOT_COVERED: &[(&str, &str)] = &[
-    (
-        "watch_state.next_due",
-        "scheduling: an edit delays a capture, which shows as its age",
-    ),
-    (
-        "watch_state.holder",
-        "scheduling: a fleet lease, rewritten every claim",
-    ),
-    (
-        "watch_state.lease_until",
-        "scheduling: a fleet lease, rewritten every claim",
-    ),
-    (
-        "watch_state.failures",
-        "scheduling: the back-off after failed captures",
-    ),
+    ("watch_state.next_due", "scheduling: an edit delays a capture, which shows as its age"),
+    ("watch_state.holder", "scheduling: a fleet lease, rewritten every claim"),
+    ("watch_state.lease_until", "scheduling: a fleet lease, rewritten every claim"),
+    ("watch_state.failures", "scheduling: the back-off after failed captures"),
     ("schema_migrations.description", "never read"),
-    (
-        "meta.key",
-        "its rows are the key check (below) and import marks (covered)",
-    ),
+    ("meta.key", "its rows are the key check (below) and import marks (covered)"),
 ];
 
 /// One edit, as someone with write access to the database would make it; the first word of
@@ -151,11 +110,7 @@ struct Edit {
 }
 
 fn edit(column: &'static str, sql: impl Into<String>) -> Edit {
-    Edit {
-        column,
-        sql: sql.into(),
-        exit: 6,
-    }
+    Edit { column, sql: sql.into(), exit: 6 }
 }
 
 /// Every column of every table, edited one at a time (on a fresh copy of the store each time):
@@ -175,14 +130,8 @@ fn an_edit_to_any_column_of_any_table_makes_verify_fail() {
             "versions.actors",
             format!("UPDATE versions SET actors = '[\"Someone Else\"]' WHERE key = {changed}"),
         ),
-        edit(
-            "versions.records",
-            format!("UPDATE versions SET records = '[]' WHERE {row}"),
-        ),
-        edit(
-            "versions.name",
-            format!("UPDATE versions SET name = 'renamed' WHERE {row}"),
-        ),
+        edit("versions.records", format!("UPDATE versions SET records = '[]' WHERE {row}")),
+        edit("versions.name", format!("UPDATE versions SET name = 'renamed' WHERE {row}")),
         edit(
             "versions.change",
             // Whatever the row's change is, another one: an edit must never be a no-op.
@@ -190,31 +139,16 @@ fn an_edit_to_any_column_of_any_table_makes_verify_fail() {
                 "UPDATE versions SET change = CASE change WHEN 'created' THEN 'updated' ELSE 'created' END WHERE {row}"
             ),
         ),
-        edit(
-            "versions.kind",
-            format!("UPDATE versions SET kind = 'group' WHERE {row}"),
-        ),
-        edit(
-            "versions.key",
-            format!("UPDATE versions SET key = 'other' WHERE {row}"),
-        ),
-        edit(
-            "versions.hash",
-            format!("UPDATE versions SET hash = NULL WHERE {row}"),
-        ),
-        edit(
-            "versions.snapshot",
-            format!("UPDATE versions SET snapshot = {latest} WHERE {row}"),
-        ),
+        edit("versions.kind", format!("UPDATE versions SET kind = 'group' WHERE {row}")),
+        edit("versions.key", format!("UPDATE versions SET key = 'other' WHERE {row}")),
+        edit("versions.hash", format!("UPDATE versions SET hash = NULL WHERE {row}")),
+        edit("versions.snapshot", format!("UPDATE versions SET snapshot = {latest} WHERE {row}")),
         edit(
             "versions.tenant",
             format!("{other_tenant} UPDATE versions SET tenant = 2 WHERE {row}"),
         ),
         edit("versions", format!("DELETE FROM versions WHERE {row}")),
-        edit(
-            "snapshots.id",
-            format!("UPDATE snapshots SET id = id + 10 WHERE id = {latest}"),
-        ),
+        edit("snapshots.id", format!("UPDATE snapshots SET id = id + 10 WHERE id = {latest}")),
         edit(
             "snapshots.tenant",
             format!("{other_tenant} UPDATE snapshots SET tenant = 2 WHERE id = {latest}"),
@@ -277,34 +211,19 @@ fn an_edit_to_any_column_of_any_table_makes_verify_fail() {
             "snapshots.manifest",
             format!("UPDATE snapshots SET manifest = chain WHERE id = {latest}"),
         ),
-        edit(
-            "snapshots.parent",
-            format!("UPDATE snapshots SET parent = NULL WHERE id = {latest}"),
-        ),
+        edit("snapshots.parent", format!("UPDATE snapshots SET parent = NULL WHERE id = {latest}")),
         edit(
             "snapshots.chain",
             "UPDATE snapshots SET chain = manifest WHERE id = (SELECT MIN(id) FROM snapshots)",
         ),
-        edit(
-            "snapshots",
-            "DELETE FROM snapshots WHERE id = (SELECT MIN(id) FROM snapshots)",
-        ),
+        edit("snapshots", "DELETE FROM snapshots WHERE id = (SELECT MIN(id) FROM snapshots)"),
         edit("amendments.actors", "UPDATE amendments SET actors = '[]'"),
         edit("amendments.records", "UPDATE amendments SET records = '[]'"),
         edit("amendments.kind", "UPDATE amendments SET kind = 'user'"),
         edit("amendments.key", "UPDATE amendments SET key = 'other'"),
-        edit(
-            "amendments.version",
-            "UPDATE amendments SET version = version - 1",
-        ),
-        edit(
-            "amendments.snapshot",
-            format!("UPDATE amendments SET snapshot = {latest}"),
-        ),
-        edit(
-            "amendments.tenant",
-            format!("{other_tenant} UPDATE amendments SET tenant = 2"),
-        ),
+        edit("amendments.version", "UPDATE amendments SET version = version - 1"),
+        edit("amendments.snapshot", format!("UPDATE amendments SET snapshot = {latest}")),
+        edit("amendments.tenant", format!("{other_tenant} UPDATE amendments SET tenant = 2")),
         edit(
             "amendments",
             format!(
@@ -312,18 +231,9 @@ fn an_edit_to_any_column_of_any_table_makes_verify_fail() {
               VALUES (1, {latest}, 'group', 'g', 1, '[]', '[]')"
             ),
         ),
-        edit(
-            "cursors.link",
-            "UPDATE cursors SET link = link || '&x=1' WHERE kind = 'user'",
-        ),
-        edit(
-            "cursors.kind",
-            "UPDATE cursors SET kind = 'bogus' WHERE kind = 'user'",
-        ),
-        edit(
-            "cursors.snapshot",
-            "UPDATE cursors SET snapshot = snapshot - 1 WHERE kind = 'user'",
-        ),
+        edit("cursors.link", "UPDATE cursors SET link = link || '&x=1' WHERE kind = 'user'"),
+        edit("cursors.kind", "UPDATE cursors SET kind = 'bogus' WHERE kind = 'user'"),
+        edit("cursors.snapshot", "UPDATE cursors SET snapshot = snapshot - 1 WHERE kind = 'user'"),
         edit(
             "cursors.tenant",
             format!("{other_tenant} UPDATE cursors SET tenant = 2 WHERE kind = 'user'"),
@@ -340,146 +250,62 @@ fn an_edit_to_any_column_of_any_table_makes_verify_fail() {
             "blobs.hash",
             "UPDATE blobs SET hash = zeroblob(32) WHERE hash = (SELECT MIN(hash) FROM blobs)",
         ),
-        edit(
-            "tenants.graph_url",
-            "UPDATE tenants SET graph_url = 'https://attacker.example'",
-        ),
+        edit("tenants.graph_url", "UPDATE tenants SET graph_url = 'https://attacker.example'"),
         edit(
             "tenants.authority_url",
             "UPDATE tenants SET authority_url = 'https://attacker.example'",
         ),
         edit("tenants.name", "UPDATE tenants SET name = 'other'"),
-        edit(
-            "tenants.tenant_id",
-            "UPDATE tenants SET tenant_id = 'other'",
-        ),
-        edit(
-            "tenants.client_id",
-            "UPDATE tenants SET client_id = 'other'",
-        ),
-        edit(
-            "tenants.created_at",
-            "UPDATE tenants SET created_at = created_at + 1",
-        ),
-        edit(
-            "tenants.id",
-            "PRAGMA foreign_keys = OFF; UPDATE tenants SET id = 7",
-        ),
+        edit("tenants.tenant_id", "UPDATE tenants SET tenant_id = 'other'"),
+        edit("tenants.client_id", "UPDATE tenants SET client_id = 'other'"),
+        edit("tenants.created_at", "UPDATE tenants SET created_at = created_at + 1"),
+        edit("tenants.id", "PRAGMA foreign_keys = OFF; UPDATE tenants SET id = 7"),
         edit("alerts.severity", "UPDATE alerts SET severity = 'low'"),
         edit("alerts.rule", "UPDATE alerts SET rule = 'bulk-change'"),
         edit("alerts.body", "UPDATE alerts SET body = '{}'"),
-        edit(
-            "alerts.snapshot",
-            "UPDATE alerts SET snapshot = snapshot - 1",
-        ),
-        edit(
-            "alerts.fingerprint",
-            "UPDATE alerts SET fingerprint = 'other'",
-        ),
-        edit(
-            "alerts.created_at",
-            "UPDATE alerts SET created_at = created_at + 1",
-        ),
+        edit("alerts.snapshot", "UPDATE alerts SET snapshot = snapshot - 1"),
+        edit("alerts.fingerprint", "UPDATE alerts SET fingerprint = 'other'"),
+        edit("alerts.created_at", "UPDATE alerts SET created_at = created_at + 1"),
         edit("alerts.id", "UPDATE alerts SET id = id + 10"),
-        edit(
-            "alerts.tenant",
-            format!("{other_tenant} UPDATE alerts SET tenant = 2"),
-        ),
+        edit("alerts.tenant", format!("{other_tenant} UPDATE alerts SET tenant = 2")),
         edit("alerts.delivered_at", "UPDATE alerts SET delivered_at = 1"),
-        edit(
-            "alerts.delivered_to",
-            "UPDATE alerts SET delivered_to = 'webhook,email'",
-        ),
+        edit("alerts.delivered_to", "UPDATE alerts SET delivered_to = 'webhook,email'"),
         edit("alerts", "DELETE FROM alerts"),
         edit("restores.plan", "UPDATE restores SET plan = '{}'"),
         edit("restores.status", "UPDATE restores SET status = 'running'"),
-        edit(
-            "restores.writer",
-            "UPDATE restores SET writer = 'someone-else'",
-        ),
-        edit(
-            "restores.created_at",
-            "UPDATE restores SET created_at = created_at + 1",
-        ),
-        edit(
-            "restores.finished_at",
-            "UPDATE restores SET finished_at = NULL",
-        ),
-        edit(
-            "restores.id",
-            "PRAGMA foreign_keys = OFF; UPDATE restores SET id = id + 10",
-        ),
-        edit(
-            "restores.tenant",
-            format!("{other_tenant} UPDATE restores SET tenant = 2"),
-        ),
-        edit(
-            "restore_steps.state",
-            "UPDATE restore_steps SET state = 'failed'",
-        ),
-        edit(
-            "restore_steps.result",
-            "UPDATE restore_steps SET result = '{\"new_id\":\"x\"}'",
-        ),
-        edit(
-            "restore_steps.updated_at",
-            "UPDATE restore_steps SET updated_at = updated_at + 1",
-        ),
-        edit(
-            "restore_steps.step",
-            "UPDATE restore_steps SET step = step + 1",
-        ),
+        edit("restores.writer", "UPDATE restores SET writer = 'someone-else'"),
+        edit("restores.created_at", "UPDATE restores SET created_at = created_at + 1"),
+        edit("restores.finished_at", "UPDATE restores SET finished_at = NULL"),
+        edit("restores.id", "PRAGMA foreign_keys = OFF; UPDATE restores SET id = id + 10"),
+        edit("restores.tenant", format!("{other_tenant} UPDATE restores SET tenant = 2")),
+        edit("restore_steps.state", "UPDATE restore_steps SET state = 'failed'"),
+        edit("restore_steps.result", "UPDATE restore_steps SET result = '{\"new_id\":\"x\"}'"),
+        edit("restore_steps.updated_at", "UPDATE restore_steps SET updated_at = updated_at + 1"),
+        edit("restore_steps.step", "UPDATE restore_steps SET step = step + 1"),
         edit(
             "restore_steps.restore",
             "PRAGMA foreign_keys = OFF; UPDATE restore_steps SET restore = restore + 10",
         ),
-        edit(
-            "lineage.new_key",
-            "UPDATE lineage SET new_key = 'g-attacker'",
-        ),
+        edit("lineage.new_key", "UPDATE lineage SET new_key = 'g-attacker'"),
         edit("lineage.old_key", "UPDATE lineage SET old_key = 'g-other'"),
         edit("lineage.kind", "UPDATE lineage SET kind = 'user'"),
-        edit(
-            "lineage.created_at",
-            "UPDATE lineage SET created_at = created_at + 1",
-        ),
+        edit("lineage.created_at", "UPDATE lineage SET created_at = created_at + 1"),
         edit(
             "lineage.restore",
             "PRAGMA foreign_keys = OFF; UPDATE lineage SET restore = restore + 10",
         ),
-        edit(
-            "lineage.tenant",
-            format!("{other_tenant} UPDATE lineage SET tenant = 2"),
-        ),
+        edit("lineage.tenant", format!("{other_tenant} UPDATE lineage SET tenant = 2")),
         edit("lineage", "DELETE FROM lineage"),
         edit(
             "known_actors",
             "INSERT INTO known_actors (tenant, actor, first_seen) VALUES (1, 'attacker', 0)",
         ),
-        edit(
-            "known_actors.actor",
-            "UPDATE known_actors SET actor = 'attacker'",
-        ),
-        edit(
-            "known_actors.first_seen",
-            "UPDATE known_actors SET first_seen = first_seen + 1",
-        ),
-        edit(
-            "known_actors.tenant",
-            format!("{other_tenant} UPDATE known_actors SET tenant = 2"),
-        ),
-        edit(
-            "watch_state.evaluated",
-            "UPDATE watch_state SET evaluated = evaluated + 1",
-        ),
-        edit(
-            "watch_state.tenant",
-            format!("{other_tenant} UPDATE watch_state SET tenant = 2"),
-        ),
-        edit(
-            "meta.value",
-            "INSERT INTO meta (key, value) VALUES ('git-import:1', 'abc')",
-        ),
+        edit("known_actors.actor", "UPDATE known_actors SET actor = 'attacker'"),
+        edit("known_actors.first_seen", "UPDATE known_actors SET first_seen = first_seen + 1"),
+        edit("known_actors.tenant", format!("{other_tenant} UPDATE known_actors SET tenant = 2")),
+        edit("watch_state.evaluated", "UPDATE watch_state SET evaluated = evaluated + 1"),
+        edit("watch_state.tenant", format!("{other_tenant} UPDATE watch_state SET tenant = 2")),
+        edit("meta.value", "INSERT INTO meta (key, value) VALUES ('git-import:1', 'abc')"),
         Edit {
             column: "meta.value",
             sql: "UPDATE meta SET value = 'x' WHERE key = 'key_check'".into(),
@@ -491,14 +317,8 @@ fn an_edit_to_any_column_of_any_table_makes_verify_fail() {
             exit: 2,
         },
         edit("ledger.body", "UPDATE ledger SET body = '{}' WHERE seq = 1"),
-        edit(
-            "ledger.entry",
-            "UPDATE ledger SET entry = 'alert' WHERE seq = 2",
-        ),
-        edit(
-            "ledger.subject",
-            "UPDATE ledger SET subject = '9' WHERE seq = 1",
-        ),
+        edit("ledger.entry", "UPDATE ledger SET entry = 'alert' WHERE seq = 2"),
+        edit("ledger.subject", "UPDATE ledger SET subject = '9' WHERE seq = 1"),
         edit("ledger.at", "UPDATE ledger SET at = at + 1 WHERE seq = 1"),
         edit(
             "ledger.chain",
@@ -508,14 +328,8 @@ fn an_edit_to_any_column_of_any_table_makes_verify_fail() {
             "ledger.seq",
             "UPDATE ledger SET seq = seq + 100 WHERE seq = (SELECT MAX(seq) FROM ledger)",
         ),
-        edit(
-            "ledger.tenant",
-            format!("{other_tenant} UPDATE ledger SET tenant = 2 WHERE seq = 1"),
-        ),
-        edit(
-            "ledger",
-            "DELETE FROM ledger WHERE seq = (SELECT MAX(seq) FROM ledger)",
-        ),
+        edit("ledger.tenant", format!("{other_tenant} UPDATE ledger SET tenant = 2 WHERE seq = 1")),
+        edit("ledger", "DELETE FROM ledger WHERE seq = (SELECT MAX(seq) FROM ledger)"),
     ];
     let edited: std::collections::BTreeSet<&str> = edits.iter().map(|e| e.column).collect();
     let missed: Vec<String> = schema_columns(&s.store())
@@ -526,21 +340,10 @@ fn an_edit_to_any_column_of_any_table_makes_verify_fail() {
     for e in &edits {
         std::fs::write(s.store(), &pristine).unwrap();
         let _ = std::fs::remove_file(s.store().with_extension("db-wal"));
-        assert_eq!(
-            code(&s.run(&["verify"])),
-            Some(0),
-            "the copy verifies before: {}",
-            e.sql
-        );
+        assert_eq!(code(&s.run(&["verify"])), Some(0), "the copy verifies before: {}", e.sql);
         tamper(&s.store(), &e.sql);
         let out = s.run(&["verify"]);
-        assert_eq!(
-            code(&out),
-            Some(e.exit),
-            "verify missed: {}\n{}",
-            e.sql,
-            stderr(&out)
-        );
+        assert_eq!(code(&out), Some(e.exit), "verify missed: {}\n{}", e.sql, stderr(&out));
     }
 }
 
@@ -550,9 +353,8 @@ fn schema_columns(db: &Path) -> Vec<String> {
     tokio_rt().block_on(async move {
         use sqlx::{Connection as _, Row as _};
         sqlx::any::install_default_drivers();
-        let mut c = sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap();
+        let mut c =
+            sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
         sqlx::query(
             "SELECT m.name || '.' || p.name FROM sqlite_master m, pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY 1",
@@ -584,10 +386,7 @@ fn a_deleted_snapshot_cannot_hide_behind_an_anchor() {
     let out = s.run(&["verify"]);
     assert_eq!(code(&out), Some(6), "{}", stderr(&out));
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        said.contains("its parent is 3, but the snapshot before it is 2"),
-        "{said}"
-    );
+    assert!(said.contains("its parent is 3, but the snapshot before it is 2"), "{said}");
 }
 
 /// Rows slipped into a store in use whose ledger is still empty are not entered into the
@@ -611,12 +410,7 @@ fn rows_slipped_into_an_empty_ledger_are_reported_not_adopted() {
         tamper(&s.store(), sql);
         for _ in 0..2 {
             let out = s.run(&["verify"]);
-            assert_eq!(
-                code(&out),
-                Some(6),
-                "verify missed: {sql}\n{}",
-                stderr(&out)
-            );
+            assert_eq!(code(&out), Some(6), "verify missed: {sql}\n{}", stderr(&out));
         }
     }
 }
@@ -634,15 +428,9 @@ fn damage_stops_every_command_that_would_read_it_until_a_full_capture() {
         &["changes", "--from", "1"][..],
         &["diff", "--from", "1", "--to", "2"],
         &["check"],
-        &[
-            "show",
-            "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA",
-        ],
+        &["show", "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA"],
         &["restore", "--to", "1", "--all", "--dry-run"],
-        &[
-            "history",
-            "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA",
-        ],
+        &["history", "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA"],
         &["capture"],
         &["export", "-"],
         &["forget", "--keep-last", "1"],
@@ -662,10 +450,7 @@ fn damage_stops_every_command_that_would_read_it_until_a_full_capture() {
     assert_eq!(full["complete"], true);
     for args in [
         &["check"][..],
-        &[
-            "show",
-            "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA",
-        ],
+        &["show", "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA"],
         &["changes", "--from", "2"],
     ] {
         let out = s.run(args);
@@ -675,11 +460,7 @@ fn damage_stops_every_command_that_would_read_it_until_a_full_capture() {
             stderr(&out)
         );
     }
-    assert_eq!(
-        code(&s.run(&["verify"])),
-        Some(6),
-        "the old damage is still reported"
-    );
+    assert_eq!(code(&s.run(&["verify"])), Some(6), "the old damage is still reported");
 }
 
 #[test]
@@ -687,18 +468,12 @@ fn reading_commands_never_create_a_store_and_verify_needs_one() {
     let s = Setup::new(&[]);
     let nowhere = s.dir().join("typo.db");
     let arg = nowhere.to_str().unwrap();
-    for args in [
-        &["log", "--store", arg][..],
-        &["show", "x", "--store", arg],
-        &["verify", "--store", arg],
-    ] {
+    for args in
+        [&["log", "--store", arg][..], &["show", "x", "--store", arg], &["verify", "--store", arg]]
+    {
         let out = s.run(args);
         assert_eq!(code(&out), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains("there is no store at"),
-            "{}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains("there is no store at"), "{}", stderr(&out));
         assert!(!nowhere.exists(), "{args:?} created a store");
     }
     std::fs::write(&nowhere, b"").unwrap();
@@ -732,9 +507,5 @@ fn the_chain_head_is_printed_and_can_be_checked_later() {
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     let out = s.run(&["verify", "--head", "00"]);
     assert_eq!(code(&out), Some(6), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("no tenant's chain head is"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("no tenant's chain head is"), "{}", stderr(&out));
 }

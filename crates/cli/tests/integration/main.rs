@@ -40,19 +40,14 @@ fn emulator_prints_connection_json_first_and_serves() {
         assert!(info[key].is_string(), "{key} in {line}");
     }
     let clients = info["clients"].as_array().unwrap();
-    let reader = clients
-        .iter()
-        .find(|c| c["access"] == "read")
-        .expect("a read client");
+    let reader = clients.iter().find(|c| c["access"] == "read").expect("a read client");
     assert!(clients.iter().any(|c| c["access"] == "write"));
     let parsed: rewind_emulator::EmulatorInfo = serde_json::from_value(info.clone()).unwrap();
     let rt = tokio_rt();
     let status = rt.block_on(async {
         let http = reqwest::Client::new();
-        let client = (
-            reader["client_id"].as_str().unwrap(),
-            reader["client_secret"].as_str().unwrap(),
-        );
+        let client =
+            (reader["client_id"].as_str().unwrap(), reader["client_secret"].as_str().unwrap());
         let token = rewind_emulator::testing::token(&http, &parsed, client).await;
         http.get(format!("{}/v1.0/users", parsed.graph_url))
             .bearer_auth(token)
@@ -72,12 +67,8 @@ const DEMO_DEADLINE: std::time::Duration = std::time::Duration::from_mins(5);
 /// Runs `cmd` to completion, failing the test (and killing it) if it is still running after
 /// `deadline`: a command that should end by itself must not hang the suite.
 fn finish_within(cmd: &mut Command, deadline: std::time::Duration) -> std::process::Output {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child =
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let pid = child.id();
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || done.send(child.wait_with_output()));
@@ -89,10 +80,7 @@ fn finish_within(cmd: &mut Command, deadline: std::time::Duration) -> std::proce
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
 /// Starts `rewind emulator` with extra flags and returns the child and its connection JSON.
@@ -105,13 +93,8 @@ fn spawn_emulator(extra: &[&str]) -> (std::process::Child, Value) {
         .spawn()
         .expect("rewind runs");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (
-        child,
-        serde_json::from_str(&line).expect("first line is JSON"),
-    )
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    (child, serde_json::from_str(&line).expect("first line is JSON"))
 }
 
 #[test]
@@ -150,11 +133,7 @@ fn emulator_flags_set_preset_scenario_and_faults() {
     child.kill().unwrap();
     let _ = child.wait();
     assert_eq!(
-        (
-            faults["preset"].as_str(),
-            faults["throttle"].as_bool(),
-            faults["latency_ms"].as_u64()
-        ),
+        (faults["preset"].as_str(), faults["throttle"].as_bool(), faults["latency_ms"].as_u64()),
         (Some("tiny"), Some(true), Some(3))
     );
     assert_eq!(faults["scenario"], "lockout-policy");
@@ -164,16 +143,9 @@ fn emulator_flags_set_preset_scenario_and_faults() {
 
 #[test]
 fn bad_emulator_settings_exit_with_the_usage_code() {
-    for args in [
-        &["--error-rate", "2"][..],
-        &["--preset", "huge"],
-        &["--scenario", "ransomware"],
-    ] {
-        let out = rewind()
-            .args(["emulator", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .output()
-            .unwrap();
+    for args in [&["--error-rate", "2"][..], &["--preset", "huge"], &["--scenario", "ransomware"]] {
+        let out =
+            rewind().args(["emulator", "--listen", "127.0.0.1:0"]).args(args).output().unwrap();
         assert_eq!(
             out.status.code(),
             Some(2),
@@ -198,10 +170,7 @@ fn bad_emulator_settings_exit_with_the_usage_code() {
 #[test]
 fn demo_tells_how_to_connect() {
     // Without a terminal on stdin the demo ends by itself after the story.
-    let out = finish_within(
-        rewind().args(["demo", "--listen", "127.0.0.1:0"]),
-        DEMO_DEADLINE,
-    );
+    let out = finish_within(rewind().args(["demo", "--listen", "127.0.0.1:0"]), DEMO_DEADLINE);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("serving Microsoft Graph v1.0"), "{text}");
@@ -209,33 +178,16 @@ fn demo_tells_how_to_connect() {
     assert!(text.contains("export REWIND_GRAPH_URL="));
     assert!(text.contains("identity/conditionalAccess/policies"));
     // The whole story: incident, changes, lockout verdict, plan, restore, verification.
-    for part in [
-        "by Contoso Automation",
-        "Lockout",
-        "Plan:",
-        "Lockout guard",
-        "converged",
-    ] {
+    for part in ["by Contoso Automation", "Lockout", "Plan:", "Lockout guard", "converged"] {
         assert!(text.contains(part), "{part} in {text}");
     }
 }
 
 #[test]
 fn an_address_that_cannot_be_bound_exits_with_the_usage_code() {
-    let out = rewind()
-        .args(["emulator", "--listen", "192.0.2.1:1"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = rewind().args(["emulator", "--listen", "192.0.2.1:1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen on 192.0.2.1:1"));
-    let out = rewind()
-        .args(["emulator", "--listen", "not-an-address"])
-        .output()
-        .unwrap();
+    let out = rewind().args(["emulator", "--listen", "not-an-address"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

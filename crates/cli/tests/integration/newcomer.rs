@@ -27,21 +27,13 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
         &["forget", "--keep-last", "1", "--dry-run"],
         &["export", "-"],
         &["changes", "--from", "1"],
-        &[
-            "show",
-            "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA",
-        ],
+        &["show", "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA"],
     ] {
         // The read end is closed before the command starts: its first write meets a broken
         // pipe, as `rewind log | head -1` does once head has its line.
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let out = s
-            .cmd(args)
-            .stdout(writer)
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap();
+        let out = s.cmd(args).stdout(writer).stderr(Stdio::piped()).output().unwrap();
         assert_eq!(code(&out), Some(0), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).is_empty(), "{args:?} said: {}", stderr(&out));
     }
@@ -51,13 +43,7 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
 fn a_time_without_an_offset_is_refused_with_the_fix() {
     let s = attacked();
     for args in [
-        &[
-            "restore",
-            "--to",
-            "2026-12-02T03:12:12",
-            "--all",
-            "--dry-run",
-        ][..],
+        &["restore", "--to", "2026-12-02T03:12:12", "--all", "--dry-run"][..],
         &[
             "show",
             "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA",
@@ -76,17 +62,8 @@ fn a_time_without_an_offset_is_refused_with_the_fix() {
     }
     // With the offset, the same time is a point like any other.
     let out = s.run(&["changes", "--from", "2000-01-01T00:00:00Z"]);
-    assert_eq!(
-        code(&out),
-        Some(2),
-        "before the first snapshot: {}",
-        stderr(&out)
-    );
-    assert!(
-        stderr(&out).contains("the first is snapshot 1"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(code(&out), Some(2), "before the first snapshot: {}", stderr(&out));
+    assert!(stderr(&out).contains("the first is snapshot 1"), "{}", stderr(&out));
 }
 
 #[test]
@@ -96,32 +73,13 @@ fn countries_are_codes_and_a_name_is_answered_with_its_code() {
     assert_eq!(code(&out), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("DE (Germany)"), "{}", stderr(&out));
     let user = "adele.vance@contoso.onmicrosoft.com";
-    let out = s.run(&[
-        "whatif",
-        "--user",
-        user,
-        "--app",
-        "Office365",
-        "--country",
-        "United States",
-    ]);
+    let out =
+        s.run(&["whatif", "--user", user, "--app", "Office365", "--country", "United States"]);
     assert_eq!(code(&out), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("US (United States of America)"),
-        "{}",
-        stderr(&out)
-    );
-    let out = s
-        .cmd(&["check"])
-        .env("REWIND_HOME_COUNTRY", "Germany")
-        .output()
-        .unwrap();
+    assert!(stderr(&out).contains("US (United States of America)"), "{}", stderr(&out));
+    let out = s.cmd(&["check"]).env("REWIND_HOME_COUNTRY", "Germany").output().unwrap();
     assert_eq!(code(&out), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("REWIND_HOME_COUNTRY"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("REWIND_HOME_COUNTRY"), "{}", stderr(&out));
     // Codes work, in any case, and mean the same verdict.
     let verdict = |code: &str| -> serde_json::Value {
         let out = s.run(&["check", "--home-country", code, "--json"]);
@@ -159,27 +117,15 @@ fn a_store_that_cannot_be_opened_says_why_once() {
     std::fs::write(&not_a_database, b"these are my notes, not a database").unwrap();
     let closed = closed_port();
     for (store, reason) in [
-        (
-            format!("postgres://rewind:hunter2@127.0.0.1:{closed}/rewind"),
-            "connection refused",
-        ),
-        (
-            not_a_database.display().to_string(),
-            "file is not a database",
-        ),
-        (
-            "/nonexistent/folder/rewind.db".to_string(),
-            "there is no store at",
-        ),
+        (format!("postgres://rewind:hunter2@127.0.0.1:{closed}/rewind"), "connection refused"),
+        (not_a_database.display().to_string(), "file is not a database"),
+        ("/nonexistent/folder/rewind.db".to_string(), "there is no store at"),
     ] {
         let out = rewind().args(["log", "--store", &store]).output().unwrap();
         assert_eq!(code(&out), Some(2), "{store}: {}", stderr(&out));
         let said = stderr(&out);
         assert_eq!(said.matches(reason).count(), 1, "{store}: {said}");
-        assert!(
-            !said.contains("hunter2"),
-            "the password stays secret: {said}"
-        );
+        assert!(!said.contains("hunter2"), "the password stays secret: {said}");
         assert!(!said.contains("pool timed out"), "{said}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -195,11 +141,7 @@ fn closed_port() -> u16 {
 fn a_graph_url_with_its_version_is_explained() {
     let s = Setup::new(&[]);
     let versioned = format!("{}/v1.0", s.graph_url());
-    let out = s
-        .cmd(&["capture"])
-        .env("REWIND_GRAPH_URL", &versioned)
-        .output()
-        .unwrap();
+    let out = s.cmd(&["capture"]).env("REWIND_GRAPH_URL", &versioned).output().unwrap();
     assert_eq!(code(&out), Some(2), "{}", stderr(&out));
     let said = stderr(&out);
     assert!(
@@ -213,19 +155,12 @@ fn a_graph_url_with_its_version_is_explained() {
 #[test]
 fn logs_written_to_a_file_carry_no_colour_codes() {
     let s = Setup::new(&[]);
-    let out = s
-        .cmd(&["capture"])
-        .env("REWIND_LOG", "debug")
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap();
+    let out =
+        s.cmd(&["capture"]).env("REWIND_LOG", "debug").env_remove("NO_COLOR").output().unwrap();
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     let logs = stderr(&out);
     assert!(logs.lines().count() > 3, "debug logs expected: {logs}");
-    assert!(
-        !logs.contains('\u{1b}'),
-        "ANSI escapes in logs to a pipe: {logs:?}"
-    );
+    assert!(!logs.contains('\u{1b}'), "ANSI escapes in logs to a pipe: {logs:?}");
 }
 
 #[test]
@@ -251,10 +186,7 @@ fn nothing_in_the_repository_points_outside_it() {
             }
         }
     }
-    assert!(
-        offenders.is_empty(),
-        "files refer outside the repository: {offenders:?}"
-    );
+    assert!(offenders.is_empty(), "files refer outside the repository: {offenders:?}");
 }
 
 #[test]
@@ -263,33 +195,21 @@ fn the_readme_lists_every_design_note_and_crate_and_links_only_what_exists() {
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     for note in std::fs::read_dir(root.join("docs/design")).unwrap() {
         let name = note.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(
-            readme.contains(&format!("docs/design/{name}")),
-            "README misses {name}"
-        );
+        assert!(readme.contains(&format!("docs/design/{name}")), "README misses {name}");
     }
     for krate in std::fs::read_dir(root.join("crates")).unwrap() {
         let name = krate.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(
-            readme.contains(&format!("`crates/{name}`")),
-            "README misses crates/{name}"
-        );
+        assert!(readme.contains(&format!("`crates/{name}`")), "README misses crates/{name}");
     }
     let links = regex::Regex::new(r"\]\(([^)#:]+)\)").unwrap();
     for link in links.captures_iter(&readme) {
         let target = &link[1];
-        assert!(
-            root.join(target).exists(),
-            "README links to {target}, which is not there"
-        );
+        assert!(root.join(target).exists(), "README links to {target}, which is not there");
     }
     let contributing = std::fs::read_to_string(root.join("CONTRIBUTING.md")).unwrap();
     for link in links.captures_iter(&contributing) {
         let target = &link[1];
-        assert!(
-            root.join(target).exists(),
-            "CONTRIBUTING links to {target}, which is not there"
-        );
+        assert!(root.join(target).exists(), "CONTRIBUTING links to {target}, which is not there");
     }
 }
 
@@ -304,10 +224,8 @@ fn control_characters_from_a_tenant_print_inert() {
         &s,
         "POST",
         "/groups",
-        Some(
-            serde_json::json!({"displayName": hostile, "mailEnabled": false,
-            "mailNickname": "finance", "securityEnabled": true}),
-        ),
+        Some(serde_json::json!({"displayName": hostile, "mailEnabled": false,
+            "mailNickname": "finance", "securityEnabled": true})),
     );
     assert_eq!(status, 201, "{group}");
     let id = group["id"].as_str().unwrap().to_string();
@@ -333,13 +251,7 @@ fn control_characters_from_a_tenant_print_inert() {
             );
         }
     }
-    let plan = String::from_utf8(
-        s.run(&["restore", "--to", "1", "--all", "--dry-run"])
-            .stdout,
-    )
-    .unwrap();
-    assert!(
-        plan.contains(r"Finance\r\u{1b}[2K"),
-        "shown escaped: {plan}"
-    );
+    let plan =
+        String::from_utf8(s.run(&["restore", "--to", "1", "--all", "--dry-run"]).stdout).unwrap();
+    assert!(plan.contains(r"Finance\r\u{1b}[2K"), "shown escaped: {plan}");
 }

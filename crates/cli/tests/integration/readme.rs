@@ -34,10 +34,7 @@ fn readme_path() -> PathBuf {
 
 /// The fenced blocks between "## A tour" and the next top-level section.
 fn tour_blocks(lines: &[String]) -> Vec<Block> {
-    let start = lines
-        .iter()
-        .position(|l| l == "## A tour")
-        .expect("README has ## A tour");
+    let start = lines.iter().position(|l| l == "## A tour").expect("README has ## A tour");
     let end = lines[start + 1..]
         .iter()
         .position(|l| l.starts_with("## "))
@@ -51,10 +48,7 @@ fn tour_blocks(lines: &[String]) -> Vec<Block> {
                 .position(|l| l.starts_with("```"))
                 .map(|j| i + 1 + j)
                 .expect("every fence closes");
-            blocks.push(Block {
-                lang: lang.to_string(),
-                lines: i + 1..close,
-            });
+            blocks.push(Block { lang: lang.to_string(), lines: i + 1..close });
             i = close;
         }
         i += 1;
@@ -98,27 +92,14 @@ impl Tour {
         let dir = std::env::temp_dir().join(format!("rewind-readme-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        Tour {
-            dir,
-            sourced: Vec::new(),
-            emulator: None,
-        }
+        Tour { dir, sourced: Vec::new(), emulator: None }
     }
 
     fn shell(&self, line: &str) -> Command {
         let bin = Path::new(env!("CARGO_BIN_EXE_rewind")).parent().unwrap();
-        let path = format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let script = self
-            .sourced
-            .iter()
-            .map(String::as_str)
-            .chain([line])
-            .collect::<Vec<_>>()
-            .join("\n");
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        let script =
+            self.sourced.iter().map(String::as_str).chain([line]).collect::<Vec<_>>().join("\n");
         let mut c = Command::new("bash");
         c.args(["-eo", "pipefail", "-c", &script])
             .current_dir(&self.dir)
@@ -168,9 +149,7 @@ impl Tour {
             .spawn()
             .unwrap();
         let mut first = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
         assert!(first.starts_with('{'), "`{command}` printed {first:?}");
         child
     }
@@ -197,10 +176,7 @@ fn shape(line: &str) -> String {
     use std::sync::LazyLock;
     static RULES: LazyLock<Vec<(regex::Regex, &str)>> = LazyLock::new(|| {
         [
-            (
-                r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?",
-                "<time>",
-            ),
+            (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?", "<time>"),
             (
                 r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
                 "<id>",
@@ -243,10 +219,7 @@ fn matches(expected: &[String], actual: &[String]) -> Result<(), String> {
             (actual.get(at) == Some(&want)).then_some(at)
         };
         let Some(i) = found else {
-            return Err(format!(
-                "expected `{e}` (shape `{want}`) at output line {}",
-                at + 1
-            ));
+            return Err(format!("expected `{e}` (shape `{want}`) at output line {}", at + 1));
         };
         at = i + 1;
         skipping = false;

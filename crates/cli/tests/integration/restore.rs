@@ -34,13 +34,7 @@ fn changed(s: &Setup, from: &str, to: &str) -> BTreeSet<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| {
-            format!(
-                "{}/{}",
-                c["kind"].as_str().unwrap(),
-                c["id"].as_str().unwrap()
-            )
-        })
+        .map(|c| format!("{}/{}", c["kind"].as_str().unwrap(), c["id"].as_str().unwrap()))
         .collect()
 }
 
@@ -49,10 +43,7 @@ pub(crate) fn graph(s: &Setup, method: &str, path: &str, body: Option<Value>) ->
     let writer = s.writer().clone();
     graph_as(
         s,
-        (
-            writer["client_id"].as_str().unwrap(),
-            writer["client_secret"].as_str().unwrap(),
-        ),
+        (writer["client_id"].as_str().unwrap(), writer["client_secret"].as_str().unwrap()),
         method,
         path,
         body,
@@ -72,9 +63,8 @@ pub(crate) fn graph_as(
     tokio_rt().block_on(async move {
         let http = reqwest::Client::new();
         let token = rewind_emulator::testing::token(&http, &info, (client_id, secret)).await;
-        let mut req = http
-            .request(method.parse().unwrap(), format!("{base}/v1.0{path}"))
-            .bearer_auth(token);
+        let mut req =
+            http.request(method.parse().unwrap(), format!("{base}/v1.0{path}")).bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -99,20 +89,13 @@ fn listed_where(s: &Setup, path: &str, wanted: impl Fn(&Value) -> bool) -> Value
 
 /// The id of the first object Graph lists at `path` that `wanted` picks.
 pub(crate) fn id_where(s: &Setup, path: &str, wanted: impl Fn(&Value) -> bool) -> String {
-    listed_where(s, path, wanted)["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    listed_where(s, path, wanted)["id"].as_str().unwrap().to_string()
 }
 
 /// Restores `--all` to `to`, asserting it applied every step and converged.
 fn restore_all(s: &Setup, to: &str) -> Value {
     let (rc, report) = run_json(s, &["restore", "--to", to, "--all", "--yes"]);
-    assert_eq!(
-        rc, 0,
-        "failed {} differences {}",
-        report["failed"], report["differences"]
-    );
+    assert_eq!(rc, 0, "failed {} differences {}", report["failed"], report["differences"]);
     assert_eq!(report["applied"], true);
     assert_eq!(report["converged"], true, "{}", report["differences"]);
     assert_eq!(report["failed"], json!([]));
@@ -124,26 +107,13 @@ fn created_and_relinked(report: &Value) -> BTreeSet<String> {
     let steps = report["plan"]["steps"].as_array().unwrap();
     let mut out: BTreeSet<String> = steps
         .iter()
-        .filter(|st| {
-            st["reason"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("names objects created anew")
-        })
-        .map(|st| {
-            format!(
-                "{}/{}",
-                st["kind"].as_str().unwrap(),
-                st["id"].as_str().unwrap()
-            )
-        })
+        .filter(|st| st["reason"].as_str().unwrap_or("").starts_with("names objects created anew"))
+        .map(|st| format!("{}/{}", st["kind"].as_str().unwrap(), st["id"].as_str().unwrap()))
         .collect();
     for st in steps.iter().filter(|st| st["action"] == "create") {
         let kind = st["kind"].as_str().unwrap();
         let id = st["id"].as_str().unwrap();
-        let (parent, leaf) = id
-            .rsplit_once('/')
-            .map_or((None, id), |(p, l)| (Some(p), l));
+        let (parent, leaf) = id.rsplit_once('/').map_or((None, id), |(p, l)| (Some(p), l));
         let new = report["lineage"][leaf].as_str().unwrap_or(leaf);
         let key = match parent {
             Some(p) => format!("{}/{new}", report["lineage"][p].as_str().unwrap_or(p)),
@@ -156,12 +126,7 @@ fn created_and_relinked(report: &Value) -> BTreeSet<String> {
 
 #[test]
 fn every_scenario_is_undone_converged_and_nothing_else_changes() {
-    for scenario in [
-        "lockout-policy",
-        "attacker",
-        "mass-delete",
-        "script-gone-wrong",
-    ] {
+    for scenario in ["lockout-policy", "attacker", "mass-delete", "script-gone-wrong"] {
         let s = Setup::new(&["--preset", "small"]);
         let before = snapshot(&s);
         s.scenario(scenario);
@@ -175,19 +140,11 @@ fn every_scenario_is_undone_converged_and_nothing_else_changes() {
             .into_iter()
             .filter(|k| !touched.contains(k) && !expected.contains(k))
             .collect();
-        assert!(
-            outside.is_empty(),
-            "{scenario}: the restore changed {outside:?}"
-        );
+        assert!(outside.is_empty(), "{scenario}: the restore changed {outside:?}");
         // Nothing is left to do: a second plan to the same point is empty.
         let (rc, again) = run_json(&s, &["restore", "--to", &before, "--all", "--dry-run"]);
         assert_eq!(rc, 0);
-        assert_eq!(
-            again["plan"]["steps"],
-            json!([]),
-            "{scenario}: {}",
-            again["plan"]["steps"]
-        );
+        assert_eq!(again["plan"]["steps"], json!([]), "{scenario}: {}", again["plan"]["steps"]);
         // Rewind's writes are attributed to Rewind in the timeline. Memberships that come
         // back with a user restored from the recycle bin are a side effect the audit log
         // records on the user only, so those group and application changes carry no actor.
@@ -196,13 +153,7 @@ fn every_scenario_is_undone_converged_and_nothing_else_changes() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|c| {
-                !c["actors"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|a| a == "Rewind Writer")
-            })
+            .filter(|c| !c["actors"].as_array().unwrap().iter().any(|a| a == "Rewind Writer"))
             .filter(|c| {
                 c["actors"] != json!([])
                     || !c["paths"]
@@ -242,14 +193,7 @@ fn one_actors_changes_are_undone_and_everyone_elses_kept() {
     let incident = snapshot(&s);
     let (rc, report) = run_json(
         &s,
-        &[
-            "restore",
-            "--changed-by",
-            "Contoso Automation",
-            "--since",
-            &before,
-            "--yes",
-        ],
+        &["restore", "--changed-by", "Contoso Automation", "--since", &before, "--yes"],
     );
     assert_eq!(rc, 0, "{report}");
     assert_eq!(report["converged"], true, "{}", report["differences"]);
@@ -269,20 +213,10 @@ fn one_actors_changes_are_undone_and_everyone_elses_kept() {
         "the administrator's change stays"
     );
     assert!(!changed(&s, &incident, &after).contains(&format!("user/{user}")));
-    let unknown = s.run(&[
-        "restore",
-        "--changed-by",
-        "nobody@example.com",
-        "--since",
-        &before,
-        "--dry-run",
-    ]);
+    let unknown =
+        s.run(&["restore", "--changed-by", "nobody@example.com", "--since", &before, "--dry-run"]);
     assert_eq!(code(&unknown), Some(2), "{}", stderr(&unknown));
-    assert!(
-        stderr(&unknown).contains("Contoso Automation"),
-        "{}",
-        stderr(&unknown)
-    );
+    assert!(stderr(&unknown).contains("Contoso Automation"), "{}", stderr(&unknown));
 }
 
 #[test]
@@ -296,44 +230,24 @@ fn the_guard_refuses_a_plan_that_locks_people_out() {
     assert_eq!(fixed["guard"]["verdict"], "ok");
     // Bringing the blocking policy back would lock everyone out: refused, exit 5.
     let policy = "ca/Block all access (temporary)";
-    let refused = s.run(&[
-        "restore", "--to", &bad, "--object", policy, "--yes", "--json",
-    ]);
+    let refused = s.run(&["restore", "--to", &bad, "--object", policy, "--yes", "--json"]);
     assert_eq!(code(&refused), Some(5), "{}", stderr(&refused));
     let report: Value = serde_json::from_slice(&refused.stdout).unwrap();
     assert_eq!(report["applied"], false);
     assert_eq!(report["guard"]["refused"], true);
     // The refusal names the policy by its display name, once, with everyone it locks out.
     let why = stderr(&refused);
-    let lines: Vec<&str> = why
-        .lines()
-        .filter(|l| l.contains("policy \"Block all access (temporary)\""))
-        .collect();
+    let lines: Vec<&str> =
+        why.lines().filter(|l| l.contains("policy \"Block all access (temporary)\"")).collect();
     assert_eq!(lines.len(), 1, "{why}");
-    assert!(
-        lines[0].contains("bg-admin-01") && lines[0].contains("bg-admin-02"),
-        "{why}"
-    );
+    assert!(lines[0].contains("bg-admin-01") && lines[0].contains("bg-admin-02"), "{why}");
     // A dry run reports the same; --allow-lockout lets an operator who means it go ahead.
     let dry = s.run(&["restore", "--to", &bad, "--object", policy, "--dry-run"]);
     assert_eq!(code(&dry), Some(5));
     let text = String::from_utf8_lossy(&dry.stdout).into_owned();
-    assert!(
-        text.contains("REFUSED") && text.contains("↺ restore"),
-        "{text}"
-    );
-    let (rc, forced) = run_json(
-        &s,
-        &[
-            "restore",
-            "--to",
-            &bad,
-            "--object",
-            policy,
-            "--yes",
-            "--allow-lockout",
-        ],
-    );
+    assert!(text.contains("REFUSED") && text.contains("↺ restore"), "{text}");
+    let (rc, forced) =
+        run_json(&s, &["restore", "--to", &bad, "--object", policy, "--yes", "--allow-lockout"]);
     assert_eq!(rc, 0, "{forced}");
     assert_eq!(forced["converged"], true);
 }
@@ -361,10 +275,7 @@ fn a_plan_file_is_reviewed_then_applied_and_one_property_restores_alone() {
     ]);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        text.contains("~ update") && text.contains("excludeGroups: +"),
-        "{text}"
-    );
+    assert!(text.contains("~ update") && text.contains("excludeGroups: +"), "{text}");
     let plan: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
     assert_eq!(plan["steps"].as_array().unwrap().len(), 1, "{plan}");
     // `check --plan` reads the same file.
@@ -381,11 +292,7 @@ fn a_plan_file_is_reviewed_then_applied_and_one_property_restores_alone() {
     );
     // The attacker's other changes are still there: only the property was restored.
     let (_, rest) = run_json(&s, &["restore", "--to", &before, "--all", "--dry-run"]);
-    assert!(
-        rest["plan"]["steps"].as_array().unwrap().len() >= 3,
-        "{}",
-        rest["plan"]["steps"]
-    );
+    assert!(rest["plan"]["steps"].as_array().unwrap().len() >= 3, "{}", rest["plan"]["steps"]);
     let bad = std::fs::write(file, "{\"format\": 99}");
     assert!(bad.is_ok());
     let refused = s.run(&["apply", file, "--yes"]);
@@ -416,15 +323,7 @@ fn a_restore_killed_at_several_points_resumes_without_duplicates() {
     snapshot(&s);
     // Killed during the recycle-bin restores, during the creates (between a create and its
     // journal entry, most likely) and during the link changes; each time resumed.
-    let mut first = vec![
-        "restore",
-        "--to",
-        &before,
-        "--all",
-        "--yes",
-        "--concurrency",
-        "1",
-    ];
+    let mut first = vec!["restore", "--to", &before, "--all", "--yes", "--concurrency", "1"];
     let mut kills = 0;
     for threshold in [5, 27, 60] {
         let mut child = s
@@ -447,16 +346,9 @@ fn a_restore_killed_at_several_points_resumes_without_duplicates() {
         let _ = child.wait();
         first = vec!["restore", "--resume", "--concurrency", "1"];
     }
-    assert!(
-        kills >= 2,
-        "the restore was killed while applying ({kills} times)"
-    );
+    assert!(kills >= 2, "the restore was killed while applying ({kills} times)");
     let (rc, report) = run_json(&s, &["restore", "--resume"]);
-    assert_eq!(
-        rc, 0,
-        "failed {} differences {}",
-        report["failed"], report["differences"]
-    );
+    assert_eq!(rc, 0, "failed {} differences {}", report["failed"], report["differences"]);
     assert_eq!(report["converged"], true);
     // Every group name appears once: no create was repeated.
     let (status, groups) = graph(&s, "GET", "/groups?$select=displayName&$top=999", None);
@@ -471,12 +363,7 @@ fn a_restore_killed_at_several_points_resumes_without_duplicates() {
     assert_eq!(names.len(), unique.len(), "duplicate groups: {names:?}");
     let (rc, again) = run_json(&s, &["restore", "--to", &before, "--all", "--dry-run"]);
     assert_eq!(rc, 0);
-    assert_eq!(
-        again["plan"]["steps"],
-        json!([]),
-        "{}",
-        again["plan"]["steps"]
-    );
+    assert_eq!(again["plan"]["steps"], json!([]), "{}", again["plan"]["steps"]);
 }
 
 #[test]
@@ -562,16 +449,7 @@ fn a_step_that_cannot_succeed_is_reported_and_the_rest_applied() {
     assert_eq!(status, 200, "{adele}");
     let adele = adele["value"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(graph(&s, "DELETE", &format!("/users/{adele}"), None).0, 204);
-    assert_eq!(
-        graph(
-            &s,
-            "DELETE",
-            &format!("/directory/deletedItems/{adele}"),
-            None
-        )
-        .0,
-        204
-    );
+    assert_eq!(graph(&s, "DELETE", &format!("/directory/deletedItems/{adele}"), None).0, 204);
     let (status, _) = graph(
         &s,
         "POST",
@@ -585,15 +463,7 @@ fn a_step_that_cannot_succeed_is_reported_and_the_rest_applied() {
     assert_eq!(status, 201);
     s.scenario("attacker");
     snapshot(&s);
-    let out = s.run(&[
-        "restore",
-        "--to",
-        &before,
-        "--all",
-        "--yes",
-        "--json",
-        "--allow-lockout",
-    ]);
+    let out = s.run(&["restore", "--to", &before, "--all", "--yes", "--json", "--allow-lockout"]);
     assert_eq!(code(&out), Some(4), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let failed = report["failed"].as_array().unwrap();
@@ -612,12 +482,8 @@ fn a_step_that_cannot_succeed_is_reported_and_the_rest_applied() {
         .iter()
         .filter_map(|a| a["principalId"].as_str())
         .collect();
-    let (_, automation) = graph(
-        &s,
-        "GET",
-        "/servicePrincipals?$filter=displayName eq 'Contoso Automation'",
-        None,
-    );
+    let (_, automation) =
+        graph(&s, "GET", "/servicePrincipals?$filter=displayName eq 'Contoso Automation'", None);
     let automation = automation["value"][0]["id"].as_str().unwrap();
     assert!(
         !principals.contains(&automation),
@@ -628,12 +494,8 @@ fn a_step_that_cannot_succeed_is_reported_and_the_rest_applied() {
 /// The service principal of the app with this client id, and the id of the Microsoft Graph app
 /// role named `permission`.
 pub(crate) fn app_and_role(s: &Setup, client_id: &str, permission: &str) -> (String, String) {
-    let (_, sps) = graph(
-        s,
-        "GET",
-        &format!("/servicePrincipals?$filter=appId eq '{client_id}'"),
-        None,
-    );
+    let (_, sps) =
+        graph(s, "GET", &format!("/servicePrincipals?$filter=appId eq '{client_id}'"), None);
     let sp = sps["value"][0]["id"].as_str().unwrap().to_string();
     let (_, graph_sp) = graph(
         s,
@@ -687,15 +549,8 @@ fn a_restore_without_a_write_app_is_refused_before_it_plans() {
         .output()
         .unwrap();
     assert_eq!(code(&out), Some(3), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("REWIND_WRITE_CLIENT_ID"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(
-        snapshot(&s),
-        (attacked.parse::<i64>().unwrap() + 1).to_string()
-    );
+    assert!(stderr(&out).contains("REWIND_WRITE_CLIENT_ID"), "{}", stderr(&out));
+    assert_eq!(snapshot(&s), (attacked.parse::<i64>().unwrap() + 1).to_string());
     // A dry run with it still shows the plan, and what the app would need to apply it.
     let dry = s
         .cmd(&["restore", "--to", "1", "--all", "--dry-run"])
@@ -720,12 +575,8 @@ fn a_write_app_missing_a_permission_the_plan_needs_is_named_before_any_write() {
     snapshot(&s);
     let writer = s.writer()["client_id"].as_str().unwrap().to_string();
     let (sp, role) = app_and_role(&s, &writer, "Policy.ReadWrite.ConditionalAccess");
-    let (_, grants) = graph(
-        &s,
-        "GET",
-        &format!("/servicePrincipals/{sp}/appRoleAssignments"),
-        None,
-    );
+    let (_, grants) =
+        graph(&s, "GET", &format!("/servicePrincipals/{sp}/appRoleAssignments"), None);
     let grant = grants["value"]
         .as_array()
         .unwrap()
@@ -735,12 +586,8 @@ fn a_write_app_missing_a_permission_the_plan_needs_is_named_before_any_write() {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, _) = graph(
-        &s,
-        "DELETE",
-        &format!("/servicePrincipals/{sp}/appRoleAssignments/{grant}"),
-        None,
-    );
+    let (status, _) =
+        graph(&s, "DELETE", &format!("/servicePrincipals/{sp}/appRoleAssignments/{grant}"), None);
     assert_eq!(status, 204);
     let out = s.run(&["restore", "--to", "1", "--all", "--yes"]);
     assert_eq!(code(&out), Some(3), "{}", stderr(&out));
@@ -758,10 +605,7 @@ fn a_write_app_missing_a_permission_the_plan_needs_is_named_before_any_write() {
         .iter()
         .map(|step| step["action"].as_str().unwrap())
         .collect();
-    assert!(
-        actions.contains(&"switchState") && actions.contains(&"removeCredential"),
-        "{plan}"
-    );
+    assert!(actions.contains(&"switchState") && actions.contains(&"removeCredential"), "{plan}");
 }
 
 /// Opens the test's store directly, as another process would.
@@ -780,10 +624,7 @@ fn one_restore_runs_at_a_time_and_the_other_is_told_who_holds_it() {
     let rt = tokio_rt();
     let held = rt.block_on(async {
         let tenant = store.tenants().await.unwrap().remove(0);
-        store
-            .lock_restore(&tenant, "an operator's restore, pid 4242")
-            .await
-            .unwrap()
+        store.lock_restore(&tenant, "an operator's restore, pid 4242").await.unwrap()
     });
     let out = s.run(&["restore", "--to", &first, "--all", "--yes"]);
     assert_eq!(code(&out), Some(2), "{}", stderr(&out));
@@ -821,8 +662,7 @@ fn verification_is_part_of_the_journal_and_an_empty_plan_has_converged() {
     };
     assert_eq!(status(&store), "finished");
     // As a kill during verification leaves it: applied, not verified.
-    rt.block_on(store.finish_restore(restore, rewind_store::RestoreStatus::Verifying))
-        .unwrap();
+    rt.block_on(store.finish_restore(restore, rewind_store::RestoreStatus::Verifying)).unwrap();
     let (rc, resumed) = run_json(&s, &["restore", "--resume"]);
     assert_eq!(rc, 0, "{resumed}");
     assert_eq!(resumed["converged"], true, "{resumed}");
@@ -849,11 +689,9 @@ fn the_guard_refuses_anyone_worse_off_and_allows_removing_a_rogue_administrator(
         &s,
         "POST",
         "/users",
-        Some(
-            json!({"accountEnabled": true, "displayName": "Rogue Admin", "mailNickname": "rogue",
+        Some(json!({"accountEnabled": true, "displayName": "Rogue Admin", "mailNickname": "rogue",
             "userPrincipalName": "rogue@contoso.onmicrosoft.com",
-            "passwordProfile": {"password": "Xy!9-long-enough-password"}}),
-        ),
+            "passwordProfile": {"password": "Xy!9-long-enough-password"}})),
     );
     assert_eq!(status, 201, "{rogue}");
     let (status, body) = graph(
@@ -868,27 +706,16 @@ fn the_guard_refuses_anyone_worse_off_and_allows_removing_a_rogue_administrator(
     let (rc, plan) = run_json(&s, &["restore", "--to", &first, "--all", "--dry-run"]);
     assert_eq!(rc, 0, "{plan}");
     assert_eq!(plan["guard"]["refused"], false, "{}", plan["guard"]);
-    assert_eq!(
-        plan["guard"]["removed"][0]["user_principal_name"],
-        "rogue@contoso.onmicrosoft.com"
-    );
-    let text = String::from_utf8(
-        s.run(&["restore", "--to", &first, "--all", "--dry-run"])
-            .stdout,
-    )
-    .unwrap();
+    assert_eq!(plan["guard"]["removed"][0]["user_principal_name"], "rogue@contoso.onmicrosoft.com");
+    let text = String::from_utf8(s.run(&["restore", "--to", &first, "--all", "--dry-run"]).stdout)
+        .unwrap();
     assert!(
         text.contains("removes administrator rogue@contoso.onmicrosoft.com (Global Administrator), created after the target time"),
         "{text}"
     );
 
     // A plan file that deletes one break-glass account and disables the other.
-    let (_, users) = graph(
-        &s,
-        "GET",
-        "/users?$filter=startswith(displayName,'Break Glass')",
-        None,
-    );
+    let (_, users) = graph(&s, "GET", "/users?$filter=startswith(displayName,'Break Glass')", None);
     let bg: Vec<Value> = users["value"].as_array().unwrap().clone();
     assert_eq!(bg.len(), 2, "{users}");
     // As the store holds it (canonical), so that the steps are the ones its desired state needs
@@ -918,25 +745,11 @@ fn the_guard_refuses_anyone_worse_off_and_allows_removing_a_rogue_administrator(
     let attacked = snapshot(&s);
     let (rc, fixed) = run_json(
         &s,
-        &[
-            "restore",
-            "--changed-by",
-            "Contoso Automation",
-            "--since",
-            &first,
-            "--yes",
-        ],
+        &["restore", "--changed-by", "Contoso Automation", "--since", &first, "--yes"],
     );
     assert_eq!(rc, 0, "{fixed}");
     let policy = "ca/CA001-Global-AttackSurfaceReduction-AnyApp-AnyPlatform-BLOCK-CountryWhitelist";
-    let out = s.run(&[
-        "restore",
-        "--to",
-        &attacked,
-        "--object",
-        policy,
-        "--dry-run",
-    ]);
+    let out = s.run(&["restore", "--to", &attacked, "--object", policy, "--dry-run"]);
     assert_eq!(code(&out), Some(5), "{}", stderr(&out));
     assert!(stderr(&out).contains("safe → at risk"), "{}", stderr(&out));
 }
@@ -950,10 +763,7 @@ fn a_policy_weakened_then_deleted_comes_back_with_its_exclusion() {
     let s = Setup::new(&[]);
     let policy = listed_where(&s, "/identity/conditionalAccess/policies", |p| {
         p["state"] == "enabled"
-            && !p["conditions"]["users"]["excludeGroups"]
-                .as_array()
-                .unwrap()
-                .is_empty()
+            && !p["conditions"]["users"]["excludeGroups"].as_array().unwrap().is_empty()
     });
     let id = policy["id"].as_str().unwrap().to_string();
     let excluded = policy["conditions"]["users"]["excludeGroups"].clone();
@@ -965,12 +775,8 @@ fn a_policy_weakened_then_deleted_comes_back_with_its_exclusion() {
         Some(json!({"conditions": {"users": {"excludeGroups": []}}})),
     );
     assert_eq!(status, 204, "{body}");
-    let (status, body) = graph(
-        &s,
-        "DELETE",
-        &format!("/identity/conditionalAccess/policies/{id}"),
-        None,
-    );
+    let (status, body) =
+        graph(&s, "DELETE", &format!("/identity/conditionalAccess/policies/{id}"), None);
     assert_eq!(status, 204, "{body}");
     let report = restore_all(&s, &before);
     let shape: Vec<(String, String)> = report["plan"]["steps"]
@@ -995,12 +801,8 @@ fn a_policy_weakened_then_deleted_comes_back_with_its_exclusion() {
         "{}",
         report["plan"]
     );
-    let (status, live) = graph(
-        &s,
-        "GET",
-        &format!("/identity/conditionalAccess/policies/{id}"),
-        None,
-    );
+    let (status, live) =
+        graph(&s, "GET", &format!("/identity/conditionalAccess/policies/{id}"), None);
     assert_eq!(status, 200, "{live}");
     assert_eq!(live["state"], "enabled");
     assert_eq!(live["conditions"]["users"]["excludeGroups"], excluded);
@@ -1016,9 +818,7 @@ fn conditions_and_controls_added_since_are_removed_with_null() {
     let narrowed = id_where(&s, policies, |p| {
         p["conditions"]["platforms"].is_null() && p["state"] == "enabled"
     });
-    let timed = listed_where(&s, policies, |p| {
-        !p["sessionControls"]["signInFrequency"].is_null()
-    });
+    let timed = listed_where(&s, policies, |p| !p["sessionControls"]["signInFrequency"].is_null());
     let (timed, frequency) = (
         timed["id"].as_str().unwrap().to_string(),
         timed["sessionControls"]["signInFrequency"].clone(),
@@ -1039,10 +839,7 @@ fn conditions_and_controls_added_since_are_removed_with_null() {
     let (_, live) = graph(&s, "GET", &path(&narrowed), None);
     assert!(live["conditions"]["platforms"].is_null(), "{live}");
     let (_, live) = graph(&s, "GET", &path(&timed), None);
-    assert_eq!(
-        live["sessionControls"]["signInFrequency"], frequency,
-        "{live}"
-    );
+    assert_eq!(live["sessionControls"]["signInFrequency"], frequency, "{live}");
 }
 
 #[test]
@@ -1059,10 +856,8 @@ fn a_renamed_and_widened_named_location_is_put_back() {
         &s,
         "PATCH",
         &path,
-        Some(
-            json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "Anywhere",
-            "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "0.0.0.0/1"}]}),
-        ),
+        Some(json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "Anywhere",
+            "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "0.0.0.0/1"}]})),
     );
     assert_eq!(status, 204, "{body}");
     restore_all(&s, &before);
@@ -1082,31 +877,17 @@ fn an_edited_plan_file_does_not_run_what_nobody_reviewed() {
     snapshot(&s);
     let file = s.store().with_extension("plan.json");
     let file = file.to_str().unwrap();
-    let out = s.run(&[
-        "restore",
-        "--to",
-        &before,
-        "--all",
-        "--dry-run",
-        "--plan-out",
-        file,
-    ]);
+    let out = s.run(&["restore", "--to", &before, "--all", "--dry-run", "--plan-out", file]);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     let reviewed: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-    let (_, users) = graph(
-        &s,
-        "GET",
-        "/users?$filter=startswith(userPrincipalName,'bg-admin')",
-        None,
-    );
+    let (_, users) =
+        graph(&s, "GET", "/users?$filter=startswith(userPrincipalName,'bg-admin')", None);
     let mut forged = reviewed.clone();
     let steps = forged["steps"].as_array_mut().unwrap();
     for (i, u) in users["value"].as_array().unwrap().iter().enumerate() {
         let n = steps.len() + 1 + i;
-        steps.push(
-            json!({"n": n, "action": "delete", "kind": "user", "id": u["id"],
-            "display_name": "harmless", "reason": "cosmetic re-sync"}),
-        );
+        steps.push(json!({"n": n, "action": "delete", "kind": "user", "id": u["id"],
+            "display_name": "harmless", "reason": "cosmetic re-sync"}));
     }
     std::fs::write(file, forged.to_string()).unwrap();
     let refused = s.run(&["apply", file, "--yes"]);
@@ -1127,12 +908,8 @@ fn an_edited_plan_file_does_not_run_what_nobody_reviewed() {
     let refused = s.run(&["apply", file, "--yes"]);
     assert_eq!(code(&refused), Some(2), "{}", stderr(&refused));
     // Both break-glass accounts are still there; the file as reviewed applies.
-    let (_, still) = graph(
-        &s,
-        "GET",
-        "/users?$filter=startswith(userPrincipalName,'bg-admin')",
-        None,
-    );
+    let (_, still) =
+        graph(&s, "GET", "/users?$filter=startswith(userPrincipalName,'bg-admin')", None);
     assert_eq!(still["value"].as_array().unwrap().len(), 2);
     std::fs::write(file, reviewed.to_string()).unwrap();
     let (rc, applied) = run_json(&s, &["apply", file, "--yes"]);
@@ -1169,12 +946,8 @@ fn a_widened_authentication_strength_is_narrowed_back() {
         "{}",
         report["plan"]
     );
-    let (_, live) = graph(
-        &s,
-        "GET",
-        &format!("/policies/authenticationStrengthPolicies/{id}"),
-        None,
-    );
+    let (_, live) =
+        graph(&s, "GET", &format!("/policies/authenticationStrengthPolicies/{id}"), None);
     assert_eq!(live["allowedCombinations"], custom["allowedCombinations"]);
 }
 
@@ -1211,12 +984,7 @@ fn an_ended_pim_activation_is_not_re_created_as_a_permanent_assignment() {
 fn creates_that_fail_after_graph_applied_them_are_not_made_twice() {
     // A third of the writes are applied and answered 500 anyway; new objects take a moment to
     // replicate. Undoing a mass delete creates groups anew and re-links their members.
-    let s = Setup::new(&[
-        "--error-after-commit-rate",
-        "0.3",
-        "--replication-lag-ms",
-        "300",
-    ]);
+    let s = Setup::new(&["--error-after-commit-rate", "0.3", "--replication-lag-ms", "300"]);
     let before = snapshot(&s);
     s.scenario("mass-delete");
     snapshot(&s);
@@ -1238,10 +1006,7 @@ fn creates_that_fail_after_graph_applied_them_are_not_made_twice() {
         let url = format!("{}/_emulator/stats", s.graph_url());
         reqwest::get(url).await.unwrap().json().await.unwrap()
     });
-    assert!(
-        stats["failed_after_commit"].as_u64().unwrap() > 0,
-        "the fault was exercised: {stats}"
-    );
+    assert!(stats["failed_after_commit"].as_u64().unwrap() > 0, "the fault was exercised: {stats}");
 }
 
 #[test]
@@ -1289,98 +1054,52 @@ fn a_plan_that_needs_a_directory_role_the_write_app_lacks_is_refused_before_writ
 #[test]
 fn an_application_comes_back_with_its_service_principal_and_its_own_identifier_uri() {
     let s = Setup::new(&[]);
-    let (st, app) = graph(
-        &s,
-        "POST",
-        "/applications",
-        Some(json!({"displayName": "Inventory"})),
-    );
+    let (st, app) = graph(&s, "POST", "/applications", Some(json!({"displayName": "Inventory"})));
     assert_eq!(st, 201, "{app}");
-    let (id, app_id) = (
-        app["id"].as_str().unwrap().to_string(),
-        app["appId"].as_str().unwrap().to_string(),
-    );
+    let (id, app_id) =
+        (app["id"].as_str().unwrap().to_string(), app["appId"].as_str().unwrap().to_string());
     let uri = json!({"identifierUris": [format!("api://{app_id}")]});
-    assert_eq!(
-        graph(&s, "PATCH", &format!("/applications/{id}"), Some(uri)).0,
-        204
-    );
-    let (st, sp) = graph(
-        &s,
-        "POST",
-        "/servicePrincipals",
-        Some(json!({"appId": app_id})),
-    );
+    assert_eq!(graph(&s, "PATCH", &format!("/applications/{id}"), Some(uri)).0, 204);
+    let (st, sp) = graph(&s, "POST", "/servicePrincipals", Some(json!({"appId": app_id})));
     assert_eq!(st, 201, "{sp}");
     let sp = sp["id"].as_str().unwrap().to_string();
     let before = snapshot(&s);
 
     // Deleted: the service principal goes to the recycle bin with it, and comes back with it.
-    assert_eq!(
-        graph(&s, "DELETE", &format!("/applications/{id}"), None).0,
-        204
-    );
+    assert_eq!(graph(&s, "DELETE", &format!("/applications/{id}"), None).0, 204);
     snapshot(&s);
     let object = format!("app/{id}");
-    let (rc, report) = run_json(
-        &s,
-        &["restore", "--to", &before, "--object", &object, "--yes"],
-    );
+    let (rc, report) = run_json(&s, &["restore", "--to", &before, "--object", &object, "--yes"]);
     assert_eq!(rc, 0, "{report}");
     assert_eq!(report["converged"], true, "{}", report["differences"]);
-    assert_eq!(
-        graph(&s, "GET", &format!("/servicePrincipals/{sp}"), None).0,
-        200
-    );
+    assert_eq!(graph(&s, "GET", &format!("/servicePrincipals/{sp}"), None).0, 200);
 
     // Gone for good: created anew with a new appId, which its service principal and its
     // api:// URI follow.
-    assert_eq!(
-        graph(&s, "DELETE", &format!("/applications/{id}"), None).0,
-        204
-    );
+    assert_eq!(graph(&s, "DELETE", &format!("/applications/{id}"), None).0, 204);
     for gone in [&id, &sp] {
-        let (st, body) = graph(
-            &s,
-            "DELETE",
-            &format!("/directory/deletedItems/{gone}"),
-            None,
-        );
+        let (st, body) = graph(&s, "DELETE", &format!("/directory/deletedItems/{gone}"), None);
         assert_eq!(st, 204, "{body}");
     }
     snapshot(&s);
-    let (rc, report) = run_json(
-        &s,
-        &["restore", "--to", &before, "--object", &object, "--yes"],
-    );
+    let (rc, report) = run_json(&s, &["restore", "--to", &before, "--object", &object, "--yes"]);
     assert_eq!(rc, 0, "{report}");
     assert_eq!(report["converged"], true, "{}", report["differences"]);
     let new = report["lineage"][&id].as_str().unwrap().to_string();
     let (_, app) = graph(&s, "GET", &format!("/applications/{new}"), None);
     let new_app_id = app["appId"].as_str().unwrap();
     assert_ne!(new_app_id, app_id);
-    assert_eq!(
-        app["identifierUris"],
-        json!([format!("api://{new_app_id}")])
-    );
-    let (_, sps) = graph(
-        &s,
-        "GET",
-        &format!("/servicePrincipals?$filter=appId eq '{new_app_id}'"),
-        None,
-    );
+    assert_eq!(app["identifierUris"], json!([format!("api://{new_app_id}")]));
+    let (_, sps) =
+        graph(&s, "GET", &format!("/servicePrincipals?$filter=appId eq '{new_app_id}'"), None);
     assert_eq!(sps["value"].as_array().unwrap().len(), 1, "{sps}");
 }
 
 #[test]
 fn pim_eligibilities_are_granted_and_revoked_through_schedule_requests() {
     let s = Setup::new(&[]);
-    let (_, schedules) = graph(
-        &s,
-        "GET",
-        "/roleManagement/directory/roleEligibilitySchedules",
-        None,
-    );
+    let (_, schedules) =
+        graph(&s, "GET", "/roleManagement/directory/roleEligibilitySchedules", None);
     let kept = schedules["value"][0].clone();
     let request = |action: &str, v: &Value| {
         json!({"action": action, "justification": "test", "principalId": v["principalId"],
@@ -1409,26 +1128,15 @@ fn pim_eligibilities_are_granted_and_revoked_through_schedule_requests() {
         .map(|st| (st["action"].as_str().unwrap(), st["id"].as_str().unwrap()))
         .collect();
     assert_eq!(actions.len(), 2, "{actions:?}");
-    let (_, now) = graph(
-        &s,
-        "GET",
-        "/roleManagement/directory/roleEligibilitySchedules",
-        None,
-    );
+    let (_, now) = graph(&s, "GET", "/roleManagement/directory/roleEligibilitySchedules", None);
     let triples: Vec<(Value, Value)> = now["value"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| (e["principalId"].clone(), e["roleDefinitionId"].clone()))
         .collect();
-    assert!(triples.contains(&(
-        kept["principalId"].clone(),
-        kept["roleDefinitionId"].clone()
-    )));
-    assert!(!triples.contains(&(
-        added["principalId"].clone(),
-        added["roleDefinitionId"].clone()
-    )));
+    assert!(triples.contains(&(kept["principalId"].clone(), kept["roleDefinitionId"].clone())));
+    assert!(!triples.contains(&(added["principalId"].clone(), added["roleDefinitionId"].clone())));
 }
 
 #[test]
@@ -1441,15 +1149,7 @@ fn an_encrypted_store_applies_only_plans_it_wrote_itself() {
     assert_eq!(code(&keyed(&["capture"])), Some(0));
     let file = s.store().with_extension("plan.json");
     let file = file.to_str().unwrap();
-    let out = keyed(&[
-        "restore",
-        "--to",
-        "1",
-        "--all",
-        "--dry-run",
-        "--plan-out",
-        file,
-    ]);
+    let out = keyed(&["restore", "--to", "1", "--all", "--dry-run", "--plan-out", file]);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     let reviewed: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
     assert_eq!(reviewed["mac"].as_str().map(str::len), Some(64), "signed");
@@ -1475,31 +1175,15 @@ fn an_admin_and_groups_of_every_type_deleted_come_back_on_graphs_terms() {
     let s = Setup::new(&["--preset", "small"]);
     let named = |path: &str, name: &str| id_where(&s, path, |v| v["displayName"] == name);
     // An administrator: a user holding a role who is not a break-glass account.
-    let (_, users) = graph(
-        &s,
-        "GET",
-        "/users?$select=id,userPrincipalName&$top=999",
-        None,
-    );
+    let (_, users) = graph(&s, "GET", "/users?$select=id,userPrincipalName&$top=999", None);
     let (_, assignments) = graph(&s, "GET", "/roleManagement/directory/roleAssignments", None);
     let admin = users["value"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|u| {
-            !u["userPrincipalName"]
-                .as_str()
-                .unwrap()
-                .starts_with("bg-admin")
-        })
+        .filter(|u| !u["userPrincipalName"].as_str().unwrap().starts_with("bg-admin"))
         .filter_map(|u| u["id"].as_str())
-        .find(|id| {
-            assignments["value"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|a| a["principalId"] == *id)
-        })
+        .find(|id| assignments["value"].as_array().unwrap().iter().any(|a| a["principalId"] == *id))
         .unwrap()
         .to_string();
     let dynamic = named("/groups?$select=id,displayName&$top=999", "Sales (dynamic)");
@@ -1519,12 +1203,7 @@ fn an_admin_and_groups_of_every_type_deleted_come_back_on_graphs_terms() {
         security["displayName"].as_str().unwrap().to_string(),
     );
     let members_of = |id: &str| -> BTreeSet<String> {
-        let (_, m) = graph(
-            &s,
-            "GET",
-            &format!("/groups/{id}/members?$select=id&$top=999"),
-            None,
-        );
+        let (_, m) = graph(&s, "GET", &format!("/groups/{id}/members?$select=id&$top=999"), None);
         m["value"]
             .as_array()
             .unwrap()
@@ -1572,21 +1251,13 @@ fn an_admin_and_groups_of_every_type_deleted_come_back_on_graphs_terms() {
     assert_eq!(g["displayName"], security_name.as_str());
     assert_eq!(members_of(new_security), security_members);
     let new_dynamic = report["lineage"][&dynamic].as_str().unwrap();
-    let (_, g) = graph(
-        &s,
-        "GET",
-        &format!("/groups/{new_dynamic}?$select=groupTypes,membershipRule"),
-        None,
-    );
+    let (_, g) =
+        graph(&s, "GET", &format!("/groups/{new_dynamic}?$select=groupTypes,membershipRule"), None);
     assert_eq!(g["groupTypes"], json!(["DynamicMembership"]), "{g}");
     assert_eq!(g["membershipRule"], "(user.department -eq \"Sales\")");
     // Its members are its rule's business: no member was written to it.
     let steps = report["plan"]["steps"].as_array().unwrap();
-    let linked = |id: &str| {
-        steps
-            .iter()
-            .any(|st| st["id"] == id && st["action"] == "addLink")
-    };
+    let linked = |id: &str| steps.iter().any(|st| st["id"] == id && st["action"] == "addLink");
     assert!(linked(&security), "the security group's members are added");
     assert!(!linked(&dynamic), "{steps:?}");
 }
@@ -1601,23 +1272,13 @@ fn a_guest_gone_for_good_is_invited_again_and_gets_its_groups_back() {
         guest["id"].as_str().unwrap().to_string(),
         guest["userPrincipalName"].as_str().unwrap().to_string(),
     );
-    let group = id_where(&s, "/groups?$select=id,displayName", |g| {
-        g["displayName"] == "All Staff"
-    });
+    let group = id_where(&s, "/groups?$select=id,displayName", |g| g["displayName"] == "All Staff");
     let bind =
         json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{guest}")});
-    let (st, body) = graph(
-        &s,
-        "POST",
-        &format!("/groups/{group}/members/$ref"),
-        Some(bind),
-    );
+    let (st, body) = graph(&s, "POST", &format!("/groups/{group}/members/$ref"), Some(bind));
     assert_eq!(st, 204, "{body}");
     let before = snapshot(&s);
-    for path in [
-        format!("/users/{guest}"),
-        format!("/directory/deletedItems/{guest}"),
-    ] {
+    for path in [format!("/users/{guest}"), format!("/directory/deletedItems/{guest}")] {
         let (st, body) = graph(&s, "DELETE", &path, None);
         assert_eq!(st, 204, "{path}: {body}");
     }
@@ -1630,10 +1291,7 @@ fn a_guest_gone_for_good_is_invited_again_and_gets_its_groups_back() {
         .find(|st| st["id"] == guest.as_str() && st["action"] == "create")
         .unwrap()
         .clone();
-    assert_eq!(
-        step["body"]["invitedUserEmailAddress"], "pat@fabrikam.com",
-        "{step}"
-    );
+    assert_eq!(step["body"]["invitedUserEmailAddress"], "pat@fabrikam.com", "{step}");
     assert_eq!(step["body"]["sendInvitationMessage"], false);
     assert!(
         report["plan"]["notices"]
@@ -1653,20 +1311,8 @@ fn a_guest_gone_for_good_is_invited_again_and_gets_its_groups_back() {
     );
     assert_eq!(user["userPrincipalName"], upn.as_str());
     assert_eq!(user["creationType"], "Invitation");
-    let (_, members) = graph(
-        &s,
-        "GET",
-        &format!("/groups/{group}/members?$select=id"),
-        None,
-    );
-    assert!(
-        members["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["id"] == new),
-        "{members}"
-    );
+    let (_, members) = graph(&s, "GET", &format!("/groups/{group}/members?$select=id"), None);
+    assert!(members["value"].as_array().unwrap().iter().any(|m| m["id"] == new), "{members}");
 }
 
 /// Sets the FIDO2 configuration's state in the authentication methods policy.
@@ -1693,13 +1339,11 @@ fn the_guard_refuses_taking_the_break_glass_accounts_last_usable_strong_method()
         &s,
         "POST",
         "/identity/conditionalAccess/policies",
-        Some(
-            json!({"displayName": "Phishing-resistant MFA for everyone", "state": "enabled",
+        Some(json!({"displayName": "Phishing-resistant MFA for everyone", "state": "enabled",
             "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
                 "clientAppTypes": ["all"]},
             "grantControls": {"operator": "OR", "builtInControls": [],
-                "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000004"}}}),
-        ),
+                "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000004"}}})),
     );
     assert_eq!(status, 201, "{body}");
     snapshot(&s);
@@ -1719,10 +1363,7 @@ fn the_guard_refuses_taking_the_break_glass_accounts_last_usable_strong_method()
     let report: Value = serde_json::from_slice(&refused.stdout).unwrap();
     assert_eq!(report["guard"]["refused"], true, "{report}");
     let why = stderr(&refused);
-    assert!(
-        why.contains("bg-admin-01") && why.contains("bg-admin-02"),
-        "{why}"
-    );
+    assert!(why.contains("bg-admin-01") && why.contains("bg-admin-02"), "{why}");
     assert!(why.contains("Phishing-resistant MFA for everyone"), "{why}");
     let (_, config) = graph(
         &s,

@@ -8,38 +8,22 @@ use super::timeline::{Setup, stderr};
 /// Masks what changes from run to run, keeping the width of table cells.
 fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
-    s.add_filter(
-        r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}",
-        "YYYY-MM-DD hh:mm:ss",
-    );
-    s.add_filter(
-        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z",
-        "[timestamp]",
-    );
+    s.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "YYYY-MM-DD hh:mm:ss");
+    s.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[timestamp]");
     s.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]");
     s.add_filter(r"\d+\.\d s\b", "[seconds]");
     s.add_filter(r#""keyId": "[0-9a-f-]{36}""#, r#""keyId": "[key id]""#);
     s.add_filter(r"keyId [0-9a-f-]{36}", "keyId [key id]");
     s.add_filter(r#""hint": "[^"]*""#, r#""hint": "[hint]""#);
     // Ids the scenario's writes get from the emulator at random.
-    s.add_filter(
-        r"(unifiedRoleAssignment/|\()[A-Za-z0-9_-]{40,}-1\b",
-        "${1}[assignment id]",
-    );
-    s.add_filter(
-        r"([0-9a-f]{8}-[0-9a-f-]{27})/[0-9a-f]{8}-[0-9a-f-]{27}",
-        "${1}/[credential id]",
-    );
+    s.add_filter(r"(unifiedRoleAssignment/|\()[A-Za-z0-9_-]{40,}-1\b", "${1}[assignment id]");
+    s.add_filter(r"([0-9a-f]{8}-[0-9a-f-]{27})/[0-9a-f]{8}-[0-9a-f-]{27}", "${1}/[credential id]");
     s
 }
 
 fn text(s: &Setup, args: &[&str]) -> String {
     let out = s.run(args);
-    assert!(
-        matches!(out.status.code(), Some(0 | 6)),
-        "{args:?}: {}",
-        stderr(&out)
-    );
+    assert!(matches!(out.status.code(), Some(0 | 6)), "{args:?}: {}", stderr(&out));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -97,22 +81,10 @@ fn restore_reports_in_json() {
             "restore_json_dry_run",
             json_report(
                 &s,
-                &[
-                    "restore",
-                    "--to",
-                    "1",
-                    "--all",
-                    "--dry-run",
-                    "--json",
-                    "--plan-out",
-                    plan
-                ]
+                &["restore", "--to", "1", "--all", "--dry-run", "--json", "--plan-out", plan]
             )
         );
-        insta::assert_snapshot!(
-            "apply_json",
-            json_report(&s, &["apply", plan, "--yes", "--json"])
-        );
+        insta::assert_snapshot!("apply_json", json_report(&s, &["apply", plan, "--yes", "--json"]));
         insta::assert_snapshot!(
             "restore_json_nothing_to_do",
             json_report(&s, &["restore", "--to", "1", "--all", "--yes", "--json"])
@@ -124,11 +96,7 @@ fn restore_reports_in_json() {
 /// directory and durations masked.
 fn json_text(s: &Setup, args: &[&str]) -> String {
     let out = s.run(args);
-    assert!(
-        matches!(out.status.code(), Some(0 | 6)),
-        "{args:?}: {}",
-        stderr(&out)
-    );
+    assert!(matches!(out.status.code(), Some(0 | 6)), "{args:?}: {}", stderr(&out));
     let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     if let Some(seconds) = v.get_mut("seconds") {
         *seconds = "[seconds]".into();
@@ -151,10 +119,7 @@ fn json_reports_after_an_attack() {
     let policy = "ca/CA001-Global-AttackSurfaceReduction-AnyApp-AnyPlatform-BLOCK-CountryWhitelist";
     let check = s.run(&["check", "--json"]);
     let check: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
-    let upn = check["principals"][0]["user_principal_name"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let upn = check["principals"][0]["user_principal_name"].as_str().unwrap().to_string();
     let tree = s.dir().join("tree");
     let tree = tree.to_str().unwrap();
     s.json(&["export", tree, "--at", "1", "--json"]);
@@ -207,21 +172,10 @@ fn json_reports_after_an_attack() {
             ],
         ),
         ("alerts_json", &["alerts", "--json"]),
-        (
-            "forget_json",
-            &["forget", "--keep-last", "1", "--dry-run", "--json"],
-        ),
+        ("forget_json", &["forget", "--keep-last", "1", "--dry-run", "--json"]),
         (
             "import_json",
-            &[
-                "import",
-                "--store",
-                other,
-                tree,
-                "--taken-at",
-                "2026-01-01T00:00:00Z",
-                "--json",
-            ],
+            &["import", "--store", other, tree, "--taken-at", "2026-01-01T00:00:00Z", "--json"],
         ),
         (
             "tenant_add_json",

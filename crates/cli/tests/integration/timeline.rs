@@ -20,11 +20,7 @@ impl Setup {
         let (emulator, info) = spawn_emulator(extra);
         let dir = std::env::temp_dir().join(format!("rewind-cli-{}", uuid_like()));
         std::fs::create_dir_all(&dir).unwrap();
-        Setup {
-            emulator,
-            info,
-            dir,
-        }
+        Setup { emulator, info, dir }
     }
 
     /// The test's own directory.
@@ -38,12 +34,7 @@ impl Setup {
 
     /// The emulator's write client.
     pub fn writer(&self) -> &Value {
-        self.info["clients"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["access"] == "write")
-            .unwrap()
+        self.info["clients"].as_array().unwrap().iter().find(|c| c["access"] == "write").unwrap()
     }
 
     /// How to reach the emulator, as it printed it.
@@ -73,24 +64,12 @@ impl Setup {
         let mut c = rewind();
         c.args(args)
             .env("REWIND_GRAPH_URL", self.info["graph_url"].as_str().unwrap())
-            .env(
-                "REWIND_AUTHORITY_URL",
-                self.info["authority_url"].as_str().unwrap(),
-            )
+            .env("REWIND_AUTHORITY_URL", self.info["authority_url"].as_str().unwrap())
             .env("REWIND_TENANT_ID", self.info["tenant_id"].as_str().unwrap())
             .env("REWIND_CLIENT_ID", reader["client_id"].as_str().unwrap())
-            .env(
-                "REWIND_CLIENT_SECRET",
-                reader["client_secret"].as_str().unwrap(),
-            )
-            .env(
-                "REWIND_WRITE_CLIENT_ID",
-                self.writer()["client_id"].as_str().unwrap(),
-            )
-            .env(
-                "REWIND_WRITE_CLIENT_SECRET",
-                self.writer()["client_secret"].as_str().unwrap(),
-            )
+            .env("REWIND_CLIENT_SECRET", reader["client_secret"].as_str().unwrap())
+            .env("REWIND_WRITE_CLIENT_ID", self.writer()["client_id"].as_str().unwrap())
+            .env("REWIND_WRITE_CLIENT_SECRET", self.writer()["client_secret"].as_str().unwrap())
             .env("REWIND_STORE", self.store())
             .env_remove("REWIND_STORE_KEY")
             .env_remove("REWIND_TENANT");
@@ -103,38 +82,26 @@ impl Setup {
 
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
     /// Graph requests the emulator has answered since its counters were reset.
     fn graph_requests(&self) -> u64 {
-        let url = format!(
-            "{}/_emulator/stats",
-            self.info["graph_url"].as_str().unwrap()
-        );
+        let url = format!("{}/_emulator/stats", self.info["graph_url"].as_str().unwrap());
         let stats: Value =
             tokio_rt().block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() });
         stats["requests"].as_u64().unwrap()
     }
 
     fn reset_stats(&self) {
-        let url = format!(
-            "{}/_emulator/stats",
-            self.info["graph_url"].as_str().unwrap()
-        );
+        let url = format!("{}/_emulator/stats", self.info["graph_url"].as_str().unwrap());
         tokio_rt().block_on(async { reqwest::Client::new().delete(url).send().await.unwrap() });
     }
 
     pub fn scenario(&self, name: &str) {
-        let url = format!(
-            "{}/_emulator/scenarios/{name}",
-            self.info["graph_url"].as_str().unwrap()
-        );
+        let url =
+            format!("{}/_emulator/scenarios/{name}", self.info["graph_url"].as_str().unwrap());
         tokio_rt().block_on(async { reqwest::Client::new().post(url).send().await.unwrap() });
     }
 }
@@ -151,10 +118,7 @@ fn uuid_like() -> String {
     format!(
         "{}-{}",
         std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
     )
 }
 
@@ -170,9 +134,7 @@ pub fn stderr(out: &Output) -> String {
 fn capture_log_show_history_and_verify_speak_the_scripting_contract() {
     let s = Setup::new(&[]);
     let first = s.json(&["capture", "--json"]);
-    for key in [
-        "snapshot", "taken_at", "complete", "objects", "changes", "requests", "seconds",
-    ] {
+    for key in ["snapshot", "taken_at", "complete", "objects", "changes", "requests", "seconds"] {
         assert!(first.get(key).is_some(), "{key} in {first}");
     }
     assert_eq!(first["complete"], true);
@@ -188,36 +150,20 @@ fn capture_log_show_history_and_verify_speak_the_scripting_contract() {
     assert_eq!(snaps[0]["snapshot"], second["snapshot"], "newest first");
 
     let policy = "ca/CA001-Global-AttackSurfaceReduction-AnyApp-AnyPlatform-BLOCK-CountryWhitelist";
-    let before = s.json(&[
-        "show",
-        policy,
-        "--at",
-        &first["snapshot"].to_string(),
-        "--json",
-    ]);
+    let before = s.json(&["show", policy, "--at", &first["snapshot"].to_string(), "--json"]);
     let after = s.json(&["show", policy, "--json"]);
     assert_ne!(before["object"], after["object"], "the attacker changed it");
-    assert_eq!(
-        before["object"]["displayName"],
-        after["object"]["displayName"]
-    );
+    assert_eq!(before["object"]["displayName"], after["object"]["displayName"]);
     let history = s.json(&["history", policy, "--json"]);
     let versions = history["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[1]["actors"][0], "Contoso Automation");
     let text = String::from_utf8(s.run(&["history", policy]).stdout).unwrap();
-    assert!(
-        text.contains("Contoso Automation") && text.contains("updated"),
-        "{text}"
-    );
+    assert!(text.contains("Contoso Automation") && text.contains("updated"), "{text}");
 
     let unknown = s.run(&["show", "ca/CA001-Global"]);
     assert_eq!(code(&unknown), Some(2));
-    assert!(
-        stderr(&unknown).contains("did you mean"),
-        "{}",
-        stderr(&unknown)
-    );
+    assert!(stderr(&unknown).contains("did you mean"), "{}", stderr(&unknown));
     let bad_time = s.run(&["show", policy, "--at", "yesterday"]);
     assert_eq!(code(&bad_time), Some(2));
     assert!(stderr(&bad_time).contains("RFC 3339"));
@@ -228,28 +174,16 @@ fn capture_log_show_history_and_verify_speak_the_scripting_contract() {
     assert_eq!(changes["to"]["snapshot"], second["snapshot"]);
     let list = changes["changes"].as_array().unwrap();
     assert_eq!(list.len(), 5, "{changes}");
-    assert!(
-        list.iter().all(|c| c["actors"][0] == "Contoso Automation"),
-        "{changes}"
-    );
+    assert!(list.iter().all(|c| c["actors"][0] == "Contoso Automation"), "{changes}");
     let ca001 = list
         .iter()
-        .find(|c| {
-            c["display_name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("CA001"))
-        })
+        .find(|c| c["display_name"].as_str().is_some_and(|n| n.starts_with("CA001")))
         .unwrap();
     assert_eq!(ca001["change"], "updated");
-    assert_eq!(
-        ca001["paths"],
-        serde_json::json!(["conditions.users.excludeGroups"])
-    );
+    assert_eq!(ca001["paths"], serde_json::json!(["conditions.users.excludeGroups"]));
     let only_ca = s.json(&["changes", "--from", &first_id, "--kind", "ca", "--json"]);
     assert_eq!(only_ca["changes"].as_array().unwrap().len(), 2);
-    let nobody = s.json(&[
-        "changes", "--from", &first_id, "--actor", "nobody", "--json",
-    ]);
+    let nobody = s.json(&["changes", "--from", &first_id, "--actor", "nobody", "--json"]);
     assert!(nobody["changes"].as_array().unwrap().is_empty());
     let mfa = "ca/CA000-Global-IdentityProtection-AnyApp-AnyPlatform-MFA";
     let diff = s.json(&["diff", mfa, "--from", &first_id, "--json"]);
@@ -267,16 +201,9 @@ fn capture_log_show_history_and_verify_speak_the_scripting_contract() {
         &first_id,
         "--json",
     ]);
-    let deleted = back["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["change"] == "deleted")
-        .count();
-    assert_eq!(
-        deleted, 2,
-        "going back in time, what was created is deleted: {back}"
-    );
+    let deleted =
+        back["changes"].as_array().unwrap().iter().filter(|c| c["change"] == "deleted").count();
+    assert_eq!(deleted, 2, "going back in time, what was created is deleted: {back}");
     let text = String::from_utf8(s.run(&["diff", "--from", &first_id]).stdout).unwrap();
     assert!(
         text.contains("-   \"enabled\"")
@@ -290,20 +217,10 @@ fn capture_log_show_history_and_verify_speak_the_scripting_contract() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| {
-                (
-                    c["id"].to_string(),
-                    c["change"].to_string(),
-                    c["paths"].clone(),
-                )
-            })
+            .map(|c| (c["id"].to_string(), c["change"].to_string(), c["paths"].clone()))
             .collect()
     };
-    assert_eq!(
-        summary(&live),
-        summary(&changes),
-        "the live tenant is what the last capture saw"
-    );
+    assert_eq!(summary(&live), summary(&changes), "the live tenant is what the last capture saw");
 
     let verify = s.json(&["verify", "--json"]);
     assert_eq!(verify["ok"], true, "{verify}");
@@ -312,21 +229,13 @@ fn capture_log_show_history_and_verify_speak_the_scripting_contract() {
 #[test]
 fn bad_settings_and_refusals_exit_with_their_codes() {
     let s = Setup::new(&[]);
-    let wrong = s
-        .cmd(&["capture"])
-        .env("REWIND_CLIENT_SECRET", "wrong")
-        .output()
-        .unwrap();
+    let wrong = s.cmd(&["capture"]).env("REWIND_CLIENT_SECRET", "wrong").output().unwrap();
     assert_eq!(code(&wrong), Some(3), "{}", stderr(&wrong));
     assert!(stderr(&wrong).contains("REWIND_CLIENT_SECRET"));
     assert!(
         !stderr(&wrong).contains(&s.info["clients"][0]["client_secret"].as_str().unwrap()[..12])
     );
-    let no_tenant = s
-        .cmd(&["capture"])
-        .env_remove("REWIND_TENANT_ID")
-        .output()
-        .unwrap();
+    let no_tenant = s.cmd(&["capture"]).env_remove("REWIND_TENANT_ID").output().unwrap();
     assert_eq!(code(&no_tenant), Some(2), "{}", stderr(&no_tenant));
     assert!(stderr(&no_tenant).contains("REWIND_TENANT_ID"));
     let unreachable = s
@@ -338,19 +247,10 @@ fn bad_settings_and_refusals_exit_with_their_codes() {
     assert_eq!(code(&unreachable), Some(2), "{}", stderr(&unreachable));
     assert!(stderr(&unreachable).contains("127.0.0.1:9"));
     let log = s.run(&["log"]);
-    assert_eq!(
-        code(&log),
-        Some(2),
-        "no tenant in the store yet: {}",
-        stderr(&log)
-    );
+    assert_eq!(code(&log), Some(2), "no tenant in the store yet: {}", stderr(&log));
     // A key for a plain store is refused before anything is written.
     assert!(s.run(&["capture"]).status.success());
-    let keyed = s
-        .cmd(&["log"])
-        .env("REWIND_STORE_KEY", "00".repeat(32))
-        .output()
-        .unwrap();
+    let keyed = s.cmd(&["log"]).env("REWIND_STORE_KEY", "00".repeat(32)).output().unwrap();
     assert_eq!(code(&keyed), Some(2), "{}", stderr(&keyed));
     assert!(stderr(&keyed).contains("not encrypted"));
 }
@@ -363,10 +263,7 @@ fn verify_reports_damage_with_exit_code_six() {
     let out = s.run(&["verify"]);
     assert_eq!(code(&out), Some(6), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("PROBLEM") && text.contains("manifest hash"),
-        "{text}"
-    );
+    assert!(text.contains("PROBLEM") && text.contains("manifest hash"), "{text}");
 }
 
 /// Points one version row at another version's content, as tampering would.
@@ -398,38 +295,19 @@ fn tenants_are_added_listed_and_removed() {
     ]);
     assert!(other.status.success(), "{}", stderr(&other));
     let list = s.json(&["tenant", "list", "--json"]);
-    let names: Vec<&str> = list["tenants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> =
+        list["tenants"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["contoso", "fabrikam"]);
     assert!(list["tenants"][0]["latest_snapshot"].is_number());
-    assert!(
-        !list.to_string().contains("client_secret"),
-        "secrets are never stored"
-    );
+    assert!(!list.to_string().contains("client_secret"), "secrets are never stored");
     // With two tenants, commands must be told which.
-    let ambiguous = s
-        .cmd(&["log"])
-        .env_remove("REWIND_TENANT_ID")
-        .output()
-        .unwrap();
+    let ambiguous = s.cmd(&["log"]).env_remove("REWIND_TENANT_ID").output().unwrap();
     assert_eq!(code(&ambiguous), Some(2));
-    assert!(
-        stderr(&ambiguous).contains("contoso, fabrikam"),
-        "{}",
-        stderr(&ambiguous)
-    );
+    assert!(stderr(&ambiguous).contains("contoso, fabrikam"), "{}", stderr(&ambiguous));
     let refused = s.run(&["tenant", "remove", "contoso"]);
     assert_eq!(code(&refused), Some(2));
     assert!(stderr(&refused).contains("--yes"));
-    assert!(
-        s.run(&["tenant", "remove", "contoso", "--yes"])
-            .status
-            .success()
-    );
+    assert!(s.run(&["tenant", "remove", "contoso", "--yes"]).status.success());
     let list = s.json(&["tenant", "list", "--json"]);
     assert_eq!(list["tenants"].as_array().unwrap().len(), 1);
 }
@@ -442,44 +320,21 @@ fn kill_dash_nine_at_any_moment_leaves_a_store_that_verifies() {
     let s = Setup::new(&["--preset", "small", "--latency-ms", "5"]);
     assert!(s.run(&["capture"]).status.success());
     s.scenario("mass-delete");
-    let committed = |s: &Setup| {
-        s.json(&["log", "--json"])["snapshots"]
-            .as_array()
-            .unwrap()
-            .len()
-    };
+    let committed = |s: &Setup| s.json(&["log", "--json"])["snapshots"].as_array().unwrap().len();
     s.reset_stats();
     assert!(s.run(&["capture", "--full"]).status.success());
     let requests = s.graph_requests();
-    assert!(
-        requests > 8,
-        "a full capture of small makes {requests} requests"
-    );
+    assert!(requests > 8, "a full capture of small makes {requests} requests");
     let mut snapshots = committed(&s);
-    for k in [
-        0,
-        1,
-        2,
-        requests / 4,
-        requests / 2,
-        requests * 3 / 4,
-        requests - 1,
-        requests,
-    ] {
+    for k in [0, 1, 2, requests / 4, requests / 2, requests * 3 / 4, requests - 1, requests] {
         s.reset_stats();
-        let mut child = s
-            .cmd(&["capture", "--full"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child =
+            s.cmd(&["capture", "--full"]).stdout(std::process::Stdio::null()).spawn().unwrap();
         while s.graph_requests() < k && child.try_wait().unwrap().is_none() {}
         let _ = child.kill(); // SIGKILL
         let status = child.wait().unwrap();
         if k < requests {
-            assert!(
-                !status.success(),
-                "killed after {k} of {requests} requests, it finished"
-            );
+            assert!(!status.success(), "killed after {k} of {requests} requests, it finished");
         }
         let verify = s.run(&["verify"]);
         assert!(
@@ -507,14 +362,7 @@ fn demo_captures_an_incident_between_two_snapshots() {
     let store = dir.join("demo.db");
     let out = finish_within(
         rewind()
-            .args([
-                "demo",
-                "--listen",
-                "127.0.0.1:0",
-                "--scenario",
-                "mass-delete",
-                "--store",
-            ])
+            .args(["demo", "--listen", "127.0.0.1:0", "--scenario", "mass-delete", "--store"])
             .arg(&store),
         DEMO_DEADLINE,
     );
@@ -525,11 +373,7 @@ fn demo_captures_an_incident_between_two_snapshots() {
         "{text}"
     );
     assert!(text.contains("An incident (mass-delete)"), "{text}");
-    let verify = rewind()
-        .args(["verify", "--store"])
-        .arg(&store)
-        .output()
-        .unwrap();
+    let verify = rewind().args(["verify", "--store"]).arg(&store).output().unwrap();
     assert!(verify.status.success());
     // Step 5 is what `rewind changes` prints.
     let changes = rewind()
@@ -538,14 +382,8 @@ fn demo_captures_an_incident_between_two_snapshots() {
         .output()
         .unwrap();
     let changes = String::from_utf8(changes.stdout).unwrap();
-    assert!(
-        changes.contains("deleted") && changes.contains("by "),
-        "{changes}"
-    );
-    assert!(
-        text.contains(&changes),
-        "step 5 differs from:\n{changes}\nin\n{text}"
-    );
+    assert!(changes.contains("deleted") && changes.contains("by "), "{changes}");
+    assert!(text.contains(&changes), "step 5 differs from:\n{changes}\nin\n{text}");
     // Every hint at the end works on what the demo left, after the emulator has gone.
     let hints = demo_hints(&text);
     assert!(hints.len() >= 5, "{text}");
@@ -574,10 +412,7 @@ fn demo_captures_an_incident_between_two_snapshots() {
 
 /// The commands the demo's closing hints suggest, without the binary's path and the comment.
 fn demo_hints(text: &str) -> Vec<Vec<String>> {
-    let hints = text
-        .split("Explore the timeline it left")
-        .nth(1)
-        .unwrap_or_default();
+    let hints = text.split("Explore the timeline it left").nth(1).unwrap_or_default();
     hints
         .lines()
         .filter_map(|l| l.trim().split_once("rewind "))
@@ -598,19 +433,12 @@ fn export_writes_one_file_per_object_and_then_only_what_changed() {
     let full = s.json(&["export", tree_arg, "--json"]);
     assert_eq!(full["objects"], first["objects"]);
     assert_eq!(full["written"], first["objects"]);
-    let policies = std::fs::read_dir(tree.join("Identity/Conditional/AccessPolicies"))
-        .unwrap()
-        .count();
+    let policies =
+        std::fs::read_dir(tree.join("Identity/Conditional/AccessPolicies")).unwrap().count();
     assert_eq!(policies, 7, "EntraExporter's layout");
     let fics = std::fs::read_dir(tree.join("Applications"))
         .unwrap()
-        .filter(|app| {
-            app.as_ref()
-                .unwrap()
-                .path()
-                .join("FederatedIdentityCredentials")
-                .is_dir()
-        })
+        .filter(|app| app.as_ref().unwrap().path().join("FederatedIdentityCredentials").is_dir())
         .count();
     assert_eq!(fics, 1, "contained objects sit under their parent");
     s.scenario("mass-delete");
@@ -619,11 +447,7 @@ fn export_writes_one_file_per_object_and_then_only_what_changed() {
     let step = s.json(&["export", tree_arg, "--since", &since, "--json"]);
     let c = &second["changes"];
     let changed = c["created"].as_u64().unwrap() + c["updated"].as_u64().unwrap();
-    assert_eq!(
-        step["written"].as_u64().unwrap(),
-        changed,
-        "{step} after {second}"
-    );
+    assert_eq!(step["written"].as_u64().unwrap(), changed, "{step} after {second}");
     assert_eq!(step["removed"], c["deleted"]);
     // A full export of the same point into the same tree finds nothing left to do.
     let again = s.json(&["export", tree_arg, "--json"]);
@@ -633,8 +457,5 @@ fn export_writes_one_file_per_object_and_then_only_what_changed() {
         "{again}"
     );
     let user_files = std::fs::read_dir(tree.join("Users")).unwrap().count() as u64;
-    assert_eq!(
-        user_files,
-        second["kinds"]["user"]["objects"].as_u64().unwrap()
-    );
+    assert_eq!(user_files, second["kinds"]["user"]["objects"].as_u64().unwrap());
 }

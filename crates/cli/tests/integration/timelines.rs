@@ -29,17 +29,9 @@ fn settings_for_another_directory_never_capture_into_a_tenant() {
         "{why}"
     );
     let log = s.run(&["log", "--tenant", "fabrikam", "--json"]);
-    assert_eq!(
-        code(&log),
-        Some(2),
-        "reading it under the wrong directory is refused too"
-    );
+    assert_eq!(code(&log), Some(2), "reading it under the wrong directory is refused too");
     let listed = s.json(&["tenant", "list", "--json"]);
-    assert_eq!(
-        listed["tenants"][0]["latest_snapshot"],
-        json!(null),
-        "{listed}"
-    );
+    assert_eq!(listed["tenants"][0]["latest_snapshot"], json!(null), "{listed}");
 }
 
 /// The bug: a tree of one group imported into a captured tenant recorded every other group as
@@ -62,36 +54,17 @@ fn an_import_into_a_captured_tenant_is_refused_unless_meant_and_captures_repair_
     let tree_arg = tree.to_str().unwrap();
     let refused = s.run(&["import", tree_arg]);
     assert_eq!(code(&refused), Some(2), "{}", stderr(&refused));
-    assert!(
-        stderr(&refused).contains("--replace-kinds"),
-        "{}",
-        stderr(&refused)
-    );
+    assert!(stderr(&refused).contains("--replace-kinds"), "{}", stderr(&refused));
     let imported = s.json(&["import", tree_arg, "--replace-kinds", "--json"]);
     assert!(imported["imported"][0]["objects"].as_u64().unwrap() > 0);
     // The next capture reads groups in full: they are all back, the imported one gone again.
     let next = s.json(&["capture", "--json"]);
-    assert_eq!(
-        next["kinds"]["group"]["objects"].as_u64(),
-        Some(groups),
-        "{next}"
-    );
+    assert_eq!(next["kinds"]["group"]["objects"].as_u64(), Some(groups), "{next}");
     let (_, plan) = super::restore::run_json(
         &s,
-        &[
-            "restore",
-            "--to",
-            &first["snapshot"].to_string(),
-            "--kind",
-            "group",
-            "--dry-run",
-        ],
+        &["restore", "--to", &first["snapshot"].to_string(), "--kind", "group", "--dry-run"],
     );
-    assert_eq!(
-        plan["plan"]["steps"],
-        json!([]),
-        "nothing to re-create: {plan}"
-    );
+    assert_eq!(plan["plan"]["steps"], json!([]), "nothing to re-create: {plan}");
 }
 
 #[test]

@@ -144,10 +144,7 @@ fn wait_for(rx: &mpsc::Receiver<(String, Value)>, message: &str, within: Duratio
 }
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     child.wait().unwrap()
 }
@@ -207,17 +204,10 @@ fn watch_alerts_each_attacker_action_once_signed_and_by_email() {
             .await
             .unwrap();
         assert!(faults.status().is_success());
-        let r = c
-            .post(format!("{graph}/_emulator/scenarios/attacker"))
-            .send()
-            .await
-            .unwrap();
+        let r = c.post(format!("{graph}/_emulator/scenarios/attacker")).send().await.unwrap();
         r.json().await.unwrap()
     });
-    let rogue = report["actor"]["display_name"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rogue = report["actor"]["display_name"].as_str().unwrap().to_string();
     let steps = report["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 5, "{report}");
 
@@ -229,14 +219,8 @@ fn watch_alerts_each_attacker_action_once_signed_and_by_email() {
     let seen_in = cycle["snapshot"].as_i64().unwrap();
     // The next cycle offers the webhook the alert it refused.
     wait_for(&logs, "captured", Duration::from_mins(1));
-    let metrics: String = super::tokio_rt().block_on(async {
-        reqwest::get(&metrics_url)
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    });
+    let metrics: String = super::tokio_rt()
+        .block_on(async { reqwest::get(&metrics_url).await.unwrap().text().await.unwrap() });
     let status = terminate(&mut watch);
     assert!(status.success(), "SIGTERM stops watch cleanly: {status:?}");
 
@@ -270,10 +254,7 @@ fn watch_alerts_each_attacker_action_once_signed_and_by_email() {
         assert_eq!(matching.len(), 1, "one alert for {step}: {alerts:#?}");
         let a = matching[0];
         assert_eq!(a["actors"], serde_json::json!([rogue]), "{a}");
-        assert_eq!(
-            a["snapshot"], seen_in,
-            "seen in the first capture after: {a}"
-        );
+        assert_eq!(a["snapshot"], seen_in, "seen in the first capture after: {a}");
         assert!(!a["explanation"].as_str().unwrap().is_empty());
     }
     let rules: BTreeSet<&str> = alerts.iter().map(|a| a["rule"].as_str().unwrap()).collect();
@@ -286,14 +267,8 @@ fn watch_alerts_each_attacker_action_once_signed_and_by_email() {
     ] {
         assert!(rules.contains(rule), "{rule} in {rules:?}");
     }
-    let critical = alerts
-        .iter()
-        .filter(|a| a["severity"] == "critical")
-        .count();
-    assert!(
-        critical >= 2,
-        "GA and the break-glass exclusion are critical"
-    );
+    let critical = alerts.iter().filter(|a| a["severity"] == "critical").count();
+    assert!(critical >= 2, "GA and the break-glass exclusion are critical");
 
     // Prometheus sees the captures, their requests and the alerts by severity.
     for series in [
@@ -308,20 +283,13 @@ fn watch_alerts_each_attacker_action_once_signed_and_by_email() {
         .lines()
         .find(|l| l.starts_with("rewind_alerts_total{") && l.contains("severity=\"critical\""))
         .unwrap_or_else(|| panic!("critical alerts counted: {metrics}"));
-    assert!(
-        critical_series.ends_with(&format!(" {critical}")),
-        "{critical_series}"
-    );
+    assert!(critical_series.ends_with(&format!(" {critical}")), "{critical_series}");
 
     // One email for the cycle, listing the alerts (the webhook's refusal does not re-send it).
     let mails = mails.lock().unwrap().clone();
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert!(mails[0].contains("[Rewind]"), "{}", mails[0]);
-    assert!(
-        mails[0].contains("privileged-role-assigned"),
-        "{}",
-        mails[0]
-    );
+    assert!(mails[0].contains("privileged-role-assigned"), "{}", mails[0]);
 
     // Stored once each, listed by `rewind alerts`; the store is intact.
     let listed = setup.json(&["alerts", "--json"]);
@@ -333,10 +301,7 @@ fn watch_alerts_each_attacker_action_once_signed_and_by_email() {
     let mut rows: Vec<&str> = text.lines().collect();
     rows[1..].sort_unstable();
     let mut settings = insta::Settings::clone_current();
-    settings.add_filter(
-        r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}",
-        "YYYY-MM-DD hh:mm:ss",
-    );
+    settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "YYYY-MM-DD hh:mm:ss");
     settings.bind(|| insta::assert_snapshot!("alerts", rows.join("\n")));
     assert!(setup.run(&["verify"]).status.success());
 }
@@ -364,14 +329,8 @@ fn postgres_store() -> String {
     let name = format!("rewind_fleet_{}", std::process::id());
     super::tokio_rt().block_on(async {
         let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
     });
     let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
     format!("{base}/{name}")
@@ -391,25 +350,14 @@ fn three_fleet_workers_share_twenty_tenants_and_survive_one_killed_mid_capture()
     let (mut emulator, info) =
         spawn_emulator(&["--preset", "tiny", "--tenants", "20", "--latency-ms", "40"]);
     let store = postgres_store();
-    let reader = info["clients"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["access"] == "read")
-        .unwrap()
-        .clone();
+    let reader =
+        info["clients"].as_array().unwrap().iter().find(|c| c["access"] == "read").unwrap().clone();
     let base = |c: &mut Command| {
         c.env("REWIND_STORE", &store)
             .env("REWIND_GRAPH_URL", info["graph_url"].as_str().unwrap())
-            .env(
-                "REWIND_AUTHORITY_URL",
-                info["authority_url"].as_str().unwrap(),
-            )
+            .env("REWIND_AUTHORITY_URL", info["authority_url"].as_str().unwrap())
             .env("REWIND_CLIENT_ID", reader["client_id"].as_str().unwrap())
-            .env(
-                "REWIND_CLIENT_SECRET",
-                reader["client_secret"].as_str().unwrap(),
-            )
+            .env("REWIND_CLIENT_SECRET", reader["client_secret"].as_str().unwrap())
             .env_remove("REWIND_TENANT_ID")
             .env_remove("REWIND_TENANT");
     };
@@ -424,20 +372,10 @@ fn three_fleet_workers_share_twenty_tenants_and_survive_one_killed_mid_capture()
         let mut c = rewind();
         base(&mut c);
         let out = c
-            .args([
-                "tenant",
-                "add",
-                &format!("customer-{i:02}"),
-                "--tenant-id",
-                id,
-            ])
+            .args(["tenant", "add", &format!("customer-{i:02}"), "--tenant-id", id])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     let worker = |name: &str| {
         let mut c = rewind();
@@ -463,19 +401,13 @@ fn three_fleet_workers_share_twenty_tenants_and_survive_one_killed_mid_capture()
         .spawn()
         .unwrap()
     };
-    let mut workers: Vec<(String, Child)> = ["w1", "w2", "w3"]
-        .iter()
-        .map(|n| (n.to_string(), worker(n)))
-        .collect();
+    let mut workers: Vec<(String, Child)> =
+        ["w1", "w2", "w3"].iter().map(|n| (n.to_string(), worker(n))).collect();
     // w1 on its own channel, the survivors on one.
     let (w1_tx, w1_logs) = mpsc::channel();
     let (tx, logs) = mpsc::channel();
     for (name, child) in &mut workers {
-        let to = if name == "w1" {
-            w1_tx.clone()
-        } else {
-            tx.clone()
-        };
+        let to = if name == "w1" { w1_tx.clone() } else { tx.clone() };
         log_lines(child, name, to);
     }
     drop((w1_tx, tx));
@@ -483,15 +415,11 @@ fn three_fleet_workers_share_twenty_tenants_and_survive_one_killed_mid_capture()
 
     // Let the first round get going, then kill w1 the moment it claims a tenant.
     let victim_claim = loop {
-        let (w, v) = w1_logs
-            .recv_timeout(Duration::from_mins(1))
-            .expect("w1 claims tenants");
+        let (w, v) = w1_logs.recv_timeout(Duration::from_mins(1)).expect("w1 claims tenants");
         events.push((w, v.clone()));
         if v["message"] == "claimed" {
-            let captured_before = events
-                .iter()
-                .filter(|(w, e)| w == "w1" && e["message"] == "captured")
-                .count();
+            let captured_before =
+                events.iter().filter(|(w, e)| w == "w1" && e["message"] == "captured").count();
             if captured_before >= 2 {
                 break v;
             }
@@ -534,11 +462,7 @@ fn three_fleet_workers_share_twenty_tenants_and_survive_one_killed_mid_capture()
         "taken over {:.1} s after the kill (lease 3 s)",
         taken_over - killed_at
     );
-    assert_eq!(
-        captured_after.len(),
-        20,
-        "every tenant captured after the kill"
-    );
+    assert_eq!(captured_after.len(), 20, "every tenant captured after the kill");
     for (name, child) in workers.iter_mut().skip(1) {
         let status = terminate(child);
         assert!(status.success(), "{name} stops cleanly: {status:?}");
@@ -557,10 +481,7 @@ fn three_fleet_workers_share_twenty_tenants_and_survive_one_killed_mid_capture()
         if e["message"] == "claimed" {
             open.insert(key, seconds(e));
         } else if let Some(start) = open.remove(&key) {
-            spans
-                .entry(t.to_string())
-                .or_default()
-                .push((w.clone(), start, seconds(e)));
+            spans.entry(t.to_string()).or_default().push((w.clone(), start, seconds(e)));
         }
     }
     for ((w, t), start) in open {

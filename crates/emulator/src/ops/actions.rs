@@ -45,20 +45,14 @@ fn add_password(
     key: &str,
 ) -> Result<GraphResponse, GraphError> {
     let id = resolve(t, coll, &Scope::All, key)?;
-    let body = if ctx.req.body.is_empty() {
-        Map::new()
-    } else {
-        ctx.body_object()?
-    };
+    let body = if ctx.req.body.is_empty() { Map::new() } else { ctx.body_object()? };
     let given = match body.get("passwordCredential") {
         Some(Value::Object(p)) => schema()
             .validate_body("passwordCredential", p, &[])
             .map_err(|e| body_error(coll, &e))?,
         Some(Value::Null) | None => Map::new(),
         Some(_) => {
-            return Err(GraphError::bad_request(
-                "passwordCredential must be an object.",
-            ));
+            return Err(GraphError::bad_request("passwordCredential must be an object."));
         }
     };
     let start = t.now();
@@ -69,16 +63,12 @@ fn add_password(
     let end_s = given
         .get("endDateTime")
         .and_then(Value::as_str)
-        .map_or_else(
-            || format_time(start + SignedDuration::from_hours(24 * 730)),
-            str::to_string,
-        );
+        .map_or_else(|| format_time(start + SignedDuration::from_hours(24 * 730)), str::to_string);
     let secret: String = (0..40)
         .map(|_| SECRET_ALPHABET[t.rng.random_range(0..SECRET_ALPHABET.len())] as char)
         .collect();
     let key_id = t.new_guid();
-    t.issued_secrets
-        .insert(key_id.clone(), crate::auth::secret_digest(&secret));
+    t.issued_secrets.insert(key_id.clone(), crate::auth::secret_digest(&secret));
     let credential = json!({
         "customKeyIdentifier": null,
         "displayName": given.get("displayName").cloned().unwrap_or(Value::Null),
@@ -90,9 +80,7 @@ fn add_password(
     });
     let before = t.get(coll, &id).cloned().unwrap_or_default();
     let mut obj = before.clone();
-    let creds = obj
-        .entry("passwordCredentials")
-        .or_insert_with(|| Value::Array(Vec::new()));
+    let creds = obj.entry("passwordCredentials").or_insert_with(|| Value::Array(Vec::new()));
     if let Value::Array(list) = creds {
         list.push(credential.clone());
     }
@@ -115,29 +103,17 @@ fn add_password(
 
 /// Stores a changed credential list and audits it the way Entra names it.
 fn store_credentials(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll, id: &str, before: &Obj, obj: Obj) {
-    let old = before
-        .get("passwordCredentials")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let changes = vec![(
-        "KeyDescription".to_string(),
-        old,
-        obj["passwordCredentials"].clone(),
-    )];
+    let old = before.get("passwordCredentials").cloned().unwrap_or(Value::Null);
+    let changes = vec![("KeyDescription".to_string(), old, obj["passwordCredentials"].clone())];
     let name = display_name(&obj);
     t.put(coll, id, obj);
-    let activity = format!(
-        "Update {} – Certificates and secrets management ",
-        coll.audit_vocabulary().1
-    );
+    let activity =
+        format!("Update {} – Certificates and secrets management ", coll.audit_vocabulary().1);
     record(
         t,
         &ctx.actor,
         coll,
-        AuditOp::Named {
-            activity,
-            operation: "Update",
-        },
+        AuditOp::Named { activity, operation: "Update" },
         id,
         name.as_deref(),
         changes,
@@ -158,9 +134,7 @@ fn remove_password(
         .ok_or_else(|| GraphError::bad_request("The request body needs 'keyId'."))?;
     let before = t.get(coll, &id).cloned().unwrap_or_default();
     let mut obj = before.clone();
-    let list = obj
-        .get_mut("passwordCredentials")
-        .and_then(Value::as_array_mut);
+    let list = obj.get_mut("passwordCredentials").and_then(Value::as_array_mut);
     let removed = list.is_some_and(|l| {
         let n = l.len();
         l.retain(|c| c.get("keyId").and_then(Value::as_str) != Some(key_id));
@@ -185,9 +159,7 @@ fn update_combinations(
     let mut only = Map::new();
     only.insert(
         "allowedCombinations".into(),
-        body.get("allowedCombinations")
-            .cloned()
-            .unwrap_or(Value::Null),
+        body.get("allowedCombinations").cloned().unwrap_or(Value::Null),
     );
     let valid = schema()
         .validate_body("authenticationStrengthPolicy", &only, &[])
@@ -217,10 +189,7 @@ fn update_combinations(
     let mut obj = before.clone();
     let refs: Vec<&str> = combos.iter().map(String::as_str).collect();
     obj.insert("allowedCombinations".into(), json!(combos));
-    obj.insert(
-        "requirementsSatisfied".into(),
-        Value::String(strength_requirements(&refs).into()),
-    );
+    obj.insert("requirementsSatisfied".into(), Value::String(strength_requirements(&refs).into()));
     obj.insert("modifiedDateTime".into(), Value::String(t.now_string()));
     t.put(Coll::AuthStrengths, &id, obj.clone());
     let changes = vec![(
@@ -270,21 +239,14 @@ pub(crate) fn usage(
     key: &str,
 ) -> Result<GraphResponse, GraphError> {
     let id = resolve(t, coll, &Scope::All, key)?;
-    let mfa = t
-        .get(coll, &id)
-        .and_then(|s| s.get("requirementsSatisfied"))
-        .and_then(Value::as_str)
+    let mfa = t.get(coll, &id).and_then(|s| s.get("requirementsSatisfied")).and_then(Value::as_str)
         == Some("mfa");
     let policies: Vec<Value> = policies_using(t, &id)
         .iter()
         .filter_map(|pid| t.get(Coll::CaPolicies, pid))
         .map(|p| Value::Object(render(t, ctx, Coll::CaPolicies, p)))
         .collect();
-    let (mfa_list, none_list) = if mfa {
-        (policies, Vec::new())
-    } else {
-        (Vec::new(), policies)
-    };
+    let (mfa_list, none_list) = if mfa { (policies, Vec::new()) } else { (Vec::new(), policies) };
     Ok(GraphResponse::json(
         200,
         json!({
@@ -348,13 +310,8 @@ pub(crate) fn eligibility_request(
     let now = t.now_string();
     let target = match (action.as_str(), existing) {
         ("adminAssign", Some(_)) => {
-            return Err(
-                GraphError::bad_request("The Role assignment already exists.").with_detail(
-                    "RoleAssignmentExists",
-                    "The Role assignment already exists.",
-                    "",
-                ),
-            );
+            return Err(GraphError::bad_request("The Role assignment already exists.")
+                .with_detail("RoleAssignmentExists", "The Role assignment already exists.", ""));
         }
         ("adminAssign", None) => {
             check_not_ended(t, &req)?;
@@ -400,13 +357,12 @@ pub(crate) fn eligibility_request(
             sid
         }
         ("adminRemove", None) => {
-            return Err(
-                GraphError::bad_request("The Role assignment does not exist.").with_detail(
+            return Err(GraphError::bad_request("The Role assignment does not exist.")
+                .with_detail(
                     "RoleAssignmentDoesNotExist",
                     "The Role assignment does not exist.",
                     "",
-                ),
-            );
+                ));
         }
         (other, _) => {
             return Err(GraphError::bad_request(format!(
@@ -418,25 +374,13 @@ pub(crate) fn eligibility_request(
     out.insert("id".into(), Value::String(request_id));
     out.insert(
         "status".into(),
-        Value::String(
-            if action == "adminRemove" {
-                "Revoked"
-            } else {
-                "Provisioned"
-            }
-            .into(),
-        ),
+        Value::String(if action == "adminRemove" { "Revoked" } else { "Provisioned" }.into()),
     );
     out.insert("createdDateTime".into(), Value::String(now.clone()));
     out.insert("completedDateTime".into(), Value::String(now));
     out.insert("targetScheduleId".into(), Value::String(target));
     out.insert("directoryScopeId".into(), Value::String(scope));
-    let rendered = schema().render(
-        "unifiedRoleEligibilityScheduleRequest",
-        &out,
-        &[],
-        ctx.render,
-    );
+    let rendered = schema().render("unifiedRoleEligibilityScheduleRequest", &out, &[], ctx.render);
     Ok(GraphResponse::json(
         201,
         entity(

@@ -57,10 +57,7 @@ pub(crate) fn related(t: &Tenant, coll: Coll, id: &str) -> Vec<String> {
         Coll::AppRoleAssignments => &["resourceId", "principalId"],
         _ => &[],
     };
-    props
-        .iter()
-        .filter_map(|p| obj.get(*p).and_then(Value::as_str).map(str::to_string))
-        .collect()
+    props.iter().filter_map(|p| obj.get(*p).and_then(Value::as_str).map(str::to_string)).collect()
 }
 
 /// [`record`] with the related objects given (for a deletion, taken before the object went).
@@ -116,14 +113,9 @@ pub(crate) fn record_related(
 /// A target that is not the record's subject: a linked object, or a contained object's parent.
 /// `fallback` is its type when it no longer exists.
 fn other_target(t: &Tenant, id: &str, fallback: &str) -> Value {
-    let (ty, name) = t
-        .directory_object(id)
-        .map_or((fallback, Value::Null), |(c, o)| {
-            (
-                c.audit_type(),
-                o.get("displayName").cloned().unwrap_or(Value::Null),
-            )
-        });
+    let (ty, name) = t.directory_object(id).map_or((fallback, Value::Null), |(c, o)| {
+        (c.audit_type(), o.get("displayName").cloned().unwrap_or(Value::Null))
+    });
     json!({"id": id, "displayName": name, "type": ty,
         "userPrincipalName": null, "groupType": null, "modifiedProperties": []})
 }
@@ -140,11 +132,7 @@ fn activity(coll: Coll, noun: &str, op: &AuditOp) -> (String, &'static str) {
         AuditOp::Restore => (format!("Restore {noun}"), "Update"),
         AuditOp::HardDelete => (format!("Hard delete {noun}"), "Delete"),
         AuditOp::Link { kind, added, .. } => {
-            let what = if *kind == LinkKind::Owners {
-                "owner"
-            } else {
-                "member"
-            };
+            let what = if *kind == LinkKind::Owners { "owner" } else { "member" };
             let name = if *added {
                 format!("Add {what} to {noun}")
             } else {
@@ -152,10 +140,7 @@ fn activity(coll: Coll, noun: &str, op: &AuditOp) -> (String, &'static str) {
             };
             (name, if *added { "Assign" } else { "Unassign" })
         }
-        AuditOp::Named {
-            activity,
-            operation,
-        } => (activity.clone(), operation),
+        AuditOp::Named { activity, operation } => (activity.clone(), operation),
     }
 }
 
@@ -163,11 +148,7 @@ fn activity(coll: Coll, noun: &str, op: &AuditOp) -> (String, &'static str) {
 /// property. Values are JSON text, as in the real log.
 fn audit_properties(coll: Coll, modified: Vec<(String, Value, Value)>) -> Vec<Value> {
     let as_text = |v: &Value| {
-        if v.is_null() {
-            String::new()
-        } else {
-            v.to_string()
-        }
+        if v.is_null() { String::new() } else { v.to_string() }
     };
     if matches!(coll, Coll::CaPolicies | Coll::NamedLocations) && !modified.is_empty() {
         let (mut old, mut new) = (Map::new(), Map::new());
@@ -175,11 +156,8 @@ fn audit_properties(coll: Coll, modified: Vec<(String, Value, Value)>) -> Vec<Va
             old.insert(k.clone(), o);
             new.insert(k, n);
         }
-        let name = if coll == Coll::CaPolicies {
-            "ConditionalAccessPolicy"
-        } else {
-            "NamedLocation"
-        };
+        let name =
+            if coll == Coll::CaPolicies { "ConditionalAccessPolicy" } else { "NamedLocation" };
         return vec![
             json!({"displayName": name, "oldValue": Value::Object(old).to_string(), "newValue": Value::Object(new).to_string()}),
         ];
@@ -220,10 +198,7 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, Graph
             more = true;
             break;
         }
-        items.push(Value::Object(apply_select(
-            rec.clone(),
-            q.select.as_deref(),
-        )));
+        items.push(Value::Object(apply_select(rec.clone(), q.select.as_deref())));
         last = i;
     }
     let next = more.then(|| {
@@ -234,16 +209,8 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, Graph
             &query::encode_token(&Cursor { before: last }),
         )
     });
-    let ctx_url = context(
-        ctx.base_url,
-        "auditLogs/directoryAudits",
-        q.select.as_deref(),
-        false,
-    );
-    Ok(GraphResponse::json(
-        200,
-        collection(ctx_url, items, next, None),
-    ))
+    let ctx_url = context(ctx.base_url, "auditLogs/directoryAudits", q.select.as_deref(), false);
+    Ok(GraphResponse::json(200, collection(ctx_url, items, next, None)))
 }
 
 /// Whether a record has reached the log. Entra ingests audit records minutes after the write
@@ -257,9 +224,9 @@ fn visible(rec: &Map<String, Value>, now: jiff::Timestamp, latency_s: u64) -> bo
     }
     let id = rec.get("id").and_then(Value::as_str).unwrap_or("");
     // FNV-1a: a stable spread of delays, nothing secret.
-    let spread = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let spread = id
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     // Between a tenth of the window and all of it: never at once.
     let delay_ms = i64::try_from((100 + spread % 901) * latency_s).unwrap_or(i64::MAX);
     rec.get("activityDateTime")
@@ -286,9 +253,6 @@ pub(crate) fn get(t: &mut Tenant, ctx: &Ctx<'_>, id: &str) -> Result<GraphRespon
         })?;
     Ok(GraphResponse::json(
         200,
-        entity(
-            context(ctx.base_url, "auditLogs/directoryAudits", None, true),
-            rec,
-        ),
+        entity(context(ctx.base_url, "auditLogs/directoryAudits", None, true), rec),
     ))
 }

@@ -29,18 +29,12 @@ fn bad(message: impl Into<String>) -> GraphError {
 }
 
 fn parse_item(v: &Value, index: usize) -> Result<Item, GraphError> {
-    let o = v
-        .as_object()
-        .ok_or_else(|| bad(format!("requests[{index}] must be an object.")))?;
+    let o = v.as_object().ok_or_else(|| bad(format!("requests[{index}] must be an object.")))?;
     let field = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
     let id = field("id").ok_or_else(|| bad(format!("requests[{index}].id is required.")))?;
     let method = field("method")
         .and_then(|m| Method::parse(&m))
-        .ok_or_else(|| {
-            bad(format!(
-                "requests[{index}].method is missing or not supported."
-            ))
-        })?;
+        .ok_or_else(|| bad(format!("requests[{index}].method is missing or not supported.")))?;
     let url = field("url").ok_or_else(|| bad(format!("requests[{index}].url is required.")))?;
     if url.starts_with("http") {
         return Err(bad(format!(
@@ -65,21 +59,9 @@ fn parse_item(v: &Value, index: usize) -> Result<Item, GraphError> {
     let depends_on = o
         .get("dependsOn")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default();
-    Ok(Item {
-        id,
-        method,
-        url,
-        headers,
-        body,
-        depends_on,
-    })
+    Ok(Item { id, method, url, headers, body, depends_on })
 }
 
 fn parse(body: &Map<String, Value>) -> Result<Vec<Item>, GraphError> {
@@ -96,18 +78,12 @@ fn parse(body: &Map<String, Value>) -> Result<Vec<Item>, GraphError> {
             reqs.len()
         )));
     }
-    let items: Vec<Item> = reqs
-        .iter()
-        .enumerate()
-        .map(|(i, v)| parse_item(v, i))
-        .collect::<Result<_, _>>()?;
+    let items: Vec<Item> =
+        reqs.iter().enumerate().map(|(i, v)| parse_item(v, i)).collect::<Result<_, _>>()?;
     let mut seen = HashSet::new();
     for it in &items {
         if !seen.insert(it.id.to_ascii_lowercase()) {
-            return Err(bad(format!(
-                "Batch request ids must be unique; '{}' repeats.",
-                it.id
-            )));
+            return Err(bad(format!("Batch request ids must be unique; '{}' repeats.", it.id)));
         }
     }
     for it in &items {
@@ -125,11 +101,8 @@ fn parse(body: &Map<String, Value>) -> Result<Vec<Item>, GraphError> {
 
 /// Orders items so that each comes after its dependencies; a cycle is an error.
 fn order(items: &[Item]) -> Result<Vec<usize>, GraphError> {
-    let index: HashMap<String, usize> = items
-        .iter()
-        .enumerate()
-        .map(|(i, it)| (it.id.to_ascii_lowercase(), i))
-        .collect();
+    let index: HashMap<String, usize> =
+        items.iter().enumerate().map(|(i, it)| (it.id.to_ascii_lowercase(), i)).collect();
     let mut done = vec![false; items.len()];
     let mut out = Vec::new();
     while out.len() < items.len() {
@@ -162,11 +135,10 @@ pub(crate) fn run(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, GraphE
     let mut responses = Vec::new();
     for i in order(&items)? {
         let it = &items[i];
-        let failed_dep = it.depends_on.iter().any(|d| {
-            status
-                .get(&d.to_ascii_lowercase())
-                .is_none_or(|s| *s >= 400)
-        });
+        let failed_dep = it
+            .depends_on
+            .iter()
+            .any(|d| status.get(&d.to_ascii_lowercase()).is_none_or(|s| *s >= 400));
         let resp = if failed_dep {
             let e = GraphError::new(
                 424,
@@ -187,11 +159,7 @@ pub(crate) fn run(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, GraphE
 }
 
 fn inner_request(it: &Item, auth: Option<&str>) -> GraphRequest {
-    let url = if it.url.starts_with('/') {
-        it.url.clone()
-    } else {
-        format!("/{}", it.url)
-    };
+    let url = if it.url.starts_with('/') { it.url.clone() } else { format!("/{}", it.url) };
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let mut headers = it.headers.clone();
     if let Some(a) = auth {
@@ -200,9 +168,7 @@ fn inner_request(it: &Item, auth: Option<&str>) -> GraphRequest {
     GraphRequest {
         method: it.method,
         path: path.to_string(),
-        query: form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect(),
+        query: form_urlencoded::parse(query.as_bytes()).into_owned().collect(),
         headers,
         body: it
             .body

@@ -90,9 +90,7 @@ pub(crate) fn delta(
         }
     };
     if state.coll != coll {
-        return Err(GraphError::bad_request(
-            "The token belongs to another resource.",
-        ));
+        return Err(GraphError::bad_request("The token belongs to another resource."));
     }
     Ok(page(t, ctx, state))
 }
@@ -107,12 +105,8 @@ fn latest(t: &Tenant, ctx: &Ctx<'_>, coll: Coll) -> GraphResponse {
         resume: None,
         initial: false,
     };
-    let mut body = collection(
-        context(ctx.base_url, coll.context_path(), None, false),
-        Vec::new(),
-        None,
-        None,
-    );
+    let mut body =
+        collection(context(ctx.base_url, coll.context_path(), None, false), Vec::new(), None, None);
     body["@odata.deltaLink"] = Value::String(delta_link(ctx, coll, &state));
     GraphResponse::json(200, body)
 }
@@ -172,10 +166,7 @@ fn settled(t: &Tenant, coll: Coll, since: u64) -> u64 {
 fn page_size(ctx: &Ctx<'_>) -> usize {
     ctx.req
         .header("prefer")
-        .and_then(|p| {
-            p.split(',')
-                .find_map(|part| part.trim().strip_prefix("odata.maxpagesize="))
-        })
+        .and_then(|p| p.split(',').find_map(|part| part.trim().strip_prefix("odata.maxpagesize=")))
         .and_then(|n| n.trim().parse::<usize>().ok())
         .map_or(DEFAULT_PAGE, |n| n.clamp(1, MAX_OBJECTS))
 }
@@ -222,12 +213,7 @@ fn page(t: &Tenant, ctx: &Ctx<'_>, mut state: DeltaState) -> GraphResponse {
     }
     let more = state.resume.is_some();
     let mut body = collection(
-        context(
-            ctx.base_url,
-            state.coll.context_path(),
-            state.select.as_deref(),
-            false,
-        ),
+        context(ctx.base_url, state.coll.context_path(), state.select.as_deref(), false),
         items,
         None,
         None,
@@ -273,10 +259,7 @@ fn delta_link(ctx: &Ctx<'_>, coll: Coll, state: &DeltaState) -> String {
 
 /// Whether the round asked for `property` (no `$select` asks for the default set).
 fn selects(state: &DeltaState, property: &str) -> bool {
-    state
-        .select
-        .as_ref()
-        .is_none_or(|s| s.iter().any(|x| x == property))
+    state.select.as_ref().is_none_or(|s| s.iter().any(|x| x == property))
 }
 
 /// Objects changed in `(since, upto]`, and per group the net member (and, when the round
@@ -301,23 +284,13 @@ fn changes_between(
         ids.insert(c.id.clone());
         if let Some((other, added)) = &c.link {
             let map = if c.owners { &mut owned } else { &mut members };
-            map.entry(c.id.clone())
-                .or_default()
-                .insert(other.clone(), *added);
+            map.entry(c.id.clone()).or_default().insert(other.clone(), *added);
         }
     }
     let flat = |m: BTreeMap<String, BTreeMap<String, bool>>| {
-        m.into_iter()
-            .map(|(g, m)| (g, m.into_iter().collect()))
-            .collect()
+        m.into_iter().map(|(g, m)| (g, m.into_iter().collect())).collect()
     };
-    (
-        ids,
-        LinkChanges {
-            members: flat(members),
-            owners: flat(owned),
-        },
-    )
+    (ids, LinkChanges { members: flat(members), owners: flat(owned) })
 }
 
 /// The links a round reports for an object, in page order: a group's and an administrative
@@ -344,11 +317,7 @@ fn tracked_links<'t>(
         .filter(|(name, _, _, wanted)| *wanted && selects(state, name))
         .map(|(name, kind, changes, _)| {
             let links: Vec<(&str, bool)> = if state.initial {
-                t.link_set(kind, id)
-                    .into_iter()
-                    .flatten()
-                    .map(|m| (m.as_str(), true))
-                    .collect()
+                t.link_set(kind, id).into_iter().flatten().map(|m| (m.as_str(), true)).collect()
             } else {
                 changes
                     .get(id)
@@ -373,17 +342,10 @@ fn entry(
     part: std::ops::Range<usize>,
 ) -> Value {
     let Some(obj) = t.get(state.coll, id) else {
-        let reason = if t.recycle_bin.contains_key(id) {
-            "changed"
-        } else {
-            "deleted"
-        };
+        let reason = if t.recycle_bin.contains_key(id) { "changed" } else { "deleted" };
         return json!({ "id": id, "@removed": { "reason": reason } });
     };
-    let select = state
-        .select
-        .clone()
-        .or_else(|| state.coll.default_selection());
+    let select = state.select.clone().or_else(|| state.coll.default_selection());
     let mut out: Map<String, Value> = render_selected(t, ctx, state.coll, obj, select.as_deref());
     if !out.contains_key("id") {
         out.insert("id".into(), Value::String(id.to_string()));
@@ -397,9 +359,7 @@ fn entry(
         // An initial round says "no links" on an object's first appearance; later slices and
         // rounds name only what they carry.
         if lo < hi || (state.initial && part.start == 0) {
-            let slice = all[lo..hi]
-                .iter()
-                .map(|(m, added)| member_ref(t, m, *added));
+            let slice = all[lo..hi].iter().map(|(m, added)| member_ref(t, m, *added));
             out.insert(format!("{name}@delta"), slice.collect());
         }
     }
@@ -408,9 +368,7 @@ fn entry(
 
 /// A link as `members@delta` carries it; a removed one with `@removed`.
 fn member_ref(t: &Tenant, member: &str, added: bool) -> Value {
-    let ty = t
-        .directory_object(member)
-        .map_or("user", |(c, _)| c.entity_type());
+    let ty = t.directory_object(member).map_or("user", |(c, _)| c.entity_type());
     let mut v = json!({ "@odata.type": format!("#microsoft.graph.{ty}"), "id": member });
     if !added {
         v["@removed"] = json!({ "reason": "deleted" });

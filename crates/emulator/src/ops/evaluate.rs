@@ -94,9 +94,7 @@ fn object<'a>(
     key: &str,
 ) -> Result<&'a Map<String, Value>, GraphError> {
     body.get(key).and_then(Value::as_object).ok_or_else(|| {
-        GraphError::bad_request(format!(
-            "The parameter '{key}' is required and must be an object."
-        ))
+        GraphError::bad_request(format!("The parameter '{key}' is required and must be an object."))
     })
 }
 
@@ -165,19 +163,12 @@ fn device(info: &Map<String, Value>) -> BTreeMap<String, DeviceValue> {
                 Value::Bool(b) => DeviceValue::Bool(*b),
                 Value::String(s) => DeviceValue::Text(s.clone()),
                 Value::Array(a) => DeviceValue::List(
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect(),
+                    a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
                 ),
                 _ => return None,
             };
             // Graph's deviceInfo says `ownership`; filter rules say `deviceOwnership`.
-            let name = if k == "ownership" {
-                "deviceOwnership".to_string()
-            } else {
-                k.clone()
-            };
+            let name = if k == "ownership" { "deviceOwnership".to_string() } else { k.clone() };
             Some((name, value))
         })
         .collect()
@@ -190,32 +181,17 @@ fn sign_in(body: &Map<String, Value>) -> Result<SignIn, GraphError> {
         None | Some(Value::Null) => &empty,
         Some(Value::Object(c)) => c,
         Some(_) => {
-            return Err(GraphError::bad_request(
-                "signInConditions must be an object.",
-            ));
+            return Err(GraphError::bad_request("signInConditions must be an object."));
         }
     };
     s.platform = enum_value(c, "devicePlatform", Platform::parse, &Platform::expected())?;
     s.client_app = enum_value(c, "clientAppType", ClientApp::parse, &ClientApp::expected())?;
-    s.sign_in_risk = enum_value(
-        c,
-        "signInRiskLevel",
-        RiskLevel::parse,
-        &RiskLevel::expected(),
-    )?;
+    s.sign_in_risk = enum_value(c, "signInRiskLevel", RiskLevel::parse, &RiskLevel::expected())?;
     s.user_risk = enum_value(c, "userRiskLevel", RiskLevel::parse, &RiskLevel::expected())?;
-    s.service_principal_risk = enum_value(
-        c,
-        "servicePrincipalRiskLevel",
-        RiskLevel::parse,
-        &RiskLevel::expected(),
-    )?;
-    s.insider_risk = enum_value(
-        c,
-        "insiderRiskLevel",
-        InsiderRisk::parse,
-        &InsiderRisk::expected(),
-    )?;
+    s.service_principal_risk =
+        enum_value(c, "servicePrincipalRiskLevel", RiskLevel::parse, &RiskLevel::expected())?;
+    s.insider_risk =
+        enum_value(c, "insiderRiskLevel", InsiderRisk::parse, &InsiderRisk::expected())?;
     s.country = text(c, "country").map(str::to_ascii_uppercase);
     if let Some(ip) = text(c, "ipAddress") {
         s.ip = Some(ip.parse().map_err(|_| {
@@ -225,12 +201,8 @@ fn sign_in(body: &Map<String, Value>) -> Result<SignIn, GraphError> {
         })?);
     }
     if let Some(Value::Object(flow)) = c.get("authenticationFlow") {
-        s.transfer_method = enum_value(
-            flow,
-            "transferMethod",
-            TransferMethod::parse,
-            &TransferMethod::expected(),
-        )?;
+        s.transfer_method =
+            enum_value(flow, "transferMethod", TransferMethod::parse, &TransferMethod::expected())?;
     }
     if let Some(Value::Object(info)) = c.get("deviceInfo") {
         s.device = Some(device(info));
@@ -254,9 +226,7 @@ pub(crate) fn evaluate(t: &Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, Graph
         &values(t, Coll::AuthStrengths),
     );
     let dir = directory(t);
-    let evaluation = set
-        .evaluate(&dir, &s)
-        .map_err(|e| GraphError::bad_request(e.to_string()))?;
+    let evaluation = set.evaluate(&dir, &s).map_err(|e| GraphError::bad_request(e.to_string()))?;
     let items: Vec<Value> = evaluation
         .results
         .iter()
@@ -266,10 +236,7 @@ pub(crate) fn evaluate(t: &Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, Graph
             let obj = raw.as_object().cloned().unwrap_or_default();
             let mut out = schema().render("conditionalAccessPolicy", &obj, &[], ctx.render);
             out.insert("policyApplies".into(), Value::Bool(r.applies == Tri::Yes));
-            out.insert(
-                "analysisReasons".into(),
-                Value::String(r.analysis_reasons()),
-            );
+            out.insert("analysisReasons".into(), Value::String(r.analysis_reasons()));
             Value::Object(out)
         })
         .collect();
@@ -277,8 +244,5 @@ pub(crate) fn evaluate(t: &Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, Graph
         "{}/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)",
         ctx.base_url.trim_end_matches('/')
     );
-    Ok(GraphResponse::json(
-        200,
-        collection(context, items, None, None),
-    ))
+    Ok(GraphResponse::json(200, collection(context, items, None, None)))
 }

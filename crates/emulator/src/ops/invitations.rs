@@ -18,19 +18,13 @@ pub(crate) fn invite(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<GraphResponse, Gra
     let body = ctx.body_object()?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
     let email = text("invitedUserEmailAddress")
-        .filter(|e| {
-            e.split_once('@')
-                .is_some_and(|(a, d)| !a.is_empty() && d.contains('.'))
-        })
+        .filter(|e| e.split_once('@').is_some_and(|(a, d)| !a.is_empty() && d.contains('.')))
         .ok_or_else(|| {
             GraphError::bad_request("invitedUserEmailAddress must be an email address.")
         })?;
     let redirect = text("inviteRedirectUrl")
         .ok_or_else(|| GraphError::bad_request("The request needs 'inviteRedirectUrl'."))?;
-    let send = body
-        .get("sendInvitationMessage")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let send = body.get("sendInvitationMessage").and_then(Value::as_bool).unwrap_or(false);
     let upn = format!("{}#EXT#@{}", email.replace('@', "_"), t.domain);
     let name = text("invitedUserDisplayName").unwrap_or_else(|| email.clone());
     let user = match t.sign_in_name_owner(&upn).map(str::to_string) {
@@ -80,10 +74,7 @@ fn add_guest(t: &mut Tenant, ctx: &Ctx<'_>, upn: &str, email: &str, name: &str) 
         t,
         &ctx.actor,
         Coll::Users,
-        AuditOp::Named {
-            activity: "Invite external user".into(),
-            operation: "Add",
-        },
+        AuditOp::Named { activity: "Invite external user".into(), operation: "Add" },
         &id,
         Some(name),
         Vec::new(),

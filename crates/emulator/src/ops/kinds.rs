@@ -45,12 +45,7 @@ fn required(coll: Coll) -> &'static [&'static str] {
             "userPrincipalName",
             "passwordProfile",
         ],
-        Coll::Groups => &[
-            "displayName",
-            "mailEnabled",
-            "mailNickname",
-            "securityEnabled",
-        ],
+        Coll::Groups => &["displayName", "mailEnabled", "mailNickname", "securityEnabled"],
         Coll::Applications | Coll::AdministrativeUnits | Coll::NamedLocations => &["displayName"],
         Coll::ServicePrincipals => &["appId"],
         Coll::Oauth2PermissionGrants => &["clientId", "consentType", "resourceId"],
@@ -130,11 +125,9 @@ fn read_only(coll: Coll) -> &'static [&'static str] {
             "disabledByMicrosoftStatus",
             "verifiedPublisher",
         ],
-        Coll::AppRoleAssignments => &[
-            "principalDisplayName",
-            "principalType",
-            "resourceDisplayName",
-        ],
+        Coll::AppRoleAssignments => {
+            &["principalDisplayName", "principalType", "resourceDisplayName"]
+        }
         Coll::AuthStrengths => &["policyType", "requirementsSatisfied"],
         Coll::RoleDefinitions => &["isBuiltIn", "version"],
         Coll::CrossTenantPartners => &["isInMultiTenantOrganization"],
@@ -155,11 +148,7 @@ fn immutable(coll: Coll) -> &'static [&'static str] {
 }
 
 pub(crate) fn body_error(coll: Coll, e: &BodyError) -> GraphError {
-    let code = if coll.is_directory_object() {
-        "Request_BadRequest"
-    } else {
-        "BadRequest"
-    };
+    let code = if coll.is_directory_object() { "Request_BadRequest" } else { "BadRequest" };
     GraphError::new(400, code, e.to_string())
 }
 
@@ -181,9 +170,7 @@ fn prepare(coll: Coll, body: &mut Map<String, Value>, creating: bool) -> Result<
             body.remove(*k);
         }
     }
-    let refused = read_only(coll)
-        .iter()
-        .chain(if creating { &[][..] } else { immutable(coll) });
+    let refused = read_only(coll).iter().chain(if creating { &[][..] } else { immutable(coll) });
     for k in refused {
         if body.contains_key(*k) {
             return Err(GraphError::bad_request(format!(
@@ -200,15 +187,12 @@ fn take_binds(
     body: &mut Map<String, Value>,
 ) -> Result<Vec<(LinkKind, String)>, GraphError> {
     let mut out = Vec::new();
-    for (key, kind) in [
-        ("members@odata.bind", LinkKind::Members),
-        ("owners@odata.bind", LinkKind::Owners),
-    ] {
+    for (key, kind) in
+        [("members@odata.bind", LinkKind::Members), ("owners@odata.bind", LinkKind::Owners)]
+    {
         let Some(v) = body.remove(key) else { continue };
         if coll != Coll::Groups {
-            return Err(GraphError::bad_request(format!(
-                "Invalid property '{key}'."
-            )));
+            return Err(GraphError::bad_request(format!("Invalid property '{key}'.")));
         }
         let urls = v
             .as_array()
@@ -371,16 +355,14 @@ pub(crate) fn decorate(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, out: &mut Map<Stri
         .and_then(|s| s.get("id"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let expanded = sid
-        .and_then(|sid| t.get(Coll::AuthStrengths, &sid))
-        .map_or(Value::Null, |s| {
-            Value::Object(schema().render(
-                "authenticationStrengthPolicy",
-                s,
-                &["combinationConfigurations"],
-                ctx.render,
-            ))
-        });
+    let expanded = sid.and_then(|sid| t.get(Coll::AuthStrengths, &sid)).map_or(Value::Null, |s| {
+        Value::Object(schema().render(
+            "authenticationStrengthPolicy",
+            s,
+            &["combinationConfigurations"],
+            ctx.render,
+        ))
+    });
     grant.insert("authenticationStrength".into(), expanded);
 }
 
@@ -402,23 +384,18 @@ pub(crate) fn update(
     }
     let binds = take_binds(coll, &mut body)?;
     if binds.iter().any(|(k, _)| *k == LinkKind::Owners) {
-        return Err(GraphError::bad_request(
-            "Owners cannot be added with PATCH; use owners/$ref.",
-        ));
+        return Err(GraphError::bad_request("Owners cannot be added with PATCH; use owners/$ref."));
     }
     prepare(coll, &mut body, false)?;
-    let stored = t
-        .get(coll, id)
-        .cloned()
-        .ok_or_else(|| GraphError::not_found(id))?;
+    let stored = t.get(coll, id).cloned().ok_or_else(|| GraphError::not_found(id))?;
     if !binds.is_empty() {
         super::write_rules::check_member_writes(&stored)?;
     }
     let stored_type = str_of(&stored, "@odata.type").map(str::to_string);
     check_type_unchanged(coll, &body, stored_type.as_deref())?;
-    let declared = stored_type.as_deref().map_or(coll.entity_type(), |s| {
-        s.trim_start_matches("#microsoft.graph.")
-    });
+    let declared = stored_type
+        .as_deref()
+        .map_or(coll.entity_type(), |s| s.trim_start_matches("#microsoft.graph."));
     let patch = schema()
         .validate_body(declared, &body, coll.writable_navs())
         .map_err(|e| body_error(coll, &e))?;
@@ -463,10 +440,7 @@ pub(crate) fn update(
     }
     check_binds_exist(t, &binds)?;
     // As with `$ref`, a bind naming an existing member fails the whole request.
-    if binds
-        .iter()
-        .any(|(k, other)| t.link_set(*k, id).is_some_and(|l| l.contains(other)))
-    {
+    if binds.iter().any(|(k, other)| t.link_set(*k, id).is_some_and(|l| l.contains(other))) {
         return Err(GraphError::bad_request(
             "One or more added object references already exist for the following modified properties: 'members'.",
         ));
@@ -491,9 +465,7 @@ fn check_type_unchanged(
             "The request body must name the derived type in '@odata.type'.",
         )),
         (_, Some(g), Some(s))
-            if !g
-                .trim_start_matches('#')
-                .eq_ignore_ascii_case(s.trim_start_matches('#')) =>
+            if !g.trim_start_matches('#').eq_ignore_ascii_case(s.trim_start_matches('#')) =>
         {
             Err(GraphError::new(
                 400,
@@ -515,10 +487,7 @@ fn reject_builtin(coll: Coll, stored: &Obj) -> Result<(), GraphError> {
         return Err(GraphError::new(
             400,
             "BadRequest",
-            format!(
-                "Built-in {} objects cannot be changed or deleted.",
-                coll.entity_type()
-            ),
+            format!("Built-in {} objects cannot be changed or deleted.", coll.entity_type()),
         ));
     }
     Ok(())
@@ -544,10 +513,7 @@ fn merge(target: &mut Map<String, Value>, patch: Map<String, Value>) {
 /// Deletes an object: directory objects that Entra keeps go to the recycle bin, CA policies and
 /// named locations to CA deleted items, everything else is gone.
 pub(crate) fn delete(t: &mut Tenant, coll: Coll, id: &str) -> Result<(), GraphError> {
-    let stored = t
-        .get(coll, id)
-        .cloned()
-        .ok_or_else(|| GraphError::not_found(id))?;
+    let stored = t.get(coll, id).cloned().ok_or_else(|| GraphError::not_found(id))?;
     reject_builtin(coll, &stored)?;
     if matches!(
         coll,
@@ -560,29 +526,12 @@ pub(crate) fn delete(t: &mut Tenant, coll: Coll, id: &str) -> Result<(), GraphEr
     if coll.is_directory_object() {
         let links = t.detach_links(id);
         if goes_to_recycle_bin(coll, &obj) {
-            obj.insert(
-                "deletedDateTime".into(),
-                Value::String(crate::tenant::format_time(now)),
-            );
-            t.recycle_bin.insert(
-                id.to_string(),
-                Deleted {
-                    coll,
-                    obj,
-                    deleted_at: now,
-                    links,
-                },
-            );
+            obj.insert("deletedDateTime".into(), Value::String(crate::tenant::format_time(now)));
+            t.recycle_bin.insert(id.to_string(), Deleted { coll, obj, deleted_at: now, links });
         }
     } else if matches!(coll, Coll::CaPolicies | Coll::NamedLocations) {
-        obj.insert(
-            "deletedDateTime".into(),
-            Value::String(crate::tenant::format_time(now)),
-        );
-        t.ca_deleted
-            .entry(coll)
-            .or_default()
-            .insert(id.to_string(), (obj, now));
+        obj.insert("deletedDateTime".into(), Value::String(crate::tenant::format_time(now)));
+        t.ca_deleted.entry(coll).or_default().insert(id.to_string(), (obj, now));
     }
     if coll == Coll::Applications && !t.recycle_bin.contains_key(id) {
         remove_federated_credentials(t, id);

@@ -48,9 +48,7 @@ pub(crate) fn owned(
     coll: Coll,
     id: &str,
 ) -> Result<GraphResponse, GraphError> {
-    let id = t
-        .resolve_key(coll, id)
-        .ok_or_else(|| GraphError::not_found(id))?;
+    let id = t.resolve_key(coll, id).ok_or_else(|| GraphError::not_found(id))?;
     let owned: std::collections::BTreeSet<String> =
         t.holders_of(LinkKind::Owners, &id).into_iter().collect();
     page_of(t, ctx, &owned)
@@ -66,10 +64,8 @@ fn page_of(
     let size = q.page_size(DIRECTORY_PAGE, true)?;
     let after = q.after()?;
     let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-    let linked: Vec<&String> = ids
-        .range::<String, _>((lower, Bound::Unbounded))
-        .take(size + 1)
-        .collect();
+    let linked: Vec<&String> =
+        ids.range::<String, _>((lower, Bound::Unbounded)).take(size + 1).collect();
     let more = linked.len() > size;
     let mut items = Vec::new();
     for other in linked.iter().take(size) {
@@ -86,18 +82,10 @@ fn page_of(
     }
     let next = more.then(|| {
         let after = linked[size - 1].clone();
-        q.next_link(
-            ctx.base_url,
-            ctx.path,
-            "$skiptoken",
-            &query::after_token(&after),
-        )
+        q.next_link(ctx.base_url, ctx.path, "$skiptoken", &query::after_token(&after))
     });
     let ctx_url = context(ctx.base_url, "directoryObjects", q.select.as_deref(), false);
-    Ok(GraphResponse::json(
-        200,
-        collection(ctx_url, items, next, None),
-    ))
+    Ok(GraphResponse::json(200, collection(ctx_url, items, next, None)))
 }
 
 pub(crate) fn add(
@@ -185,10 +173,6 @@ fn audit_link(
     added: bool,
 ) {
     let name = t.get(coll, id).and_then(display_name);
-    let op = AuditOp::Link {
-        kind,
-        added,
-        other: other.to_string(),
-    };
+    let op = AuditOp::Link { kind, added, other: other.to_string() };
     record(t, &ctx.actor, coll, op, id, name.as_deref(), Vec::new());
 }

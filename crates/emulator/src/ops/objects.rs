@@ -20,24 +20,19 @@ use crate::wire::{Body, GraphResponse};
 
 /// The `$select` list to apply: the client's, else the type's default property set.
 fn effective_select(ctx: &Ctx<'_>, coll: Coll) -> Option<Vec<String>> {
-    ctx.query
-        .select
-        .clone()
-        .or_else(|| coll.default_selection())
+    ctx.query.select.clone().or_else(|| coll.default_selection())
 }
 
 /// Checks that the parent named in the path exists.
 fn check_scope_parent(t: &Tenant, scope: &Scope) -> Result<(), GraphError> {
     match scope {
         Scope::All => Ok(()),
-        Scope::PrincipalOf(id) | Scope::ResourceOf(id) => t
-            .directory_object(id)
-            .map(|_| ())
-            .ok_or_else(|| GraphError::not_found(id)),
-        Scope::ParentApp(id) => t
-            .get(Coll::Applications, id)
-            .map(|_| ())
-            .ok_or_else(|| GraphError::not_found(id)),
+        Scope::PrincipalOf(id) | Scope::ResourceOf(id) => {
+            t.directory_object(id).map(|_| ()).ok_or_else(|| GraphError::not_found(id))
+        }
+        Scope::ParentApp(id) => {
+            t.get(Coll::Applications, id).map(|_| ()).ok_or_else(|| GraphError::not_found(id))
+        }
     }
 }
 
@@ -59,9 +54,7 @@ pub(crate) fn list(
         size = size.min(super::expand::EXPAND_PAGE);
     }
     let after = q.after()?;
-    let lower = after
-        .as_ref()
-        .map_or(Bound::Unbounded, |a| Bound::Excluded(a.clone()));
+    let lower = after.as_ref().map_or(Bound::Unbounded, |a| Bound::Excluded(a.clone()));
     let matching =
         |o: &&Obj| in_scope(coll, scope, o) && q.filter.as_ref().is_none_or(|f| f.matches(o));
     let page: Vec<(&String, &Obj)> = t
@@ -83,29 +76,12 @@ pub(crate) fn list(
         .collect();
     let next = more.then(|| {
         let after = page[size - 1].0.clone();
-        q.next_link(
-            ctx.base_url,
-            ctx.path,
-            "$skiptoken",
-            &query::after_token(&after),
-        )
+        q.next_link(ctx.base_url, ctx.path, "$skiptoken", &query::after_token(&after))
     });
-    let count = (q.count && after.is_none()).then(|| {
-        t.coll(coll)
-            .iter()
-            .filter(|(id, o)| matching(o) && !t.is_lagging(id))
-            .count()
-    });
-    let ctx_path = context(
-        ctx.base_url,
-        coll.context_path(),
-        q.select.as_deref(),
-        false,
-    );
-    Ok(GraphResponse::json(
-        200,
-        collection(ctx_path, items, next, count),
-    ))
+    let count = (q.count && after.is_none())
+        .then(|| t.coll(coll).iter().filter(|(id, o)| matching(o) && !t.is_lagging(id)).count());
+    let ctx_path = context(ctx.base_url, coll.context_path(), q.select.as_deref(), false);
+    Ok(GraphResponse::json(200, collection(ctx_path, items, next, count)))
 }
 
 fn count_needs_eventual() -> GraphError {
@@ -127,11 +103,7 @@ pub(crate) fn count(
         .values()
         .filter(|o| ctx.query.filter.as_ref().is_none_or(|f| f.matches(o)))
         .count();
-    Ok(GraphResponse {
-        status: 200,
-        headers: Vec::new(),
-        body: Body::Text(n.to_string()),
-    })
+    Ok(GraphResponse { status: 200, headers: Vec::new(), body: Body::Text(n.to_string()) })
 }
 
 /// Resolves the key in the path to a stored id within the scope, or 404.
@@ -163,12 +135,7 @@ pub(crate) fn get(
     let obj = t.get(coll, &id).ok_or_else(|| GraphError::not_found(key))?;
     let select = effective_select(ctx, coll);
     let body = render_selected(t, ctx, coll, obj, select.as_deref());
-    let ctx_path = context(
-        ctx.base_url,
-        coll.context_path(),
-        ctx.query.select.as_deref(),
-        true,
-    );
+    let ctx_path = context(ctx.base_url, coll.context_path(), ctx.query.select.as_deref(), true);
     Ok(GraphResponse::json(200, entity(ctx_path, body)))
 }
 
@@ -177,9 +144,7 @@ pub(crate) fn get_directory_object(
     ctx: &Ctx<'_>,
     id: &str,
 ) -> Result<GraphResponse, GraphError> {
-    let (coll, obj) = t
-        .directory_object(id)
-        .ok_or_else(|| GraphError::not_found(id))?;
+    let (coll, obj) = t.directory_object(id).ok_or_else(|| GraphError::not_found(id))?;
     let body = typed(coll, render(t, ctx, coll, obj));
     Ok(GraphResponse::json(
         200,
@@ -204,15 +169,7 @@ pub(crate) fn create(
     let name = display_name(obj);
     let rendered = render(t, ctx, coll, obj);
     let added = added_properties(&rendered);
-    record(
-        t,
-        &ctx.actor,
-        coll,
-        AuditOp::Add,
-        &id,
-        name.as_deref(),
-        added,
-    );
+    record(t, &ctx.actor, coll, AuditOp::Add, &id, name.as_deref(), added);
     let body = match coll.default_select() {
         Some(_) => apply_select(rendered, effective_select(ctx, coll).as_deref()),
         None => rendered,
@@ -237,15 +194,7 @@ pub(crate) fn update(
     kinds::update(t, coll, &id, body)?;
     let after = t.get(coll, &id).cloned().unwrap_or_default();
     let changes = changed_properties(&before, &after);
-    record(
-        t,
-        &ctx.actor,
-        coll,
-        AuditOp::Update,
-        &id,
-        display_name(&after).as_deref(),
-        changes,
-    );
+    record(t, &ctx.actor, coll, AuditOp::Update, &id, display_name(&after).as_deref(), changes);
     Ok(GraphResponse::no_content())
 }
 
@@ -308,9 +257,8 @@ pub(crate) fn auth_methods(
 ) -> Result<GraphResponse, GraphError> {
     let id = resolve(t, Coll::Users, &Scope::All, user)?;
     let methods = t.auth_methods.get(&id).cloned().unwrap_or_default();
-    let rendered = methods
-        .iter()
-        .map(|m| schema().render("authenticationMethod", m, &[], ctx.render));
+    let rendered =
+        methods.iter().map(|m| schema().render("authenticationMethod", m, &[], ctx.render));
     let path = format!("users('{id}')/authentication/methods");
     match method {
         None => {
@@ -340,11 +288,8 @@ fn added_properties(obj: &Map<String, Value>) -> Vec<(String, Value, Value)> {
 
 /// The top-level properties that differ between two stored versions.
 pub(crate) fn changed_properties(before: &Obj, after: &Obj) -> Vec<(String, Value, Value)> {
-    let mut keys: Vec<&String> = before
-        .keys()
-        .chain(after.keys())
-        .filter(|k| !k.starts_with('_'))
-        .collect();
+    let mut keys: Vec<&String> =
+        before.keys().chain(after.keys()).filter(|k| !k.starts_with('_')).collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()

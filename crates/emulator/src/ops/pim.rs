@@ -37,10 +37,9 @@ fn schedule(
 ) -> Map<String, Value> {
     let pick = |k: &str| assignment.get(k).cloned().unwrap_or(Value::Null);
     let (start, expiration) = match window {
-        None => (
-            Value::Null,
-            json!({"type": "noExpiration", "endDateTime": null, "duration": null}),
-        ),
+        None => {
+            (Value::Null, json!({"type": "noExpiration", "endDateTime": null, "duration": null}))
+        }
         Some((from, to)) => (
             json!(crate::tenant::format_time(from)),
             json!({"type": "afterDateTime", "endDateTime": crate::tenant::format_time(to), "duration": null}),
@@ -65,32 +64,19 @@ pub(crate) fn start_of_day(t: &mut Tenant) {
     let domain = t.domain.clone();
     if let Some(megan) = t.resolve_key(Coll::Users, &format!("megan.bowen@{domain}")) {
         let from = now - hours(1);
-        add(
-            t,
-            &megan,
-            GLOBAL_ADMINISTRATOR,
-            "Activated",
-            (from, from + hours(ACTIVATION_HOURS)),
-        );
+        add(t, &megan, GLOBAL_ADMINISTRATOR, "Activated", (from, from + hours(ACTIVATION_HOURS)));
     }
     if let Some(nestor) = t.resolve_key(Coll::Users, &format!("nestor.wilke@{domain}")) {
         let from = now - hours(24);
-        add(
-            t,
-            &nestor,
-            USER_ADMINISTRATOR,
-            "Assigned",
-            (from, from + hours(24 * TIME_BOUND_DAYS)),
-        );
+        add(t, &nestor, USER_ADMINISTRATOR, "Assigned", (from, from + hours(24 * TIME_BOUND_DAYS)));
     }
 }
 
 fn add(t: &mut Tenant, principal: &str, role: &str, kind: &str, window: (Timestamp, Timestamp)) {
     let id = format!("{}-1", t.new_opaque_id());
-    let body = obj(
-        json!({"principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/",
-        "appScopeId": null, "condition": null, "principalOrganizationId": t.tenant_id}),
-    );
+    let body =
+        obj(json!({"principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/",
+        "appScopeId": null, "condition": null, "principalOrganizationId": t.tenant_id}));
     let mut assignment = Map::from_iter([("id".to_string(), json!(id))]);
     assignment.extend(body);
     let mut s = Map::from_iter([("id".to_string(), json!(id))]);
@@ -107,15 +93,9 @@ pub(crate) fn expire(t: &mut Tenant) {
         .coll(Coll::RoleAssignmentSchedules)
         .iter()
         .filter_map(|(id, s)| {
-            let end = s
-                .get("scheduleInfo")?
-                .pointer("/expiration/endDateTime")?
-                .as_str()?;
+            let end = s.get("scheduleInfo")?.pointer("/expiration/endDateTime")?.as_str()?;
             (end <= now.as_str()).then(|| {
-                let ty = s
-                    .get("assignmentType")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let ty = s.get("assignmentType").and_then(Value::as_str).unwrap_or("");
                 (id.clone(), ty.to_string())
             })
         })
@@ -139,10 +119,7 @@ pub(crate) fn expire(t: &mut Tenant) {
             t,
             &pim,
             Coll::RoleAssignments,
-            AuditOp::Named {
-                activity: activity.into(),
-                operation: "Delete",
-            },
+            AuditOp::Named { activity: activity.into(), operation: "Delete" },
             &id,
             None,
             Vec::new(),

@@ -24,10 +24,7 @@ fn render_deleted(t: &Tenant, ctx: &Ctx<'_>, coll: Coll, obj: &Obj) -> Map<Strin
             s
         })
     });
-    typed(
-        coll,
-        apply_select(render(t, ctx, coll, obj), select.as_deref()),
-    )
+    typed(coll, apply_select(render(t, ctx, coll, obj), select.as_deref()))
 }
 
 pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> Result<GraphResponse, GraphError> {
@@ -41,9 +38,7 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> Result<GraphRes
     let size = q.page_size(DIRECTORY_PAGE, true)?;
     // Paged like any directory collection: by id, after the `$skiptoken`'s.
     let after = q.after()?;
-    let lower = after
-        .as_ref()
-        .map_or(Bound::Unbounded, |a| Bound::Excluded(a.clone()));
+    let lower = after.as_ref().map_or(Bound::Unbounded, |a| Bound::Excluded(a.clone()));
     let page: Vec<(&String, &Deleted)> = t
         .recycle_bin
         .range((lower, Bound::Unbounded))
@@ -64,13 +59,8 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> Result<GraphRes
         .take(size)
         .map(|(_, d)| Value::Object(render_deleted(t, ctx, coll, &d.obj)))
         .collect();
-    let count = q
-        .count
-        .then(|| t.recycle_bin.values().filter(|d| d.coll == coll).count());
-    let path = format!(
-        "directory/deletedItems/microsoft.graph.{}",
-        coll.entity_type()
-    );
+    let count = q.count.then(|| t.recycle_bin.values().filter(|d| d.coll == coll).count());
+    let path = format!("directory/deletedItems/microsoft.graph.{}", coll.entity_type());
     Ok(GraphResponse::json(
         200,
         collection(
@@ -83,25 +73,16 @@ pub(crate) fn list(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> Result<GraphRes
 }
 
 pub(crate) fn get(t: &mut Tenant, ctx: &Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    let d = t
-        .recycle_bin
-        .get(id)
-        .ok_or_else(|| GraphError::not_found(id))?;
+    let d = t.recycle_bin.get(id).ok_or_else(|| GraphError::not_found(id))?;
     let body = render_deleted(t, ctx, d.coll, &d.obj);
     Ok(GraphResponse::json(
         200,
-        entity(
-            context(ctx.base_url, "directory/deletedItems", None, true),
-            body,
-        ),
+        entity(context(ctx.base_url, "directory/deletedItems", None, true), body),
     ))
 }
 
 pub(crate) fn purge(t: &mut Tenant, ctx: &Ctx<'_>, id: &str) -> Result<GraphResponse, GraphError> {
-    let d = t
-        .recycle_bin
-        .remove(id)
-        .ok_or_else(|| GraphError::not_found(id))?;
+    let d = t.recycle_bin.remove(id).ok_or_else(|| GraphError::not_found(id))?;
     t.journal_change(d.coll, id, None);
     if d.coll == Coll::Applications {
         remove_federated_credentials(t, id);
@@ -123,11 +104,7 @@ pub(crate) fn restore(
     ctx: &Ctx<'_>,
     id: &str,
 ) -> Result<GraphResponse, GraphError> {
-    let d = t
-        .recycle_bin
-        .get(id)
-        .cloned()
-        .ok_or_else(|| GraphError::not_found(id))?;
+    let d = t.recycle_bin.get(id).cloned().ok_or_else(|| GraphError::not_found(id))?;
     check_object_write(t, &ctx.actor, d.coll, id, &d.obj, ObjectWrite::Restore)?;
     check_no_conflict(t, &d.obj, d.coll)?;
     t.recycle_bin.remove(id);
@@ -135,24 +112,13 @@ pub(crate) fn restore(
     obj.remove("deletedDateTime");
     t.put(d.coll, id, obj);
     for (kind, holder, other) in &d.links {
-        let (h, o) = (
-            t.directory_object(holder).map(|(c, _)| c),
-            t.directory_object(other),
-        );
+        let (h, o) = (t.directory_object(holder).map(|(c, _)| c), t.directory_object(other));
         if let (Some(hc), Some(_)) = (h, o) {
             t.add_link(hc, *kind, holder, other);
         }
     }
     let obj = t.get(d.coll, id).cloned().unwrap_or_default();
-    record(
-        t,
-        &ctx.actor,
-        d.coll,
-        AuditOp::Restore,
-        id,
-        display_name(&obj).as_deref(),
-        Vec::new(),
-    );
+    record(t, &ctx.actor, d.coll, AuditOp::Restore, id, display_name(&obj).as_deref(), Vec::new());
     let body = typed(d.coll, render(t, ctx, d.coll, &obj));
     Ok(GraphResponse::json(
         200,
@@ -165,10 +131,7 @@ fn check_no_conflict(t: &Tenant, obj: &Obj, coll: Coll) -> Result<(), GraphError
     if coll != Coll::Users {
         return Ok(());
     }
-    let upn = obj
-        .get("userPrincipalName")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let upn = obj.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default();
     let id = obj.get("id").and_then(Value::as_str).unwrap_or_default();
     if t.sign_in_name_owner(upn).is_some_and(|owner| owner != id) {
         return Err(GraphError::bad_request(format!(
@@ -193,20 +156,12 @@ pub(crate) fn list_ca(t: &mut Tenant, ctx: &Ctx<'_>, coll: Coll) -> GraphRespons
         .into_iter()
         .flatten()
         .map(|(_, (obj, _))| {
-            Value::Object(apply_select(
-                render(t, ctx, coll, obj),
-                ctx.query.select.as_deref(),
-            ))
+            Value::Object(apply_select(render(t, ctx, coll, obj), ctx.query.select.as_deref()))
         })
         .collect();
     GraphResponse::json(
         200,
-        collection(
-            context(ctx.base_url, ca_path(coll), None, false),
-            items,
-            None,
-            None,
-        ),
+        collection(context(ctx.base_url, ca_path(coll), None, false), items, None, None),
     )
 }
 
@@ -216,17 +171,11 @@ pub(crate) fn get_ca(
     coll: Coll,
     id: &str,
 ) -> Result<GraphResponse, GraphError> {
-    let (obj, _) = t
-        .ca_deleted
-        .get(&coll)
-        .and_then(|m| m.get(id))
-        .ok_or_else(|| GraphError::not_found(id))?;
+    let (obj, _) =
+        t.ca_deleted.get(&coll).and_then(|m| m.get(id)).ok_or_else(|| GraphError::not_found(id))?;
     Ok(GraphResponse::json(
         200,
-        entity(
-            context(ctx.base_url, ca_path(coll), None, true),
-            render(t, ctx, coll, obj),
-        ),
+        entity(context(ctx.base_url, ca_path(coll), None, true), render(t, ctx, coll, obj)),
     ))
 }
 
@@ -237,15 +186,7 @@ pub(crate) fn purge_ca(
     id: &str,
 ) -> Result<GraphResponse, GraphError> {
     let obj = take_ca(t, coll, id)?;
-    record(
-        t,
-        &ctx.actor,
-        coll,
-        AuditOp::HardDelete,
-        id,
-        display_name(&obj).as_deref(),
-        Vec::new(),
-    );
+    record(t, &ctx.actor, coll, AuditOp::HardDelete, id, display_name(&obj).as_deref(), Vec::new());
     Ok(GraphResponse::no_content())
 }
 
@@ -258,21 +199,10 @@ pub(crate) fn restore_ca(
     let mut obj = take_ca(t, coll, id)?;
     obj.remove("deletedDateTime");
     t.put(coll, id, obj.clone());
-    record(
-        t,
-        &ctx.actor,
-        coll,
-        AuditOp::Restore,
-        id,
-        display_name(&obj).as_deref(),
-        Vec::new(),
-    );
+    record(t, &ctx.actor, coll, AuditOp::Restore, id, display_name(&obj).as_deref(), Vec::new());
     Ok(GraphResponse::json(
         200,
-        entity(
-            context(ctx.base_url, coll.context_path(), None, true),
-            render(t, ctx, coll, &obj),
-        ),
+        entity(context(ctx.base_url, coll.context_path(), None, true), render(t, ctx, coll, &obj)),
     ))
 }
 

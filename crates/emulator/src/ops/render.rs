@@ -23,13 +23,8 @@ pub(crate) fn render_selected(
     obj: &Obj,
     select: Option<&[String]>,
 ) -> Map<String, Value> {
-    let mut out = schema().render_only(
-        coll.entity_type(),
-        obj,
-        coll.inline_navs(),
-        ctx.render,
-        select,
-    );
+    let mut out =
+        schema().render_only(coll.entity_type(), obj, coll.inline_navs(), ctx.render, select);
     kinds::decorate(t, ctx, coll, &mut out);
     out
 }

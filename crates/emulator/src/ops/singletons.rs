@@ -24,10 +24,7 @@ fn render_singleton(t: &Tenant, ctx: &Ctx<'_>, s: Singleton) -> Map<String, Valu
             .values()
             .map(|c| Value::Object(render(t, ctx, Coll::AuthMethodConfigs, c)))
             .collect();
-        out.insert(
-            "authenticationMethodConfigurations".into(),
-            Value::Array(configs),
-        );
+        out.insert("authenticationMethodConfigurations".into(), Value::Array(configs));
     }
     out
 }
@@ -39,10 +36,7 @@ pub(crate) fn get(
 ) -> Result<GraphResponse, GraphError> {
     ctx.query.check_properties(s.entity_type(), &[])?;
     let body = apply_select(render_singleton(t, ctx, s), ctx.query.select.as_deref());
-    Ok(GraphResponse::json(
-        200,
-        entity(context(ctx.base_url, s.context_path(), None, true), body),
-    ))
+    Ok(GraphResponse::json(200, entity(context(ctx.base_url, s.context_path(), None, true), body)))
 }
 
 pub(crate) fn update(
@@ -51,12 +45,8 @@ pub(crate) fn update(
     s: Singleton,
 ) -> Result<GraphResponse, GraphError> {
     let mut body = ctx.body_object()?;
-    for k in [
-        "id",
-        "lastModifiedDateTime",
-        "deletedDateTime",
-        "authenticationMethodConfigurations",
-    ] {
+    for k in ["id", "lastModifiedDateTime", "deletedDateTime", "authenticationMethodConfigurations"]
+    {
         body.remove(k);
     }
     if let Some(k) = s.read_only().iter().find(|k| body.contains_key(**k)) {
@@ -87,10 +77,7 @@ pub(crate) fn update(
             "cross-tenant access settings"
         }
     };
-    let op = AuditOp::Named {
-        activity: format!("Update {name}"),
-        operation: "Update",
-    };
+    let op = AuditOp::Named { activity: format!("Update {name}"), operation: "Update" };
     let audit_coll = match s {
         Singleton::AuthenticationMethodsPolicy => Coll::AuthMethodConfigs,
         Singleton::CrossTenantAccessPolicy | Singleton::CrossTenantDefault => {
@@ -98,14 +85,6 @@ pub(crate) fn update(
         }
         Singleton::AuthorizationPolicy | Singleton::SecurityDefaults => Coll::AuthStrengths,
     };
-    record(
-        t,
-        &ctx.actor,
-        audit_coll,
-        op,
-        s.context_path(),
-        Some(name),
-        changes,
-    );
+    record(t, &ctx.actor, audit_coll, op, s.context_path(), Some(name), changes);
     Ok(GraphResponse::no_content())
 }

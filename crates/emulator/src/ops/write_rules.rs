@@ -27,10 +27,7 @@ pub(crate) enum ObjectWrite {
 /// the User.ReadWrite.All application permission isn't enough privilege to restore deleted
 /// users with administrator roles. The app must be assigned a higher privileged administrator
 /// role"); Privileged Authentication Administrator is the least one that may act on every admin.
-const USER_ROLES: &[&str] = &[
-    GLOBAL_ADMINISTRATOR,
-    PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
-];
+const USER_ROLES: &[&str] = &[GLOBAL_ADMINISTRATOR, PRIVILEGED_AUTHENTICATION_ADMINISTRATOR];
 /// The roles that let an app restore applications and service principals
 /// (directory-deleteditems-restore.md: Global, Application, Cloud Application or Hybrid
 /// Identity Administrator).
@@ -119,10 +116,7 @@ fn check_not_last_owner(t: &Tenant, group: &str, owner: &str) -> Result<(), Grap
         return Ok(());
     };
     let is_user = |id: &str| t.get(Coll::Users, id).is_some();
-    let users_left = owners
-        .iter()
-        .filter(|o| o.as_str() != owner && is_user(o))
-        .count();
+    let users_left = owners.iter().filter(|o| o.as_str() != owner && is_user(o)).count();
     if owners.contains(owner) && is_user(owner) && users_left == 0 {
         return Err(GraphError::bad_request(
             "The group must have at least one owner, hence this owner cannot be removed.",
@@ -170,21 +164,13 @@ pub(crate) fn holds_a_role(t: &Tenant, principal: &str) -> bool {
 /// acting with the roles their users hold; Graph checks those the same way, but no scenario
 /// needs it, so the emulator does not model delegated role checks.
 fn check_app_roles(t: &Tenant, actor: &Actor, roles: &[&str]) -> Result<(), GraphError> {
-    let Actor::App {
-        service_principal_id,
-        ..
-    } = actor
-    else {
+    let Actor::App { service_principal_id, .. } = actor else {
         return Ok(());
     };
     let held = t.coll(Coll::RoleAssignments).values().any(|a| {
         a.get("principalId").and_then(Value::as_str) == Some(service_principal_id.as_str())
-            && a.get("roleDefinitionId")
-                .and_then(Value::as_str)
-                .is_some_and(|r| roles.contains(&r))
-            && a.get("directoryScopeId")
-                .and_then(Value::as_str)
-                .is_none_or(|s| s == "/")
+            && a.get("roleDefinitionId").and_then(Value::as_str).is_some_and(|r| roles.contains(&r))
+            && a.get("directoryScopeId").and_then(Value::as_str).is_none_or(|s| s == "/")
     });
     if held {
         return Ok(());

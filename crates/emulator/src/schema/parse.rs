@@ -18,9 +18,8 @@ impl Schema {
                 if let Some(rest) = header.strip_prefix("enum ") {
                     let (name, def) = parse_enum(rest);
                     schema.enums.insert(name, def);
-                } else if let Some(rest) = header
-                    .strip_prefix("entity ")
-                    .or_else(|| header.strip_prefix("complex "))
+                } else if let Some(rest) =
+                    header.strip_prefix("entity ").or_else(|| header.strip_prefix("complex "))
                 {
                     current = Some(parse_type_header(rest));
                 }
@@ -68,23 +67,13 @@ fn parse_enum(rest: &str) -> (String, EnumDef) {
     let (head, members) = rest.split_once(':').unwrap_or((rest, ""));
     let flags = head.contains("(Flags)");
     let name = head.replace("(Flags)", "").trim().to_string();
-    let all: Vec<String> = members
-        .split(',')
-        .map(|m| m.trim().to_string())
-        .filter(|m| !m.is_empty())
-        .collect();
+    let all: Vec<String> =
+        members.split(',').map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect();
     let (members, evolvable) = match all.iter().position(|m| m == "unknownFutureValue") {
         Some(i) => (all[..=i].to_vec(), all[i + 1..].to_vec()),
         None => (all, Vec::new()),
     };
-    (
-        name,
-        EnumDef {
-            flags,
-            members,
-            evolvable,
-        },
-    )
+    (name, EnumDef { flags, members, evolvable })
 }
 
 fn parse_type_header(rest: &str) -> TypeDef {
@@ -92,19 +81,12 @@ fn parse_type_header(rest: &str) -> TypeDef {
     let is_open = rest.contains("[OpenType]");
     let clean = rest.replace("[abstract]", "").replace("[OpenType]", "");
     let (name, base) = match clean.split_once(':') {
-        Some((n, b)) => (
-            n.trim().to_string(),
-            Some(b.trim().trim_start_matches("graph.").to_string()),
-        ),
+        Some((n, b)) => {
+            (n.trim().to_string(), Some(b.trim().trim_start_matches("graph.").to_string()))
+        }
         None => (clean.trim().to_string(), None),
     };
-    TypeDef {
-        name,
-        base,
-        is_abstract,
-        is_open,
-        props: BTreeMap::new(),
-    }
+    TypeDef { name, base, is_abstract, is_open, props: BTreeMap::new() }
 }
 
 fn parse_prop(line: &str) -> Option<(String, PropDef)> {
@@ -128,12 +110,7 @@ fn parse_prop(line: &str) -> Option<(String, PropDef)> {
     };
     Some((
         name.trim().to_string(),
-        PropDef {
-            ty: parse_type_ref(inner),
-            collection,
-            not_null,
-            nav,
-        },
+        PropDef { ty: parse_type_ref(inner), collection, not_null, nav },
     ))
 }
 

@@ -75,12 +75,9 @@ impl Schema {
 
     fn render_value(&self, prop: &PropDef, value: &Value, opts: RenderOptions) -> Value {
         match value {
-            Value::Array(items) if prop.collection => Value::Array(
-                items
-                    .iter()
-                    .map(|v| self.render_single(&prop.ty, v, opts))
-                    .collect(),
-            ),
+            Value::Array(items) if prop.collection => {
+                Value::Array(items.iter().map(|v| self.render_single(&prop.ty, v, opts)).collect())
+            }
             v => self.render_single(&prop.ty, v, opts),
         }
     }
@@ -103,11 +100,7 @@ impl Schema {
 
 /// The member Graph sends for `m`: itself, or `unknownFutureValue` for an evolvable member.
 fn hide_evolvable<'a>(e: &EnumDef, m: &'a str) -> &'a str {
-    if e.evolvable.iter().any(|x| x == m) {
-        "unknownFutureValue"
-    } else {
-        m
-    }
+    if e.evolvable.iter().any(|x| x == m) { "unknownFutureValue" } else { m }
 }
 
 fn render_enum(e: &EnumDef, value: &Value, opts: RenderOptions) -> Value {

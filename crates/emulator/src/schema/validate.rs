@@ -33,10 +33,7 @@ impl Schema {
         };
         let mut out = Map::new();
         if concrete != declared || def.is_abstract || body.contains_key("@odata.type") {
-            out.insert(
-                "@odata.type".into(),
-                Value::String(format!("#microsoft.graph.{concrete}")),
-            );
+            out.insert("@odata.type".into(), Value::String(format!("#microsoft.graph.{concrete}")));
         }
         for (key, value) in body {
             if key.contains('@') {
@@ -69,9 +66,7 @@ impl Schema {
         let is_abstract = self.types.get(declared).is_some_and(|t| t.is_abstract);
         match body.get("@odata.type").and_then(Value::as_str) {
             Some(given) => {
-                let name = given
-                    .trim_start_matches('#')
-                    .trim_start_matches("microsoft.graph.");
+                let name = given.trim_start_matches('#').trim_start_matches("microsoft.graph.");
                 if self.types.contains_key(name) && self.is_assignable(name, declared) {
                     Ok(name.to_string())
                 } else {
@@ -98,9 +93,7 @@ impl Schema {
     ) -> Result<Value, BodyError> {
         if value.is_null() {
             if prop.not_null && prop.collection {
-                return Err(BodyError::NullNotAllowed {
-                    path: path.to_string(),
-                });
+                return Err(BodyError::NullNotAllowed { path: path.to_string() });
             }
             return Ok(Value::Null);
         }
@@ -132,9 +125,7 @@ impl Schema {
                     let Value::Object(obj) = value else {
                         return Err(wrong(path, "a JSON object"));
                     };
-                    return self
-                        .validate_object(name, obj, path, &["*"])
-                        .map(Value::Object);
+                    return self.validate_object(name, obj, path, &["*"]).map(Value::Object);
                 }
                 // A type the listing does not describe: accept its JSON as given.
                 Ok(value.clone())
@@ -144,26 +135,15 @@ impl Schema {
 }
 
 fn wrong(path: &str, expected: &str) -> BodyError {
-    BodyError::WrongType {
-        path: path.to_string(),
-        expected: expected.to_string(),
-    }
+    BodyError::WrongType { path: path.to_string(), expected: expected.to_string() }
 }
 
 fn join_path(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
 fn display_path(path: &str) -> String {
-    if path.is_empty() {
-        "the request body".to_string()
-    } else {
-        path.to_string()
-    }
+    if path.is_empty() { "the request body".to_string() } else { path.to_string() }
 }
 
 fn validate_prim(p: Prim, value: &Value, path: &str) -> Result<Value, BodyError> {
@@ -173,25 +153,15 @@ fn validate_prim(p: Prim, value: &Value, path: &str) -> Result<Value, BodyError>
         Prim::Int32 => value.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
         Prim::Int64 => value.is_i64() || value.is_u64(),
         Prim::Double => value.is_number(),
-        Prim::DateTimeOffset => value
-            .as_str()
-            .is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok()),
-        Prim::Date => value
-            .as_str()
-            .is_some_and(|s| s.parse::<jiff::civil::Date>().is_ok()),
-        Prim::Duration => value
-            .as_str()
-            .is_some_and(|s| s.parse::<jiff::Span>().is_ok()),
-        Prim::Guid => value
-            .as_str()
-            .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()),
+        Prim::DateTimeOffset => {
+            value.as_str().is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok())
+        }
+        Prim::Date => value.as_str().is_some_and(|s| s.parse::<jiff::civil::Date>().is_ok()),
+        Prim::Duration => value.as_str().is_some_and(|s| s.parse::<jiff::Span>().is_ok()),
+        Prim::Guid => value.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()),
         Prim::Binary => value.as_str().is_some_and(is_base64),
     };
-    if ok {
-        Ok(value.clone())
-    } else {
-        Err(wrong(path, prim_name(p)))
-    }
+    if ok { Ok(value.clone()) } else { Err(wrong(path, prim_name(p))) }
 }
 
 fn is_base64(s: &str) -> bool {
@@ -223,12 +193,7 @@ fn validate_enum(name: &str, e: &EnumDef, value: &Value, path: &str) -> Result<V
         value: v.to_string(),
         enum_name: name.to_string(),
     };
-    let known = |m: &str| {
-        e.members
-            .iter()
-            .chain(&e.evolvable)
-            .any(|x| x.eq_ignore_ascii_case(m))
-    };
+    let known = |m: &str| e.members.iter().chain(&e.evolvable).any(|x| x.eq_ignore_ascii_case(m));
     if e.flags {
         let mut parts = Vec::new();
         for part in s.split(',').map(str::trim) {

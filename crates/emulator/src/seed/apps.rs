@@ -47,11 +47,7 @@ const NAMED_APPS: &[(&str, &str, &[&str])] = &[
     (
         CLEANUP_SCRIPT_APP,
         "Normalises user attributes and group memberships.",
-        &[
-            "User.ReadWrite.All",
-            "Group.ReadWrite.All",
-            "GroupMember.ReadWrite.All",
-        ],
+        &["User.ReadWrite.All", "Group.ReadWrite.All", "GroupMember.ReadWrite.All"],
     ),
 ];
 
@@ -94,21 +90,14 @@ impl Seeder {
         let payroll_app_id = self.payroll(graph_sp, p);
         for (name, notes, perms) in NAMED_APPS {
             let secret = self.secret_metadata("automation");
-            let (app, _, sp) = self.app_and_sp(
-                name,
-                &json!({"notes": notes, "passwordCredentials": [secret]}),
-            );
+            let (app, _, sp) =
+                self.app_and_sp(name, &json!({"notes": notes, "passwordCredentials": [secret]}));
             self.grant(&sp, graph_sp, perms);
-            self.t
-                .add_link(Coll::Applications, LinkKind::Owners, &app, &p.ca_admin);
+            self.t.add_link(Coll::Applications, LinkKind::Owners, &app, &p.ca_admin);
         }
-        let generated_app_ids = (0..generated)
-            .map(|i| self.generated_app(i, graph_sp, p, g))
-            .collect();
-        Apps {
-            payroll_app_id,
-            generated_app_ids,
-        }
+        let generated_app_ids =
+            (0..generated).map(|i| self.generated_app(i, graph_sp, p, g)).collect();
+        Apps { payroll_app_id, generated_app_ids }
     }
 
     fn secret_metadata(&mut self, name: &str) -> Value {
@@ -134,10 +123,8 @@ impl Seeder {
         self.insert(
             Coll::Oauth2PermissionGrants,
             &grant_id,
-            obj(
-                json!({"clientId": payroll_sp, "consentType": "AllPrincipals",
-            "principalId": null, "resourceId": graph_sp, "scope": "openid User.Read"}),
-            ),
+            obj(json!({"clientId": payroll_sp, "consentType": "AllPrincipals",
+            "principalId": null, "resourceId": graph_sp, "scope": "openid User.Read"})),
         );
         let fic = self.t.new_guid();
         let mut body = obj(
@@ -146,12 +133,7 @@ impl Seeder {
         );
         body.insert(PARENT.into(), Value::String(payroll_app.clone()));
         self.insert(Coll::FederatedCredentials, &fic, body);
-        self.t.add_link(
-            Coll::Applications,
-            LinkKind::Owners,
-            &payroll_app,
-            &p.global_admin,
-        );
+        self.t.add_link(Coll::Applications, LinkKind::Owners, &payroll_app, &p.global_admin);
         app_id
     }
 
@@ -177,26 +159,18 @@ impl Seeder {
             "tags": [dept],
         }));
         if i % 5 == 1 || i % 5 == 3 {
-            extra.insert(
-                "passwordCredentials".into(),
-                json!([self.secret_metadata("app secret")]),
-            );
+            extra.insert("passwordCredentials".into(), json!([self.secret_metadata("app secret")]));
         }
         let (app, app_id, sp) = self.app_and_sp(&name, &Value::Object(extra));
         if !p.staff.is_empty() && i.is_multiple_of(2) {
             let owner = p.staff[self.t.rng.random_range(0..p.staff.len())].clone();
-            self.t
-                .add_link(Coll::Applications, LinkKind::Owners, &app, &owner);
+            self.t.add_link(Coll::Applications, LinkKind::Owners, &app, &owner);
         }
         for role in &roles {
             self.assign_app_role_to_group(&sp, &name, role, g);
         }
         if i % 10 == 7 {
-            self.grant(
-                &sp,
-                graph_sp,
-                &[GRAPH_PERMISSIONS[(i / 10) % GRAPH_PERMISSIONS.len()]],
-            );
+            self.grant(&sp, graph_sp, &[GRAPH_PERMISSIONS[(i / 10) % GRAPH_PERMISSIONS.len()]]);
         }
         if i % 5 < 2 {
             let id = self.t.new_opaque_id();
@@ -226,11 +200,9 @@ impl Seeder {
         self.insert(
             Coll::AppRoleAssignments,
             &id,
-            obj(
-                json!({"appRoleId": role["id"], "createdDateTime": self.created,
+            obj(json!({"appRoleId": role["id"], "createdDateTime": self.created,
             "principalDisplayName": group_name, "principalId": group, "principalType": "Group",
-            "resourceDisplayName": app_name, "resourceId": sp}),
-            ),
+            "resourceDisplayName": app_name, "resourceId": sp})),
         );
     }
 }

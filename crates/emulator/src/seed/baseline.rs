@@ -14,10 +14,7 @@ use crate::resource::{Coll, Singleton};
 const CUSTOM_ROLES: &[(&str, &[&str])] = &[
     (
         "Contoso Helpdesk Operator",
-        &[
-            "microsoft.directory/users/standard/read",
-            "microsoft.directory/users/password/update",
-        ],
+        &["microsoft.directory/users/standard/read", "microsoft.directory/users/password/update"],
     ),
     (
         "Contoso App Registration Reviewer",
@@ -28,17 +25,11 @@ const CUSTOM_ROLES: &[(&str, &[&str])] = &[
     ),
     (
         "Contoso Group Steward",
-        &[
-            "microsoft.directory/groups/members/update",
-            "microsoft.directory/groups/owners/update",
-        ],
+        &["microsoft.directory/groups/members/update", "microsoft.directory/groups/owners/update"],
     ),
     (
         "Contoso Device Onboarding",
-        &[
-            "microsoft.directory/devices/create",
-            "microsoft.directory/devices/standard/read",
-        ],
+        &["microsoft.directory/devices/create", "microsoft.directory/devices/standard/read"],
     ),
 ];
 
@@ -149,12 +140,10 @@ impl Seeder {
                 format!("{name} {}", i / CUSTOM_ROLES.len() + 1)
             };
             let id = self.t.new_guid();
-            let body = obj(
-                json!({"description": format!("{name}: a Contoso custom role."),
+            let body = obj(json!({"description": format!("{name}: a Contoso custom role."),
                 "displayName": name, "isBuiltIn": false, "isEnabled": true, "resourceScopes": ["/"],
                 "templateId": id, "version": null,
-                "rolePermissions": [{"allowedResourceActions": actions, "condition": null, "excludedResourceActions": []}]}),
-            );
+                "rolePermissions": [{"allowedResourceActions": actions, "condition": null, "excludedResourceActions": []}]}));
             self.insert(Coll::RoleDefinitions, &id, body);
         }
     }
@@ -203,22 +192,19 @@ impl Seeder {
     pub(super) fn app_and_sp(&mut self, name: &str, extra: &Value) -> (String, String, String) {
         let app_id = self.t.new_guid();
         let app_oid = self.t.new_guid();
-        let mut body = obj(
-            json!({"appId": app_id, "displayName": name, "createdDateTime": self.created,
-            "publisherDomain": self.t.domain, "signInAudience": "AzureADMyOrg"}),
-        );
+        let mut body =
+            obj(json!({"appId": app_id, "displayName": name, "createdDateTime": self.created,
+            "publisherDomain": self.t.domain, "signInAudience": "AzureADMyOrg"}));
         if let Value::Object(m) = extra {
             body.extend(m.clone());
         }
         let app_roles = body.get("appRoles").cloned().unwrap_or(json!([]));
         self.insert(Coll::Applications, &app_oid, body);
         let sp_id = self.t.new_guid();
-        let sp = obj(
-            json!({"appId": app_id, "displayName": name, "appDisplayName": name,
+        let sp = obj(json!({"appId": app_id, "displayName": name, "appDisplayName": name,
             "appOwnerOrganizationId": self.t.tenant_id, "servicePrincipalType": "Application",
             "servicePrincipalNames": [app_id], "signInAudience": "AzureADMyOrg", "accountEnabled": true,
-            "appRoleAssignmentRequired": false, "appRoles": app_roles, "tags": ["WindowsAzureActiveDirectoryIntegratedApp"]}),
-        );
+            "appRoleAssignmentRequired": false, "appRoles": app_roles, "tags": ["WindowsAzureActiveDirectoryIntegratedApp"]}));
         self.insert(Coll::ServicePrincipals, &sp_id, sp);
         (app_oid, app_id, sp_id)
     }
@@ -256,10 +242,8 @@ impl Seeder {
         else {
             return;
         };
-        for role in [
-            "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
-            "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
-        ] {
+        for role in ["7be44c8a-adaf-4e2a-84d6-ab2649e08a13", "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"]
+        {
             self.assign(&sp, role);
         }
     }

@@ -77,13 +77,7 @@ impl Seeder {
         self.user("Pat", "Partner", "pat_fabrikam.com#EXT#", obj(json!({"userType": "Guest", "mail": "pat@fabrikam.com", "otherMails": ["pat@fabrikam.com"],
             "displayName": "Pat Partner (Fabrikam)", "externalUserState": "Accepted", "creationType": "Invitation"})));
         let staff = (0..count).map(|i| self.staff_member(i)).collect();
-        People {
-            bg: bg.to_vec(),
-            global_admin,
-            security_admin,
-            ca_admin,
-            staff,
-        }
+        People { bg: bg.to_vec(), global_admin, security_admin, ca_admin, staff }
     }
 
     fn staff_member(&mut self, i: usize) -> String {
@@ -91,17 +85,13 @@ impl Seeder {
         let last = LAST_NAMES[(i * 7 + i / FIRST_NAMES.len()) % LAST_NAMES.len()];
         let nick = format!("{}.{}{}", first.to_lowercase(), last.to_lowercase(), i);
         let dept = DEPARTMENTS[i % DEPARTMENTS.len()];
-        let mut extra = obj(
-            json!({"department": dept, "jobTitle": format!("{dept} Specialist"),
-            "officeLocation": format!("Building {}", i % 5 + 1), "employeeId": format!("E{:06}", i + 1000)}),
-        );
+        let mut extra = obj(json!({"department": dept, "jobTitle": format!("{dept} Specialist"),
+            "officeLocation": format!("Building {}", i % 5 + 1), "employeeId": format!("E{:06}", i + 1000)}));
         if i % 10 == 9 {
             // Accounts synchronised from on-premises AD: Rewind lists them as "restore on-premises".
             extra.insert("onPremisesSyncEnabled".into(), Value::Bool(true));
-            extra.insert(
-                "onPremisesImmutableId".into(),
-                Value::String(format!("{nick}-immutable")),
-            );
+            extra
+                .insert("onPremisesImmutableId".into(), Value::String(format!("{nick}-immutable")));
             extra.insert(
                 "onPremisesSamAccountName".into(),
                 Value::String(format!("{first}{i}").to_lowercase()),
@@ -155,11 +145,7 @@ impl Seeder {
         );
         self.members(
             &admins,
-            &[
-                p.global_admin.clone(),
-                p.security_admin.clone(),
-                p.ca_admin.clone(),
-            ],
+            &[p.global_admin.clone(), p.security_admin.clone(), p.ca_admin.clone()],
         );
         let all_staff = self.group("All Staff", "allstaff", true, &Value::Null);
         self.members(&all_staff, &p.staff);
@@ -177,12 +163,8 @@ impl Seeder {
             self.members(&g, &members);
             department_groups.push(g);
         }
-        let service_accounts = self.group(
-            "CA - Service Accounts",
-            "ca-service-accounts",
-            false,
-            &Value::Null,
-        );
+        let service_accounts =
+            self.group("CA - Service Accounts", "ca-service-accounts", false, &Value::Null);
         if let Some(last) = p.staff.last() {
             self.members(&service_accounts, std::slice::from_ref(last));
         }
@@ -190,18 +172,11 @@ impl Seeder {
             self.members(&all_staff, std::slice::from_ref(first));
         }
         for g in [&break_glass, &admins, &all_staff] {
-            self.t
-                .add_link(Coll::Groups, LinkKind::Owners, g, &p.global_admin);
+            self.t.add_link(Coll::Groups, LinkKind::Owners, g, &p.global_admin);
         }
         self.group_types(p);
         let generated = self.generated_groups(p, generated);
-        Groups {
-            break_glass,
-            admins,
-            all_staff,
-            service_accounts,
-            generated,
-        }
+        Groups { break_glass, admins, all_staff, service_accounts, generated }
     }
 
     /// The groups real tenants hold beside cloud security and Microsoft 365 groups, each of which
@@ -257,15 +232,12 @@ impl Seeder {
         self.members(&synced, &engineers);
         for (name, people) in [("Region West", in_dept(0)), ("Region East", in_dept(3))] {
             let id = self.t.new_guid();
-            let body = obj(
-                json!({"displayName": name, "description": format!("{name} users."),
+            let body = obj(json!({"displayName": name, "description": format!("{name} users."),
                 "visibility": null, "membershipType": "Assigned", "membershipRule": null,
-                "membershipRuleProcessingState": null, "isMemberManagementRestricted": false}),
-            );
+                "membershipRuleProcessingState": null, "isMemberManagementRestricted": false}));
             self.insert(Coll::AdministrativeUnits, &id, body);
             for m in people.iter().chain(std::iter::once(&synced)) {
-                self.t
-                    .add_link(Coll::AdministrativeUnits, LinkKind::Members, &id, m);
+                self.t.add_link(Coll::AdministrativeUnits, LinkKind::Members, &id, m);
             }
         }
     }
@@ -278,10 +250,7 @@ impl Seeder {
             let word = GROUP_WORDS[i % GROUP_WORDS.len()];
             let unified = i % 4 == 1;
             let (name, nick) = if unified {
-                (
-                    format!("Team {word} {i}"),
-                    format!("team-{}-{i}", word.to_lowercase()),
-                )
+                (format!("Team {word} {i}"), format!("team-{}-{i}", word.to_lowercase()))
             } else {
                 let dept = DEPARTMENTS[i % DEPARTMENTS.len()];
                 (
@@ -347,16 +316,9 @@ impl Seeder {
         self.assign(&p.global_admin, PRIVILEGED_ROLE_ADMINISTRATOR);
         self.eligible(&p.security_admin, GLOBAL_ADMINISTRATOR);
         self.eligible(&p.ca_admin, PRIVILEGED_ROLE_ADMINISTRATOR);
-        let mut privileged = vec![
-            p.global_admin.clone(),
-            p.security_admin.clone(),
-            p.ca_admin.clone(),
-        ];
-        for (n, i) in (0..p.staff.len())
-            .step_by(USERS_PER_ADMIN)
-            .enumerate()
-            .skip(1)
-        {
+        let mut privileged =
+            vec![p.global_admin.clone(), p.security_admin.clone(), p.ca_admin.clone()];
+        for (n, i) in (0..p.staff.len()).step_by(USERS_PER_ADMIN).enumerate().skip(1) {
             let role = BUILTIN_ROLES[ADMIN_ROLES[n % ADMIN_ROLES.len()]];
             let user = p.staff[i].clone();
             if n.is_multiple_of(3) {
@@ -366,13 +328,7 @@ impl Seeder {
             }
             privileged.push(user);
         }
-        for (i, user) in p
-            .staff
-            .iter()
-            .enumerate()
-            .skip(USERS_PER_ADMIN / 2)
-            .step_by(25_000)
-        {
+        for (i, user) in p.staff.iter().enumerate().skip(USERS_PER_ADMIN / 2).step_by(25_000) {
             if i > 0 {
                 self.assign(user, GLOBAL_ADMINISTRATOR);
                 privileged.push(user.clone());

@@ -25,35 +25,23 @@ impl Seeder {
                 "displayName": format!("Branch office {}", i + 1), "isTrusted": i % 2 == 0,
                 "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": format!("198.51.100.{i}/32")}]})))
             .collect();
-        Locations {
-            office,
-            allowed,
-            blocked,
-            branches,
-        }
+        Locations { office, allowed, blocked, branches }
     }
 
     fn location(&mut self, body: Value) -> String {
         let id = self.t.new_guid();
         let mut body = obj(body);
-        body.insert(
-            "createdDateTime".into(),
-            Value::String(self.created.clone()),
-        );
-        body.insert(
-            "modifiedDateTime".into(),
-            Value::String(self.created.clone()),
-        );
+        body.insert("createdDateTime".into(), Value::String(self.created.clone()));
+        body.insert("modifiedDateTime".into(), Value::String(self.created.clone()));
         self.insert(Coll::NamedLocations, &id, body);
         id
     }
 
     fn policy(&mut self, name: &str, state: &str, users: &Value, apps: &Value, extra: &Value) {
         let id = self.t.new_guid();
-        let mut conditions = obj(
-            json!({"users": users, "applications": apps, "clientAppTypes": ["all"],
-            "signInRiskLevels": [], "userRiskLevels": [], "servicePrincipalRiskLevels": []}),
-        );
+        let mut conditions =
+            obj(json!({"users": users, "applications": apps, "clientAppTypes": ["all"],
+            "signInRiskLevels": [], "userRiskLevels": [], "servicePrincipalRiskLevels": []}));
         if let Some(Value::Object(c)) = extra.get("conditions") {
             conditions.extend(c.clone());
         }
@@ -113,20 +101,14 @@ impl Seeder {
     }
 
     fn pick<'a>(&mut self, items: &'a [String], fallback: &'a str) -> &'a str {
-        if items.is_empty() {
-            fallback
-        } else {
-            &items[self.t.rng.random_range(0..items.len())]
-        }
+        if items.is_empty() { fallback } else { &items[self.t.rng.random_range(0..items.len())] }
     }
 
     /// One of ten policy shapes seen in real tenants, naming real groups, apps, roles and
     /// locations of the tenant; every one excludes the break-glass group.
     fn generated_policy(&mut self, i: usize, g: &Groups, l: &Locations, apps: &Apps) {
         let group = self.pick(&g.generated, &g.all_staff).to_string();
-        let app = self
-            .pick(&apps.generated_app_ids, &apps.payroll_app_id)
-            .to_string();
+        let app = self.pick(&apps.generated_app_ids, &apps.payroll_app_id).to_string();
         let users = json!({"includeUsers": [], "excludeUsers": [], "includeGroups": [group], "excludeGroups": [g.break_glass], "includeRoles": [], "excludeRoles": []});
         let all_users = json!({"includeUsers": ["All"], "excludeUsers": [], "includeGroups": [], "excludeGroups": [g.break_glass], "includeRoles": [], "excludeRoles": []});
         let one_app = json!({"includeApplications": [app], "excludeApplications": [], "includeUserActions": [], "includeAuthenticationContextClassReferences": []});

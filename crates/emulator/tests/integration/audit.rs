@@ -14,13 +14,11 @@ async fn every_write_is_audited_with_its_initiator() {
     );
     let writer = h.client_id(rewind_emulator::Access::Write);
     let tick = || {
-        h.emu
-            .with_tenant(|t| t.advance_clock(jiff::SignedDuration::from_secs(60)));
+        h.emu.with_tenant(|t| t.advance_clock(jiff::SignedDuration::from_secs(60)));
     };
     let user = h.new_user("audited.user").await;
     tick();
-    h.patch(&format!("/users/{user}"), &json!({"department": "Audit"}))
-        .await;
+    h.patch(&format!("/users/{user}"), &json!({"department": "Audit"})).await;
     let finance = h.id_named("/groups", "Finance").await;
     tick();
     h.post(
@@ -43,17 +41,11 @@ async fn every_write_is_audited_with_its_initiator() {
     tick();
     h.delete(&format!("/users/{user}")).await;
     tick();
-    h.post(
-        &format!("/directory/deletedItems/{user}/restore"),
-        &json!({}),
-    )
-    .await;
+    h.post(&format!("/directory/deletedItems/{user}/restore"), &json!({})).await;
 
     let records = h.get_all("/auditLogs/directoryAudits").await;
-    let activities: Vec<&str> = records
-        .iter()
-        .map(|r| r["activityDisplayName"].as_str().unwrap())
-        .collect();
+    let activities: Vec<&str> =
+        records.iter().map(|r| r["activityDisplayName"].as_str().unwrap()).collect();
     assert_eq!(
         activities,
         [
@@ -71,10 +63,7 @@ async fn every_write_is_audited_with_its_initiator() {
         assert_eq!(r["initiatedBy"]["app"]["displayName"], "Rewind Writer");
         assert_eq!(r["result"], "success");
     }
-    let update = records
-        .iter()
-        .find(|r| r["activityDisplayName"] == "Update user")
-        .unwrap();
+    let update = records.iter().find(|r| r["activityDisplayName"] == "Update user").unwrap();
     assert_eq!(update["category"], "UserManagement");
     assert_eq!(update["targetResources"][0]["id"], user.as_str());
     let dept = update["targetResources"][0]["modifiedProperties"]
@@ -90,9 +79,7 @@ async fn every_write_is_audited_with_its_initiator() {
     let policy = records.iter().find(|r| r["category"] == "Policy").unwrap();
     assert_eq!(policy["loggedByService"], "Conditional Access");
     let change: Value = serde_json::from_str(
-        policy["targetResources"][0]["modifiedProperties"][0]["newValue"]
-            .as_str()
-            .unwrap(),
+        policy["targetResources"][0]["modifiedProperties"][0]["newValue"].as_str().unwrap(),
     )
     .unwrap();
     assert_eq!(change["state"], "enabledForReportingButNotEnforced");
@@ -107,17 +94,11 @@ async fn every_write_is_audited_with_its_initiator() {
         .await;
     assert_eq!(by_target.len(), 5);
     let by_app = h
-        .get_all(&format!(
-            "/auditLogs/directoryAudits?$filter=initiatedBy/app/appId eq '{writer}'"
-        ))
+        .get_all(&format!("/auditLogs/directoryAudits?$filter=initiatedBy/app/appId eq '{writer}'"))
         .await;
     assert_eq!(by_app.len(), 6);
-    let one = h
-        .get(&format!(
-            "/auditLogs/directoryAudits/{}",
-            records[0]["id"].as_str().unwrap()
-        ))
-        .await;
+    let one =
+        h.get(&format!("/auditLogs/directoryAudits/{}", records[0]["id"].as_str().unwrap())).await;
     assert_eq!(one.body["activityDisplayName"], "Restore user");
 }
 
@@ -136,17 +117,12 @@ async fn late_records_arrive_out_of_order_within_the_window() {
         .filter(|u| u["onPremisesSyncEnabled"] != true)
         .collect();
     let tick = |s: i64| {
-        h.emu
-            .with_tenant(|t| t.advance_clock(jiff::SignedDuration::from_secs(s)));
+        h.emu.with_tenant(|t| t.advance_clock(jiff::SignedDuration::from_secs(s)));
     };
     let mut written = Vec::new();
     for (i, u) in users.iter().take(12).enumerate() {
         let id = u["id"].as_str().unwrap().to_string();
-        h.patch(
-            &format!("/users/{id}"),
-            &json!({"jobTitle": format!("Title {i}")}),
-        )
-        .await;
+        h.patch(&format!("/users/{id}"), &json!({"jobTitle": format!("Title {i}")})).await;
         written.push(id);
         tick(1);
     }
@@ -161,10 +137,7 @@ async fn late_records_arrive_out_of_order_within_the_window() {
             .map(|rec| {
                 (
                     rec["activityDateTime"].as_str().unwrap().to_string(),
-                    rec["targetResources"][0]["id"]
-                        .as_str()
-                        .unwrap()
-                        .to_string(),
+                    rec["targetResources"][0]["id"].as_str().unwrap().to_string(),
                 )
             })
             .collect();
@@ -178,10 +151,6 @@ async fn late_records_arrive_out_of_order_within_the_window() {
         tick(10);
     }
     assert_eq!(seen_at_start, Some(0), "nothing readable at once");
-    assert_eq!(
-        arrived.len(),
-        written.len(),
-        "everything readable by the window's end"
-    );
+    assert_eq!(arrived.len(), written.len(), "everything readable by the window's end");
     assert_ne!(arrived, written, "records arrive out of order");
 }

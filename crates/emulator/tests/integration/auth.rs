@@ -30,12 +30,7 @@ async fn token_errors_name_what_to_fix() {
     )
     .await;
     assert_eq!((s, v["error"].as_str()), (401, Some("invalid_client")));
-    assert!(
-        v["error_description"]
-            .as_str()
-            .unwrap()
-            .starts_with("AADSTS7000215")
-    );
+    assert!(v["error_description"].as_str().unwrap().starts_with("AADSTS7000215"));
     let (s, v) = token_reply(
         &h,
         &[
@@ -68,16 +63,10 @@ async fn token_errors_name_what_to_fix() {
         ],
     )
     .await;
-    assert_eq!(
-        (s, v["error"].as_str()),
-        (400, Some("unsupported_grant_type"))
-    );
+    assert_eq!((s, v["error"].as_str()), (400, Some("unsupported_grant_type")));
     let r = h
         .http
-        .post(format!(
-            "{}/other-tenant/oauth2/v2.0/token",
-            h.emu.info.authority_url
-        ))
+        .post(format!("{}/other-tenant/oauth2/v2.0/token", h.emu.info.authority_url))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", c.client_id.as_str()),
@@ -139,68 +128,33 @@ async fn basic_auth_and_signed_client_assertions_are_accepted() {
             ("scope", "https://graph.microsoft.com/.default".to_string()),
         ]
     };
-    let good = sign_assertion(
-        pem,
-        &c.client_id,
-        &h.token_url(),
-        jsonwebtoken::Algorithm::PS256,
-    );
-    let r = h
-        .http
-        .post(h.token_url())
-        .form(&form(&good))
-        .send()
-        .await
-        .unwrap();
+    let good = sign_assertion(pem, &c.client_id, &h.token_url(), jsonwebtoken::Algorithm::PS256);
+    let r = h.http.post(h.token_url()).form(&form(&good)).send().await.unwrap();
     assert_eq!(r.status(), 401, "no certificate is registered yet");
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("no certificate in keyCredentials")
-    );
+    assert!(r.text().await.unwrap().contains("no certificate in keyCredentials"));
 
     let reader_app = format!("/applications(appId='{}')", c.client_id);
     let cert = json!({"keyCredentials": [{"type": "AsymmetricX509Cert", "usage": "Verify", "displayName": "CN=rewind-test-client",
         "key": certificate_der_base64(pem)}]});
     assert_eq!(h.patch(&reader_app, &cert).await.status, 204);
-    for alg in [
-        jsonwebtoken::Algorithm::PS256,
-        jsonwebtoken::Algorithm::RS256,
-    ] {
+    for alg in [jsonwebtoken::Algorithm::PS256, jsonwebtoken::Algorithm::RS256] {
         let r = h
             .http
             .post(h.token_url())
-            .form(&form(&sign_assertion(
-                pem,
-                &c.client_id,
-                &h.token_url(),
-                alg,
-            )))
+            .form(&form(&sign_assertion(pem, &c.client_id, &h.token_url(), alg)))
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 200, "{alg:?}");
-        let token = r.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let token = r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string();
         let claims: Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD
-                .decode(token.split('.').nth(1).unwrap())
-                .unwrap(),
+            &URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap(),
         )
         .unwrap();
         assert_eq!(claims["appidacr"], "2", "certificate-authenticated");
     }
     let forged = format!("{}.c2lnbmF0dXJl", good.rsplit_once('.').unwrap().0);
-    let r = h
-        .http
-        .post(h.token_url())
-        .form(&form(&forged))
-        .send()
-        .await
-        .unwrap();
+    let r = h.http.post(h.token_url()).form(&form(&forged)).send().await.unwrap();
     assert_eq!(r.status(), 401, "a forged signature is refused");
     let elsewhere = sign_assertion(
         pem,
@@ -208,13 +162,7 @@ async fn basic_auth_and_signed_client_assertions_are_accepted() {
         "https://login.microsoftonline.com/elsewhere/oauth2/v2.0/token",
         jsonwebtoken::Algorithm::PS256,
     );
-    let r = h
-        .http
-        .post(h.token_url())
-        .form(&form(&elsewhere))
-        .send()
-        .await
-        .unwrap();
+    let r = h.http.post(h.token_url()).form(&form(&elsewhere)).send().await.unwrap();
     assert_eq!(r.status(), 401, "the audience must be this endpoint");
 }
 
@@ -224,44 +172,25 @@ async fn missing_bad_and_expired_tokens_get_401() {
     let r = h.send("", Method::GET, "/users", None, &[]).await;
     assert_eq!((r.status, r.code()), (401, "InvalidAuthenticationToken"));
     assert!(r.header("www-authenticate").is_some());
-    let r = h
-        .send("not.a.token", Method::GET, "/users", None, &[])
-        .await;
+    let r = h.send("not.a.token", Method::GET, "/users", None, &[]).await;
     assert_eq!((r.status, r.code()), (401, "InvalidAuthenticationToken"));
-    h.emu
-        .with_tenant(|t| t.advance_clock(jiff::SignedDuration::from_hours(2)));
+    h.emu.with_tenant(|t| t.advance_clock(jiff::SignedDuration::from_hours(2)));
     let r = h.get("/users").await;
     assert_eq!(r.status, 401);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("expired")
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("expired"));
 }
 
 #[tokio::test]
 async fn reader_cannot_write_and_writer_can() {
     let h = Harness::start().await;
     let body = json!({"displayName": "x", "mailEnabled": false, "mailNickname": "x", "securityEnabled": true});
-    let r = h
-        .send(&h.reader, Method::POST, "/groups", Some(&body), &[])
-        .await;
+    let r = h.send(&h.reader, Method::POST, "/groups", Some(&body), &[]).await;
     assert_eq!((r.status, r.code()), (403, "Authorization_RequestDenied"));
-    assert_eq!(
-        r.body["error"]["message"],
-        "Insufficient privileges to complete the operation."
-    );
+    assert_eq!(r.body["error"]["message"], "Insufficient privileges to complete the operation.");
     let r = h.post("/groups", &body).await;
     assert_eq!(r.status, 201);
     let r = h
-        .send(
-            &h.reader,
-            Method::DELETE,
-            "/identity/conditionalAccess/policies/x",
-            None,
-            &[],
-        )
+        .send(&h.reader, Method::DELETE, "/identity/conditionalAccess/policies/x", None, &[])
         .await;
     assert_eq!(r.status, 403);
 }
@@ -276,11 +205,8 @@ async fn roles_come_from_app_role_assignments_on_graph() {
         .find(|c| c.access == Access::Read)
         .unwrap()
         .service_principal_id;
-    let assignments = h
-        .get_all(&format!(
-            "/servicePrincipals/{reader_sp}/appRoleAssignments"
-        ))
-        .await;
+    let assignments =
+        h.get_all(&format!("/servicePrincipals/{reader_sp}/appRoleAssignments")).await;
     let audit = assignments
         .iter()
         .find(|a| a["appRoleId"] == "246dd0d5-5bd0-4def-940b-0421030a5b68")
@@ -300,11 +226,7 @@ async fn roles_come_from_app_role_assignments_on_graph() {
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
     let policies = "/identity/conditionalAccess/policies";
-    assert_eq!(
-        h.get(policies).await.status,
-        200,
-        "an issued token keeps its roles"
-    );
+    assert_eq!(h.get(policies).await.status, 200, "an issued token keeps its roles");
     let fresh = h.token(Access::Read).await;
     let r = h.send(&fresh, Method::GET, policies, None, &[]).await;
     assert_eq!(r.status, 403);

@@ -17,15 +17,9 @@ async fn batches_run_in_dependency_order_and_fail_dependents() {
     let r = h.post("/$batch", &body).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let responses = r.body["responses"].as_array().unwrap();
-    let status = |id: &str| {
-        responses.iter().find(|x| x["id"] == id).unwrap()["status"]
-            .as_u64()
-            .unwrap()
-    };
-    assert_eq!(
-        (status("1"), status("2"), status("3"), status("4")),
-        (201, 200, 404, 424)
-    );
+    let status =
+        |id: &str| responses.iter().find(|x| x["id"] == id).unwrap()["status"].as_u64().unwrap();
+    assert_eq!((status("1"), status("2"), status("3"), status("4")), (201, 200, 404, 424));
     let two = responses.iter().find(|x| x["id"] == "2").unwrap();
     assert_eq!(two["body"]["value"].as_array().unwrap().len(), 1);
 }
@@ -45,18 +39,7 @@ async fn malformed_batches_are_rejected_whole() {
         json!({"requests": [{"id": "1", "method": "GET", "url": "/users", "dependsOn": ["9"]}]});
     assert_eq!(h.post("/$batch", &dangling).await.status, 400);
     let reader_write = json!({"requests": [{"id": "1", "method": "DELETE", "url": "/identity/conditionalAccess/policies/x"}]});
-    let r = h
-        .send(
-            &h.reader,
-            reqwest::Method::POST,
-            "/$batch",
-            Some(&reader_write),
-            &[],
-        )
-        .await;
+    let r = h.send(&h.reader, reqwest::Method::POST, "/$batch", Some(&reader_write), &[]).await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        r.body["responses"][0]["status"], 403,
-        "permissions apply per request"
-    );
+    assert_eq!(r.body["responses"][0]["status"], 403, "permissions apply per request");
 }

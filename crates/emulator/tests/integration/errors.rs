@@ -30,47 +30,19 @@ async fn bad_bodies_get_graph_errors_naming_the_problem() {
         (400, Some("Invalid property 'colour'."))
     );
     let r = h.post("/groups", &json!({"displayName": "x", "mailEnabled": "no", "mailNickname": "x", "securityEnabled": true})).await;
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("'mailEnabled'"),
-        "{}",
-        r.text
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("'mailEnabled'"), "{}", r.text);
     let r = h
-        .post(
-            "/groups",
-            &json!({"displayName": "x", "mailNickname": "x", "securityEnabled": true}),
-        )
+        .post("/groups", &json!({"displayName": "x", "mailNickname": "x", "securityEnabled": true}))
         .await;
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("mailEnabled"),
-        "{}",
-        r.text
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("mailEnabled"), "{}", r.text);
     let r = h.post("/identity/conditionalAccess/policies", &json!({"displayName": "x", "state": "sometimes",
         "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
         "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}})).await;
     assert_eq!(r.status, 400);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("'state'")
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("'state'"));
     let r = h.post("/groups", &json!([1, 2])).await;
     assert_eq!(r.status, 400);
-    let empty = h
-        .http
-        .post(h.url("/groups"))
-        .bearer_auth(&h.writer)
-        .send()
-        .await
-        .unwrap();
+    let empty = h.http.post(h.url("/groups")).bearer_auth(&h.writer).send().await.unwrap();
     assert_eq!(empty.status(), 400);
 }
 
@@ -85,37 +57,15 @@ async fn unknown_ids_paths_and_methods() {
         "/applications(appId='nope')",
     ] {
         let r = h.get(path).await;
-        assert_eq!(
-            (r.status, r.code()),
-            (404, "Request_ResourceNotFound"),
-            "{path}"
-        );
+        assert_eq!((r.status, r.code()), (404, "Request_ResourceNotFound"), "{path}");
     }
     let r = h.get("/widgets").await;
     assert_eq!(r.status, 400);
-    let r = h
-        .send(&h.writer, Method::PUT, "/users", Some(&json!({})), &[])
-        .await;
+    let r = h.send(&h.writer, Method::PUT, "/users", Some(&json!({})), &[]).await;
     assert_eq!(r.status, 405);
-    let r = h
-        .send(
-            &h.reader,
-            Method::GET,
-            "/users?$orderby=displayName",
-            None,
-            &[],
-        )
-        .await;
+    let r = h.send(&h.reader, Method::GET, "/users?$orderby=displayName", None, &[]).await;
     assert_eq!(r.code(), "Request_UnsupportedQuery");
-    let r = h
-        .send(
-            &h.reader,
-            Method::GET,
-            "/users?$skiptoken=garbage",
-            None,
-            &[],
-        )
-        .await;
+    let r = h.send(&h.reader, Method::GET, "/users?$skiptoken=garbage", None, &[]).await;
     assert_eq!(r.status, 400);
 }
 
@@ -138,11 +88,8 @@ async fn oversized_bodies_are_refused() {
 }
 
 fn writer_tenant() -> (Tenant, String) {
-    let t = rewind_emulator::seed_tenant(&SeedOptions {
-        seed: 3,
-        users: 3,
-        ..SeedOptions::default()
-    });
+    let t =
+        rewind_emulator::seed_tenant(&SeedOptions { seed: 3, users: 3, ..SeedOptions::default() });
     let token = t.access_token(rewind_emulator::Access::Write).unwrap();
     (t, token)
 }

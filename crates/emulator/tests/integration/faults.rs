@@ -9,10 +9,7 @@ use serde_json::{Value, json};
 use crate::harness::Harness;
 
 fn header<'a>(r: &'a rewind_emulator::GraphResponse, name: &str) -> Option<&'a str> {
-    r.headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+    r.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
 pub async fn stats(h: &Harness) -> Value {
@@ -35,16 +32,9 @@ async fn throttling_follows_graph_budgets() {
     let ca = "/identity/conditionalAccess/policies";
     assert_eq!(h.direct(&h.reader, Method::Get, ca).status, 200);
     let second = h.direct(&h.reader, Method::Get, ca);
-    assert_eq!(
-        second.status, 429,
-        "CA allows one request per second per tenant"
-    );
-    assert!(
-        header(&second, "Retry-After").is_none(),
-        "CA 429s carry no Retry-After"
-    );
-    h.emu
-        .with_tenant(|t| t.advance_clock(SignedDuration::from_secs(1)));
+    assert_eq!(second.status, 429, "CA allows one request per second per tenant");
+    assert!(header(&second, "Retry-After").is_none(), "CA 429s carry no Retry-After");
+    h.emu.with_tenant(|t| t.advance_clock(SignedDuration::from_secs(1)));
     assert_eq!(h.direct(&h.reader, Method::Get, ca).status, 200);
 
     let first = h.direct(&h.reader, Method::Get, "/users");
@@ -64,21 +54,12 @@ async fn throttling_follows_graph_budgets() {
     );
     assert_eq!(header(&throttled, "Retry-After"), Some("10"));
     assert!(header(&throttled, "x-ms-throttle-information").is_some());
-    assert_eq!(
-        h.direct(&h.writer, Method::Get, "/users").status,
-        200,
-        "budgets are per app"
-    );
-    h.emu
-        .with_tenant(|t| t.advance_clock(SignedDuration::from_secs(10)));
+    assert_eq!(h.direct(&h.writer, Method::Get, "/users").status, 200, "budgets are per app");
+    h.emu.with_tenant(|t| t.advance_clock(SignedDuration::from_secs(10)));
     assert_eq!(h.direct(&h.reader, Method::Get, "/users").status, 200);
 
     for _ in 0..5 {
-        assert_eq!(
-            h.direct(&h.reader, Method::Get, "/auditLogs/directoryAudits")
-                .status,
-            200
-        );
+        assert_eq!(h.direct(&h.reader, Method::Get, "/auditLogs/directoryAudits").status, 200);
     }
     let sixth = h.direct(&h.reader, Method::Get, "/auditLogs/directoryAudits");
     assert_eq!(sixth.status, 429, "audit logs: 5 requests per 10 s");
@@ -112,49 +93,25 @@ async fn replication_lag_hides_new_objects_for_a_while() {
     let r = h.post("/groups", &json!({"displayName": "Lagging", "mailEnabled": false, "mailNickname": "lagging", "securityEnabled": true})).await;
     assert_eq!(r.status, 201);
     let id = r.body["id"].as_str().unwrap().to_string();
-    assert_eq!(
-        h.get(&format!("/groups/{id}")).await.code(),
-        "Request_ResourceNotFound"
-    );
+    assert_eq!(h.get(&format!("/groups/{id}")).await.code(), "Request_ResourceNotFound");
     assert!(
         !h.get_all("/groups?$select=displayName")
             .await
             .iter()
             .any(|g| g["displayName"] == "Lagging")
     );
-    let early = h
-        .send(&h.reader, reqwest::Method::GET, &link, None, &[])
-        .await;
-    assert!(
-        early.body["value"].as_array().unwrap().is_empty(),
-        "not yet visible to delta"
-    );
-    let app = h
-        .post("/applications", &json!({"displayName": "Fresh app"}))
-        .await;
-    let sp = h
-        .post("/servicePrincipals", &json!({"appId": app.body["appId"]}))
-        .await;
+    let early = h.send(&h.reader, reqwest::Method::GET, &link, None, &[]).await;
+    assert!(early.body["value"].as_array().unwrap().is_empty(), "not yet visible to delta");
+    let app = h.post("/applications", &json!({"displayName": "Fresh app"})).await;
+    let sp = h.post("/servicePrincipals", &json!({"appId": app.body["appId"]})).await;
     assert_eq!(sp.status, 400);
-    assert_eq!(
-        sp.body["error"]["details"][0]["code"],
-        "NoBackingApplicationObject"
-    );
+    assert_eq!(sp.body["error"]["details"][0]["code"], "NoBackingApplicationObject");
     assert!(stats(&h).await["lagged"].as_u64().unwrap() >= 2);
 
-    h.emu
-        .with_tenant(|t| t.advance_clock(SignedDuration::from_secs(31)));
+    h.emu.with_tenant(|t| t.advance_clock(SignedDuration::from_secs(31)));
     let token = h.token(rewind_emulator::Access::Read).await;
     assert_eq!(
-        h.send(
-            &token,
-            reqwest::Method::GET,
-            &format!("/groups/{id}"),
-            None,
-            &[]
-        )
-        .await
-        .status,
+        h.send(&token, reqwest::Method::GET, &format!("/groups/{id}"), None, &[]).await.status,
         200
     );
     let late = h
@@ -167,11 +124,7 @@ async fn replication_lag_hides_new_objects_for_a_while() {
         )
         .await;
     assert!(
-        late.body["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|g| g["id"] == id.as_str()),
+        late.body["value"].as_array().unwrap().iter().any(|g| g["id"] == id.as_str()),
         "the change was kept for a later round"
     );
     let writer = h.token(rewind_emulator::Access::Write).await;
@@ -199,15 +152,9 @@ async fn the_faults_api_checks_what_it_is_given() {
         .json()
         .await
         .unwrap();
-    for k in [
-        "preset",
-        "seed",
-        "latency_ms",
-        "error_rate",
-        "replication_lag_ms",
-        "throttle",
-        "scenario",
-    ] {
+    for k in
+        ["preset", "seed", "latency_ms", "error_rate", "replication_lag_ms", "throttle", "scenario"]
+    {
         assert!(get.get(k).is_some(), "{k} in {get}");
     }
     assert_eq!(h.set_faults(&json!({"error_rate": 2})).await.status, 400);
@@ -216,10 +163,6 @@ async fn the_faults_api_checks_what_it_is_given() {
     let mut round_trip = get.clone();
     round_trip["latency_ms"] = json!(5);
     let r = h.set_faults(&round_trip).await;
-    assert_eq!(
-        (r.status, &r.body["latency_ms"]),
-        (200, &json!(5)),
-        "GET, change, PUT works"
-    );
+    assert_eq!((r.status, &r.body["latency_ms"]), (200, &json!(5)), "GET, change, PUT works");
     assert_eq!(h.get("/groups").await.status, 200);
 }

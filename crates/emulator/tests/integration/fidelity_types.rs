@@ -33,10 +33,7 @@ impl Types {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/graph-v1.types"),
         )
         .unwrap();
-        let supplementary = own
-            .split("# Supplementary")
-            .nth(1)
-            .expect("supplementary block");
+        let supplementary = own.split("# Supplementary").nth(1).expect("supplementary block");
         types.add(supplementary, "supplementary");
         types
     }
@@ -56,9 +53,7 @@ impl Types {
                     ));
                     continue;
                 }
-                let rest = h
-                    .trim_start_matches("entity ")
-                    .trim_start_matches("complex ");
+                let rest = h.trim_start_matches("entity ").trim_start_matches("complex ");
                 let rest = rest.split('[').next().unwrap().trim();
                 let (name, base) = match rest.split_once(':') {
                     Some((n, b)) => (
@@ -81,21 +76,13 @@ impl Types {
                 if l.is_empty() || l.starts_with("annotations:") {
                     continue;
                 }
-                let l = if l.starts_with("(from ") {
-                    l.split_once(") ").unwrap().1
-                } else {
-                    l
-                };
+                let l = if l.starts_with("(from ") { l.split_once(") ").unwrap().1 } else { l };
                 let l = l.trim_start_matches("NAV ");
                 let Some((prop, ty)) = l.split_once(':') else {
                     continue;
                 };
-                let ty = ty
-                    .split('[')
-                    .next()
-                    .unwrap()
-                    .replace("NOT NULL", "")
-                    .replace("contained", "");
+                let ty =
+                    ty.split('[').next().unwrap().replace("NOT NULL", "").replace("contained", "");
                 let ty = ty.trim();
                 let (coll, inner) = match ty.strip_prefix("Collection(") {
                     Some(i) => (true, i.trim_end_matches(')').to_string()),
@@ -130,19 +117,14 @@ struct Checker<'a> {
 impl Checker<'_> {
     fn object(&mut self, declared: &str, v: &Value, path: &str) {
         let Some(obj) = v.as_object() else {
-            self.problems
-                .push(format!("{path}: expected an object of {declared}, got {v}"));
+            self.problems.push(format!("{path}: expected an object of {declared}, got {v}"));
             return;
         };
-        let ty = obj
-            .get("@odata.type")
-            .and_then(Value::as_str)
-            .map_or(declared.to_string(), |t| {
-                t.trim_start_matches("#microsoft.graph.").to_string()
-            });
+        let ty = obj.get("@odata.type").and_then(Value::as_str).map_or(declared.to_string(), |t| {
+            t.trim_start_matches("#microsoft.graph.").to_string()
+        });
         if !self.types.props.contains_key(&ty) {
-            self.problems
-                .push(format!("{path}: type {ty} is not in the reference"));
+            self.problems.push(format!("{path}: type {ty} is not in the reference"));
             return;
         }
         for (k, val) in obj {
@@ -151,10 +133,9 @@ impl Checker<'_> {
             }
             let here = format!("{path}.{k}");
             match self.types.prop(&ty, k) {
-                None => self.problems.push(format!(
-                    "{here}: not a property of {ty} ({})",
-                    self.types.origin[&ty]
-                )),
+                None => self
+                    .problems
+                    .push(format!("{here}: not a property of {ty} ({})", self.types.origin[&ty])),
                 Some((pty, coll)) => {
                     self.checked += 1;
                     self.value(pty, *coll, val, &here);
@@ -173,9 +154,9 @@ impl Checker<'_> {
                     .iter()
                     .enumerate()
                     .for_each(|(i, x)| self.value(ty, false, x, &format!("{path}[{i}]"))),
-                None => self
-                    .problems
-                    .push(format!("{path}: expected a collection of {ty}, got {v}")),
+                None => {
+                    self.problems.push(format!("{path}: expected a collection of {ty}, got {v}"));
+                }
             }
             return;
         }
@@ -183,18 +164,14 @@ impl Checker<'_> {
             "Edm.String" | "Edm.Binary" | "Edm.Duration" | "Edm.Date" => v.is_string(),
             "Edm.Boolean" => v.is_boolean(),
             "Edm.Int32" | "Edm.Int64" | "Edm.Double" => v.is_number(),
-            "Edm.DateTimeOffset" => v
-                .as_str()
-                .is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok()),
+            "Edm.DateTimeOffset" => {
+                v.as_str().is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok())
+            }
             "Edm.Guid" => v.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()),
             t if self.types.enums.contains_key(t) => {
                 let (flags, members) = &self.types.enums[t];
                 let s = v.as_str().unwrap_or("");
-                let parts: Vec<&str> = if *flags {
-                    s.split(',').collect()
-                } else {
-                    vec![s]
-                };
+                let parts: Vec<&str> = if *flags { s.split(',').collect() } else { vec![s] };
                 parts.iter().all(|p| members.iter().any(|m| m == p))
             }
             t if self.types.props.contains_key(t) => {
@@ -204,8 +181,7 @@ impl Checker<'_> {
             _ => true,
         };
         if !ok {
-            self.problems
-                .push(format!("{path}: {v} is not a valid {ty}"));
+            self.problems.push(format!("{path}: {v} is not a valid {ty}"));
         }
     }
 }
@@ -224,11 +200,9 @@ async fn populate(h: &Harness) {
             "CA201-Internals-IdentityProtection-AnyApp-AnyPlatform-BLOCK-HighRiskUser",
         )
         .await;
-    h.delete(&format!("/identity/conditionalAccess/policies/{ca}"))
-        .await;
+    h.delete(&format!("/identity/conditionalAccess/policies/{ca}")).await;
     let payroll = h.id_named("/applications", "Contoso Payroll").await;
-    h.post(&format!("/applications/{payroll}/addPassword"), &json!({}))
-        .await;
+    h.post(&format!("/applications/{payroll}/addPassword"), &json!({})).await;
     h.post(
         "/policies/crossTenantAccessPolicy/partners",
         &json!({"tenantId": "9f0e4a1b-1c2d-4e5f-8a9b-0c1d2e3f4a5b"}),
@@ -254,43 +228,19 @@ async fn every_returned_property_is_a_v1_property_of_its_type() {
         ("/groups".into(), "group"),
         ("/applications".into(), "application"),
         ("/servicePrincipals".into(), "servicePrincipal"),
-        (
-            "/directory/administrativeUnits".into(),
-            "administrativeUnit",
-        ),
+        ("/directory/administrativeUnits".into(), "administrativeUnit"),
         ("/oauth2PermissionGrants".into(), "oAuth2PermissionGrant"),
-        (
-            format!("/servicePrincipals/{graph_sp}/appRoleAssignedTo"),
-            "appRoleAssignment",
-        ),
+        (format!("/servicePrincipals/{graph_sp}/appRoleAssignedTo"), "appRoleAssignment"),
         (
             format!("/applications/{payroll}/federatedIdentityCredentials"),
             "federatedIdentityCredential",
         ),
-        (
-            "/identity/conditionalAccess/policies".into(),
-            "conditionalAccessPolicy",
-        ),
-        (
-            "/identity/conditionalAccess/deletedItems/policies".into(),
-            "conditionalAccessPolicy",
-        ),
-        (
-            "/identity/conditionalAccess/namedLocations".into(),
-            "namedLocation",
-        ),
-        (
-            "/policies/authenticationStrengthPolicies".into(),
-            "authenticationStrengthPolicy",
-        ),
-        (
-            "/roleManagement/directory/roleDefinitions".into(),
-            "unifiedRoleDefinition",
-        ),
-        (
-            "/roleManagement/directory/roleAssignments".into(),
-            "unifiedRoleAssignment",
-        ),
+        ("/identity/conditionalAccess/policies".into(), "conditionalAccessPolicy"),
+        ("/identity/conditionalAccess/deletedItems/policies".into(), "conditionalAccessPolicy"),
+        ("/identity/conditionalAccess/namedLocations".into(), "namedLocation"),
+        ("/policies/authenticationStrengthPolicies".into(), "authenticationStrengthPolicy"),
+        ("/roleManagement/directory/roleDefinitions".into(), "unifiedRoleDefinition"),
+        ("/roleManagement/directory/roleAssignments".into(), "unifiedRoleAssignment"),
         (
             "/roleManagement/directory/roleEligibilitySchedules".into(),
             "unifiedRoleEligibilitySchedule",
@@ -300,35 +250,22 @@ async fn every_returned_property_is_a_v1_property_of_its_type() {
             "crossTenantAccessPolicyConfigurationPartner",
         ),
         ("/auditLogs/directoryAudits".into(), "directoryAudit"),
-        (
-            "/directory/deletedItems/microsoft.graph.user".into(),
-            "user",
-        ),
+        ("/directory/deletedItems/microsoft.graph.user".into(), "user"),
     ];
     let singles = [
-        (
-            "/policies/authenticationMethodsPolicy",
-            "authenticationMethodsPolicy",
-        ),
+        ("/policies/authenticationMethodsPolicy", "authenticationMethodsPolicy"),
         ("/policies/authorizationPolicy", "authorizationPolicy"),
         (
             "/policies/identitySecurityDefaultsEnforcementPolicy",
             "identitySecurityDefaultsEnforcementPolicy",
         ),
-        (
-            "/policies/crossTenantAccessPolicy",
-            "crossTenantAccessPolicy",
-        ),
+        ("/policies/crossTenantAccessPolicy", "crossTenantAccessPolicy"),
         (
             "/policies/crossTenantAccessPolicy/default",
             "crossTenantAccessPolicyConfigurationDefault",
         ),
     ];
-    let mut checker = Checker {
-        types: &types,
-        checked: 0,
-        problems: Vec::new(),
-    };
+    let mut checker = Checker { types: &types, checked: 0, problems: Vec::new() };
     for (path, ty) in &lists {
         let items = h.get_all(path).await;
         assert!(!items.is_empty(), "{path} returned nothing to check");
@@ -347,9 +284,5 @@ async fn every_returned_property_is_a_v1_property_of_its_type() {
         checker.problems.len(),
         checker.problems.join("\n")
     );
-    assert!(
-        checker.checked > 5_000,
-        "checked only {} properties",
-        checker.checked
-    );
+    assert!(checker.checked > 5_000, "checked only {} properties", checker.checked);
 }

@@ -24,12 +24,7 @@ impl Reply {
         let headers = r.headers().clone();
         let text = r.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Reply { status, headers, body, text }
     }
 
     pub fn code(&self) -> &str {
@@ -47,29 +42,14 @@ impl Harness {
     }
 
     pub async fn with_users(users: usize) -> Harness {
-        let seed = SeedOptions {
-            seed: 7,
-            users,
-            ..SeedOptions::default()
-        };
-        Self::with_config(EmulatorConfig {
-            seed,
-            ..EmulatorConfig::default()
-        })
-        .await
+        let seed = SeedOptions { seed: 7, users, ..SeedOptions::default() };
+        Self::with_config(EmulatorConfig { seed, ..EmulatorConfig::default() }).await
     }
 
     pub async fn with_config(config: EmulatorConfig) -> Harness {
-        let emu = rewind_emulator::start(config)
-            .await
-            .expect("emulator starts");
+        let emu = rewind_emulator::start(config).await.expect("emulator starts");
         let http = reqwest::Client::new();
-        let mut h = Harness {
-            emu,
-            http,
-            reader: String::new(),
-            writer: String::new(),
-        };
+        let mut h = Harness { emu, http, reader: String::new(), writer: String::new() };
         h.reader = h.token(Access::Read).await;
         h.writer = h.token(Access::Write).await;
         h
@@ -116,12 +96,7 @@ impl Harness {
 
     /// The client id (appId) of one of the emulator's clients.
     pub fn client_id(&self, access: Access) -> String {
-        self.emu
-            .info
-            .client(access)
-            .expect("client")
-            .client_id
-            .clone()
+        self.emu.info.client(access).expect("client").client_id.clone()
     }
 
     pub async fn token(&self, access: Access) -> String {
@@ -136,11 +111,7 @@ impl Harness {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            self.url(path)
-        };
+        let url = if path.starts_with("http") { path.to_string() } else { self.url(path) };
         let mut req = self.http.request(method, url);
         if !token.is_empty() {
             req = req.bearer_auth(token);
@@ -156,31 +127,26 @@ impl Harness {
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        self.send(&self.reader, reqwest::Method::GET, path, None, &[])
-            .await
+        self.send(&self.reader, reqwest::Method::GET, path, None, &[]).await
     }
 
     /// `GET` with a read token issued now: after the emulator clock has moved past the
     /// harness's own tokens.
     pub async fn get_fresh(&self, path: &str) -> Reply {
         let token = self.token(Access::Read).await;
-        self.send(&token, reqwest::Method::GET, path, None, &[])
-            .await
+        self.send(&token, reqwest::Method::GET, path, None, &[]).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
-        self.send(&self.writer, reqwest::Method::POST, path, Some(body), &[])
-            .await
+        self.send(&self.writer, reqwest::Method::POST, path, Some(body), &[]).await
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> Reply {
-        self.send(&self.writer, reqwest::Method::PATCH, path, Some(body), &[])
-            .await
+        self.send(&self.writer, reqwest::Method::PATCH, path, Some(body), &[]).await
     }
 
     pub async fn delete(&self, path: &str) -> Reply {
-        self.send(&self.writer, reqwest::Method::DELETE, path, None, &[])
-            .await
+        self.send(&self.writer, reqwest::Method::DELETE, path, None, &[]).await
     }
 
     /// Follows `@odata.nextLink` to the end and returns every item.
@@ -188,9 +154,7 @@ impl Harness {
         let mut items = Vec::new();
         let mut next = Some(self.url(path));
         while let Some(url) = next {
-            let r = self
-                .send(&self.reader, reqwest::Method::GET, &url, None, &[])
-                .await;
+            let r = self.send(&self.reader, reqwest::Method::GET, &url, None, &[]).await;
             assert_eq!(r.status, 200, "{url}: {}", r.text);
             items.extend(r.body["value"].as_array().cloned().unwrap_or_default());
             next = r.body["@odata.nextLink"].as_str().map(str::to_string);

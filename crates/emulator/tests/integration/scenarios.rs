@@ -23,10 +23,7 @@ async fn run(h: &Harness, name: &str) -> Value {
     assert_eq!(status, 200);
     assert_eq!(report["ran"], true);
     for step in report["steps"].as_array().unwrap() {
-        assert!(
-            step["status"].as_u64().unwrap() < 300,
-            "step failed: {step}"
-        );
+        assert!(step["status"].as_u64().unwrap() < 300, "step failed: {step}");
     }
     let (_, after) = admin(h, reqwest::Method::GET, &format!("scenarios/{name}")).await;
     assert_eq!(after, report, "the report stays readable");
@@ -34,10 +31,7 @@ async fn run(h: &Harness, name: &str) -> Value {
 }
 
 async fn audit_by(h: &Harness, field: &str, id: &str) -> Vec<Value> {
-    h.get_all(&format!(
-        "/auditLogs/directoryAudits?$filter=initiatedBy/{field} eq '{id}'"
-    ))
-    .await
+    h.get_all(&format!("/auditLogs/directoryAudits?$filter=initiatedBy/{field} eq '{id}'")).await
 }
 
 #[tokio::test]
@@ -47,11 +41,8 @@ async fn attacker_escalates_and_weakens_policies_under_its_own_name() {
     let actor = report["actor"]["id"].as_str().unwrap().to_string();
     assert_eq!(report["actor"]["display_name"], "Contoso Automation");
     let records = audit_by(&h, "app/servicePrincipalId", &actor).await;
-    let activities: Vec<&str> = records
-        .iter()
-        .rev()
-        .map(|r| r["activityDisplayName"].as_str().unwrap())
-        .collect();
+    let activities: Vec<&str> =
+        records.iter().rev().map(|r| r["activityDisplayName"].as_str().unwrap()).collect();
     assert_eq!(
         activities,
         [
@@ -65,24 +56,15 @@ async fn attacker_escalates_and_weakens_policies_under_its_own_name() {
     let ga = h.get_all("/roleManagement/directory/roleAssignments").await;
     assert!(ga.iter().any(|a| a["principalId"] == actor.as_str()
         && a["roleDefinitionId"] == "62e90394-69f5-4237-9190-012177145e10"));
-    let bg = h
-        .id_named("/groups", "CA - Break Glass Accounts - Exclude")
-        .await;
+    let bg = h.id_named("/groups", "CA - Break Glass Accounts - Exclude").await;
     let policies = h.get_all("/identity/conditionalAccess/policies").await;
-    let ca001 = policies
-        .iter()
-        .find(|p| p["displayName"].as_str().unwrap().starts_with("CA001"))
-        .unwrap();
+    let ca001 =
+        policies.iter().find(|p| p["displayName"].as_str().unwrap().starts_with("CA001")).unwrap();
     assert!(
-        !ca001["conditions"]["users"]["excludeGroups"]
-            .as_array()
-            .unwrap()
-            .contains(&json!(bg))
+        !ca001["conditions"]["users"]["excludeGroups"].as_array().unwrap().contains(&json!(bg))
     );
-    let ca000 = policies
-        .iter()
-        .find(|p| p["displayName"].as_str().unwrap().starts_with("CA000"))
-        .unwrap();
+    let ca000 =
+        policies.iter().find(|p| p["displayName"].as_str().unwrap().starts_with("CA000")).unwrap();
     assert_eq!(ca000["state"], "enabledForReportingButNotEnforced");
     let prov = h.id_named("/applications", "Contoso Provisioning").await;
     let app = h.get(&format!("/applications/{prov}")).await;
@@ -94,11 +76,7 @@ async fn attacker_escalates_and_weakens_policies_under_its_own_name() {
             .any(|c| c["displayName"] == "sync-backup")
     );
     assert_eq!(
-        h.get_all(&format!(
-            "/applications/{prov}/federatedIdentityCredentials"
-        ))
-        .await
-        .len(),
+        h.get_all(&format!("/applications/{prov}/federatedIdentityCredentials")).await.len(),
         1
     );
 }
@@ -110,10 +88,7 @@ async fn lockout_policy_is_created_by_the_ca_administrator() {
     assert_eq!(report["actor"]["kind"], "user");
     let records = audit_by(&h, "user/id", report["actor"]["id"].as_str().unwrap()).await;
     assert_eq!(records.len(), 1);
-    assert_eq!(
-        records[0]["activityDisplayName"],
-        "Add conditional access policy"
-    );
+    assert_eq!(records[0]["activityDisplayName"], "Add conditional access policy");
     assert!(
         records[0]["initiatedBy"]["user"]["userPrincipalName"]
             .as_str()
@@ -121,15 +96,11 @@ async fn lockout_policy_is_created_by_the_ca_administrator() {
             .starts_with("nestor.wilke@")
     );
     let id = report["steps"][0]["id"].as_str().unwrap();
-    let p = h
-        .get(&format!("/identity/conditionalAccess/policies/{id}"))
-        .await;
+    let p = h.get(&format!("/identity/conditionalAccess/policies/{id}")).await;
     assert_eq!(
         (
             p.body["state"].as_str(),
-            p.body["conditions"]["users"]["excludeGroups"]
-                .as_array()
-                .map(Vec::len)
+            p.body["conditions"]["users"]["excludeGroups"].as_array().map(Vec::len)
         ),
         (Some("enabled"), Some(0))
     );
@@ -141,10 +112,7 @@ async fn mass_delete_removes_a_tenth_and_purges_some_groups() {
     let h = Harness::with_users(200).await;
     let users_before = h.get_all("/users?$select=id").await.len();
     let synced = |users: Vec<Value>| {
-        users
-            .iter()
-            .filter(|u| u["onPremisesSyncEnabled"] == json!(true))
-            .count()
+        users.iter().filter(|u| u["onPremisesSyncEnabled"] == json!(true)).count()
     };
     let synced_before = synced(h.get_all("/users?$select=id,onPremisesSyncEnabled").await);
     assert!(synced_before > 0);
@@ -164,60 +132,33 @@ async fn mass_delete_removes_a_tenth_and_purges_some_groups() {
         synced_before,
         "no synced account deleted"
     );
+    assert_eq!(h.get_all("/users?$select=id").await.len(), users_before - deleted_users);
     assert_eq!(
-        h.get_all("/users?$select=id").await.len(),
-        users_before - deleted_users
-    );
-    assert_eq!(
-        h.get_all("/directory/deletedItems/microsoft.graph.user")
-            .await
-            .len(),
+        h.get_all("/directory/deletedItems/microsoft.graph.user").await.len(),
         deleted_users
     );
-    assert!(
-        steps
-            .iter()
-            .any(|s| s["id"] == service_accounts.as_str() && s["action"] == "delete")
-    );
+    assert!(steps.iter().any(|s| s["id"] == service_accounts.as_str() && s["action"] == "delete"));
     assert_eq!(
-        h.get(&format!("/directory/deletedItems/{service_accounts}"))
-            .await
-            .status,
+        h.get(&format!("/directory/deletedItems/{service_accounts}")).await.status,
         404,
         "a security group is gone for good"
     );
     assert!(h.get_all("/groups?$select=id").await.len() < groups_before);
     let actor = report["actor"]["id"].as_str().unwrap();
-    assert_eq!(
-        audit_by(&h, "app/servicePrincipalId", actor).await.len(),
-        steps.len()
-    );
+    assert_eq!(audit_by(&h, "app/servicePrincipalId", actor).await.len(), steps.len());
 }
 
 #[tokio::test]
 async fn script_gone_wrong_rewrites_users_and_empties_a_ca_group() {
     let h = Harness::start().await;
     let report = run(&h, "script-gone-wrong").await;
-    let updated = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["action"] == "update")
-        .count();
-    assert_eq!(
-        updated, 4,
-        "a fifth of the staff a script may write (cloud-only, no role)"
-    );
-    let unassigned = h
-        .get_all("/users?$filter=department eq 'Unassigned'&$select=id")
-        .await;
+    let updated =
+        report["steps"].as_array().unwrap().iter().filter(|s| s["action"] == "update").count();
+    assert_eq!(updated, 4, "a fifth of the staff a script may write (cloud-only, no role)");
+    let unassigned = h.get_all("/users?$filter=department eq 'Unassigned'&$select=id").await;
     assert_eq!(unassigned.len(), updated);
     let admins = h.id_named("/groups", "Privileged Admins").await;
-    assert!(
-        h.get_all(&format!("/groups/{admins}/members"))
-            .await
-            .is_empty()
-    );
+    assert!(h.get_all(&format!("/groups/{admins}/members")).await.is_empty());
     let ca100 = h
         .get_all("/identity/conditionalAccess/policies")
         .await
@@ -225,10 +166,7 @@ async fn script_gone_wrong_rewrites_users_and_empties_a_ca_group() {
         .find(|p| p["displayName"].as_str().unwrap().starts_with("CA100"))
         .unwrap();
     assert!(
-        ca100["conditions"]["users"]["includeGroups"]
-            .as_array()
-            .unwrap()
-            .contains(&json!(admins)),
+        ca100["conditions"]["users"]["includeGroups"].as_array().unwrap().contains(&json!(admins)),
         "the emptied group is one a CA policy includes"
     );
 }

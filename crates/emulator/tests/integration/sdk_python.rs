@@ -29,18 +29,11 @@ async fn official_python_sdk_reads_the_tenant() {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/read_tenant.py");
     let out = tokio::process::Command::new(python())
         .arg(script)
-        .env(
-            "REWIND_EMULATOR_INFO",
-            serde_json::to_string(&h.emu.info).unwrap(),
-        )
+        .env("REWIND_EMULATOR_INFO", serde_json::to_string(&h.emu.info).unwrap())
         .output()
         .await
         .expect("python runs");
-    assert!(
-        out.status.success(),
-        "SDK script failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "SDK script failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let read: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
     assert_eq!(read["users"], 31);
     assert_eq!(read["distinct_users"], 31);
@@ -50,21 +43,12 @@ async fn official_python_sdk_reads_the_tenant() {
     assert_eq!(read["policies"], 7);
     assert_eq!(read["mfa_policy_state"], "enabled");
     assert_eq!(read["mfa_policy_controls"], serde_json::json!(["mfa"]));
-    assert_eq!(
-        read["mfa_policy_excluded_groups"].as_array().unwrap().len(),
-        1
-    );
+    assert_eq!(read["mfa_policy_excluded_groups"].as_array().unwrap().len(), 1);
     assert_eq!(read["strength_name"], "Phishing-resistant MFA");
     assert_eq!(
-        (
-            read["ip_locations"].as_u64(),
-            read["country_locations"].as_u64()
-        ),
+        (read["ip_locations"].as_u64(), read["country_locations"].as_u64()),
         (Some(1), Some(2)),
         "head office; allowed and blocked countries"
     );
-    assert_eq!(
-        read["ip_ranges"],
-        serde_json::json!(["203.0.113.0/24", "2001:db8:1234::/48"])
-    );
+    assert_eq!(read["ip_ranges"], serde_json::json!(["203.0.113.0/24", "2001:db8:1234::/48"]));
 }

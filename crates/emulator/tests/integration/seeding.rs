@@ -27,36 +27,15 @@ fn objects(t: &rewind_emulator::Tenant) -> usize {
 #[test]
 fn presets_have_the_sizes_they_promise() {
     let tiny = seed_tenant(&Preset::Tiny.options(1));
-    assert!(
-        (25..=45).contains(&objects(&tiny)),
-        "tiny has {}",
-        objects(&tiny)
-    );
+    assert!((25..=45).contains(&objects(&tiny)), "tiny has {}", objects(&tiny));
     let small = seed_tenant(&Preset::Small.options(1));
-    assert!(
-        (400..=650).contains(&objects(&small)),
-        "small has {}",
-        objects(&small)
-    );
+    assert!((400..=650).contains(&objects(&small)), "small has {}", objects(&small));
     let medium = seed_tenant(&Preset::Medium.options(1));
-    assert!(
-        (18_000..=22_000).contains(&objects(&medium)),
-        "medium has {}",
-        objects(&medium)
-    );
+    assert!((18_000..=22_000).contains(&objects(&medium)), "medium has {}", objects(&medium));
     assert_eq!(medium.count(Coll::CaPolicies), 60);
-    let explicit = seed_tenant(&SeedOptions {
-        seed: 2,
-        users: 40,
-        groups: 12,
-        apps: 6,
-        policies: 15,
-    });
-    assert_eq!(
-        explicit.count(Coll::Users),
-        46,
-        "40 staff and 6 named people"
-    );
+    let explicit =
+        seed_tenant(&SeedOptions { seed: 2, users: 40, groups: 12, apps: 6, policies: 15 });
+    assert_eq!(explicit.count(Coll::Users), 46, "40 staff and 6 named people");
     assert_eq!(explicit.count(Coll::CaPolicies), 15);
 }
 
@@ -70,12 +49,7 @@ fn the_same_seed_gives_a_byte_identical_tenant() {
 }
 
 fn ids(v: &Value) -> Vec<String> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
+    v.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
 }
 
 #[tokio::test]
@@ -109,17 +83,14 @@ async fn a_small_tenant_is_realistic_and_its_policies_name_real_objects() {
         .iter()
         .map(|l| l["id"].as_str().unwrap().to_string())
         .collect();
-    let break_glass = h
-        .id_named("/groups", "CA - Break Glass Accounts - Exclude")
-        .await;
+    let break_glass = h.id_named("/groups", "CA - Break Glass Accounts - Exclude").await;
     let bg_members = h.get_all(&format!("/groups/{break_glass}/members")).await;
     assert_eq!(bg_members.len(), 2, "two break-glass accounts");
-    assert!(bg_members.iter().all(|m| {
-        m["userPrincipalName"]
-            .as_str()
-            .unwrap()
-            .starts_with("bg-admin")
-    }));
+    assert!(
+        bg_members
+            .iter()
+            .all(|m| { m["userPrincipalName"].as_str().unwrap().starts_with("bg-admin") })
+    );
 
     let policies = h.get_all("/identity/conditionalAccess/policies").await;
     assert_eq!(policies.len(), 20);
@@ -130,22 +101,11 @@ async fn a_small_tenant_is_realistic_and_its_policies_name_real_objects() {
             "{} must exclude break glass",
             p["displayName"]
         );
-        for g in ids(&users["includeGroups"])
-            .iter()
-            .chain(&ids(&users["excludeGroups"]))
-        {
-            assert!(
-                groups.contains(g),
-                "{} names a missing group {g}",
-                p["displayName"]
-            );
+        for g in ids(&users["includeGroups"]).iter().chain(&ids(&users["excludeGroups"])) {
+            assert!(groups.contains(g), "{} names a missing group {g}", p["displayName"]);
         }
         for r in ids(&users["includeRoles"]) {
-            assert!(
-                roles.contains(&r),
-                "{} names a missing role {r}",
-                p["displayName"]
-            );
+            assert!(roles.contains(&r), "{} names a missing role {r}", p["displayName"]);
         }
         for a in ids(&p["conditions"]["applications"]["includeApplications"]) {
             assert!(
@@ -156,10 +116,7 @@ async fn a_small_tenant_is_realistic_and_its_policies_name_real_objects() {
             );
         }
         let locs = &p["conditions"]["locations"];
-        for l in ids(&locs["includeLocations"])
-            .iter()
-            .chain(&ids(&locs["excludeLocations"]))
-        {
+        for l in ids(&locs["includeLocations"]).iter().chain(&ids(&locs["excludeLocations"])) {
             assert!(
                 ["All", "AllTrusted"].contains(&l.as_str()) || locations.contains(l),
                 "{} names a missing location {l}",
@@ -167,74 +124,34 @@ async fn a_small_tenant_is_realistic_and_its_policies_name_real_objects() {
             );
         }
     }
-    let states: HashSet<&str> = policies
-        .iter()
-        .map(|p| p["state"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        states.len(),
-        3,
-        "enabled, report-only and disabled policies: {states:?}"
-    );
+    let states: HashSet<&str> = policies.iter().map(|p| p["state"].as_str().unwrap()).collect();
+    assert_eq!(states.len(), 3, "enabled, report-only and disabled policies: {states:?}");
 
     let assignments = h.get_all("/roleManagement/directory/roleAssignments").await;
     let ga = "62e90394-69f5-4237-9190-012177145e10";
-    assert!(
-        assignments
-            .iter()
-            .filter(|a| a["roleDefinitionId"] == ga)
-            .count()
-            >= 3
-    );
-    assert!(
-        !h.get_all("/roleManagement/directory/roleEligibilitySchedules")
-            .await
-            .is_empty()
-    );
+    assert!(assignments.iter().filter(|a| a["roleDefinitionId"] == ga).count() >= 3);
+    assert!(!h.get_all("/roleManagement/directory/roleEligibilitySchedules").await.is_empty());
     assert!(
         h.get_all("/roleManagement/directory/roleDefinitions")
             .await
             .iter()
             .any(|r| r["isBuiltIn"] == false)
     );
-    let nl = h
-        .get_all("/identity/conditionalAccess/namedLocations")
-        .await;
-    assert!(
-        nl.iter()
-            .any(|l| l["@odata.type"] == "#microsoft.graph.ipNamedLocation")
-    );
-    assert!(
-        nl.iter()
-            .any(|l| l["@odata.type"] == "#microsoft.graph.countryNamedLocation")
-    );
+    let nl = h.get_all("/identity/conditionalAccess/namedLocations").await;
+    assert!(nl.iter().any(|l| l["@odata.type"] == "#microsoft.graph.ipNamedLocation"));
+    assert!(nl.iter().any(|l| l["@odata.type"] == "#microsoft.graph.countryNamedLocation"));
     let strengths = h.get_all("/policies/authenticationStrengthPolicies").await;
-    assert_eq!(
-        strengths
-            .iter()
-            .filter(|s| s["policyType"] == "builtIn")
-            .count(),
-        3
-    );
+    assert_eq!(strengths.iter().filter(|s| s["policyType"] == "builtIn").count(), 3);
     assert!(strengths.iter().any(|s| s["policyType"] == "custom"));
     assert!(!h.get_all("/oauth2PermissionGrants").await.is_empty());
     let bg = bg_members[0]["id"].as_str().unwrap();
-    let methods = h
-        .get_all(&format!("/users/{bg}/authentication/methods"))
-        .await;
+    let methods = h.get_all(&format!("/users/{bg}/authentication/methods")).await;
     assert!(
-        methods
-            .iter()
-            .any(|m| m["@odata.type"] == "#microsoft.graph.fido2AuthenticationMethod")
+        methods.iter().any(|m| m["@odata.type"] == "#microsoft.graph.fido2AuthenticationMethod")
     );
     let all_staff = h.id_named("/groups", "All Staff").await;
     let members = h.get_all(&format!("/groups/{all_staff}/members")).await;
-    assert!(
-        members
-            .iter()
-            .any(|m| m["@odata.type"] == "#microsoft.graph.group"),
-        "groups nest"
-    );
+    assert!(members.iter().any(|m| m["@odata.type"] == "#microsoft.graph.group"), "groups nest");
 }
 
 /// PIM as a real tenant shows it: an activation and a time-bound assignment are plain entries
@@ -243,9 +160,7 @@ async fn a_small_tenant_is_realistic_and_its_policies_name_real_objects() {
 #[tokio::test]
 async fn activations_and_time_bound_assignments_show_their_schedules_and_end() {
     let h = Harness::start().await;
-    let schedules = h
-        .get_all("/roleManagement/directory/roleAssignmentSchedules")
-        .await;
+    let schedules = h.get_all("/roleManagement/directory/roleAssignmentSchedules").await;
     let assignments = h.get_all("/roleManagement/directory/roleAssignments").await;
     assert_eq!(schedules.len(), assignments.len());
     let of_type = |t: &str| -> Vec<&Value> {
@@ -259,23 +174,14 @@ async fn activations_and_time_bound_assignments_show_their_schedules_and_end() {
     };
     let activated = of_type("Activated");
     let time_bound = of_type("Assigned");
-    assert_eq!(
-        (activated.len(), time_bound.len()),
-        (1, 1),
-        "{schedules:#?}"
-    );
+    assert_eq!((activated.len(), time_bound.len()), (1, 1), "{schedules:#?}");
     for s in [activated[0], time_bound[0]] {
         assert!(
-            assignments
-                .iter()
-                .any(|a| a["id"] == s["id"] && a["principalId"] == s["principalId"])
+            assignments.iter().any(|a| a["id"] == s["id"] && a["principalId"] == s["principalId"])
         );
     }
-    h.emu
-        .with_tenant(|t| t.advance_clock(jiff::SignedDuration::from_hours(8)));
-    let r = h
-        .get_fresh("/roleManagement/directory/roleAssignments")
-        .await;
+    h.emu.with_tenant(|t| t.advance_clock(jiff::SignedDuration::from_hours(8)));
+    let r = h.get_fresh("/roleManagement/directory/roleAssignments").await;
     let left = r.body["value"].as_array().unwrap();
     assert_eq!(left.len(), assignments.len() - 1, "the activation ended");
     assert!(left.iter().all(|a| a["id"] != activated[0]["id"]));

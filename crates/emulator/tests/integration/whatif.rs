@@ -98,10 +98,7 @@ async fn what_if_answers_in_graph_shapes() {
     assert!(names.iter().any(|n| n.starts_with("CA001-")), "{names:?}");
     // A signal not given leaves a condition unknown: the policy is not said to apply.
     let unknown = h
-        .post(
-            "/identity/conditionalAccess/evaluate",
-            &request(&adele, portal, &json!({}), false),
-        )
+        .post("/identity/conditionalAccess/evaluate", &request(&adele, portal, &json!({}), false))
         .await;
     let block = unknown.body["value"]
         .as_array()
@@ -142,14 +139,8 @@ async fn bad_what_if_requests_say_what_to_fix() {
             request("x", "y", &json!({"devicePlatform": "beos"}), false),
             "Invalid value 'beos' for signInConditions.devicePlatform",
         ),
-        (
-            request("x", "y", &json!({"ipAddress": "300.1.1.1"}), false),
-            "is not an IP address",
-        ),
-        (
-            request("nobody", "y", &json!({}), false),
-            "no user 'nobody'",
-        ),
+        (request("x", "y", &json!({"ipAddress": "300.1.1.1"}), false), "is not an IP address"),
+        (request("nobody", "y", &json!({}), false), "no user 'nobody'"),
     ] {
         let r = h.post("/identity/conditionalAccess/evaluate", &body).await;
         assert_eq!(r.status, 400, "{body}");

@@ -20,9 +20,7 @@ async fn user_synced(h: &Harness, synced: bool) -> String {
 async fn synchronised_objects_refuse_cloud_writes_but_cloud_ones_take_them() {
     let h = Harness::start().await;
     let synced = user_synced(&h, true).await;
-    let r = h
-        .patch(&format!("/users/{synced}"), &json!({"jobTitle": "x"}))
-        .await;
+    let r = h.patch(&format!("/users/{synced}"), &json!({"jobTitle": "x"})).await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert!(r.text.contains("on-premises mastered"), "{}", r.text);
     assert_eq!(h.delete(&format!("/users/{synced}")).await.status, 400);
@@ -35,9 +33,7 @@ async fn synchronised_objects_refuse_cloud_writes_but_cloud_ones_take_them() {
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
-    let r = h
-        .patch(&format!("/users/{cloud}"), &json!({"jobTitle": "x"}))
-        .await;
+    let r = h.patch(&format!("/users/{cloud}"), &json!({"jobTitle": "x"})).await;
     assert_eq!(r.status, 204, "{}", r.text);
 }
 
@@ -47,22 +43,13 @@ async fn dynamic_and_exchange_groups_refuse_member_writes_with_403() {
     let user = user_synced(&h, false).await;
     let bind =
         json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{user}")});
-    for name in [
-        "Sales (dynamic)",
-        "Security Alerts",
-        "Company Announcements",
-    ] {
+    for name in ["Sales (dynamic)", "Security Alerts", "Company Announcements"] {
         let group = h.id_named("/groups", name).await;
-        let r = h
-            .post(&format!("/groups/{group}/members/$ref"), &bind)
-            .await;
+        let r = h.post(&format!("/groups/{group}/members/$ref"), &bind).await;
         assert_eq!(r.status, 403, "{name}: {}", r.text);
         assert_eq!(r.code(), "Authorization_RequestDenied");
         let r = h
-            .patch(
-                &format!("/groups/{group}"),
-                &json!({"members@odata.bind": [bind["@odata.id"]]}),
-            )
+            .patch(&format!("/groups/{group}"), &json!({"members@odata.bind": [bind["@odata.id"]]}))
             .await;
         assert_eq!(r.status, 403, "{name} by bind: {}", r.text);
     }
@@ -88,12 +75,7 @@ async fn the_last_user_owner_of_a_group_cannot_be_removed() {
             .await;
         assert_eq!(r.status, 204, "{}", r.text);
     }
-    assert_eq!(
-        h.delete(&format!("/groups/{group}/owners/{a}/$ref"))
-            .await
-            .status,
-        204
-    );
+    assert_eq!(h.delete(&format!("/groups/{group}/owners/{a}/$ref")).await.status, 204);
     let r = h.delete(&format!("/groups/{group}/owners/{b}/$ref")).await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert!(r.text.contains("at least one owner"), "{}", r.text);
@@ -102,13 +84,11 @@ async fn the_last_user_owner_of_a_group_cannot_be_removed() {
 /// The role assignments that give the emulator's write app its directory roles.
 async fn writer_role_assignments(h: &Harness) -> Vec<String> {
     let sp = writer_sp(h).await;
-    h.get_all(&format!(
-        "/roleManagement/directory/roleAssignments?$filter=principalId eq '{sp}'"
-    ))
-    .await
-    .iter()
-    .filter_map(|a| a["id"].as_str().map(str::to_string))
-    .collect()
+    h.get_all(&format!("/roleManagement/directory/roleAssignments?$filter=principalId eq '{sp}'"))
+        .await
+        .iter()
+        .filter_map(|a| a["id"].as_str().map(str::to_string))
+        .collect()
 }
 
 #[tokio::test]
@@ -118,24 +98,15 @@ async fn admins_and_applications_need_a_directory_role_not_only_a_permission() {
         .get_all("/users?$select=id,userPrincipalName")
         .await
         .into_iter()
-        .find(|u| {
-            u["userPrincipalName"]
-                .as_str()
-                .unwrap()
-                .starts_with("bg-admin")
-        })
+        .find(|u| u["userPrincipalName"].as_str().unwrap().starts_with("bg-admin"))
         .and_then(|u| u["id"].as_str().map(str::to_string))
         .unwrap();
-    let app = h
-        .post("/applications", &json!({"displayName": "Inventory"}))
-        .await;
+    let app = h.post("/applications", &json!({"displayName": "Inventory"})).await;
     let (app, app_id) = (
         app.body["id"].as_str().unwrap().to_string(),
         app.body["appId"].as_str().unwrap().to_string(),
     );
-    let sp = h
-        .post("/servicePrincipals", &json!({"appId": app_id}))
-        .await;
+    let sp = h.post("/servicePrincipals", &json!({"appId": app_id})).await;
     let sp = sp.body["id"].as_str().unwrap().to_string();
     assert_eq!(h.delete(&format!("/applications/{app}")).await.status, 204);
 
@@ -143,22 +114,13 @@ async fn admins_and_applications_need_a_directory_role_not_only_a_permission() {
     let assignments = writer_role_assignments(&h).await;
     assert_eq!(assignments.len(), 2);
     for a in &assignments {
-        let r = h
-            .delete(&format!("/roleManagement/directory/roleAssignments/{a}"))
-            .await;
+        let r = h.delete(&format!("/roleManagement/directory/roleAssignments/{a}")).await;
         assert_eq!(r.status, 204, "{}", r.text);
     }
-    let r = h
-        .patch(&format!("/users/{bg}"), &json!({"accountEnabled": false}))
-        .await;
+    let r = h.patch(&format!("/users/{bg}"), &json!({"accountEnabled": false})).await;
     assert_eq!(r.status, 403, "a break-glass account: {}", r.text);
     assert!(r.text.contains("directory role"), "{}", r.text);
-    let r = h
-        .post(
-            &format!("/directory/deletedItems/{app}/restore"),
-            &json!({}),
-        )
-        .await;
+    let r = h.post(&format!("/directory/deletedItems/{app}/restore"), &json!({})).await;
     assert_eq!(r.status, 403, "restoring an application: {}", r.text);
 
     // With Application Administrator the application comes back — without its service
@@ -170,27 +132,18 @@ async fn admins_and_applications_need_a_directory_role_not_only_a_permission() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let r = h
-        .post(
-            &format!("/directory/deletedItems/{app}/restore"),
-            &json!({}),
-        )
-        .await;
+    let r = h.post(&format!("/directory/deletedItems/{app}/restore"), &json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(h.get(&format!("/servicePrincipals/{sp}")).await.status, 404);
     let binned = h.get(&format!("/directory/deletedItems/{sp}")).await;
     assert_eq!(binned.status, 200, "{}", binned.text);
-    let r = h
-        .post(&format!("/directory/deletedItems/{sp}/restore"), &json!({}))
-        .await;
+    let r = h.post(&format!("/directory/deletedItems/{sp}/restore"), &json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
 async fn writer_sp(h: &Harness) -> String {
     let writer = h.client_id(rewind_emulator::Access::Write);
-    h.get(&format!("/servicePrincipals(appId='{writer}')"))
-        .await
-        .body["id"]
+    h.get(&format!("/servicePrincipals(appId='{writer}')")).await.body["id"]
         .as_str()
         .unwrap()
         .to_string()
@@ -208,13 +161,8 @@ async fn an_api_uri_must_name_the_application_itself() {
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert!(r.text.contains("own appId"), "{}", r.text);
-    let r = h
-        .post("/applications", &json!({"displayName": "Reborn"}))
-        .await;
-    let (id, app_id) = (
-        r.body["id"].as_str().unwrap(),
-        r.body["appId"].as_str().unwrap(),
-    );
+    let r = h.post("/applications", &json!({"displayName": "Reborn"})).await;
+    let (id, app_id) = (r.body["id"].as_str().unwrap(), r.body["appId"].as_str().unwrap());
     let r = h
         .patch(
             &format!("/applications/{id}"),
@@ -237,9 +185,7 @@ async fn a_write_can_fail_after_it_was_applied() {
         .await;
     assert_eq!(r.status, 500, "{}", r.text);
     h.set_faults(&json!({})).await;
-    let found: Vec<Value> = h
-        .get_all("/groups?$filter=displayName eq 'Applied anyway'")
-        .await;
+    let found: Vec<Value> = h.get_all("/groups?$filter=displayName eq 'Applied anyway'").await;
     assert_eq!(found.len(), 1, "the group was created");
     let stats = crate::faults::stats(&h).await;
     assert_eq!(stats["failed_after_commit"], 1, "{stats}");
@@ -271,10 +217,7 @@ async fn guests_are_invited_not_created() {
     assert_eq!(user.body["userType"], "Guest");
     assert_eq!(user.body["creationType"], "Invitation");
     assert_eq!(user.body["externalUserState"], "PendingAcceptance");
-    assert_eq!(
-        user.body["userPrincipalName"],
-        format!("sam_contoso.org#EXT#@{domain}")
-    );
+    assert_eq!(user.body["userPrincipalName"], format!("sam_contoso.org#EXT#@{domain}"));
     // Inviting the same address again answers with the same guest.
     let again = h.post("/invitations", &invite).await;
     assert_eq!(again.body["invitedUser"]["id"], id.as_str());

@@ -12,11 +12,7 @@ use crate::diff::property_changes;
 /// it). `None` when the object does not exist now: a property cannot be put on nothing.
 pub fn with_property(live: Option<&Value>, target: Option<&Value>, path: &str) -> Option<Value> {
     let mut out = live?.clone();
-    set_path(
-        &mut out,
-        path,
-        target.and_then(|t| get_path(t, path)).cloned(),
-    );
+    set_path(&mut out, path, target.and_then(|t| get_path(t, path)).cloned());
     Some(out)
 }
 
@@ -37,9 +33,7 @@ pub fn set_path(v: &mut Value, path: &str, value: Option<Value>) {
         let Some(map) = here.as_object_mut() else {
             return;
         };
-        here = map
-            .entry(seg.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
+        here = map.entry(seg.to_string()).or_insert_with(|| Value::Object(Map::new()));
     }
     if !here.is_object() {
         *here = Value::Object(Map::new());
@@ -124,15 +118,9 @@ fn record(undo: &mut BTreeMap<Undo, Option<Value>>, old: &Value, new: &Value, by
             for e in list {
                 let key = e.to_string();
                 let (mine, undone) = if put_back {
-                    (
-                        Undo::Add(c.path.clone(), key.clone()),
-                        Undo::Remove(c.path.clone(), key),
-                    )
+                    (Undo::Add(c.path.clone(), key.clone()), Undo::Remove(c.path.clone(), key))
                 } else {
-                    (
-                        Undo::Remove(c.path.clone(), key.clone()),
-                        Undo::Add(c.path.clone(), key),
-                    )
+                    (Undo::Remove(c.path.clone(), key.clone()), Undo::Add(c.path.clone(), key))
                 };
                 if by_actor {
                     // The actor reverting their own earlier edit cancels it.
@@ -152,10 +140,8 @@ fn edit_set(v: &mut Value, path: &str, element: &str, add: bool) {
     let Ok(e) = serde_json::from_str::<Value>(element) else {
         return;
     };
-    let mut items: Vec<Value> = get_path(v, path)
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let mut items: Vec<Value> =
+        get_path(v, path).and_then(Value::as_array).cloned().unwrap_or_default();
     items.retain(|x| *x != e);
     if add {
         items.push(e);
@@ -218,10 +204,7 @@ mod tests {
     use serde_json::json;
 
     fn v(object: Value, by_actor: bool) -> Version {
-        Version {
-            object: Some(object),
-            by_actor,
-        }
+        Version { object: Some(object), by_actor }
     }
 
     #[test]
@@ -256,10 +239,7 @@ mod tests {
             v(json!({"department": "Unassigned"}), true),
             v(json!({"department": "Finance"}), false),
         ];
-        assert_eq!(
-            undo_actor(Some(&before), &chain),
-            Some(json!({"department": "Finance"}))
-        );
+        assert_eq!(undo_actor(Some(&before), &chain), Some(json!({"department": "Finance"})));
     }
 
     #[test]
@@ -267,10 +247,7 @@ mod tests {
         let chain = [v(json!({"displayName": "Block all"}), true)];
         assert_eq!(undo_actor(None, &chain), None);
         let before = json!({"displayName": "G"});
-        let gone = [Version {
-            object: None,
-            by_actor: true,
-        }];
+        let gone = [Version { object: None, by_actor: true }];
         assert_eq!(undo_actor(Some(&before), &gone), Some(before.clone()));
     }
 

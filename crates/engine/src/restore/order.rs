@@ -38,11 +38,7 @@ type Priority = (u8, usize, String, usize);
 fn priority(nodes: &[Node], i: usize) -> Priority {
     let s = &nodes[i].step;
     let rank = s.kind.rank();
-    let rank = if s.action == Action::Delete {
-        usize::MAX - rank
-    } else {
-        rank
-    };
+    let rank = if s.action == Action::Delete { usize::MAX - rank } else { rank };
     (phase(s.action), rank, s.id.clone(), i)
 }
 
@@ -57,10 +53,8 @@ pub(crate) fn order(mut nodes: Vec<Node>) -> Vec<Step> {
             dependants[a].push(i);
         }
     }
-    let mut ready: BTreeSet<Priority> = (0..nodes.len())
-        .filter(|&i| waiting[i] == 0)
-        .map(|i| priority(&nodes, i))
-        .collect();
+    let mut ready: BTreeSet<Priority> =
+        (0..nodes.len()).filter(|&i| waiting[i] == 0).map(|i| priority(&nodes, i)).collect();
     while sequence.len() < nodes.len() {
         let Some(next) = ready.pop_first() else {
             let stuck = break_cycle(&mut nodes, &placed, &mut waiting, &mut dependants);
@@ -83,11 +77,8 @@ pub(crate) fn order(mut nodes: Vec<Node>) -> Vec<Step> {
         .map(|&i| {
             let mut step = nodes[i].step.clone();
             step.n = placed[i].unwrap_or(0) + 1;
-            let mut deps: Vec<usize> = nodes[i]
-                .after
-                .iter()
-                .filter_map(|&a| placed[a].map(|p| p + 1))
-                .collect();
+            let mut deps: Vec<usize> =
+                nodes[i].after.iter().filter_map(|&a| placed[a].map(|p| p + 1)).collect();
             deps.sort_unstable();
             deps.dedup();
             step.depends_on = deps;
@@ -110,25 +101,15 @@ fn break_cycle(
         .filter(|&i| unplaced(i) && waiting[i] > 0)
         .min_by_key(|&i| (nodes[i].step.action != Action::Create, priority(nodes, i)))
         .unwrap_or(0);
-    let blocking: Vec<usize> = nodes[m]
-        .after
-        .iter()
-        .copied()
-        .filter(|&a| unplaced(a))
-        .collect();
-    let blocking_ids: BTreeSet<String> = blocking
-        .iter()
-        .map(|&a| key::own_id(&nodes[a].step.id).to_string())
-        .collect();
+    let blocking: Vec<usize> = nodes[m].after.iter().copied().filter(|&a| unplaced(a)).collect();
+    let blocking_ids: BTreeSet<String> =
+        blocking.iter().map(|&a| key::own_id(&nodes[a].step.id).to_string()).collect();
     let step = &mut nodes[m].step;
-    let (moved, kept): (Vec<Remap>, Vec<Remap>) = std::mem::take(&mut step.remaps)
-        .into_iter()
-        .partition(|r| blocking_ids.contains(&r.from));
+    let (moved, kept): (Vec<Remap>, Vec<Remap>) =
+        std::mem::take(&mut step.remaps).into_iter().partition(|r| blocking_ids.contains(&r.from));
     step.remaps = kept;
-    let properties: BTreeSet<String> = moved
-        .iter()
-        .map(|r| top_property(&r.path).to_string())
-        .collect();
+    let properties: BTreeSet<String> =
+        moved.iter().map(|r| top_property(&r.path).to_string()).collect();
     let mut patch = Map::new();
     if let Some(Value::Object(body)) = step.body.as_mut() {
         for p in &properties {
@@ -136,15 +117,12 @@ fn break_cycle(
                 patch.insert(p.clone(), v);
             }
         }
-        step.remaps
-            .retain(|r| !properties.contains(top_property(&r.path)));
+        step.remaps.retain(|r| !properties.contains(top_property(&r.path)));
     }
     let mut update = step.clone();
     update.action = Action::Update;
-    update.reason = format!(
-        "{}; these references are patched in once what they name exists",
-        step.reason
-    );
+    update.reason =
+        format!("{}; these references are patched in once what they name exists", step.reason);
     update.body = Some(Value::Object(patch));
     update.remaps = moved;
     update.changes = Vec::new();
@@ -161,10 +139,7 @@ fn break_cycle(
     }
     waiting.push(after.len());
     dependants.push(Vec::new());
-    nodes.push(Node {
-        step: update,
-        after,
-    });
+    nodes.push(Node { step: update, after });
     m
 }
 
@@ -204,30 +179,16 @@ mod tests {
     #[test]
     fn a_cycle_is_broken_by_creating_without_the_reference_and_patching_it_in() {
         let nodes = vec![
-            Node {
-                step: create("a", "b"),
-                after: vec![1],
-            },
-            Node {
-                step: create("b", "a"),
-                after: vec![0],
-            },
+            Node { step: create("a", "b"), after: vec![1] },
+            Node { step: create("b", "a"), after: vec![0] },
         ];
         let steps = order(nodes);
         let shape: Vec<(Action, &str)> = steps.iter().map(|s| (s.action, s.id.as_str())).collect();
         assert_eq!(
             shape,
-            vec![
-                (Action::Create, "a"),
-                (Action::Create, "b"),
-                (Action::Update, "a")
-            ]
+            vec![(Action::Create, "a"), (Action::Create, "b"), (Action::Update, "a")]
         );
-        assert_eq!(
-            steps[0].body,
-            Some(json!({"displayName": "a"})),
-            "created without it"
-        );
+        assert_eq!(steps[0].body, Some(json!({"displayName": "a"})), "created without it");
         assert!(steps[0].remaps.is_empty());
         assert_eq!(steps[1].depends_on, vec![1]);
         assert_eq!(steps[2].body, Some(json!({"partner": "b"})), "patched in");

@@ -24,32 +24,18 @@ const APPS_READ: AnyOf = &[
     "Directory.ReadWrite.All",
 ];
 const USERS: AnyOf = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
-const USERS_DELETE: AnyOf = &[
-    "User.DeleteRestore.All",
-    "User.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
+const USERS_DELETE: AnyOf =
+    &["User.DeleteRestore.All", "User.ReadWrite.All", "Directory.ReadWrite.All"];
 const GROUPS: AnyOf = &["Group.ReadWrite.All", "Directory.ReadWrite.All"];
-const MEMBERS: AnyOf = &[
-    "GroupMember.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const UNITS: AnyOf = &[
-    "AdministrativeUnit.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
+const MEMBERS: AnyOf =
+    &["GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"];
+const UNITS: AnyOf = &["AdministrativeUnit.ReadWrite.All", "Directory.ReadWrite.All"];
 const APPS: AnyOf = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
 const APP_ROLES: AnyOf = &["AppRoleAssignment.ReadWrite.All"];
-const GRANTS: AnyOf = &[
-    "DelegatedPermissionGrant.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
+const GRANTS: AnyOf = &["DelegatedPermissionGrant.ReadWrite.All", "Directory.ReadWrite.All"];
 const ROLES: AnyOf = &["RoleManagement.ReadWrite.Directory"];
-const ELIGIBILITY: AnyOf = &[
-    "RoleEligibilitySchedule.ReadWrite.Directory",
-    "RoleManagement.ReadWrite.Directory",
-];
+const ELIGIBILITY: AnyOf =
+    &["RoleEligibilitySchedule.ReadWrite.Directory", "RoleManagement.ReadWrite.Directory"];
 const METHODS_POLICY: AnyOf = &["Policy.ReadWrite.AuthenticationMethod"];
 const AUTHORIZATION: AnyOf = &["Policy.ReadWrite.Authorization"];
 const SECURITY_DEFAULTS: AnyOf = &["Policy.ReadWrite.SecurityDefaults"];
@@ -178,10 +164,9 @@ impl DirectoryRole {
             HYBRID_IDENTITY_ADMINISTRATOR, PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
         };
         match self {
-            DirectoryRole::PrivilegedAuthenticationAdministrator => &[
-                PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
-                GLOBAL_ADMINISTRATOR,
-            ],
+            DirectoryRole::PrivilegedAuthenticationAdministrator => {
+                &[PRIVILEGED_AUTHENTICATION_ADMINISTRATOR, GLOBAL_ADMINISTRATOR]
+            }
             DirectoryRole::ApplicationAdministrator => &[
                 APPLICATION_ADMINISTRATOR,
                 CLOUD_APPLICATION_ADMINISTRATOR,
@@ -233,10 +218,7 @@ pub fn missing_roles<'s>(
             wanting.entry(role).or_default().push(step.n);
         }
     }
-    wanting
-        .into_iter()
-        .map(|(role, steps)| MissingRole { role, steps })
-        .collect()
+    wanting.into_iter().map(|(role, steps)| MissingRole { role, steps }).collect()
 }
 
 /// Whether `granted` holds any permission that writes (a read-only app holds none).
@@ -297,24 +279,10 @@ mod tests {
 
     #[test]
     fn writes_to_role_holders_and_app_restores_need_a_directory_role() {
-        let admin = Step {
-            id: "admin".into(),
-            ..step(Kind::User, Action::Update)
-        };
-        let staff = Step {
-            n: 2,
-            id: "staff".into(),
-            ..step(Kind::User, Action::Delete)
-        };
-        let app = Step {
-            n: 3,
-            ..step(Kind::Application, Action::Restore)
-        };
-        let new_admin = Step {
-            n: 4,
-            id: "admin".into(),
-            ..step(Kind::User, Action::Create)
-        };
+        let admin = Step { id: "admin".into(), ..step(Kind::User, Action::Update) };
+        let staff = Step { n: 2, id: "staff".into(), ..step(Kind::User, Action::Delete) };
+        let app = Step { n: 3, ..step(Kind::Application, Action::Restore) };
+        let new_admin = Step { n: 4, id: "admin".into(), ..step(Kind::User, Action::Create) };
         let holders = BTreeSet::from(["admin".to_string()]);
         let steps = [admin, staff, app, new_admin];
         let missing = missing_roles(&steps, &holders, &BTreeSet::new());
@@ -325,10 +293,7 @@ mod tests {
                     role: DirectoryRole::PrivilegedAuthenticationAdministrator,
                     steps: vec![1]
                 },
-                MissingRole {
-                    role: DirectoryRole::ApplicationAdministrator,
-                    steps: vec![3]
-                }
+                MissingRole { role: DirectoryRole::ApplicationAdministrator, steps: vec![3] }
             ]
         );
         let global = BTreeSet::from(["62e90394-69f5-4237-9190-012177145e10".to_string()]);

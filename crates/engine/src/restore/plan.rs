@@ -179,10 +179,7 @@ impl Plan {
         if self.mac.is_none() {
             return serde_json::to_vec(self).unwrap_or_default();
         }
-        let unsigned = Plan {
-            mac: None,
-            ..self.clone()
-        };
+        let unsigned = Plan { mac: None, ..self.clone() };
         serde_json::to_vec(&unsigned).unwrap_or_default()
     }
 

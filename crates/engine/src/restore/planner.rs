@@ -55,11 +55,7 @@ pub fn plan(mut wanted: Vec<Wanted>, current: &Current) -> Plan {
         steps: Vec::new(),
         notices: Vec::new(),
         primary: BTreeMap::new(),
-        restored_ids: current
-            .recycle_bin
-            .keys()
-            .map(|k| key::own_id(&k.key).to_string())
-            .collect(),
+        restored_ids: current.recycle_bin.keys().map(|k| key::own_id(&k.key).to_string()).collect(),
         not_coming_back: not_coming_back(&wanted, current),
     };
     for w in &wanted {
@@ -70,21 +66,11 @@ pub fn plan(mut wanted: Vec<Wanted>, current: &Current) -> Plan {
     let desired = wanted
         .into_iter()
         .filter(|w| writable(w.key.kind) != Writable::Never)
-        .map(|w| Desired {
-            kind: w.key.kind,
-            id: w.key.key,
-            object: w.object,
-        })
+        .map(|w| Desired { kind: w.key.kind, id: w.key.key, object: w.object })
         .collect();
     b.notices.sort();
     b.notices.dedup();
-    Plan {
-        format: PLAN_FORMAT,
-        steps,
-        notices: b.notices,
-        desired,
-        mac: None,
-    }
+    Plan { format: PLAN_FORMAT, steps, notices: b.notices, desired, mac: None }
 }
 
 /// Kinds in creation order, then keys.
@@ -128,14 +114,7 @@ const INVITE_REDIRECT: &str = "https://myapps.microsoft.com";
 fn guest_email(guest: &Value) -> Option<String> {
     let text = |k: &str| guest.get(k).and_then(Value::as_str).map(str::to_string);
     text("mail")
-        .or_else(|| {
-            guest
-                .get("otherMails")?
-                .as_array()?
-                .first()?
-                .as_str()
-                .map(str::to_string)
-        })
+        .or_else(|| guest.get("otherMails")?.as_array()?.first()?.as_str().map(str::to_string))
         .or_else(|| {
             let upn = text("userPrincipalName")?;
             let (local, _) = upn.split_once("#EXT#")?;
@@ -209,12 +188,7 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn object(&mut self, w: &Wanted) {
         let live = self.current.live.get(&w.key);
-        let name = w
-            .object
-            .as_ref()
-            .or(live)
-            .and_then(display_name)
-            .map(str::to_string);
+        let name = w.object.as_ref().or(live).and_then(display_name).map(str::to_string);
         let kind = w.key.kind;
         if writable(kind) == Writable::Never {
             return;
@@ -244,10 +218,7 @@ impl Builder<'_> {
     }
 
     fn push(&mut self, step: Step) -> usize {
-        self.steps.push(Node {
-            step,
-            after: Vec::new(),
-        });
+        self.steps.push(Node { step, after: Vec::new() });
         self.steps.len() - 1
     }
 
@@ -323,9 +294,8 @@ impl Builder<'_> {
             return;
         }
         if writable(kind) == Writable::Replace
-            && let Some(waiting) = references(kind, desired)
-                .into_iter()
-                .find(|r| self.not_coming_back.contains(&r.id))
+            && let Some(waiting) =
+                references(kind, desired).into_iter().find(|r| self.not_coming_back.contains(&r.id))
         {
             let detail = format!(
                 "not re-created: its {} {} must be brought back by a person first (see its notice)",
@@ -385,10 +355,7 @@ impl Builder<'_> {
             }
         }
         if rest.as_object().is_some_and(|o| !o.is_empty()) {
-            let reason = format!(
-                "{}: what the invited guest had at the target time",
-                w.reason
-            );
+            let reason = format!("{}: what the invited guest had at the target time", w.reason);
             let mut update = Self::step(Action::Update, &w.key, name, &reason);
             update.remaps = self.remaps(w.key.kind, &rest);
             update.body = Some(rest);
@@ -449,11 +416,7 @@ impl Builder<'_> {
         if !changes.is_empty() && is_synced(live) {
             let detail = format!(
                 "synchronised from on-premises: change {} there",
-                changes
-                    .iter()
-                    .map(|c| c.path.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>().join(", ")
             );
             self.notice(NoticeKind::RestoreOnPremises, &w.key, name, detail);
         } else if !changes.is_empty() && writable(kind) == Writable::Replace {
@@ -477,9 +440,7 @@ impl Builder<'_> {
             let switch = Self::report_only_first(kind, Some(live), desired, &mut body);
             // A policy whose only change is being switched on needs the switch alone.
             let only_state = switch.is_some()
-                && body
-                    .as_object()
-                    .is_some_and(|b| b.len() == 1 && b.contains_key("state"));
+                && body.as_object().is_some_and(|b| b.len() == 1 && b.contains_key("state"));
             step.remaps = self.remaps(kind, &body);
             step.body = Some(body);
             step.changes.clone_from(&changes);
@@ -507,13 +468,7 @@ impl Builder<'_> {
         let tops: BTreeSet<String> = self
             .remaps(kind, &full)
             .iter()
-            .map(|r| {
-                r.path
-                    .split(['.', '['])
-                    .next()
-                    .unwrap_or(&r.path)
-                    .to_string()
-            })
+            .map(|r| r.path.split(['.', '[']).next().unwrap_or(&r.path).to_string())
             .collect();
         if tops.is_empty() {
             return body;
@@ -543,10 +498,8 @@ impl Builder<'_> {
         if remaps.is_empty() {
             return;
         }
-        let reason = format!(
-            "{}: names objects created anew; re-linked to their new ids",
-            w.reason
-        );
+        let reason =
+            format!("{}: names objects created anew; re-linked to their new ids", w.reason);
         if writable(kind) == Writable::Replace {
             let del = Self::step(Action::Delete, &w.key, name, &reason);
             let d = self.push(del);
@@ -557,10 +510,8 @@ impl Builder<'_> {
             self.steps[c].after.push(d);
             return;
         }
-        let tops: BTreeSet<&str> = remaps
-            .iter()
-            .map(|r| r.path.split(['.', '[']).next().unwrap_or(&r.path))
-            .collect();
+        let tops: BTreeSet<&str> =
+            remaps.iter().map(|r| r.path.split(['.', '[']).next().unwrap_or(&r.path)).collect();
         let patch: Map<String, Value> = body
             .as_object()
             .into_iter()
@@ -592,8 +543,7 @@ impl Builder<'_> {
         if target != "enabled" || now == Some("enabled") {
             return None;
         }
-        body.as_object_mut()?
-            .insert("state".into(), Value::String(REPORT_ONLY.into()));
+        body.as_object_mut()?.insert("state".into(), Value::String(REPORT_ONLY.into()));
         Some(target.to_string())
     }
 
@@ -626,10 +576,8 @@ impl Builder<'_> {
             let want = key_ids(desired, property);
             for (id, label) in have.iter().filter(|(id, _)| !want.contains_key(*id)) {
                 if property == "passwordCredentials" {
-                    let reason = format!(
-                        "{}: secret '{label}' was added after the target time",
-                        w.reason
-                    );
+                    let reason =
+                        format!("{}: secret '{label}' was added after the target time", w.reason);
                     let mut step = Self::step(Action::RemoveCredential, &w.key, name, &reason);
                     step.key_id = Some((*id).to_string());
                     self.push(step);
@@ -641,11 +589,7 @@ impl Builder<'_> {
                 }
             }
             for (id, label) in want.iter().filter(|(id, _)| !have.contains_key(*id)) {
-                let what = if property == "passwordCredentials" {
-                    "secret"
-                } else {
-                    "certificate"
-                };
+                let what = if property == "passwordCredentials" { "secret" } else { "certificate" };
                 let detail = format!(
                     "{what} '{label}' ({id}) existed at the target time and cannot be restored: issue a new one and give it to whoever used the old one"
                 );
@@ -738,12 +682,8 @@ impl Builder<'_> {
             return None;
         }
         // An owner not known to be a service principal is taken for a user.
-        let is_user = |id: &str| {
-            !self
-                .current
-                .live
-                .contains_key(&ObjectKey::new(Kind::ServicePrincipal, id))
-        };
+        let is_user =
+            |id: &str| !self.current.live.contains_key(&ObjectKey::new(Kind::ServicePrincipal, id));
         if want.iter().any(|id| is_user(id)) {
             return None;
         }
@@ -779,16 +719,9 @@ impl Builder<'_> {
         reason: &str,
     ) {
         let mut step = Self::step(action, &w.key, name, reason);
-        step.link = Some(Link {
-            relation: (*relation).to_string(),
-            target: target.to_string(),
-        });
+        step.link = Some(Link { relation: (*relation).to_string(), target: target.to_string() });
         if let Some(k) = self.recreated.get(target) {
-            step.remaps.push(Remap {
-                path: "link".into(),
-                from: target.to_string(),
-                kind: k.kind,
-            });
+            step.remaps.push(Remap { path: "link".into(), from: target.to_string(), kind: k.kind });
         }
         self.push(step);
     }
@@ -807,22 +740,15 @@ impl Builder<'_> {
                     Target::RoleTemplate => k.kind == Kind::RoleDefinition,
                     Target::AppId => k.kind == Kind::Application,
                 };
-                fits.then_some(Remap {
-                    path: r.path,
-                    from: r.id,
-                    kind: k.kind,
-                })
+                fits.then_some(Remap { path: r.path, from: r.id, kind: k.kind })
             })
             .collect()
     }
 
     /// Each step waits for the steps that bring back what it names or links.
     fn link_dependencies(&mut self) {
-        let by_id: BTreeMap<&str, usize> = self
-            .primary
-            .iter()
-            .map(|(k, i)| (key::own_id(&k.key), *i))
-            .collect();
+        let by_id: BTreeMap<&str, usize> =
+            self.primary.iter().map(|(k, i)| (key::own_id(&k.key), *i)).collect();
         let mut edges = Vec::new();
         for (i, node) in self.steps.iter().enumerate() {
             let s = &node.step;
@@ -860,27 +786,17 @@ impl Builder<'_> {
 /// Create body of a kind that is replaced, never updated: only what identifies the assignment.
 fn replace_body(kind: Kind, desired: &Value) -> Value {
     let keep: &[&str] = match kind {
-        Kind::RoleAssignment => &[
-            "principalId",
-            "roleDefinitionId",
-            "directoryScopeId",
-            "appScopeId",
-            "condition",
-        ],
+        Kind::RoleAssignment => {
+            &["principalId", "roleDefinitionId", "directoryScopeId", "appScopeId", "condition"]
+        }
         Kind::AppRoleAssignment => &["principalId", "resourceId", "appRoleId"],
-        Kind::RoleEligibilitySchedule => &[
-            "principalId",
-            "roleDefinitionId",
-            "directoryScopeId",
-            "appScopeId",
-            "scheduleInfo",
-        ],
+        Kind::RoleEligibilitySchedule => {
+            &["principalId", "roleDefinitionId", "directoryScopeId", "appScopeId", "scheduleInfo"]
+        }
         _ => return create_body(kind, desired),
     };
     Value::Object(
-        keep.iter()
-            .filter_map(|k| Some(((*k).to_string(), desired.get(*k)?.clone())))
-            .collect(),
+        keep.iter().filter_map(|k| Some(((*k).to_string(), desired.get(*k)?.clone()))).collect(),
     )
 }
 

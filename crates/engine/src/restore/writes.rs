@@ -75,20 +75,13 @@ fn read_only(kind: Kind) -> &'static [&'static str] {
             "info",
             "applicationTemplateId",
         ],
-        Kind::AppRoleAssignment => &[
-            "principalDisplayName",
-            "principalType",
-            "resourceDisplayName",
-        ],
+        Kind::AppRoleAssignment => {
+            &["principalDisplayName", "principalType", "resourceDisplayName"]
+        }
         Kind::FederatedIdentityCredential => &["application"],
         Kind::ConditionalAccessPolicy => &["templateId"],
         Kind::AuthenticationStrengthPolicy => &["policyType", "requirementsSatisfied"],
-        Kind::RoleDefinition => &[
-            "isBuiltIn",
-            "version",
-            "templateId",
-            "inheritsPermissionsFrom",
-        ],
+        Kind::RoleDefinition => &["isBuiltIn", "version", "templateId", "inheritsPermissionsFrom"],
         Kind::RoleAssignment => &["principalOrganizationId", "resourceScope", "createdUsing"],
         Kind::CrossTenantAccessPolicyConfigurationPartner => &["isInMultiTenantOrganization"],
         Kind::AuthenticationMethodsPolicy => &["policyMigrationState", "policyVersion"],
@@ -250,10 +243,7 @@ pub fn update_body(kind: Kind, live: &Value, desired: &Value) -> Option<Value> {
     // Derived types are named on every write, updates included (namedlocation-update.md:
     // "@odata.type … required"; the methods policy's configurations and singletons alike).
     if (kind.is_singleton()
-        || matches!(
-            kind,
-            Kind::AuthenticationMethodConfiguration | Kind::NamedLocation
-        ))
+        || matches!(kind, Kind::AuthenticationMethodConfiguration | Kind::NamedLocation))
         && let Some(t) = d.get("@odata.type").filter(|_| !out.is_empty())
     {
         out.insert("@odata.type".into(), t.clone());
@@ -310,10 +300,7 @@ mod tests {
         );
         let app =
             json!({"displayName": "A", "appId": "x", "passwordCredentials": [{"keyId": "k"}]});
-        assert_eq!(
-            create_body(Kind::Application, &app),
-            json!({"displayName": "A"})
-        );
+        assert_eq!(create_body(Kind::Application, &app), json!({"displayName": "A"}));
     }
 
     #[test]
@@ -324,10 +311,8 @@ mod tests {
         let desired = json!({"conditions": {"users": {"includeUsers": ["All"]}}});
         assert_eq!(
             update_body(Kind::ConditionalAccessPolicy, &live, &desired),
-            Some(
-                json!({"conditions": {"users": {"includeUsers": ["All"]}, "platforms": null},
-                        "sessionControls": null})
-            )
+            Some(json!({"conditions": {"users": {"includeUsers": ["All"]}, "platforms": null},
+                        "sessionControls": null}))
         );
     }
 
@@ -340,10 +325,8 @@ mod tests {
             "conditions": {"users": {"includeUsers": ["All"]}, "platforms": {"includePlatforms": ["all"]}}});
         assert_eq!(
             update_body(Kind::Group, &live, &desired),
-            Some(
-                json!({"conditions": {"users": {"includeUsers": ["All"], "excludeGroups": []},
-                                       "platforms": {"includePlatforms": ["all"]}}})
-            )
+            Some(json!({"conditions": {"users": {"includeUsers": ["All"], "excludeGroups": []},
+                                       "platforms": {"includePlatforms": ["all"]}}}))
         );
         assert_eq!(update_body(Kind::User, &live, &live), None);
         assert_eq!(

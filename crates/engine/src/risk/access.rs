@@ -50,15 +50,9 @@ pub struct Weakened {
 /// exclusion can move through a chain the rule cannot see the end of).
 fn actors_of(changes: &[ObjectChange<'_>], objects: &[String]) -> Vec<Actor> {
     let mut actors: Vec<Actor> = Vec::new();
-    let touched: Vec<&ObjectChange<'_>> = changes
-        .iter()
-        .filter(|c| objects.iter().any(|o| o == c.key))
-        .collect();
-    let from = if touched.is_empty() {
-        changes.iter().collect()
-    } else {
-        touched
-    };
+    let touched: Vec<&ObjectChange<'_>> =
+        changes.iter().filter(|c| objects.iter().any(|o| o == c.key)).collect();
+    let from = if touched.is_empty() { changes.iter().collect() } else { touched };
     for c in from {
         for a in c.actors {
             if !actors.contains(a) {
@@ -80,11 +74,7 @@ pub(super) fn exclusion_grew(changes: &[ObjectChange<'_>], ctx: &Context, out: &
         if ctx.break_glass.contains(&g.principal_id) {
             continue;
         }
-        let severity = if g.privileged || g.blocks {
-            Severity::Critical
-        } else {
-            Severity::High
-        };
+        let severity = if g.privileged || g.blocks { Severity::Critical } else { Severity::High };
         let what = match (g.privileged, g.blocks) {
             (true, true) => "privileged principal escapes a block policy",
             (true, false) => "privileged principal escapes a policy",
@@ -127,25 +117,13 @@ pub(super) fn principal_weakened(
         if !w.unmet.is_empty() {
             parts.push(format!(
                 "its methods no longer meet {}",
-                w.unmet
-                    .iter()
-                    .map(|p| format!("'{p}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                w.unmet.iter().map(|p| format!("'{p}'")).collect::<Vec<_>>().join(", ")
             ));
         }
-        let who = if w.break_glass {
-            "break-glass account"
-        } else {
-            "administrator"
-        };
+        let who = if w.break_glass { "break-glass account" } else { "administrator" };
         out.push(Finding {
             rule: Rule::ProtectedPrincipalWeakened,
-            severity: if w.break_glass {
-                Severity::Critical
-            } else {
-                Severity::High
-            },
+            severity: if w.break_glass { Severity::Critical } else { Severity::High },
             summary: format!("{who} {} {}", w.principal, parts.join("; ")),
             kind: Some(rewind_model::Kind::User),
             id: Some(w.id.clone()),

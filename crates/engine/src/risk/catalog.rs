@@ -31,18 +31,12 @@ pub const PRIVILEGED_PERMISSIONS: &[&str] = &[
 
 /// Whether a permission (or delegated scope) name is privileged.
 pub fn privileged_permission(name: &str) -> bool {
-    PRIVILEGED_PERMISSIONS
-        .iter()
-        .any(|p| p.eq_ignore_ascii_case(name))
+    PRIVILEGED_PERMISSIONS.iter().any(|p| p.eq_ignore_ascii_case(name))
 }
 
 /// Authentication methods whose enabling weakens sign-in (phishable one-time codes).
 pub const WEAK_METHODS: &[&str] = &["sms", "voice", "email"];
 
 /// Authentication methods whose disabling weakens sign-in (phishing-resistant or app-based).
-pub const STRONG_METHODS: &[&str] = &[
-    "fido2",
-    "microsoftauthenticator",
-    "x509certificate",
-    "windowshelloforbusiness",
-];
+pub const STRONG_METHODS: &[&str] =
+    &["fido2", "microsoftauthenticator", "x509certificate", "windowshelloforbusiness"];

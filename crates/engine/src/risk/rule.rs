@@ -176,12 +176,9 @@ impl FromStr for Rule {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Rule::ALL
-            .into_iter()
-            .find(|r| r.id().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                let ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
-                format!("unknown rule '{s}'; the rules are {}", ids.join(", "))
-            })
+        Rule::ALL.into_iter().find(|r| r.id().eq_ignore_ascii_case(s)).ok_or_else(|| {
+            let ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
+            format!("unknown rule '{s}'; the rules are {}", ids.join(", "))
+        })
     }
 }

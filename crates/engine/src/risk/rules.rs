@@ -73,10 +73,7 @@ fn strings(v: Option<&Value>, pointer: &str) -> BTreeSet<String> {
 }
 
 fn name(c: &ObjectChange<'_>) -> String {
-    c.after
-        .or(c.before)
-        .and_then(display_name)
-        .map_or_else(|| c.key.to_string(), str::to_string)
+    c.after.or(c.before).and_then(display_name).map_or_else(|| c.key.to_string(), str::to_string)
 }
 
 /// A finding about one object's change.
@@ -87,11 +84,7 @@ fn about(rule: Rule, severity: Severity, c: &ObjectChange<'_>, summary: String) 
         summary,
         kind: Some(c.kind),
         id: Some(c.key.to_string()),
-        display_name: c
-            .after
-            .or(c.before)
-            .and_then(display_name)
-            .map(str::to_string),
+        display_name: c.after.or(c.before).and_then(display_name).map(str::to_string),
         actors: c.actors.to_vec(),
         fingerprint: format!("{}|{}|{}|{}", rule.id(), c.kind.name(), c.key, c.version),
     }
@@ -106,11 +99,7 @@ fn policy_weakened(c: &ObjectChange<'_>) -> Option<Finding> {
         Some("enabledForReportingButNotEnforced") if enforced => "switched to report-only",
         _ => return None,
     };
-    let severity = if enforced {
-        Severity::High
-    } else {
-        Severity::Medium
-    };
+    let severity = if enforced { Severity::High } else { Severity::Medium };
     let summary = format!("Conditional Access policy '{}' {what} (was {was})", name(c));
     Some(about(Rule::CaPolicyWeakened, severity, c, summary))
 }
@@ -139,12 +128,7 @@ fn exclusion_removed(c: &ObjectChange<'_>, ctx: &Context) -> Option<Finding> {
         removed.join(", "),
         name(c)
     );
-    Some(about(
-        Rule::BreakGlassExclusionRemoved,
-        Severity::Critical,
-        c,
-        summary,
-    ))
+    Some(about(Rule::BreakGlassExclusionRemoved, Severity::Critical, c, summary))
 }
 
 fn blocks_everyone(v: Option<&Value>) -> bool {
@@ -214,16 +198,9 @@ fn credential_added(c: &ObjectChange<'_>, ctx: &Context) -> Option<Finding> {
     }
     let app_id = text(c.after, "/appId").unwrap_or_default();
     let (severity, why) = credential_severity(ctx, &[c.key, app_id]);
-    let what = if c.kind == Kind::Application {
-        "application"
-    } else {
-        "service principal"
-    };
-    let summary = format!(
-        "{} added to {what} '{}'{why}",
-        count(added, "credential", "credentials"),
-        name(c)
-    );
+    let what = if c.kind == Kind::Application { "application" } else { "service principal" };
+    let summary =
+        format!("{} added to {what} '{}'{why}", count(added, "credential", "credentials"), name(c));
     Some(about(Rule::CredentialAdded, severity, c, summary))
 }
 
@@ -252,10 +229,8 @@ fn app_role_granted(c: &ObjectChange<'_>, ctx: &Context) -> Option<Finding> {
     if !privileged_permission(permission) {
         return None;
     }
-    let principal = text(c.after, "/principalDisplayName").map_or_else(
-        || ctx.name_of(text(c.after, "/principalId").unwrap_or("?")),
-        str::to_string,
-    );
+    let principal = text(c.after, "/principalDisplayName")
+        .map_or_else(|| ctx.name_of(text(c.after, "/principalId").unwrap_or("?")), str::to_string);
     let summary = format!(
         "privileged permission {permission} of {} granted to {principal}",
         text(c.after, "/resourceDisplayName").unwrap_or("an API")
@@ -264,11 +239,7 @@ fn app_role_granted(c: &ObjectChange<'_>, ctx: &Context) -> Option<Finding> {
 }
 
 fn scopes(v: Option<&Value>) -> BTreeSet<String> {
-    text(v, "/scope")
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
+    text(v, "/scope").unwrap_or_default().split_whitespace().map(str::to_string).collect()
 }
 
 fn consent_granted(c: &ObjectChange<'_>) -> Option<Finding> {
@@ -319,21 +290,12 @@ fn authentication_weakened(c: &ObjectChange<'_>) -> Option<Finding> {
             return None;
         }
     };
-    Some(about(
-        Rule::AuthenticationWeakened,
-        Severity::High,
-        c,
-        summary,
-    ))
+    Some(about(Rule::AuthenticationWeakened, Severity::High, c, summary))
 }
 
 /// Who made a change; a change no audit record explains counts as one unknown actor's.
 fn actors_of(c: &ObjectChange<'_>) -> Vec<Actor> {
-    if c.actors.is_empty() {
-        vec![Actor::named("unknown actor")]
-    } else {
-        c.actors.to_vec()
-    }
+    if c.actors.is_empty() { vec![Actor::named("unknown actor")] } else { c.actors.to_vec() }
 }
 
 /// One actor's deletions, updates and the kinds they touched, in one evaluation.
@@ -348,9 +310,7 @@ fn bulk(changes: &[ObjectChange<'_>], settings: &Settings, out: &mut Vec<Finding
             continue;
         }
         for actor in actors_of(c) {
-            let e = by_actor
-                .entry(actor.key())
-                .or_insert_with(|| (actor, 0, 0, BTreeMap::new()));
+            let e = by_actor.entry(actor.key()).or_insert_with(|| (actor, 0, 0, BTreeMap::new()));
             if deleted {
                 e.1 += 1;
             } else {
@@ -384,10 +344,7 @@ fn bulk(changes: &[ObjectChange<'_>], settings: &Settings, out: &mut Vec<Finding
             id: None,
             display_name: None,
             actors: vec![actor],
-            fingerprint: format!(
-                "{}|{key}|{deletes}|{updates}|{first}",
-                Rule::BulkChange.id()
-            ),
+            fingerprint: format!("{}|{key}|{deletes}|{updates}|{first}", Rule::BulkChange.id()),
         });
     }
 }
@@ -462,16 +419,8 @@ fn lockout_worse(changes: &[ObjectChange<'_>], ctx: &Context, out: &mut Vec<Find
     let first = changes.iter().map(|c| c.version).min().unwrap_or_default();
     out.push(Finding {
         rule: Rule::LockoutWorse,
-        severity: if after == Verdict::Critical {
-            Severity::Critical
-        } else {
-            Severity::High
-        },
-        summary: format!(
-            "lockout verdict went from {} to {}",
-            label(before),
-            label(after)
-        ),
+        severity: if after == Verdict::Critical { Severity::Critical } else { Severity::High },
+        summary: format!("lockout verdict went from {} to {}", label(before), label(after)),
         kind: None,
         id: None,
         display_name: None,

@@ -9,14 +9,7 @@ fn change<'a>(
     after: Option<&'a Value>,
     actors: &'a [Actor],
 ) -> ObjectChange<'a> {
-    ObjectChange {
-        kind,
-        key,
-        before,
-        after,
-        version: "v1",
-        actors,
-    }
+    ObjectChange { kind, key, before, after, version: "v1", actors }
 }
 
 fn rules_of(found: &[Finding]) -> Vec<(&'static str, Severity)> {
@@ -64,29 +57,11 @@ fn attacker_actions_each_raise_one_finding() {
     let fic =
         json!({"name": "deploy-prod", "issuer": "https://token.actions.githubusercontent.com"});
     let changes = [
-        change(
-            Kind::ConditionalAccessPolicy,
-            "p1",
-            Some(&p1),
-            Some(&p1b),
-            &actors,
-        ),
-        change(
-            Kind::ConditionalAccessPolicy,
-            "p0",
-            Some(&p0),
-            Some(&p0b),
-            &actors,
-        ),
+        change(Kind::ConditionalAccessPolicy, "p1", Some(&p1), Some(&p1b), &actors),
+        change(Kind::ConditionalAccessPolicy, "p0", Some(&p0), Some(&p0b), &actors),
         change(Kind::Application, "app1", Some(&app), Some(&app2), &actors),
         change(Kind::RoleAssignment, "ra1", None, Some(&ga), &actors),
-        change(
-            Kind::FederatedIdentityCredential,
-            "app1/f1",
-            None,
-            Some(&fic),
-            &actors,
-        ),
+        change(Kind::FederatedIdentityCredential, "app1/f1", None, Some(&fic), &actors),
     ];
     let found = evaluate(&changes, &ctx, &Settings::default());
     assert_eq!(
@@ -101,11 +76,7 @@ fn attacker_actions_each_raise_one_finding() {
         ]
     );
     assert!(found.iter().all(|f| f.actors == actors));
-    assert!(
-        found[0].summary.contains("CA - Break Glass"),
-        "{}",
-        found[0].summary
-    );
+    assert!(found[0].summary.contains("CA - Break Glass"), "{}", found[0].summary);
     // The same changes evaluated again give the same fingerprints: one alert each.
     let again = evaluate(&changes, &ctx, &Settings::default());
     assert_eq!(found, again);
@@ -124,13 +95,7 @@ fn harmless_changes_raise_nothing() {
     let reader =
         json!({"roleDefinitionId": "88d8e3e3-8f55-4a1e-953a-9b9898b8876b", "principalId": "u1"});
     let changes = [
-        change(
-            Kind::ConditionalAccessPolicy,
-            "p",
-            Some(&a),
-            Some(&b),
-            &actors,
-        ),
+        change(Kind::ConditionalAccessPolicy, "p", Some(&a), Some(&b), &actors),
         change(Kind::User, "u1", None, Some(&user), &actors),
         change(Kind::RoleAssignment, "r", None, Some(&reader), &actors),
     ];
@@ -150,20 +115,8 @@ fn policies_weakened_blocking_and_authentication() {
     let sms_off = json!({"state": "disabled"});
     let sms_on = json!({"state": "enabled"});
     let changes = [
-        change(
-            Kind::ConditionalAccessPolicy,
-            "a",
-            Some(&report_only),
-            None,
-            &actors,
-        ),
-        change(
-            Kind::ConditionalAccessPolicy,
-            "b",
-            None,
-            Some(&block),
-            &actors,
-        ),
+        change(Kind::ConditionalAccessPolicy, "a", Some(&report_only), None, &actors),
+        change(Kind::ConditionalAccessPolicy, "b", None, Some(&block), &actors),
         change(
             Kind::IdentitySecurityDefaultsEnforcementPolicy,
             "sd",
@@ -205,10 +158,7 @@ fn permissions_and_consents() {
     let actors = rogue();
     let ctx = Context {
         permissions: [
-            (
-                "r1".to_string(),
-                "RoleManagement.ReadWrite.Directory".to_string(),
-            ),
+            ("r1".to_string(), "RoleManagement.ReadWrite.Directory".to_string()),
             ("r2".to_string(), "User.Read.All".to_string()),
         ]
         .into(),
@@ -220,42 +170,17 @@ fn permissions_and_consents() {
     let personal =
         json!({"consentType": "Principal", "clientId": "sp9", "scope": "Mail.ReadWrite"});
     let changes = [
-        change(
-            Kind::AppRoleAssignment,
-            "sp/a1",
-            None,
-            Some(&strong),
-            &actors,
-        ),
+        change(Kind::AppRoleAssignment, "sp/a1", None, Some(&strong), &actors),
         change(Kind::AppRoleAssignment, "sp/a2", None, Some(&weak), &actors),
-        change(
-            Kind::OAuth2PermissionGrant,
-            "g1",
-            None,
-            Some(&consent),
-            &actors,
-        ),
-        change(
-            Kind::OAuth2PermissionGrant,
-            "g2",
-            None,
-            Some(&personal),
-            &actors,
-        ),
+        change(Kind::OAuth2PermissionGrant, "g1", None, Some(&consent), &actors),
+        change(Kind::OAuth2PermissionGrant, "g2", None, Some(&personal), &actors),
     ];
     let found = evaluate(&changes, &ctx, &Settings::default());
     assert_eq!(
         rules_of(&found),
-        [
-            ("permission-granted", Severity::High),
-            ("permission-granted", Severity::High),
-        ]
+        [("permission-granted", Severity::High), ("permission-granted", Severity::High),]
     );
-    assert!(
-        found[0]
-            .summary
-            .contains("RoleManagement.ReadWrite.Directory")
-    );
+    assert!(found[0].summary.contains("RoleManagement.ReadWrite.Directory"));
 }
 
 #[test]
@@ -264,24 +189,15 @@ fn bulk_changes_count_per_actor_and_thresholds_are_settings() {
     let admin = named("admin@contoso.com");
     let v = json!({"displayName": "x"});
     let keys: Vec<String> = (0..30).map(|i| format!("u{i}")).collect();
-    let mut changes: Vec<ObjectChange<'_>> = keys
-        .iter()
-        .map(|k| change(Kind::User, k, Some(&v), None, &script))
-        .collect();
+    let mut changes: Vec<ObjectChange<'_>> =
+        keys.iter().map(|k| change(Kind::User, k, Some(&v), None, &script)).collect();
     changes.push(change(Kind::User, "other", Some(&v), None, &admin));
     let ctx = Context::default();
     let found = evaluate(&changes, &ctx, &Settings::default());
     assert_eq!(rules_of(&found), [("bulk-change", Severity::High)]);
     assert_eq!(found[0].actors, script);
-    assert!(
-        found[0].summary.contains("deleted 30"),
-        "{}",
-        found[0].summary
-    );
-    let strict = Settings {
-        bulk_deletes: 31,
-        ..Settings::default()
-    };
+    assert!(found[0].summary.contains("deleted 30"), "{}", found[0].summary);
+    let strict = Settings { bulk_deletes: 31, ..Settings::default() };
     assert!(evaluate(&changes, &ctx, &strict).is_empty());
 }
 
@@ -290,24 +206,13 @@ fn lockout_worse_names_who_changed_access() {
     let actors = rogue();
     let p = json!({"state": "enabled"});
     let q = json!({"state": "enabled", "displayName": "tightened"});
-    let changes = [change(
-        Kind::ConditionalAccessPolicy,
-        "p",
-        Some(&p),
-        Some(&q),
-        &actors,
-    )];
-    let worse = Context {
-        lockout: Some((Verdict::Ok, Verdict::Critical)),
-        ..Context::default()
-    };
+    let changes = [change(Kind::ConditionalAccessPolicy, "p", Some(&p), Some(&q), &actors)];
+    let worse = Context { lockout: Some((Verdict::Ok, Verdict::Critical)), ..Context::default() };
     let found = evaluate(&changes, &worse, &Settings::default());
     assert_eq!(rules_of(&found), [("lockout-worse", Severity::Critical)]);
     assert_eq!(found[0].actors, actors);
-    let better = Context {
-        lockout: Some((Verdict::Critical, Verdict::AtRisk)),
-        ..Context::default()
-    };
+    let better =
+        Context { lockout: Some((Verdict::Critical, Verdict::AtRisk)), ..Context::default() };
     assert!(evaluate(&changes, &better, &Settings::default()).is_empty());
 }
 
@@ -316,39 +221,20 @@ fn rules_can_be_turned_off_or_given_a_severity() {
     let actors = rogue();
     let p = json!({"state": "enabled"});
     let off = json!({"state": "disabled"});
-    let changes = [change(
-        Kind::ConditionalAccessPolicy,
-        "p",
-        Some(&p),
-        Some(&off),
-        &actors,
-    )];
+    let changes = [change(Kind::ConditionalAccessPolicy, "p", Some(&p), Some(&off), &actors)];
     let ctx = Context::default();
     let mut settings = Settings::default();
     settings.rules.insert(
         Rule::CaPolicyWeakened,
-        RuleSetting {
-            enabled: None,
-            severity: Some(Severity::Critical),
-        },
+        RuleSetting { enabled: None, severity: Some(Severity::Critical) },
     );
     let found = evaluate(&changes, &ctx, &settings);
-    assert_eq!(
-        rules_of(&found),
-        [("ca-policy-weakened", Severity::Critical)]
-    );
-    settings.rules.insert(
-        Rule::CaPolicyWeakened,
-        RuleSetting {
-            enabled: Some(false),
-            severity: None,
-        },
-    );
+    assert_eq!(rules_of(&found), [("ca-policy-weakened", Severity::Critical)]);
+    settings
+        .rules
+        .insert(Rule::CaPolicyWeakened, RuleSetting { enabled: Some(false), severity: None });
     assert!(evaluate(&changes, &ctx, &settings).is_empty());
-    assert_eq!(
-        "ca-policy-weakened".parse::<Rule>().unwrap(),
-        Rule::CaPolicyWeakened
-    );
+    assert_eq!("ca-policy-weakened".parse::<Rule>().unwrap(), Rule::CaPolicyWeakened);
     assert!("nope".parse::<Rule>().unwrap_err().contains("new-actor"));
     assert!("urgent".parse::<Severity>().is_err());
 }
@@ -358,10 +244,7 @@ fn an_app_named_like_a_known_one_is_a_new_actor() {
     let real = vec![app("Contoso Automation", "sp-real")];
     let impostor = vec![app("Contoso Automation", "sp-impostor")];
     let v = json!({"displayName": "x"});
-    let ctx = Context {
-        known_actors: Some([real[0].key()].into()),
-        ..Context::default()
-    };
+    let ctx = Context { known_actors: Some([real[0].key()].into()), ..Context::default() };
     let known = evaluate(
         &[change(Kind::Group, "g1", Some(&v), Some(&v), &real)],
         &ctx,

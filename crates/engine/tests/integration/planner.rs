@@ -12,29 +12,19 @@ fn key(kind: Kind, id: &str) -> ObjectKey {
 }
 
 fn wanted(kind: Kind, id: &str, object: Option<Value>) -> Wanted {
-    Wanted {
-        key: key(kind, id),
-        object,
-        reason: "in scope".into(),
-    }
+    Wanted { key: key(kind, id), object, reason: "in scope".into() }
 }
 
 fn current(live: &[(Kind, &str, Value)], bin: &[(Kind, &str)]) -> Current {
     Current {
-        live: live
-            .iter()
-            .map(|(k, id, v)| (key(*k, id), v.clone()))
-            .collect(),
+        live: live.iter().map(|(k, id, v)| (key(*k, id), v.clone())).collect(),
         recycle_bin: bin.iter().map(|(k, id)| (key(*k, id), None)).collect(),
     }
 }
 
 /// `(action, kind, id)` of each step, in order.
 fn shape(p: &Plan) -> Vec<(Action, Kind, String)> {
-    p.steps
-        .iter()
-        .map(|s| (s.action, s.kind, s.id.clone()))
-        .collect()
+    p.steps.iter().map(|s| (s.action, s.kind, s.id.clone())).collect()
 }
 
 fn group(name: &str, members: &[&str]) -> Value {
@@ -55,19 +45,11 @@ fn a_hard_deleted_group_is_created_anew_and_the_policy_naming_it_relinked() {
     let p = plan(
         vec![
             wanted(Kind::Group, "g1", Some(group("Break glass", &["u1"]))),
-            wanted(
-                Kind::ConditionalAccessPolicy,
-                "p1",
-                Some(policy("enabled", &["g1"])),
-            ),
+            wanted(Kind::ConditionalAccessPolicy, "p1", Some(policy("enabled", &["g1"]))),
         ],
         &current(
             &[
-                (
-                    Kind::ConditionalAccessPolicy,
-                    "p1",
-                    policy("enabled", &["g1"]),
-                ),
+                (Kind::ConditionalAccessPolicy, "p1", policy("enabled", &["g1"])),
                 (Kind::User, "u1", json!({})),
             ],
             &[],
@@ -84,10 +66,8 @@ fn a_hard_deleted_group_is_created_anew_and_the_policy_naming_it_relinked() {
     let create = &p.steps[0];
     assert_eq!(
         create.body,
-        Some(
-            json!({"displayName": "Break glass", "mailNickname": "break glass",
-                    "mailEnabled": false, "securityEnabled": true})
-        ),
+        Some(json!({"displayName": "Break glass", "mailNickname": "break glass",
+                    "mailEnabled": false, "securityEnabled": true})),
         "members are links, written after the group exists"
     );
     let relink = &p.steps[1];
@@ -106,14 +86,10 @@ fn a_policy_weakened_then_deleted_comes_back_then_is_written_report_only_and_swi
     // weakened policy. Restoring it alone would bring it back enforced without the exclusion.
     let key = key(Kind::ConditionalAccessPolicy, "p1");
     let mut now = current(&[(Kind::Group, "bg", group("Break glass", &[]))], &[]);
-    now.recycle_bin
-        .insert(key.clone(), Some(policy("enabled", &[])));
+    now.recycle_bin.insert(key.clone(), Some(policy("enabled", &[])));
     let back = |now: &Current| {
         let target = Some(policy("enabled", &["bg"]));
-        plan(
-            vec![wanted(Kind::ConditionalAccessPolicy, "p1", target)],
-            now,
-        )
+        plan(vec![wanted(Kind::ConditionalAccessPolicy, "p1", target)], now)
     };
     let p = back(&now);
     assert_eq!(
@@ -121,11 +97,7 @@ fn a_policy_weakened_then_deleted_comes_back_then_is_written_report_only_and_swi
         vec![
             (Action::Restore, Kind::ConditionalAccessPolicy, "p1".into()),
             (Action::Update, Kind::ConditionalAccessPolicy, "p1".into()),
-            (
-                Action::SwitchState,
-                Kind::ConditionalAccessPolicy,
-                "p1".into()
-            ),
+            (Action::SwitchState, Kind::ConditionalAccessPolicy, "p1".into()),
         ]
     );
     let update = &p.steps[1];
@@ -136,13 +108,9 @@ fn a_policy_weakened_then_deleted_comes_back_then_is_written_report_only_and_swi
     assert_eq!(p.steps[2].body, Some(json!({"state": "enabled"})));
 
     // Deleted as it was at the target time: the restore alone is the way back.
-    now.recycle_bin
-        .insert(key, Some(policy("enabled", &["bg"])));
+    now.recycle_bin.insert(key, Some(policy("enabled", &["bg"])));
     let p = back(&now);
-    assert_eq!(
-        shape(&p),
-        vec![(Action::Restore, Kind::ConditionalAccessPolicy, "p1".into())]
-    );
+    assert_eq!(shape(&p), vec![(Action::Restore, Kind::ConditionalAccessPolicy, "p1".into())]);
 }
 
 #[test]
@@ -157,10 +125,7 @@ fn recycle_bin_first_links_come_back_with_the_object() {
             wanted(Kind::Group, "g1", Some(group("Sales", &["u1", "u2"]))),
         ],
         &current(
-            &[
-                (Kind::Group, "g1", group("Sales", &[])),
-                (Kind::User, "u2", json!({})),
-            ],
+            &[(Kind::Group, "g1", group("Sales", &[])), (Kind::User, "u2", json!({}))],
             &[(Kind::User, "u1")],
         ),
     );
@@ -180,16 +145,8 @@ fn recycle_bin_first_links_come_back_with_the_object() {
 fn a_policy_turned_off_is_switched_on_last_and_one_created_is_written_report_only() {
     let p = plan(
         vec![
-            wanted(
-                Kind::ConditionalAccessPolicy,
-                "p1",
-                Some(policy("enabled", &[])),
-            ),
-            wanted(
-                Kind::ConditionalAccessPolicy,
-                "p2",
-                Some(policy("enabled", &["g9"])),
-            ),
+            wanted(Kind::ConditionalAccessPolicy, "p1", Some(policy("enabled", &[]))),
+            wanted(Kind::ConditionalAccessPolicy, "p2", Some(policy("enabled", &["g9"]))),
             wanted(Kind::Group, "g9", Some(group("Ops", &[]))),
             wanted(Kind::ConditionalAccessPolicy, "p3", None),
         ],
@@ -207,27 +164,13 @@ fn a_policy_turned_off_is_switched_on_last_and_one_created_is_written_report_onl
             (Action::Create, Kind::Group, "g9".into()),
             (Action::Create, Kind::ConditionalAccessPolicy, "p2".into()),
             (Action::Delete, Kind::ConditionalAccessPolicy, "p3".into()),
-            (
-                Action::SwitchState,
-                Kind::ConditionalAccessPolicy,
-                "p1".into()
-            ),
-            (
-                Action::SwitchState,
-                Kind::ConditionalAccessPolicy,
-                "p2".into()
-            ),
+            (Action::SwitchState, Kind::ConditionalAccessPolicy, "p1".into()),
+            (Action::SwitchState, Kind::ConditionalAccessPolicy, "p2".into()),
         ]
     );
-    assert_eq!(
-        p.steps[1].body.as_ref().unwrap()["state"],
-        "enabledForReportingButNotEnforced"
-    );
+    assert_eq!(p.steps[1].body.as_ref().unwrap()["state"], "enabledForReportingButNotEnforced");
     assert_eq!(p.steps[1].depends_on, vec![1]);
-    assert_eq!(
-        p.steps[3].changes[0].path, "state",
-        "p1's only change is its state"
-    );
+    assert_eq!(p.steps[3].changes[0].path, "state", "p1's only change is its state");
     assert_eq!(p.steps[4].depends_on, vec![2]);
 }
 
@@ -241,18 +184,11 @@ fn credentials_added_are_removed_and_those_lost_listed() {
             Some(app(json!([{"keyId": "k1", "displayName": "old"}]))),
         )],
         &current(
-            &[(
-                Kind::Application,
-                "a1",
-                app(json!([{"keyId": "k2", "displayName": "backdoor"}])),
-            )],
+            &[(Kind::Application, "a1", app(json!([{"keyId": "k2", "displayName": "backdoor"}])))],
             &[],
         ),
     );
-    assert_eq!(
-        shape(&p),
-        vec![(Action::RemoveCredential, Kind::Application, "a1".into())]
-    );
+    assert_eq!(shape(&p), vec![(Action::RemoveCredential, Kind::Application, "a1".into())]);
     assert_eq!(p.steps[0].key_id.as_deref(), Some("k2"));
     assert_eq!(p.notices.len(), 1);
     assert_eq!(p.notices[0].notice, NoticeKind::RotateByHand);
@@ -279,11 +215,7 @@ fn synced_built_in_and_analysis_only_objects_are_listed_not_written() {
                 "r1",
                 Some(json!({"displayName": "Reader", "isBuiltIn": true})),
             ),
-            wanted(
-                Kind::UserAuthenticationMethods,
-                "u3",
-                Some(json!({"methods": []})),
-            ),
+            wanted(Kind::UserAuthenticationMethods, "u3", Some(json!({"methods": []}))),
             wanted(
                 Kind::User,
                 "guest",
@@ -301,24 +233,13 @@ fn synced_built_in_and_analysis_only_objects_are_listed_not_written() {
         ],
     );
     // A guest is invited again, by the address its sign-in name encodes, not created.
-    assert_eq!(
-        p.steps[0].body.as_ref().unwrap()["invitedUserEmailAddress"],
-        "pat@fabrikam.com"
-    );
+    assert_eq!(p.steps[0].body.as_ref().unwrap()["invitedUserEmailAddress"], "pat@fabrikam.com");
     assert!(
-        p.steps[1]
-            .body
-            .as_ref()
-            .unwrap()
-            .get("passwordProfile")
-            .is_none(),
+        p.steps[1].body.as_ref().unwrap().get("passwordProfile").is_none(),
         "the executor makes the password"
     );
-    let notices: BTreeSet<(NoticeKind, String)> = p
-        .notices
-        .iter()
-        .map(|n| (n.notice.clone(), n.id.clone()))
-        .collect();
+    let notices: BTreeSet<(NoticeKind, String)> =
+        p.notices.iter().map(|n| (n.notice.clone(), n.id.clone())).collect();
     assert_eq!(
         notices,
         BTreeSet::from([
@@ -328,11 +249,7 @@ fn synced_built_in_and_analysis_only_objects_are_listed_not_written() {
             (NoticeKind::RedeemInvitation, "guest".into()),
         ])
     );
-    assert!(
-        p.desired
-            .iter()
-            .all(|d| d.kind != Kind::UserAuthenticationMethods)
-    );
+    assert!(p.desired.iter().all(|d| d.kind != Kind::UserAuthenticationMethods));
 }
 
 #[test]
@@ -348,11 +265,7 @@ fn assignments_are_replaced_not_updated_and_deletes_go_referrers_first() {
             &[
                 (Kind::RoleAssignment, "ra1", assignment("u2")),
                 (Kind::Group, "g1", group("G", &[])),
-                (
-                    Kind::ConditionalAccessPolicy,
-                    "p1",
-                    policy("enabled", &["g1"]),
-                ),
+                (Kind::ConditionalAccessPolicy, "p1", policy("enabled", &["g1"])),
             ],
             &[],
         ),
@@ -374,19 +287,11 @@ fn assignments_are_replaced_not_updated_and_deletes_go_referrers_first() {
 /// members among a few users, and a policy excluding some of them.
 fn tenant() -> impl Strategy<Value = (Vec<Wanted>, Current)> {
     let groups = proptest::collection::vec(
-        (
-            0u8..4,
-            proptest::collection::btree_set(0u8..5, 0..4),
-            any::<bool>(),
-        ),
+        (0u8..4, proptest::collection::btree_set(0u8..5, 0..4), any::<bool>()),
         1..8,
     );
-    (
-        groups,
-        proptest::collection::btree_set(0u8..8, 0..3),
-        any::<bool>(),
-    )
-        .prop_map(|(groups, excluded, enabled)| {
+    (groups, proptest::collection::btree_set(0u8..8, 0..3), any::<bool>()).prop_map(
+        |(groups, excluded, enabled)| {
             let mut wanted = Vec::new();
             let mut live = BTreeMap::new();
             let mut bin = BTreeMap::new();
@@ -396,10 +301,7 @@ fn tenant() -> impl Strategy<Value = (Vec<Wanted>, Current)> {
                 let members: Vec<&str> = members.iter().map(String::as_str).collect();
                 let target = (presence & 1 == 1).then(|| group(&id, &members));
                 if presence & 2 == 2 {
-                    live.insert(
-                        key(Kind::Group, &id),
-                        group(&id, &members[..members.len() / 2]),
-                    );
+                    live.insert(key(Kind::Group, &id), group(&id, &members[..members.len() / 2]));
                 } else if *in_bin {
                     bin.insert(key(Kind::Group, &id), None);
                 }
@@ -408,31 +310,18 @@ fn tenant() -> impl Strategy<Value = (Vec<Wanted>, Current)> {
             for u in 0..5 {
                 live.insert(key(Kind::User, &format!("u{u}")), json!({}));
             }
-            let excluded: Vec<String> = excluded
-                .iter()
-                .map(|e| format!("g{}", usize::from(*e) % groups.len()))
-                .collect();
+            let excluded: Vec<String> =
+                excluded.iter().map(|e| format!("g{}", usize::from(*e) % groups.len())).collect();
             let excluded: Vec<&str> = excluded.iter().map(String::as_str).collect();
             wanted.push(wanted_of(
                 Kind::ConditionalAccessPolicy,
                 "p",
-                Some(policy(
-                    if enabled { "enabled" } else { "disabled" },
-                    &excluded,
-                )),
+                Some(policy(if enabled { "enabled" } else { "disabled" }, &excluded)),
             ));
-            live.insert(
-                key(Kind::ConditionalAccessPolicy, "p"),
-                policy("disabled", &excluded),
-            );
-            (
-                wanted,
-                Current {
-                    live,
-                    recycle_bin: bin,
-                },
-            )
-        })
+            live.insert(key(Kind::ConditionalAccessPolicy, "p"), policy("disabled", &excluded));
+            (wanted, Current { live, recycle_bin: bin })
+        },
+    )
 }
 
 fn wanted_of(kind: Kind, id: &str, object: Option<Value>) -> Wanted {
@@ -476,10 +365,7 @@ fn an_eligibility_added_since_is_revoked_by_a_request_naming_it() {
         vec![wanted(Kind::RoleEligibilitySchedule, "e1", None)],
         &current(&[(Kind::RoleEligibilitySchedule, "e1", eligibility)], &[]),
     );
-    assert_eq!(
-        shape(&p),
-        [(Action::Delete, Kind::RoleEligibilitySchedule, "e1".into())]
-    );
+    assert_eq!(shape(&p), [(Action::Delete, Kind::RoleEligibilitySchedule, "e1".into())]);
     // Revoked by principal, role and scope (adminRemove), not by id.
     assert_eq!(
         p.steps[0].body,
@@ -515,11 +401,8 @@ fn a_group_keeps_its_last_user_owner_and_new_owners_come_before_old_ones_go() {
             &[],
         ),
     );
-    let removed: Vec<&str> = p
-        .steps
-        .iter()
-        .filter_map(|s| s.link.as_ref().map(|l| l.target.as_str()))
-        .collect();
+    let removed: Vec<&str> =
+        p.steps.iter().filter_map(|s| s.link.as_ref().map(|l| l.target.as_str())).collect();
     assert_eq!(removed, ["sp1"]);
     assert!(
         p.notices
@@ -544,21 +427,12 @@ fn links_and_roles_of_a_synced_user_gone_for_good_wait_for_a_person() {
             wanted(Kind::RoleAssignment, "ra1", Some(role)),
         ],
         &current(
-            &[
-                (Kind::Group, "g1", group("Finance", &["u1"])),
-                (Kind::User, "u1", json!({})),
-            ],
+            &[(Kind::Group, "g1", group("Finance", &["u1"])), (Kind::User, "u1", json!({}))],
             &[],
         ),
     );
     assert_eq!(p.steps, [], "{:?}", shape(&p));
     let details: Vec<&str> = p.notices.iter().map(|n| n.detail.as_str()).collect();
-    assert!(
-        details.iter().any(|d| d.starts_with("member u9 not added")),
-        "{details:?}"
-    );
-    assert!(
-        details.iter().any(|d| d.contains("principalId u9")),
-        "{details:?}"
-    );
+    assert!(details.iter().any(|d| d.starts_with("member u9 not added")), "{details:?}");
+    assert!(details.iter().any(|d| d.contains("principalId u9")), "{details:?}");
 }

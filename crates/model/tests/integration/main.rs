@@ -3,10 +3,7 @@
 //! canonicalisation; canonicalisation is idempotent and blind to key order, volatile fields and
 //! annotations.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "a test fails loudly on the first surprise"
-)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly on the first surprise")]
 
 mod corpus;
 mod properties;

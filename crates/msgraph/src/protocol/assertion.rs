@@ -49,9 +49,7 @@ pub fn thumbprint_s256(pem: &str) -> Result<String, CertificateError> {
     if body.is_empty() {
         return Err(CertificateError::NoCertificate);
     }
-    let der = STANDARD
-        .decode(body.trim())
-        .map_err(|_| CertificateError::BadCertificate)?;
+    let der = STANDARD.decode(body.trim()).map_err(|_| CertificateError::BadCertificate)?;
     Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(&der)))
 }
 
@@ -119,10 +117,7 @@ mod tests {
             (claims["iss"].as_str(), claims["sub"].as_str()),
             (Some("client-1"), Some("client-1"))
         );
-        assert_eq!(
-            claims["exp"].as_i64().unwrap() - claims["nbf"].as_i64().unwrap(),
-            600
-        );
+        assert_eq!(claims["exp"].as_i64().unwrap() - claims["nbf"].as_i64().unwrap(), 600);
     }
 
     #[test]
@@ -132,10 +127,7 @@ mod tests {
             .take_while(|l| !l.contains("BEGIN CERTIFICATE"))
             .collect::<Vec<_>>()
             .join("\n");
-        assert_eq!(
-            thumbprint_s256(&key_only),
-            Err(CertificateError::NoCertificate)
-        );
+        assert_eq!(thumbprint_s256(&key_only), Err(CertificateError::NoCertificate));
         let cert_only: String = PEM
             .lines()
             .skip_while(|l| !l.contains("BEGIN CERTIFICATE"))

@@ -78,27 +78,12 @@ pub fn parse_batch_response(body: &[u8]) -> Result<HashMap<usize, BatchResponse>
         };
         let retry_after = item["headers"]
             .as_object()
-            .and_then(|h| {
-                h.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-            })
+            .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("retry-after")))
             .and_then(|(_, v)| {
-                v.as_str()
-                    .map(str::to_string)
-                    .or_else(|| v.as_f64().map(|f| f.to_string()))
+                v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string()))
             });
-        let status = item["status"]
-            .as_u64()
-            .and_then(|s| u16::try_from(s).ok())
-            .unwrap_or(0);
-        out.insert(
-            id,
-            BatchResponse {
-                status,
-                retry_after,
-                body: item["body"].clone(),
-            },
-        );
+        let status = item["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(0);
+        out.insert(id, BatchResponse { status, retry_after, body: item["body"].clone() });
     }
     Ok(out)
 }
@@ -120,10 +105,7 @@ mod tests {
         assert_eq!(bodies.len(), 2);
         assert_eq!(bodies[0]["requests"].as_array().unwrap().len(), 20);
         assert_eq!(bodies[1]["requests"][0]["id"], "20");
-        assert_eq!(
-            bodies[0]["requests"][0]["headers"]["Content-Type"],
-            "application/json"
-        );
+        assert_eq!(bodies[0]["requests"][0]["headers"]["Content-Type"], "application/json");
         assert_eq!(bodies[1]["requests"][0]["headers"]["Prefer"], PREFER);
     }
 
@@ -132,10 +114,7 @@ mod tests {
         let body = br#"{"responses":[{"id":"1","status":429,"headers":{"Retry-After":"0.249"},"body":{"error":{"code":"TooManyRequests"}}},{"id":"0","status":204,"headers":{}}]}"#;
         let r = parse_batch_response(body).unwrap();
         assert_eq!(r[&0].status, 204);
-        assert_eq!(
-            (r[&1].status, r[&1].retry_after.as_deref()),
-            (429, Some("0.249"))
-        );
+        assert_eq!((r[&1].status, r[&1].retry_after.as_deref()), (429, Some("0.249")));
         assert!(parse_batch_response(b"{}").is_err());
     }
 }

@@ -47,17 +47,10 @@ impl GraphFailure {
             Value::String(s) => s.clone(),
             _ => String::new(),
         };
-        let message = if e.is_object() {
-            text(&e["message"])
-        } else {
-            text(&v["error_description"])
-        };
-        let details = e["details"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|d| text(&d["code"]))
-            .collect();
+        let message =
+            if e.is_object() { text(&e["message"]) } else { text(&v["error_description"]) };
+        let details =
+            e["details"].as_array().into_iter().flatten().map(|d| text(&d["code"])).collect();
         let request_id =
             request_id.or_else(|| e["innerError"]["request-id"].as_str().map(str::to_string));
         let message = if message.is_empty() {
@@ -65,13 +58,7 @@ impl GraphFailure {
         } else {
             message
         };
-        GraphFailure {
-            status,
-            code,
-            message,
-            request_id,
-            details,
-        }
+        GraphFailure { status, code, message, request_id, details }
     }
 
     /// What to do about it.
@@ -81,11 +68,7 @@ impl GraphFailure {
             401 => FailureKind::Authentication,
             403 => FailureKind::Permission,
             404 => FailureKind::NotFound,
-            _ if self
-                .details
-                .iter()
-                .any(|d| d == "NoBackingApplicationObject") =>
-            {
+            _ if self.details.iter().any(|d| d == "NoBackingApplicationObject") => {
                 FailureKind::Transient
             }
             _ => FailureKind::Permanent,
@@ -111,15 +94,9 @@ impl GraphFailure {
             return false;
         }
         let code = self.code.to_ascii_lowercase();
-        [
-            "syncstate",
-            "resync",
-            "pagetoken",
-            "deltatoken",
-            "skiptoken",
-        ]
-        .iter()
-        .any(|k| code.contains(k))
+        ["syncstate", "resync", "pagetoken", "deltatoken", "skiptoken"]
+            .iter()
+            .any(|k| code.contains(k))
     }
 }
 
@@ -150,11 +127,7 @@ mod tests {
         let f = GraphFailure::from_response(403, body, None);
         assert_eq!(
             (f.code.as_str(), f.request_id.as_deref(), f.kind()),
-            (
-                "Authorization_RequestDenied",
-                Some("r1"),
-                FailureKind::Permission
-            )
+            ("Authorization_RequestDenied", Some("r1"), FailureKind::Permission)
         );
         assert!(f.to_string().contains("request-id r1"));
         let lag = br#"{"error":{"code":"Request_BadRequest","message":"x","details":[{"code":"NoBackingApplicationObject"}]}}"#;
@@ -174,10 +147,7 @@ mod tests {
         );
         let oauth = br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#;
         let f = GraphFailure::from_response(401, oauth, None);
-        assert_eq!(
-            (f.code.as_str(), f.kind()),
-            ("invalid_client", FailureKind::Authentication)
-        );
+        assert_eq!((f.code.as_str(), f.kind()), ("invalid_client", FailureKind::Authentication));
         assert!(f.message.starts_with("AADSTS7000215"));
     }
 }

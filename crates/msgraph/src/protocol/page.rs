@@ -62,10 +62,7 @@ impl Walked {
         self.pages += 1;
         self.items += items as u64;
         if self.pages > MAX_PAGES || self.items > MAX_ITEMS {
-            return Err(PageError::TooLong {
-                pages: self.pages,
-                items: self.items,
-            });
+            return Err(PageError::TooLong { pages: self.pages, items: self.items });
         }
         match next {
             Some(link) if !self.links.insert(link.to_string()) => {
@@ -125,10 +122,7 @@ impl Pager {
         let first = first.into();
         let mut walked = Walked::default();
         walked.links.insert(first.clone());
-        Pager {
-            next: Some(first),
-            walked,
-        }
+        Pager { next: Some(first), walked }
     }
 
     /// The URL to fetch next, or `None` when the list is done.
@@ -139,8 +133,7 @@ impl Pager {
     /// Takes a page and returns its items; a looping or endless list is an error.
     pub fn feed(&mut self, page: Page) -> Result<Vec<Value>, PageError> {
         self.next = None;
-        self.walked
-            .step(page.items.len(), page.next_link.as_deref())?;
+        self.walked.step(page.items.len(), page.next_link.as_deref())?;
         self.next = page.next_link;
         Ok(page.items)
     }
@@ -181,11 +174,7 @@ impl DeltaRound {
         let start = start.into();
         let mut walked = Walked::default();
         walked.links.insert(start.clone());
-        DeltaRound {
-            next: Some(start),
-            delta_link: None,
-            walked,
-        }
+        DeltaRound { next: Some(start), delta_link: None, walked }
     }
 
     /// The URL to fetch next, or `None` when the round is complete.
@@ -196,8 +185,7 @@ impl DeltaRound {
     /// Takes a page; returns its changes.
     pub fn feed(&mut self, page: Page) -> Result<Vec<DeltaItem>, PageError> {
         self.next = None;
-        self.walked
-            .step(page.items.len(), page.next_link.as_deref())?;
+        self.walked.step(page.items.len(), page.next_link.as_deref())?;
         match (page.next_link, page.delta_link) {
             (Some(n), _) => self.next = Some(n),
             (None, Some(d)) => {
@@ -223,11 +211,7 @@ impl DeltaRound {
 fn classify(item: Value) -> DeltaItem {
     match item.get("@removed") {
         Some(removed) => DeltaItem::Removed {
-            id: item
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
+            id: item.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
             soft: removed.get("reason").and_then(Value::as_str) == Some("changed"),
         },
         None => DeltaItem::Upsert(item),
@@ -253,12 +237,7 @@ mod tests {
             p.next(),
             Some("https://graph.microsoft.com/v1.0/users?$top=999&$skiptoken=abc")
         );
-        assert_eq!(
-            p.feed(page(&json!({"value": [{"id": "3"}]})))
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(p.feed(page(&json!({"value": [{"id": "3"}]}))).unwrap().len(), 1);
         assert_eq!((p.next(), p.pages()), (None, 2));
         assert_eq!(page(&first).count, Some(3));
     }
@@ -274,14 +253,8 @@ mod tests {
         assert_eq!(
             b,
             vec![
-                DeltaItem::Removed {
-                    id: "g2".into(),
-                    soft: true
-                },
-                DeltaItem::Removed {
-                    id: "g3".into(),
-                    soft: false
-                }
+                DeltaItem::Removed { id: "g2".into(), soft: true },
+                DeltaItem::Removed { id: "g3".into(), soft: false }
             ]
         );
         assert_eq!((r.next(), r.delta_link()), (None, Some("d1")));
@@ -299,9 +272,7 @@ mod tests {
         p.feed(to("https://g/v1.0/users?$skiptoken=b")).unwrap();
         assert_eq!(
             p.feed(to("https://g/v1.0/users?$skiptoken=a")),
-            Err(PageError::RepeatedLink(
-                "https://g/v1.0/users?$skiptoken=a".into()
-            ))
+            Err(PageError::RepeatedLink("https://g/v1.0/users?$skiptoken=a".into()))
         );
         assert_eq!(p.next(), None, "nothing more to fetch");
         let mut r = DeltaRound::new("https://g/v1.0/groups/delta");
@@ -323,21 +294,10 @@ mod tests {
                 Err(e) => break e,
             }
         };
-        assert_eq!(
-            err,
-            PageError::TooLong {
-                pages: MAX_PAGES + 1,
-                items: 0
-            }
-        );
+        assert_eq!(err, PageError::TooLong { pages: MAX_PAGES + 1, items: 0 });
         let mut r = DeltaRound::new("start");
         let big: Vec<Value> = (0..=MAX_ITEMS).map(|_| Value::Null).collect();
-        let huge = Page {
-            items: big,
-            next_link: Some("n".into()),
-            delta_link: None,
-            count: None,
-        };
+        let huge = Page { items: big, next_link: Some("n".into()), delta_link: None, count: None };
         assert!(matches!(r.feed(huge), Err(PageError::TooLong { .. })));
     }
 

@@ -66,9 +66,7 @@ impl RetryPolicy {
             return RetryDecision::GiveUp;
         }
         let wait = retry_after.unwrap_or_else(|| {
-            let exp = self
-                .base
-                .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+            let exp = self.base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
             exp.mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
         });
         let wait = wait.min(self.max_wait);
@@ -90,14 +88,8 @@ mod tests {
 
     #[test]
     fn retry_after_in_seconds_decimals_and_dates() {
-        assert_eq!(
-            parse_retry_after("10", now()),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            parse_retry_after("0.249", now()),
-            Some(Duration::from_millis(249))
-        );
+        assert_eq!(parse_retry_after("10", now()), Some(Duration::from_secs(10)));
+        assert_eq!(parse_retry_after("0.249", now()), Some(Duration::from_millis(249)));
         assert_eq!(
             parse_retry_after("Fri, 27 Nov 2026 12:00:05 GMT", now()),
             Some(Duration::from_secs(5))
@@ -127,18 +119,10 @@ mod tests {
             RetryDecision::RetryAfter(Duration::from_secs(7))
         );
         assert_eq!(
-            p.decide(
-                2,
-                Duration::from_secs(85),
-                Some(Duration::from_secs(7)),
-                0.3
-            ),
+            p.decide(2, Duration::from_secs(85), Some(Duration::from_secs(7)), 0.3),
             RetryDecision::GiveUp
         );
-        assert_eq!(
-            p.decide(8, Duration::ZERO, None, 0.5),
-            RetryDecision::GiveUp
-        );
+        assert_eq!(p.decide(8, Duration::ZERO, None, 0.5), RetryDecision::GiveUp);
         assert_eq!(
             p.decide(12, Duration::ZERO, Some(Duration::from_mins(10)), 0.5),
             RetryDecision::GiveUp

@@ -32,9 +32,7 @@ pub struct AccessToken {
 impl std::fmt::Debug for AccessToken {
     /// Never prints the token itself.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessToken")
-            .field("renew_at", &self.renew_at)
-            .finish_non_exhaustive()
+        f.debug_struct("AccessToken").field("renew_at", &self.renew_at).finish_non_exhaustive()
     }
 }
 
@@ -82,13 +80,7 @@ impl AccessToken {
             claims
                 .get("roles")
                 .and_then(Value::as_array)
-                .map(|roles| {
-                    roles
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
+                .map(|roles| roles.iter().filter_map(Value::as_str).map(str::to_string).collect())
                 .unwrap_or_default(),
         )
     }
@@ -106,10 +98,7 @@ mod tests {
             .encode(br#"{"roles":["Policy.Read.All","Group.ReadWrite.All"],"tid":"t"}"#);
         let body = format!(r#"{{"expires_in":3599,"access_token":"e30.{claims}.sig"}}"#);
         let t = AccessToken::parse(200, body.as_bytes(), now).unwrap();
-        assert_eq!(
-            t.roles(),
-            Some(vec!["Policy.Read.All".into(), "Group.ReadWrite.All".into()])
-        );
+        assert_eq!(t.roles(), Some(vec!["Policy.Read.All".into(), "Group.ReadWrite.All".into()]));
         let bare = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"tid":"t"}"#);
         let body = format!(r#"{{"expires_in":3599,"access_token":"e30.{bare}.sig"}}"#);
         let t = AccessToken::parse(200, body.as_bytes(), now).unwrap();

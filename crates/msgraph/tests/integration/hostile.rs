@@ -50,10 +50,7 @@ fn client(graph: &str, authority: &str) -> GraphClient {
             authority_url: authority.into(),
             tenant_id: "contoso".into(),
         },
-        Credential::Secret {
-            client_id: "app".into(),
-            secret: Secret::new("the-secret"),
-        },
+        Credential::Secret { client_id: "app".into(), secret: Secret::new("the-secret") },
         ClientOptions::default(),
     )
     .unwrap()
@@ -80,43 +77,22 @@ async fn a_next_link_that_repeats_ends_the_read() {
     let c = client(&fake.url, &fake.url);
     let err = c.list("/groups").await.unwrap_err();
     assert!(
-        matches!(
-            &err,
-            ClientError::Malformed {
-                source: PageError::RepeatedLink(_),
-                ..
-            }
-        ),
+        matches!(&err, ClientError::Malformed { source: PageError::RepeatedLink(_), .. }),
         "{err}"
     );
-    assert!(
-        err.to_string().contains("/v1.0/groups"),
-        "names the endpoint: {err}"
-    );
+    assert!(err.to_string().contains("/v1.0/groups"), "names the endpoint: {err}");
     let err = c.delta("/users/delta").await.unwrap_err();
     assert!(
-        matches!(
-            &err,
-            ClientError::Malformed {
-                source: PageError::RepeatedLink(_),
-                ..
-            }
-        ),
+        matches!(&err, ClientError::Malformed { source: PageError::RepeatedLink(_), .. }),
         "{err}"
     );
-    assert!(
-        fake.hits.load(Ordering::SeqCst) < 10,
-        "a handful of requests, not thousands"
-    );
+    assert!(fake.hits.load(Ordering::SeqCst) < 10, "a handful of requests, not thousands");
 }
 
 /// A token endpoint that redirects elsewhere (where a secret would be re-posted).
 fn redirecting_token(_: &str, uri: &str) -> Response {
     if uri.contains("/token") {
-        return (
-            StatusCode::TEMPORARY_REDIRECT,
-            [(header::LOCATION, "http://127.0.0.1:9/steal")],
-        )
+        return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, "http://127.0.0.1:9/steal")])
             .into_response();
     }
     json_response(&json!({"value": []}))
@@ -127,34 +103,18 @@ fn redirecting_graph(_: &str, uri: &str) -> Response {
     if uri.contains("/token") {
         return token();
     }
-    (
-        StatusCode::FOUND,
-        [(header::LOCATION, "http://127.0.0.1:9/v1.0/users/delta")],
-    )
-        .into_response()
+    (StatusCode::FOUND, [(header::LOCATION, "http://127.0.0.1:9/v1.0/users/delta")]).into_response()
 }
 
 #[tokio::test]
 async fn redirects_are_refused_for_tokens_and_for_graph() {
     let fake = serve(redirecting_token).await;
-    let err = client(&fake.url, &fake.url)
-        .get("/organization")
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, ClientError::Redirected { status: 307, .. }),
-        "{err}"
-    );
+    let err = client(&fake.url, &fake.url).get("/organization").await.unwrap_err();
+    assert!(matches!(&err, ClientError::Redirected { status: 307, .. }), "{err}");
     assert!(err.to_string().contains("127.0.0.1:9/steal"), "{err}");
     let fake = serve(redirecting_graph).await;
-    let err = client(&fake.url, &fake.url)
-        .delta("/users/delta")
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, ClientError::Redirected { status: 302, .. }),
-        "{err}"
-    );
+    let err = client(&fake.url, &fake.url).delta("/users/delta").await.unwrap_err();
+    assert!(matches!(&err, ClientError::Redirected { status: 302, .. }), "{err}");
 }
 
 /// A body over the limit, announced or streamed without a length.
@@ -179,10 +139,7 @@ async fn a_body_larger_than_any_graph_answer_is_refused() {
     let c = client(&fake.url, &fake.url);
     for path in ["/announced", "/streamed"] {
         let err = c.get(path).await.unwrap_err();
-        assert!(
-            matches!(&err, ClientError::TooLarge { .. }),
-            "{path}: {err}"
-        );
+        assert!(matches!(&err, ClientError::TooLarge { .. }), "{path}: {err}");
         assert!(err.to_string().contains(path), "{err}");
     }
 }

@@ -1,10 +1,7 @@
 //! The client against the emulator over real HTTP: paging, delta rounds, `$batch`, errors told
 //! apart by kind, retries through injected failures.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "a test fails loudly on the first surprise"
-)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly on the first surprise")]
 
 mod hostile;
 
@@ -16,9 +13,7 @@ use rewind_msgraph::{ClientError, ClientOptions, Credential, Endpoints, GraphCli
 use serde_json::json;
 
 async fn emulator() -> RunningEmulator {
-    rewind_emulator::start(EmulatorConfig::default())
-        .await
-        .unwrap()
+    rewind_emulator::start(EmulatorConfig::default()).await.unwrap()
 }
 
 fn client(emu: &RunningEmulator, access: Access, secret: Option<&str>) -> GraphClient {
@@ -38,31 +33,18 @@ fn client(emu: &RunningEmulator, access: Access, secret: Option<&str>) -> GraphC
         budget: Duration::from_secs(5),
         max_attempts: 30,
     };
-    GraphClient::new(
-        endpoints,
-        credential,
-        ClientOptions {
-            retry,
-            ..ClientOptions::default()
-        },
-    )
-    .unwrap()
+    GraphClient::new(endpoints, credential, ClientOptions { retry, ..ClientOptions::default() })
+        .unwrap()
 }
 
 #[tokio::test]
 async fn lists_every_page_and_counts_its_requests() {
     let emu = emulator().await;
     let c = client(&emu, Access::Read, None);
-    let users = c
-        .list("/users?$top=10&$select=id,displayName")
-        .await
-        .unwrap();
+    let users = c.list("/users?$top=10&$select=id,displayName").await.unwrap();
     assert_eq!(users.len(), 31);
     assert_eq!(c.stats().requests, 4, "one request per page of ten");
-    let policies = c
-        .list("/identity/conditionalAccess/policies")
-        .await
-        .unwrap();
+    let policies = c.list("/identity/conditionalAccess/policies").await.unwrap();
     assert_eq!(policies.len(), 7);
 }
 
@@ -71,10 +53,7 @@ async fn delta_rounds_report_changes_then_only_changes() {
     let emu = emulator().await;
     let reader = client(&emu, Access::Read, None);
     let writer = client(&emu, Access::Write, None);
-    let (initial, link) = reader
-        .delta("/groups/delta?$select=displayName,members")
-        .await
-        .unwrap();
+    let (initial, link) = reader.delta("/groups/delta?$select=displayName,members").await.unwrap();
     assert_eq!(initial.len(), 15);
     let finance = initial
         .iter()
@@ -111,20 +90,9 @@ async fn batches_go_twenty_at_a_time_and_report_each_response() {
     }).collect();
     let before = writer.stats().requests;
     let responses = writer.batch(&requests).await.unwrap();
-    assert_eq!(
-        writer.stats().requests - before,
-        2,
-        "25 requests in two batches"
-    );
+    assert_eq!(writer.stats().requests - before, 2, "25 requests in two batches");
     assert!(responses.iter().all(|r| r.status == 204), "{responses:?}");
-    assert_eq!(
-        writer
-            .list(&format!("/groups/{gid}/members"))
-            .await
-            .unwrap()
-            .len(),
-        25
-    );
+    assert_eq!(writer.list(&format!("/groups/{gid}/members")).await.unwrap().len(), 25);
 }
 
 #[tokio::test]
@@ -132,21 +100,11 @@ async fn failures_are_told_apart() {
     let emu = emulator().await;
     let reader = client(&emu, Access::Read, None);
     let err = reader
-        .write(
-            reqwest::Method::DELETE,
-            "/identity/conditionalAccess/policies/x",
-            None,
-        )
+        .write(reqwest::Method::DELETE, "/identity/conditionalAccess/policies/x", None)
         .await
         .unwrap_err();
-    assert!(
-        matches!(&err, ClientError::Graph(f) if f.kind() == FailureKind::Permission),
-        "{err}"
-    );
-    let err = reader
-        .get("/users/00000000-0000-0000-0000-000000000001")
-        .await
-        .unwrap_err();
+    assert!(matches!(&err, ClientError::Graph(f) if f.kind() == FailureKind::Permission), "{err}");
+    let err = reader.get("/users/00000000-0000-0000-0000-000000000001").await.unwrap_err();
     assert!(
         matches!(&err, ClientError::Graph(f) if f.kind() == FailureKind::NotFound && f.code == "Request_ResourceNotFound")
     );
@@ -162,40 +120,25 @@ async fn failures_are_told_apart() {
             authority_url: "http://127.0.0.1:9".into(),
             tenant_id: "t".into(),
         },
-        Credential::Secret {
-            client_id: "c".into(),
-            secret: Secret::new("s"),
-        },
+        Credential::Secret { client_id: "c".into(), secret: Secret::new("s") },
         ClientOptions::default(),
     )
     .unwrap();
-    assert!(matches!(
-        nowhere.get("/users").await.unwrap_err(),
-        ClientError::Unreachable { .. }
-    ));
+    assert!(matches!(nowhere.get("/users").await.unwrap_err(), ClientError::Unreachable { .. }));
 }
 
 #[tokio::test]
 async fn transient_failures_are_retried_until_they_pass() {
     let emu = emulator().await;
     emu.with_tenant(|t| {
-        t.set_faults(rewind_emulator::Faults {
-            error_rate: 0.5,
-            ..Default::default()
-        });
+        t.set_faults(rewind_emulator::Faults { error_rate: 0.5, ..Default::default() });
     });
     let reader = client(&emu, Access::Read, None);
     let users = reader.list("/users?$top=5").await.unwrap();
     assert_eq!(users.len(), 31);
-    assert!(
-        reader.stats().retries > 0,
-        "half the requests failed and were retried"
-    );
+    assert!(reader.stats().retries > 0, "half the requests failed and were retried");
     emu.with_tenant(|t| {
-        t.set_faults(rewind_emulator::Faults {
-            error_rate: 1.0,
-            ..Default::default()
-        });
+        t.set_faults(rewind_emulator::Faults { error_rate: 1.0, ..Default::default() });
     });
     let err = reader.get("/groups").await.unwrap_err();
     assert!(matches!(err, ClientError::GaveUp { .. }), "{err}");
@@ -228,16 +171,12 @@ async fn certificate_credentials_sign_an_assertion() {
         )
         .await
         .unwrap();
-    let credential = Credential::Certificate {
-        client_id: c.client_id.clone(),
-        pem: Secret::new(pem),
-    };
+    let credential =
+        Credential::Certificate { client_id: c.client_id.clone(), pem: Secret::new(pem) };
     let client = GraphClient::new(endpoints.clone(), credential, ClientOptions::default()).unwrap();
     assert_eq!(client.list("/groups").await.unwrap().len(), 15);
-    let broken = Credential::Certificate {
-        client_id: c.client_id.clone(),
-        pem: Secret::new("not a pem"),
-    };
+    let broken =
+        Credential::Certificate { client_id: c.client_id.clone(), pem: Secret::new("not a pem") };
     let client = GraphClient::new(endpoints, broken, ClientOptions::default()).unwrap();
     let err = client.get("/groups").await.unwrap_err();
     assert!(matches!(err, ClientError::Certificate(_)), "{err}");

@@ -17,14 +17,11 @@ use crate::vocab::BuiltInControl;
 /// The built-in strength the `mfa` control is equivalent to, built once: the lockout analysis
 /// asks about it in every context.
 static MFA_STRENGTH: std::sync::LazyLock<Strength> = std::sync::LazyLock::new(|| {
-    Strength::built_in()
-        .into_iter()
-        .find(|b| b.id == strength::MFA)
-        .unwrap_or_else(|| Strength {
-            id: strength::MFA.to_string(),
-            name: "Multifactor authentication".to_string(),
-            combinations: Vec::new(),
-        })
+    Strength::built_in().into_iter().find(|b| b.id == strength::MFA).unwrap_or_else(|| Strength {
+        id: strength::MFA.to_string(),
+        name: "Multifactor authentication".to_string(),
+        combinations: Vec::new(),
+    })
 });
 
 /// What a principal can do to meet controls: the authentication methods they registered, as
@@ -46,10 +43,7 @@ pub struct Capabilities {
 impl Capabilities {
     /// Every registered method counted as usable (what-if without a methods policy).
     pub fn from_methods(methods: Option<&[Value]>) -> Capabilities {
-        Capabilities {
-            modes: methods.map(strength::modes),
-            ..Capabilities::default()
-        }
+        Capabilities { modes: methods.map(strength::modes), ..Capabilities::default() }
     }
 
     /// A principal's registered methods through the state's authentication methods policy.
@@ -97,11 +91,7 @@ impl Capabilities {
             return Tri::Yes;
         }
         let perhaps: BTreeSet<String> = modes.union(&self.maybe).cloned().collect();
-        if s.satisfied_by(&perhaps) {
-            Tri::Unknown
-        } else {
-            Tri::No
-        }
+        if s.satisfied_by(&perhaps) { Tri::Unknown } else { Tri::No }
     }
 
     /// The methods the principal could register (or be issued) that would meet a requirement
@@ -109,12 +99,8 @@ impl Capabilities {
     pub fn by_registering(&self, r: &Requirement, s: &SignIn) -> Option<String> {
         let mut more = self.clone();
         let modes = more.modes.get_or_insert_with(BTreeSet::new);
-        let added: Vec<&str> = self
-            .registrable
-            .iter()
-            .filter(|m| !modes.contains(*m))
-            .map(String::as_str)
-            .collect();
+        let added: Vec<&str> =
+            self.registrable.iter().filter(|m| !modes.contains(*m)).map(String::as_str).collect();
         if added.is_empty() {
             return None;
         }
@@ -122,12 +108,8 @@ impl Capabilities {
         // Name the methods that help on their own; failing that, all of them together.
         let helps = |extra: &[&str]| {
             let mut with = more.clone();
-            with.modes = Some(
-                base.iter()
-                    .cloned()
-                    .chain(extra.iter().map(ToString::to_string))
-                    .collect(),
-            );
+            with.modes =
+                Some(base.iter().cloned().chain(extra.iter().map(ToString::to_string)).collect());
             with.requirement(r, s) != Tri::No
         };
         let alone: Vec<&str> = added.iter().copied().filter(|m| helps(&[*m])).collect();
@@ -155,9 +137,9 @@ impl Capabilities {
                 BuiltInControl::Mfa | BuiltInControl::RiskRemediation => {
                     self.strength(&MFA_STRENGTH)
                 }
-                BuiltInControl::CompliantDevice => s
-                    .device_flag("isCompliant")
-                    .map_or(Tri::Unknown, Tri::from_bool),
+                BuiltInControl::CompliantDevice => {
+                    s.device_flag("isCompliant").map_or(Tri::Unknown, Tri::from_bool)
+                }
                 BuiltInControl::DomainJoinedDevice => match s.device_property("trustType") {
                     Some(DeviceValue::Text(t)) => {
                         Tri::from_bool(t.eq_ignore_ascii_case("ServerAD"))

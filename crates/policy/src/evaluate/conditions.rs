@@ -18,9 +18,7 @@ pub(super) fn users(
     sign_in: &SignIn,
     directory: &Directory,
 ) -> Tri {
-    Ctx::new(set, rules, sign_in, directory, false)
-        .subject(subject)
-        .0
+    Ctx::new(set, rules, sign_in, directory, false).subject(subject).0
 }
 
 /// One policy's result for one sign-in: who first — a policy about other people is decided by
@@ -58,12 +56,7 @@ pub(super) fn policy_result<'p>(
     }
     if ctx.applies == Tri::No {
         // The policy is about other people: nothing else about it concerns this sign-in.
-        return PolicyResult {
-            policy,
-            applies: Tri::No,
-            checks: ctx.checks,
-            unknown: ctx.unknown,
-        };
+        return PolicyResult { policy, applies: Tri::No, checks: ctx.checks, unknown: ctx.unknown };
     }
     ctx.run(Condition::Application, |c| Some(c.target()));
     ctx.run(Condition::ClientApps, Ctx::client_apps);
@@ -72,9 +65,7 @@ pub(super) fn policy_result<'p>(
     ctx.run(Condition::SignInRisk, |c| {
         c.risk(&c.rules.sign_in_risk, c.s.sign_in_risk, "sign-in risk")
     });
-    ctx.run(Condition::UserRisk, |c| {
-        c.risk(&c.rules.user_risk, c.s.user_risk, "user risk")
-    });
+    ctx.run(Condition::UserRisk, |c| c.risk(&c.rules.user_risk, c.s.user_risk, "user risk"));
     ctx.run(Condition::ServicePrincipalRisk, |c| {
         c.risk(
             &c.rules.service_principal_risk,
@@ -85,12 +76,7 @@ pub(super) fn policy_result<'p>(
     ctx.run(Condition::InsiderRisk, Ctx::insider_risk);
     ctx.run(Condition::Devices, Ctx::device);
     ctx.run(Condition::AuthenticationFlow, Ctx::transfer);
-    PolicyResult {
-        policy,
-        applies: ctx.applies,
-        checks: ctx.checks,
-        unknown: ctx.unknown,
-    }
+    PolicyResult { policy, applies: ctx.applies, checks: ctx.checks, unknown: ctx.unknown }
 }
 
 /// Evaluation of one policy's conditions.
@@ -145,11 +131,7 @@ impl<'a> Ctx<'a> {
                 } else {
                     condition
                 };
-                self.checks.push(Check {
-                    condition,
-                    result,
-                    why,
-                });
+                self.checks.push(Check { condition, result, why });
             }
         }
     }
@@ -235,11 +217,7 @@ impl<'a> Ctx<'a> {
         if w.exclude.iter().any(|x| x == id) {
             return (Tri::No, self.say(|| "excluded service principal".into()));
         }
-        let inc = if w.all || w.include.iter().any(|x| x == id) {
-            Tri::Yes
-        } else {
-            Tri::No
-        };
+        let inc = if w.all || w.include.iter().any(|x| x == id) { Tri::Yes } else { Tri::No };
         // A service principal filter reads custom security attributes Rewind does not keep.
         let inc = if w.filter { inc.or(Tri::Unknown) } else { inc };
         (
@@ -247,11 +225,7 @@ impl<'a> Ctx<'a> {
             self.say(|| {
                 format!(
                     "service principal {}",
-                    if inc == Tri::Yes {
-                        "included"
-                    } else {
-                        "not included"
-                    }
+                    if inc == Tri::Yes { "included" } else { "not included" }
                 )
             }),
         )
@@ -268,11 +242,8 @@ impl<'a> Ctx<'a> {
                     // The application filter reads custom security attributes of apps.
                     result = Tri::Unknown;
                 }
-                let name = self
-                    .dir
-                    .app_name(app)
-                    .or_else(|| apps::well_known_name(app))
-                    .unwrap_or(app);
+                let name =
+                    self.dir.app_name(app).or_else(|| apps::well_known_name(app)).unwrap_or(app);
                 let why = self.say(|| match (inc, exc) {
                     (_, Tri::Yes) => format!("'{name}' is excluded"),
                     (Tri::No, _) if !apps.actions.is_empty() => {
@@ -296,11 +267,7 @@ impl<'a> Ctx<'a> {
                     self.say(|| {
                         format!(
                             "user action {a} {}",
-                            if hit {
-                                "is included"
-                            } else {
-                                "is not included"
-                            }
+                            if hit { "is included" } else { "is not included" }
                         )
                     }),
                 )
@@ -312,11 +279,7 @@ impl<'a> Ctx<'a> {
                     self.say(|| {
                         format!(
                             "authentication context {c} {}",
-                            if hit {
-                                "is included"
-                            } else {
-                                "is not included"
-                            }
+                            if hit { "is included" } else { "is not included" }
                         )
                     }),
                 )
@@ -328,10 +291,9 @@ impl<'a> Ctx<'a> {
         let list = self.rules.client_apps.as_ref()?;
         let names = || list.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
         Some(match self.s.client_app {
-            None => (
-                Tri::Unknown,
-                self.say(|| format!("applies to {}; client app not given", names())),
-            ),
+            None => {
+                (Tri::Unknown, self.say(|| format!("applies to {}; client app not given", names())))
+            }
             Some(c) => {
                 let hit = list.contains(&c)
                     || (c == ClientApp::ExchangeActiveSync
@@ -339,11 +301,7 @@ impl<'a> Ctx<'a> {
                 (
                     Tri::from_bool(hit),
                     self.say(|| {
-                        format!(
-                            "{c} {} {}",
-                            if hit { "is in" } else { "is not in" },
-                            names()
-                        )
+                        format!("{c} {} {}", if hit { "is in" } else { "is not in" }, names())
                     }),
                 )
             }
@@ -380,11 +338,7 @@ impl<'a> Ctx<'a> {
         let mut named = String::new();
         if set.all_trusted {
             let trusted = Tri::any(
-                self.set
-                    .locations
-                    .values()
-                    .filter(|l| l.trusted)
-                    .map(|l| l.contains(ip, country)),
+                self.set.locations.values().filter(|l| l.trusted).map(|l| l.contains(ip, country)),
             );
             let trusted = if ip.is_none() { Tri::Unknown } else { trusted };
             if trusted == Tri::Yes {
@@ -393,17 +347,9 @@ impl<'a> Ctx<'a> {
             result = result.or(trusted);
         }
         for id in &set.ids {
-            let hit = self
-                .set
-                .locations
-                .get(id)
-                .map_or(Tri::Unknown, |l| l.contains(ip, country));
+            let hit = self.set.locations.get(id).map_or(Tri::Unknown, |l| l.contains(ip, country));
             if hit == Tri::Yes {
-                let name = self
-                    .set
-                    .locations
-                    .get(id)
-                    .map_or(id.as_str(), |l| l.name.as_str());
+                let name = self.set.locations.get(id).map_or(id.as_str(), |l| l.name.as_str());
                 named = self.say(|| format!("in '{name}'"));
                 return (Tri::Yes, named);
             }
@@ -449,10 +395,7 @@ impl<'a> Ctx<'a> {
                 (
                     Tri::from_bool(hit),
                     self.say(|| {
-                        format!(
-                            "{what} {level} {}",
-                            if hit { "matches" } else { "does not match" }
-                        )
+                        format!("{what} {level} {}", if hit { "matches" } else { "does not match" })
                     }),
                 )
             }
@@ -502,19 +445,13 @@ impl<'a> Ctx<'a> {
             return None;
         }
         Some(match self.s.transfer_method {
-            None => (
-                Tri::Unknown,
-                self.say(|| "authentication flow not given".into()),
-            ),
+            None => (Tri::Unknown, self.say(|| "authentication flow not given".into())),
             Some(t) => {
                 let hit = self.rules.transfer_methods.contains(&t);
                 (
                     Tri::from_bool(hit),
                     self.say(|| {
-                        format!(
-                            "flow {t} {}",
-                            if hit { "matches" } else { "does not match" }
-                        )
+                        format!("flow {t} {}", if hit { "matches" } else { "does not match" })
                     }),
                 )
             }

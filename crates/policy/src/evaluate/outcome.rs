@@ -181,12 +181,7 @@ impl Outcome {
                 });
             }
             if let Ok(rules) = &r.policy.rules {
-                o.sessions.extend(
-                    rules
-                        .sessions
-                        .iter()
-                        .map(|s| (r.policy.id.clone(), s.clone())),
-                );
+                o.sessions.extend(rules.sessions.iter().map(|s| (r.policy.id.clone(), s.clone())));
             }
         }
         o.decision = if !o.blocked_by.is_empty() {

@@ -61,9 +61,7 @@ fn state(id: &str, state: &str) -> Value {
 
 fn targeted(id: &str, include: &[&str], exclude: &[&str]) -> Value {
     let t = |ids: &[&str]| -> Vec<Value> {
-        ids.iter()
-            .map(|i| json!({"id": i, "targetType": "group"}))
-            .collect()
+        ids.iter().map(|i| json!({"id": i, "targetType": "group"})).collect()
     };
     json!({"id": id, "state": "enabled", "includeTargets": t(include), "excludeTargets": t(exclude)})
 }
@@ -72,16 +70,7 @@ fn targeted(id: &str, include: &[&str], exclude: &[&str]) -> Value {
 fn only(enabled: &[&str]) -> Vec<Value> {
     METHODS
         .iter()
-        .map(|id| {
-            state(
-                id,
-                if enabled.contains(id) {
-                    "enabled"
-                } else {
-                    "disabled"
-                },
-            )
-        })
+        .map(|id| state(id, if enabled.contains(id) { "enabled" } else { "disabled" }))
         .collect()
 }
 
@@ -97,10 +86,7 @@ fn bob_key_with_aaguid(d: &mut Directory) {
 }
 
 fn bob_push_only(d: &mut Directory) {
-    d.add_methods(
-        "bob",
-        vec![method("password"), method("microsoftAuthenticator")],
-    );
+    d.add_methods("bob", vec![method("password"), method("microsoftAuthenticator")]);
 }
 
 fn bob_phone_only(d: &mut Directory) {
@@ -148,10 +134,7 @@ fn dave_eligible(d: &mut Directory) {
 
 fn dave_eligible_with_push(d: &mut Directory) {
     dave_eligible(d);
-    d.add_methods(
-        "dave",
-        vec![method("password"), method("microsoftAuthenticator")],
-    );
+    d.add_methods("dave", vec![method("password"), method("microsoftAuthenticator")]);
 }
 
 fn block_registration() -> Vec<Value> {
@@ -254,10 +237,7 @@ fn cases() -> Vec<Case> {
             name: "key restrictions allow other keys only",
             rule: "fido2KeyRestrictions: enforced allow list admits only the listed AAGUIDs",
             policies: strength_for_all(PHISHING_RESISTANT),
-            methods: Some(vec![key(
-                "allow",
-                &["00000000-0000-0000-0000-00000000abcd"],
-            )]),
+            methods: Some(vec![key("allow", &["00000000-0000-0000-0000-00000000abcd"])]),
             migrating: false,
             facts: bob_key_with_aaguid,
             who: "bob@contoso.com",
@@ -732,11 +712,7 @@ fn every_case_reaches_the_verdict_reasoned_by_hand() {
         let report = if case.who == "restore" {
             analysis.restore_identity.clone()
         } else {
-            analysis
-                .principals
-                .iter()
-                .find(|p| p.user_principal_name == case.who)
-                .cloned()
+            analysis.principals.iter().find(|p| p.user_principal_name == case.who).cloned()
         };
         let Some(report) = report else {
             wrong.push(format!("{}: {} is not analysed", case.name, case.who));

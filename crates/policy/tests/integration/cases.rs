@@ -25,11 +25,7 @@ fn run(rows: &[(&str, Value, &str, &str, Tweak, Tri)]) {
         let mut s = sign_in(user, app);
         tweak(&mut s);
         let e = set.evaluate(&dir, &s).unwrap();
-        assert_eq!(
-            e.results[0].applies, *expected,
-            "{what}: {:#?}",
-            e.results[0].checks
-        );
+        assert_eq!(e.results[0].applies, *expected, "{what}: {:#?}", e.results[0].checks);
     }
 }
 
@@ -37,14 +33,7 @@ fn run(rows: &[(&str, Value, &str, &str, Tweak, Tri)]) {
 fn users_groups_roles_and_guests() {
     let users = |v: Value| json!({"conditions": {"users": v}});
     run(&[
-        (
-            "all users",
-            users(json!({"includeUsers": ["All"]})),
-            "alice",
-            EXCHANGE,
-            none,
-            Tri::Yes,
-        ),
+        ("all users", users(json!({"includeUsers": ["All"]})), "alice", EXCHANGE, none, Tri::Yes),
         (
             "named user",
             users(json!({"includeUsers": ["alice"]})),
@@ -53,14 +42,7 @@ fn users_groups_roles_and_guests() {
             none,
             Tri::Yes,
         ),
-        (
-            "another user",
-            users(json!({"includeUsers": ["alice"]})),
-            "bob",
-            EXCHANGE,
-            none,
-            Tri::No,
-        ),
+        ("another user", users(json!({"includeUsers": ["alice"]})), "bob", EXCHANGE, none, Tri::No),
         (
             "nested group",
             users(json!({"includeUsers": [], "includeGroups": ["g-all"]})),
@@ -690,17 +672,11 @@ fn workload_identities() {
             &json!({"conditions": {"users": {"includeUsers": []}, "clientApplications": {"includeServicePrincipals": ["ServicePrincipalsInMyTenant"], "excludeServicePrincipals": []}}, "grantControls": {"builtInControls": ["block"]}}),
         ),
     ]);
-    let s = SignIn::new(
-        Identity::ServicePrincipal("sp-x".into()),
-        Target::App(EXCHANGE.into()),
-    );
+    let s = SignIn::new(Identity::ServicePrincipal("sp-x".into()), Target::App(EXCHANGE.into()));
     let e = set.evaluate(&dir, &s).unwrap();
     assert_eq!(e.results[0].applies, Tri::No);
     assert_eq!(e.results[1].applies, Tri::Yes);
-    assert_eq!(
-        e.results[1].checks[0].condition,
-        Condition::WorkloadIdentities
-    );
+    assert_eq!(e.results[1].checks[0].condition, Condition::WorkloadIdentities);
     assert_eq!(e.enforced.decision, Decision::Blocked);
     let alice = set.evaluate(&dir, &sign_in("alice", EXCHANGE)).unwrap();
     assert_eq!(alice.results[1].applies, Tri::No);
@@ -733,10 +709,7 @@ fn states_and_combination() {
     // Every applicable policy's controls are required.
     let grants = set(&[
         policy("mfa", &json!({})),
-        policy(
-            "device",
-            &json!({"grantControls": {"builtInControls": ["compliantDevice"]}}),
-        ),
+        policy("device", &json!({"grantControls": {"builtInControls": ["compliantDevice"]}})),
         policy(
             "elsewhere",
             &json!({"conditions": {"applications": {"includeApplications": [APP_X]}}}),
@@ -744,12 +717,7 @@ fn states_and_combination() {
     ]);
     let r = grants.evaluate(&dir, &sign_in("alice", EXCHANGE)).unwrap();
     assert_eq!(r.enforced.decision, Decision::Grant);
-    let ids: Vec<&str> = r
-        .enforced
-        .requirements
-        .iter()
-        .map(|q| q.policy_id.as_str())
-        .collect();
+    let ids: Vec<&str> = r.enforced.requirements.iter().map(|q| q.policy_id.as_str()).collect();
     assert_eq!(ids, ["mfa", "device"]);
     assert_eq!(r.results[2].analysis_reasons(), "application");
     // A block that may apply leaves the outcome open.
@@ -819,20 +787,8 @@ fn controls_against_registered_methods_and_devices() {
             &unknown,
             Tri::Unknown,
         ),
-        (
-            "phishing-resistant with FIDO2",
-            phishing_resistant.clone(),
-            "bob",
-            &unknown,
-            Tri::Yes,
-        ),
-        (
-            "phishing-resistant with Authenticator",
-            phishing_resistant,
-            "alice",
-            &unknown,
-            Tri::No,
-        ),
+        ("phishing-resistant with FIDO2", phishing_resistant.clone(), "bob", &unknown, Tri::Yes),
+        ("phishing-resistant with Authenticator", phishing_resistant, "alice", &unknown, Tri::No),
         (
             "custom strength",
             json!({"builtInControls": [], "authenticationStrength": {"id": "keys-only"}}),
@@ -1001,10 +957,7 @@ fn bad_input_names_the_policy_and_the_property() {
         (json!({"conditions": null}), "conditions", "missing"),
     ] {
         let s = set(&[policy("Bad policy", &patch)]);
-        let (p, e) = s
-            .errors()
-            .next()
-            .unwrap_or_else(|| panic!("{patch} compiled"));
+        let (p, e) = s.errors().next().unwrap_or_else(|| panic!("{patch} compiled"));
         assert_eq!(p.name, "Bad policy");
         assert_eq!(e.policy, "Bad policy");
         assert_eq!(e.property, property, "{patch}");

@@ -11,10 +11,7 @@ fn corpus() -> (Vec<(String, Value)>, Vec<Value>) {
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/corpus");
     let mut policies = Vec::new();
     let mut locations = Vec::new();
-    for dir in [
-        "AlexFilipin-ConditionalAccess",
-        "j0eyv-ConditionalAccessBaseline",
-    ] {
+    for dir in ["AlexFilipin-ConditionalAccess", "j0eyv-ConditionalAccessBaseline"] {
         let path = corpus.join(dir);
         let entries = std::fs::read_dir(&path)
             .unwrap_or_else(|e| panic!("cannot read the fixture folder {} ({e})", path.display()));
@@ -47,11 +44,7 @@ fn corpus() -> (Vec<(String, Value)>, Vec<Value>) {
 #[test]
 fn every_corpus_policy_compiles_and_evaluates() {
     let (policies, locations) = corpus();
-    assert!(
-        policies.len() >= 50,
-        "found only {} policies",
-        policies.len()
-    );
+    assert!(policies.len() >= 50, "found only {} policies", policies.len());
     let values: Vec<Value> = policies.iter().map(|(_, v)| v.clone()).collect();
     let set = PolicySet::compile(&values, &locations, &[]);
     let errors: Vec<String> = set.errors().map(|(_, e)| e.to_string()).collect();
@@ -93,28 +86,15 @@ fn corpus_policies_read_as_their_names_say() {
     s.client_app = Some(rewind_policy::ClientApp::Other);
     let e = legacy.evaluate(&dir, &s).unwrap();
     let state = e.results[0].policy.state;
-    let outcome = if state == rewind_policy::State::Enabled {
-        &e.enforced
-    } else {
-        &e.report_only
-    };
+    let outcome = if state == rewind_policy::State::Enabled { &e.enforced } else { &e.report_only };
     assert_eq!(e.results[0].applies, Tri::Yes);
     assert_eq!(outcome.decision, Decision::Blocked);
     s.client_app = Some(rewind_policy::ClientApp::Browser);
-    assert_eq!(
-        legacy.evaluate(&dir, &s).unwrap().results[0].applies,
-        Tri::No
-    );
+    assert_eq!(legacy.evaluate(&dir, &s).unwrap().results[0].applies, Tri::No);
     // Device code flow is blocked; without the flow given, the policy may apply.
     let flows = PolicySet::compile(&[find("CA004-")], &locations, &[]);
     s.transfer_method = None;
-    assert_eq!(
-        flows.evaluate(&dir, &s).unwrap().results[0].applies,
-        Tri::Unknown
-    );
+    assert_eq!(flows.evaluate(&dir, &s).unwrap().results[0].applies, Tri::Unknown);
     s.transfer_method = Some(rewind_policy::TransferMethod::DeviceCodeFlow);
-    assert_eq!(
-        flows.evaluate(&dir, &s).unwrap().results[0].applies,
-        Tri::Yes
-    );
+    assert_eq!(flows.evaluate(&dir, &s).unwrap().results[0].applies, Tri::Yes);
 }

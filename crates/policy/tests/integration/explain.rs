@@ -8,10 +8,7 @@ use crate::tenant::{EXCHANGE, PORTAL, directory, policy, set, sign_in};
 fn policies() -> Vec<serde_json::Value> {
     let bg = json!(["g-bg"]);
     vec![
-        policy(
-            "CA000 MFA for everyone",
-            &json!({"conditions": {"users": {"excludeGroups": bg}}}),
-        ),
+        policy("CA000 MFA for everyone", &json!({"conditions": {"users": {"excludeGroups": bg}}})),
         policy(
             "CA001 Block outside allowed countries",
             &json!({"conditions": {"users": {"excludeGroups": bg}, "locations": {"includeLocations": ["All"], "excludeLocations": ["allowed"]}}, "grantControls": {"builtInControls": ["block"]}}),
@@ -67,8 +64,5 @@ fn a_lockout_analysis_reads_as_a_report() {
         restore_app: None,
     };
     let a = rewind_policy::analyse(&set(&p), &directory(), &options);
-    insta::assert_snapshot!(
-        "lockout_break_glass_exclusion_removed",
-        explain::analysis(&a)
-    );
+    insta::assert_snapshot!("lockout_break_glass_exclusion_removed", explain::analysis(&a));
 }

@@ -14,11 +14,7 @@ fn exclusions(d: &rewind_policy::Directory) -> Vec<(String, Via)> {
     );
     let scopes = exposure(&set(&[p]), d);
     assert!(scopes[0].blocks && scopes[0].enforced());
-    scopes[0]
-        .excluded
-        .iter()
-        .map(|e| (e.id.clone(), e.via.clone()))
-        .collect()
+    scopes[0].excluded.iter().map(|e| (e.id.clone(), e.via.clone())).collect()
 }
 
 #[test]
@@ -35,27 +31,13 @@ fn every_path_into_the_exclusions_is_named() {
     assert!(has("alice", &Via::User), "{found:?}");
     // alice is in Staff, nested in Everyone.
     assert!(
-        has(
-            "alice",
-            &Via::Group {
-                chain: vec!["Everyone".into(), "Staff".into()]
-            }
-        ),
+        has("alice", &Via::Group { chain: vec!["Everyone".into(), "Staff".into()] }),
         "{found:?}"
     );
+    assert!(has("bob", &Via::Group { chain: vec!["Everyone".into()] }));
     assert!(has(
         "bob",
-        &Via::Group {
-            chain: vec!["Everyone".into()]
-        }
-    ));
-    assert!(has(
-        "bob",
-        &Via::Role {
-            role: "Global Administrator".into(),
-            eligible: false,
-            through: None
-        }
+        &Via::Role { role: "Global Administrator".into(), eligible: false, through: None }
     ));
     assert!(has(
         "carol",
@@ -67,21 +49,14 @@ fn every_path_into_the_exclusions_is_named() {
     ));
     assert!(has(
         "dave",
-        &Via::Role {
-            role: "Global Administrator".into(),
-            eligible: true,
-            through: None
-        }
+        &Via::Role { role: "Global Administrator".into(), eligible: true, through: None }
     ));
     assert!(!found.iter().any(|(i, _)| i == "pat"), "{found:?}");
 }
 
 #[test]
 fn renaming_a_group_is_not_a_new_exclusion_but_nesting_one_is() {
-    let p = policy(
-        "MFA",
-        &json!({"conditions": {"users": {"excludeGroups": ["g-bg"]}}}),
-    );
+    let p = policy("MFA", &json!({"conditions": {"users": {"excludeGroups": ["g-bg"]}}}));
     let before = exposure(&set(std::slice::from_ref(&p)), &directory());
     let mut renamed = directory();
     renamed

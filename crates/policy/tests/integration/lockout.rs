@@ -12,10 +12,7 @@ use crate::tenant::{GA, directory, method, policy, set};
 fn baseline() -> Vec<Value> {
     let bg = json!(["g-bg"]);
     vec![
-        policy(
-            "CA000 MFA",
-            &json!({"conditions": {"users": {"excludeGroups": bg}}}),
-        ),
+        policy("CA000 MFA", &json!({"conditions": {"users": {"excludeGroups": bg}}})),
         policy(
             "CA001 Countries",
             &json!({"conditions": {"users": {"excludeGroups": bg}, "locations": {"includeLocations": ["All"], "excludeLocations": ["allowed"]}}, "grantControls": {"builtInControls": ["block"]}}),
@@ -49,26 +46,14 @@ fn run(policies: &[Value], dir: &Directory) -> Analysis {
 }
 
 fn verdict_of<'a>(a: &'a Analysis, upn: &str) -> &'a rewind_policy::PrincipalReport {
-    a.principals
-        .iter()
-        .find(|p| p.user_principal_name == upn)
-        .unwrap()
+    a.principals.iter().find(|p| p.user_principal_name == upn).unwrap()
 }
 
 #[test]
 fn a_well_run_baseline_is_ok() {
     let a = run(&baseline(), &directory());
-    assert_eq!(
-        a.verdict,
-        Lockout::Ok,
-        "{}",
-        rewind_policy::explain::analysis(&a)
-    );
-    let upns: Vec<&str> = a
-        .principals
-        .iter()
-        .map(|p| p.user_principal_name.as_str())
-        .collect();
+    assert_eq!(a.verdict, Lockout::Ok, "{}", rewind_policy::explain::analysis(&a));
+    let upns: Vec<&str> = a.principals.iter().map(|p| p.user_principal_name.as_str()).collect();
     // Break-glass accounts first, then administrators; dave is only eligible.
     assert_eq!(
         upns,
@@ -80,20 +65,13 @@ fn a_well_run_baseline_is_ok() {
         ]
     );
     assert_eq!(a.home_country.as_deref(), Some("US"));
-    assert!(
-        a.principals
-            .iter()
-            .all(|p| p.verdict == Verdict::Safe && p.contexts == 120)
-    );
+    assert!(a.principals.iter().all(|p| p.verdict == Verdict::Safe && p.contexts == 120));
 }
 
 #[test]
 fn a_block_for_everyone_is_critical() {
     let mut policies = baseline();
-    policies.push(policy(
-        "Block all",
-        &json!({"grantControls": {"builtInControls": ["block"]}}),
-    ));
+    policies.push(policy("Block all", &json!({"grantControls": {"builtInControls": ["block"]}})));
     let a = run(&policies, &directory());
     assert_eq!(a.verdict, Lockout::Critical);
     for p in &a.principals {
@@ -111,11 +89,7 @@ fn removing_the_break_glass_exclusion_puts_them_at_risk_abroad() {
     let bg = verdict_of(&a, "emergency1@contoso.com");
     assert_eq!(bg.verdict, Verdict::AtRisk);
     assert_eq!(bg.policies, ["CA001 Countries"]);
-    assert!(
-        bg.findings
-            .iter()
-            .all(|f| f.context.contains("abroad") && f.result == Tri::No)
-    );
+    assert!(bg.findings.iter().all(|f| f.context.contains("abroad") && f.result == Tri::No));
     // Administrators are expected to be kept out abroad.
     assert_eq!(verdict_of(&a, "bob@contoso.com").verdict, Verdict::Safe);
 }
@@ -123,18 +97,9 @@ fn removing_the_break_glass_exclusion_puts_them_at_risk_abroad() {
 #[test]
 fn an_administrator_without_the_required_methods_is_locked_out() {
     let mut dir = directory();
-    dir.add_methods(
-        "bob",
-        vec![method("password"), method("microsoftAuthenticator")],
-    );
-    dir.add_methods(
-        "bg1",
-        vec![method("password"), method("microsoftAuthenticator")],
-    );
-    dir.add_methods(
-        "bg2",
-        vec![method("password"), method("microsoftAuthenticator")],
-    );
+    dir.add_methods("bob", vec![method("password"), method("microsoftAuthenticator")]);
+    dir.add_methods("bg1", vec![method("password"), method("microsoftAuthenticator")]);
+    dir.add_methods("bg2", vec![method("password"), method("microsoftAuthenticator")]);
     // Nor can they register a security key: FIDO2 is off (registering is covered by the cases).
     let no_keys = crate::tenant::methods_policy(&[json!({"id": "Fido2", "state": "disabled"})]);
     let mut policies = baseline();
@@ -145,9 +110,7 @@ fn an_administrator_without_the_required_methods_is_locked_out() {
     assert_eq!(bob.verdict, Verdict::LockedOut);
     assert_eq!(bob.policies, ["CA100 Admins"]);
     assert!(
-        bob.findings[0]
-            .why
-            .contains("which the usable methods cannot meet"),
+        bob.findings[0].why.contains("which the usable methods cannot meet"),
         "{}",
         bob.findings[0].why
     );
@@ -174,12 +137,7 @@ fn an_unreadable_policy_is_never_safe() {
     assert_eq!(a.verdict, Lockout::AtRisk);
     assert_eq!(a.policy_errors.len(), 1);
     assert!(a.principals.iter().all(|p| p.verdict == Verdict::AtRisk));
-    assert!(
-        a.principals[0]
-            .findings
-            .iter()
-            .all(|f| f.result == Tri::Unknown)
-    );
+    assert!(a.principals[0].findings.iter().all(|f| f.result == Tri::Unknown));
 }
 
 #[test]
@@ -191,18 +149,11 @@ fn break_glass_accounts_are_found_by_name_when_none_are_configured() {
     assert_eq!(found.user_principal_name, "bg-admin-01@contoso.com");
     assert_eq!(
         found.why_protected,
-        [
-            "break-glass account (found by name)",
-            "Global Administrator"
-        ]
+        ["break-glass account (found by name)", "Global Administrator"]
     );
     let none = analyse(&set(&baseline()), &directory(), &LockoutOptions::default());
     assert_eq!(none.verdict, Lockout::AtRisk);
-    assert!(
-        none.notes
-            .iter()
-            .any(|n| n.contains("no break-glass account"))
-    );
+    assert!(none.notes.iter().any(|n| n.contains("no break-glass account")));
     let missing = analyse(
         &set(&baseline()),
         &directory(),
@@ -212,10 +163,5 @@ fn break_glass_accounts_are_found_by_name_when_none_are_configured() {
             restore_app: None,
         },
     );
-    assert!(
-        missing
-            .notes
-            .iter()
-            .any(|n| n.contains("'ghost@contoso.com' is not in this state"))
-    );
+    assert!(missing.notes.iter().any(|n| n.contains("'ghost@contoso.com' is not in this state")));
 }

@@ -11,12 +11,7 @@ use crate::tenant::{EXCHANGE, PORTAL, device, directory, policy, set, sign_in};
 
 fn conditions() -> impl Strategy<Value = Value> {
     let clients = prop::sample::subsequence(
-        vec![
-            "browser",
-            "mobileAppsAndDesktopClients",
-            "exchangeActiveSync",
-            "other",
-        ],
+        vec!["browser", "mobileAppsAndDesktopClients", "exchangeActiveSync", "other"],
         1..3,
     );
     let platforms =
@@ -70,11 +65,7 @@ fn conditions() -> impl Strategy<Value = Value> {
 fn full_sign_in() -> impl Strategy<Value = SignIn> {
     (
         prop::sample::select(vec!["alice", "bob", "carol", "pat"]),
-        prop::sample::select(vec![
-            EXCHANGE,
-            PORTAL,
-            "aaaaaaaa-0000-0000-0000-00000000000a",
-        ]),
+        prop::sample::select(vec![EXCHANGE, PORTAL, "aaaaaaaa-0000-0000-0000-00000000000a"]),
         prop::sample::select(ClientApp::ALL.to_vec()),
         prop::sample::select(Platform::ALL.to_vec()),
         prop::sample::select(vec!["203.0.113.5", "198.51.100.5", "192.0.2.5"]),

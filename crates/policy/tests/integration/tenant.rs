@@ -41,11 +41,7 @@ pub fn directory() -> Directory {
     }
     d.add_methods(
         "carol",
-        vec![
-            method("password"),
-            method("microsoftAuthenticator"),
-            method("fido2"),
-        ],
+        vec![method("password"), method("microsoftAuthenticator"), method("fido2")],
     );
     d.add_role_assignment(
         &json!({"principalId": "bob", "roleDefinitionId": GA, "directoryScopeId": "/"}),
@@ -55,10 +51,7 @@ pub fn directory() -> Directory {
     );
     d.add_role_definition(&json!({"id": GA, "displayName": "Global Administrator"}));
     d.add_service_principal(&json!({"id": "sp-x", "appId": APP_X, "displayName": "App X"}));
-    d.add_methods(
-        "alice",
-        vec![method("password"), method("microsoftAuthenticator")],
-    );
+    d.add_methods("alice", vec![method("password"), method("microsoftAuthenticator")]);
     d.add_methods("bob", vec![method("password"), method("fido2")]);
     d.add_methods("dave", vec![method("password")]);
     d
@@ -158,17 +151,9 @@ pub fn sign_in(user: &str, app: &str) -> SignIn {
     SignIn::new(Identity::User(user.into()), Target::App(app.into()))
 }
 
-#[expect(
-    clippy::unnecessary_wraps,
-    reason = "it fills `SignIn::device`, an option"
-)]
+#[expect(clippy::unnecessary_wraps, reason = "it fills `SignIn::device`, an option")]
 pub fn device(
     pairs: &[(&str, DeviceValue)],
 ) -> Option<std::collections::BTreeMap<String, DeviceValue>> {
-    Some(
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect(),
-    )
+    Some(pairs.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect())
 }

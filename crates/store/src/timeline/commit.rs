@@ -47,13 +47,9 @@ impl Store {
         let mut prepared = self.prepare(tenant, base_manifest, new).await?;
         let mut tx = self.db.begin().await?;
         lock_unchanged_since(&mut tx, tenant, base).await?;
-        let snapshot = self
-            .insert_snapshot(&mut tx, tenant, base, new, &mut prepared)
-            .await?;
-        self.insert_versions(&mut tx, tenant.id, snapshot.id, &prepared.rows)
-            .await?;
-        self.put_amendments(&mut tx, tenant, snapshot.id, &prepared.amendments)
-            .await?;
+        let snapshot = self.insert_snapshot(&mut tx, tenant, base, new, &mut prepared).await?;
+        self.insert_versions(&mut tx, tenant.id, snapshot.id, &prepared.rows).await?;
+        self.put_amendments(&mut tx, tenant, snapshot.id, &prepared.amendments).await?;
         self.mark_import(&mut tx, tenant.id, new).await?;
         move_cursors(&mut tx, tenant.id, snapshot.id, new).await?;
         tx.commit().await?;
@@ -78,11 +74,7 @@ impl Store {
             manifest_hash: manifest_hash(&manifest),
             audit,
             audit_until,
-            rows: new
-                .changes
-                .iter()
-                .map(|c| self.row_fields(c))
-                .collect::<Result<_, _>>()?,
+            rows: new.changes.iter().map(|c| self.row_fields(c)).collect::<Result<_, _>>()?,
             amendments: new
                 .amendments
                 .iter()
@@ -176,15 +168,7 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         let body = serde_json::json!({"commit": commit});
-        self.append_ledger(
-            tx,
-            tenant,
-            "import",
-            "git",
-            &body,
-            new.taken_at.as_microsecond(),
-        )
-        .await
+        self.append_ledger(tx, tenant, "import", "git", &body, new.taken_at.as_microsecond()).await
     }
 
     /// Stores the audit records a capture read that no recent snapshot holds yet, together
@@ -200,10 +184,8 @@ impl Store {
             return Ok((None, None));
         };
         let kept = self.audit_ids_since(tenant, oldest).await?;
-        let mut fresh: Vec<&AuditEntry> = records
-            .iter()
-            .filter(|r| !kept.contains(&r.record_id))
-            .collect();
+        let mut fresh: Vec<&AuditEntry> =
+            records.iter().filter(|r| !kept.contains(&r.record_id)).collect();
         fresh.sort_by(|a, b| a.record_id.cmp(&b.record_id));
         fresh.dedup_by(|a, b| a.record_id == b.record_id);
         let Some(until) = fresh.iter().map(|r| r.activity_time.as_microsecond()).max() else {

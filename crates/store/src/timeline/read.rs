@@ -286,9 +286,7 @@ impl Store {
             }
             let name = if self.sealer.encrypted() {
                 match &hash {
-                    Some(h) => self.version(h).await?["displayName"]
-                        .as_str()
-                        .map(str::to_string),
+                    Some(h) => self.version(h).await?["displayName"].as_str().map(str::to_string),
                     None => out.last().and_then(|p| p.name.clone()),
                 }
             } else {

@@ -39,13 +39,7 @@ impl Store {
                 continue;
             }
             let name: Option<String> = r.try_get(2)?;
-            let name = name.map(|n| {
-                if n.starts_with("h:") {
-                    key_or_name.to_string()
-                } else {
-                    n
-                }
-            });
+            let name = name.map(|n| if n.starts_with("h:") { key_or_name.to_string() } else { n });
             found.insert(ObjectKey::new(k, r.try_get::<String, _>(1)?), name);
         }
         Ok(found.into_iter().collect())

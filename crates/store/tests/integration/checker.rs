@@ -36,15 +36,8 @@ fn check(path: &Path, key: Option<&StoreKey>) -> (Vec<String>, bool) {
     }
     let out = c.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.stderr.is_empty(),
-        "the checker failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        stdout.lines().map(str::to_string).collect(),
-        out.status.success(),
-    )
+    assert!(out.stderr.is_empty(), "the checker failed: {}", String::from_utf8_lossy(&out.stderr));
+    (stdout.lines().map(str::to_string).collect(), out.status.success())
 }
 
 async fn put(store: &Store, key: &str, name: &str) -> ContentHash {
@@ -66,16 +59,8 @@ fn change(
         hash,
         name: Some(format!("name of {key}")),
         change,
-        actors: if by.is_empty() {
-            vec![]
-        } else {
-            vec![Actor::named(by)]
-        },
-        records: if by.is_empty() {
-            vec![]
-        } else {
-            vec![format!("record-{key}")]
-        },
+        actors: if by.is_empty() { vec![] } else { vec![Actor::named(by)] },
+        records: if by.is_empty() { vec![] } else { vec![format!("record-{key}")] },
     }
 }
 
@@ -90,20 +75,8 @@ async fn history(store: &Store) -> TenantInfo {
     let steps: Vec<Step> = vec![
         (
             vec![
-                change(
-                    Kind::Group,
-                    "g1",
-                    Some(put(store, "g1", "One").await),
-                    Change::Created,
-                    "",
-                ),
-                change(
-                    Kind::User,
-                    "u1",
-                    Some(put(store, "u1", "Ann").await),
-                    Change::Created,
-                    "",
-                ),
+                change(Kind::Group, "g1", Some(put(store, "g1", "One").await), Change::Created, ""),
+                change(Kind::User, "u1", Some(put(store, "u1", "Ann").await), Change::Created, ""),
                 change(
                     Kind::ConditionalAccessPolicy,
                     "p1",
@@ -158,10 +131,7 @@ async fn history(store: &Store) -> TenantInfo {
             requests: 5,
             millis: 7,
         };
-        let s = store
-            .commit(&t, base.as_ref(), &manifest, &new)
-            .await
-            .unwrap();
+        let s = store.commit(&t, base.as_ref(), &manifest, &new).await.unwrap();
         manifest = store.manifest(&t, &s).await.unwrap();
         base = Some(s);
     }
@@ -173,11 +143,7 @@ async fn an_independent_checker_verifies_the_chain_from_the_document_alone() {
     let dir = std::env::temp_dir().join(format!("rewind-checker-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     for key in [None, Some(StoreKey::generate())] {
-        let path = dir.join(if key.is_some() {
-            "sealed.db"
-        } else {
-            "plain.db"
-        });
+        let path = dir.join(if key.is_some() { "sealed.db" } else { "plain.db" });
         let store = Store::open_sqlite(&path, key.as_ref()).await.unwrap();
         let t = history(&store).await;
         let report = store.verify().await.unwrap();
@@ -192,17 +158,7 @@ async fn an_independent_checker_verifies_the_chain_from_the_document_alone() {
             assert!(!ok, "{lines:?}");
         }
         // `forget` folds and seals the chain again: still what the document says.
-        store
-            .forget(
-                &t,
-                KeepPolicy {
-                    last: 2,
-                    ..KeepPolicy::default()
-                },
-                false,
-            )
-            .await
-            .unwrap();
+        store.forget(&t, KeepPolicy { last: 2, ..KeepPolicy::default() }, false).await.unwrap();
         let (lines, ok) = check(&path, key.as_ref());
         assert!(ok, "after forget: {lines:?}");
         // An edit the checker must see: an actor rewritten.

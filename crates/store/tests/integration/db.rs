@@ -11,11 +11,7 @@ const DEFAULT_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 pub enum Db {
     Sqlite(PathBuf),
-    Postgres {
-        admin: String,
-        url: String,
-        name: String,
-    },
+    Postgres { admin: String, url: String, name: String },
 }
 
 impl Db {
@@ -29,15 +25,10 @@ impl Db {
         sqlx::any::install_default_drivers();
         let admin = std::env::var("REWIND_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_ADMIN.into());
         let name = format!("rewind_test_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::AnyConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL must be running at {admin} (set REWIND_TEST_POSTGRES): {e}")
-            });
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL must be running at {admin} (set REWIND_TEST_POSTGRES): {e}")
+        });
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
         let url = format!("{base}/{name}");
         Db::Postgres { admin, url, name }

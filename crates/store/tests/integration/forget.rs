@@ -40,11 +40,7 @@ async fn change(
         hash,
         name: body.and_then(|b| b["displayName"].as_str().map(str::to_string)),
         change,
-        actors: if actor.is_empty() {
-            vec![]
-        } else {
-            vec![rewind_model::Actor::named(actor)]
-        },
+        actors: if actor.is_empty() { vec![] } else { vec![rewind_model::Actor::named(actor)] },
         records: vec![],
     }
 }
@@ -72,10 +68,7 @@ async fn commit(
         requests: 1,
         millis: 1,
     };
-    store
-        .commit(t, base.as_ref(), &manifest, &new)
-        .await
-        .unwrap()
+    store.commit(t, base.as_ref(), &manifest, &new).await.unwrap()
 }
 
 /// Six snapshots over three days (see the comments); keeping one a day keeps s1, s4 and s6.
@@ -129,23 +122,12 @@ async fn forgetting_folds_changes_into_kept_snapshots_and_collects_blobs(db: Db)
     for snap in &s {
         before.push(store.manifest(&t, snap).await.unwrap());
     }
-    let policy = KeepPolicy {
-        daily: 7,
-        ..KeepPolicy::default()
-    };
+    let policy = KeepPolicy { daily: 7, ..KeepPolicy::default() };
     let dry = store.forget(&t, policy, true).await.unwrap();
-    let forgotten: Vec<i64> = dry
-        .decisions
-        .iter()
-        .filter(|d| !d.keep())
-        .map(|d| d.snapshot)
-        .collect();
+    let forgotten: Vec<i64> =
+        dry.decisions.iter().filter(|d| !d.keep()).map(|d| d.snapshot).collect();
     assert_eq!(forgotten, vec![s[4].id, s[2].id, s[1].id]);
-    assert_eq!(
-        store.snapshots(&t).await.unwrap().len(),
-        6,
-        "a dry run changes nothing"
-    );
+    assert_eq!(store.snapshots(&t).await.unwrap().len(), 6, "a dry run changes nothing");
 
     let report = store.forget(&t, policy, false).await.unwrap();
     assert_eq!(
@@ -153,55 +135,27 @@ async fn forgetting_folds_changes_into_kept_snapshots_and_collects_blobs(db: Db)
         "a's second version, c's only one and d's first: {report:?}"
     );
     let left = store.snapshots(&t).await.unwrap();
-    assert_eq!(
-        left.iter().map(|x| x.id).collect::<Vec<_>>(),
-        vec![s[0].id, s[3].id, s[5].id]
-    );
+    assert_eq!(left.iter().map(|x| x.id).collect::<Vec<_>>(), vec![s[0].id, s[3].id, s[5].id]);
     for (i, snap) in [(0, &left[0]), (3, &left[1]), (5, &left[2])] {
-        assert_eq!(
-            store.manifest(&t, snap).await.unwrap(),
-            before[i],
-            "state at s{}",
-            i + 1
-        );
-        assert_eq!(
-            snap.manifest, s[i].manifest,
-            "every kept state reads as before"
-        );
+        assert_eq!(store.manifest(&t, snap).await.unwrap(), before[i], "state at s{}", i + 1);
+        assert_eq!(snap.manifest, s[i].manifest, "every kept state reads as before");
     }
     // The first snapshot kept its chain; the folded ones were sealed again.
     assert_eq!(left[0].chain, s[0].chain);
     assert_ne!(left[1].chain, s[3].chain);
     assert_eq!(left[1].parent, Some(left[0].id));
-    let a = store
-        .history(&t, &ObjectKey::new(Kind::Group, "a"))
-        .await
-        .unwrap();
+    let a = store.history(&t, &ObjectKey::new(Kind::Group, "a")).await.unwrap();
     assert_eq!(a.len(), 2);
     assert_eq!((a[1].snapshot, a[1].change), (s[3].id, Change::Updated));
     assert_eq!(a[1].actors, named(&["x", "y"]));
     assert!(
-        store
-            .history(&t, &ObjectKey::new(Kind::Group, "c"))
-            .await
-            .unwrap()
-            .is_empty(),
+        store.history(&t, &ObjectKey::new(Kind::Group, "c")).await.unwrap().is_empty(),
         "c lived and died between kept snapshots"
     );
-    let d = store
-        .history(&t, &ObjectKey::new(Kind::Group, "d"))
-        .await
-        .unwrap();
+    let d = store.history(&t, &ObjectKey::new(Kind::Group, "d")).await.unwrap();
     assert_eq!(d.len(), 1);
-    assert_eq!(
-        (d[0].change, d[0].actors.clone()),
-        (Change::Created, named(&["z", "w"]))
-    );
-    assert_eq!(
-        left[1].totals().updated,
-        2,
-        "s4 now records a's and b's updates"
-    );
+    assert_eq!((d[0].change, d[0].actors.clone()), (Change::Created, named(&["z", "w"])));
+    assert_eq!(left[1].totals().updated, 2, "s4 now records a's and b's updates");
 
     let verify = store.verify().await.unwrap();
     assert!(verify.ok(), "{:?}", verify.problems);
@@ -209,39 +163,17 @@ async fn forgetting_folds_changes_into_kept_snapshots_and_collects_blobs(db: Db)
     commit(
         &store,
         &t,
-        vec![
-            change(
-                &store,
-                "e",
-                Some(json!({"displayName": "E"})),
-                Change::Created,
-                "",
-            )
-            .await,
-        ],
+        vec![change(&store, "e", Some(json!({"displayName": "E"})), Change::Created, "").await],
         s[5].taken_at.as_second() + HOUR,
     )
     .await;
-    let again = store
-        .forget(
-            &t,
-            KeepPolicy {
-                last: 1,
-                ..KeepPolicy::default()
-            },
-            false,
-        )
-        .await
-        .unwrap();
+    let again =
+        store.forget(&t, KeepPolicy { last: 1, ..KeepPolicy::default() }, false).await.unwrap();
     assert_eq!(again.decisions.iter().filter(|d| d.keep()).count(), 1);
     let verify = store.verify().await.unwrap();
     assert!(verify.ok(), "{:?}", verify.problems);
     let latest = store.latest(&t).await.unwrap().unwrap();
-    assert_eq!(
-        store.manifest(&t, &latest).await.unwrap().len(),
-        4,
-        "a, b, d, e"
-    );
+    assert_eq!(store.manifest(&t, &latest).await.unwrap().len(), 4, "a, b, d, e");
     db.cleanup(store).await;
 }
 
@@ -249,10 +181,7 @@ async fn forget_waits_for_no_one_and_refuses_while_a_capture_runs(db: Db) {
     let store = db.open(None).await.unwrap();
     let (t, _) = six_snapshots(&store).await;
     let capture = store.lock_shared().await.unwrap();
-    let policy = KeepPolicy {
-        last: 1,
-        ..KeepPolicy::default()
-    };
+    let policy = KeepPolicy { last: 1, ..KeepPolicy::default() };
     match store.forget(&t, policy, false).await {
         Err(StoreError::Conflict(m)) => assert!(m.contains("running"), "{m}"),
         other => panic!("expected a conflict, got {other:?}"),
@@ -265,8 +194,5 @@ async fn forget_waits_for_no_one_and_refuses_while_a_capture_runs(db: Db) {
 }
 
 fn named(names: &[&str]) -> Vec<rewind_model::Actor> {
-    names
-        .iter()
-        .map(|n| rewind_model::Actor::named(n))
-        .collect()
+    names.iter().map(|n| rewind_model::Actor::named(n)).collect()
 }

@@ -69,18 +69,9 @@ async fn two_snapshots(store: &Store) -> (TenantInfo, SnapshotInfo, SnapshotInfo
     let t = store.add_tenant(&tenant_spec("contoso")).await.unwrap();
     let a = version(store, Kind::User, "alice", &json!({"displayName": "Alice"})).await;
     let b = version(store, Kind::User, "bob", &json!({"displayName": "Bob"})).await;
-    let s1 = store
-        .commit(&t, None, &Manifest::new(), &snapshot(vec![a, b], 1_000))
-        .await
-        .unwrap();
+    let s1 = store.commit(&t, None, &Manifest::new(), &snapshot(vec![a, b], 1_000)).await.unwrap();
     let base = store.manifest(&t, &s1).await.unwrap();
-    let mut a2 = version(
-        store,
-        Kind::User,
-        "alice",
-        &json!({"displayName": "Alice B"}),
-    )
-    .await;
+    let mut a2 = version(store, Kind::User, "alice", &json!({"displayName": "Alice B"})).await;
     a2.change = Change::Updated;
     a2.actors = vec![rewind_model::Actor::named("admin@contoso")];
     let gone = VersionChange {
@@ -91,13 +82,7 @@ async fn two_snapshots(store: &Store) -> (TenantInfo, SnapshotInfo, SnapshotInfo
         actors: vec![],
         records: vec![],
     };
-    let c = version(
-        store,
-        Kind::Group,
-        "carol",
-        &json!({"displayName": "Carol"}),
-    )
-    .await;
+    let c = version(store, Kind::Group, "carol", &json!({"displayName": "Carol"})).await;
     let mut next = snapshot(vec![a2, gone, c], 2_000);
     next.cursors = vec![(Kind::User, "https://graph/users/delta?$deltatoken=1".into())];
     next.audit = vec![AuditEntry {
@@ -125,28 +110,16 @@ async fn snapshots_fold_into_manifests_and_histories(db: Db) {
     assert!(m1.contains_key(&ObjectKey::new(Kind::User, "bob")));
     assert!(!m2.contains_key(&ObjectKey::new(Kind::User, "bob")));
     let alice = m2[&ObjectKey::new(Kind::User, "alice")];
-    assert_eq!(
-        store.version(&alice).await.unwrap(),
-        json!({"displayName": "Alice B"})
-    );
+    assert_eq!(store.version(&alice).await.unwrap(), json!({"displayName": "Alice B"}));
     assert_eq!(rewind_store::manifest_hash(&m2), s2.manifest);
 
-    let history = store
-        .history(&t, &ObjectKey::new(Kind::User, "alice"))
-        .await
-        .unwrap();
+    let history = store.history(&t, &ObjectKey::new(Kind::User, "alice")).await.unwrap();
     assert_eq!(history.len(), 2);
-    assert_eq!(
-        history[1].actors,
-        vec![rewind_model::Actor::named("admin@contoso")]
-    );
+    assert_eq!(history[1].actors, vec![rewind_model::Actor::named("admin@contoso")]);
     assert_eq!(history[1].change, Change::Updated);
 
     let at = |s| Timestamp::from_second(s).unwrap();
-    assert_eq!(
-        store.snapshot_at(&t, at(1_500)).await.unwrap().unwrap().id,
-        s1.id
-    );
+    assert_eq!(store.snapshot_at(&t, at(1_500)).await.unwrap().unwrap().id, s1.id);
     assert!(store.snapshot_at(&t, at(999)).await.unwrap().is_none());
     assert_eq!(store.latest(&t).await.unwrap().unwrap().id, s2.id);
     assert_eq!(
@@ -155,17 +128,8 @@ async fn snapshots_fold_into_manifests_and_histories(db: Db) {
     );
     assert_eq!(store.last_audit_time(&t).await.unwrap(), Some(at(1_500)));
     let found = store.find_objects(&t, None, "Bob").await.unwrap();
-    assert_eq!(
-        found,
-        vec![(ObjectKey::new(Kind::User, "bob"), Some("Bob".into()))]
-    );
-    assert_eq!(
-        store
-            .find_objects(&t, Some(Kind::Group), "Bob")
-            .await
-            .unwrap(),
-        vec![]
-    );
+    assert_eq!(found, vec![(ObjectKey::new(Kind::User, "bob"), Some("Bob".into()))]);
+    assert_eq!(store.find_objects(&t, Some(Kind::Group), "Bob").await.unwrap(), vec![]);
     assert!(!store.names_like(&t, "aro", 5).await.unwrap().is_empty());
 
     let records = store.audit_records(&s2).await.unwrap();
@@ -195,10 +159,7 @@ async fn a_stale_base_is_refused_and_changes_nothing(db: Db) {
     let (t, s1, s2) = two_snapshots(&store).await;
     let base = store.manifest(&t, &s1).await.unwrap();
     let d = version(&store, Kind::User, "dave", &json!({"displayName": "Dave"})).await;
-    let err = store
-        .commit(&t, Some(&s1), &base, &snapshot(vec![d], 3_000))
-        .await
-        .unwrap_err();
+    let err = store.commit(&t, Some(&s1), &base, &snapshot(vec![d], 3_000)).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     assert_eq!(store.latest(&t).await.unwrap().unwrap().id, s2.id);
     assert!(store.verify().await.unwrap().ok());
@@ -225,10 +186,7 @@ async fn verify_finds_damaged_blobs_versions_and_chain(db: Db) {
     let (t, s1, s2) = two_snapshots(&store).await;
     let alice = store.manifest(&t, &s2).await.unwrap()[&ObjectKey::new(Kind::User, "alice")];
     let other = ContentHash::of(b"{\"displayName\":\"Mallory\"}");
-    store
-        .put_blobs(&[(other, b"{\"displayName\":\"Mallory\"}".to_vec())])
-        .await
-        .unwrap();
+    store.put_blobs(&[(other, b"{\"displayName\":\"Mallory\"}".to_vec())]).await.unwrap();
     let hex = |h: &ContentHash| match &db {
         Db::Sqlite(_) => format!("X'{}'", h.to_hex()),
         Db::Postgres { .. } => format!("'\\x{}'::bytea", h.to_hex()),
@@ -241,17 +199,10 @@ async fn verify_finds_damaged_blobs_versions_and_chain(db: Db) {
     ))
     .await;
     // A version row pointed at different content.
-    db.tamper(&format!(
-        "UPDATE versions SET hash = {} WHERE key = 'carol'",
-        hex(&other)
-    ))
-    .await;
+    db.tamper(&format!("UPDATE versions SET hash = {} WHERE key = 'carol'", hex(&other))).await;
     let report = store.verify().await.unwrap();
     let whats: Vec<&str> = report.problems.iter().map(|p| p.what.as_str()).collect();
-    assert!(
-        whats.iter().any(|w| w.contains("does not match its hash")),
-        "{whats:?}"
-    );
+    assert!(whats.iter().any(|w| w.contains("does not match its hash")), "{whats:?}");
     assert!(
         report
             .problems
@@ -260,38 +211,22 @@ async fn verify_finds_damaged_blobs_versions_and_chain(db: Db) {
         "{whats:?}"
     );
     // A snapshot's audit records swapped for other content.
-    db.tamper(&format!(
-        "UPDATE snapshots SET audit = {} WHERE id = {}",
-        hex(&other),
-        s2.id
-    ))
-    .await;
+    db.tamper(&format!("UPDATE snapshots SET audit = {} WHERE id = {}", hex(&other), s2.id)).await;
     let report = store.verify().await.unwrap();
     assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.what.contains("audit records are missing")),
+        report.problems.iter().any(|p| p.what.contains("audit records are missing")),
         "{:?}",
         report.problems
     );
     // A snapshot removed from the middle of the chain.
-    db.tamper(&format!("DELETE FROM snapshots WHERE id = {}", s1.id))
-        .await;
+    db.tamper(&format!("DELETE FROM snapshots WHERE id = {}", s1.id)).await;
     let report = store.verify().await.unwrap();
     assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.what.contains("belongs to no snapshot")),
+        report.problems.iter().any(|p| p.what.contains("belongs to no snapshot")),
         "{:?}",
         report.problems
     );
-    assert!(
-        report.problems.iter().any(|p| p.what.contains("parent")),
-        "{:?}",
-        report.problems
-    );
+    assert!(report.problems.iter().any(|p| p.what.contains("parent")), "{:?}", report.problems);
     db.cleanup(store).await;
 }
 
@@ -303,18 +238,11 @@ async fn encrypted_stores_need_their_key(db: Db) {
     store.close().await;
     let err = db.open(None).await.err().expect("no key");
     assert!(err.to_string().contains("REWIND_STORE_KEY"), "{err}");
-    let err = db
-        .open(Some(&StoreKey::generate()))
-        .await
-        .err()
-        .expect("wrong key");
+    let err = db.open(Some(&StoreKey::generate())).await.err().expect("wrong key");
     assert!(err.to_string().contains("not this store's key"), "{err}");
     let store = db.open(Some(&key)).await.unwrap();
     let m = store.manifest(&t, &s2).await.unwrap();
-    let v = store
-        .version(&m[&ObjectKey::new(Kind::User, "alice")])
-        .await
-        .unwrap();
+    let v = store.version(&m[&ObjectKey::new(Kind::User, "alice")]).await.unwrap();
     assert_eq!(v["displayName"], "Alice B");
     assert!(store.verify().await.unwrap().ok());
     if let Db::Sqlite(path) = &db {
@@ -322,10 +250,7 @@ async fn encrypted_stores_need_their_key(db: Db) {
         let raw = std::fs::read(path).unwrap();
         let wal = std::fs::read(path.with_extension("db-wal")).unwrap_or_default();
         for bytes in [raw, wal] {
-            assert!(
-                !bytes.windows(5).any(|w| w == b"Alice"),
-                "plaintext on disk"
-            );
+            assert!(!bytes.windows(5).any(|w| w == b"Alice"), "plaintext on disk");
         }
     }
     db.cleanup(store).await;
@@ -334,19 +259,9 @@ async fn encrypted_stores_need_their_key(db: Db) {
 async fn a_newer_schema_is_refused(db: Db) {
     let store = db.store().await;
     store.close().await;
-    db.tamper("INSERT INTO schema_migrations (version, description) VALUES (99, 'future')")
-        .await;
+    db.tamper("INSERT INTO schema_migrations (version, description) VALUES (99, 'future')").await;
     let err = db.open(None).await.err().expect("too new");
-    assert!(
-        matches!(
-            err,
-            StoreError::TooNew {
-                found: 99,
-                known: 4
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, StoreError::TooNew { found: 99, known: 4 }), "{err}");
     assert!(err.to_string().contains("upgrade Rewind"));
     db.cleanup(store).await;
 }
@@ -357,18 +272,9 @@ async fn tenants_are_added_listed_and_removed(db: Db) {
     let other = store.add_tenant(&tenant_spec("fabrikam")).await.unwrap();
     let err = store.add_tenant(&tenant_spec("contoso")).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)));
-    let names: Vec<String> = store
-        .tenants()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let names: Vec<String> = store.tenants().await.unwrap().into_iter().map(|t| t.name).collect();
     assert_eq!(names, ["contoso", "fabrikam"]);
-    assert_eq!(
-        store.tenant(&other.tenant_id).await.unwrap().unwrap().name,
-        "fabrikam"
-    );
+    assert_eq!(store.tenant(&other.tenant_id).await.unwrap().unwrap().name, "fabrikam");
     store.remove_tenant(&t).await.unwrap();
     assert!(store.tenant("contoso").await.unwrap().is_none());
     assert!(store.snapshots(&t).await.unwrap().is_empty());
@@ -393,21 +299,11 @@ async fn contained_objects_are_found_by_their_own_id(db: Db) {
         &json!({"name": "other"}),
     )
     .await;
-    store
-        .commit(&t, None, &Manifest::new(), &snapshot(vec![fic, other], 1))
-        .await
-        .unwrap();
+    store.commit(&t, None, &Manifest::new(), &snapshot(vec![fic, other], 1)).await.unwrap();
     let found = store.find_objects(&t, None, "fic_1").await.unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0.key, "app-1/fic_1");
-    assert_eq!(
-        store
-            .find_objects(&t, None, "app-1/fic_1")
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(store.find_objects(&t, None, "app-1/fic_1").await.unwrap().len(), 1);
     db.cleanup(store).await;
 }
 

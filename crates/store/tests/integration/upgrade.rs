@@ -34,9 +34,8 @@ impl Drop for Copy {
 async fn ledger_entries(path: &std::path::Path) -> Vec<String> {
     use sqlx::Connection as _;
     sqlx::any::install_default_drivers();
-    let mut c = sqlx::AnyConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let mut c =
+        sqlx::AnyConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     sqlx::query("SELECT entry FROM ledger ORDER BY seq")
         .fetch_all(&mut c)
         .await
@@ -78,9 +77,8 @@ async fn a_store_from_before_the_ledger_upgrades_and_verifies() {
     // From now on the rows are covered.
     {
         use sqlx::Connection as _;
-        let mut c = sqlx::AnyConnection::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
+        let mut c =
+            sqlx::AnyConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
         sqlx::query("UPDATE alerts SET severity = 'low' WHERE rule = 'privileged-role-assigned'")
             .execute(&mut c)
             .await

@@ -9,10 +9,7 @@ use rewind_store::{NewAlert, StoreError};
 
 use crate::db::{Db, on_both, spec};
 
-on_both!(
-    alerts_are_stored_once_and_actors_remembered,
-    leases_give_each_tenant_to_one_worker,
-);
+on_both!(alerts_are_stored_once_and_actors_remembered, leases_give_each_tenant_to_one_worker,);
 
 fn alert(fingerprint: &str) -> NewAlert {
     NewAlert {
@@ -28,15 +25,9 @@ async fn alerts_are_stored_once_and_actors_remembered(db: Db) {
     let store = db.store().await;
     let t = store.add_tenant(&spec("watched")).await.unwrap();
     let other = store.add_tenant(&spec("other")).await.unwrap();
-    let first = store
-        .add_alerts(&t, &[alert("a"), alert("b")])
-        .await
-        .unwrap();
+    let first = store.add_alerts(&t, &[alert("a"), alert("b")]).await.unwrap();
     assert_eq!(first.len(), 2);
-    let again = store
-        .add_alerts(&t, &[alert("b"), alert("c")])
-        .await
-        .unwrap();
+    let again = store.add_alerts(&t, &[alert("b"), alert("c")]).await.unwrap();
     assert_eq!(again.len(), 1, "b was stored before");
     assert_eq!(again[0].body, "{\"fingerprint\":\"c\"}");
     store.add_alerts(&other, &[alert("a")]).await.unwrap();
@@ -44,10 +35,7 @@ async fn alerts_are_stored_once_and_actors_remembered(db: Db) {
     let epoch = jiff::Timestamp::UNIX_EPOCH;
     let pending = store.undelivered_alerts(&t, epoch, 10).await.unwrap();
     assert_eq!(pending.len(), 3);
-    assert_eq!(
-        store.undelivered_alerts(&t, epoch, 2).await.unwrap().len(),
-        2
-    );
+    assert_eq!(store.undelivered_alerts(&t, epoch, 2).await.unwrap().len(), 2);
     let both = vec!["webhook".to_string(), "email".to_string()];
     store
         .record_deliveries(&[
@@ -63,10 +51,7 @@ async fn alerts_are_stored_once_and_actors_remembered(db: Db) {
     assert_eq!(left[0].delivered_to, ["email"], "the webhook still owes it");
     // Offered again while the webhook keeps failing: nothing changes, nothing is recorded.
     let entries = db.scalar("SELECT COUNT(*) FROM ledger").await;
-    store
-        .record_deliveries(&[(pending[1].id, vec!["email".into()], false)])
-        .await
-        .unwrap();
+    store.record_deliveries(&[(pending[1].id, vec!["email".into()], false)]).await.unwrap();
     assert_eq!(db.scalar("SELECT COUNT(*) FROM ledger").await, entries);
     store
         .record_deliveries(&[(pending[1].id, vec!["email".into(), "webhook".into()], true)])
@@ -76,11 +61,7 @@ async fn alerts_are_stored_once_and_actors_remembered(db: Db) {
     assert!(store.verify().await.unwrap().ok());
     let left = store.undelivered_alerts(&t, epoch, 10).await.unwrap();
     assert!(left.is_empty());
-    assert!(
-        store.alerts(Some(&t), None).await.unwrap()[0]
-            .delivered_at
-            .is_some()
-    );
+    assert!(store.alerts(Some(&t), None).await.unwrap()[0].delivered_at.is_some());
     assert_eq!(store.alerts(Some(&t), None).await.unwrap().len(), 3);
     assert_eq!(store.alerts(None, None).await.unwrap().len(), 4);
     let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60);
@@ -117,52 +98,24 @@ async fn leases_give_each_tenant_to_one_worker(db: Db) {
         "tenants are claimed once enrolled"
     );
     store.enroll_tenants().await.unwrap();
-    let first = store
-        .claim_due_tenant("w1", lease)
-        .await
-        .unwrap()
-        .unwrap()
-        .0;
-    let second = store
-        .claim_due_tenant("w2", lease)
-        .await
-        .unwrap()
-        .unwrap()
-        .0;
+    let first = store.claim_due_tenant("w1", lease).await.unwrap().unwrap().0;
+    let second = store.claim_due_tenant("w2", lease).await.unwrap().unwrap().0;
     assert_ne!(first.id, second.id);
     assert!(store.claim_due_tenant("w3", lease).await.unwrap().is_none());
     assert!(store.renew_lease(&first, "w1", lease).await.unwrap());
     assert!(!store.renew_lease(&first, "w2", lease).await.unwrap());
     // Given back, due again at once, it can be claimed again; due later, it cannot.
-    store
-        .release_lease(&first, "w1", Duration::ZERO, false)
-        .await
-        .unwrap();
+    store.release_lease(&first, "w1", Duration::ZERO, false).await.unwrap();
     let (again, failures) = store.claim_due_tenant("w3", lease).await.unwrap().unwrap();
     assert_eq!((again.id, failures), (first.id, 0));
-    let failures = store
-        .release_lease(&again, "w3", Duration::from_mins(10), true)
-        .await
-        .unwrap();
+    let failures = store.release_lease(&again, "w3", Duration::from_mins(10), true).await.unwrap();
     assert_eq!(failures, 1);
     assert!(store.claim_due_tenant("w1", lease).await.unwrap().is_none());
     // An expired lease is free for another worker; its old holder can no longer renew it.
-    store
-        .release_lease(&second, "w2", Duration::ZERO, false)
-        .await
-        .unwrap();
+    store.release_lease(&second, "w2", Duration::ZERO, false).await.unwrap();
     // A lease of no length has expired by the next statement (PostgreSQL's clock moves on).
-    let (short, _) = store
-        .claim_due_tenant("w4", Duration::ZERO)
-        .await
-        .unwrap()
-        .unwrap();
-    let taken = store
-        .claim_due_tenant("w5", lease)
-        .await
-        .unwrap()
-        .unwrap()
-        .0;
+    let (short, _) = store.claim_due_tenant("w4", Duration::ZERO).await.unwrap().unwrap();
+    let taken = store.claim_due_tenant("w5", lease).await.unwrap().unwrap().0;
     assert_eq!(taken.id, short.id);
     assert!(!store.renew_lease(&short, "w4", lease).await.unwrap());
 }

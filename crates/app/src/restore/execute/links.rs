@@ -25,9 +25,7 @@ impl Run<'_> {
         let mut results: BTreeMap<usize, StepOutcome> = BTreeMap::new();
         let members = self.members_restored_with(steps).await;
         let (present, steps): (Vec<&Step>, Vec<&Step>) = steps.iter().partition(|s| {
-            s.link
-                .as_ref()
-                .is_some_and(|l| members.contains(&(s.id.clone(), l.target.clone())))
+            s.link.as_ref().is_some_and(|l| members.contains(&(s.id.clone(), l.target.clone())))
         });
         for s in present {
             let why = "a member it came back from the recycle bin with".to_string();

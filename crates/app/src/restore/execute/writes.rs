@@ -49,21 +49,13 @@ impl Run<'_> {
             }
             Action::Update | Action::SwitchState => {
                 let body = self.body(step).await?;
-                self.send(
-                    step.kind,
-                    Method::PATCH,
-                    &item_path(step.kind, &key),
-                    Some(&body),
-                )
-                .await?;
+                self.send(step.kind, Method::PATCH, &item_path(step.kind, &key), Some(&body))
+                    .await?;
                 done
             }
             Action::Delete if step.kind == Kind::RoleEligibilitySchedule => {
                 let body = eligibility_request("adminRemove", &self.body(step).await?);
-                match self
-                    .send(step.kind, Method::POST, ELIGIBILITY_REQUESTS, Some(&body))
-                    .await
-                {
+                match self.send(step.kind, Method::POST, ELIGIBILITY_REQUESTS, Some(&body)).await {
                     Err(Failure::Graph(ClientError::Graph(f)))
                         if f.details.iter().any(|d| d == "RoleAssignmentDoesNotExist") =>
                     {
@@ -72,15 +64,15 @@ impl Run<'_> {
                     other => other.map(|_| (StepStatus::Done, None)),
                 }
             }
-            Action::Delete => match self
-                .send(step.kind, Method::DELETE, &item_path(step.kind, &key), None)
-                .await
-            {
-                Err(Failure::Graph(ClientError::Graph(f))) if f.status == 404 => {
-                    Ok((StepStatus::AlreadyDone, None))
+            Action::Delete => {
+                match self.send(step.kind, Method::DELETE, &item_path(step.kind, &key), None).await
+                {
+                    Err(Failure::Graph(ClientError::Graph(f))) if f.status == 404 => {
+                        Ok((StepStatus::AlreadyDone, None))
+                    }
+                    other => other.map(|_| (StepStatus::Done, None)),
                 }
-                other => other.map(|_| (StepStatus::Done, None)),
-            },
+            }
             Action::RemoveCredential => {
                 let body = json!({"keyId": step.key_id});
                 let path = format!("{}/removePassword", item_path(step.kind, &key));
@@ -104,12 +96,9 @@ impl Run<'_> {
     async fn update_strength(&self, key: &str, mut body: Value) -> Result<(), Failure> {
         use reqwest::Method;
         let kind = Kind::AuthenticationStrengthPolicy;
-        let combinations = body
-            .as_object_mut()
-            .and_then(|b| b.shift_remove("allowedCombinations"));
+        let combinations = body.as_object_mut().and_then(|b| b.shift_remove("allowedCombinations"));
         if body.as_object().is_some_and(|b| !b.is_empty()) {
-            self.send(kind, Method::PATCH, &item_path(kind, key), Some(&body))
-                .await?;
+            self.send(kind, Method::PATCH, &item_path(kind, key), Some(&body)).await?;
         }
         if let Some(combinations) = combinations {
             let path = format!("{}/updateAllowedCombinations", item_path(kind, key));
@@ -143,10 +132,7 @@ impl Run<'_> {
                 json!({"forceChangePasswordNextSignIn": true, "password": random_password()}),
             );
         }
-        let old_app_id = self
-            .app_ids
-            .get(&step.id)
-            .filter(|_| step.kind == Kind::Application);
+        let old_app_id = self.app_ids.get(&step.id).filter(|_| step.kind == Kind::Application);
         let own_uris = old_app_id.and_then(|old| take_own_uris(&mut body, old));
         let sent = if step.kind == Kind::RoleEligibilitySchedule {
             eligibility_request("adminAssign", &body)
@@ -245,17 +231,10 @@ pub(super) fn is_lag(f: &rewind_msgraph::protocol::GraphFailure, created: &[&Str
 /// A password for a user created anew: 24 characters with every class Entra requires, never
 /// stored or shown; the user must change it at next sign-in.
 fn random_password() -> String {
-    const CLASSES: [&[u8]; 4] = [
-        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
-        b"abcdefghijkmnopqrstuvwxyz",
-        b"23456789",
-        b"!#$%*+-=?@^_",
-    ];
+    const CLASSES: [&[u8]; 4] =
+        [b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"abcdefghijkmnopqrstuvwxyz", b"23456789", b"!#$%*+-=?@^_"];
     let mut rng = rand::rng();
-    let mut out: Vec<u8> = CLASSES
-        .iter()
-        .map(|c| c[rng.random_range(0..c.len())])
-        .collect();
+    let mut out: Vec<u8> = CLASSES.iter().map(|c| c[rng.random_range(0..c.len())]).collect();
     while out.len() < 24 {
         let class = CLASSES[rng.random_range(0..CLASSES.len())];
         out.push(class[rng.random_range(0..class.len())]);

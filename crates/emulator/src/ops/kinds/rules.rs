@@ -18,13 +18,7 @@ pub(crate) fn security_identifier(id: &str) -> Value {
     };
     let b = u.to_bytes_le();
     let part = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    Value::String(format!(
-        "S-1-12-1-{}-{}-{}-{}",
-        part(0),
-        part(4),
-        part(8),
-        part(12)
-    ))
+    Value::String(format!("S-1-12-1-{}-{}-{}-{}", part(0), part(4), part(8), part(12)))
 }
 
 pub(super) fn fill_user(
@@ -44,15 +38,12 @@ pub(super) fn fill_user(
     }
     check_password(obj)?;
     obj.remove("passwordProfile");
-    let upn = str_of(obj, "userPrincipalName")
-        .unwrap_or_default()
-        .to_string();
+    let upn = str_of(obj, "userPrincipalName").unwrap_or_default().to_string();
     obj.insert("createdDateTime".into(), now.clone());
     obj.insert("lastPasswordChangeDateTime".into(), now.clone());
     obj.insert("signInSessionsValidFromDateTime".into(), now.clone());
     obj.insert("securityIdentifier".into(), security_identifier(id));
-    obj.entry("userType")
-        .or_insert_with(|| Value::String("Member".into()));
+    obj.entry("userType").or_insert_with(|| Value::String("Member".into()));
     obj.entry("identities").or_insert_with(|| {
         json!([{"signInType": "userPrincipalName", "issuer": t.domain, "issuerAssignedId": upn}])
     });
@@ -83,10 +74,7 @@ pub(super) fn check_password(obj: &Obj) -> Result<(), GraphError> {
     let Some(profile) = obj.get("passwordProfile") else {
         return Ok(());
     };
-    let pw = profile
-        .get("password")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let pw = profile.get("password").and_then(Value::as_str).unwrap_or_default();
     let classes = [
         pw.chars().any(|c| c.is_ascii_lowercase()),
         pw.chars().any(|c| c.is_ascii_uppercase()),
@@ -126,15 +114,10 @@ pub(super) fn fill_group(
     obj.insert("renewedDateTime".into(), now.clone());
     obj.insert("securityIdentifier".into(), security_identifier(id));
     if mail_enabled {
-        let mail = format!(
-            "{}@{}",
-            str_of(obj, "mailNickname").unwrap_or_default(),
-            t.domain
-        );
+        let mail = format!("{}@{}", str_of(obj, "mailNickname").unwrap_or_default(), t.domain);
         obj.insert("proxyAddresses".into(), json!([format!("SMTP:{mail}")]));
         obj.insert("mail".into(), Value::String(mail));
-        obj.entry("visibility")
-            .or_insert_with(|| Value::String("Public".into()));
+        obj.entry("visibility").or_insert_with(|| Value::String("Public".into()));
     }
     Ok(())
 }
@@ -150,8 +133,7 @@ pub(super) fn fill_application(
     obj.insert("appId".into(), Value::String(app_id));
     obj.insert("createdDateTime".into(), now.clone());
     obj.insert("publisherDomain".into(), Value::String(t.domain.clone()));
-    obj.entry("signInAudience")
-        .or_insert_with(|| Value::String("AzureADMyOrg".into()));
+    obj.entry("signInAudience").or_insert_with(|| Value::String("AzureADMyOrg".into()));
     Ok(())
 }
 
@@ -163,11 +145,8 @@ pub(super) fn check_identifier_uris(t: &Tenant, id: &str, obj: &Obj) -> Result<(
         .flatten()
         .filter_map(Value::as_str)
         .collect();
-    let clash = t
-        .coll(Coll::Applications)
-        .iter()
-        .filter(|(other, _)| *other != id)
-        .any(|(_, o)| {
+    let clash =
+        t.coll(Coll::Applications).iter().filter(|(other, _)| *other != id).any(|(_, o)| {
             o.get("identifierUris")
                 .and_then(Value::as_array)
                 .into_iter()
@@ -182,10 +161,7 @@ pub(super) fn check_identifier_uris(t: &Tenant, id: &str, obj: &Obj) -> Result<(
         .with_detail("ObjectConflict", "identifierUris", "identifierUris"));
     }
     let own = [str_of(obj, "appId"), Some(t.tenant_id.as_str())];
-    if let Some(uri) = uris
-        .iter()
-        .find(|u| api_guid(u).is_some_and(|g| !own.contains(&Some(g))))
-    {
+    if let Some(uri) = uris.iter().find(|u| api_guid(u).is_some_and(|g| !own.contains(&Some(g)))) {
         return Err(GraphError::bad_request(format!(
             "The identifierUris value '{uri}' names another application: an api:// URI with an id must use this application's own appId (api://{{appId}}) or the tenant id."
         ))
@@ -202,11 +178,7 @@ fn api_guid(uri: &str) -> Option<&str> {
     let authority = uri.strip_prefix("api://")?.split('/').next()?;
     let is_guid = authority.len() == 36
         && authority.chars().enumerate().all(|(i, c)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                c == '-'
-            } else {
-                c.is_ascii_hexdigit()
-            }
+            if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() }
         });
     is_guid.then_some(authority)
 }
@@ -220,9 +192,7 @@ pub(super) fn fill_service_principal(t: &Tenant, obj: &mut Obj) -> Result<(), Gr
         .filter(|(id, _)| !t.refuse_lagging(id))
         .map(|(_, a)| a.clone())
         .ok_or_else(|| no_backing_application(&app_id))?;
-    if t.coll(Coll::ServicePrincipals)
-        .values()
-        .any(|s| str_of(s, "appId") == Some(app_id.as_str()))
+    if t.coll(Coll::ServicePrincipals).values().any(|s| str_of(s, "appId") == Some(app_id.as_str()))
     {
         return Err(GraphError::new(
             409,
@@ -231,30 +201,17 @@ pub(super) fn fill_service_principal(t: &Tenant, obj: &mut Obj) -> Result<(), Gr
         ));
     }
     let mut names = vec![Value::String(app_id.clone())];
-    names.extend(
-        app.get("identifierUris")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default(),
-    );
+    names.extend(app.get("identifierUris").and_then(Value::as_array).cloned().unwrap_or_default());
     let copy = |k: &str| app.get(k).cloned().unwrap_or(Value::Null);
     obj.insert("appDisplayName".into(), copy("displayName"));
     obj.insert("appDescription".into(), copy("description"));
-    obj.insert(
-        "appOwnerOrganizationId".into(),
-        Value::String(t.tenant_id.clone()),
-    );
+    obj.insert("appOwnerOrganizationId".into(), Value::String(t.tenant_id.clone()));
     obj.insert("servicePrincipalNames".into(), Value::Array(names));
-    obj.insert(
-        "servicePrincipalType".into(),
-        Value::String("Application".into()),
-    );
+    obj.insert("servicePrincipalType".into(), Value::String("Application".into()));
     obj.insert("signInAudience".into(), copy("signInAudience"));
-    obj.entry("displayName")
-        .or_insert_with(|| copy("displayName"));
+    obj.entry("displayName").or_insert_with(|| copy("displayName"));
     obj.entry("accountEnabled").or_insert(Value::Bool(true));
-    obj.entry("appRoleAssignmentRequired")
-        .or_insert(Value::Bool(false));
+    obj.entry("appRoleAssignmentRequired").or_insert(Value::Bool(false));
     obj.entry("appRoles").or_insert_with(|| copy("appRoles"));
     let scopes = app
         .get("api")
@@ -326,9 +283,8 @@ pub(super) fn fill_app_role_assignment(
         }
         _ => {}
     }
-    let (pcoll, principal) = t
-        .directory_object(&principal_id)
-        .ok_or_else(|| GraphError::not_found(&principal_id))?;
+    let (pcoll, principal) =
+        t.directory_object(&principal_id).ok_or_else(|| GraphError::not_found(&principal_id))?;
     check_replicated(t, &principal_id)?;
     let principal_type = match pcoll {
         Coll::Users => "User",
@@ -409,11 +365,7 @@ pub(super) fn fill_federated_credential(
             "An application can have at most 20 federated identity credentials.",
         ));
     }
-    if obj
-        .get("audiences")
-        .and_then(Value::as_array)
-        .is_none_or(Vec::is_empty)
-    {
+    if obj.get("audiences").and_then(Value::as_array).is_none_or(Vec::is_empty) {
         return Err(missing(Coll::FederatedCredentials, "audiences"));
     }
     obj.insert(PARENT.into(), Value::String(app.clone()));
@@ -432,31 +384,20 @@ pub(super) fn check_ca_policy(t: &Tenant, obj: &mut Obj) -> Result<(), GraphErro
     let bad = |m: &str| GraphError::new(400, "BadRequest", m.to_string());
     let cond = obj.get("conditions").cloned().unwrap_or(Value::Null);
     let apps = &cond["applications"];
-    if ![
-        "includeApplications",
-        "includeUserActions",
-        "includeAuthenticationContextClassReferences",
-    ]
-    .iter()
-    .any(|k| non_empty(apps.get(*k)))
+    if !["includeApplications", "includeUserActions", "includeAuthenticationContextClassReferences"]
+        .iter()
+        .any(|k| non_empty(apps.get(*k)))
     {
         return Err(bad(
             "conditions.applications must include applications, user actions or authentication contexts.",
         ));
     }
     let users = &cond["users"];
-    if ![
-        "includeUsers",
-        "includeGroups",
-        "includeRoles",
-        "includeGuestsOrExternalUsers",
-    ]
-    .iter()
-    .any(|k| non_empty(users.get(*k)))
+    if !["includeUsers", "includeGroups", "includeRoles", "includeGuestsOrExternalUsers"]
+        .iter()
+        .any(|k| non_empty(users.get(*k)))
     {
-        return Err(bad(
-            "conditions.users must include users, groups, roles or guests.",
-        ));
+        return Err(bad("conditions.users must include users, groups, roles or guests."));
     }
     check_no_empty_shells(&cond, obj.get("sessionControls"))?;
     let grant = obj.get("grantControls").cloned().unwrap_or(Value::Null);
@@ -471,9 +412,7 @@ pub(super) fn check_ca_policy(t: &Tenant, obj: &mut Obj) -> Result<(), GraphErro
         || non_empty(grant.get("authenticationStrength"))
         || non_empty(grant.get("termsOfUse"))
         || non_empty(grant.get("customAuthenticationFactors"));
-    let has_session = session
-        .as_object()
-        .is_some_and(|s| s.values().any(|v| !v.is_null()));
+    let has_session = session.as_object().is_some_and(|s| s.values().any(|v| !v.is_null()));
     if !has_grant && !has_session {
         return Err(bad("A policy needs grantControls or sessionControls."));
     }
@@ -483,16 +422,10 @@ pub(super) fn check_ca_policy(t: &Tenant, obj: &mut Obj) -> Result<(), GraphErro
     if controls.contains(&"block")
         && (controls.len() > 1 || non_empty(grant.get("authenticationStrength")))
     {
-        return Err(bad(
-            "grantControls: 'block' cannot be combined with other controls.",
-        ));
+        return Err(bad("grantControls: 'block' cannot be combined with other controls."));
     }
     if let Some(strength) = grant.get("authenticationStrength").filter(|v| !v.is_null()) {
-        let sid = strength
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let sid = strength.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
         if t.get(Coll::AuthStrengths, &sid).is_none() {
             return Err(bad(&format!(
                 "grantControls.authenticationStrength: no authentication strength with id '{sid}'."
@@ -512,10 +445,7 @@ pub(super) fn check_ca_policy(t: &Tenant, obj: &mut Obj) -> Result<(), GraphErro
 /// or kept as a condition that matches nothing (the restore-side conformance review).
 fn check_no_empty_shells(cond: &Value, session: Option<&Value>) -> Result<(), GraphError> {
     let bad = |m: String| GraphError::new(400, "BadRequest", m);
-    for (name, include) in [
-        ("platforms", "includePlatforms"),
-        ("locations", "includeLocations"),
-    ] {
+    for (name, include) in [("platforms", "includePlatforms"), ("locations", "includeLocations")] {
         if cond.get(name).is_some_and(|c| !c.is_null()) && !non_empty(cond[name].get(include)) {
             return Err(bad(format!(
                 "conditions.{name}.{include} must name at least one value; set conditions.{name} to null to remove the condition."
@@ -524,10 +454,7 @@ fn check_no_empty_shells(cond: &Value, session: Option<&Value>) -> Result<(), Gr
     }
     // signinfrequencysessioncontrol.md: a value with its type (hours, days), or
     // frequencyInterval everyTime.
-    if let Some(f) = session
-        .and_then(|s| s.get("signInFrequency"))
-        .filter(|f| !f.is_null())
-    {
+    if let Some(f) = session.and_then(|s| s.get("signInFrequency")).filter(|f| !f.is_null()) {
         let every_time = f["frequencyInterval"] == "everyTime";
         let timed = f["value"].is_number() && f["type"].is_string();
         if f["isEnabled"] != true || !(every_time || timed) {
@@ -539,18 +466,12 @@ fn check_no_empty_shells(cond: &Value, session: Option<&Value>) -> Result<(), Gr
 
 pub(super) fn check_named_location(obj: &Obj) -> Result<(), GraphError> {
     let bad = |m: String| GraphError::new(400, "BadRequest", m);
-    for (i, range) in obj
-        .get("ipRanges")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
+    for (i, range) in
+        obj.get("ipRanges").and_then(Value::as_array).into_iter().flatten().enumerate()
     {
         let cidr = range.get("cidrAddress").and_then(Value::as_str);
-        let v6 = range
-            .get("@odata.type")
-            .and_then(Value::as_str)
-            .is_some_and(|t| t.contains("iPv6"));
+        let v6 =
+            range.get("@odata.type").and_then(Value::as_str).is_some_and(|t| t.contains("iPv6"));
         if let Some(c) = cidr
             && !valid_cidr(c, v6)
         {
@@ -561,25 +482,14 @@ pub(super) fn check_named_location(obj: &Obj) -> Result<(), GraphError> {
         }
     }
     if str_of(obj, "@odata.type").is_some_and(|t| t.ends_with("ipNamedLocation"))
-        && obj
-            .get("ipRanges")
-            .and_then(Value::as_array)
-            .is_none_or(Vec::is_empty)
+        && obj.get("ipRanges").and_then(Value::as_array).is_none_or(Vec::is_empty)
     {
-        return Err(bad(
-            "An IP named location needs at least one range in ipRanges.".into(),
-        ));
+        return Err(bad("An IP named location needs at least one range in ipRanges.".into()));
     }
-    for (i, c) in obj
-        .get("countriesAndRegions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
+    for (i, c) in
+        obj.get("countriesAndRegions").and_then(Value::as_array).into_iter().flatten().enumerate()
     {
-        if !c
-            .as_str()
-            .is_some_and(|s| s.len() == 2 && s.chars().all(|ch| ch.is_ascii_uppercase()))
+        if !c.as_str().is_some_and(|s| s.len() == 2 && s.chars().all(|ch| ch.is_ascii_uppercase()))
         {
             return Err(bad(format!(
                 "countriesAndRegions[{i}] must be a two-letter ISO 3166 code in upper case."
@@ -647,11 +557,7 @@ pub(super) fn fill_strength(
 }
 
 pub(crate) fn strength_requirements(combos: &[&str]) -> &'static str {
-    if combos.iter().all(|c| combination_is_mfa(c)) {
-        "mfa"
-    } else {
-        "none"
-    }
+    if combos.iter().all(|c| combination_is_mfa(c)) { "mfa" } else { "none" }
 }
 
 pub(super) fn unique_name(t: &Tenant, coll: Coll, id: &str, obj: &Obj) -> Result<(), GraphError> {
@@ -680,19 +586,12 @@ pub(super) fn check_role_assignment(t: &Tenant, obj: &Obj) -> Result<(), GraphEr
     if obj.get("directoryScopeId").is_none_or(Value::is_null)
         && obj.get("appScopeId").is_none_or(Value::is_null)
     {
-        return Err(GraphError::bad_request(
-            "Either directoryScopeId or appScopeId must be set.",
-        ));
+        return Err(GraphError::bad_request("Either directoryScopeId or appScopeId must be set."));
     }
     let dup = t.coll(Coll::RoleAssignments).values().any(|a| {
-        [
-            "principalId",
-            "roleDefinitionId",
-            "directoryScopeId",
-            "appScopeId",
-        ]
-        .iter()
-        .all(|k| a.get(*k) == obj.get(*k))
+        ["principalId", "roleDefinitionId", "directoryScopeId", "appScopeId"]
+            .iter()
+            .all(|k| a.get(*k) == obj.get(*k))
     });
     if dup {
         return Err(GraphError::bad_request(
@@ -717,8 +616,6 @@ fn check_replicated(t: &Tenant, principal: &str) -> Result<(), GraphError> {
 /// A role definition by id or template id.
 pub(crate) fn find_role_definition<'a>(t: &'a Tenant, key: &str) -> Option<&'a Obj> {
     t.get(Coll::RoleDefinitions, key).or_else(|| {
-        t.coll(Coll::RoleDefinitions)
-            .values()
-            .find(|d| str_of(d, "templateId") == Some(key))
+        t.coll(Coll::RoleDefinitions).values().find(|d| str_of(d, "templateId") == Some(key))
     })
 }
