@@ -21,7 +21,7 @@ mod relations;
 mod source;
 mod summary;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use jiff::Timestamp;
@@ -241,117 +241,181 @@ pub async fn capture(
     // Shared with other captures; keeps `forget` from collecting blobs this capture is about
     // to reference.
     let _lock = store.lock_shared().await?;
-    let started = Instant::now();
-    let stats_before = client.stats();
-    let taken_at = Timestamp::now();
+    let c = Capture::start(client, store, tenant, &options, progress);
     let base = store.latest(tenant).await?;
-    // An incremental capture builds on its parent, which must be intact; a full one reads
-    // everything again and is how a damaged timeline gets a snapshot to rely on.
-    let base_manifest = match &base {
-        Some(b) if options.full => store.manifest_as_stored(tenant, b).await?,
-        Some(b) => store.manifest(tenant, b).await?,
-        None => Manifest::new(),
-    };
+    let base_manifest = c.base_manifest(base.as_ref()).await?;
     let full = options.full || base.is_none();
-    // A cursor issued by another Graph endpoint (the settings changed) cannot be resumed
-    // here: that kind is read in full instead.
-    let cursors: BTreeMap<Kind, String> = if full {
-        BTreeMap::new()
-    } else {
-        // Nor can one issued for another request (an older Rewind's `$select`).
-        store
-            .cursors(tenant)
-            .await?
-            .into_iter()
-            .filter_map(|(kind, stored)| {
-                let link = source::resumable(kind, &stored)
-                    .filter(|link| client.endpoints().is_graph(link));
-                if link.is_none() {
-                    tracing::info!(
-                        kind = kind.name(),
-                        "the delta cursor is not for this request; reading the kind in full"
-                    );
-                }
-                Some((kind, link?))
-            })
-            .collect()
-    };
-    let (tx, rx) = mpsc::channel(8);
-    let writer = tokio::spawn(write_blobs(store.clone(), rx));
-    let run = Run { client, store, base: &base_manifest, blobs: tx, progress };
-    let since = store.last_audit_time(tenant).await?;
-    let deadline = tokio::time::Instant::from_std(started) + options.time_limit;
-    let timed_out = || CaptureError::TimedOut {
-        limit: options.time_limit,
-        last_url: client.last_url().unwrap_or_default(),
-    };
-    let read = tokio::time::timeout_at(deadline, run.read_all(full, &cursors, since))
-        .await
-        .unwrap_or_else(|_| Err(timed_out()));
-    drop(run);
-    let written =
-        writer.await.map_err(|e| StoreError::Corrupt(format!("the blob writer stopped: {e}")))?;
-    // A writer failure is the cause of the readers' "writer stopped": report it first.
-    written?;
-    let Read { mut observed, cursors: new_cursors, records, audit_warning } = read?;
-    let mut warnings: Vec<String> = audit_warning.into_iter().collect();
-    let (methods, methods_warning) = tokio::time::timeout_at(
-        deadline,
-        methods::read_methods(
-            client,
-            store,
-            tenant,
-            &base_manifest,
-            &observed,
-            &options.break_glass,
-        ),
-    )
-    .await
-    .unwrap_or_else(|_| Err(timed_out()))?;
-    observed.insert(Kind::UserAuthenticationMethods, methods);
-    warnings.extend(methods_warning);
-
-    let unavailable_kinds: BTreeMap<Kind, rewind_store::Unavailable> =
-        observed.iter().filter_map(|(kind, seen)| Some((*kind, seen.unavailable?))).collect();
-    warnings.extend(unavailable_kinds.iter().map(|(kind, why)| {
-        format!(
-            "{} was not read: {}; its last known state is kept",
-            kind_label(*kind),
-            why.describe()
-        )
-    }));
-    let mut changes: Vec<VersionChange> = observed
-        .iter()
-        .flat_map(|(kind, seen)| assemble::changes(*kind, &base_manifest, seen))
-        .collect();
-    let known = known_attributions(store, tenant, &records).await?;
-    let window = audit::Window::of(base.as_ref().map(|b| b.taken_at), Timestamp::now());
-    let amendments = audit::attribute(&mut changes, &records, &known, window);
-    progress(CaptureEvent::Committing);
-    let stats = client.stats();
-    let requests = stats.requests - stats_before.requests;
-    let new = NewSnapshot {
-        taken_at,
-        changes,
-        cursors: new_cursors,
-        audit: records,
-        amendments,
-        drop_cursors: Vec::new(),
-        import_mark: None,
-        unavailable: unavailable_kinds,
-        requests,
-        millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    };
+    let mut read = c.read(&base_manifest, full).await?;
+    let mut warnings: Vec<String> = read.audit_warning.take().into_iter().collect();
+    warnings.extend(c.read_methods(&base_manifest, &mut read.observed).await?);
+    let unavailable = unavailable_kinds(&read.observed);
+    warnings.extend(unavailable.iter().map(|(kind, why)| unavailable_warning(*kind, why)));
+    let new = c.assemble(base.as_ref(), &base_manifest, read, unavailable).await?;
     let snapshot = store.commit(tenant, base.as_ref(), &base_manifest, &new).await?;
-    Ok(CaptureReport {
-        snapshot,
-        full,
-        requests,
-        throttled: stats.throttled - stats_before.throttled,
-        retries: stats.retries - stats_before.retries,
-        seconds: started.elapsed().as_secs_f64(),
-        warnings,
-    })
+    Ok(c.report(snapshot, full, warnings))
+}
+
+/// One capture in progress: what it reads with and when it began.
+struct Capture<'a> {
+    client: &'a GraphClient,
+    store: &'a Store,
+    tenant: &'a TenantInfo,
+    options: &'a CaptureOptions,
+    progress: &'a (dyn Fn(CaptureEvent) + Sync),
+    started: Instant,
+    taken_at: Timestamp,
+    stats_before: rewind_msgraph::ClientStats,
+}
+
+impl<'a> Capture<'a> {
+    fn start(
+        client: &'a GraphClient,
+        store: &'a Store,
+        tenant: &'a TenantInfo,
+        options: &'a CaptureOptions,
+        progress: &'a (dyn Fn(CaptureEvent) + Sync),
+    ) -> Self {
+        let (started, stats_before) = (Instant::now(), client.stats());
+        let taken_at = Timestamp::now();
+        Capture { client, store, tenant, options, progress, started, taken_at, stats_before }
+    }
+
+    /// The state the capture compares with. An incremental capture builds on its parent, which
+    /// must be intact; a full one reads everything again and is how a damaged timeline gets a
+    /// snapshot to rely on.
+    async fn base_manifest(&self, base: Option<&SnapshotInfo>) -> Result<Manifest, StoreError> {
+        match base {
+            Some(b) if self.options.full => self.store.manifest_as_stored(self.tenant, b).await,
+            Some(b) => self.store.manifest(self.tenant, b).await,
+            None => Ok(Manifest::new()),
+        }
+    }
+
+    /// The stored delta cursors this capture can resume. One issued by another Graph endpoint
+    /// (the settings changed) or for another request (an older Rewind's `$select`) cannot be:
+    /// that kind is read in full instead.
+    async fn resumable_cursors(&self) -> Result<BTreeMap<Kind, String>, StoreError> {
+        let stored = self.store.cursors(self.tenant).await?;
+        let resumable = stored.into_iter().filter_map(|(kind, stored)| {
+            let link = source::resumable(kind, &stored)
+                .filter(|link| self.client.endpoints().is_graph(link));
+            if link.is_none() {
+                let kind = kind.name();
+                tracing::info!(
+                    kind,
+                    "the delta cursor is not for this request; reading it in full"
+                );
+            }
+            Some((kind, link?))
+        });
+        Ok(resumable.collect())
+    }
+
+    /// Reads every kind, streaming versions to a blob writer, within the time limit.
+    async fn read(&self, base: &Manifest, full: bool) -> Result<Read, CaptureError> {
+        let cursors = if full { BTreeMap::new() } else { self.resumable_cursors().await? };
+        let since = self.store.last_audit_time(self.tenant).await?;
+        let (tx, rx) = mpsc::channel(8);
+        let writer = tokio::spawn(write_blobs(self.store.clone(), rx));
+        let run = Run {
+            client: self.client,
+            store: self.store,
+            base,
+            blobs: tx,
+            progress: self.progress,
+        };
+        let read = self.within_limit(run.read_all(full, &cursors, since)).await;
+        drop(run);
+        let written = writer
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("the blob writer stopped: {e}")))?;
+        // A writer failure is the cause of the readers' "writer stopped": report it first.
+        written?;
+        read
+    }
+
+    /// Reads the protected people's authentication methods into `observed`; a warning when
+    /// some could not be read.
+    async fn read_methods(
+        &self,
+        base: &Manifest,
+        observed: &mut BTreeMap<Kind, Observed>,
+    ) -> Result<Option<String>, CaptureError> {
+        let (client, store, tenant) = (self.client, self.store, self.tenant);
+        let break_glass = &self.options.break_glass;
+        let reading = methods::read_methods(client, store, tenant, base, observed, break_glass);
+        let (methods, warning) = self.within_limit(reading).await?;
+        observed.insert(Kind::UserAuthenticationMethods, methods);
+        Ok(warning)
+    }
+
+    /// `reading`, or `TimedOut` once the capture's time limit has passed.
+    async fn within_limit<T>(
+        &self,
+        reading: impl Future<Output = Result<T, CaptureError>>,
+    ) -> Result<T, CaptureError> {
+        let deadline = tokio::time::Instant::from_std(self.started) + self.options.time_limit;
+        tokio::time::timeout_at(deadline, reading).await.unwrap_or_else(|_| {
+            let last_url = self.client.last_url().unwrap_or_default();
+            Err(CaptureError::TimedOut { limit: self.options.time_limit, last_url })
+        })
+    }
+
+    /// The snapshot to commit: every kind's changes, attributed from the audit records.
+    async fn assemble(
+        &self,
+        base: Option<&SnapshotInfo>,
+        base_manifest: &Manifest,
+        read: Read,
+        unavailable: BTreeMap<Kind, rewind_store::Unavailable>,
+    ) -> Result<NewSnapshot, CaptureError> {
+        let mut changes: Vec<VersionChange> = read
+            .observed
+            .iter()
+            .flat_map(|(kind, seen)| assemble::changes(*kind, base_manifest, seen))
+            .collect();
+        let known = known_attributions(self.store, self.tenant, &read.records).await?;
+        let window = audit::Window::of(base.map(|b| b.taken_at), Timestamp::now());
+        let amendments = audit::attribute(&mut changes, &read.records, &known, window);
+        (self.progress)(CaptureEvent::Committing);
+        Ok(NewSnapshot {
+            taken_at: self.taken_at,
+            changes,
+            cursors: read.cursors,
+            audit: read.records,
+            amendments,
+            drop_cursors: Vec::new(),
+            import_mark: None,
+            unavailable,
+            requests: self.client.stats().requests - self.stats_before.requests,
+            millis: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    fn report(&self, snapshot: SnapshotInfo, full: bool, warnings: Vec<String>) -> CaptureReport {
+        let (stats, before) = (self.client.stats(), &self.stats_before);
+        CaptureReport {
+            snapshot,
+            full,
+            requests: stats.requests - before.requests,
+            throttled: stats.throttled - before.throttled,
+            retries: stats.retries - before.retries,
+            seconds: self.started.elapsed().as_secs_f64(),
+            warnings,
+        }
+    }
+}
+
+/// The kinds Graph would not let the capture read, and why.
+fn unavailable_kinds(
+    observed: &BTreeMap<Kind, Observed>,
+) -> BTreeMap<Kind, rewind_store::Unavailable> {
+    observed.iter().filter_map(|(kind, seen)| Some((*kind, seen.unavailable?))).collect()
+}
+
+fn unavailable_warning(kind: Kind, why: &rewind_store::Unavailable) -> String {
+    let (kind, why) = (kind_label(kind), why.describe());
+    format!("{kind} was not read: {why}; its last known state is kept")
 }
 
 /// The recent version rows a late record may explain (those of snapshots whose window reaches
@@ -365,34 +429,39 @@ async fn known_attributions(
     let Some(oldest) = records.iter().map(|r| r.activity_time).min() else {
         return Ok(audit::Known { rows: Vec::new(), writers });
     };
-    let snapshots = store.snapshots(tenant).await?;
     let reach = oldest.saturating_sub(audit::CLOCK_SLACK).unwrap_or(oldest);
-    let mut windows = std::collections::HashMap::new();
+    let (first, windows) = windows_reaching(&store.snapshots(tenant).await?, reach);
+    let rows = match first {
+        Some(after) => store.attributions_since(tenant, after).await?,
+        None => Vec::new(),
+    };
+    let rows = rows.into_iter().filter_map(|r| Some((r.clone(), (*windows.get(&r.snapshot)?)?)));
+    Ok(audit::Known { rows: rows.collect(), writers })
+}
+
+/// The windows of the snapshots whose capture ended at or after `reach`, by snapshot id, and
+/// the parent of the first of them.
+fn windows_reaching(
+    snapshots: &[SnapshotInfo],
+    reach: Timestamp,
+) -> (Option<i64>, HashMap<i64, Option<audit::Window>>) {
+    let mut windows = HashMap::new();
     let mut first = None;
     for pair in snapshots.windows(2) {
         let (parent, s) = (&pair[0], &pair[1]);
-        let end = s
-            .taken_at
-            .saturating_add(jiff::SignedDuration::from_millis(
-                i64::try_from(s.millis).unwrap_or(i64::MAX),
-            ))
-            .unwrap_or(s.taken_at);
+        let end = capture_end(s);
         if end >= reach {
             first.get_or_insert(parent.id);
             windows.insert(s.id, audit::Window::of(Some(parent.taken_at), end));
         }
     }
-    let rows = match first {
-        Some(after) => store.attributions_since(tenant, after).await?,
-        None => Vec::new(),
-    };
-    Ok(audit::Known {
-        rows: rows
-            .into_iter()
-            .filter_map(|r| Some((r.clone(), (*windows.get(&r.snapshot)?)?)))
-            .collect(),
-        writers,
-    })
+    (first, windows)
+}
+
+/// When a snapshot's capture ended.
+fn capture_end(s: &SnapshotInfo) -> Timestamp {
+    let took = jiff::SignedDuration::from_millis(i64::try_from(s.millis).unwrap_or(i64::MAX));
+    s.taken_at.saturating_add(took).unwrap_or(s.taken_at)
 }
 
 /// Writes blobs as the readers produce them, in the order they arrive.
