@@ -174,112 +174,162 @@ pub async fn load_access(
 ) -> Result<Access, StoreError> {
     // The analysis reads parts of the state but relies on all of it.
     store.check_state(tenant, snapshot).await?;
-    let mut policies = all_of(store, tenant, Kind::ConditionalAccessPolicy, snapshot).await?;
-    let mut locations = all_of(store, tenant, Kind::NamedLocation, snapshot).await?;
-    let mut strengths = all_of(store, tenant, Kind::AuthenticationStrengthPolicy, snapshot).await?;
-    let mut assignments = all_of(store, tenant, Kind::RoleAssignment, snapshot).await?;
-    let mut eligibilities = all_of(store, tenant, Kind::RoleEligibilitySchedule, snapshot).await?;
-    let mut method_configs =
-        all_of(store, tenant, Kind::AuthenticationMethodConfiguration, snapshot).await?;
-    let mut methods_policy =
-        all_of(store, tenant, Kind::AuthenticationMethodsPolicy, snapshot).await?;
-    overlay(&mut eligibilities, Kind::RoleEligibilitySchedule, plan);
-    overlay(&mut method_configs, Kind::AuthenticationMethodConfiguration, plan);
-    overlay(&mut methods_policy, Kind::AuthenticationMethodsPolicy, plan);
-    overlay(&mut policies, Kind::ConditionalAccessPolicy, plan);
-    overlay(&mut locations, Kind::NamedLocation, plan);
-    overlay(&mut strengths, Kind::AuthenticationStrengthPolicy, plan);
-    overlay(&mut assignments, Kind::RoleAssignment, plan);
-    let mut directory = Directory::new();
-    for a in &assignments {
-        directory.add_role_assignment(a);
-    }
-    for e in &eligibilities {
-        directory.add_role_eligibility(e);
-    }
-    for d in all_of(store, tenant, Kind::RoleDefinition, snapshot).await? {
-        directory.add_role_definition(&d);
-    }
-    for m in all_of(store, tenant, Kind::UserAuthenticationMethods, snapshot).await? {
-        if let (Some(id), Some(list)) =
-            (m.get("id").and_then(Value::as_str), m.get("methods").and_then(Value::as_array))
-        {
-            directory.add_methods(id, list.clone());
-        }
-    }
-    let workload_policies = policies
-        .iter()
-        .any(|p| p.pointer("/conditions/clientApplications").is_some_and(|c| !c.is_null()));
-    let service_principals = match subjects {
-        Subjects::Protected { restore_app, .. } => restore_app.is_some() && workload_policies,
-        Subjects::User(_) => true,
+    let at = StateAt { store, tenant, snapshot, plan };
+    let policies = at.overlaid(Kind::ConditionalAccessPolicy).await?;
+    let method_configs = at.overlaid(Kind::AuthenticationMethodConfiguration).await?;
+    let roles = Roles {
+        assignments: at.overlaid(Kind::RoleAssignment).await?,
+        eligibilities: at.overlaid(Kind::RoleEligibilitySchedule).await?,
     };
-    if service_principals {
-        for sp in all_of(store, tenant, Kind::ServicePrincipal, snapshot).await? {
-            directory.add_service_principal(&sp);
+    let mut directory = at.roles_and_methods(&roles).await?;
+    if needs_service_principals(subjects, &policies) {
+        let sps = at.read(Kind::ServicePrincipal).await?;
+        sps.iter().for_each(|sp| directory.add_service_principal(sp));
+    }
+    let groups = at.groups(&policies, &method_configs, &roles).await?;
+    groups.iter().for_each(|g| directory.add_group(g));
+    let users = at.users(subjects, &roles, &groups).await?;
+    users.iter().for_each(|u| directory.add_user(u));
+    Ok(Access { policies: at.policy_set(&policies, &method_configs).await?, directory })
+}
+
+/// Whether the analysis needs the service principals: to evaluate one user they are cheap
+/// enough to read; for the protected principals, only Rewind's own app when policies target
+/// workload identities.
+fn needs_service_principals(subjects: Subjects<'_>, policies: &[Value]) -> bool {
+    match subjects {
+        Subjects::Protected { restore_app, .. } => {
+            let workload = |p: &Value| {
+                p.pointer("/conditions/clientApplications").is_some_and(|c| !c.is_null())
+            };
+            restore_app.is_some() && policies.iter().any(workload)
         }
+        Subjects::User(_) => true,
     }
-    // Groups that matter: those policies name, those holding roles, and what they nest.
-    let group_keys = store.kind_at(tenant, Kind::Group, snapshot).await?;
-    let mut wanted_groups: BTreeSet<String> = policies
-        .iter()
-        .flat_map(|p| {
-            strings(p, "/conditions/users/includeGroups")
-                .chain(strings(p, "/conditions/users/excludeGroups"))
-        })
-        .map(str::to_string)
-        .collect();
-    // The methods policy enables methods for groups too.
-    wanted_groups.extend(method_configs.iter().flat_map(|c| {
-        targets(c, "/includeTargets").chain(targets(c, "/excludeTargets")).map(str::to_string)
-    }));
-    let role_principals: BTreeSet<String> = assignments
-        .iter()
-        .chain(&eligibilities)
-        .filter_map(|a| a.get("principalId").and_then(Value::as_str))
-        .map(str::to_string)
-        .collect();
-    wanted_groups.extend(
-        role_principals
-            .iter()
-            .filter(|p| group_keys.contains_key(&ObjectKey::new(Kind::Group, p.as_str())))
-            .cloned(),
-    );
-    let mut groups = group_closure(store, &group_keys, wanted_groups).await?;
-    overlay(&mut groups, Kind::Group, plan);
-    for g in &groups {
-        directory.add_group(g);
+}
+
+/// Active role assignments and eligibilities.
+struct Roles {
+    assignments: Vec<Value>,
+    eligibilities: Vec<Value>,
+}
+
+impl Roles {
+    fn all(&self) -> impl Iterator<Item = &Value> {
+        self.assignments.iter().chain(&self.eligibilities)
     }
-    let users = match subjects {
-        Subjects::User(who) => {
-            let found = some_of(store, tenant, Kind::User, [who.to_string()], snapshot).await?;
-            if found.is_empty() {
-                users_by_upn(store, tenant, snapshot, &[who]).await?
-            } else {
-                found
+}
+
+/// The state at a snapshot, or the one a plan would leave.
+struct StateAt<'a> {
+    store: &'a Store,
+    tenant: &'a TenantInfo,
+    snapshot: i64,
+    plan: &'a [PlanStep],
+}
+
+impl StateAt<'_> {
+    /// Every object of `kind` as stored.
+    async fn read(&self, kind: Kind) -> Result<Vec<Value>, StoreError> {
+        all_of(self.store, self.tenant, kind, self.snapshot).await
+    }
+
+    /// Every object of `kind` as the plan would leave it.
+    async fn overlaid(&self, kind: Kind) -> Result<Vec<Value>, StoreError> {
+        let mut values = self.read(kind).await?;
+        overlay(&mut values, kind, self.plan);
+        Ok(values)
+    }
+
+    /// A directory of the roles, the role definitions and the people's authentication methods.
+    async fn roles_and_methods(&self, roles: &Roles) -> Result<Directory, StoreError> {
+        let mut directory = Directory::new();
+        roles.assignments.iter().for_each(|a| directory.add_role_assignment(a));
+        roles.eligibilities.iter().for_each(|e| directory.add_role_eligibility(e));
+        for d in self.read(Kind::RoleDefinition).await? {
+            directory.add_role_definition(&d);
+        }
+        for m in self.read(Kind::UserAuthenticationMethods).await? {
+            let list = m.get("methods").and_then(Value::as_array);
+            if let (Some(id), Some(list)) = (m.get("id").and_then(Value::as_str), list) {
+                directory.add_methods(id, list.clone());
             }
         }
-        Subjects::Protected { break_glass, .. } => {
-            let roles: Vec<&Value> = assignments.iter().chain(&eligibilities).collect();
-            protected_users(store, tenant, snapshot, break_glass, &roles, &groups).await?
-        }
-    };
-    let mut users = users;
-    let asked: BTreeSet<String> = users
-        .iter()
-        .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string))
-        .collect();
-    // A plan's users count when they are among those asked about.
-    let relevant: Vec<PlanStep> = plan.iter().filter(|s| asked.contains(&s.id)).cloned().collect();
-    overlay(&mut users, Kind::User, &relevant);
-    for u in &users {
-        directory.add_user(u);
+        Ok(directory)
     }
-    Ok(Access {
-        policies: PolicySet::compile(&policies, &locations, &strengths)
-            .with_methods(MethodsPolicy::from_graph(methods_policy.first(), &method_configs)),
-        directory,
-    })
+
+    /// The groups that matter, as the plan would leave them: those policies name, those the
+    /// methods policy targets, those holding roles, and every group nested in them.
+    async fn groups(
+        &self,
+        policies: &[Value],
+        method_configs: &[Value],
+        roles: &Roles,
+    ) -> Result<Vec<Value>, StoreError> {
+        let group_keys = self.store.kind_at(self.tenant, Kind::Group, self.snapshot).await?;
+        let users = |p| {
+            strings(p, "/conditions/users/includeGroups")
+                .chain(strings(p, "/conditions/users/excludeGroups"))
+        };
+        let mut wanted: BTreeSet<String> =
+            policies.iter().flat_map(users).map(str::to_string).collect();
+        let targeted = |c| targets(c, "/includeTargets").chain(targets(c, "/excludeTargets"));
+        wanted.extend(method_configs.iter().flat_map(targeted).map(str::to_string));
+        let principals = roles.all().filter_map(|a| a.get("principalId").and_then(Value::as_str));
+        let is_group = |p: &&str| group_keys.contains_key(&ObjectKey::new(Kind::Group, *p));
+        wanted.extend(principals.filter(is_group).map(str::to_string));
+        let mut groups = group_closure(self.store, &group_keys, wanted).await?;
+        overlay(&mut groups, Kind::Group, self.plan);
+        Ok(groups)
+    }
+
+    /// The users asked about, as the plan would leave them.
+    async fn users(
+        &self,
+        subjects: Subjects<'_>,
+        roles: &Roles,
+        groups: &[Value],
+    ) -> Result<Vec<Value>, StoreError> {
+        let (store, tenant, snapshot) = (self.store, self.tenant, self.snapshot);
+        let mut users = match subjects {
+            Subjects::User(who) => self.user(who).await?,
+            Subjects::Protected { break_glass, .. } => {
+                let roles: Vec<&Value> = roles.all().collect();
+                protected_users(store, tenant, snapshot, break_glass, &roles, groups).await?
+            }
+        };
+        let asked: BTreeSet<&str> =
+            users.iter().filter_map(|u| u.get("id").and_then(Value::as_str)).collect();
+        // A plan's users count when they are among those asked about.
+        let relevant: Vec<PlanStep> =
+            self.plan.iter().filter(|s| asked.contains(s.id.as_str())).cloned().collect();
+        overlay(&mut users, Kind::User, &relevant);
+        Ok(users)
+    }
+
+    /// One user by id, else by user principal name.
+    async fn user(&self, who: &str) -> Result<Vec<Value>, StoreError> {
+        let (store, tenant, snapshot) = (self.store, self.tenant, self.snapshot);
+        let found = some_of(store, tenant, Kind::User, [who.to_string()], snapshot).await?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        users_by_upn(store, tenant, snapshot, &[who]).await
+    }
+
+    /// The policies compiled with the named locations, authentication strengths and methods
+    /// policy they rely on, as the plan would leave them.
+    async fn policy_set(
+        &self,
+        policies: &[Value],
+        method_configs: &[Value],
+    ) -> Result<PolicySet, StoreError> {
+        let locations = self.overlaid(Kind::NamedLocation).await?;
+        let strengths = self.overlaid(Kind::AuthenticationStrengthPolicy).await?;
+        let methods_policy = self.overlaid(Kind::AuthenticationMethodsPolicy).await?;
+        let methods = MethodsPolicy::from_graph(methods_policy.first(), method_configs);
+        Ok(PolicySet::compile(policies, &locations, &strengths).with_methods(methods))
+    }
 }
 
 /// Loads `wanted` groups and every group nested in them.
