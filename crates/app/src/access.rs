@@ -184,12 +184,18 @@ pub async fn load_access(
     let mut directory = at.roles_and_methods(&roles).await?;
     if needs_service_principals(subjects, &policies) {
         let sps = at.read(Kind::ServicePrincipal).await?;
-        sps.iter().for_each(|sp| directory.add_service_principal(sp));
+        for sp in &sps {
+            directory.add_service_principal(sp);
+        }
     }
     let groups = at.groups(&policies, &method_configs, &roles).await?;
-    groups.iter().for_each(|g| directory.add_group(g));
+    for g in &groups {
+        directory.add_group(g);
+    }
     let users = at.users(subjects, &roles, &groups).await?;
-    users.iter().for_each(|u| directory.add_user(u));
+    for u in &users {
+        directory.add_user(u);
+    }
     Ok(Access { policies: at.policy_set(&policies, &method_configs).await?, directory })
 }
 

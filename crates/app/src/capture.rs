@@ -249,7 +249,7 @@ pub async fn capture(
     let mut warnings: Vec<String> = read.audit_warning.take().into_iter().collect();
     warnings.extend(c.read_methods(&base_manifest, &mut read.observed).await?);
     let unavailable = unavailable_kinds(&read.observed);
-    warnings.extend(unavailable.iter().map(|(kind, why)| unavailable_warning(*kind, why)));
+    warnings.extend(unavailable.iter().map(|(kind, why)| unavailable_warning(*kind, *why)));
     let new = c.assemble(base.as_ref(), &base_manifest, read, unavailable).await?;
     let snapshot = store.commit(tenant, base.as_ref(), &base_manifest, &new).await?;
     Ok(c.report(snapshot, full, warnings))
@@ -413,7 +413,7 @@ fn unavailable_kinds(
     observed.iter().filter_map(|(kind, seen)| Some((*kind, seen.unavailable?))).collect()
 }
 
-fn unavailable_warning(kind: Kind, why: &rewind_store::Unavailable) -> String {
+fn unavailable_warning(kind: Kind, why: rewind_store::Unavailable) -> String {
     let (kind, why) = (kind_label(kind), why.describe());
     format!("{kind} was not read: {why}; its last known state is kept")
 }
