@@ -140,111 +140,48 @@ impl Store {
     ) -> Result<(), StoreError> {
         let snapshots = self.chain_rows(tenant).await?;
         let mut amendments = self.amendments_by_snapshot(tenant).await?;
-        let mut rows = sqlx::query(
-            "SELECT kind, key, hash, change, name, actors, records, snapshot FROM versions \
-             WHERE tenant = $1 ORDER BY snapshot",
-        )
-        .bind(tenant.id)
-        .fetch(&self.db);
-        let mut pending: Option<(i64, RowFields)> = None;
-        let mut manifest = Manifest::new();
+        let mut rows = VersionRows::of(self, tenant.id);
+        let mut check =
+            TimelineCheck { tenant: &tenant.name, good, report, manifest: Manifest::new() };
         let mut previous: Option<&ChainRow> = None;
-        let here = |snapshot: Option<i64>| (Some(tenant.name.clone()), snapshot);
         for s in &snapshots {
-            report.snapshots += 1;
-            let mut own: Vec<RowFields> = Vec::new();
-            loop {
-                let next = match pending.take() {
-                    Some(p) => Some(p),
-                    None => match rows.try_next().await? {
-                        Some(r) => Some((r.try_get::<i64, _>(7)?, stored_row(&r)?)),
-                        None => None,
-                    },
-                };
-                let Some((snap, row)) = next else { break };
-                if snap > s.id {
-                    pending = Some((snap, row));
-                    break;
-                }
-                report.versions += 1;
-                let (key, hash) = row_key(&row)?;
-                if snap < s.id {
-                    let p = report.problem("a version belongs to no snapshot");
-                    (p.tenant, p.snapshot) = here(Some(snap));
-                    p.object = Some(key.clone());
-                }
-                if let Some(h) = hash.filter(|h| !good.contains(h)) {
-                    let p = report.problem("its version's blob is missing or damaged");
-                    (p.tenant, p.snapshot) = here(Some(s.id));
-                    (p.object, p.blob) = (Some(key.clone()), Some(h));
-                }
-                apply(&mut manifest, key, hash);
-                own.push(row);
-            }
-            let recomputed = manifest_hash(&manifest);
-            if recomputed != s.manifest {
-                let p = report.problem(format!(
-                    "the manifest hash is {}, but its versions give {}",
-                    s.manifest, recomputed
-                ));
-                (p.tenant, p.snapshot) = here(Some(s.id));
-            }
-            if s.version >= 2 && s.anchor.is_some() {
-                let p = report.problem("a version-2 snapshot carries an anchor");
-                (p.tenant, p.snapshot) = here(Some(s.id));
-            }
-            let parent_chain = match (s.parent, previous) {
-                (None, None) => None,
-                (Some(p), Some(prev)) if p == prev.id => Some(prev.chain),
-                (Some(_), _) if s.version < 2 && s.anchor.is_some() => s.anchor,
-                (parent, _) => {
-                    let p = report.problem(format!(
-                        "its parent is {}, but the snapshot before it is {}",
-                        parent.map_or_else(|| "none".into(), |p| p.to_string()),
-                        previous.map_or_else(|| "none".into(), |p| p.id.to_string())
-                    ));
-                    (p.tenant, p.snapshot) = here(Some(s.id));
-                    previous.map(|p| p.chain)
-                }
-            };
-            if let Some(a) = &s.audit {
-                match self.audit_records_of(a).await {
-                    Ok(records) if good.contains(a) => report.audit += records as u64,
-                    _ => {
-                        let p = report.problem("its audit records are missing or damaged");
-                        (p.tenant, p.snapshot) = here(Some(s.id));
-                        p.blob = Some(*a);
-                    }
-                }
-            }
+            let mut own = check.fold(s.id, rows.up_to(s.id).await?)?;
+            check.manifest_hash(s);
+            let parent_chain = check.parent_chain(s, previous);
+            self.verify_audit(s, &mut check).await;
             let mut found = amendments.remove(&s.id).unwrap_or_default();
-            let chain = self.expected_chain(tenant, s, parent_chain.as_ref(), &mut own, &mut found);
-            if chain != s.chain {
-                let p = report.problem(format!(
-                    "the chain hash is {}, but what is stored about it gives {}",
-                    s.chain, chain
-                ));
-                (p.tenant, p.snapshot) = here(Some(s.id));
-            }
+            check.chain(
+                s,
+                self.expected_chain(tenant, s, parent_chain.as_ref(), &mut own, &mut found),
+            );
             previous = Some(s);
         }
-        while let Some((snap, row)) = match pending.take() {
-            Some(p) => Some(p),
-            None => match rows.try_next().await? {
-                Some(r) => Some((r.try_get::<i64, _>(7)?, stored_row(&r)?)),
-                None => None,
-            },
-        } {
-            report.versions += 1;
-            let p = report.problem("a version belongs to no snapshot");
-            (p.tenant, p.snapshot) = here(Some(snap));
-            p.object = row_key(&row).ok().map(|k| k.0);
+        while let Some((snapshot, row)) = rows.next().await? {
+            check.stray(snapshot, &row);
         }
         for (snapshot, _) in amendments {
-            let p = report.problem("late attributions belong to no snapshot");
-            (p.tenant, p.snapshot) = here(Some(snapshot));
+            check.at(snapshot, "late attributions belong to no snapshot");
         }
         self.verify_cursors(tenant, &snapshots, report).await?;
+        self.verify_ledger(tenant, &snapshots, report).await
+    }
+
+    /// A snapshot's audit records can be read back from their blob.
+    async fn verify_audit(&self, s: &ChainRow, check: &mut TimelineCheck<'_>) {
+        let Some(a) = &s.audit else { return };
+        match self.audit_records_of(a).await {
+            Ok(records) if check.good.contains(a) => check.report.audit += records as u64,
+            _ => check.at(s.id, "its audit records are missing or damaged").blob = Some(*a),
+        }
+    }
+
+    /// The ledger's entries agree with the snapshots' recorded ledger heads.
+    async fn verify_ledger(
+        &self,
+        tenant: &crate::tenant::TenantInfo,
+        snapshots: &[ChainRow],
+        report: &mut VerifyReport,
+    ) -> Result<(), StoreError> {
         let heads: Vec<(i64, String)> =
             snapshots.iter().filter_map(|s| s.ledger_head.clone().map(|h| (s.id, h))).collect();
         for what in self.check_ledger(tenant.id, &heads).await? {
@@ -367,4 +304,138 @@ fn row_key(row: &RowFields) -> Result<(ObjectKey, Option<ContentHash>), StoreErr
         .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{}' in versions", row.kind)))?;
     let hash = crate::columns::opt_hash(row.hash.clone())?;
     Ok((ObjectKey::new(kind, row.key.clone()), hash))
+}
+
+/// A tenant's version rows in snapshot order, taken one snapshot at a time.
+struct VersionRows<'a> {
+    rows: futures_util::stream::BoxStream<'a, Result<sqlx::any::AnyRow, sqlx::Error>>,
+    pending: Option<(i64, RowFields)>,
+}
+
+impl<'a> VersionRows<'a> {
+    fn of(store: &'a Store, tenant: i64) -> Self {
+        let rows = sqlx::query(
+            "SELECT kind, key, hash, change, name, actors, records, snapshot FROM versions \
+             WHERE tenant = $1 ORDER BY snapshot",
+        )
+        .bind(tenant)
+        .fetch(&store.db);
+        VersionRows { rows, pending: None }
+    }
+
+    /// The next row and the snapshot it belongs to.
+    async fn next(&mut self) -> Result<Option<(i64, RowFields)>, StoreError> {
+        if let Some(p) = self.pending.take() {
+            return Ok(Some(p));
+        }
+        match self.rows.try_next().await? {
+            Some(r) => Ok(Some((r.try_get::<i64, _>(7)?, stored_row(&r)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// The rows of snapshots up to `id` (those before it belong to no snapshot).
+    async fn up_to(&mut self, id: i64) -> Result<Vec<(i64, RowFields)>, StoreError> {
+        let mut out = Vec::new();
+        while let Some((snapshot, row)) = self.next().await? {
+            if snapshot > id {
+                self.pending = Some((snapshot, row));
+                break;
+            }
+            out.push((snapshot, row));
+        }
+        Ok(out)
+    }
+}
+
+/// One tenant's timeline being verified: the manifest folded so far and where problems go.
+struct TimelineCheck<'a> {
+    tenant: &'a str,
+    good: &'a HashSet<ContentHash>,
+    report: &'a mut VerifyReport,
+    manifest: Manifest,
+}
+
+impl TimelineCheck<'_> {
+    /// A problem in snapshot `snapshot` of this tenant.
+    fn at(&mut self, snapshot: i64, what: impl Into<String>) -> &mut Problem {
+        let p = self.report.problem(what);
+        (p.tenant, p.snapshot) = (Some(self.tenant.to_string()), Some(snapshot));
+        p
+    }
+
+    /// Folds snapshot `id`'s version rows into the manifest, checking each one's blob; the
+    /// rows, for the chain hash.
+    fn fold(&mut self, id: i64, rows: Vec<(i64, RowFields)>) -> Result<Vec<RowFields>, StoreError> {
+        let mut own = Vec::with_capacity(rows.len());
+        for (snapshot, row) in rows {
+            self.report.versions += 1;
+            let (key, hash) = row_key(&row)?;
+            if snapshot < id {
+                self.at(snapshot, "a version belongs to no snapshot").object = Some(key.clone());
+            }
+            if let Some(h) = hash.filter(|h| !self.good.contains(h)) {
+                let p = self.at(id, "its version's blob is missing or damaged");
+                (p.object, p.blob) = (Some(key.clone()), Some(h));
+            }
+            apply(&mut self.manifest, key, hash);
+            own.push(row);
+        }
+        self.report.snapshots += 1;
+        Ok(own)
+    }
+
+    /// The snapshot's stored manifest hash is that of the versions folded so far.
+    fn manifest_hash(&mut self, s: &ChainRow) {
+        let recomputed = manifest_hash(&self.manifest);
+        if recomputed != s.manifest {
+            let stored = s.manifest;
+            self.at(
+                s.id,
+                format!("the manifest hash is {stored}, but its versions give {recomputed}"),
+            );
+        }
+        if s.version >= 2 && s.anchor.is_some() {
+            self.at(s.id, "a version-2 snapshot carries an anchor");
+        }
+    }
+
+    /// The chain hash the snapshot builds on: its parent's, which must be the snapshot
+    /// before it (a version-1 snapshot after `forget` carries its parent's as an anchor).
+    fn parent_chain(&mut self, s: &ChainRow, previous: Option<&ChainRow>) -> Option<ContentHash> {
+        match (s.parent, previous) {
+            (None, None) => None,
+            (Some(p), Some(prev)) if p == prev.id => Some(prev.chain),
+            (Some(_), _) if s.version < 2 && s.anchor.is_some() => s.anchor,
+            (parent, _) => {
+                let parent = parent.map_or_else(|| "none".into(), |p| p.to_string());
+                let before = previous.map_or_else(|| "none".into(), |p| p.id.to_string());
+                self.at(
+                    s.id,
+                    format!("its parent is {parent}, but the snapshot before it is {before}"),
+                );
+                previous.map(|p| p.chain)
+            }
+        }
+    }
+
+    /// The snapshot's stored chain hash is the one recomputed from what is stored about it.
+    fn chain(&mut self, s: &ChainRow, recomputed: ContentHash) {
+        if recomputed != s.chain {
+            let stored = s.chain;
+            self.at(
+                s.id,
+                format!(
+                    "the chain hash is {stored}, but what is stored about it gives {recomputed}"
+                ),
+            );
+        }
+    }
+
+    /// A version row after the last snapshot.
+    fn stray(&mut self, snapshot: i64, row: &RowFields) {
+        self.report.versions += 1;
+        self.at(snapshot, "a version belongs to no snapshot").object =
+            row_key(row).ok().map(|k| k.0);
+    }
 }
