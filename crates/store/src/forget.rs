@@ -21,7 +21,9 @@ use crate::manifest::{Change, ObjectKey};
 use crate::retention::{Decision, KeepPolicy, select};
 use crate::store::Store;
 use crate::tenant::TenantInfo;
-use crate::timeline::{SnapshotInfo, actors_text, json_list, merge_actors, parse_records};
+use crate::timeline::{
+    KindCounts, SnapshotInfo, actors_text, json_list, merge_actors, parse_records,
+};
 
 /// What `forget` decided and did.
 #[derive(Debug, Clone, Serialize)]
@@ -180,114 +182,45 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
         for (kept, run, folded) in plans {
-            for gone in run {
-                let removed =
-                    sqlx::query("DELETE FROM versions WHERE tenant = $1 AND snapshot = $2")
-                        .bind(tenant.id)
-                        .bind(gone.id)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                report.versions_removed += removed;
-            }
-            let mut counts = kept.counts.clone();
-            for c in counts.values_mut() {
-                (c.created, c.updated, c.deleted) = (0, 0, 0);
-            }
-            for (f, change) in folded {
-                if f.in_kept {
-                    sqlx::query(
-                        "DELETE FROM versions WHERE tenant = $1 AND kind = $2 AND key = $3 AND snapshot = $4",
-                    )
-                    .bind(tenant.id)
-                    .bind(f.key.kind.name())
-                    .bind(f.key.key.clone())
-                    .bind(kept.id)
-                    .execute(&mut *tx)
-                    .await?;
-                    report.versions_removed += 1;
-                }
-                let Some(change) = change else { continue };
-                sqlx::query(
-                    "INSERT INTO versions (tenant, kind, key, snapshot, hash, name, change, actors, records) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(tenant.id)
-                .bind(f.key.kind.name())
-                .bind(f.key.key.clone())
-                .bind(kept.id)
-                .bind(f.hash.map(|h| h.as_bytes().to_vec()))
-                .bind(f.name.clone())
-                .bind(change.name())
-                .bind(
-                    self.sealer
-                        .seal_text(f.key.key.as_bytes(), &actors_text(&f.actors))?,
-                )
-                .bind(json_list(&f.records))
-                .execute(&mut *tx)
-                .await?;
-                report.versions_folded += 1;
-                let e = counts.entry(f.key.kind).or_default();
-                match change {
-                    Change::Created => e.created += 1,
-                    Change::Updated => e.updated += 1,
-                    Change::Deleted => e.deleted += 1,
-                }
-            }
-            let parent_gone = kept.parent.is_some_and(|p| run.iter().any(|g| g.id == p));
-            let anchor =
-                run.iter().find(|g| Some(g.id) == kept.parent).map(|g| g.chain.as_bytes().to_vec());
-            let counts_json = serde_json::to_string(&counts)
-                .map_err(|e| StoreError::Corrupt(format!("counts: {e}")))?;
-            sqlx::query(
-                "UPDATE snapshots SET counts = $1, \
-                 chain_anchor = CASE WHEN $2 THEN $3 ELSE chain_anchor END WHERE id = $4",
-            )
-            .bind(counts_json)
-            .bind(parent_gone)
-            .bind(anchor)
-            .bind(kept.id)
-            .execute(&mut *tx)
-            .await?;
-            // Amendments of the folded rows are in the new row now; amendments that forgotten
-            // captures made to rows that stay move to the kept snapshot.
-            let first = run.first().map_or(kept.id, |g| g.id);
-            sqlx::query(
-                "DELETE FROM amendments WHERE tenant = $1 AND version >= $2 AND version <= $3",
-            )
-            .bind(tenant.id)
-            .bind(first)
-            .bind(kept.id)
-            .execute(&mut *tx)
-            .await?;
-            for gone in run {
-                sqlx::query(
-                    "UPDATE amendments SET snapshot = $1 WHERE tenant = $2 AND snapshot = $3",
-                )
-                .bind(kept.id)
-                .bind(tenant.id)
-                .bind(gone.id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            for gone in run {
-                sqlx::query("UPDATE cursors SET snapshot = $1 WHERE tenant = $2 AND snapshot = $3")
-                    .bind(kept.id)
-                    .bind(tenant.id)
-                    .bind(gone.id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM snapshots WHERE id = $1")
-                    .bind(gone.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let fold = Fold { tenant, kept, run };
+            report.versions_removed += fold.remove_run_versions(&mut tx).await?;
+            let counts = self.write_folded(&mut tx, &fold, folded, report).await?;
+            fold.update_kept(&mut tx, &counts).await?;
+            fold.move_amendments(&mut tx).await?;
+            fold.remove_run(&mut tx).await?;
         }
         if let Some(first) = plans.iter().map(|(kept, _, _)| kept.id).min() {
             self.rechain(&mut tx, tenant, first).await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Writes the kept snapshot's folded versions in place of its own; the kept snapshot's
+    /// change counts, now of the folded changes.
+    async fn write_folded(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        fold: &Fold<'_>,
+        folded: &[(Folded, Option<Change>)],
+        report: &mut ForgetReport,
+    ) -> Result<BTreeMap<Kind, KindCounts>, StoreError> {
+        let mut counts = fold.kept.counts.clone();
+        for c in counts.values_mut() {
+            (c.created, c.updated, c.deleted) = (0, 0, 0);
+        }
+        for (f, change) in folded {
+            if f.in_kept {
+                fold.remove_kept_version(tx, &f.key).await?;
+                report.versions_removed += 1;
+            }
+            let Some(change) = change else { continue };
+            let actors = self.sealer.seal_text(f.key.key.as_bytes(), &actors_text(&f.actors))?;
+            fold.insert_version(tx, f, *change, actors).await?;
+            report.versions_folded += 1;
+            counts.entry(f.key.kind).or_default().count(*change);
+        }
+        Ok(counts)
     }
 
     /// Seals the chain again from snapshot `from` on, inside `forget`'s transaction: folding
@@ -412,5 +345,140 @@ impl Store {
         sqlx::query(&format!("DELETE {UNREFERENCED}")).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok((u64::try_from(count).unwrap_or(0), u64::try_from(bytes).unwrap_or(0)))
+    }
+}
+
+/// One kept snapshot and the run of forgotten snapshots before it that fold into it.
+struct Fold<'a> {
+    tenant: &'a TenantInfo,
+    kept: &'a SnapshotInfo,
+    run: &'a [&'a SnapshotInfo],
+}
+
+type Tx<'t> = sqlx::Transaction<'t, sqlx::Any>;
+
+impl Fold<'_> {
+    /// Deletes the forgotten snapshots' versions; how many there were.
+    async fn remove_run_versions(&self, tx: &mut Tx<'_>) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        for gone in self.run {
+            removed += sqlx::query("DELETE FROM versions WHERE tenant = $1 AND snapshot = $2")
+                .bind(self.tenant.id)
+                .bind(gone.id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+        }
+        Ok(removed)
+    }
+
+    /// Deletes the kept snapshot's own version of `key` (a folded one replaces it).
+    async fn remove_kept_version(
+        &self,
+        tx: &mut Tx<'_>,
+        key: &ObjectKey,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM versions WHERE tenant = $1 AND kind = $2 AND key = $3 AND snapshot = $4",
+        )
+        .bind(self.tenant.id)
+        .bind(key.kind.name())
+        .bind(key.key.clone())
+        .bind(self.kept.id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_version(
+        &self,
+        tx: &mut Tx<'_>,
+        f: &Folded,
+        change: Change,
+        sealed_actors: String,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO versions (tenant, kind, key, snapshot, hash, name, change, actors, records) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(self.tenant.id)
+        .bind(f.key.kind.name())
+        .bind(f.key.key.clone())
+        .bind(self.kept.id)
+        .bind(f.hash.map(|h| h.as_bytes().to_vec()))
+        .bind(f.name.clone())
+        .bind(change.name())
+        .bind(sealed_actors)
+        .bind(json_list(&f.records))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The kept snapshot's new counts and, when its parent is forgotten, that parent's chain
+    /// hash as its anchor.
+    async fn update_kept(
+        &self,
+        tx: &mut Tx<'_>,
+        counts: &BTreeMap<Kind, KindCounts>,
+    ) -> Result<(), StoreError> {
+        let kept = self.kept;
+        let parent_gone = kept.parent.is_some_and(|p| self.run.iter().any(|g| g.id == p));
+        let anchor = self
+            .run
+            .iter()
+            .find(|g| Some(g.id) == kept.parent)
+            .map(|g| g.chain.as_bytes().to_vec());
+        let counts = serde_json::to_string(counts)
+            .map_err(|e| StoreError::Corrupt(format!("counts: {e}")))?;
+        sqlx::query(
+            "UPDATE snapshots SET counts = $1, \
+             chain_anchor = CASE WHEN $2 THEN $3 ELSE chain_anchor END WHERE id = $4",
+        )
+        .bind(counts)
+        .bind(parent_gone)
+        .bind(anchor)
+        .bind(kept.id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Amendments of the folded rows are in the new rows now; amendments that forgotten
+    /// captures made to rows that stay move to the kept snapshot.
+    async fn move_amendments(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        let first = self.run.first().map_or(self.kept.id, |g| g.id);
+        sqlx::query("DELETE FROM amendments WHERE tenant = $1 AND version >= $2 AND version <= $3")
+            .bind(self.tenant.id)
+            .bind(first)
+            .bind(self.kept.id)
+            .execute(&mut **tx)
+            .await?;
+        for gone in self.run {
+            sqlx::query("UPDATE amendments SET snapshot = $1 WHERE tenant = $2 AND snapshot = $3")
+                .bind(self.kept.id)
+                .bind(self.tenant.id)
+                .bind(gone.id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Moves the forgotten snapshots' cursors to the kept one and deletes the snapshots.
+    async fn remove_run(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        for gone in self.run {
+            sqlx::query("UPDATE cursors SET snapshot = $1 WHERE tenant = $2 AND snapshot = $3")
+                .bind(self.kept.id)
+                .bind(self.tenant.id)
+                .bind(gone.id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM snapshots WHERE id = $1")
+                .bind(gone.id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -43,6 +43,17 @@ pub struct KindCounts {
     pub unavailable: Option<Unavailable>,
 }
 
+impl KindCounts {
+    /// Counts one change.
+    pub(crate) fn count(&mut self, change: Change) {
+        match change {
+            Change::Created => self.created += 1,
+            Change::Updated => self.updated += 1,
+            Change::Deleted => self.deleted += 1,
+        }
+    }
+}
+
 /// Why a capture could not read a kind in this tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

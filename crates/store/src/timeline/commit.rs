@@ -15,7 +15,7 @@ use super::{
 };
 use crate::chain::{AmendmentFields, RowFields, SnapshotFields, chain_hash_v2, snapshot_digest};
 use crate::error::StoreError;
-use crate::manifest::{Change, Manifest, apply, manifest_hash};
+use crate::manifest::{Manifest, apply, manifest_hash};
 use crate::store::Store;
 use crate::tenant::TenantInfo;
 
@@ -330,12 +330,7 @@ fn count(manifest: &Manifest, changes: &[VersionChange]) -> BTreeMap<Kind, KindC
         counts.entry(k.kind).or_default().objects += 1;
     }
     for c in changes {
-        let e = counts.entry(c.object.kind).or_default();
-        match c.change {
-            Change::Created => e.created += 1,
-            Change::Updated => e.updated += 1,
-            Change::Deleted => e.deleted += 1,
-        }
+        counts.entry(c.object.kind).or_default().count(c.change);
     }
     counts
 }
