@@ -308,11 +308,7 @@ impl Store {
 
     /// What the tables of `watch` and `import` hold, as the ledger would say it: deliveries,
     /// known actors, the last snapshot evaluated and the last commit imported.
-    async fn watch_tables(
-        &self,
-        tenant: i64,
-        have: &mut std::collections::BTreeMap<(String, String), Value>,
-    ) -> Result<(), StoreError> {
+    async fn watch_tables(&self, tenant: i64, have: &mut Rows) -> Result<(), StoreError> {
         for r in sqlx::query(
             "SELECT id, delivered_to, delivered_at FROM alerts WHERE tenant = $1 \
              AND (delivered_to <> '' OR delivered_at IS NOT NULL)",
@@ -365,38 +361,30 @@ impl Store {
         tenant: i64,
         entries: &[Entry],
     ) -> Result<Vec<String>, StoreError> {
-        use std::collections::BTreeMap;
-        let mut want: BTreeMap<(String, String), Value> = BTreeMap::new();
-        for e in entries {
-            let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
-            let key = match e.entry.as_str() {
-                "finish" => ("restore".to_string(), e.subject.clone()),
-                "lineage" => (
-                    "lineage".to_string(),
-                    format!("{}/{}/{}", e.subject, body["kind"], body["old_key"]),
-                ),
-                other => (other.to_string(), e.subject.clone()),
-            };
-            let slot = want.entry(key).or_insert(Value::Null);
-            if e.entry == "finish" {
-                slot["status"] = body["status"].clone();
-                slot["finished_at"] = body["finished_at"].clone();
-            } else {
-                let finished = slot.get("finished_at").cloned();
-                *slot = body;
-                if let Some(f) = finished.filter(|_| e.entry == "restore") {
-                    slot["finished_at"] = f;
-                }
-            }
-        }
-        let mut have: BTreeMap<(String, String), Value> = BTreeMap::new();
-        for r in sqlx::query(
+        let want = recorded(entries);
+        let mut have = Rows::new();
+        self.alert_rows(tenant, &mut have).await?;
+        self.restore_rows(tenant, &mut have).await?;
+        self.step_rows(tenant, &mut have).await?;
+        self.lineage_rows(tenant, &mut have).await?;
+        self.watch_tables(tenant, &mut have).await?;
+        let differ = have.iter().filter(|(key, value)| want.get(*key) != Some(value));
+        let mut problems: Vec<String> = differ
+            .map(|(k, _)| format!("{} {} is not what the ledger recorded", k.0, k.1))
+            .collect();
+        let missing = want.keys().filter(|k| !have.contains_key(*k));
+        problems.extend(missing.map(|k| format!("{} {} is missing", k.0, k.1)));
+        Ok(problems)
+    }
+
+    async fn alert_rows(&self, tenant: i64, have: &mut Rows) -> Result<(), StoreError> {
+        let rows = sqlx::query(
             "SELECT id, fingerprint, rule, severity, snapshot, created_at, body FROM alerts WHERE tenant = $1",
         )
         .bind(tenant)
         .fetch_all(&self.db)
-        .await?
-        {
+        .await?;
+        for r in rows {
             have.insert(
                 ("alert".into(), r.try_get::<i64, _>(0)?.to_string()),
                 serde_json::json!({"fingerprint": r.try_get::<String, _>(1)?,
@@ -405,13 +393,17 @@ impl Store {
                     "body": r.try_get::<String, _>(6)?}),
             );
         }
-        for r in sqlx::query(
+        Ok(())
+    }
+
+    async fn restore_rows(&self, tenant: i64, have: &mut Rows) -> Result<(), StoreError> {
+        let rows = sqlx::query(
             "SELECT id, created_at, plan, writer, status, finished_at FROM restores WHERE tenant = $1",
         )
         .bind(tenant)
         .fetch_all(&self.db)
-        .await?
-        {
+        .await?;
+        for r in rows {
             let mut v = serde_json::json!({"created_at": r.try_get::<i64, _>(1)?,
                 "plan": r.try_get::<String, _>(2)?, "writer": r.try_get::<Option<String>, _>(3)?,
                 "status": r.try_get::<String, _>(4)?});
@@ -420,52 +412,80 @@ impl Store {
             }
             have.insert(("restore".into(), r.try_get::<i64, _>(0)?.to_string()), v);
         }
-        for r in sqlx::query(
+        Ok(())
+    }
+
+    async fn step_rows(&self, tenant: i64, have: &mut Rows) -> Result<(), StoreError> {
+        let rows = sqlx::query(
             "SELECT s.restore, s.step, s.state, s.result, s.updated_at FROM restore_steps s \
              JOIN restores r ON r.id = s.restore WHERE r.tenant = $1",
         )
         .bind(tenant)
         .fetch_all(&self.db)
-        .await?
-        {
+        .await?;
+        for r in rows {
             have.insert(
                 ("step".into(), format!("{}/{}", r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)?)),
                 serde_json::json!({"state": r.try_get::<String, _>(2)?,
                     "result": r.try_get::<String, _>(3)?, "updated_at": r.try_get::<i64, _>(4)?}),
             );
         }
-        for r in sqlx::query(
+        Ok(())
+    }
+
+    async fn lineage_rows(&self, tenant: i64, have: &mut Rows) -> Result<(), StoreError> {
+        let rows = sqlx::query(
             "SELECT kind, old_key, new_key, restore, created_at FROM lineage WHERE tenant = $1",
         )
         .bind(tenant)
         .fetch_all(&self.db)
-        .await?
-        {
+        .await?;
+        for r in rows {
             let (kind, old): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            let restore = r.try_get::<i64, _>(3)?;
+            let subject =
+                format!("{restore}/{}/{}", Value::from(kind.clone()), Value::from(old.clone()));
             have.insert(
-                (
-                    "lineage".into(),
-                    format!(
-                        "{}/{}/{}",
-                        r.try_get::<i64, _>(3)?,
-                        Value::from(kind.clone()),
-                        Value::from(old.clone())
-                    ),
-                ),
+                ("lineage".into(), subject),
                 serde_json::json!({"kind": kind, "old_key": old,
                     "new_key": r.try_get::<String, _>(2)?, "created_at": r.try_get::<i64, _>(4)?}),
             );
         }
-        self.watch_tables(tenant, &mut have).await?;
-        let mut problems = Vec::new();
-        for (key, value) in &have {
-            if want.get(key) != Some(value) {
-                problems.push(format!("{} {} is not what the ledger recorded", key.0, key.1));
+        Ok(())
+    }
+}
+
+/// Table rows by (table, subject), as the ledger records them.
+type Rows = std::collections::BTreeMap<(String, String), Value>;
+
+/// The rows the ledger's entries say the tables hold: the last entry of each row wins, a
+/// restore's `finish` completing its `restore`.
+fn recorded(entries: &[Entry]) -> Rows {
+    let mut want = Rows::new();
+    for e in entries {
+        let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
+        let slot = want.entry(row_of(e, &body)).or_insert(Value::Null);
+        if e.entry == "finish" {
+            slot["status"] = body["status"].clone();
+            slot["finished_at"] = body["finished_at"].clone();
+        } else {
+            let finished = slot.get("finished_at").cloned();
+            *slot = body;
+            if let Some(f) = finished.filter(|_| e.entry == "restore") {
+                slot["finished_at"] = f;
             }
         }
-        for key in want.keys().filter(|k| !have.contains_key(*k)) {
-            problems.push(format!("{} {} is missing", key.0, key.1));
+    }
+    want
+}
+
+/// The (table, subject) an entry records.
+fn row_of(e: &Entry, body: &Value) -> (String, String) {
+    match e.entry.as_str() {
+        "finish" => ("restore".to_string(), e.subject.clone()),
+        "lineage" => {
+            ("lineage".to_string(), format!("{}/{}/{}", e.subject, body["kind"], body["old_key"]))
         }
-        Ok(problems)
+        other => (other.to_string(), e.subject.clone()),
     }
 }
