@@ -400,108 +400,169 @@ fn principal(
     templates: &[Context],
 ) -> PrincipalReport {
     let break_glass = protection.iter().any(Protection::is_break_glass);
-    let eligible: Vec<String> = protection
-        .iter()
-        .filter_map(|p| match p {
-            Protection::Eligible(r) => Some(r.clone()),
-            _ => None,
-        })
-        .collect();
-    let mut report = PrincipalReport::safe(
-        user.id.clone(),
-        user.user_principal_name.clone(),
-        user.display_name.clone(),
-        protection,
-        templates.len(),
-    );
+    let eligible = eligible_roles(&protection);
+    let (id, upn, name) = (&user.id, &user.user_principal_name, &user.display_name);
+    let mut report =
+        PrincipalReport::safe(id.clone(), upn.clone(), name.clone(), protection, templates.len());
     if !user.account_enabled {
-        report.verdict = Verdict::LockedOut;
-        report.findings.push(ContextResult {
-            context: "every context".into(),
-            result: Tri::No,
-            must_pass: true,
-            policies: Vec::new(),
-            why: "the account is disabled".into(),
-        });
-        return report;
+        return disabled(report);
     }
-    let Ok(subject) = Subject::resolve(dir, &Identity::User(user.id.clone())) else {
+    let subject = Subject::resolve(dir, &Identity::User(id.clone())).ok();
+    let Some(sign_ins) =
+        subject.and_then(|s| SignIns::of(set, dir, user, s, &eligible, &templates[0]))
+    else {
         return report;
     };
-    let Subject::User(principal, guest) = &subject else {
-        return report;
-    };
-    let caps = Capabilities::of(set, dir, principal);
-    report.methods = dir.methods(&user.id).map(|m| strength::modes(m).into_iter().collect());
-    report.usable_methods = caps.modes.as_ref().map(|m| m.iter().cloned().collect());
-    report.unusable_methods =
-        caps.limits.iter().map(|(mode, why)| format!("{mode}: {why}")).collect();
-    // An eligible administrator signs in without the role, activates it, and then works with
-    // it: both sign-ins must pass (policies may target or exclude the role).
-    let mut subjects = vec![subject.clone()];
+    sign_ins.describe_methods(&mut report);
+    let mut admin = AdminAccess::new();
+    for t in templates.iter().filter(|t| break_glass || t.must_pass_admin) {
+        report.findings.extend(admin.record(t, sign_ins.judge(t)));
+    }
     if !eligible.is_empty() {
-        let mut active = principal.clone();
-        active.roles.extend(dir.eligible_roles(&user.id));
-        subjects.push(Subject::User(active, *guest));
+        report.findings.extend(admin.activate(activation(&sign_ins.caps, &eligible)));
     }
-    let scopes: Vec<Vec<Tri>> =
-        subjects.iter().map(|s| set.scope(s, &templates[0].sign_in, dir)).collect();
-    let upn = user.user_principal_name.as_str();
-    // Into the admin portals: some must-pass context lets them in (`Yes`), none does but some
-    // cannot be decided (`Unknown`), or every one fails (`No`).
-    let mut admin_portal = Tri::No;
-    let mut responsible: BTreeSet<String> = BTreeSet::new();
-    let mut unmet: BTreeSet<String> = BTreeSet::new();
-    for t in templates {
-        let must_pass = break_glass || t.must_pass_admin;
-        if !must_pass {
-            continue;
-        }
+    admin.conclude(report)
+}
+
+/// The roles a principal is protected for by being eligible for them.
+fn eligible_roles(protection: &[Protection]) -> Vec<String> {
+    let eligible = protection.iter().filter_map(|p| match p {
+        Protection::Eligible(r) => Some(r.clone()),
+        _ => None,
+    });
+    eligible.collect()
+}
+
+/// A disabled account is locked out of every context.
+fn disabled(mut report: PrincipalReport) -> PrincipalReport {
+    report.verdict = Verdict::LockedOut;
+    report.findings.push(ContextResult {
+        context: "every context".into(),
+        result: Tri::No,
+        must_pass: true,
+        policies: Vec::new(),
+        why: "the account is disabled".into(),
+    });
+    report
+}
+
+/// One user's sign-ins: as they are and, when eligible for roles, with the roles active.
+struct SignIns<'a> {
+    set: &'a PolicySet,
+    dir: &'a Directory,
+    user: &'a User,
+    caps: Capabilities,
+    subjects: Vec<Subject<'a>>,
+    /// Which policies apply to each subject (the same in every context).
+    scopes: Vec<Vec<Tri>>,
+}
+
+impl<'a> SignIns<'a> {
+    /// An eligible administrator signs in without the role, activates it, and then works with
+    /// it: both sign-ins must pass (policies may target or exclude the role).
+    fn of(
+        set: &'a PolicySet,
+        dir: &'a Directory,
+        user: &'a User,
+        subject: Subject<'a>,
+        eligible: &[String],
+        template: &Context,
+    ) -> Option<Self> {
+        let Subject::User(principal, guest) = subject else { return None };
+        let caps = Capabilities::of(set, dir, &principal);
+        let active = (!eligible.is_empty()).then(|| {
+            let mut active = principal.clone();
+            active.roles.extend(dir.eligible_roles(&user.id));
+            Subject::User(active, guest)
+        });
+        let subjects: Vec<Subject<'a>> =
+            std::iter::once(Subject::User(principal, guest)).chain(active).collect();
+        let scopes = subjects.iter().map(|s| set.scope(s, &template.sign_in, dir)).collect();
+        Some(SignIns { set, dir, user, caps, subjects, scopes })
+    }
+
+    /// The user's registered methods, those the methods policy lets them use, and why not
+    /// the others.
+    fn describe_methods(&self, report: &mut PrincipalReport) {
+        let methods = self.dir.methods(&self.user.id);
+        report.methods = methods.map(|m| strength::modes(m).into_iter().collect());
+        report.usable_methods = self.caps.modes.as_ref().map(|m| m.iter().cloned().collect());
+        let limits = self.caps.limits.iter();
+        report.unusable_methods = limits.map(|(mode, why)| format!("{mode}: {why}")).collect();
+    }
+
+    /// Every sign-in of the user in context `t`, judged together.
+    fn judge(&self, t: &Context) -> Judged {
+        let (set, dir, caps, upn) =
+            (self.set, self.dir, &self.caps, &self.user.user_principal_name);
         let mut verdict = Judged::yes();
-        for (subject, scope) in subjects.iter().zip(&scopes) {
+        for (subject, scope) in self.subjects.iter().zip(&self.scopes) {
             let evaluation = set.evaluate_subject(subject, &t.sign_in, dir, Some(scope), false);
-            let judged = judge(&evaluation, &caps, &t.sign_in, upn);
-            let judged = if judged.unmet.is_empty() {
-                judged
-            } else {
-                register_instead(set, dir, subject, &caps, t, judged, upn)
-            };
+            let mut judged = judge(&evaluation, caps, &t.sign_in, upn);
+            if !judged.unmet.is_empty() {
+                judged = register_instead(set, dir, subject, caps, t, judged, upn);
+            }
             verdict = verdict.and(judged);
         }
-        unmet.extend(verdict.unmet.iter().cloned());
+        verdict
+    }
+}
+
+/// Whether a user gets into the admin portals, from the must-pass contexts judged so far.
+struct AdminAccess {
+    /// Some must-pass context lets them in (`Yes`), none does but some cannot be decided
+    /// (`Unknown`), or every one fails (`No`).
+    admin_portal: Tri,
+    /// Policies behind the contexts that did not pass.
+    responsible: BTreeSet<String>,
+    /// Requirements the user cannot meet.
+    unmet: BTreeSet<String>,
+}
+
+impl AdminAccess {
+    fn new() -> Self {
+        AdminAccess { admin_portal: Tri::No, responsible: BTreeSet::new(), unmet: BTreeSet::new() }
+    }
+
+    /// Takes in the verdict of a must-pass context; the finding when it did not pass.
+    fn record(&mut self, t: &Context, verdict: Judged) -> Option<ContextResult> {
+        self.unmet.extend(verdict.unmet.iter().cloned());
         if t.admin_portal {
-            admin_portal = admin_portal.or(verdict.result);
+            self.admin_portal = self.admin_portal.or(verdict.result);
         }
         if verdict.result == Tri::Yes {
-            continue;
+            return None;
         }
-        responsible.extend(verdict.policies.iter().cloned());
-        report.findings.push(ContextResult {
+        self.responsible.extend(verdict.policies.iter().cloned());
+        Some(ContextResult {
             context: t.label.clone(),
             result: verdict.result,
-            must_pass,
+            must_pass: true,
             policies: verdict.policies,
             why: verdict.why.join("; "),
-        });
+        })
     }
-    if !eligible.is_empty() {
-        let activation = activation(&caps, &eligible);
-        admin_portal = admin_portal.and(activation.result);
-        if activation.result != Tri::Yes {
-            report.findings.push(activation);
-        }
+
+    /// Takes in activating the eligible roles, which the admin portals then also need.
+    fn activate(&mut self, activation: ContextResult) -> Option<ContextResult> {
+        self.admin_portal = self.admin_portal.and(activation.result);
+        (activation.result != Tri::Yes).then_some(activation)
     }
-    report.findings.sort_by_key(|f| f.result != Tri::No);
-    report.policies = responsible.into_iter().collect();
-    report.unmet = unmet.into_iter().collect();
-    report.verdict = if admin_portal == Tri::No {
-        Verdict::LockedOut
-    } else if report.findings.is_empty() {
-        Verdict::Safe
-    } else {
-        Verdict::AtRisk
-    };
-    report
+
+    /// The report's verdict, failing findings first.
+    fn conclude(self, mut report: PrincipalReport) -> PrincipalReport {
+        report.findings.sort_by_key(|f| f.result != Tri::No);
+        report.policies = self.responsible.into_iter().collect();
+        report.unmet = self.unmet.into_iter().collect();
+        report.verdict = if self.admin_portal == Tri::No {
+            Verdict::LockedOut
+        } else if report.findings.is_empty() {
+            Verdict::Safe
+        } else {
+            Verdict::AtRisk
+        };
+        report
+    }
 }
 
 /// Activating an eligible role: PIM's role settings decide what activation asks for. Rewind
