@@ -101,111 +101,116 @@ pub struct Tree {
 
 /// Reads a tree's files into objects.
 pub fn read_tree(files: &[SourceFile]) -> Tree {
-    let mut tree = Tree::default();
-    let mut raw: BTreeMap<ObjectKey, (Value, String)> = BTreeMap::new();
-    let mut links: Vec<(ObjectKey, &'static str, String, String)> = Vec::new();
-    for f in files {
-        let hidden = f.path.split('/').any(|p| p.starts_with('.'));
-        if hidden
-            || !std::path::Path::new(&f.path)
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        {
-            continue;
-        }
-        let mut problem = |p: String| {
-            tree.problems.push(FileProblem { path: f.path.clone(), problem: p });
-        };
-        let value = match parse_json(&f.bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                problem(e.to_string());
-                continue;
-            }
-        };
-        match place(&f.path) {
-            Place::NotKept(dir) => *tree.not_kept.entry(dir).or_default() += 1,
-            Place::Link {
-                kind,
-                parent,
-                property,
-            } => match value.get("id").and_then(Value::as_str) {
-                Some(id) => links.push((
-                    ObjectKey::new(kind, parent),
-                    property,
-                    id.to_string(),
-                    f.path.clone(),
-                )),
-                None => problem(format!("a {property} entry without an 'id'")),
-            },
-            Place::Object { kind, parent } => {
-                let items = match value {
-                    Value::Array(items) => {
-                        if let Some(bad) = items.iter().find(|i| !i.is_object()) {
-                            problem(format!(
-                                "holds a list with {}, not a list of JSON objects",
-                                kind_of_json(bad)
-                            ));
-                            continue;
-                        }
-                        items
-                    }
-                    other => vec![other],
-                };
-                for item in items {
-                    match keyed(kind, parent.as_deref(), &item, &f.path) {
-                        Ok(key) => {
-                            if let Err(p) = add(&mut raw, key, item, &f.path) {
-                                problem(p);
-                            }
-                        }
-                        Err(p) => problem(p),
-                    }
-                }
-            }
-            Place::Unknown => match Kind::detect(&value) {
-                Some(kind) if kind_dir_is_contained(kind) => problem(format!(
-                    "a {kind} belongs under its parent's directory ({})",
-                    rewind_model::layout::kind_dir(kind)
-                )),
-                Some(kind) => match keyed(kind, None, &value, &f.path) {
-                    Ok(key) => {
-                        if let Err(p) = add(&mut raw, key, value, &f.path) {
-                            problem(p);
-                        }
-                    }
-                    Err(p) => problem(p),
-                },
-                None => problem(
-                    "cannot tell what kind of object this is: it has no @odata.type and matches no kind Rewind keeps; put it in the directory of its kind (as EntraExporter does, e.g. Identity/Conditional/AccessPolicies/)"
-                        .into(),
-                ),
-            },
+    let mut reader = TreeReader::default();
+    for f in files.iter().filter(|f| is_json_file(&f.path)) {
+        if let Err(problem) = reader.read(f) {
+            reader.tree.problems.push(FileProblem { path: f.path.clone(), problem });
         }
     }
-    for (parent, property, id, path) in links {
-        match raw.get_mut(&parent) {
-            Some((Value::Object(m), _)) => {
+    reader.finish()
+}
+
+/// A `.json` file outside hidden directories (`.git`, `.github`).
+fn is_json_file(path: &str) -> bool {
+    let hidden = path.split('/').any(|p| p.starts_with('.'));
+    let ext = std::path::Path::new(path).extension();
+    !hidden && ext.is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// A tree being read: its objects as read, and the link entries to attach to them once every
+/// object is in.
+#[derive(Default)]
+struct TreeReader {
+    tree: Tree,
+    /// Objects by key, with the file each came from.
+    raw: BTreeMap<ObjectKey, (Value, String)>,
+    /// (parent, property, id, file) of every link entry.
+    links: Vec<(ObjectKey, &'static str, String, String)>,
+}
+
+impl TreeReader {
+    /// Reads one file; what is wrong with it, if anything.
+    fn read(&mut self, f: &SourceFile) -> Result<(), String> {
+        let value = parse_json(&f.bytes).map_err(|e| e.to_string())?;
+        match place(&f.path) {
+            Place::NotKept(dir) => *self.tree.not_kept.entry(dir).or_default() += 1,
+            Place::Link { kind, parent, property } => {
+                let id = value.get("id").and_then(Value::as_str);
+                let id = id.ok_or_else(|| format!("a {property} entry without an 'id'"))?;
+                let parent = ObjectKey::new(kind, parent);
+                self.links.push((parent, property, id.to_string(), f.path.clone()));
+            }
+            Place::Object { kind, parent } => self.objects(kind, parent.as_deref(), value, f)?,
+            Place::Unknown => self.detected(value, f)?,
+        }
+        Ok(())
+    }
+
+    /// The objects of a file in its kind's directory: one object, or a list of them.
+    fn objects(
+        &mut self,
+        kind: Kind,
+        parent: Option<&str>,
+        value: Value,
+        f: &SourceFile,
+    ) -> Result<(), String> {
+        let items = match value {
+            Value::Array(items) => {
+                if let Some(bad) = items.iter().find(|i| !i.is_object()) {
+                    let bad = kind_of_json(bad);
+                    return Err(format!("holds a list with {bad}, not a list of JSON objects"));
+                }
+                items
+            }
+            other => vec![other],
+        };
+        for item in items {
+            let added = keyed(kind, parent, &item, &f.path)
+                .and_then(|key| add(&mut self.raw, key, item, &f.path));
+            if let Err(problem) = added {
+                self.tree.problems.push(FileProblem { path: f.path.clone(), problem });
+            }
+        }
+        Ok(())
+    }
+
+    /// An object outside the directories of the kinds, recognised by its content.
+    fn detected(&mut self, value: Value, f: &SourceFile) -> Result<(), String> {
+        match Kind::detect(&value) {
+            Some(kind) if kind_dir_is_contained(kind) => {
+                let dir = rewind_model::layout::kind_dir(kind);
+                Err(format!("a {kind} belongs under its parent's directory ({dir})"))
+            }
+            Some(kind) => {
+                let key = keyed(kind, None, &value, &f.path)?;
+                add(&mut self.raw, key, value, &f.path)
+            }
+            None => Err("cannot tell what kind of object this is: it has no @odata.type and matches no kind Rewind keeps; put it in the directory of its kind (as EntraExporter does, e.g. Identity/Conditional/AccessPolicies/)".into()),
+        }
+    }
+
+    /// Attaches the link entries to their parents and builds every object.
+    fn finish(mut self) -> Tree {
+        for (parent, property, id, path) in std::mem::take(&mut self.links) {
+            if let Some((Value::Object(m), _)) = self.raw.get_mut(&parent) {
                 let list = m.entry(property).or_insert_with(|| Value::Array(Vec::new()));
                 if let Value::Array(items) = list {
                     items.push(Value::String(id));
                 }
+            } else {
+                let (kind, key) = (parent.kind, &parent.key);
+                let problem =
+                    format!("lists a {property} entry of {kind} {key}, which is not in the tree");
+                self.tree.problems.push(FileProblem { path, problem });
             }
-            _ => tree.problems.push(FileProblem {
-                path,
-                problem: format!(
-                    "lists a {property} entry of {} {}, which is not in the tree",
-                    parent.kind, parent.key
-                ),
-            }),
         }
+        for (key, (value, path)) in self.raw {
+            self.tree.kinds.insert(key.kind);
+            let built = build(key.kind, key.key.clone(), &value);
+            self.tree.objects.insert(key, (built.canonical, built.name, path));
+        }
+        self.tree
     }
-    for (key, (value, path)) in raw {
-        tree.kinds.insert(key.kind);
-        let built = build(key.kind, key.key.clone(), &value);
-        tree.objects.insert(key, (built.canonical, built.name, path));
-    }
-    tree
 }
 
 fn kind_dir_is_contained(kind: Kind) -> bool {
