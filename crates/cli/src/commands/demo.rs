@@ -12,7 +12,7 @@ use rewind_app::restore::{Restore, RestoreClients, Scope, plan_names};
 use rewind_emulator::{Access, Coll, EmulatorInfo, RunningEmulator, Scenario};
 use rewind_msgraph::{ClientOptions, Credential, Endpoints, GraphClient, Secret};
 use rewind_policy::{LockoutOptions, explain};
-use rewind_store::{NewTenant, Store};
+use rewind_store::{NewTenant, SnapshotInfo, Store, TenantInfo};
 
 use super::compare::{Point, compare};
 use crate::cli::DemoArgs;
@@ -113,109 +113,125 @@ async fn timeline(
     scenario: Scenario,
 ) -> anyhow::Result<Story> {
     let info = &emulator.info;
-    let reader = info
-        .client(Access::Read)
-        .ok_or_else(|| anyhow::anyhow!("the emulator has no read client"))?;
+    let clients = clients(info)?;
+    let store = Store::open_sqlite(path, None).await?;
+    let tenant = demo_tenant(&store, info, &clients.read).await?;
+    let lockout = LockoutOptions::default();
+    let restore = Restore::new(&store, &tenant, clients, lockout.clone());
+    outln!("\n1. Capture the tenant into {}:\n", path.display())?;
+    let first = restore.capture(&|_| {}).await?;
+    out!("{}", super::capture::report_text(&tenant, &first))?;
+    let first = first.snapshot;
+    let second = incident(emulator, &tenant, &restore, scenario).await?;
+    what_changed(&store, &tenant, &first, &second).await?;
+    let analysis = lockout_check(&store, &tenant, second.id, &lockout, &[]).await?;
+    outln!("\n6. Who could be locked out now (`rewind check`):\n")?;
+    out!("{}", explain::analysis(&analysis))?;
+    let restored = restore_to(&store, &tenant, &restore, &first).await?;
+    store.close().await;
+    let (before, incident) = (first.id, second.id);
+    Ok(Story { tenant: tenant.name.clone(), before, incident, restored })
+}
+
+/// The emulator's read and write apps as a restore's clients.
+fn clients(info: &EmulatorInfo) -> anyhow::Result<RestoreClients> {
     let endpoints = Endpoints {
         graph_url: info.graph_url.clone(),
         authority_url: info.authority_url.clone(),
         tenant_id: info.tenant_id.clone(),
     };
-    let credential = Credential::Secret {
-        client_id: reader.client_id.clone(),
-        secret: Secret::new(reader.client_secret.clone()),
+    let client = |access, what| {
+        let app = info
+            .client(access)
+            .ok_or_else(|| anyhow::anyhow!("the emulator has no {what} client"))?;
+        let secret = Secret::new(app.client_secret.clone());
+        let credential = Credential::Secret { client_id: app.client_id.clone(), secret };
+        anyhow::Ok(GraphClient::new(endpoints.clone(), credential, ClientOptions::default())?)
     };
-    let client = GraphClient::new(endpoints, credential, ClientOptions::default())?;
-    let store = Store::open_sqlite(path, None).await?;
-    let tenant = match store.tenant(&info.tenant_id).await? {
-        Some(t) => t,
-        None => {
-            store
-                .add_tenant(&NewTenant {
-                    tenant_id: info.tenant_id.clone(),
-                    name: format!("demo-{}", &info.tenant_id[..8]),
-                    graph_url: info.graph_url.clone(),
-                    authority_url: info.authority_url.clone(),
-                    client_id: Some(reader.client_id.clone()),
-                })
-                .await?
-        }
+    let (read, write) = (client(Access::Read, "read")?, client(Access::Write, "write")?);
+    Ok(RestoreClients { read, write, separate_write_app: true })
+}
+
+/// The emulator's tenant in the store, added the first time.
+async fn demo_tenant(
+    store: &Store,
+    info: &EmulatorInfo,
+    reader: &GraphClient,
+) -> anyhow::Result<TenantInfo> {
+    if let Some(t) = store.tenant(&info.tenant_id).await? {
+        return Ok(t);
+    }
+    let new = NewTenant {
+        tenant_id: info.tenant_id.clone(),
+        name: format!("demo-{}", &info.tenant_id[..8]),
+        graph_url: info.graph_url.clone(),
+        authority_url: info.authority_url.clone(),
+        client_id: Some(reader.client_id().to_string()),
     };
-    let writer = info
-        .client(Access::Write)
-        .ok_or_else(|| anyhow::anyhow!("the emulator has no write client"))?;
-    let write_client = GraphClient::new(
-        client.endpoints().clone(),
-        Credential::Secret {
-            client_id: writer.client_id.clone(),
-            secret: Secret::new(writer.client_secret.clone()),
-        },
-        ClientOptions::default(),
-    )?;
-    let lockout = LockoutOptions::default();
-    let clients = RestoreClients { read: client, write: write_client, separate_write_app: true };
-    let restore = Restore::new(&store, &tenant, clients, lockout.clone());
-    let capture = || restore.capture(&|_| {});
-    outln!("\n1. Capture the tenant into {}:\n", path.display())?;
-    let first = capture().await?;
-    out!("{}", super::capture::report_text(&tenant, &first))?;
-    let report = emulator.with_tenant(|t| t.run_scenario(&info.graph_url, scenario));
+    Ok(store.add_tenant(&new).await?)
+}
+
+/// Steps 2 and 3: the scenario replayed against the tenant, and the capture after it.
+async fn incident(
+    emulator: &RunningEmulator,
+    tenant: &TenantInfo,
+    restore: &Restore<'_>,
+    scenario: Scenario,
+) -> anyhow::Result<SnapshotInfo> {
+    let report = emulator.with_tenant(|t| t.run_scenario(&emulator.info.graph_url, scenario));
+    let (name, description, requests) =
+        (scenario.name(), scenario.description(), report.steps.len());
     outln!(
-        "\n2. An incident ({}): {}\n   Replayed as {} Graph requests, each in the audit log under its actor.",
-        scenario.name(),
-        scenario.description(),
-        report.steps.len()
+        "\n2. An incident ({name}): {description}\n   Replayed as {requests} Graph requests, each in the audit log under its actor."
     )?;
     outln!("\n3. Capture again: only the changes are read.\n")?;
-    let second = capture().await?;
-    out!("{}", super::capture::report_text(&tenant, &second))?;
+    let second = restore.capture(&|_| {}).await?;
+    out!("{}", super::capture::report_text(tenant, &second))?;
+    Ok(second.snapshot)
+}
+
+/// Steps 4 and 5: the timeline, and what changed between the two captures.
+async fn what_changed(
+    store: &Store,
+    tenant: &TenantInfo,
+    first: &SnapshotInfo,
+    second: &SnapshotInfo,
+) -> anyhow::Result<()> {
     outln!("\n4. The timeline (`rewind log`):\n")?;
-    let mut snapshots = store.snapshots(&tenant).await?;
+    let mut snapshots = store.snapshots(tenant).await?;
     snapshots.reverse();
     out!("{}", super::log::table(&snapshots))?;
-    outln!(
-        "\n5. What changed and who did it (`rewind changes --from {} --to {}`):\n",
-        first.snapshot.id,
-        second.snapshot.id
-    )?;
-    let compared = compare(
-        Point::snapshot(&store, &tenant, &first.snapshot),
-        Point::snapshot(&store, &tenant, &second.snapshot),
-        |_, _| true,
-    )
-    .await?;
+    let (from, to) = (first.id, second.id);
+    outln!("\n5. What changed and who did it (`rewind changes --from {from} --to {to}`):\n")?;
+    let (from, to) =
+        (Point::snapshot(store, tenant, first), Point::snapshot(store, tenant, second));
+    let compared = compare(from, to, |_, _| true).await?;
     out!("{}", super::changes::report(&compared))?;
-    let analysis = lockout_check(&store, &tenant, second.snapshot.id, &lockout, &[]).await?;
-    outln!("\n6. Who could be locked out now (`rewind check`):\n")?;
-    out!("{}", explain::analysis(&analysis))?;
-    outln!(
-        "\n7. The plan back to snapshot {} (`rewind restore --to {} --all --dry-run`):\n",
-        first.snapshot.id,
-        first.snapshot.id
-    )?;
-    let live = capture().await?.snapshot;
-    let plan = restore.plan(&first.snapshot, &live, &Scope::All).await?.plan;
-    let judged = restore.judge(plan, &live, Some(&first.snapshot), None).await?;
+    Ok(())
+}
+
+/// Steps 7 and 8: the plan back to `first`, judged, applied and verified; the snapshot the
+/// plan started from.
+async fn restore_to(
+    store: &Store,
+    tenant: &TenantInfo,
+    restore: &Restore<'_>,
+    first: &SnapshotInfo,
+) -> anyhow::Result<i64> {
+    let id = first.id;
+    outln!("\n7. The plan back to snapshot {id} (`rewind restore --to {id} --all --dry-run`):\n")?;
+    let live = restore.capture(&|_| {}).await?.snapshot;
+    let plan = restore.plan(first, &live, &Scope::All).await?.plan;
+    let judged = restore.judge(plan, &live, Some(first), None).await?;
     let plan = &judged.plan;
-    let names = plan_names(&store, &tenant, &live, plan).await?;
-    out!(
-        "{}",
-        super::restore_text::plan(plan, Some(&first.snapshot), &live, &judged.guard, &names)
-    )?;
+    let names = plan_names(store, tenant, &live, plan).await?;
+    out!("{}", super::restore_text::plan(plan, Some(first), &live, &judged.guard, &names))?;
     outln!("\n8. Restore (`--yes`) and verify:")?;
     let begun = restore.begin(plan, "rewind demo").await?;
     let applied = restore.apply(plan, begun.restore, &|_| {}, &|_| {}).await?;
-    out!(
-        "{}",
-        super::restore_text::outcome(&applied.execution, &applied.verification, &applied.after)
-    )?;
-    store.close().await;
-    Ok(Story {
-        tenant: tenant.name.clone(),
-        before: first.snapshot.id,
-        incident: second.snapshot.id,
-        restored: live.id,
-    })
+    let (execution, verification) = (&applied.execution, &applied.verification);
+    out!("{}", super::restore_text::outcome(execution, verification, &applied.after))?;
+    Ok(live.id)
 }
 
 fn tour(emulator: &RunningEmulator) -> String {
