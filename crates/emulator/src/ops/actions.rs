@@ -283,86 +283,17 @@ pub(crate) fn eligibility_request(
     let req = schema()
         .validate_body("unifiedRoleEligibilityScheduleRequest", &body, &[])
         .map_err(|e| body_error(Coll::RoleEligibilitySchedules, &e))?;
-    let get = |k: &str| req.get(k).and_then(Value::as_str).map(str::to_string);
-    let action =
-        get("action").ok_or_else(|| GraphError::bad_request("The request needs 'action'."))?;
-    let principal = get("principalId")
-        .ok_or_else(|| GraphError::bad_request("The request needs 'principalId'."))?;
-    let role = get("roleDefinitionId")
-        .ok_or_else(|| GraphError::bad_request("The request needs 'roleDefinitionId'."))?;
-    let scope = get("directoryScopeId").unwrap_or_else(|| "/".into());
-    if t.directory_object(&principal).is_none() {
-        return Err(GraphError::not_found(&principal));
-    }
-    if find_role_definition(t, &role).is_none() {
-        return Err(GraphError::not_found(&role));
-    }
-    let existing = t
-        .coll(Coll::RoleEligibilitySchedules)
-        .iter()
-        .find(|(_, s)| {
-            s.get("principalId").and_then(Value::as_str) == Some(principal.as_str())
-                && s.get("roleDefinitionId").and_then(Value::as_str) == Some(role.as_str())
-                && s.get("directoryScopeId").and_then(Value::as_str) == Some(scope.as_str())
-        })
-        .map(|(id, _)| id.clone());
+    let wanted = Eligibility::of(t, &req)?;
     let request_id = t.new_guid();
     let now = t.now_string();
-    let target = match (action.as_str(), existing) {
+    let target = match (wanted.action.as_str(), wanted.existing(t)) {
         ("adminAssign", Some(_)) => {
-            return Err(GraphError::bad_request("The Role assignment already exists.")
-                .with_detail("RoleAssignmentExists", "The Role assignment already exists.", ""));
+            return Err(role_assignment("RoleAssignmentExists", "already exists"));
         }
-        ("adminAssign", None) => {
-            check_not_ended(t, &req)?;
-            let sid = t.new_guid();
-            let schedule = json!({
-                "id": sid, "principalId": principal, "roleDefinitionId": role, "directoryScopeId": scope,
-                "appScopeId": null, "createdUsing": request_id, "createdDateTime": now, "modifiedDateTime": null,
-                "status": "Provisioned", "memberType": "Direct",
-                "scheduleInfo": req.get("scheduleInfo").cloned().unwrap_or_else(|| json!({"startDateTime": now, "recurrence": null, "expiration": {"type": "noExpiration", "endDateTime": null, "duration": null}})),
-            });
-            if let Value::Object(m) = schedule {
-                t.put(Coll::RoleEligibilitySchedules, &sid, m);
-            }
-            record(
-                t,
-                &ctx.actor,
-                Coll::RoleEligibilitySchedules,
-                AuditOp::Named {
-                    activity: "Add eligible member to role in PIM completed (permanent)".into(),
-                    operation: "Add",
-                },
-                &sid,
-                None,
-                Vec::new(),
-            );
-            sid
-        }
-        ("adminRemove", Some(sid)) => {
-            t.take(Coll::RoleEligibilitySchedules, &sid);
-            record(
-                t,
-                &ctx.actor,
-                Coll::RoleEligibilitySchedules,
-                AuditOp::Named {
-                    activity: "Remove eligible member from role in PIM completed (permanent)"
-                        .into(),
-                    operation: "Delete",
-                },
-                &sid,
-                None,
-                Vec::new(),
-            );
-            sid
-        }
+        ("adminAssign", None) => wanted.assign(t, ctx, &req, &request_id, &now)?,
+        ("adminRemove", Some(sid)) => remove_eligibility(t, ctx, sid),
         ("adminRemove", None) => {
-            return Err(GraphError::bad_request("The Role assignment does not exist.")
-                .with_detail(
-                    "RoleAssignmentDoesNotExist",
-                    "The Role assignment does not exist.",
-                    "",
-                ));
+            return Err(role_assignment("RoleAssignmentDoesNotExist", "does not exist"));
         }
         (other, _) => {
             return Err(GraphError::bad_request(format!(
@@ -370,27 +301,115 @@ pub(crate) fn eligibility_request(
             )));
         }
     };
-    let mut out = req.clone();
-    out.insert("id".into(), Value::String(request_id));
-    out.insert(
-        "status".into(),
-        Value::String(if action == "adminRemove" { "Revoked" } else { "Provisioned" }.into()),
-    );
-    out.insert("createdDateTime".into(), Value::String(now.clone()));
-    out.insert("completedDateTime".into(), Value::String(now));
-    out.insert("targetScheduleId".into(), Value::String(target));
-    out.insert("directoryScopeId".into(), Value::String(scope));
+    let out = wanted.request(req, request_id, now, target);
     let rendered = schema().render("unifiedRoleEligibilityScheduleRequest", &out, &[], ctx.render);
-    Ok(GraphResponse::json(
-        201,
-        entity(
-            context(
-                ctx.base_url,
-                "roleManagement/directory/roleEligibilityScheduleRequests",
-                None,
-                true,
-            ),
-            rendered,
-        ),
-    ))
+    let path = "roleManagement/directory/roleEligibilityScheduleRequests";
+    Ok(GraphResponse::json(201, entity(context(ctx.base_url, path, None, true), rendered)))
+}
+
+/// PIM's answer when the assignment a request names exists, or does not, contrary to the action.
+fn role_assignment(code: &str, state: &str) -> GraphError {
+    let message = format!("The Role assignment {state}.");
+    GraphError::bad_request(message.clone()).with_detail(code, &message, "")
+}
+
+/// What an eligibility schedule request asks for.
+struct Eligibility {
+    action: String,
+    principal: String,
+    role: String,
+    scope: String,
+}
+
+impl Eligibility {
+    /// The request's fields; the principal and the role must exist.
+    fn of(t: &Tenant, req: &Map<String, Value>) -> Result<Eligibility, GraphError> {
+        let get = |k: &str| {
+            let v = req.get(k).and_then(Value::as_str).map(str::to_string);
+            v.ok_or_else(|| GraphError::bad_request(format!("The request needs '{k}'.")))
+        };
+        let (action, principal, role) =
+            (get("action")?, get("principalId")?, get("roleDefinitionId")?);
+        let scope = get("directoryScopeId").unwrap_or_else(|_| "/".into());
+        if t.directory_object(&principal).is_none() {
+            return Err(GraphError::not_found(&principal));
+        }
+        if find_role_definition(t, &role).is_none() {
+            return Err(GraphError::not_found(&role));
+        }
+        Ok(Eligibility { action, principal, role, scope })
+    }
+
+    /// The id of the schedule for the same principal, role and scope, if there is one.
+    fn existing(&self, t: &Tenant) -> Option<String> {
+        let is = |s: &Obj, k: &str, v: &str| s.get(k).and_then(Value::as_str) == Some(v);
+        let same = |s: &Obj| {
+            is(s, "principalId", &self.principal)
+                && is(s, "roleDefinitionId", &self.role)
+                && is(s, "directoryScopeId", &self.scope)
+        };
+        t.coll(Coll::RoleEligibilitySchedules)
+            .iter()
+            .find(|(_, s)| same(s))
+            .map(|(id, _)| id.clone())
+    }
+
+    /// Creates the schedule; its id.
+    fn assign(
+        &self,
+        t: &mut Tenant,
+        ctx: &Ctx<'_>,
+        req: &Map<String, Value>,
+        request_id: &str,
+        now: &str,
+    ) -> Result<String, GraphError> {
+        check_not_ended(t, req)?;
+        let sid = t.new_guid();
+        let (principal, role, scope) = (&self.principal, &self.role, &self.scope);
+        let schedule = json!({
+            "id": sid, "principalId": principal, "roleDefinitionId": role, "directoryScopeId": scope,
+            "appScopeId": null, "createdUsing": request_id, "createdDateTime": now, "modifiedDateTime": null,
+            "status": "Provisioned", "memberType": "Direct",
+            "scheduleInfo": req.get("scheduleInfo").cloned().unwrap_or_else(|| json!({"startDateTime": now, "recurrence": null, "expiration": {"type": "noExpiration", "endDateTime": null, "duration": null}})),
+        });
+        if let Value::Object(m) = schedule {
+            t.put(Coll::RoleEligibilitySchedules, &sid, m);
+        }
+        let activity = "Add eligible member to role in PIM completed (permanent)";
+        audit(t, ctx, activity, "Add", &sid);
+        Ok(sid)
+    }
+
+    /// The request as Graph returns it: completed at once, naming the schedule it made or
+    /// removed.
+    fn request(
+        &self,
+        mut out: Map<String, Value>,
+        request_id: String,
+        now: String,
+        target: String,
+    ) -> Map<String, Value> {
+        let status = if self.action == "adminRemove" { "Revoked" } else { "Provisioned" };
+        out.insert("id".into(), Value::String(request_id));
+        out.insert("status".into(), Value::String(status.into()));
+        out.insert("createdDateTime".into(), Value::String(now.clone()));
+        out.insert("completedDateTime".into(), Value::String(now));
+        out.insert("targetScheduleId".into(), Value::String(target));
+        out.insert("directoryScopeId".into(), Value::String(self.scope.clone()));
+        out
+    }
+}
+
+/// Removes eligibility schedule `sid`; its id.
+fn remove_eligibility(t: &mut Tenant, ctx: &Ctx<'_>, sid: String) -> String {
+    t.take(Coll::RoleEligibilitySchedules, &sid);
+    let activity = "Remove eligible member from role in PIM completed (permanent)";
+    audit(t, ctx, activity, "Delete", &sid);
+    sid
+}
+
+/// A PIM audit record of an eligibility schedule.
+fn audit(t: &mut Tenant, ctx: &Ctx<'_>, activity: &str, operation: &'static str, sid: &str) {
+    let op = AuditOp::Named { activity: activity.into(), operation };
+    record(t, &ctx.actor, Coll::RoleEligibilitySchedules, op, sid, None, Vec::new());
 }
