@@ -55,8 +55,8 @@ fn main() {
             .await
             .expect("the store opens");
         let tenant = store.tenants().await.expect("tenants").remove(0);
-        let from = store.snapshot(&tenant, from).await.expect("read").expect("FROM exists");
-        let to = store.snapshot(&tenant, to).await.expect("read").expect("TO exists");
+        let from = store.snapshot(&tenant, rewind_store::SnapshotId(from)).await.expect("read").expect("FROM exists");
+        let to = store.snapshot(&tenant, rewind_store::SnapshotId(to)).await.expect("read").expect("TO exists");
         let mut times: BTreeMap<bool, Vec<Duration>> = BTreeMap::new();
         for round in 0..8 {
             for on in [false, true] {

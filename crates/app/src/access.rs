@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rewind_model::{ContentHash, Kind};
 use rewind_policy::{Analysis, Directory, LockoutOptions, MethodsPolicy, PolicySet, analyse};
-use rewind_store::{Manifest, ObjectKey, Store, StoreError, TenantInfo};
+use rewind_store::{Manifest, ObjectKey, SnapshotId, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -93,7 +93,7 @@ pub(crate) async fn all_of(
     store: &Store,
     tenant: &TenantInfo,
     kind: Kind,
-    snapshot: i64,
+    snapshot: SnapshotId,
 ) -> Result<Vec<Value>, StoreError> {
     let manifest = store.kind_at(tenant, kind, snapshot).await?;
     with_ids(store, manifest.iter().map(|(k, h)| (k.key.clone(), *h)).collect()).await
@@ -123,7 +123,7 @@ pub(crate) async fn some_of(
     tenant: &TenantInfo,
     kind: Kind,
     keys: impl IntoIterator<Item = String>,
-    snapshot: i64,
+    snapshot: SnapshotId,
 ) -> Result<Vec<Value>, StoreError> {
     let objects: Vec<ObjectKey> = keys.into_iter().map(|k| ObjectKey::new(kind, k)).collect();
     let found = store.versions_at(tenant, &objects, snapshot).await?;
@@ -151,7 +151,7 @@ pub(crate) fn strings<'v>(v: &'v Value, pointer: &str) -> impl Iterator<Item = &
 pub async fn lockout_check(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     options: &LockoutOptions,
     plan: &[PlanStep],
 ) -> Result<Analysis, StoreError> {
@@ -168,7 +168,7 @@ pub async fn lockout_check(
 pub async fn load_access(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     subjects: Subjects<'_>,
     plan: &[PlanStep],
 ) -> Result<Access, StoreError> {
@@ -230,7 +230,7 @@ impl Roles {
 struct StateAt<'a> {
     store: &'a Store,
     tenant: &'a TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     plan: &'a [PlanStep],
 }
 
@@ -373,7 +373,7 @@ pub(crate) async fn group_closure(
 async fn protected_users(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     break_glass: &[String],
     assignments: &[&Value],
     groups: &[Value],
@@ -432,7 +432,7 @@ async fn protected_users(
 pub(crate) async fn users_by_upn(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     upns: &[&str],
 ) -> Result<Vec<Value>, StoreError> {
     let wanted: Vec<Vec<u8>> = upns.iter().map(|u| u.to_ascii_lowercase().into_bytes()).collect();

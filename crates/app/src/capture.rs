@@ -29,8 +29,8 @@ use rewind_model::{ContentHash, Kind};
 use rewind_msgraph::protocol::FailureKind;
 use rewind_msgraph::{ClientError, GraphClient};
 use rewind_store::{
-    AuditEntry, Manifest, NewSnapshot, NewTenant, SnapshotInfo, Store, StoreError, TenantInfo,
-    VersionChange,
+    AuditEntry, Manifest, NewSnapshot, NewTenant, SnapshotId, SnapshotInfo, Store, StoreError,
+    TenantInfo, VersionChange,
 };
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -444,7 +444,7 @@ async fn known_attributions(
 fn windows_reaching(
     snapshots: &[SnapshotInfo],
     reach: Timestamp,
-) -> (Option<i64>, HashMap<i64, Option<audit::Window>>) {
+) -> (Option<SnapshotId>, HashMap<SnapshotId, Option<audit::Window>>) {
     let mut windows = HashMap::new();
     let mut first = None;
     for pair in snapshots.windows(2) {

@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use rewind_model::{Actor, ContentHash, display_name, references};
+use rewind_store::SnapshotId;
 use rewind_store::{Change, Manifest, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
@@ -98,7 +99,7 @@ pub enum PointStamp {
     /// A snapshot of the timeline.
     Snapshot {
         /// Its id.
-        snapshot: i64,
+        snapshot: SnapshotId,
         /// When it was taken.
         taken_at: Timestamp,
     },
@@ -211,7 +212,11 @@ async fn whole_states(
     let after: Versions = b.into_iter().map(|(k, h)| (k, Some(h))).collect();
     let mut actors = Actors::new();
     for p in [from, to] {
-        let (lo, hi) = if p.is_live() { (0, p.snapshot.id) } else { (p.snapshot.id, i64::MAX) };
+        let (lo, hi) = if p.is_live() {
+            (SnapshotId::BEFORE_ALL, p.snapshot.id)
+        } else {
+            (p.snapshot.id, SnapshotId::AFTER_ALL)
+        };
         for (k, who) in p.store.actors_between(&p.tenant, lo, hi).await? {
             let entry = actors.entry(k).or_default();
             for w in who {

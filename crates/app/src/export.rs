@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use rewind_model::layout::{BadKey, kind_dir, object_file};
 use rewind_model::{ContentHash, Kind, key};
+use rewind_store::SnapshotId;
 use rewind_store::{Manifest, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
@@ -62,7 +63,7 @@ pub enum ExportError {
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReport {
     /// The snapshot exported.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// When it was taken.
     pub taken_at: Timestamp,
     /// Objects in it.

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use rewind_model::Kind;
 use rewind_policy::{Directory, PolicyScope, PolicySet, ScopeChange, exposure};
+use rewind_store::SnapshotId;
 use rewind_store::{ObjectKey, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
@@ -19,7 +20,7 @@ use crate::compare::PointStamp;
 pub async fn exposure_at(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
 ) -> Result<Vec<PolicyScope>, StoreError> {
     store.check_state(tenant, snapshot).await?;
     exposure_checked(store, tenant, snapshot).await
@@ -30,7 +31,7 @@ pub async fn exposure_at(
 pub(crate) async fn exposure_checked(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
 ) -> Result<Vec<PolicyScope>, StoreError> {
     let policies = all_of(store, tenant, Kind::ConditionalAccessPolicy, snapshot).await?;
     let locations = all_of(store, tenant, Kind::NamedLocation, snapshot).await?;
@@ -99,7 +100,7 @@ pub(crate) async fn exposure_checked(
 pub async fn privileged_principals(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
 ) -> Result<BTreeSet<String>, StoreError> {
     let mut holders: BTreeSet<String> = BTreeSet::new();
     for kind in [Kind::RoleAssignment, Kind::RoleEligibilitySchedule] {

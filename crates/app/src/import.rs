@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use rewind_model::layout::{Place, place};
 use rewind_model::{ContentHash, Kind, parse_json};
+use rewind_store::SnapshotId;
 use rewind_store::{
     Change, NewSnapshot, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo, VersionChange,
 };
@@ -59,7 +60,7 @@ pub struct ImportReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportedSnapshot {
     /// The snapshot's id.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// The time it was given.
     pub taken_at: Timestamp,
     /// Objects in it.

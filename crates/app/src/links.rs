@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use rewind_model::{ContentHash, Reference, Target, display_name, references, refers};
+use rewind_store::SnapshotId;
 use rewind_store::{ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
@@ -79,7 +80,7 @@ pub fn edges_of(key: &ObjectKey, value: &Value) -> Vec<Edge> {
 pub async fn resolve_edges(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     edges: Vec<Edge>,
 ) -> Result<Vec<ResolvedEdge>, StoreError> {
     let wanted: BTreeSet<(Target, String)> =

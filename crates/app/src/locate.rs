@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use jiff::{SignedDuration, Timestamp};
 use rewind_model::{Actor, Kind};
+use rewind_store::SnapshotId;
 use rewind_store::{ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
 
 /// A point in time as given.
@@ -15,7 +16,7 @@ pub enum TimeSpec {
     /// An instant.
     At(Timestamp),
     /// A snapshot by id.
-    Snapshot(i64),
+    Snapshot(SnapshotId),
     /// So long before now.
     Ago(SignedDuration),
 }
@@ -96,7 +97,7 @@ pub enum LocateError {
         /// The time asked for.
         when: String,
         /// The first snapshot there is, if any.
-        first: Option<(i64, Timestamp)>,
+        first: Option<(SnapshotId, Timestamp)>,
     },
     /// No snapshot has that id (forgotten, another tenant's, or never taken).
     #[error("tenant '{tenant}' has no snapshot {id}{}", nearest_hint(.nearest))]
@@ -104,9 +105,9 @@ pub enum LocateError {
         /// The tenant.
         tenant: String,
         /// The id asked for.
-        id: i64,
+        id: SnapshotId,
         /// The snapshots closest to it (before and after), with their times.
-        nearest: Vec<(i64, Timestamp)>,
+        nearest: Vec<(SnapshotId, Timestamp)>,
     },
     /// No object matches.
     #[error("no object '{given}' in tenant '{tenant}'{}", suggest(.suggestions))]
@@ -139,7 +140,7 @@ pub enum LocateError {
     Store(#[from] StoreError),
 }
 
-fn first_hint(first: Option<&(i64, Timestamp)>) -> String {
+fn first_hint(first: Option<&(SnapshotId, Timestamp)>) -> String {
     match first {
         Some((id, at)) => format!("; the first is snapshot {id} at {at}"),
         None => "; run `rewind capture` first".into(),
@@ -184,7 +185,7 @@ impl FromStr for TimeSpec {
         let t = s.trim();
         let bad = || LocateError::BadTime(s.to_string());
         if let Ok(id) = t.parse::<i64>() {
-            return Ok(TimeSpec::Snapshot(id));
+            return Ok(TimeSpec::Snapshot(SnapshotId(id)));
         }
         if let Some(secs) = seconds_of(t) {
             return Ok(TimeSpec::Ago(SignedDuration::from_secs(secs)));
@@ -258,7 +259,7 @@ pub async fn snapshot_for(
     Err(LocateError::NoSnapshot { tenant: tenant.name.clone(), when, first })
 }
 
-fn nearest_hint(nearest: &[(i64, Timestamp)]) -> String {
+fn nearest_hint(nearest: &[(SnapshotId, Timestamp)]) -> String {
     if nearest.is_empty() {
         return "; it has no snapshots yet".into();
     }
@@ -367,7 +368,7 @@ mod tests {
 
     #[test]
     fn times_parse_in_every_documented_form() {
-        assert_eq!("42".parse::<TimeSpec>().unwrap(), TimeSpec::Snapshot(42));
+        assert_eq!("42".parse::<TimeSpec>().unwrap(), TimeSpec::Snapshot(SnapshotId(42)));
         assert_eq!("2h".parse::<TimeSpec>().unwrap(), TimeSpec::Ago(SignedDuration::from_hours(2)));
         assert_eq!(
             "90m".parse::<TimeSpec>().unwrap(),

@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use rewind_model::{ContentHash, Kind, Target, display_name};
+use rewind_store::SnapshotId;
 use rewind_store::{Manifest, ObjectKey, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
@@ -48,7 +49,7 @@ fn candidates(target: Target) -> &'static [Kind] {
 pub async fn resolve(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     wanted: &BTreeSet<Wanted>,
 ) -> Result<HashMap<Wanted, Named>, StoreError> {
     let mut out = by_key(store, tenant, snapshot, wanted).await?;
@@ -67,7 +68,7 @@ pub async fn resolve(
 pub async fn resolve_against(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     manifest: &Manifest,
     wanted: &BTreeSet<Wanted>,
 ) -> Result<HashMap<Wanted, Named>, StoreError> {
@@ -96,7 +97,7 @@ pub async fn resolve_against(
 async fn by_key(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     wanted: &BTreeSet<Wanted>,
 ) -> Result<HashMap<Wanted, Named>, StoreError> {
     let mut keys = Vec::new();
@@ -151,7 +152,7 @@ async fn name_the_deleted(
 async fn by_property(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     manifest: Option<&Manifest>,
     wanted: &[&Wanted],
     out: &mut HashMap<Wanted, Named>,

@@ -18,6 +18,7 @@ use jiff::Timestamp;
 use rewind_engine::risk::{Finding, Rule, Severity};
 use rewind_model::Kind;
 use rewind_msgraph::GraphClient;
+use rewind_store::SnapshotId;
 use rewind_store::{AlertRecord, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -73,7 +74,7 @@ pub struct Alert {
     #[serde(default)]
     pub actor_identities: Vec<rewind_model::Actor>,
     /// The snapshot that saw it.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// When that snapshot was taken.
     pub taken_at: Timestamp,
     /// When it was found.
@@ -259,7 +260,7 @@ impl Watcher {
         let totals = report.snapshot.totals();
         tracing::info!(
             tenant = %tenant.name,
-            snapshot = report.snapshot.id,
+            snapshot = report.snapshot.id.0,
             full = report.full,
             objects = report.snapshot.objects,
             changes = totals.created + totals.updated + totals.deleted,

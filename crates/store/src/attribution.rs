@@ -10,6 +10,7 @@ use sqlx::Row as _;
 use crate::chain::{AmendmentFields, RowFields};
 use crate::error::StoreError;
 use crate::manifest::ObjectKey;
+use crate::snapshot_id::SnapshotId;
 use crate::store::Store;
 use crate::tenant::TenantInfo;
 use crate::timeline::{
@@ -22,7 +23,7 @@ pub struct RowAttribution {
     /// The object.
     pub object: ObjectKey,
     /// The snapshot of the row.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// The records that explain it so far (the row's and its amendments').
     pub records: Vec<String>,
 }
@@ -34,7 +35,7 @@ impl Store {
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         tenant: &TenantInfo,
-        snapshot: i64,
+        snapshot: SnapshotId,
         amendments: &[AmendmentFields],
     ) -> Result<(), StoreError> {
         for a in amendments {
@@ -84,8 +85,8 @@ impl Store {
     pub(crate) async fn amendments_between(
         &self,
         tenant: &TenantInfo,
-        after: i64,
-        upto: i64,
+        after: SnapshotId,
+        upto: SnapshotId,
     ) -> Result<Vec<Amendment>, StoreError> {
         let rows = sqlx::query(
             "SELECT kind, key, version, actors, records FROM amendments WHERE tenant = $1 \
@@ -141,7 +142,7 @@ impl Store {
     pub async fn attributions_since(
         &self,
         tenant: &TenantInfo,
-        after: i64,
+        after: SnapshotId,
     ) -> Result<Vec<RowAttribution>, StoreError> {
         let rows = sqlx::query(
             "SELECT kind, key, snapshot, records FROM versions WHERE tenant = $1 AND snapshot > $2 \
@@ -159,7 +160,7 @@ impl Store {
                 records: parse_records(r.try_get(3)?)?,
             });
         }
-        for a in self.amendments_between(tenant, after, i64::MAX).await? {
+        for a in self.amendments_between(tenant, after, SnapshotId::AFTER_ALL).await? {
             if let Some(row) =
                 out.iter_mut().find(|r| r.object == a.object && r.snapshot == a.version)
             {

@@ -13,6 +13,7 @@ use crate::columns::opt_hash;
 use crate::error::StoreError;
 use crate::manifest::{Manifest, ObjectKey, apply};
 use crate::seal::Sealer;
+use crate::snapshot_id::SnapshotId;
 
 /// Blobs asked for in one statement.
 const BLOBS_PER_QUERY: usize = 500;
@@ -34,7 +35,11 @@ fn connect(path: &Path) -> Result<rusqlite::Connection, StoreError> {
 }
 
 /// Every object's latest version up to `snapshot`.
-pub(crate) fn manifest(path: &Path, tenant: i64, snapshot: i64) -> Result<Manifest, StoreError> {
+pub(crate) fn manifest(
+    path: &Path,
+    tenant: i64,
+    snapshot: SnapshotId,
+) -> Result<Manifest, StoreError> {
     let c = connect(path)?;
     let mut stmt = c
         .prepare_cached(
@@ -66,7 +71,7 @@ pub(crate) fn manifest(path: &Path, tenant: i64, snapshot: i64) -> Result<Manife
 pub(crate) fn row_fields(
     path: &Path,
     tenant: i64,
-    snapshot: i64,
+    snapshot: SnapshotId,
 ) -> Result<Vec<crate::chain::RowFields>, StoreError> {
     let c = connect(path)?;
     let mut stmt = c

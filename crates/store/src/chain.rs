@@ -12,6 +12,8 @@
 
 use rewind_model::ContentHash;
 
+use crate::snapshot_id::SnapshotId;
+
 /// The chain key of an encrypted store, from its store key.
 pub(crate) fn chain_key(store_key: &[u8; 32]) -> [u8; 32] {
     blake3::derive_key("rewind-store chain v2", store_key)
@@ -54,7 +56,7 @@ pub(crate) struct RowFields {
 pub(crate) struct AmendmentFields {
     pub(crate) kind: String,
     pub(crate) key: String,
-    pub(crate) version: i64,
+    pub(crate) version: SnapshotId,
     pub(crate) actors: String,
     pub(crate) records: String,
 }
@@ -146,7 +148,7 @@ pub(crate) fn snapshot_digest(
     }
     f.count(amendments.len());
     for a in amendments.iter() {
-        f.text(&a.kind).text(&a.key).int(a.version).text(&a.actors).text(&a.records);
+        f.text(&a.kind).text(&a.key).int(a.version.0).text(&a.actors).text(&a.records);
     }
     f.finish()
 }

@@ -41,7 +41,7 @@ pub enum StoreError {
         /// The tenant's name.
         tenant: String,
         /// The snapshot.
-        snapshot: i64,
+        snapshot: crate::SnapshotId,
         /// What does not match.
         what: String,
     },

@@ -19,6 +19,7 @@ use crate::error::StoreError;
 use crate::integrity::{CHAIN_COLUMNS, ChainRow, chain_row, stored_row};
 use crate::manifest::{Change, ObjectKey};
 use crate::retention::{Decision, KeepPolicy, select};
+use crate::snapshot_id::SnapshotId;
 use crate::store::Store;
 use crate::tenant::TenantInfo;
 use crate::timeline::{
@@ -66,7 +67,7 @@ impl Store {
         dry_run: bool,
     ) -> Result<ForgetReport, StoreError> {
         let snapshots = self.snapshots(tenant).await?;
-        let times: Vec<(i64, jiff::Timestamp)> =
+        let times: Vec<(SnapshotId, jiff::Timestamp)> =
             snapshots.iter().map(|s| (s.id, s.taken_at)).collect();
         let decisions = select(&times, policy);
         let mut report = ForgetReport {
@@ -77,7 +78,7 @@ impl Store {
             blobs_removed: 0,
             bytes_removed: 0,
         };
-        let kept: HashSet<i64> =
+        let kept: HashSet<SnapshotId> =
             report.decisions.iter().filter(|d| d.keep()).map(|d| d.snapshot).collect();
         if dry_run || kept.len() == snapshots.len() {
             return Ok(report);
@@ -85,7 +86,7 @@ impl Store {
         let _lock = self.try_lock_exclusive().await?;
         // Folding damaged history would hide the damage for good: check it first.
         if let Some(last) = snapshots.last() {
-            self.check_range(tenant, 0, last.id).await?;
+            self.check_range(tenant, SnapshotId::BEFORE_ALL, last.id).await?;
         }
         // Plan every run from the data as stored (folding preserves every kept state, so the
         // state at the previous kept snapshot reads the same before and after).
@@ -114,15 +115,15 @@ impl Store {
     async fn fold(
         &self,
         tenant: &TenantInfo,
-        previous: Option<i64>,
-        kept: i64,
+        previous: Option<SnapshotId>,
+        kept: SnapshotId,
     ) -> Result<Vec<(Folded, Option<Change>)>, StoreError> {
         let mut rows = sqlx::query(
             "SELECT kind, key, snapshot, hash, name, actors, records FROM versions WHERE tenant = $1 \
              AND snapshot > $2 AND snapshot <= $3 ORDER BY snapshot",
         )
         .bind(tenant.id)
-        .bind(previous.unwrap_or(0))
+        .bind(previous.unwrap_or(SnapshotId::BEFORE_ALL))
         .bind(kept)
         .fetch(&self.db);
         let mut by_key: BTreeMap<ObjectKey, Folded> = BTreeMap::new();
@@ -131,7 +132,7 @@ impl Store {
             let kind = Kind::from_name(&kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{kind}' in versions")))?;
             let key = ObjectKey::new(kind, r.try_get::<String, _>(1)?);
-            let snapshot: i64 = r.try_get(2)?;
+            let snapshot: SnapshotId = r.try_get(2)?;
             let hash = opt_hash(r.try_get(3)?)?;
             let name: Option<String> = r.try_get(4)?;
             let actors = self.open_actors(&key, &r.try_get::<String, _>(5)?)?;
@@ -152,7 +153,10 @@ impl Store {
         }
         drop(rows);
         // Late attributions of the folded rows fold in with them.
-        for a in self.amendments_between(tenant, previous.unwrap_or(0), kept).await? {
+        for a in self
+            .amendments_between(tenant, previous.unwrap_or(SnapshotId::BEFORE_ALL), kept)
+            .await?
+        {
             if let Some(f) = by_key.get_mut(&a.object) {
                 merge_actors(&mut f.actors, a.actors);
                 f.records.extend(a.records);
@@ -231,7 +235,7 @@ impl Store {
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         tenant: &TenantInfo,
-        from: i64,
+        from: SnapshotId,
     ) -> Result<(), StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {CHAIN_COLUMNS} FROM snapshots WHERE tenant = $1 ORDER BY id"
@@ -240,7 +244,7 @@ impl Store {
         .fetch_all(&mut **tx)
         .await?;
         let snapshots = rows.iter().map(chain_row).collect::<Result<Vec<_>, _>>()?;
-        let mut parent: Option<(i64, ContentHash)> = None;
+        let mut parent: Option<(SnapshotId, ContentHash)> = None;
         for mut s in snapshots {
             if s.id < from {
                 parent = Some((s.id, s.chain));

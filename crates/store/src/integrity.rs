@@ -12,14 +12,15 @@ use crate::chain::{AmendmentFields, RowFields, SnapshotFields, chain_hash_v2, sn
 use crate::columns::opt_hash;
 use crate::error::StoreError;
 use crate::manifest::chain_hash;
+use crate::snapshot_id::SnapshotId;
 use crate::store::Store;
 use crate::tenant::TenantInfo;
 
 /// What the chain of one snapshot is computed from, besides its rows and amendments.
 #[derive(Debug, Clone)]
 pub(crate) struct ChainRow {
-    pub(crate) id: i64,
-    pub(crate) parent: Option<i64>,
+    pub(crate) id: SnapshotId,
+    pub(crate) parent: Option<SnapshotId>,
     pub(crate) chain: ContentHash,
     pub(crate) anchor: Option<ContentHash>,
     pub(crate) version: i64,
@@ -118,7 +119,7 @@ impl Store {
     pub(crate) async fn row_fields_of(
         &self,
         tenant: &TenantInfo,
-        snapshot: i64,
+        snapshot: SnapshotId,
     ) -> Result<Vec<RowFields>, StoreError> {
         if let Some(path) = self.path.clone() {
             // A first snapshot holds a row per object: read directly, as manifests are, a
@@ -145,7 +146,7 @@ impl Store {
     pub(crate) async fn amendment_fields_of(
         &self,
         tenant: &TenantInfo,
-        snapshot: i64,
+        snapshot: SnapshotId,
     ) -> Result<Vec<AmendmentFields>, StoreError> {
         let rows = sqlx::query(
             "SELECT kind, key, version, actors, records FROM amendments \
@@ -173,8 +174,8 @@ impl Store {
     pub async fn check_range(
         &self,
         tenant: &TenantInfo,
-        after: i64,
-        upto: i64,
+        after: SnapshotId,
+        upto: SnapshotId,
     ) -> Result<(), StoreError> {
         let all = self.chain_rows(tenant).await?;
         for (i, s) in all.iter().enumerate() {
@@ -191,19 +192,23 @@ impl Store {
     pub async fn check_snapshot(
         &self,
         tenant: &TenantInfo,
-        snapshot: i64,
+        snapshot: SnapshotId,
     ) -> Result<(), StoreError> {
-        if self.was_checked(snapshot) {
+        if self.was_checked(snapshot.0) {
             return Ok(());
         }
-        self.check_range(tenant, snapshot - 1, snapshot).await
+        self.check_range(tenant, SnapshotId(snapshot.0 - 1), snapshot).await
     }
 
     /// Checks the state at a snapshot as a whole: its version rows up to it give its manifest,
     /// and its chain holds. For commands that read parts of a state (kinds, some objects)
     /// but rely on all of it, such as the lockout analysis.
-    pub async fn check_state(&self, tenant: &TenantInfo, snapshot: i64) -> Result<(), StoreError> {
-        let key = -snapshot;
+    pub async fn check_state(
+        &self,
+        tenant: &TenantInfo,
+        snapshot: SnapshotId,
+    ) -> Result<(), StoreError> {
+        let key = -snapshot.0;
         if self.was_checked(key) {
             return Ok(());
         }
@@ -227,7 +232,7 @@ impl Store {
         s: &ChainRow,
         previous: Option<&ChainRow>,
     ) -> Result<(), StoreError> {
-        if self.was_checked(s.id) {
+        if self.was_checked(s.id.0) {
             return Ok(());
         }
         let damaged = |what: String| StoreError::Damaged {
@@ -257,7 +262,7 @@ impl Store {
             return Err(damaged("what is stored about it no longer gives its chain hash".into()));
         }
         if let Ok(mut set) = self.checked.lock() {
-            set.insert(s.id);
+            set.insert(s.id.0);
         }
         Ok(())
     }

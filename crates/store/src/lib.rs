@@ -25,6 +25,7 @@ mod restore_lock;
 mod retention;
 mod schema;
 mod seal;
+mod snapshot_id;
 mod store;
 mod tenant;
 mod timeline;
@@ -41,6 +42,7 @@ pub use manifest::{Change, Manifest, ObjectKey, apply, chain_hash, manifest_hash
 pub use retention::{Decision, KeepPolicy, select};
 pub use schema::Dialect;
 pub use seal::StoreKey;
+pub use snapshot_id::SnapshotId;
 pub use store::Store;
 pub use tenant::{NewTenant, TenantInfo};
 pub use timeline::{

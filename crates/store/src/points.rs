@@ -10,6 +10,7 @@ use rewind_model::{ContentHash, Kind};
 use crate::error::StoreError;
 use crate::manifest::{Manifest, ObjectKey, apply};
 use crate::schema::Dialect;
+use crate::snapshot_id::SnapshotId;
 use crate::store::Store;
 use crate::tenant::TenantInfo;
 use crate::timeline::{push_placeholders_after, version_key};
@@ -24,7 +25,7 @@ impl Store {
         &self,
         tenant: &TenantInfo,
         objects: &[ObjectKey],
-        snapshot: i64,
+        snapshot: SnapshotId,
     ) -> Result<HashMap<ObjectKey, Option<ContentHash>>, StoreError> {
         self.check_snapshot(tenant, snapshot).await?;
         let mut out = HashMap::with_capacity(objects.len());
@@ -59,7 +60,7 @@ impl Store {
         &self,
         tenant: &TenantInfo,
         kind: Kind,
-        snapshot: i64,
+        snapshot: SnapshotId,
     ) -> Result<Manifest, StoreError> {
         self.check_snapshot(tenant, snapshot).await?;
         let mut manifest = Manifest::new();

@@ -6,6 +6,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
+use crate::snapshot_id::SnapshotId;
+
 /// How many snapshots to keep of each kind; 0 keeps none by that rule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct KeepPolicy {
@@ -34,7 +36,7 @@ impl KeepPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
     /// The snapshot id.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// Its time.
     pub taken_at: Timestamp,
     /// Why it is kept (`last`, `hourly`, …, `latest`); empty when it is forgotten.
@@ -53,7 +55,7 @@ type Bucket = fn(Timestamp) -> i64;
 
 /// Decides for each snapshot (any order in, newest first out). The newest snapshot is always
 /// kept: it is the base of the next incremental capture.
-pub fn select(snapshots: &[(i64, Timestamp)], policy: KeepPolicy) -> Vec<Decision> {
+pub fn select(snapshots: &[(SnapshotId, Timestamp)], policy: KeepPolicy) -> Vec<Decision> {
     let mut all: Vec<Decision> = snapshots
         .iter()
         .map(|(id, t)| Decision { snapshot: *id, taken_at: *t, reasons: Vec::new() })
@@ -110,11 +112,12 @@ mod tests {
     }
 
     fn kept(snaps: &[(i64, &str)], policy: KeepPolicy) -> Vec<(i64, Vec<&'static str>)> {
-        let input: Vec<(i64, Timestamp)> = snaps.iter().map(|(i, t)| (*i, at(t))).collect();
+        let input: Vec<(SnapshotId, Timestamp)> =
+            snaps.iter().map(|(i, t)| (SnapshotId(*i), at(t))).collect();
         select(&input, policy)
             .into_iter()
             .filter(Decision::keep)
-            .map(|d| (d.snapshot, d.reasons))
+            .map(|d| (d.snapshot.0, d.reasons))
             .collect()
     }
 

@@ -21,6 +21,7 @@ use crate::columns::opt_hash;
 use crate::error::StoreError;
 use crate::manifest::{Change, ObjectKey};
 use crate::schema::Dialect;
+pub use crate::snapshot_id::SnapshotId;
 use crate::store::micros;
 
 /// Rows per multi-row `INSERT`: well under both dialects' limits on bound values.
@@ -89,14 +90,14 @@ impl Unavailable {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SnapshotInfo {
     /// Its id, unique in the store.
-    pub id: i64,
+    pub id: SnapshotId,
     /// The store's number of its tenant.
     #[serde(skip)]
     pub tenant: i64,
     /// When the capture began.
     pub taken_at: Timestamp,
     /// The previous snapshot of the tenant.
-    pub parent: Option<i64>,
+    pub parent: Option<SnapshotId>,
     /// The hash of its manifest.
     pub manifest: ContentHash,
     /// Its chain hash.
@@ -153,7 +154,7 @@ pub struct Amendment {
     /// The object.
     pub object: ObjectKey,
     /// The snapshot of the change it explains.
-    pub version: i64,
+    pub version: SnapshotId,
     /// The records' initiators.
     pub actors: Vec<Actor>,
     /// The records' ids.
@@ -209,7 +210,7 @@ pub struct NewSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VersionRecord {
     /// The snapshot that recorded it.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// That snapshot's time.
     pub taken_at: Timestamp,
     /// The version; `None` when the object was deleted.

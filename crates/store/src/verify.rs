@@ -12,6 +12,7 @@ use crate::chain::{AmendmentFields, RowFields};
 use crate::error::StoreError;
 use crate::integrity::{ChainRow, stored_row};
 use crate::manifest::{Manifest, ObjectKey, apply, manifest_hash};
+use crate::snapshot_id::SnapshotId;
 use crate::store::Store;
 
 /// One thing wrong with a store.
@@ -20,7 +21,7 @@ pub struct Problem {
     /// The tenant, by name, when the problem is in its timeline.
     pub tenant: Option<String>,
     /// The snapshot concerned.
-    pub snapshot: Option<i64>,
+    pub snapshot: Option<SnapshotId>,
     /// The object concerned.
     pub object: Option<ObjectKey>,
     /// The blob concerned.
@@ -55,7 +56,7 @@ pub struct ChainHead {
     /// Its directory id.
     pub tenant_id: String,
     /// Its latest snapshot.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// That snapshot's chain hash.
     pub chain: ContentHash,
 }
@@ -183,7 +184,7 @@ impl Store {
         report: &mut VerifyReport,
     ) -> Result<(), StoreError> {
         let heads: Vec<(i64, String)> =
-            snapshots.iter().filter_map(|s| s.ledger_head.clone().map(|h| (s.id, h))).collect();
+            snapshots.iter().filter_map(|s| s.ledger_head.clone().map(|h| (s.id.0, h))).collect();
         for what in self.check_ledger(tenant.id, &heads).await? {
             report.problem(what).tenant = Some(tenant.name.clone());
         }
@@ -240,7 +241,7 @@ impl Store {
             .fetch_all(&self.db)
             .await?;
         for r in rows {
-            let (kind, link, snapshot): (String, String, i64) =
+            let (kind, link, snapshot): (String, String, SnapshotId) =
                 (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
             let Some(s) = snapshots.iter().find(|s| s.id == snapshot) else {
                 let p = report.problem(format!("the {kind} cursor belongs to no snapshot"));
@@ -269,14 +270,14 @@ impl Store {
     async fn amendments_by_snapshot(
         &self,
         tenant: &crate::tenant::TenantInfo,
-    ) -> Result<std::collections::BTreeMap<i64, Vec<AmendmentFields>>, StoreError> {
+    ) -> Result<std::collections::BTreeMap<SnapshotId, Vec<AmendmentFields>>, StoreError> {
         let rows = sqlx::query(
             "SELECT kind, key, version, actors, records, snapshot FROM amendments WHERE tenant = $1",
         )
         .bind(tenant.id)
         .fetch_all(&self.db)
         .await?;
-        let mut out = std::collections::BTreeMap::<i64, Vec<AmendmentFields>>::new();
+        let mut out = std::collections::BTreeMap::<SnapshotId, Vec<AmendmentFields>>::new();
         for r in rows {
             out.entry(r.try_get(5)?).or_default().push(AmendmentFields {
                 kind: r.try_get(0)?,
@@ -309,7 +310,7 @@ fn row_key(row: &RowFields) -> Result<(ObjectKey, Option<ContentHash>), StoreErr
 /// A tenant's version rows in snapshot order, taken one snapshot at a time.
 struct VersionRows<'a> {
     rows: futures_util::stream::BoxStream<'a, Result<sqlx::any::AnyRow, sqlx::Error>>,
-    pending: Option<(i64, RowFields)>,
+    pending: Option<(SnapshotId, RowFields)>,
 }
 
 impl<'a> VersionRows<'a> {
@@ -324,18 +325,18 @@ impl<'a> VersionRows<'a> {
     }
 
     /// The next row and the snapshot it belongs to.
-    async fn next(&mut self) -> Result<Option<(i64, RowFields)>, StoreError> {
+    async fn next(&mut self) -> Result<Option<(SnapshotId, RowFields)>, StoreError> {
         if let Some(p) = self.pending.take() {
             return Ok(Some(p));
         }
         match self.rows.try_next().await? {
-            Some(r) => Ok(Some((r.try_get::<i64, _>(7)?, stored_row(&r)?))),
+            Some(r) => Ok(Some((r.try_get::<SnapshotId, _>(7)?, stored_row(&r)?))),
             None => Ok(None),
         }
     }
 
     /// The rows of snapshots up to `id` (those before it belong to no snapshot).
-    async fn up_to(&mut self, id: i64) -> Result<Vec<(i64, RowFields)>, StoreError> {
+    async fn up_to(&mut self, id: SnapshotId) -> Result<Vec<(SnapshotId, RowFields)>, StoreError> {
         let mut out = Vec::new();
         while let Some((snapshot, row)) = self.next().await? {
             if snapshot > id {
@@ -358,7 +359,7 @@ struct TimelineCheck<'a> {
 
 impl TimelineCheck<'_> {
     /// A problem in snapshot `snapshot` of this tenant.
-    fn at(&mut self, snapshot: i64, what: impl Into<String>) -> &mut Problem {
+    fn at(&mut self, snapshot: SnapshotId, what: impl Into<String>) -> &mut Problem {
         let p = self.report.problem(what);
         (p.tenant, p.snapshot) = (Some(self.tenant.to_string()), Some(snapshot));
         p
@@ -366,7 +367,11 @@ impl TimelineCheck<'_> {
 
     /// Folds snapshot `id`'s version rows into the manifest, checking each one's blob; the
     /// rows, for the chain hash.
-    fn fold(&mut self, id: i64, rows: Vec<(i64, RowFields)>) -> Result<Vec<RowFields>, StoreError> {
+    fn fold(
+        &mut self,
+        id: SnapshotId,
+        rows: Vec<(SnapshotId, RowFields)>,
+    ) -> Result<Vec<RowFields>, StoreError> {
         let mut own = Vec::with_capacity(rows.len());
         for (snapshot, row) in rows {
             self.report.versions += 1;
@@ -433,7 +438,7 @@ impl TimelineCheck<'_> {
     }
 
     /// A version row after the last snapshot.
-    fn stray(&mut self, snapshot: i64, row: &RowFields) {
+    fn stray(&mut self, snapshot: SnapshotId, row: &RowFields) {
         self.report.versions += 1;
         self.at(snapshot, "a version belongs to no snapshot").object =
             row_key(row).ok().map(|k| k.0);

@@ -13,6 +13,7 @@ use sqlx::Row as _;
 
 use crate::error::StoreError;
 use crate::schema::Dialect;
+use crate::snapshot_id::SnapshotId;
 use crate::store::{Store, TENANT_COLUMNS, micros, tenant_row};
 use crate::tenant::TenantInfo;
 
@@ -26,7 +27,7 @@ pub struct NewAlert {
     /// Its severity.
     pub severity: Severity,
     /// The snapshot whose changes raised it.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// The whole alert as JSON text.
     pub body: String,
 }
@@ -44,7 +45,7 @@ pub struct AlertRecord {
     /// Its severity.
     pub severity: Severity,
     /// The snapshot whose changes raised it.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// When it was stored.
     pub created_at: Timestamp,
     /// The whole alert as JSON text.
@@ -267,7 +268,10 @@ impl Store {
     }
 
     /// The last snapshot whose changes were evaluated for alerts.
-    pub async fn watch_evaluated(&self, tenant: &TenantInfo) -> Result<Option<i64>, StoreError> {
+    pub async fn watch_evaluated(
+        &self,
+        tenant: &TenantInfo,
+    ) -> Result<Option<SnapshotId>, StoreError> {
         let row = sqlx::query("SELECT evaluated FROM watch_state WHERE tenant = $1")
             .bind(tenant.id)
             .fetch_optional(&self.db)
@@ -283,7 +287,7 @@ impl Store {
     pub async fn set_watch_evaluated(
         &self,
         tenant: &TenantInfo,
-        snapshot: i64,
+        snapshot: SnapshotId,
     ) -> Result<(), StoreError> {
         if self.watch_evaluated(tenant).await? == Some(snapshot) {
             return Ok(());

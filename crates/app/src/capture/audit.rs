@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use jiff::{SignedDuration, Timestamp};
 use rewind_model::{Actor, ActorKind};
+use rewind_store::SnapshotId;
 use rewind_store::{Amendment, AuditEntry, ObjectKey, RowAttribution, VersionChange};
 use serde_json::Value;
 
@@ -111,7 +112,7 @@ pub(crate) fn attribute(
     let mut ordered: Vec<&AuditEntry> = records.iter().filter(|r| r.actor.is_some()).collect();
     ordered.sort_by(|a, b| (a.activity_time, &a.record_id).cmp(&(b.activity_time, &b.record_id)));
     ordered.dedup_by(|a, b| a.record_id == b.record_id);
-    let mut late: BTreeMap<(ObjectKey, i64), Amendment> = BTreeMap::new();
+    let mut late: BTreeMap<(ObjectKey, SnapshotId), Amendment> = BTreeMap::new();
     for record in ordered {
         let names =
             |key: &ObjectKey| key.key.split('/').any(|id| record.targets.iter().any(|t| t == id));
@@ -264,7 +265,7 @@ mod tests {
     fn a_record_used_once_is_not_used_again() {
         let earlier = RowAttribution {
             object: ObjectKey::new(Kind::ConditionalAccessPolicy, "p1"),
-            snapshot: 2,
+            snapshot: SnapshotId(2),
             records: vec!["r1".into()],
         };
         let known = Known {
@@ -289,7 +290,7 @@ mod tests {
     fn late_records_amend_the_change_they_explain() {
         let earlier = RowAttribution {
             object: ObjectKey::new(Kind::Group, "g1"),
-            snapshot: 7,
+            snapshot: SnapshotId(7),
             records: vec![],
         };
         let known = Known {
@@ -306,7 +307,10 @@ mod tests {
             Window::of(Some(at("01:05:00")), at("01:10:00")),
         );
         assert_eq!(late.len(), 1);
-        assert_eq!((late[0].version, late[0].records.as_slice()), (7, &["r8".to_string()][..]));
+        assert_eq!(
+            (late[0].version, late[0].records.as_slice()),
+            (SnapshotId(7), &["r8".to_string()][..])
+        );
         assert_eq!(late[0].actors[0].label(), "Script");
         assert_eq!(labels(&changes[0]), ["HR Sync"]);
     }

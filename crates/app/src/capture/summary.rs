@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use rewind_model::Kind;
+use rewind_store::SnapshotId;
 use rewind_store::{KindCounts, TenantInfo};
 use serde::Serialize;
 
@@ -13,7 +14,7 @@ use super::CaptureReport;
 #[derive(Debug, Serialize)]
 pub struct CaptureSummary<'a> {
     /// The snapshot committed.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// When the capture began.
     pub taken_at: Timestamp,
     /// Every kind was read in full (a restore point).

@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use rewind_engine::restore::Plan;
 use rewind_model::{Actor, Kind, ObjectKey};
 use rewind_policy::{Analysis, Lockout, LockoutOptions, PrincipalReport, Verdict, analyse};
-use rewind_store::{SnapshotInfo, Store, TenantInfo};
+use rewind_store::{SnapshotId, SnapshotInfo, Store, TenantInfo};
 use serde::Serialize;
 
 use super::RestoreError;
@@ -212,7 +212,7 @@ async fn removal(
     p: &PrincipalReport,
 ) -> Result<Removed, RestoreError> {
     let history = store.history(tenant, &ObjectKey::new(Kind::User, p.id.clone())).await?;
-    let after_target = |s: i64| target.is_none_or(|t| s > t.id);
+    let after_target = |s: SnapshotId| target.is_none_or(|t| s > t.id);
     let created_after = history.first().is_some_and(|v| after_target(v.snapshot));
     let first_after = history.iter().find(|v| after_target(v.snapshot));
     Ok(Removed {

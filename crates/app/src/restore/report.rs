@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use rewind_engine::restore::Plan;
 use rewind_policy::{Lockout, Verdict};
+use rewind_store::SnapshotId;
 use rewind_store::{RestoreId, SnapshotInfo};
 use serde::Serialize;
 
@@ -46,7 +47,7 @@ pub struct RestoreReport<'a> {
 #[derive(Debug, Clone, Serialize)]
 pub struct SnapshotRef {
     /// Its number.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// When it was taken.
     pub taken_at: jiff::Timestamp,
 }

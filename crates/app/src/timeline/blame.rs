@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 use rewind_engine::Blamed;
 use rewind_model::{Actor, Kind};
+use rewind_store::SnapshotId;
 use rewind_store::{Change, ObjectKey, VersionRecord};
 use serde::Serialize;
 use serde_json::Value;
@@ -33,7 +34,7 @@ pub struct BlamedProperty {
     /// Its current value.
     pub value: Value,
     /// The snapshot that set it.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// When that snapshot was taken.
     pub taken_at: Timestamp,
     /// What that snapshot did to the object.

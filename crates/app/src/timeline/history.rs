@@ -2,6 +2,7 @@
 
 use jiff::Timestamp;
 use rewind_model::{Actor, ContentHash, Kind};
+use rewind_store::SnapshotId;
 use rewind_store::{Change, ObjectKey, VersionRecord};
 use serde::Serialize;
 
@@ -23,7 +24,7 @@ pub struct HistoryReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct VersionEntry {
     /// The snapshot that recorded it.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// When that snapshot was taken.
     pub taken_at: Timestamp,
     /// The version's content hash; none once deleted.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use rewind_model::Kind;
+use rewind_store::SnapshotId;
 use rewind_store::{KindCounts, SnapshotInfo, TenantInfo};
 use serde::Serialize;
 
@@ -27,7 +28,7 @@ pub struct LogReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct SnapshotEntry {
     /// The snapshot's id.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// When it was taken.
     pub taken_at: Timestamp,
     /// Whether every kind was read.
@@ -45,7 +46,7 @@ pub struct SnapshotEntry {
     /// Its chain hash (the hash chain `verify` checks).
     pub chain: String,
     /// The snapshot before it.
-    pub parent: Option<i64>,
+    pub parent: Option<SnapshotId>,
 }
 
 impl LogReport {

@@ -2,6 +2,7 @@
 
 use jiff::Timestamp;
 use rewind_model::{ContentHash, Kind};
+use rewind_store::SnapshotId;
 use rewind_store::{ObjectKey, SnapshotInfo};
 use serde::Serialize;
 use serde_json::Value;
@@ -14,7 +15,7 @@ pub struct ShowReport {
     /// Its key within the kind (the Graph id, or `parent/child`).
     pub id: String,
     /// The snapshot asked for.
-    pub snapshot: i64,
+    pub snapshot: SnapshotId,
     /// When it was taken.
     pub taken_at: Timestamp,
     /// The version's content hash.

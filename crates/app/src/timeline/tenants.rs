@@ -1,6 +1,7 @@
 //! `rewind tenant list --json`: the tenants a store keeps and their latest snapshots.
 
 use jiff::Timestamp;
+use rewind_store::SnapshotId;
 use rewind_store::{SnapshotInfo, TenantInfo};
 use serde::Serialize;
 
@@ -18,7 +19,7 @@ pub struct TenantEntry {
     #[serde(flatten)]
     pub tenant: TenantInfo,
     /// Its latest snapshot, if any.
-    pub latest_snapshot: Option<i64>,
+    pub latest_snapshot: Option<SnapshotId>,
     /// When that snapshot was taken.
     pub latest_taken_at: Option<Timestamp>,
 }

@@ -11,6 +11,7 @@ use rewind_model::{Actor, ContentHash, Kind, display_name};
 use rewind_policy::{
     Analysis, Lockout, LockoutOptions, PolicySet, Protection, analyse, exposure_changes,
 };
+use rewind_store::SnapshotId;
 use rewind_store::{NewAlert, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde_json::Value;
 
@@ -51,7 +52,7 @@ pub async fn evaluate(
     to: &SnapshotInfo,
     options: &EvaluateOptions,
 ) -> Result<Vec<Alert>, StoreError> {
-    let after = from.map_or(0, |f| f.id);
+    let after = from.map_or(SnapshotId::BEFORE_ALL, |f| f.id);
     let actors_by_object = store.actors_between(tenant, after, to.id).await?;
     // Identities, not names: an app named like a known one is still new.
     let mut all_actors: BTreeSet<String> =
@@ -102,8 +103,8 @@ pub async fn evaluate(
 async fn audit_actors(
     store: &Store,
     tenant: &TenantInfo,
-    after: i64,
-    upto: i64,
+    after: SnapshotId,
+    upto: SnapshotId,
 ) -> Result<BTreeSet<String>, StoreError> {
     let mut actors = BTreeSet::new();
     // Back along the chain from `upto`: usually one snapshot, the whole history only the
@@ -129,8 +130,8 @@ fn fingerprint(f: &Finding) -> String {
 async fn load_changes(
     store: &Store,
     tenant: &TenantInfo,
-    from: i64,
-    to: i64,
+    from: SnapshotId,
+    to: SnapshotId,
     actors: &std::collections::BTreeMap<ObjectKey, Vec<Actor>>,
 ) -> Result<Vec<Loaded>, StoreError> {
     let mut keys = store.changed_between(tenant, from, to).await?;
@@ -175,8 +176,8 @@ fn touches(changed: &[Loaded], kinds: &[Kind]) -> bool {
 async fn add_context(
     store: &Store,
     tenant: &TenantInfo,
-    from: i64,
-    to: i64,
+    from: SnapshotId,
+    to: SnapshotId,
     changed: &[Loaded],
     options: &EvaluateOptions,
     ctx: &mut Context,
@@ -257,8 +258,8 @@ fn verdict(l: Lockout) -> Verdict {
 async fn lockout_context(
     store: &Store,
     tenant: &TenantInfo,
-    from: i64,
-    to: i64,
+    from: SnapshotId,
+    to: SnapshotId,
     options: &EvaluateOptions,
     ctx: &mut Context,
 ) -> Result<(), StoreError> {
@@ -331,8 +332,8 @@ fn weakened(before: &Analysis, after: &Analysis, policies: &PolicySet) -> Vec<We
 async fn grown_exclusions(
     store: &Store,
     tenant: &TenantInfo,
-    from: i64,
-    to: i64,
+    from: SnapshotId,
+    to: SnapshotId,
 ) -> Result<Vec<GrownExclusion>, StoreError> {
     // The lockout analysis checked both snapshots' chains (it runs on every kind this does).
     let before = exposure_checked(store, tenant, from).await?;
@@ -367,7 +368,7 @@ async fn grown_exclusions(
 async fn app_context(
     store: &Store,
     tenant: &TenantInfo,
-    to: i64,
+    to: SnapshotId,
     changed: &[Loaded],
     ctx: &mut Context,
 ) -> Result<(), StoreError> {
@@ -423,7 +424,7 @@ async fn app_context(
 async fn all_values(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     kind: Kind,
 ) -> Result<Vec<(String, Value)>, StoreError> {
     let manifest = store.kind_at(tenant, kind, snapshot).await?;
@@ -435,7 +436,7 @@ async fn all_values(
 async fn values_of(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     kind: Kind,
     ids: &[String],
 ) -> Result<Vec<(String, Value)>, StoreError> {
@@ -450,7 +451,7 @@ async fn values_of(
 async fn names_of(
     store: &Store,
     tenant: &TenantInfo,
-    snapshot: i64,
+    snapshot: SnapshotId,
     ids: &[String],
     kinds: &[Kind],
 ) -> Result<HashMap<String, String>, StoreError> {

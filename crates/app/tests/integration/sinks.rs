@@ -58,7 +58,7 @@ fn alert() -> Alert {
         object: None,
         actors: vec!["Rogue".into()],
         actor_identities: vec![rewind_model::Actor::named("Rogue")],
-        snapshot: 3,
+        snapshot: rewind_store::SnapshotId(3),
         taken_at: jiff::Timestamp::UNIX_EPOCH,
         detected_at: jiff::Timestamp::UNIX_EPOCH,
     }

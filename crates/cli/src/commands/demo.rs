@@ -12,7 +12,7 @@ use rewind_app::restore::{Restore, RestoreClients, Scope, plan_names};
 use rewind_emulator::{Access, Coll, EmulatorInfo, RunningEmulator, Scenario};
 use rewind_msgraph::{ClientOptions, Credential, Endpoints, GraphClient, Secret};
 use rewind_policy::{LockoutOptions, explain};
-use rewind_store::{NewTenant, SnapshotInfo, Store, TenantInfo};
+use rewind_store::{NewTenant, SnapshotId, SnapshotInfo, Store, TenantInfo};
 
 use super::compare::{Point, compare};
 use crate::cli::DemoArgs;
@@ -44,9 +44,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 /// The snapshots the story took, for the hints that follow it.
 struct Story {
     tenant: String,
-    before: i64,
-    incident: i64,
-    restored: i64,
+    before: SnapshotId,
+    incident: SnapshotId,
+    restored: SnapshotId,
 }
 
 /// How to explore what the demo left: commands that read only the store, so they work after the
@@ -217,7 +217,7 @@ async fn restore_to(
     tenant: &TenantInfo,
     restore: &Restore<'_>,
     first: &SnapshotInfo,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<SnapshotId> {
     let id = first.id;
     outln!("\n7. The plan back to snapshot {id} (`rewind restore --to {id} --all --dry-run`):\n")?;
     let live = restore.capture(&|_| {}).await?.snapshot;

@@ -61,7 +61,11 @@ fn with_ledger(s: &Setup) -> Vec<u8> {
         store.set_watch_evaluated(&t, latest.id).await.unwrap();
         // A late audit record, found by a capture after the change it explains.
         let manifest = store.manifest(&t, &latest).await.unwrap();
-        let changed = store.changed_between(&t, latest.id - 1, latest.id).await.unwrap()[0].clone();
+        let changed = store
+            .changed_between(&t, rewind_store::SnapshotId(latest.id.0 - 1), latest.id)
+            .await
+            .unwrap()[0]
+            .clone();
         let late = rewind_store::NewSnapshot {
             taken_at: jiff::Timestamp::now(),
             changes: vec![],

@@ -16,6 +16,7 @@ use super::{
 use crate::chain::{AmendmentFields, RowFields, SnapshotFields, chain_hash_v2, snapshot_digest};
 use crate::error::StoreError;
 use crate::manifest::{Manifest, apply, manifest_hash};
+use crate::snapshot_id::SnapshotId;
 use crate::store::Store;
 use crate::tenant::TenantInfo;
 
@@ -122,7 +123,7 @@ impl Store {
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         tenant: i64,
-        snapshot: i64,
+        snapshot: SnapshotId,
         rows: &[RowFields],
     ) -> Result<(), StoreError> {
         for chunk in rows.chunks(ROWS_PER_INSERT) {
@@ -250,7 +251,7 @@ async fn lock_unchanged_since(
         .bind(tenant.id)
         .execute(&mut **tx)
         .await?;
-    let latest: Option<i64> = sqlx::query("SELECT MAX(id) FROM snapshots WHERE tenant = $1")
+    let latest: Option<SnapshotId> = sqlx::query("SELECT MAX(id) FROM snapshots WHERE tenant = $1")
         .bind(tenant.id)
         .fetch_one(&mut **tx)
         .await?
@@ -299,7 +300,7 @@ async fn insert_snapshot_row(
 async fn move_cursors(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     tenant: i64,
-    snapshot: i64,
+    snapshot: SnapshotId,
     new: &NewSnapshot,
 ) -> Result<(), StoreError> {
     for kind in &new.drop_cursors {

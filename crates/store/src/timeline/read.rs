@@ -16,6 +16,7 @@ use super::{
 use crate::columns::opt_hash;
 use crate::error::StoreError;
 use crate::manifest::{Change, Manifest, ObjectKey, apply, manifest_hash};
+use crate::snapshot_id::SnapshotId;
 use crate::store::{Store, micros};
 use crate::tenant::TenantInfo;
 
@@ -84,7 +85,7 @@ impl Store {
     pub async fn snapshot(
         &self,
         tenant: &TenantInfo,
-        id: i64,
+        id: SnapshotId,
     ) -> Result<Option<SnapshotInfo>, StoreError> {
         sqlx::query(&format!(
             "SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE tenant = $1 AND id = $2"
@@ -160,8 +161,8 @@ impl Store {
     pub async fn changed_between(
         &self,
         tenant: &TenantInfo,
-        after: i64,
-        upto: i64,
+        after: SnapshotId,
+        upto: SnapshotId,
     ) -> Result<Vec<ObjectKey>, StoreError> {
         self.check_range(tenant, after, upto).await?;
         let rows = sqlx::query(
@@ -187,8 +188,8 @@ impl Store {
     pub async fn actors_between(
         &self,
         tenant: &TenantInfo,
-        after: i64,
-        upto: i64,
+        after: SnapshotId,
+        upto: SnapshotId,
     ) -> Result<BTreeMap<ObjectKey, Vec<Actor>>, StoreError> {
         self.check_range(tenant, after, upto).await?;
         let rows = sqlx::query(
@@ -277,7 +278,7 @@ impl Store {
         for r in &rows {
             let change: String = r.try_get(4)?;
             let hash = opt_hash(r.try_get(2)?)?;
-            let snapshot: i64 = r.try_get(0)?;
+            let snapshot: SnapshotId = r.try_get(0)?;
             let mut actors = self.open_actors(object, &r.try_get::<String, _>(5)?)?;
             let mut records = parse_records(r.try_get(6)?)?;
             for a in late.iter_mut().filter(|a| a.version == snapshot) {

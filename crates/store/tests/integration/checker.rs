@@ -109,7 +109,7 @@ async fn history(store: &Store) -> TenantInfo {
             vec![],
             vec![Amendment {
                 object: ObjectKey::new(Kind::Group, "g1"),
-                version: 0,
+                version: rewind_store::SnapshotId(0),
                 actors: vec![Actor::named("Late Script")],
                 records: vec!["record-late".into()],
             }],
@@ -117,7 +117,7 @@ async fn history(store: &Store) -> TenantInfo {
     ];
     for (i, (changes, cursors, mut amendments)) in steps.into_iter().enumerate() {
         for a in &mut amendments {
-            a.version = base.as_ref().map_or(0, |b| b.id - 1);
+            a.version = rewind_store::SnapshotId(base.as_ref().map_or(0, |b| b.id.0 - 1));
         }
         let new = NewSnapshot {
             taken_at: Timestamp::from_second(1_000 + i64::try_from(i).unwrap()).unwrap(),

@@ -125,8 +125,8 @@ async fn forgetting_folds_changes_into_kept_snapshots_and_collects_blobs(db: Db)
     let policy = KeepPolicy { daily: 7, ..KeepPolicy::default() };
     let dry = store.forget(&t, policy, true).await.unwrap();
     let forgotten: Vec<i64> =
-        dry.decisions.iter().filter(|d| !d.keep()).map(|d| d.snapshot).collect();
-    assert_eq!(forgotten, vec![s[4].id, s[2].id, s[1].id]);
+        dry.decisions.iter().filter(|d| !d.keep()).map(|d| d.snapshot.0).collect();
+    assert_eq!(forgotten, vec![s[4].id.0, s[2].id.0, s[1].id.0]);
     assert_eq!(store.snapshots(&t).await.unwrap().len(), 6, "a dry run changes nothing");
 
     let report = store.forget(&t, policy, false).await.unwrap();

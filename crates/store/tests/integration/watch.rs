@@ -16,7 +16,7 @@ fn alert(fingerprint: &str) -> NewAlert {
         fingerprint: fingerprint.into(),
         rule: "credential-added".into(),
         severity: rewind_model::Severity::High,
-        snapshot: 1,
+        snapshot: rewind_store::SnapshotId(1),
         body: format!("{{\"fingerprint\":\"{fingerprint}\"}}"),
     }
 }
@@ -75,9 +75,9 @@ async fn alerts_are_stored_once_and_actors_remembered(db: Db) {
     assert!(store.known_actors(&other, &asked).await.unwrap().is_empty());
 
     assert_eq!(store.watch_evaluated(&t).await.unwrap(), None);
-    store.set_watch_evaluated(&t, 7).await.unwrap();
-    store.set_watch_evaluated(&t, 9).await.unwrap();
-    assert_eq!(store.watch_evaluated(&t).await.unwrap(), Some(9));
+    store.set_watch_evaluated(&t, rewind_store::SnapshotId(7)).await.unwrap();
+    store.set_watch_evaluated(&t, rewind_store::SnapshotId(9)).await.unwrap();
+    assert_eq!(store.watch_evaluated(&t).await.unwrap(), Some(rewind_store::SnapshotId(9)));
     store.remove_tenant(&t).await.unwrap();
     assert_eq!(store.alerts(None, None).await.unwrap().len(), 1);
 }
