@@ -14,6 +14,7 @@ use rewind_app::locate::TimeSpec;
 use rewind_emulator::{Preset, Scenario};
 use rewind_engine::risk::Severity;
 use rewind_model::Kind;
+use rewind_policy::{ClientApp, Platform, RiskLevel, TransferMethod};
 
 /// Point-in-time recovery for Microsoft Entra ID configuration.
 #[derive(Debug, Parser)]
@@ -472,26 +473,26 @@ pub struct WhatifArgs {
     pub country: Option<String>,
     /// The device platform: android, iOS, windows, windowsPhone, macOS or linux.
     #[arg(long, value_name = "P")]
-    pub platform: Option<String>,
+    pub platform: Option<Platform>,
     /// The client app type: browser, mobileAppsAndDesktopClients, exchangeActiveSync,
     /// easSupported or other.
     #[arg(long, value_name = "C")]
-    pub client_app: Option<String>,
+    pub client_app: Option<ClientApp>,
     /// Whether the device is compliant.
     #[arg(long, value_name = "B")]
     pub device_compliant: Option<bool>,
     /// The device's join type: AzureAD, ServerAD (hybrid joined) or Workplace.
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", value_parser = trust_type)]
     pub device_trust_type: Option<String>,
     /// Sign-in risk: none, low, medium, high.
     #[arg(long, value_name = "R")]
-    pub sign_in_risk: Option<String>,
+    pub sign_in_risk: Option<RiskLevel>,
     /// User risk: none, low, medium, high.
     #[arg(long, value_name = "R")]
-    pub user_risk: Option<String>,
+    pub user_risk: Option<RiskLevel>,
     /// The authentication flow: none, deviceCodeFlow or authenticationTransfer.
     #[arg(long, value_name = "F")]
-    pub auth_flow: Option<String>,
+    pub auth_flow: Option<TransferMethod>,
     /// The point (RFC 3339, a snapshot id, a time ago, or `live`) [default: latest].
     #[arg(long, value_name = "T", value_parser = when)]
     pub at: Option<When>,
@@ -702,6 +703,13 @@ pub struct DemoArgs {
 /// A country flag: an ISO 3166-1 alpha-2 code, upper-cased; a name is refused with its code.
 fn country(given: &str) -> Result<String, String> {
     rewind_app::country::country_code(given)
+}
+
+/// A device trust type as Graph spells it (any case in).
+fn trust_type(given: &str) -> Result<String, String> {
+    let known = ["AzureAD", "ServerAD", "Workplace"];
+    let found = known.iter().find(|k| k.eq_ignore_ascii_case(given.trim()));
+    found.map(|t| (*t).to_string()).ok_or_else(|| "use AzureAD, ServerAD or Workplace".into())
 }
 
 /// How logs on stderr are written.

@@ -39,6 +39,15 @@ macro_rules! vocabulary {
             }
         }
 
+        /// Parses Graph's spelling (any case); the error lists the members.
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<$name, String> {
+                $name::parse(s).ok_or_else(|| format!("use {}", $name::expected()))
+            }
+        }
+
         impl Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.name())

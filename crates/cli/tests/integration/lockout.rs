@@ -149,7 +149,7 @@ fn bad_check_and_whatif_input_exits_with_the_usage_code() {
                 "--platform",
                 "beos",
             ],
-            "--platform 'beos': use android",
+            "invalid value 'beos' for '--platform <P>': use android",
         ),
         (
             vec!["whatif", "--user", "adele.vance@contoso.onmicrosoft.com", "--app", "No Such App"],
