@@ -25,58 +25,52 @@ pub fn plan(
     guard: &Guard,
     names: &Names,
 ) -> String {
-    let mut s = String::new();
-    match target {
-        Some(t) => {
-            let _ = writeln!(
-                s,
-                "Restore to snapshot {} ({}), planned against the tenant as of snapshot {} ({}):",
-                t.id, t.taken_at, live.id, live.taken_at
-            );
-        }
-        None => {
-            let _ = writeln!(
-                s,
-                "Plan, checked against the tenant as of snapshot {} ({}):",
-                live.id, live.taken_at
-            );
-        }
-    }
-    s.push('\n');
+    let mut s = heading(target, live);
     for step in plan.steps.iter().take(SHOWN) {
         step_text(&mut s, step, names);
     }
     if plan.steps.len() > SHOWN {
-        let _ = writeln!(
-            s,
-            "  … and {} more (--json or --plan-out FILE lists them all)",
-            count(plan.steps.len() - SHOWN, "step", "steps")
-        );
+        let more = count(plan.steps.len() - SHOWN, "step", "steps");
+        let _ = writeln!(s, "  … and {more} more (--json or --plan-out FILE lists them all)");
     }
     if plan.steps.is_empty() {
         s.push_str("  (no changes: the scope is as it was)\n");
     }
     let _ = writeln!(s, "\n{}", summary(plan));
-    if !plan.notices.is_empty() {
-        let _ = writeln!(s, "\nTo do by hand ({}):", plan.notices.len());
-        for n in &plan.notices {
-            let what = match n.notice {
-                NoticeKind::RestoreOnPremises => "restore on-premises",
-                NoticeKind::RotateByHand => "rotate by hand",
-                NoticeKind::NewPassword => "new password",
-                NoticeKind::NotRestorable => "not restorable",
-                NoticeKind::RedeemInvitation => "to redeem",
-            };
-            let _ = writeln!(
-                s,
-                "  {what:<19} {}: {}",
-                object(n.kind.name(), &n.id, n.display_name.as_deref()),
-                n.detail
-            );
-        }
-    }
+    notices(&mut s, plan);
     let _ = writeln!(s, "\n{}", guard_line(guard));
     s
+}
+
+/// What the plan restores to and what it was planned against.
+fn heading(target: Option<&SnapshotInfo>, live: &SnapshotInfo) -> String {
+    let (id, at) = (live.id, live.taken_at);
+    match target {
+        Some(t) => format!(
+            "Restore to snapshot {} ({}), planned against the tenant as of snapshot {id} ({at}):\n\n",
+            t.id, t.taken_at
+        ),
+        None => format!("Plan, checked against the tenant as of snapshot {id} ({at}):\n\n"),
+    }
+}
+
+/// What must be done by hand.
+fn notices(s: &mut String, plan: &Plan) {
+    if plan.notices.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\nTo do by hand ({}):", plan.notices.len());
+    for n in &plan.notices {
+        let what = match n.notice {
+            NoticeKind::RestoreOnPremises => "restore on-premises",
+            NoticeKind::RotateByHand => "rotate by hand",
+            NoticeKind::NewPassword => "new password",
+            NoticeKind::NotRestorable => "not restorable",
+            NoticeKind::RedeemInvitation => "to redeem",
+        };
+        let whom = object(n.kind.name(), &n.id, n.display_name.as_deref());
+        let _ = writeln!(s, "  {what:<19} {whom}: {}", n.detail);
+    }
 }
 
 fn object(kind: &str, id: &str, name: Option<&str>) -> String {
@@ -88,8 +82,25 @@ fn object(kind: &str, id: &str, name: Option<&str>) -> String {
     }
 }
 
+/// One step: its sign, verb and object, what it does, why, and the property changes.
 fn step_text(s: &mut String, step: &Step, names: &Names) {
-    let verb = match step.action {
+    let name = step.display_name.as_deref().or_else(|| names.get(&step.id).map(String::as_str));
+    let what = object(step.kind.name(), &step.id, name);
+    let (sign, verb, n) = (step.action.sign(), verb(step), step.n);
+    let _ = writeln!(s, "  {sign} {verb:<8} {what}{}{}  #{n}", detail(step, names), after(step));
+    if !matches!(step.action, Action::AddLink | Action::RemoveLink) {
+        let _ = writeln!(s, "      {}", step.reason);
+    }
+    for c in &step.changes {
+        property_change(s, c, names);
+    }
+    for r in step.remaps.iter().filter(|r| r.path != "link") {
+        let _ = writeln!(s, "      ↪ {}: {} → the new id of {} {}", r.path, r.from, r.kind, r.from);
+    }
+}
+
+fn verb(step: &Step) -> &'static str {
+    match step.action {
         Action::Restore => "restore",
         Action::Create => "create",
         Action::Update => "update",
@@ -100,67 +111,51 @@ fn step_text(s: &mut String, step: &Step, names: &Names) {
             .map_or("link", |l| if l.relation == "owners" { "owner" } else { "member" }),
         Action::RemoveCredential => "secret",
         Action::SwitchState => "switch",
-    };
-    let name = step.display_name.as_deref().or_else(|| names.get(&step.id).map(String::as_str));
-    let what = object(step.kind.name(), &step.id, name);
-    let _ = write!(s, "  {} {verb:<8} {what}", step.action.sign());
+    }
+}
+
+/// What the step does beyond its verb: the new id, the link's target, the key, the state.
+fn detail(step: &Step, names: &Names) -> String {
     match step.action {
-        Action::Create => s.push_str(" → new id"),
-        Action::AddLink | Action::RemoveLink => {
-            if let Some(l) = &step.link {
-                let arrow = if step.action == Action::AddLink { "←" } else { "✕" };
-                match names.get(&l.target) {
-                    Some(n) => {
-                        let _ = write!(s, " {arrow} {n} ({})", l.target);
-                    }
-                    None => {
-                        let _ = write!(s, " {arrow} {}", l.target);
-                    }
-                }
+        Action::Create => " → new id".into(),
+        Action::AddLink | Action::RemoveLink => step.link.as_ref().map_or_else(String::new, |l| {
+            let arrow = if step.action == Action::AddLink { "←" } else { "✕" };
+            match names.get(&l.target) {
+                Some(n) => format!(" {arrow} {n} ({})", l.target),
+                None => format!(" {arrow} {}", l.target),
             }
-        }
-        Action::RemoveCredential => {
-            let _ = write!(s, " keyId {}", step.key_id.as_deref().unwrap_or("?"));
-        }
+        }),
+        Action::RemoveCredential => format!(" keyId {}", step.key_id.as_deref().unwrap_or("?")),
         Action::SwitchState => {
-            if let Some(state) = step.body.as_ref().and_then(|b| b.get("state")) {
-                let _ = write!(s, ": state → {state}");
-            }
+            let state = step.body.as_ref().and_then(|b| b.get("state"));
+            state.map_or_else(String::new, |state| format!(": state → {state}"))
         }
-        _ => {}
+        _ => String::new(),
     }
-    if !step.depends_on.is_empty() && step.depends_on.len() <= 3 {
-        let deps: Vec<String> = step.depends_on.iter().map(|d| format!("#{d}")).collect();
-        let _ = write!(s, "  (after {})", deps.join(", "));
+}
+
+/// The steps it waits for, when there are a few.
+fn after(step: &Step) -> String {
+    if step.depends_on.is_empty() || step.depends_on.len() > 3 {
+        return String::new();
     }
-    let _ = writeln!(s, "  #{}", step.n);
-    if !matches!(step.action, Action::AddLink | Action::RemoveLink) {
-        let _ = writeln!(s, "      {}", step.reason);
+    let deps: Vec<String> = step.depends_on.iter().map(|d| format!("#{d}")).collect();
+    format!("  (after {})", deps.join(", "))
+}
+
+/// One property's change: old → new, or each list entry added or removed (named when known).
+fn property_change(s: &mut String, c: &rewind_engine::PropertyChange, names: &Names) {
+    if c.added.is_empty() && c.removed.is_empty() {
+        let (old, new) = (short(c.old.as_ref()), short(c.new.as_ref()));
+        let _ = writeln!(s, "      ~ {}: {old} → {new}", c.path);
+        return;
     }
-    for c in &step.changes {
-        if c.added.is_empty() && c.removed.is_empty() {
-            let _ = writeln!(
-                s,
-                "      ~ {}: {} → {}",
-                c.path,
-                short(c.old.as_ref()),
-                short(c.new.as_ref())
-            );
-        } else {
-            for (sign, values) in [("+", &c.added), ("-", &c.removed)] {
-                for v in values {
-                    let named = v
-                        .as_str()
-                        .and_then(|id| names.get(id))
-                        .map(|n| format!("  # {n}"))
-                        .unwrap_or_default();
-                    let _ = writeln!(s, "      ~ {}: {sign} {}{named}", c.path, short(Some(v)));
-                }
-            }
+    for (sign, values) in [("+", &c.added), ("-", &c.removed)] {
+        for v in values {
+            let name = v.as_str().and_then(|id| names.get(id));
+            let named = name.map(|n| format!("  # {n}")).unwrap_or_default();
+            let _ = writeln!(s, "      ~ {}: {sign} {}{named}", c.path, short(Some(v)));
         }
-    }
-    for r in step.remaps.iter().filter(|r| r.path != "link") {
-        let _ = writeln!(s, "      ↪ {}: {} → the new id of {} {}", r.path, r.from, r.kind, r.from);
     }
 }
 
