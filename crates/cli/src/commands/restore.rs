@@ -10,12 +10,12 @@ use anyhow::Context as _;
 use rewind_app::locate::{TimeSpec, resolve_object, snapshot_for};
 use rewind_app::plan_file::PlanFile;
 use rewind_app::restore::{
-    Ending, Restore, RestoreClients, RestoreError, RestoreReport, Scope, StepEvent, Unreviewed,
-    check_plan_mac, plan_names,
+    Ending, Judged, Restore, RestoreClients, RestoreError, RestoreReport, Scope, StepEvent,
+    Unreviewed, check_plan_mac, plan_names,
 };
 use rewind_app::{Config, RawConfig};
 use rewind_engine::restore::Plan;
-use rewind_store::{RestoreId, SnapshotInfo, TenantInfo};
+use rewind_store::{ObjectKey, RestoreId, SnapshotInfo, TenantInfo};
 
 use super::capture::{Progress, classify};
 use super::restore_text;
@@ -102,25 +102,10 @@ async fn scope(
         let spec = spec.ok_or_else(|| usage("say which point to go back to: --to T"))?;
         snapshot_for(&session.store, tenant, spec, jiff::Timestamp::now()).await.map_err(usage)
     };
-    let chosen =
-        [!args.objects.is_empty(), !args.kinds.is_empty(), args.changed_by.is_some(), args.all]
-            .iter()
-            .filter(|b| **b)
-            .count();
-    if chosen == 0 {
-        return Err(usage(
-            "say what to restore: --object OBJECT, --kind KIND, --object OBJECT --property PATH, --changed-by ACTOR --since T, or --all",
-        ));
-    }
-    if chosen > 1 {
-        return Err(usage("choose one scope: --object, --kind, --changed-by or --all"));
-    }
+    one_scope(args)?;
     if let Some(actor) = &args.changed_by {
         let since = at(args.since).await?;
-        let target = match args.to {
-            Some(t) => at(Some(t)).await?,
-            None => since.clone(),
-        };
+        let target = if args.to.is_some() { at(args.to).await? } else { since.clone() };
         return Ok((Scope::Actor { actor: actor.clone(), since }, target));
     }
     let target = at(args.to).await?;
@@ -130,18 +115,41 @@ async fn scope(
     if !args.kinds.is_empty() {
         return Ok((Scope::Kinds(args.kinds.clone()), target));
     }
-    let mut objects = Vec::new();
-    for spec in &args.objects {
+    let objects = objects(session, tenant, &args.objects).await?;
+    let Some(path) = &args.property else {
+        return Ok((Scope::Objects(objects), target));
+    };
+    let [object] = objects.as_slice() else {
+        return Err(usage("--property restores one property of exactly one --object"));
+    };
+    Ok((Scope::Property { object: object.clone(), path: path.clone() }, target))
+}
+
+/// Exactly one of the scope flags is given.
+fn one_scope(args: &RestoreArgs) -> anyhow::Result<()> {
+    let given =
+        [!args.objects.is_empty(), !args.kinds.is_empty(), args.changed_by.is_some(), args.all];
+    match given.iter().filter(|b| **b).count() {
+        0 => Err(usage(
+            "say what to restore: --object OBJECT, --kind KIND, --object OBJECT --property PATH, --changed-by ACTOR --since T, or --all",
+        )),
+        1 => Ok(()),
+        _ => Err(usage("choose one scope: --object, --kind, --changed-by or --all")),
+    }
+}
+
+/// The objects `--object` names, each found in the store.
+async fn objects(
+    session: &Session,
+    tenant: &TenantInfo,
+    specs: &[String],
+) -> anyhow::Result<Vec<ObjectKey>> {
+    let mut objects = Vec::with_capacity(specs.len());
+    for spec in specs {
         let (key, _) = resolve_object(&session.store, tenant, spec).await.map_err(usage)?;
         objects.push(key);
     }
-    if let Some(path) = &args.property {
-        let [object] = objects.as_slice() else {
-            return Err(usage("--property restores one property of exactly one --object"));
-        };
-        return Ok((Scope::Property { object: object.clone(), path: path.clone() }, target));
-    }
-    Ok((Scope::Objects(objects), target))
+    Ok(objects)
 }
 
 /// How the user asked to see and control the restore.
@@ -204,49 +212,16 @@ async fn proceed(
     plan: Plan,
     planned: Planned<'_>,
 ) -> anyhow::Result<()> {
-    let Planned { live, target, plan_out, granted } = planned;
+    let Planned { live, target, granted, .. } = planned;
     let judged = restore.judge(plan, live, target, granted).await.map_err(classify_restore)?;
-    for w in &judged.warnings {
-        eprintln!("warning: {w}");
-    }
+    show_plan(session, tenant, view, &judged, &planned).await?;
     let (plan, guard, missing) = (&judged.plan, &judged.guard, &judged.missing);
-    if let Some(path) = plan_out {
-        let text = serde_json::to_string_pretty(plan)?;
-        std::fs::write(path, text + "\n")
-            .with_context(|| format!("writing the plan to {}", path.display()))?;
-    }
-    if !view.json {
-        let names = plan_names(&session.store, tenant, live, plan).await?;
-        out!("{}", restore_text::plan(plan, target, live, guard, &names))?;
-    }
     let refused = guard.refuses() && !view.control.allow_lockout;
     if view.control.dry_run || refused {
-        let timings = restore.timings();
-        if view.json {
-            let report = RestoreReport::planned(plan, Some(guard), target, live)
-                .with_timings(&timings)
-                .with_missing(missing);
-            outln!("{}", serde_json::to_string(&report)?)?;
-        } else if !missing.is_empty() {
-            outln!(
-                "\nBefore it can be applied, the write app needs:{}",
-                restore_text::missing(missing)
-            )?;
-        }
-        if refused {
-            return Err(Expected::Refused(restore_text::refusal(guard)).into());
-        }
-        return Ok(());
+        return stop_at_plan(restore, view, &judged, &planned, refused);
     }
     if plan.steps.is_empty() {
-        if view.json {
-            // Nothing differs from the desired state: the tenant is as wanted.
-            let report = RestoreReport::planned(plan, Some(guard), target, live).nothing_to_do();
-            outln!("{}", serde_json::to_string(&report)?)?;
-        } else {
-            outln!("Nothing to do: the scope is already as it was.")?;
-        }
-        return Ok(());
+        return nothing_to_do(view, &judged, &planned);
     }
     if !missing.is_empty() {
         return Err(refuse_missing(restore, missing));
@@ -256,13 +231,74 @@ async fn proceed(
     }
     let begun = restore.begin(plan, &holder()).await.map_err(classify_restore)?;
     for old in &begun.abandoned {
-        eprintln!(
-            "note: restore {} of {} did not finish; this new plan replaces it",
-            old.id, old.created_at
-        );
+        let (id, at) = (old.id, old.created_at);
+        eprintln!("note: restore {id} of {at} did not finish; this new plan replaces it");
     }
     let applying = Applying { plan, id: begun.restore, guard: Some(guard), target, live };
     finish(restore, view, applying).await
+}
+
+/// The guard's warnings, the plan file (`--plan-out`) and, for people, the plan.
+async fn show_plan(
+    session: &Session,
+    tenant: &TenantInfo,
+    view: View<'_>,
+    judged: &Judged,
+    planned: &Planned<'_>,
+) -> anyhow::Result<()> {
+    for w in &judged.warnings {
+        eprintln!("warning: {w}");
+    }
+    let (plan, live) = (&judged.plan, planned.live);
+    if let Some(path) = planned.plan_out {
+        let text = serde_json::to_string_pretty(plan)?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("writing the plan to {}", path.display()))?;
+    }
+    if !view.json {
+        let names = plan_names(&session.store, tenant, live, plan).await?;
+        out!("{}", restore_text::plan(plan, planned.target, live, &judged.guard, &names))?;
+    }
+    Ok(())
+}
+
+/// Ends a dry run, or a plan the guard refuses: the report (with what the write app lacks),
+/// and the refusal.
+fn stop_at_plan(
+    restore: &Restore<'_>,
+    view: View<'_>,
+    judged: &Judged,
+    planned: &Planned<'_>,
+    refused: bool,
+) -> anyhow::Result<()> {
+    let (plan, guard, missing) = (&judged.plan, &judged.guard, &judged.missing);
+    if view.json {
+        let timings = restore.timings();
+        let report = RestoreReport::planned(plan, Some(guard), planned.target, planned.live)
+            .with_timings(&timings)
+            .with_missing(missing);
+        outln!("{}", serde_json::to_string(&report)?)?;
+    } else if !missing.is_empty() {
+        let needs = restore_text::missing(missing);
+        outln!("\nBefore it can be applied, the write app needs:{needs}")?;
+    }
+    if refused {
+        return Err(Expected::Refused(restore_text::refusal(guard)).into());
+    }
+    Ok(())
+}
+
+/// Nothing differs from the desired state: the tenant is as wanted.
+fn nothing_to_do(view: View<'_>, judged: &Judged, planned: &Planned<'_>) -> anyhow::Result<()> {
+    if view.json {
+        let (plan, guard) = (&judged.plan, Some(&judged.guard));
+        let report =
+            RestoreReport::planned(plan, guard, planned.target, planned.live).nothing_to_do();
+        outln!("{}", serde_json::to_string(&report)?)?;
+    } else {
+        outln!("Nothing to do: the scope is already as it was.")?;
+    }
+    Ok(())
 }
 
 /// A journaled restore about to be applied.
@@ -277,21 +313,8 @@ struct Applying<'a> {
 /// Applies (or resumes) a restore, verifies it, and reports how it ended.
 async fn finish(restore: &Restore<'_>, view: View<'_>, a: Applying<'_>) -> anyhow::Result<()> {
     let show = !view.json && std::io::stderr().is_terminal();
-    let steps = |e: StepEvent<'_>| {
-        let StepEvent::Finished { done, total, outcome } = e;
-        if show && (done % 100 == 0 || done == total) {
-            eprint!(
-                "\r  applied {done}/{total} steps (last: {} {})   ",
-                outcome.kind,
-                crate::text::inert(&outcome.id)
-            );
-            if done == total {
-                eprintln!();
-            }
-        }
-    };
     let bar = Progress::new(show);
-    let applied = restore.apply(a.plan, a.id, &steps, &|e| bar.event(&e)).await;
+    let applied = restore.apply(a.plan, a.id, &step_progress(show), &|e| bar.event(&e)).await;
     bar.finish();
     let applied = applied.map_err(classify_restore)?;
     for w in &applied.warnings {
@@ -304,12 +327,29 @@ async fn finish(restore: &Restore<'_>, view: View<'_>, a: Applying<'_>) -> anyho
             .applied(&applied);
         outln!("{}", serde_json::to_string(&report)?)?;
     } else {
-        out!(
-            "{}",
-            restore_text::outcome(&applied.execution, &applied.verification, &applied.after)
-        )?;
+        let (execution, verification) = (&applied.execution, &applied.verification);
+        out!("{}", restore_text::outcome(execution, verification, &applied.after))?;
     }
-    match applied.ending() {
+    ended(applied.ending())
+}
+
+/// On a terminal, a line that counts the steps applied, every hundred and at the end.
+fn step_progress(show: bool) -> impl Fn(StepEvent<'_>) + Sync {
+    move |e: StepEvent<'_>| {
+        let StepEvent::Finished { done, total, outcome } = e;
+        if show && (done % 100 == 0 || done == total) {
+            let (kind, id) = (outcome.kind, crate::text::inert(&outcome.id));
+            eprint!("\r  applied {done}/{total} steps (last: {kind} {id})   ");
+            if done == total {
+                eprintln!();
+            }
+        }
+    }
+}
+
+/// How a restore's ending maps to the command's result (and so its exit code).
+fn ended(ending: Ending) -> anyhow::Result<()> {
+    match ending {
         Ending::Converged => Ok(()),
         Ending::StepsFailed(failed) => Err(Expected::Partial(format!(
             "{} did not succeed; fix what {} report and run `rewind restore --resume`",
