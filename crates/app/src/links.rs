@@ -5,12 +5,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use rewind_model::{ContentHash, Reference, Target, display_name, references, refers};
-use rewind_store::SnapshotId;
-use rewind_store::{ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
+use rewind_store::{ObjectKey, SnapshotId, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::compare::PointStamp;
+use crate::compare::{Point, PointStamp};
 use crate::names::{Named, load, resolve, resolve_against};
 
 /// One reference of one object.
@@ -119,6 +118,27 @@ pub struct RefsReport {
     pub references: Vec<ResolvedEdge>,
     /// What references it.
     pub referenced_by: Vec<ResolvedEdge>,
+}
+
+impl RefsReport {
+    /// The refs use case (`rewind refs`): what `object` references and what references it at
+    /// `at`; `None` when it does not exist there.
+    pub async fn at(
+        at: &Point,
+        object: ObjectKey,
+        display_name: Option<String>,
+    ) -> Result<Option<RefsReport>, StoreError> {
+        let (store, tenant, snapshot) = (&at.store, &at.tenant, &at.snapshot);
+        let found = store.versions_at(tenant, std::slice::from_ref(&object), snapshot.id).await?;
+        let Some(Some(hash)) = found.get(&object).copied() else { return Ok(None) };
+        let value = load(store, &[hash]).await?.remove(&hash).unwrap_or_default();
+        let edges = edges_of(&object, &value);
+        let references = resolve_edges(store, tenant, snapshot.id, edges).await?;
+        let all = edges_at(store, tenant, snapshot).await?;
+        let referenced_by = all.into_iter().filter(|e| points_at(e, &object)).collect();
+        let (kind, id, at) = (object.kind, object.key, at.stamp());
+        Ok(Some(RefsReport { kind, id, display_name, at, references, referenced_by }))
+    }
 }
 
 /// `rewind check --refs --json`: the references that point at nothing, at one point.
