@@ -8,8 +8,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use rewind_model::{Actor, ContentHash, display_name, references};
-use rewind_store::SnapshotId;
-use rewind_store::{Change, Manifest, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
+use rewind_store::{
+    Change, Manifest, ObjectKey, SnapshotId, SnapshotInfo, Store, StoreError, TenantInfo,
+};
 use serde::Serialize;
 use serde_json::Value;
 

@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use rewind_model::layout::{BadKey, kind_dir, object_file};
 use rewind_model::{ContentHash, Kind, key};
-use rewind_store::SnapshotId;
-use rewind_store::{Manifest, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
+use rewind_store::{Manifest, ObjectKey, SnapshotId, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
 

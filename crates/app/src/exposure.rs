@@ -8,8 +8,7 @@ use std::collections::BTreeSet;
 
 use rewind_model::Kind;
 use rewind_policy::{Directory, PolicyScope, PolicySet, ScopeChange, exposure};
-use rewind_store::SnapshotId;
-use rewind_store::{ObjectKey, Store, StoreError, TenantInfo};
+use rewind_store::{ObjectKey, SnapshotId, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
 

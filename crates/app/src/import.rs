@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use rewind_model::layout::{Place, place};
 use rewind_model::{ContentHash, Kind, parse_json};
-use rewind_store::SnapshotId;
 use rewind_store::{
-    Change, NewSnapshot, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo, VersionChange,
+    Change, NewSnapshot, ObjectKey, SnapshotId, SnapshotInfo, Store, StoreError, TenantInfo,
+    VersionChange,
 };
 use serde::Serialize;
 use serde_json::Value;

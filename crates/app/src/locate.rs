@@ -7,8 +7,7 @@ use std::str::FromStr;
 
 use jiff::{SignedDuration, Timestamp};
 use rewind_model::{Actor, Kind};
-use rewind_store::SnapshotId;
-use rewind_store::{ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
+use rewind_store::{ObjectKey, SnapshotId, SnapshotInfo, Store, StoreError, TenantInfo};
 
 /// A point in time as given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

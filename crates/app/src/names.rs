@@ -5,8 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use rewind_model::{ContentHash, Kind, Target, display_name};
-use rewind_store::SnapshotId;
-use rewind_store::{Manifest, ObjectKey, Store, StoreError, TenantInfo};
+use rewind_store::{Manifest, ObjectKey, SnapshotId, Store, StoreError, TenantInfo};
 use serde::Serialize;
 use serde_json::Value;
 

@@ -18,8 +18,7 @@ use jiff::Timestamp;
 use rewind_engine::risk::{Finding, Rule, Severity};
 use rewind_model::Kind;
 use rewind_msgraph::GraphClient;
-use rewind_store::SnapshotId;
-use rewind_store::{AlertRecord, SnapshotInfo, Store, StoreError, TenantInfo};
+use rewind_store::{AlertRecord, SnapshotId, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 

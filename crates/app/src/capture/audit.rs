@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use jiff::{SignedDuration, Timestamp};
 use rewind_model::{Actor, ActorKind};
-use rewind_store::SnapshotId;
-use rewind_store::{Amendment, AuditEntry, ObjectKey, RowAttribution, VersionChange};
+use rewind_store::{Amendment, AuditEntry, ObjectKey, RowAttribution, SnapshotId, VersionChange};
 use serde_json::Value;
 
 /// Reads one `directoryAudit` record; `None` when it lacks an id or a parsable time.

@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use rewind_model::Kind;
-use rewind_store::SnapshotId;
-use rewind_store::{KindCounts, TenantInfo};
+use rewind_store::{KindCounts, SnapshotId, TenantInfo};
 use serde::Serialize;
 
 use super::CaptureReport;

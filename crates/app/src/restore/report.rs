@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use rewind_engine::restore::Plan;
 use rewind_policy::{Lockout, Verdict};
-use rewind_store::SnapshotId;
-use rewind_store::{RestoreId, SnapshotInfo};
+use rewind_store::{RestoreId, SnapshotId, SnapshotInfo};
 use serde::Serialize;
 
 use super::execute::{Execution, StepOutcome};

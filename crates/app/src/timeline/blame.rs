@@ -3,8 +3,7 @@
 use jiff::Timestamp;
 use rewind_engine::Blamed;
 use rewind_model::{Actor, Kind};
-use rewind_store::SnapshotId;
-use rewind_store::{Change, ObjectKey, VersionRecord};
+use rewind_store::{Change, ObjectKey, SnapshotId, VersionRecord};
 use serde::Serialize;
 use serde_json::Value;
 

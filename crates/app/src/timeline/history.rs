@@ -2,8 +2,7 @@
 
 use jiff::Timestamp;
 use rewind_model::{Actor, ContentHash, Kind};
-use rewind_store::SnapshotId;
-use rewind_store::{Change, ObjectKey, VersionRecord};
+use rewind_store::{Change, ObjectKey, SnapshotId, VersionRecord};
 use serde::Serialize;
 
 use super::actor_labels;

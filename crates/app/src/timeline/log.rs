@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use rewind_model::Kind;
-use rewind_store::SnapshotId;
-use rewind_store::{KindCounts, SnapshotInfo, TenantInfo};
+use rewind_store::{KindCounts, SnapshotId, SnapshotInfo, TenantInfo};
 use serde::Serialize;
 
 use super::Changes;

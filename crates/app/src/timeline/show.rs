@@ -2,8 +2,7 @@
 
 use jiff::Timestamp;
 use rewind_model::{ContentHash, Kind};
-use rewind_store::SnapshotId;
-use rewind_store::{ObjectKey, SnapshotInfo};
+use rewind_store::{ObjectKey, SnapshotId, SnapshotInfo};
 use serde::Serialize;
 use serde_json::Value;
 

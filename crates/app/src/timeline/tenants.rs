@@ -1,8 +1,7 @@
 //! `rewind tenant list --json`: the tenants a store keeps and their latest snapshots.
 
 use jiff::Timestamp;
-use rewind_store::SnapshotId;
-use rewind_store::{SnapshotInfo, TenantInfo};
+use rewind_store::{SnapshotId, SnapshotInfo, TenantInfo};
 use serde::Serialize;
 
 /// Every tenant of the store.

@@ -11,8 +11,7 @@ use rewind_model::{Actor, ContentHash, Kind, display_name};
 use rewind_policy::{
     Analysis, Lockout, LockoutOptions, PolicySet, Protection, analyse, exposure_changes,
 };
-use rewind_store::SnapshotId;
-use rewind_store::{NewAlert, ObjectKey, SnapshotInfo, Store, StoreError, TenantInfo};
+use rewind_store::{NewAlert, ObjectKey, SnapshotId, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde_json::Value;
 
 use super::Alert;
