@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 
-use rewind_app::compare::{DiffReport, PropertyDiff, Side};
+use rewind_app::compare::{DiffReport, ObjectDiff, PropertyDiff, Side};
 use rewind_app::locate::resolve_object;
 use rewind_app::names::Named;
 use rewind_store::Change;
@@ -44,68 +44,78 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<()> {
 }
 
 fn unified(c: &Compared, report: &DiffReport, colour: bool) -> String {
-    use std::fmt::Write as _;
-    // Every line from the tenant is made inert before it is painted: the only escapes printed
-    // are these colours.
-    let paint = |code: &str, s: &str| {
-        let s = crate::text::inert(s);
-        if colour { format!("\x1b[{code}m{s}\x1b[0m") } else { s }
-    };
-    let mut out = format!("--- {}\n+++ {}\n", c.from.label(), c.to.label());
+    let mut u = Unified { out: format!("--- {}\n+++ {}\n", c.from.label(), c.to.label()), colour };
     for n in &report.not_read {
         let at = match n.side {
             Side::From => &c.from,
             Side::To => &c.to,
         };
-        let line = format!(
-            "! {} was not read at {} ({}): it holds the last state known before, so its differences may not show",
-            n.kind.name(),
-            at.label(),
-            n.reason.code()
-        );
-        let _ = writeln!(out, "{}", paint("33", &line));
+        let (kind, label, reason) = (n.kind.name(), at.label(), n.reason.code());
+        u.line("33", &format!(
+            "! {kind} was not read at {label} ({reason}): it holds the last state known before, so its differences may not show"
+        ));
     }
     for o in &report.objects {
-        let mark = match o.change {
-            Change::Created => "+",
-            Change::Updated => "~",
-            Change::Deleted => "-",
-        };
-        let by = if o.actors.is_empty() {
-            String::new()
+        u.out.push('\n');
+        u.line("1", &head(o));
+        for p in &o.properties {
+            u.property(p);
+        }
+    }
+    u.out
+}
+
+/// A unified diff being written, coloured on a terminal.
+struct Unified {
+    out: String,
+    colour: bool,
+}
+
+impl Unified {
+    /// One line in ANSI colour `code`. Every line from the tenant is made inert before it is
+    /// painted: the only escapes printed are these colours.
+    fn line(&mut self, code: &str, s: &str) {
+        use std::fmt::Write as _;
+        let s = crate::text::inert(s);
+        let _ = if self.colour {
+            writeln!(self.out, "\x1b[{code}m{s}\x1b[0m")
         } else {
-            format!("  (by {})", o.actors.join(", "))
+            writeln!(self.out, "{s}")
         };
-        let head = format!(
-            "{mark} {}/{} {}{by}",
-            o.kind.name(),
-            o.id,
-            o.display_name.as_deref().unwrap_or_default()
-        );
-        let _ = writeln!(out, "\n{}", paint("1", &head));
-        for PropertyDiff { change: p, names: named } in &o.properties {
-            let _ = writeln!(out, "  {}", paint("36", &p.path));
-            let lines = |sign: &str, values: &[&Value]| -> Vec<String> {
-                values
-                    .iter()
-                    .flat_map(|v| pretty(v).lines().map(str::to_string).collect::<Vec<_>>())
-                    .map(|line| format!("{sign}   {line}{}", annotation(&line, named)))
-                    .collect()
-            };
-            let (minus, plus) = if p.added.is_empty() && p.removed.is_empty() {
-                (p.old.iter().collect::<Vec<_>>(), p.new.iter().collect::<Vec<_>>())
+    }
+
+    /// A property's path, then its old values as `-` lines and its new ones as `+` lines (the
+    /// elements removed and added, for a set-like array), ids named.
+    fn property(&mut self, PropertyDiff { change: p, names }: &PropertyDiff) {
+        self.line("36", &format!("  {}", p.path));
+        let (minus, plus): (Vec<&Value>, Vec<&Value>) =
+            if p.added.is_empty() && p.removed.is_empty() {
+                (p.old.iter().collect(), p.new.iter().collect())
             } else {
                 (p.removed.iter().collect(), p.added.iter().collect())
             };
-            for line in lines("-", &minus) {
-                let _ = writeln!(out, "{}", paint("31", &line));
-            }
-            for line in lines("+", &plus) {
-                let _ = writeln!(out, "{}", paint("32", &line));
+        for (sign, code, values) in [("-", "31", minus), ("+", "32", plus)] {
+            for line in values
+                .iter()
+                .flat_map(|v| pretty(v).lines().map(str::to_string).collect::<Vec<_>>())
+            {
+                self.line(code, &format!("{sign}   {line}{}", annotation(&line, names)));
             }
         }
     }
-    out
+}
+
+/// An object's line: `+`, `~` or `-`, its kind, id and name, and who changed it.
+fn head(o: &ObjectDiff) -> String {
+    let mark = match o.change {
+        Change::Created => "+",
+        Change::Updated => "~",
+        Change::Deleted => "-",
+    };
+    let by =
+        if o.actors.is_empty() { String::new() } else { format!("  (by {})", o.actors.join(", ")) };
+    let name = o.display_name.as_deref().unwrap_or_default();
+    format!("{mark} {}/{} {name}{by}", o.kind.name(), o.id)
 }
 
 /// `  # group "Break-glass"` after a line that holds a referenced id.
