@@ -77,89 +77,95 @@ async fn protected(
     break_glass: &[String],
 ) -> Result<BTreeMap<String, String>, CaptureError> {
     let users = state_of(Kind::User, base, observed);
+    let mut ids = administrators(store, base, observed, &users).await?;
+    if break_glass.is_empty() {
+        ids.extend(named_break_glass(store, tenant, observed, &users).await?);
+    } else {
+        ids.extend(configured_break_glass(client, &users, break_glass).await);
+    }
+    let named = values(store, &users, ids.iter()).await?;
+    let upn = |(k, v): (String, Value)| {
+        let upn = v.get("userPrincipalName").and_then(Value::as_str).unwrap_or(&k).to_string();
+        (k, upn)
+    };
+    Ok(named.into_iter().map(upn).collect())
+}
+
+/// The users who hold an administrator role, active or PIM-eligible (an eligible one
+/// activates with MFA), directly or through role-assignable (nested) groups.
+async fn administrators(
+    store: &Store,
+    base: &Manifest,
+    observed: &BTreeMap<Kind, Observed>,
+    users: &BTreeMap<String, ContentHash>,
+) -> Result<BTreeSet<String>, CaptureError> {
     let groups = state_of(Kind::Group, base, observed);
-    // Active and PIM-eligible administrators alike: an eligible one activates with MFA.
     let mut queue: Vec<String> = Vec::new();
     for kind in [Kind::RoleAssignment, Kind::RoleEligibilitySchedule] {
         let assignments = state_of(kind, base, observed);
+        let principals = values(store, &assignments, assignments.keys()).await?.into_iter();
         queue.extend(
-            values(store, &assignments, assignments.keys())
-                .await?
-                .into_iter()
+            principals
                 .filter_map(|(_, a)| rewind_policy::protected_principal(&a).map(str::to_string)),
         );
     }
-    let mut ids: BTreeSet<String> = BTreeSet::new();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    // Roles held through role-assignable groups reach their (nested) members.
+    let (mut ids, mut seen) = (BTreeSet::new(), BTreeSet::new());
     while !queue.is_empty() {
         let level: Vec<String> = queue.drain(..).filter(|p| seen.insert(p.clone())).collect();
+        ids.extend(level.iter().filter(|p| users.contains_key(*p)).cloned());
         let nested: Vec<&String> = level.iter().filter(|p| groups.contains_key(*p)).collect();
-        for p in &level {
-            if users.contains_key(p) {
-                ids.insert(p.clone());
-            }
-        }
         for (_, g) in values(store, &groups, nested).await? {
-            queue.extend(
-                g.get("members")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string),
-            );
+            let members = g.get("members").and_then(Value::as_array).into_iter().flatten();
+            queue.extend(members.filter_map(Value::as_str).map(str::to_string));
         }
     }
-    if break_glass.is_empty() {
-        let mut candidates: BTreeSet<String> = store
-            .keys_named_like(tenant, Kind::User, rewind_policy::BREAK_GLASS_WORDS)
-            .await?
-            .into_iter()
-            .collect();
-        // Names read by this capture are not in the store yet.
-        if let Some(o) = observed.get(&Kind::User) {
-            candidates.extend(
-                o.entries
-                    .iter()
-                    .filter(|(_, e)| {
-                        e.name.as_deref().is_some_and(|n| {
-                            let n = n.to_lowercase();
-                            rewind_policy::BREAK_GLASS_WORDS.iter().any(|w| n.contains(w))
-                        })
-                    })
-                    .map(|(k, _)| k.clone()),
-            );
-        }
-        for (key, v) in values(store, &users, candidates.iter()).await? {
-            let mut v = v;
-            v["id"] = Value::String(key.clone());
-            if User::from_graph(&v)
-                .is_some_and(|u| rewind_policy::break_glass_by_name(&u).is_some())
-            {
-                ids.insert(key);
-            }
-        }
-    } else {
-        for b in break_glass {
-            if users.contains_key(b) {
-                ids.insert(b.clone());
-            } else if let Ok(u) = client.get(&format!("/users/{b}?$select=id")).await
-                && let Some(id) = u.get("id").and_then(Value::as_str)
-                && users.contains_key(id)
-            {
-                ids.insert(id.to_string());
-            }
+    Ok(ids)
+}
+
+/// With no break-glass accounts configured: the users whose names say they are.
+async fn named_break_glass(
+    store: &Store,
+    tenant: &TenantInfo,
+    observed: &BTreeMap<Kind, Observed>,
+    users: &BTreeMap<String, ContentHash>,
+) -> Result<Vec<String>, CaptureError> {
+    let words = rewind_policy::BREAK_GLASS_WORDS;
+    let stored = store.keys_named_like(tenant, Kind::User, words).await?;
+    let mut candidates: BTreeSet<String> = stored.into_iter().collect();
+    // Names read by this capture are not in the store yet.
+    let named = |n: &str| words.iter().any(|w| n.to_lowercase().contains(w));
+    if let Some(o) = observed.get(&Kind::User) {
+        let read = o.entries.iter().filter(|(_, e)| e.name.as_deref().is_some_and(named));
+        candidates.extend(read.map(|(k, _)| k.clone()));
+    }
+    let mut found = Vec::new();
+    for (key, mut v) in values(store, users, candidates.iter()).await? {
+        v["id"] = Value::String(key.clone());
+        if User::from_graph(&v).is_some_and(|u| rewind_policy::break_glass_by_name(&u).is_some()) {
+            found.push(key);
         }
     }
-    let named = values(store, &users, ids.iter()).await?;
-    Ok(named
-        .into_iter()
-        .map(|(k, v)| {
-            let upn = v.get("userPrincipalName").and_then(Value::as_str).unwrap_or(&k).to_string();
-            (k, upn)
-        })
-        .collect())
+    Ok(found)
+}
+
+/// The configured break-glass accounts, by object id or (asked of Graph) user principal name.
+async fn configured_break_glass(
+    client: &GraphClient,
+    users: &BTreeMap<String, ContentHash>,
+    break_glass: &[String],
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for b in break_glass {
+        if users.contains_key(b) {
+            found.push(b.clone());
+        } else if let Ok(u) = client.get(&format!("/users/{b}?$select=id")).await
+            && let Some(id) = u.get("id").and_then(Value::as_str)
+            && users.contains_key(id)
+        {
+            found.push(id.to_string());
+        }
+    }
+    found
 }
 
 fn kept(method: &Value) -> Value {
