@@ -27,87 +27,47 @@ impl Run<'_> {
         let (present, steps): (Vec<&Step>, Vec<&Step>) = steps.iter().partition(|s| {
             s.link.as_ref().is_some_and(|l| members.contains(&(s.id.clone(), l.target.clone())))
         });
-        for s in present {
-            let why = "a member it came back from the recycle bin with".to_string();
-            results.insert(s.n, outcome(s, StepStatus::AlreadyDone, Some(why), None));
-        }
+        let why = "a member it came back from the recycle bin with";
+        record(&mut results, present.into_iter(), StepStatus::AlreadyDone, Some(why));
         let mut todo: Vec<Work<'_>> = self.work(&steps);
         let mut wait = Duration::from_millis(200);
         while !todo.is_empty() {
-            let requests: Vec<BatchRequest> = todo.iter().map(|w| self.request(w)).collect();
-            let chunks: Vec<(&[Work<'_>], &[BatchRequest])> =
-                todo.chunks(20).zip(requests.chunks(20)).collect();
-            let width = self.client.concurrency().max(1);
-            let answers: Vec<BatchAnswer<'_, '_>> = futures_util::stream::iter(chunks)
-                .map(|(w, r)| async move { (w, self.client.batch(r).await) })
-                .buffer_unordered(width)
-                .collect()
-                .await;
-            let mut again: Vec<Work<'_>> = Vec::new();
-            let mut server_wait = Duration::ZERO;
-            // Splitting a refused bind needs no pause; throttling and lag do.
-            let mut pause = false;
+            let mut round = Round { again: Vec::new(), server_wait: Duration::ZERO, pause: false };
+            let answers = self.send_batches(&todo).await;
+            let budgets = self.options.budget_left(began.elapsed() + wait);
             for (chunk, answer) in answers {
                 let responses = match answer {
-                    Ok(r) => r,
+                    Ok(responses) => responses,
                     Err(e) => {
-                        for s in chunk.iter().flat_map(Work::steps) {
-                            results.insert(
-                                s.n,
-                                outcome(s, StepStatus::Failed, Some(e.to_string()), None),
-                            );
-                        }
+                        let steps = chunk.iter().flat_map(Work::steps);
+                        record(&mut results, steps, StepStatus::Failed, Some(&e.to_string()));
                         continue;
                     }
                 };
                 for (work, r) in chunk.iter().zip(responses) {
-                    let verdict = match work {
-                        Work::One(s) => link_result(s, &r),
-                        Work::Bind(_, group) => bind_result(group, &r),
-                    };
-                    match verdict {
-                        LinkResult::Done(status) => {
-                            for s in work.steps() {
-                                results.insert(s.n, outcome(s, status, None, None));
-                            }
-                        }
-                        LinkResult::OneByOne => {
-                            again.extend(work.steps().map(Work::One));
-                        }
-                        LinkResult::Throttled
-                            if began.elapsed() + wait < self.options.throttle_budget =>
-                        {
-                            if let Some(w) =
-                                r.retry_after.as_deref().and_then(|v| v.parse::<f64>().ok())
-                            {
-                                server_wait =
-                                    server_wait.max(Duration::from_secs_f64(w.clamp(0.0, 300.0)));
-                            }
-                            pause = true;
-                            again.push(work.clone());
-                        }
-                        LinkResult::Retry if began.elapsed() + wait < self.options.lag_budget => {
-                            pause = true;
-                            again.push(work.clone());
-                        }
-                        LinkResult::Retry | LinkResult::Throttled | LinkResult::Failed => {
-                            for s in work.steps() {
-                                results.insert(
-                                    s.n,
-                                    outcome(s, StepStatus::Failed, Some(batch_error(&r)), None),
-                                );
-                            }
-                        }
-                    }
+                    round.take(work, &r, budgets, &mut results);
                 }
             }
-            if pause {
-                tokio::time::sleep(wait.max(server_wait)).await;
+            if round.pause {
+                tokio::time::sleep(wait.max(round.server_wait)).await;
                 wait = (wait * 2).min(Duration::from_secs(5));
             }
-            todo = again;
+            todo = round.again;
         }
         results.into_values().collect()
+    }
+
+    /// Sends the work in `$batch` requests of twenty, as many at once as the client allows.
+    async fn send_batches<'w, 's>(&self, todo: &'w [Work<'s>]) -> Vec<BatchAnswer<'w, 's>> {
+        let requests: Vec<BatchRequest> = todo.iter().map(|w| self.request(w)).collect();
+        let chunks: Vec<(&[Work<'_>], &[BatchRequest])> =
+            todo.chunks(20).zip(requests.chunks(20)).collect();
+        let width = self.client.concurrency().max(1);
+        futures_util::stream::iter(chunks)
+            .map(|(w, r)| async move { (w, self.client.batch(r).await) })
+            .buffer_unordered(width)
+            .collect()
+            .await
     }
 
     /// `(group, member)` pairs that already hold among the member additions to groups this
@@ -239,6 +199,80 @@ impl<'s> Work<'s> {
 
 /// A chunk of link work and what `$batch` answered for it.
 type BatchAnswer<'w, 's> = (&'w [Work<'s>], Result<Vec<BatchResponse>, ClientError>);
+
+/// Which retry budgets a round still has time in.
+#[derive(Clone, Copy)]
+struct Budgets {
+    throttle: bool,
+    lag: bool,
+}
+
+impl super::ExecuteOptions {
+    /// Whether `spent` (with the next pause) is still within each retry budget.
+    fn budget_left(&self, spent: Duration) -> Budgets {
+        Budgets { throttle: spent < self.throttle_budget, lag: spent < self.lag_budget }
+    }
+}
+
+/// One round of link requests: what goes again in the next, and how long to wait first.
+struct Round<'s> {
+    again: Vec<Work<'s>>,
+    /// The longest `Retry-After` Graph asked for.
+    server_wait: Duration,
+    /// Splitting a refused bind needs no pause; throttling and lag do.
+    pause: bool,
+}
+
+impl<'s> Round<'s> {
+    /// Takes in Graph's answer to one piece of work: done, split, retried or failed.
+    fn take(
+        &mut self,
+        work: &Work<'s>,
+        r: &BatchResponse,
+        budgets: Budgets,
+        results: &mut BTreeMap<usize, StepOutcome>,
+    ) {
+        let verdict = match work {
+            Work::One(s) => link_result(s, r),
+            Work::Bind(_, group) => bind_result(group, r),
+        };
+        match verdict {
+            LinkResult::Done(status) => record(results, work.steps(), status, None),
+            LinkResult::OneByOne => self.again.extend(work.steps().map(Work::One)),
+            LinkResult::Throttled if budgets.throttle => {
+                self.server_wait = self.server_wait.max(retry_after(r));
+                self.retry(work);
+            }
+            LinkResult::Retry if budgets.lag => self.retry(work),
+            LinkResult::Retry | LinkResult::Throttled | LinkResult::Failed => {
+                record(results, work.steps(), StepStatus::Failed, Some(&batch_error(r)));
+            }
+        }
+    }
+
+    fn retry(&mut self, work: &Work<'s>) {
+        self.pause = true;
+        self.again.push(work.clone());
+    }
+}
+
+/// The pause a throttled response asks for (`Retry-After` seconds, at most five minutes).
+fn retry_after(r: &BatchResponse) -> Duration {
+    let seconds = r.retry_after.as_deref().and_then(|v| v.parse::<f64>().ok());
+    seconds.map_or(Duration::ZERO, |w| Duration::from_secs_f64(w.clamp(0.0, 300.0)))
+}
+
+/// Records the same outcome for every step in `steps`.
+fn record<'s>(
+    results: &mut BTreeMap<usize, StepOutcome>,
+    steps: impl Iterator<Item = &'s Step>,
+    status: StepStatus,
+    detail: Option<&str>,
+) {
+    for s in steps {
+        results.insert(s.n, outcome(s, status, detail.map(str::to_string), None));
+    }
+}
 
 enum LinkResult {
     Done(StepStatus),
