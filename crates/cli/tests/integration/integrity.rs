@@ -20,6 +20,9 @@ fn tamper(db: &Path, sql: &str) {
             sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
         let done = sqlx::raw_sql(&sql).execute(&mut c).await.unwrap();
         assert!(done.rows_affected() > 0, "{sql} changed nothing");
+        // Closed here, not on drop: a connection still closing on its worker thread may
+        // checkpoint its WAL into the file the next edit has already replaced.
+        c.close().await.unwrap();
     });
 }
 
@@ -359,16 +362,16 @@ fn schema_columns(db: &Path) -> Vec<String> {
         sqlx::any::install_default_drivers();
         let mut c =
             sqlx::AnyConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
-        sqlx::query(
+        let rows = sqlx::query(
             "SELECT m.name || '.' || p.name FROM sqlite_master m, pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY 1",
         )
         .fetch_all(&mut c)
         .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<String, _>(0))
-        .collect()
+        .unwrap();
+        // Closed before the edits replace the file (see `tamper`).
+        c.close().await.unwrap();
+        rows.iter().map(|r| r.get::<String, _>(0)).collect()
     })
 }
 
