@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use rewind_engine::risk::{Finding, Rule, Severity};
 use rewind_model::Kind;
 use rewind_msgraph::GraphClient;
-use rewind_store::{AlertRecord, SnapshotId, SnapshotInfo, Store, StoreError, TenantInfo};
+use rewind_store::{AlertId, AlertRecord, SnapshotId, SnapshotInfo, Store, StoreError, TenantInfo};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -52,7 +52,7 @@ pub struct AlertsReport {
 pub struct Alert {
     /// Its id in the store, once stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
+    pub id: Option<AlertId>,
     /// The tenant's name in the store.
     pub tenant: String,
     /// The tenant (directory) id.

@@ -9,8 +9,8 @@ use sqlx::Row as _;
 
 use crate::chain::{AmendmentFields, RowFields};
 use crate::error::StoreError;
+use crate::ids::SnapshotId;
 use crate::manifest::ObjectKey;
-use crate::snapshot_id::SnapshotId;
 use crate::store::Store;
 use crate::tenant::TenantInfo;
 use crate::timeline::{

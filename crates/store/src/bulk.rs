@@ -11,9 +11,9 @@ use rusqlite::{OpenFlags, params_from_iter};
 
 use crate::columns::opt_hash;
 use crate::error::StoreError;
+use crate::ids::SnapshotId;
 use crate::manifest::{Manifest, ObjectKey, apply};
 use crate::seal::Sealer;
-use crate::snapshot_id::SnapshotId;
 
 /// Blobs asked for in one statement.
 const BLOBS_PER_QUERY: usize = 500;

@@ -12,7 +12,7 @@
 
 use rewind_model::ContentHash;
 
-use crate::snapshot_id::SnapshotId;
+use crate::ids::SnapshotId;
 
 /// The chain key of an encrypted store, from its store key.
 pub(crate) fn chain_key(store_key: &[u8; 32]) -> [u8; 32] {

@@ -16,10 +16,10 @@ use sqlx::Row as _;
 use crate::chain::AmendmentFields;
 use crate::columns::opt_hash;
 use crate::error::StoreError;
+use crate::ids::SnapshotId;
 use crate::integrity::{CHAIN_COLUMNS, ChainRow, chain_row, stored_row};
 use crate::manifest::{Change, ObjectKey};
 use crate::retention::{Decision, KeepPolicy, select};
-use crate::snapshot_id::SnapshotId;
 use crate::store::Store;
 use crate::tenant::TenantInfo;
 use crate::timeline::{

@@ -11,8 +11,8 @@ use sqlx::any::AnyRow;
 use crate::chain::{AmendmentFields, RowFields, SnapshotFields, chain_hash_v2, snapshot_digest};
 use crate::columns::opt_hash;
 use crate::error::StoreError;
+use crate::ids::SnapshotId;
 use crate::manifest::chain_hash;
-use crate::snapshot_id::SnapshotId;
 use crate::store::Store;
 use crate::tenant::TenantInfo;
 

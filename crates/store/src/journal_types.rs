@@ -4,17 +4,7 @@
 use serde::Serialize;
 
 use crate::error::StoreError;
-
-/// A restore's id, unique in the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct RestoreId(pub i64);
-
-impl std::fmt::Display for RestoreId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+pub use crate::ids::RestoreId;
 
 /// Where a restore is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -8,9 +8,9 @@ use futures_util::TryStreamExt as _;
 use rewind_model::{ContentHash, Kind};
 
 use crate::error::StoreError;
+use crate::ids::SnapshotId;
 use crate::manifest::{Manifest, ObjectKey, apply};
 use crate::schema::Dialect;
-use crate::snapshot_id::SnapshotId;
 use crate::store::Store;
 use crate::tenant::TenantInfo;
 use crate::timeline::{push_placeholders_after, version_key};

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use crate::snapshot_id::SnapshotId;
+use crate::ids::SnapshotId;
 
 /// How many snapshots to keep of each kind; 0 keeps none by that rule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -19,9 +19,9 @@ use sqlx::any::AnyRow;
 
 use crate::columns::opt_hash;
 use crate::error::StoreError;
+pub use crate::ids::SnapshotId;
 use crate::manifest::{Change, ObjectKey};
 use crate::schema::Dialect;
-pub use crate::snapshot_id::SnapshotId;
 use crate::store::micros;
 
 /// Rows per multi-row `INSERT`: well under both dialects' limits on bound values.

@@ -10,9 +10,9 @@ use sqlx::Row as _;
 
 use crate::chain::{AmendmentFields, RowFields};
 use crate::error::StoreError;
+use crate::ids::SnapshotId;
 use crate::integrity::{ChainRow, stored_row};
 use crate::manifest::{Manifest, ObjectKey, apply, manifest_hash};
-use crate::snapshot_id::SnapshotId;
 use crate::store::Store;
 
 /// One thing wrong with a store.

@@ -12,8 +12,8 @@ use serde::Serialize;
 use sqlx::Row as _;
 
 use crate::error::StoreError;
+use crate::ids::{AlertId, SnapshotId};
 use crate::schema::Dialect;
-use crate::snapshot_id::SnapshotId;
 use crate::store::{Store, TENANT_COLUMNS, micros, tenant_row};
 use crate::tenant::TenantInfo;
 
@@ -36,7 +36,7 @@ pub struct NewAlert {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AlertRecord {
     /// Its id, unique in the store.
-    pub id: i64,
+    pub id: AlertId,
     /// The store's number for its tenant.
     #[serde(skip)]
     pub tenant: i64,
@@ -98,7 +98,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(row) = row {
-                let id: i64 = row.try_get(0)?;
+                let id: AlertId = row.try_get(0)?;
                 let body = serde_json::json!({"fingerprint": a.fingerprint, "rule": a.rule,
                     "severity": a.severity.name(), "snapshot": a.snapshot, "created_at": now,
                     "body": sealed});
@@ -163,7 +163,7 @@ impl Store {
     /// alert delivered is how someone with the database would keep it from being sent.
     pub async fn record_deliveries(
         &self,
-        deliveries: &[(i64, Vec<String>, bool)],
+        deliveries: &[(AlertId, Vec<String>, bool)],
     ) -> Result<(), StoreError> {
         let now = Timestamp::now().as_microsecond();
         let mut tx = self.db.begin().await?;

@@ -254,7 +254,7 @@ impl Sinks {
         &self,
         pending: &[(Alert, Vec<String>)],
         metrics: &Metrics,
-    ) -> Vec<(i64, Vec<String>, bool)> {
+    ) -> Vec<(rewind_store::AlertId, Vec<String>, bool)> {
         let mut have: Vec<Vec<String>> = pending.iter().map(|(_, s)| s.clone()).collect();
         if let Some(w) = &self.webhook {
             for ((a, _), took) in pending.iter().zip(&mut have) {

@@ -48,7 +48,7 @@ fn receiver(statuses: &[u16]) -> (String, Arc<Mutex<Vec<String>>>) {
 
 fn alert() -> Alert {
     Alert {
-        id: Some(7),
+        id: Some(rewind_store::AlertId(7)),
         tenant: "contoso".into(),
         tenant_id: "t".into(),
         rule: "new-actor".into(),

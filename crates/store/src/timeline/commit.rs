@@ -15,8 +15,8 @@ use super::{
 };
 use crate::chain::{AmendmentFields, RowFields, SnapshotFields, chain_hash_v2, snapshot_digest};
 use crate::error::StoreError;
+use crate::ids::SnapshotId;
 use crate::manifest::{Manifest, apply, manifest_hash};
-use crate::snapshot_id::SnapshotId;
 use crate::store::Store;
 use crate::tenant::TenantInfo;
 

@@ -15,8 +15,8 @@ use super::{
 };
 use crate::columns::opt_hash;
 use crate::error::StoreError;
+use crate::ids::SnapshotId;
 use crate::manifest::{Change, Manifest, ObjectKey, apply, manifest_hash};
-use crate::snapshot_id::SnapshotId;
 use crate::store::{Store, micros};
 use crate::tenant::TenantInfo;
 
