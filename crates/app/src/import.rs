@@ -328,68 +328,84 @@ pub async fn import_tree(
         return Err(ImportError::Empty);
     }
     let _lock = store.lock_shared().await?;
-    // A captured tenant's delta cursors would never bring back what a tree deletes.
-    let cursors = store.cursors(tenant).await?;
-    if !cursors.is_empty() && !options.replace_kinds {
-        return Err(ImportError::Captured {
-            tenant: tenant.name.clone(),
-            kinds: kinds.iter().map(|k| k.name().to_string()).collect(),
-        });
-    }
-    let drop_cursors: Vec<Kind> = cursors.keys().filter(|k| kinds.contains(k)).copied().collect();
+    let drop_cursors = cursors_to_drop(store, tenant, kinds, options).await?;
     let base = store.latest(tenant).await?;
-    if let Some(b) = &base
-        && b.taken_at >= taken_at
-    {
+    if let Some(b) = base.as_ref().filter(|b| b.taken_at >= taken_at) {
         return Err(ImportError::OutOfOrder { taken_at, latest: b.taken_at });
     }
     let base_manifest = match &base {
         Some(b) => store.manifest(tenant, b).await?,
         None => rewind_store::Manifest::new(),
     };
-    let mut changes = Vec::new();
-    let mut blobs: Vec<(ContentHash, Vec<u8>)> = Vec::new();
-    for (key, (canonical, name, _)) in &tree.objects {
-        let hash = canonical.hash();
-        let before = base_manifest.get(key);
-        if let Some(change) = Change::between(before, Some(&hash)) {
-            blobs.push((hash, canonical.bytes().to_vec()));
-            changes.push(VersionChange {
-                object: key.clone(),
-                hash: Some(hash),
-                name: name.clone(),
-                change,
-                actors: Vec::new(),
-                records: Vec::new(),
-            });
-        }
-    }
-    for key in base_manifest.keys() {
-        if kinds.contains(&key.kind) && !tree.objects.contains_key(key) {
-            changes.push(VersionChange {
-                object: key.clone(),
-                hash: None,
-                name: None,
-                change: Change::Deleted,
-                actors: Vec::new(),
-                records: Vec::new(),
-            });
-        }
-    }
+    let (changes, blobs) = tree_changes(tree, &base_manifest, kinds);
     for chunk in blobs.chunks(1_000) {
         store.put_blobs(chunk).await?;
     }
-    let new = NewSnapshot {
+    let new = imported(taken_at, changes, drop_cursors, options.commit.clone());
+    Ok(store.commit(tenant, base.as_ref(), &base_manifest, &new).await?)
+}
+
+/// The delta cursors of the kinds the tree replaces. A captured tenant's cursors would never
+/// bring back what a tree deletes, so importing into one needs `replace_kinds`.
+async fn cursors_to_drop(
+    store: &Store,
+    tenant: &TenantInfo,
+    kinds: &BTreeSet<Kind>,
+    options: &ImportOptions,
+) -> Result<Vec<Kind>, ImportError> {
+    let cursors = store.cursors(tenant).await?;
+    if !cursors.is_empty() && !options.replace_kinds {
+        let kinds = kinds.iter().map(|k| k.name().to_string()).collect();
+        return Err(ImportError::Captured { tenant: tenant.name.clone(), kinds });
+    }
+    Ok(cursors.keys().filter(|k| kinds.contains(k)).copied().collect())
+}
+
+/// What the tree changes against `base`: its objects that are new or differ (with their
+/// blobs), and the objects of its kinds it no longer holds.
+fn tree_changes(
+    tree: &Tree,
+    base: &rewind_store::Manifest,
+    kinds: &BTreeSet<Kind>,
+) -> (Vec<VersionChange>, Vec<(ContentHash, Vec<u8>)>) {
+    let version = |object: &ObjectKey, hash, name, change| VersionChange {
+        object: object.clone(),
+        hash,
+        name,
+        change,
+        actors: Vec::new(),
+        records: Vec::new(),
+    };
+    let (mut changes, mut blobs) = (Vec::new(), Vec::new());
+    for (key, (canonical, name, _)) in &tree.objects {
+        let hash = canonical.hash();
+        if let Some(change) = Change::between(base.get(key), Some(&hash)) {
+            blobs.push((hash, canonical.bytes().to_vec()));
+            changes.push(version(key, Some(hash), name.clone(), change));
+        }
+    }
+    let gone = base.keys().filter(|k| kinds.contains(&k.kind) && !tree.objects.contains_key(*k));
+    changes.extend(gone.map(|key| version(key, None, None, Change::Deleted)));
+    (changes, blobs)
+}
+
+/// An imported snapshot: no cursors, audit records or Graph requests of its own.
+fn imported(
+    taken_at: Timestamp,
+    changes: Vec<VersionChange>,
+    drop_cursors: Vec<Kind>,
+    import_mark: Option<String>,
+) -> NewSnapshot {
+    NewSnapshot {
         taken_at,
         changes,
         cursors: Vec::new(),
         audit: Vec::new(),
         amendments: Vec::new(),
         drop_cursors,
-        import_mark: options.commit.clone(),
+        import_mark,
         unavailable: BTreeMap::new(),
         requests: 0,
         millis: 0,
-    };
-    Ok(store.commit(tenant, base.as_ref(), &base_manifest, &new).await?)
+    }
 }
