@@ -192,41 +192,17 @@ pub(super) async fn read_methods(
     let people = protected(client, store, tenant, base, observed, break_glass).await?;
     let mut seen = Observed { complete: true, ..Observed::default() };
     let mut blobs = Vec::new();
-    // As many at a time as the client sends: a tenant may have hundreds of administrators.
-    let fetched: Vec<_> = futures_util::stream::iter(people.iter().map(|(id, upn)| async move {
-        let read = client.list(&format!("/users/{id}/authentication/methods")).await;
-        (id, upn, read)
-    }))
-    .buffer_unordered(client.concurrency().max(1))
-    .collect()
-    .await;
-    for (id, upn, read) in fetched {
+    for (id, upn, read) in fetch_methods(client, &people).await {
         let methods = match read {
             Ok(m) => m,
             Err(e) if class_of(&e) == FailureClass::Permission => {
-                return Ok((
-                    Observed::default(),
-                    Some(format!(
-                        "the authentication methods of protected principals were not read ({e}); grant UserAuthenticationMethod.Read.All so the lockout analysis can tell whether they can meet MFA"
-                    )),
-                ));
+                return Ok((Observed::default(), Some(not_permitted(&e))));
             }
             // Deleted since the users were read: the next capture sees it gone.
             Err(ClientError::Graph(f)) if f.kind() == FailureKind::NotFound => continue,
-            Err(e) => {
-                return Err(CaptureError::Graph {
-                    what: format!("{} ({})", kind.name(), kind.graph_path()),
-                    permission: "UserAuthenticationMethod.Read.All",
-                    source: Box::new(e),
-                });
-            }
+            Err(e) => return Err(graph_error(kind, e)),
         };
-        let mut list: Vec<Value> = methods.iter().map(kept).collect();
-        list.sort_by_key(|m| {
-            (m.get("@odata.type").map(Value::to_string), m.get("id").map(Value::to_string))
-        });
-        let mut built = assemble::build(kind, id.clone(), &json!({"methods": list}));
-        built.name = Some(upn.clone());
+        let built = methods_of(id, upn, &methods);
         let hash = built.canonical.hash();
         if base.get(&ObjectKey::new(kind, id.as_str())) != Some(&hash) {
             blobs.push((hash, built.canonical.bytes().to_vec()));
@@ -235,4 +211,43 @@ pub(super) async fn read_methods(
     }
     store.put_blobs(&blobs).await?;
     Ok((seen, None))
+}
+
+/// Each person's registered methods, as many at a time as the client sends: a tenant may
+/// have hundreds of administrators.
+async fn fetch_methods<'p>(
+    client: &GraphClient,
+    people: &'p BTreeMap<String, String>,
+) -> Vec<(&'p String, &'p String, Result<Vec<Value>, ClientError>)> {
+    let reads = people.iter().map(|(id, upn)| async move {
+        (id, upn, client.list(&format!("/users/{id}/authentication/methods")).await)
+    });
+    futures_util::stream::iter(reads).buffer_unordered(client.concurrency().max(1)).collect().await
+}
+
+/// One person's methods as the object Rewind keeps: the kept properties, in a stable order,
+/// named by the user principal name.
+fn methods_of(id: &str, upn: &str, methods: &[Value]) -> assemble::Built {
+    let mut list: Vec<Value> = methods.iter().map(kept).collect();
+    list.sort_by_key(|m| {
+        (m.get("@odata.type").map(Value::to_string), m.get("id").map(Value::to_string))
+    });
+    let kind = Kind::UserAuthenticationMethods;
+    let mut built = assemble::build(kind, id.to_string(), &json!({"methods": list}));
+    built.name = Some(upn.to_string());
+    built
+}
+
+fn not_permitted(e: &ClientError) -> String {
+    format!(
+        "the authentication methods of protected principals were not read ({e}); grant UserAuthenticationMethod.Read.All so the lockout analysis can tell whether they can meet MFA"
+    )
+}
+
+fn graph_error(kind: Kind, e: ClientError) -> CaptureError {
+    CaptureError::Graph {
+        what: format!("{} ({})", kind.name(), kind.graph_path()),
+        permission: "UserAuthenticationMethod.Read.All",
+        source: Box::new(e),
+    }
 }
