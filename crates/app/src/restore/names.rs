@@ -15,45 +15,11 @@ pub async fn plan_names(
     live: &SnapshotInfo,
     plan: &Plan,
 ) -> Result<HashMap<String, String>, StoreError> {
-    let mut wanted: BTreeSet<(Target, String)> = BTreeSet::new();
-    for s in &plan.steps {
-        if let Some(l) = &s.link {
-            wanted.insert((Target::Principal, l.target.clone()));
-        }
-        for r in &s.remaps {
-            wanted.insert((Target::Id(r.kind), r.from.clone()));
-        }
-    }
-    // Ids a step's property changes add or remove (a policy's excluded groups).
-    let desired: HashMap<(Kind, &str), &Value> = plan
-        .desired
-        .iter()
-        .filter_map(|d| Some(((d.kind, d.id.as_str()), d.object.as_ref()?)))
-        .collect();
-    for s in plan.steps.iter().filter(|s| !s.changes.is_empty()) {
-        if let Some(o) = desired.get(&(s.kind, s.id.as_str())) {
-            for r in rewind_model::references(s.kind, o) {
-                wanted.insert((r.target, r.id));
-            }
-        }
-    }
-    let assignments: Vec<ObjectKey> = plan
-        .steps
-        .iter()
-        .filter(|s| matches!(s.kind, Kind::RoleAssignment | Kind::AppRoleAssignment))
-        .map(Step::object)
-        .collect();
-    let mut objects: Vec<Value> = plan
-        .desired
-        .iter()
-        .filter(|d| matches!(d.kind, Kind::RoleAssignment | Kind::AppRoleAssignment))
-        .filter_map(|d| d.object.clone())
-        .collect();
-    let versions = store.versions_at(tenant, &assignments, live.id).await?;
-    for hash in versions.values().flatten() {
-        objects.push(store.version(hash).await?);
-    }
-    for o in &objects {
+    let mut wanted = shown_ids(plan);
+    let current = current_assignments(store, tenant, live, plan).await?;
+    let desired = plan.desired.iter().filter(|d| is_assignment(d.kind));
+    let objects = desired.filter_map(|d| d.object.as_ref()).chain(current.iter().map(|(_, o)| o));
+    for o in objects {
         if let Some(p) = o.get("principalId").and_then(Value::as_str) {
             wanted.insert((Target::Principal, p.to_string()));
         }
@@ -67,14 +33,61 @@ pub async fn plan_names(
         .filter_map(|((_, id), n)| Some((id, format!("{} \"{}\"", n.kind, n.name?))))
         .collect();
     // An assignment reads as "role → principal".
-    for (key, hash) in &versions {
-        let Some(hash) = hash else { continue };
-        let o = store.version(hash).await?;
+    for (key, o) in &current {
         let part = |k: &str| {
             o.get(k).and_then(Value::as_str).and_then(|id| out.get(id).cloned()).unwrap_or_default()
         };
         let label = format!("{} → {}", part("roleDefinitionId"), part("principalId"));
         out.insert(key.key.clone(), label.trim_start_matches(" → ").to_string());
+    }
+    Ok(out)
+}
+
+fn is_assignment(kind: Kind) -> bool {
+    matches!(kind, Kind::RoleAssignment | Kind::AppRoleAssignment)
+}
+
+/// The ids the plan's steps name: link targets, objects created anew, and the ids a step's
+/// property changes add or remove (a policy's excluded groups).
+fn shown_ids(plan: &Plan) -> BTreeSet<(Target, String)> {
+    let mut wanted = BTreeSet::new();
+    for s in &plan.steps {
+        if let Some(l) = &s.link {
+            wanted.insert((Target::Principal, l.target.clone()));
+        }
+        for r in &s.remaps {
+            wanted.insert((Target::Id(r.kind), r.from.clone()));
+        }
+    }
+    let desired: HashMap<(Kind, &str), &Value> = plan
+        .desired
+        .iter()
+        .filter_map(|d| Some(((d.kind, d.id.as_str()), d.object.as_ref()?)))
+        .collect();
+    for s in plan.steps.iter().filter(|s| !s.changes.is_empty()) {
+        if let Some(o) = desired.get(&(s.kind, s.id.as_str())) {
+            wanted
+                .extend(rewind_model::references(s.kind, o).into_iter().map(|r| (r.target, r.id)));
+        }
+    }
+    wanted
+}
+
+/// The assignments the plan touches, as they are in the tenant (deleted ones left out).
+async fn current_assignments(
+    store: &Store,
+    tenant: &TenantInfo,
+    live: &SnapshotInfo,
+    plan: &Plan,
+) -> Result<Vec<(ObjectKey, Value)>, StoreError> {
+    let keys: Vec<ObjectKey> =
+        plan.steps.iter().filter(|s| is_assignment(s.kind)).map(Step::object).collect();
+    let versions = store.versions_at(tenant, &keys, live.id).await?;
+    let mut out = Vec::with_capacity(versions.len());
+    for (key, hash) in versions {
+        if let Some(hash) = hash {
+            out.push((key, store.version(&hash).await?));
+        }
     }
     Ok(out)
 }
