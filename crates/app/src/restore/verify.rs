@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rewind_engine::restore::{
-    NoticeKind, Plan, Writable, create_body, follow_app_id, links, set_reference, writable,
+    Desired, Notice, NoticeKind, Plan, Writable, create_body, follow_app_id, links, set_reference,
+    writable,
 };
 use rewind_engine::{PropertyChange, property_changes};
 use rewind_model::{Kind, canonicalize, references};
@@ -75,53 +76,62 @@ pub async fn verify(
     after: &SnapshotInfo,
     lineage: &BTreeMap<String, String>,
 ) -> Result<Verification, RestoreError> {
-    let excused: BTreeSet<(Kind, &str)> = plan
-        .notices
-        .iter()
-        .filter(|n| matches!(n.notice, NoticeKind::RestoreOnPremises | NoticeKind::NotRestorable))
-        .map(|n| (n.kind, n.id.as_str()))
-        .collect();
     let manifest = store.manifest(tenant, after).await?;
-    let now_key = |key: &str| -> String {
-        key.split('/')
-            .map(|part| lineage.get(part).map_or(part, String::as_str))
-            .collect::<Vec<_>>()
-            .join("/")
-    };
-    let checked: Vec<_> = plan
-        .desired
-        .iter()
-        .filter(|d| !excused.contains(&(d.kind, d.id.as_str())))
-        .filter(|d| writable(d.kind) != Writable::Never)
-        .map(|d| (d, ObjectKey::new(d.kind, now_key(&d.id))))
-        .collect();
+    let checked = checked(plan, lineage);
     let values = load(store, checked.iter().map(|(_, k)| manifest.get(k))).await?;
     let mut differences = Vec::new();
     for (d, key) in &checked {
         let actual = manifest.get(key).and_then(|h| values.get(h));
-        let name = d.object.as_ref().and_then(rewind_model::display_name).map(str::to_string);
-        let problem = |problem: &str, properties| Difference {
-            kind: d.kind,
-            id: key.key.clone(),
-            display_name: name.clone(),
-            problem: problem.to_string(),
-            properties,
-        };
-        match (&d.object, actual) {
-            (None, None) => {}
-            (None, Some(_)) => differences.push(problem("still exists", Vec::new())),
-            (Some(_), None) => differences.push(problem("missing", Vec::new())),
-            (Some(want), Some(have)) => {
-                let want = comparable(d.kind, &remapped(d.kind, want, lineage));
-                let have = comparable(d.kind, have);
-                let props = property_changes(&have, &want);
-                if !props.is_empty() {
-                    differences.push(problem("differs", props));
-                }
-            }
-        }
+        differences.extend(difference(d, key, actual, lineage));
     }
     Ok(Verification { converged: differences.is_empty(), compared: checked.len(), differences })
+}
+
+/// The desired objects a restore can be held to, each with its key as it is now: not those
+/// the plan says must be done by hand elsewhere, nor kinds Graph never lets a client write.
+fn checked<'p>(
+    plan: &'p Plan,
+    lineage: &BTreeMap<String, String>,
+) -> Vec<(&'p Desired, ObjectKey)> {
+    let by_hand =
+        |n: &&Notice| matches!(n.notice, NoticeKind::RestoreOnPremises | NoticeKind::NotRestorable);
+    let excused: BTreeSet<(Kind, &str)> =
+        plan.notices.iter().filter(by_hand).map(|n| (n.kind, n.id.as_str())).collect();
+    let now_key = |key: &str| -> String {
+        let parts = key.split('/').map(|part| lineage.get(part).map_or(part, String::as_str));
+        parts.collect::<Vec<_>>().join("/")
+    };
+    plan.desired
+        .iter()
+        .filter(|d| !excused.contains(&(d.kind, d.id.as_str())))
+        .filter(|d| writable(d.kind) != Writable::Never)
+        .map(|d| (d, ObjectKey::new(d.kind, now_key(&d.id))))
+        .collect()
+}
+
+/// How the object at `key` differs from what the plan wanted of it, if it does.
+fn difference(
+    d: &Desired,
+    key: &ObjectKey,
+    actual: Option<&Value>,
+    lineage: &BTreeMap<String, String>,
+) -> Option<Difference> {
+    let (problem, properties) = match (&d.object, actual) {
+        (None, None) => return None,
+        (None, Some(_)) => ("still exists", Vec::new()),
+        (Some(_), None) => ("missing", Vec::new()),
+        (Some(want), Some(have)) => {
+            let want = comparable(d.kind, &remapped(d.kind, want, lineage));
+            let props = property_changes(&comparable(d.kind, have), &want);
+            if props.is_empty() {
+                return None;
+            }
+            ("differs", props)
+        }
+    };
+    let name = d.object.as_ref().and_then(rewind_model::display_name).map(str::to_string);
+    let (kind, id, problem) = (d.kind, key.key.clone(), problem.to_string());
+    Some(Difference { kind, id, display_name: name, problem, properties })
 }
 
 /// `object` with every reference to an object created anew pointing at its new id (and an
