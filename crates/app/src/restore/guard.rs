@@ -106,17 +106,7 @@ pub async fn guard(
         load_access(store, tenant, live.id, subjects, &desired_steps(&plan.desired)).await?;
     let analysis = analyse(&after.policies, &after.directory, options);
     let then = match target {
-        Some(t) => {
-            let access = load_access(store, tenant, t.id, subjects, &[]).await?;
-            Some(
-                analyse(&access.policies, &access.directory, options)
-                    .principals
-                    .into_iter()
-                    .filter(|p| !p.protection.is_empty())
-                    .map(|p| p.id)
-                    .collect::<BTreeSet<String>>(),
-            )
-        }
+        Some(t) => Some(protected_at(store, tenant, t, subjects, options).await?),
         None => None,
     };
     let judged = judge(&before, &analysis, then.as_ref());
@@ -124,28 +114,41 @@ pub async fn guard(
     for p in judged.removed {
         removed.push(removal(store, tenant, target, p).await?);
     }
-    let policy_names = now
-        .policies
-        .policies
-        .iter()
-        .chain(&after.policies.policies)
-        .map(|p| (p.id.clone(), p.name.clone()))
-        .collect();
+    let policies = now.policies.policies.iter().chain(&after.policies.policies);
+    let policy_names = policies.map(|p| (p.id.clone(), p.name.clone())).collect();
+    let newly_locked_out = newly_locked_out(&judged.worse_off);
+    let (worse_off, no_way_in) = (judged.worse_off, judged.no_way_in);
+    let (verdict, before) = (analysis.verdict, before.verdict);
     Ok(Guard {
-        verdict: analysis.verdict,
-        before: before.verdict,
-        newly_locked_out: judged
-            .worse_off
-            .iter()
-            .filter(|w| w.after.is_none_or(|v| v == Verdict::LockedOut))
-            .map(|w| w.user_principal_name.clone())
-            .collect(),
-        worse_off: judged.worse_off,
+        verdict,
+        before,
+        worse_off,
         removed,
-        no_way_in: judged.no_way_in,
+        newly_locked_out,
+        no_way_in,
         analysis,
         policy_names,
     })
+}
+
+/// The ids of the principals protected at snapshot `at`.
+async fn protected_at(
+    store: &Store,
+    tenant: &TenantInfo,
+    at: &SnapshotInfo,
+    subjects: Subjects<'_>,
+    options: &LockoutOptions,
+) -> Result<BTreeSet<String>, RestoreError> {
+    let access = load_access(store, tenant, at.id, subjects, &[]).await?;
+    let analysis = analyse(&access.policies, &access.directory, options);
+    let protected = analysis.principals.into_iter().filter(|p| !p.protection.is_empty());
+    Ok(protected.map(|p| p.id).collect())
+}
+
+/// Who the plan would lock out who can sign in now.
+fn newly_locked_out(worse_off: &[WorseOff]) -> Vec<String> {
+    let locked = worse_off.iter().filter(|w| w.after.is_none_or(|v| v == Verdict::LockedOut));
+    locked.map(|w| w.user_principal_name.clone()).collect()
 }
 
 /// What the guard decides from the analyses now and after the plan, and the ids protected at
