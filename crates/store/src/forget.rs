@@ -54,6 +54,29 @@ struct Folded {
 }
 
 /// A kept snapshot, the forgotten run before it, and the fold of the run into it.
+impl Folded {
+    fn empty(key: ObjectKey) -> Folded {
+        Folded {
+            key,
+            hash: None,
+            name: None,
+            actors: Vec::new(),
+            records: Vec::new(),
+            in_kept: false,
+        }
+    }
+}
+
+/// A version row, as folding reads it.
+struct FoldRow {
+    key: ObjectKey,
+    snapshot: SnapshotId,
+    hash: Option<ContentHash>,
+    name: Option<String>,
+    actors: Vec<Actor>,
+    records: Vec<String>,
+}
+
 type Plan<'a> = (&'a SnapshotInfo, Vec<&'a SnapshotInfo>, Vec<(Folded, Option<Change>)>);
 
 impl Store {
@@ -118,45 +141,10 @@ impl Store {
         previous: Option<SnapshotId>,
         kept: SnapshotId,
     ) -> Result<Vec<(Folded, Option<Change>)>, StoreError> {
-        let mut rows = sqlx::query(
-            "SELECT kind, key, snapshot, hash, name, actors, records FROM versions WHERE tenant = $1 \
-             AND snapshot > $2 AND snapshot <= $3 ORDER BY snapshot",
-        )
-        .bind(tenant.id)
-        .bind(previous.unwrap_or(SnapshotId::BEFORE_ALL))
-        .bind(kept)
-        .fetch(&self.db);
-        let mut by_key: BTreeMap<ObjectKey, Folded> = BTreeMap::new();
-        while let Some(r) = rows.try_next().await? {
-            let kind: String = r.try_get(0)?;
-            let kind = Kind::from_name(&kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{kind}' in versions")))?;
-            let key = ObjectKey::new(kind, r.try_get::<String, _>(1)?);
-            let snapshot: SnapshotId = r.try_get(2)?;
-            let hash = opt_hash(r.try_get(3)?)?;
-            let name: Option<String> = r.try_get(4)?;
-            let actors = self.open_actors(&key, &r.try_get::<String, _>(5)?)?;
-            let records = parse_records(r.try_get(6)?)?;
-            let f = by_key.entry(key.clone()).or_insert_with(|| Folded {
-                key,
-                hash: None,
-                name: None,
-                actors: Vec::new(),
-                records: Vec::new(),
-                in_kept: false,
-            });
-            f.hash = hash;
-            f.name = name.or(f.name.take());
-            f.in_kept |= snapshot == kept;
-            merge_actors(&mut f.actors, actors);
-            f.records.extend(records);
-        }
-        drop(rows);
+        let after = previous.unwrap_or(SnapshotId::BEFORE_ALL);
+        let mut by_key = self.folded_rows(tenant, after, kept).await?;
         // Late attributions of the folded rows fold in with them.
-        for a in self
-            .amendments_between(tenant, previous.unwrap_or(SnapshotId::BEFORE_ALL), kept)
-            .await?
-        {
+        for a in self.amendments_between(tenant, after, kept).await? {
             if let Some(f) = by_key.get_mut(&a.object) {
                 merge_actors(&mut f.actors, a.actors);
                 f.records.extend(a.records);
@@ -167,14 +155,58 @@ impl Store {
             Some(p) => self.versions_at(tenant, &keys, p).await?,
             None => std::collections::HashMap::new(),
         };
-        Ok(by_key
-            .into_values()
-            .map(|f| {
-                let was = before.get(&f.key).copied().flatten();
-                let change = Change::between(was.as_ref(), f.hash.as_ref());
-                (f, change)
-            })
-            .collect())
+        let net = |f: Folded| {
+            let was = before.get(&f.key).copied().flatten();
+            let change = Change::between(was.as_ref(), f.hash.as_ref());
+            (f, change)
+        };
+        Ok(by_key.into_values().map(net).collect())
+    }
+
+    /// Each object's version rows after `after` up to `kept`, folded into one: the last
+    /// version and name, every actor and record.
+    async fn folded_rows(
+        &self,
+        tenant: &TenantInfo,
+        after: SnapshotId,
+        kept: SnapshotId,
+    ) -> Result<BTreeMap<ObjectKey, Folded>, StoreError> {
+        let mut rows = sqlx::query(
+            "SELECT kind, key, snapshot, hash, name, actors, records FROM versions WHERE tenant = $1 \
+             AND snapshot > $2 AND snapshot <= $3 ORDER BY snapshot",
+        )
+        .bind(tenant.id)
+        .bind(after)
+        .bind(kept)
+        .fetch(&self.db);
+        let mut by_key: BTreeMap<ObjectKey, Folded> = BTreeMap::new();
+        while let Some(r) = rows.try_next().await? {
+            let row = self.fold_row(&r)?;
+            let f = by_key.entry(row.key.clone()).or_insert_with(|| Folded::empty(row.key.clone()));
+            f.hash = row.hash;
+            f.name = row.name.or(f.name.take());
+            f.in_kept |= row.snapshot == kept;
+            merge_actors(&mut f.actors, row.actors);
+            f.records.extend(row.records);
+        }
+        Ok(by_key)
+    }
+
+    /// One version row as `fold` reads it.
+    fn fold_row(&self, r: &sqlx::any::AnyRow) -> Result<FoldRow, StoreError> {
+        let kind: String = r.try_get(0)?;
+        let kind = Kind::from_name(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown kind '{kind}' in versions")))?;
+        let key = ObjectKey::new(kind, r.try_get::<String, _>(1)?);
+        let actors = self.open_actors(&key, &r.try_get::<String, _>(5)?)?;
+        Ok(FoldRow {
+            snapshot: r.try_get(2)?,
+            hash: opt_hash(r.try_get(3)?)?,
+            name: r.try_get(4)?,
+            actors,
+            records: parse_records(r.try_get(6)?)?,
+            key,
+        })
     }
 
     /// Writes the planned folds and removes the forgotten snapshots, in one transaction.
@@ -246,65 +278,41 @@ impl Store {
         let snapshots = rows.iter().map(chain_row).collect::<Result<Vec<_>, _>>()?;
         let mut parent: Option<(SnapshotId, ContentHash)> = None;
         for mut s in snapshots {
-            if s.id < from {
-                parent = Some((s.id, s.chain));
-                continue;
+            if s.id >= from {
+                s.version = 2;
+                s.cursor_kinds = Some(self.cursors_of(tx, tenant, &s).await?);
+                s.chain = self.reseal(tx, tenant, &s, parent.as_ref().map(|p| &p.1)).await?;
+                store_chain(tx, &s, parent.map(|p| p.0)).await?;
             }
-            s.version = 2;
-            s.cursor_kinds = Some(self.cursors_of(tx, tenant, &s).await?);
-            let mut own = sqlx::query(
-                "SELECT kind, key, hash, change, name, actors, records FROM versions \
-                 WHERE tenant = $1 AND snapshot = $2",
-            )
-            .bind(tenant.id)
-            .bind(s.id)
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(stored_row)
-            .collect::<Result<Vec<_>, _>>()?;
-            let mut found = sqlx::query(
-                "SELECT kind, key, version, actors, records FROM amendments \
-                 WHERE tenant = $1 AND snapshot = $2",
-            )
-            .bind(tenant.id)
-            .bind(s.id)
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(AmendmentFields {
-                    kind: r.try_get(0)?,
-                    key: r.try_get(1)?,
-                    version: r.try_get(2)?,
-                    actors: r.try_get(3)?,
-                    records: r.try_get(4)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-            let chain = self.expected_chain(
-                tenant,
-                &s,
-                parent.as_ref().map(|p| &p.1),
-                &mut own,
-                &mut found,
-            );
-            sqlx::query(
-                "UPDATE snapshots SET parent = $1, chain_anchor = NULL, chain_version = 2, \
-                 chain = $2, cursor_kinds = $3 WHERE id = $4",
-            )
-            .bind(parent.map(|p| p.0))
-            .bind(chain.as_bytes().to_vec())
-            .bind(s.cursor_kinds.clone())
-            .bind(s.id)
-            .execute(&mut **tx)
-            .await?;
-            parent = Some((s.id, chain));
+            parent = Some((s.id, s.chain));
         }
         if let Ok(mut checked) = self.checked.lock() {
             checked.clear();
         }
         Ok(())
+    }
+
+    /// The chain hash of `s` as stored now, on top of `parent`.
+    async fn reseal(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: &TenantInfo,
+        s: &ChainRow,
+        parent: Option<&ContentHash>,
+    ) -> Result<ContentHash, StoreError> {
+        let mut own = sqlx::query(
+            "SELECT kind, key, hash, change, name, actors, records FROM versions \
+             WHERE tenant = $1 AND snapshot = $2",
+        )
+        .bind(tenant.id)
+        .bind(s.id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(stored_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        let mut found = amendments_of(tx, tenant, s.id).await?;
+        Ok(self.expected_chain(tenant, s, parent, &mut own, &mut found))
     }
 
     /// The cursors a snapshot now holds, as the chain keeps them: those it committed, and
@@ -485,4 +493,49 @@ impl Fold<'_> {
         }
         Ok(())
     }
+}
+
+/// The amendments a snapshot's capture made, as the chain hashes them.
+async fn amendments_of(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &TenantInfo,
+    snapshot: SnapshotId,
+) -> Result<Vec<AmendmentFields>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT kind, key, version, actors, records FROM amendments \
+         WHERE tenant = $1 AND snapshot = $2",
+    )
+    .bind(tenant.id)
+    .bind(snapshot)
+    .fetch_all(&mut **tx)
+    .await?;
+    let fields = |r: &sqlx::any::AnyRow| {
+        Ok(AmendmentFields {
+            kind: r.try_get(0)?,
+            key: r.try_get(1)?,
+            version: r.try_get(2)?,
+            actors: r.try_get(3)?,
+            records: r.try_get(4)?,
+        })
+    };
+    rows.iter().map(fields).collect()
+}
+
+/// Writes a re-sealed snapshot: version 2, its parent now the previous kept snapshot, no anchor.
+async fn store_chain(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    s: &ChainRow,
+    parent: Option<SnapshotId>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE snapshots SET parent = $1, chain_anchor = NULL, chain_version = 2, \
+         chain = $2, cursor_kinds = $3 WHERE id = $4",
+    )
+    .bind(parent)
+    .bind(s.chain.as_bytes().to_vec())
+    .bind(s.cursor_kinds.clone())
+    .bind(s.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
