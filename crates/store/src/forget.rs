@@ -17,7 +17,7 @@ use crate::chain::AmendmentFields;
 use crate::columns::opt_hash;
 use crate::error::StoreError;
 use crate::ids::SnapshotId;
-use crate::integrity::{CHAIN_COLUMNS, ChainRow, chain_row, stored_row};
+use crate::integrity::{CHAIN_COLUMNS, ChainRow, amendment_row, chain_row, stored_row};
 use crate::manifest::{Change, ObjectKey};
 use crate::retention::{Decision, KeepPolicy, select};
 use crate::store::Store;
@@ -509,16 +509,7 @@ async fn amendments_of(
     .bind(snapshot)
     .fetch_all(&mut **tx)
     .await?;
-    let fields = |r: &sqlx::any::AnyRow| {
-        Ok(AmendmentFields {
-            kind: r.try_get(0)?,
-            key: r.try_get(1)?,
-            version: r.try_get(2)?,
-            actors: r.try_get(3)?,
-            records: r.try_get(4)?,
-        })
-    };
-    rows.iter().map(fields).collect()
+    rows.iter().map(amendment_row).collect()
 }
 
 /// Writes a re-sealed snapshot: version 2, its parent now the previous kept snapshot, no anchor.

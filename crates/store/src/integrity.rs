@@ -156,17 +156,7 @@ impl Store {
         .bind(snapshot)
         .fetch_all(&self.db)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AmendmentFields {
-                    kind: r.try_get(0)?,
-                    key: r.try_get(1)?,
-                    version: r.try_get(2)?,
-                    actors: r.try_get(3)?,
-                    records: r.try_get(4)?,
-                })
-            })
-            .collect()
+        rows.iter().map(amendment_row).collect()
     }
 
     /// Checks the chain of every snapshot of the tenant after `after` up to `upto`: what a
@@ -266,6 +256,17 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// An amendments row (`kind, key, version, actors, records`) as stored.
+pub(crate) fn amendment_row(r: &AnyRow) -> Result<AmendmentFields, StoreError> {
+    Ok(AmendmentFields {
+        kind: r.try_get(0)?,
+        key: r.try_get(1)?,
+        version: r.try_get(2)?,
+        actors: r.try_get(3)?,
+        records: r.try_get(4)?,
+    })
 }
 
 /// A versions row (`kind, key, hash, change, name, actors, records`) as stored.

@@ -11,7 +11,7 @@ use sqlx::Row as _;
 use crate::chain::{AmendmentFields, RowFields};
 use crate::error::StoreError;
 use crate::ids::SnapshotId;
-use crate::integrity::{ChainRow, stored_row};
+use crate::integrity::{ChainRow, amendment_row, stored_row};
 use crate::manifest::{Manifest, ObjectKey, apply, manifest_hash};
 use crate::store::Store;
 
@@ -279,13 +279,7 @@ impl Store {
         .await?;
         let mut out = std::collections::BTreeMap::<SnapshotId, Vec<AmendmentFields>>::new();
         for r in rows {
-            out.entry(r.try_get(5)?).or_default().push(AmendmentFields {
-                kind: r.try_get(0)?,
-                key: r.try_get(1)?,
-                version: r.try_get(2)?,
-                actors: r.try_get(3)?,
-                records: r.try_get(4)?,
-            });
+            out.entry(r.try_get(5)?).or_default().push(amendment_row(&r)?);
         }
         Ok(out)
     }
