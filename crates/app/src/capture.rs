@@ -303,7 +303,7 @@ impl<'a> Capture<'a> {
                 let kind = kind.name();
                 tracing::info!(
                     kind,
-                    "the delta cursor is not for this request; reading it in full"
+                    "the delta cursor is not for this request; reading the kind in full"
                 );
             }
             Some((kind, link?))
