@@ -13,11 +13,10 @@ use rewind_model::{Actor, ContentHash, Kind};
 use serde::Serialize;
 use sqlx::Row as _;
 
-use crate::chain::AmendmentFields;
 use crate::columns::opt_hash;
 use crate::error::StoreError;
 use crate::ids::SnapshotId;
-use crate::integrity::{CHAIN_COLUMNS, ChainRow, amendment_row, chain_row, stored_row};
+use crate::integrity::{CHAIN_COLUMNS, ChainRow, amendments_of, chain_row, stored_row};
 use crate::manifest::{Change, ObjectKey};
 use crate::retention::{Decision, KeepPolicy, select};
 use crate::store::Store;
@@ -311,7 +310,7 @@ impl Store {
         .iter()
         .map(stored_row)
         .collect::<Result<Vec<_>, _>>()?;
-        let mut found = amendments_of(tx, tenant, s.id).await?;
+        let mut found = amendments_of(&mut **tx, tenant, s.id).await?;
         Ok(self.expected_chain(tenant, s, parent, &mut own, &mut found))
     }
 
@@ -493,23 +492,6 @@ impl Fold<'_> {
         }
         Ok(())
     }
-}
-
-/// The amendments a snapshot's capture made, as the chain hashes them.
-async fn amendments_of(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    tenant: &TenantInfo,
-    snapshot: SnapshotId,
-) -> Result<Vec<AmendmentFields>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT kind, key, version, actors, records FROM amendments \
-         WHERE tenant = $1 AND snapshot = $2",
-    )
-    .bind(tenant.id)
-    .bind(snapshot)
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.iter().map(amendment_row).collect()
 }
 
 /// Writes a re-sealed snapshot: version 2, its parent now the previous kept snapshot, no anchor.

@@ -142,23 +142,6 @@ impl Store {
         rows.iter().map(stored_row).collect()
     }
 
-    /// The amendments one snapshot's capture found, as stored.
-    pub(crate) async fn amendment_fields_of(
-        &self,
-        tenant: &TenantInfo,
-        snapshot: SnapshotId,
-    ) -> Result<Vec<AmendmentFields>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT kind, key, version, actors, records FROM amendments \
-             WHERE tenant = $1 AND snapshot = $2",
-        )
-        .bind(tenant.id)
-        .bind(snapshot)
-        .fetch_all(&self.db)
-        .await?;
-        rows.iter().map(amendment_row).collect()
-    }
-
     /// Checks the chain of every snapshot of the tenant after `after` up to `upto`: what a
     /// command reading the changes between them relies on.
     pub async fn check_range(
@@ -245,7 +228,7 @@ impl Store {
             }
         };
         let mut rows = self.row_fields_of(tenant, s.id).await?;
-        let mut amendments = self.amendment_fields_of(tenant, s.id).await?;
+        let mut amendments = amendments_of(&self.db, tenant, s.id).await?;
         let expected =
             self.expected_chain(tenant, s, parent_chain.as_ref(), &mut rows, &mut amendments);
         if expected != s.chain {
@@ -256,6 +239,24 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The amendments one snapshot's capture found, as stored, read through `db` (the pool, or
+/// `forget`'s transaction).
+pub(crate) async fn amendments_of<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    tenant: &TenantInfo,
+    snapshot: SnapshotId,
+) -> Result<Vec<AmendmentFields>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT kind, key, version, actors, records FROM amendments \
+         WHERE tenant = $1 AND snapshot = $2",
+    )
+    .bind(tenant.id)
+    .bind(snapshot)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(amendment_row).collect()
 }
 
 /// An amendments row (`kind, key, version, actors, records`) as stored.
