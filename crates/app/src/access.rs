@@ -199,9 +199,9 @@ pub async fn load_access(
     Ok(Access { policies: at.policy_set(&policies, &method_configs).await?, directory })
 }
 
-/// Whether the analysis needs the service principals: to evaluate one user they are cheap
-/// enough to read; for the protected principals, only Rewind's own app when policies target
-/// workload identities.
+/// Whether the analysis reads the service principals: always for one user (`whatif` names apps
+/// by display name); for the protected principals only to check Rewind's own app, and only when
+/// some policy targets workload identities.
 fn needs_service_principals(subjects: Subjects<'_>, policies: &[Value]) -> bool {
     match subjects {
         Subjects::Protected { restore_app, .. } => {
